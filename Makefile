@@ -1,0 +1,78 @@
+# jobcell: `make` builds build/jobcell and build/libjobcell.a; `make check`
+# runs every test (unit, fake engine, real engine); see README.md.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+PKG_CONFIG ?= pkg-config
+CC ?= cc
+CFLAGS ?= -O2 -g
+
+PKGS := libcurl libcjson inih
+TEST_PKGS := cmocka libmicrohttpd
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wswitch-enum
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Ilauncher \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) -Itests
+TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS)) -lpthread
+
+B := build
+LIB_SRC := $(filter-out launcher/cli.c,$(wildcard launcher/*.c))
+LIB_OBJ := $(LIB_SRC:launcher/%.c=$(B)/obj/%.o)
+HDRS := $(wildcard launcher/*.h)
+UNIT_SRC := $(wildcard tests/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
+MAN := docs/man/jobcell.1 docs/man/jobcell.ini.5
+
+.PHONY: all check unit integration bootstrap demo install clean format
+all: $(B)/jobcell
+
+$(B)/obj/%.o: launcher/%.c $(HDRS) | $(B)/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/libjobcell.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(B)/jobcell: $(B)/obj/cli.o $(B)/libjobcell.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/fake_engine.o: tests/fake_engine.c tests/fake_engine.h | $(B)/tests
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+
+$(B)/tests/test_%: tests/test_%.c $(B)/tests/fake_engine.o $(B)/libjobcell.a $(HDRS) | $(B)/tests
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -o $@ $< $(B)/tests/fake_engine.o $(B)/libjobcell.a \
+		$(LIBS) $(TEST_LIBS)
+
+$(B)/obj $(B)/tests:
+	mkdir -p $@
+
+bootstrap:
+	contrib/bootstrap.sh
+
+# Unit and fake-engine tests, then the built binary against a real engine.
+check: bootstrap
+	$(MAKE) unit integration
+
+unit: $(B)/jobcell $(UNIT_BIN)
+	tests/run-unit.sh $(UNIT_BIN)
+
+integration: $(B)/jobcell
+	tests/integration/run.sh
+
+demo: bootstrap $(B)/jobcell
+	contrib/demo.sh
+
+install: $(B)/jobcell
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(B)/jobcell $(DESTDIR)$(BINDIR)/jobcell
+	install -m 0644 docs/man/jobcell.1 $(DESTDIR)$(MANDIR)/man1/jobcell.1
+	install -m 0644 docs/man/jobcell.ini.5 $(DESTDIR)$(MANDIR)/man5/jobcell.ini.5
+
+format:
+	clang-format -i launcher/*.c launcher/*.h tests/*.c tests/*.h
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,157 @@
+/* Config + job request -> plan: plain data that says everything the engine
+ * will be asked to do.  Pure: no I/O, so tests and `jobcell plan` call it
+ * directly. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "jobcell.h"
+
+char *jc_container_name(const char *site, const char *job)
+{
+	char *s = NULL;
+	if (asprintf(&s, "jobcell-%s-%s", site, job) < 0)
+		return NULL;
+	return s;
+}
+
+static char *join(const char *a, const char *b)
+{
+	char *s = NULL;
+	size_t n = strlen(a);
+	/* mount_point and path are absolute without dot components (config.c) */
+	if (asprintf(&s, "%s%s%s", a, (n && a[n - 1] == '/') ? "" : "/", b) < 0)
+		return NULL;
+	return s;
+}
+
+static int add_mount(struct jc_plan *p, enum jc_mount_type type, const char *source,
+		     const char *target, bool ro, unsigned mode, int64_t size)
+{
+	struct jc_mount *m = &p->mounts[p->nmounts];
+
+	m->type = type;
+	m->readonly = ro;
+	m->mode = mode;
+	m->size = size;
+	m->target = strdup(target);
+	m->source = source ? strdup(source) : NULL;
+	p->nmounts++;
+	if (!m->target || (source && !m->source))
+		return -1;
+	return 0;
+}
+
+static int add_label(struct jc_plan *p, const char *key, const char *value)
+{
+	struct jc_label *l = &p->labels[p->nlabels++];
+	l->key = strdup(key);
+	l->value = strdup(value);
+	return (l->key && l->value) ? 0 : -1;
+}
+
+/* Bind sources are the workspace as the engine sees it. */
+static int add_bind(struct jc_plan *p, const char *root, const char *mp, const char *child,
+		    bool ro)
+{
+	cleanup_free char *src = join(root, child);
+	cleanup_free char *dst = join(mp, child);
+	if (!src || !dst)
+		return -1;
+	return add_mount(p, JC_MOUNT_BIND, src, dst, ro, 0, 0);
+}
+
+int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
+		  const char *user, int64_t created, struct jc_plan **out, jc_error *err)
+{
+	struct jc_plan *p;
+	const char *image = req->image ? req->image : cfg->image;
+	char created_s[32];
+
+	if (jc_config_validate(cfg, err) < 0)
+		return -1;
+	if (jc_name_check_job(req->job, &cfg->reserved, err) < 0)
+		return -1;
+	if (!image)
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "no image: set [job] image or pass --image");
+	if (jc_name_check_image(image, err) < 0)
+		return -1;
+	for (size_t i = 0; i < req->env.n; i++)
+		if (jc_name_check_env(req->env.v[i], err) < 0)
+			return jc_error_wrap(err, "job request --env");
+	if (req->cmd.n && !*req->cmd.v[0])
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job command is empty");
+	if (req->timeout_ms < -1)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job timeout is negative");
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return jc_error_oom(err);
+	p->mounts = calloc(4, sizeof(*p->mounts));
+	p->labels = calloc(4, sizeof(*p->labels));
+	snprintf(created_s, sizeof(created_s), "%" PRId64, created);
+	if (!p->mounts || !p->labels || !(p->name = jc_container_name(cfg->site_name, req->job)) ||
+	    !(p->site = strdup(cfg->site_name)) || !(p->job = strdup(req->job)) ||
+	    !(p->image = strdup(image)) ||
+	    !(p->user = strdup(user ? user : (cfg->user ? cfg->user : ""))) ||
+	    !(p->workdir = join(cfg->mount_point, req->job)) ||
+	    !(p->network = strdup(cfg->network)) || jc_strv_copy(&p->cmd, &req->cmd) < 0 ||
+	    jc_strv_copy(&p->env, &req->env) < 0 || jc_strv_copy(&p->cap_drop, &cfg->cap_drop) < 0 ||
+	    jc_strv_copy(&p->cap_add, &cfg->cap_add) < 0)
+		goto oom;
+	/* the root first: the engine mounts in path order, binds land inside it */
+	if (add_mount(p, JC_MOUNT_TMPFS, NULL, cfg->mount_point, cfg->root_readonly,
+		      cfg->root_mode, cfg->root_size) < 0 ||
+	    add_bind(p, cfg->ws_path, cfg->mount_point, "startup", true) < 0 ||
+	    add_bind(p, cfg->ws_path, cfg->mount_point, "local", true) < 0 ||
+	    add_bind(p, cfg->ws_path, cfg->mount_point, req->job, false) < 0)
+		goto oom;
+	if (add_label(p, "jobcell.managed", "true") < 0 ||
+	    add_label(p, "jobcell.site", cfg->site_name) < 0 ||
+	    add_label(p, "jobcell.job", req->job) < 0 ||
+	    add_label(p, "jobcell.created", created_s) < 0)
+		goto oom;
+	p->no_new_privileges = cfg->no_new_privileges;
+	p->readonly_rootfs = cfg->readonly_rootfs;
+	p->tmp_size = cfg->tmp_size;
+	p->pids_limit = cfg->pids_limit;
+	p->stop_grace_ms = cfg->stop_grace_ms;
+	p->timeout_ms = req->timeout_ms >= 0 ? req->timeout_ms : cfg->timeout_ms;
+	*out = p;
+	return 0;
+oom:
+	jc_plan_free(p);
+	return jc_error_oom(err);
+}
+
+void jc_plan_free(struct jc_plan *p)
+{
+	if (!p)
+		return;
+	free(p->name);
+	free(p->site);
+	free(p->job);
+	free(p->image);
+	free(p->user);
+	free(p->workdir);
+	free(p->network);
+	jc_strv_free(&p->cmd);
+	jc_strv_free(&p->env);
+	jc_strv_free(&p->cap_drop);
+	jc_strv_free(&p->cap_add);
+	for (size_t i = 0; i < p->nmounts; i++) {
+		free(p->mounts[i].source);
+		free(p->mounts[i].target);
+	}
+	for (size_t i = 0; i < p->nlabels; i++) {
+		free(p->labels[i].key);
+		free(p->labels[i].value);
+	}
+	free(p->mounts);
+	free(p->labels);
+	free(p);
+}

@@ -1,0 +1,293 @@
+/* Engine JSON in both directions.  Pure functions of their input: the plan
+ * becomes the create body; the engine's answers become structs after every
+ * field's type is checked (the engine's JSON is input like any other). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "jobcell.h"
+
+/* cJSON_Add* return NULL on failure; collect failures instead of branching
+ * on each one. */
+struct builder {
+	bool failed;
+};
+
+static cJSON *chk(struct builder *b, cJSON *item)
+{
+	if (!item)
+		b->failed = true;
+	return item;
+}
+
+static cJSON *add_strv(struct builder *b, cJSON *obj, const char *key, const struct jc_strv *v)
+{
+	cJSON *arr = chk(b, cJSON_AddArrayToObject(obj, key));
+	for (size_t i = 0; arr && i < v->n; i++) {
+		cJSON *s = chk(b, cJSON_CreateString(v->v[i]));
+		if (s && !cJSON_AddItemToArray(arr, s)) {
+			cJSON_Delete(s);
+			b->failed = true;
+		}
+	}
+	return arr;
+}
+
+static void add_mount(struct builder *b, cJSON *arr, const struct jc_mount *m)
+{
+	cJSON *o = chk(b, cJSON_CreateObject());
+
+	if (!o)
+		return;
+	if (!cJSON_AddItemToArray(arr, o)) {
+		cJSON_Delete(o);
+		b->failed = true;
+		return;
+	}
+	chk(b, cJSON_AddStringToObject(o, "Type", m->type == JC_MOUNT_TMPFS ? "tmpfs" : "bind"));
+	if (m->source)
+		chk(b, cJSON_AddStringToObject(o, "Source", m->source));
+	chk(b, cJSON_AddStringToObject(o, "Target", m->target));
+	chk(b, cJSON_AddBoolToObject(o, "ReadOnly", m->readonly));
+	if (m->type == JC_MOUNT_TMPFS) {
+		cJSON *t = chk(b, cJSON_AddObjectToObject(o, "TmpfsOptions"));
+		if (t) {
+			chk(b, cJSON_AddNumberToObject(t, "SizeBytes", (double)m->size));
+			chk(b, cJSON_AddNumberToObject(t, "Mode", m->mode));
+		}
+	} else {
+		cJSON *bo = chk(b, cJSON_AddObjectToObject(o, "BindOptions"));
+		if (bo)
+			chk(b, cJSON_AddStringToObject(bo, "Propagation", "rprivate"));
+	}
+}
+
+char *jc_request_create_json(const struct jc_plan *p, bool pretty, jc_error *err)
+{
+	struct builder b = { 0 };
+	cleanup_cjson cJSON *root = cJSON_CreateObject();
+	cJSON *labels, *hc, *mounts;
+	char *out;
+
+	if (!root)
+		return jc_error_oom(err), NULL;
+	chk(&b, cJSON_AddStringToObject(root, "Image", p->image));
+	if (p->cmd.n)
+		add_strv(&b, root, "Cmd", &p->cmd);
+	add_strv(&b, root, "Env", &p->env);
+	if (*p->user)
+		chk(&b, cJSON_AddStringToObject(root, "User", p->user));
+	chk(&b, cJSON_AddStringToObject(root, "WorkingDir", p->workdir));
+	chk(&b, cJSON_AddBoolToObject(root, "Tty", false));
+	chk(&b, cJSON_AddBoolToObject(root, "OpenStdin", false));
+	chk(&b, cJSON_AddBoolToObject(root, "AttachStdin", false));
+	chk(&b, cJSON_AddNumberToObject(root, "StopTimeout",
+					(double)((p->stop_grace_ms + 999) / 1000)));
+	labels = chk(&b, cJSON_AddObjectToObject(root, "Labels"));
+	for (size_t i = 0; labels && i < p->nlabels; i++)
+		chk(&b, cJSON_AddStringToObject(labels, p->labels[i].key, p->labels[i].value));
+
+	hc = chk(&b, cJSON_AddObjectToObject(root, "HostConfig"));
+	if (hc) {
+		chk(&b, cJSON_AddStringToObject(hc, "NetworkMode", p->network));
+		mounts = chk(&b, cJSON_AddArrayToObject(hc, "Mounts"));
+		for (size_t i = 0; mounts && i < p->nmounts; i++)
+			add_mount(&b, mounts, &p->mounts[i]);
+		chk(&b, cJSON_AddBoolToObject(hc, "ReadonlyRootfs", p->readonly_rootfs));
+		add_strv(&b, hc, "CapDrop", &p->cap_drop);
+		add_strv(&b, hc, "CapAdd", &p->cap_add);
+		if (p->no_new_privileges) {
+			struct jc_strv nnp = { (char *[]){ "no-new-privileges", NULL }, 1 };
+			add_strv(&b, hc, "SecurityOpt", &nnp);
+		}
+		if (p->pids_limit > 0)
+			chk(&b, cJSON_AddNumberToObject(hc, "PidsLimit", (double)p->pids_limit));
+		if (p->tmp_size > 0) {
+			/* HostConfig.Tmpfs, not Mounts: TmpfsOptions.Mode cannot carry the
+			 * sticky bit (a Go FileMode), and /tmp needs 1777 */
+			char opts[96];
+			cJSON *tmpfs = chk(&b, cJSON_AddObjectToObject(hc, "Tmpfs"));
+			snprintf(opts, sizeof(opts), "rw,nosuid,nodev,size=%lldk,mode=1777",
+				 (long long)((p->tmp_size + 1023) / 1024));
+			if (tmpfs)
+				chk(&b, cJSON_AddStringToObject(tmpfs, "/tmp", opts));
+		}
+		chk(&b, cJSON_AddBoolToObject(hc, "AutoRemove", false));
+	}
+	if (b.failed)
+		return jc_error_oom(err), NULL;
+	out = pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
+	if (!out)
+		return jc_error_oom(err), NULL;
+	return out;
+}
+
+static int bad_json(jc_error *err, const char *what)
+{
+	return jc_error_set(err, JC_ERR_ENGINE, EBADMSG, "engine answer is not valid JSON: %s",
+			    what);
+}
+
+static const char *get_str(const cJSON *o, const char *key)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(j) ? j->valuestring : NULL;
+}
+
+static bool get_int(const cJSON *o, const char *key, int *out)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble) ||
+	    j->valuedouble < -2147483648.0 || j->valuedouble > 2147483647.0)
+		return false;
+	*out = (int)j->valuedouble;
+	return true;
+}
+
+static int dup_opt(char **dst, const char *src)
+{
+	*dst = NULL;
+	return (src && !(*dst = strdup(src))) ? -1 : 0;
+}
+
+/* Fill what both inspect and list items carry. */
+static int fill_common(const cJSON *o, const cJSON *labels, const char *name, const char *status,
+		       struct jc_inspect *in)
+{
+	const char *id = get_str(o, "Id");
+
+	memset(in, 0, sizeof(*in));
+	if (!id || !status)
+		return 1;
+	if (name && name[0] == '/')
+		name++;
+	if (dup_opt(&in->id, id) < 0 || dup_opt(&in->name, name) < 0 ||
+	    dup_opt(&in->status, status) < 0 ||
+	    dup_opt(&in->job, get_str(labels, "jobcell.job")) < 0 ||
+	    dup_opt(&in->created, get_str(labels, "jobcell.created")) < 0) {
+		jc_inspect_free(in);
+		return -1;
+	}
+	return 0;
+}
+
+int jc_request_parse_inspect(const char *json, struct jc_inspect *out, jc_error *err)
+{
+	cleanup_cjson cJSON *root = cJSON_Parse(json);
+	const cJSON *state, *config;
+	struct jc_inspect in;
+	int r;
+
+	if (!cJSON_IsObject(root))
+		return bad_json(err, "container inspect");
+	state = cJSON_GetObjectItemCaseSensitive(root, "State");
+	config = cJSON_GetObjectItemCaseSensitive(root, "Config");
+	if (!cJSON_IsObject(state))
+		return bad_json(err, "container inspect has no State");
+	r = fill_common(root, cJSON_GetObjectItemCaseSensitive(config, "Labels"),
+			get_str(root, "Name"), get_str(state, "Status"), &in);
+	if (r < 0)
+		return jc_error_oom(err);
+	if (r > 0 || !get_int(state, "ExitCode", &in.exit_code)) {
+		jc_inspect_free(&in);
+		return bad_json(err, "container inspect lacks Id, State.Status or State.ExitCode");
+	}
+	in.running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "Running"));
+	in.oom_killed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "OOMKilled"));
+	*out = in;
+	return 0;
+}
+
+void jc_inspect_free(struct jc_inspect *in)
+{
+	free(in->id);
+	free(in->name);
+	free(in->status);
+	free(in->job);
+	free(in->created);
+	memset(in, 0, sizeof(*in));
+}
+
+int jc_request_parse_id(const char *json, char **id, jc_error *err)
+{
+	cleanup_cjson cJSON *root = cJSON_Parse(json);
+	const char *s = get_str(root, "Id");
+	char *copy;
+
+	if (!s)
+		return bad_json(err, "create answer has no Id");
+	/* the id goes into URL paths: hex only */
+	if (strlen(s) < 12 || strlen(s) > 128 || strspn(s, "0123456789abcdef") != strlen(s))
+		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG, "engine returned a malformed id");
+	if (!(copy = strdup(s)))
+		return jc_error_oom(err);
+	*id = copy;
+	return 0;
+}
+
+int jc_request_parse_wait(const char *json, int *status, jc_error *err)
+{
+	cleanup_cjson cJSON *root = cJSON_Parse(json);
+	const cJSON *e;
+	const char *m;
+	int code;
+
+	if (!cJSON_IsObject(root) || !get_int(root, "StatusCode", &code))
+		return bad_json(err, "wait answer has no StatusCode");
+	e = cJSON_GetObjectItemCaseSensitive(root, "Error");
+	if (cJSON_IsObject(e) && (m = get_str(e, "Message")) && *m)
+		return jc_error_set(err, JC_ERR_ENGINE, EIO, "engine said: %s", m);
+	if (code < 0 || code > 255)
+		return jc_error_set(err, JC_ERR_ENGINE, ERANGE,
+				    "engine reported exit status %d, outside 0..255", code);
+	*status = code;
+	return 0;
+}
+
+char *jc_request_error_message(const char *json)
+{
+	cleanup_cjson cJSON *root = json ? cJSON_Parse(json) : NULL;
+	const char *m = get_str(root, "message");
+	return m ? strdup(m) : NULL;
+}
+
+int jc_request_parse_list(const char *json, struct jc_container_list *out, jc_error *err)
+{
+	cleanup_cjson cJSON *root = cJSON_Parse(json);
+	struct jc_container_list l = { 0 };
+	const cJSON *item;
+	int n;
+
+	if (!cJSON_IsArray(root))
+		return bad_json(err, "container list is not an array");
+	n = cJSON_GetArraySize(root);
+	l.items = calloc((size_t)n + 1, sizeof(*l.items));
+	if (!l.items)
+		return jc_error_oom(err);
+	cJSON_ArrayForEach(item, root)
+	{
+		const cJSON *names = cJSON_GetObjectItemCaseSensitive(item, "Names");
+		const cJSON *first = cJSON_IsArray(names) ? cJSON_GetArrayItem(names, 0) : NULL;
+		int r = fill_common(item, cJSON_GetObjectItemCaseSensitive(item, "Labels"),
+				    cJSON_IsString(first) ? first->valuestring : NULL,
+				    get_str(item, "State"), &l.items[l.n]);
+		if (r != 0) {
+			jc_container_list_free(&l);
+			return r < 0 ? jc_error_oom(err) : bad_json(err, "container list item");
+		}
+		l.n++;
+	}
+	*out = l;
+	return 0;
+}
+
+void jc_container_list_free(struct jc_container_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		jc_inspect_free(&l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}

@@ -1,0 +1,254 @@
+/* The site workspace on disk, judged through file descriptors.  Names were
+ * checked as strings already (names.c); here each child is opened relative
+ * to the root's descriptor with symlinks refused by the kernel, so what is
+ * checked is what the descriptor holds, not what a path string resolves to
+ * a moment later. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "jobcell.h"
+
+bool jc_ws_no_openat2;
+
+static const char *type_name(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFLNK:
+		return "a symlink";
+	case S_IFREG:
+		return "a regular file";
+	case S_IFIFO:
+		return "a fifo";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFDIR:
+		return "a directory";
+	default:
+		return "not a directory";
+	}
+}
+
+/* Explain why `name` under dirfd is not an acceptable directory. */
+static int refuse_child(int dirfd, const char *name, const char *what, int e, jc_error *err)
+{
+	struct stat st;
+
+	if (e == ENOENT)
+		return jc_error_set(err, JC_ERR_WORKSPACE, ENOENT, "%s `%s` does not exist", what,
+				    name);
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+		return jc_error_set(err, JC_ERR_WORKSPACE, S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR,
+				    "%s `%s` is %s, not a directory", what, name,
+				    type_name(st.st_mode));
+	return jc_error_set(err, JC_ERR_WORKSPACE, e, "open %s `%s`: %s", what, name,
+			    strerror(e));
+}
+
+/* Open one child directory of dirfd, refusing symlinks anywhere. */
+static int open_child(int dirfd, const char *name, int flags, const char *what, int *out,
+		      jc_error *err)
+{
+	cleanup_close int fd = -1;
+	struct stat st;
+
+	if (!jc_ws_no_openat2) {
+		struct open_how how = {
+			.flags = (uint64_t)(flags | O_DIRECTORY | O_CLOEXEC),
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		};
+		fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+		if (fd < 0 && errno == ENOSYS)
+			jc_ws_no_openat2 = true; /* before Linux 5.6 */
+		else if (fd < 0)
+			return refuse_child(dirfd, name, what, errno, err);
+	}
+	if (fd < 0) {
+		/* `name` is one component (names.c refuses '/'), so NOFOLLOW on
+		 * the last one covers the whole resolution */
+		fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return refuse_child(dirfd, name, what, errno, err);
+	}
+	if (fstat(fd, &st) < 0)
+		return jc_error_set(err, JC_ERR_WORKSPACE, errno, "stat %s `%s`: %s", what, name,
+				    strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return jc_error_set(err, JC_ERR_WORKSPACE, S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR,
+				    "%s `%s` is %s, not a directory", what, name,
+				    type_name(st.st_mode));
+	*out = steal_fd(&fd);
+	return 0;
+}
+
+int jc_ws_open(struct jc_workspace *ws, const char *path, jc_error *err)
+{
+	struct jc_workspace w = { .root_fd = -1, .startup_fd = -1, .local_fd = -1, .job_fd = -1 };
+	struct stat st;
+
+	w.root_fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (w.root_fd < 0) {
+		int e = errno;
+		if (e == ELOOP || e == ENOTDIR)
+			return jc_error_set(err, JC_ERR_WORKSPACE, e,
+					    "workspace root `%s` is %s, not a directory", path,
+					    e == ELOOP ? "a symlink" : "not a directory");
+		return jc_error_set(err, JC_ERR_WORKSPACE, e, "open workspace root `%s`: %s", path,
+				    strerror(e));
+	}
+	if (fstat(w.root_fd, &st) < 0) {
+		jc_error_set(err, JC_ERR_WORKSPACE, errno, "stat workspace root `%s`: %s", path,
+			     strerror(errno));
+		goto fail;
+	}
+	/* anyone else who can write the root can swap a child after our check */
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		jc_error_set(err, JC_ERR_WORKSPACE, EPERM,
+			     "workspace root `%s` is group- or world-writable (mode %04o)", path,
+			     (unsigned)(st.st_mode & 07777));
+		goto fail;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		jc_error_set(err, JC_ERR_WORKSPACE, EPERM,
+			     "workspace root `%s` is owned by uid %u, not by root or jobcell's "
+			     "user",
+			     path, (unsigned)st.st_uid);
+		goto fail;
+	}
+	if (open_child(w.root_fd, "startup", O_PATH, "workspace child", &w.startup_fd, err) < 0 ||
+	    open_child(w.root_fd, "local", O_PATH, "workspace child", &w.local_fd, err) < 0)
+		goto fail;
+	*ws = w;
+	return 0;
+fail:
+	jc_ws_close(&w);
+	return -1;
+}
+
+/* Refuse a job whose name differs from an existing entry only by case: on a
+ * case-folding filesystem the two would be one directory. */
+static int check_case(int root_fd, const char *job, jc_error *err)
+{
+	int fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (fd < 0)
+		return jc_error_set(err, JC_ERR_WORKSPACE, errno, "list workspace root: %s",
+				    strerror(errno));
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return jc_error_set(err, JC_ERR_WORKSPACE, errno, "list workspace root: %s",
+				    strerror(errno));
+	}
+	while ((de = readdir(d))) {
+		if (strcasecmp(de->d_name, job) == 0 && strcmp(de->d_name, job) != 0) {
+			r = jc_error_set(err, JC_ERR_INPUT, EEXIST,
+					 "job name `%s` differs only by case from existing `%s`",
+					 job, de->d_name);
+			break;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+int jc_ws_prepare_job(struct jc_workspace *ws, const char *job, bool create, unsigned mode,
+		      uid_t uid, gid_t gid, jc_error *err)
+{
+	cleanup_free char *name = strdup(job);
+	cleanup_close int fd = -1;
+	bool created = false;
+
+	if (!name)
+		return jc_error_oom(err);
+	if (check_case(ws->root_fd, job, err) < 0)
+		return -1;
+	if (open_child(ws->root_fd, job, O_RDONLY, "job directory", &fd, err) == 0)
+		goto done;
+	if (err->status != ENOENT || !create)
+		return -1;
+	jc_error_clear(err);
+	if (mkdirat(ws->root_fd, job, mode & 0777) < 0)
+		return jc_error_set(err, JC_ERR_WORKSPACE, errno, "create job directory `%s`: %s",
+				    job, strerror(errno));
+	created = true;
+	if (open_child(ws->root_fd, job, O_RDONLY, "job directory", &fd, err) < 0)
+		return -1; /* swapped between mkdir and open: leave it to the operator */
+	/* owned by the job's user, or a non-root job could not write it */
+	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0) {
+		jc_error_set(err, JC_ERR_WORKSPACE, errno, "give job directory `%s` to %u:%u: %s",
+			     job, (unsigned)uid, (unsigned)gid, strerror(errno));
+		unlinkat(ws->root_fd, job, AT_REMOVEDIR);
+		return -1;
+	}
+done:
+	if (ws->job_fd >= 0)
+		close(ws->job_fd);
+	free(ws->job);
+	ws->job_fd = steal_fd(&fd);
+	ws->job = steal_pointer(&name);
+	ws->job_created = created;
+	return 0;
+}
+
+static int same_child(int root_fd, const char *name, int held, jc_error *err)
+{
+	cleanup_close int fd = -1;
+	struct stat a, b;
+
+	if (open_child(root_fd, name, O_PATH, "workspace child", &fd, err) < 0)
+		return jc_error_wrap(err, "recheck workspace");
+	if (fstat(fd, &a) < 0 || fstat(held, &b) < 0)
+		return jc_error_set(err, JC_ERR_WORKSPACE, errno, "recheck workspace `%s`: %s",
+				    name, strerror(errno));
+	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return jc_error_set(err, JC_ERR_WORKSPACE, ESTALE,
+				    "workspace child `%s` was replaced after it was checked", name);
+	return 0;
+}
+
+int jc_ws_recheck(const struct jc_workspace *ws, jc_error *err)
+{
+	if (same_child(ws->root_fd, "startup", ws->startup_fd, err) < 0 ||
+	    same_child(ws->root_fd, "local", ws->local_fd, err) < 0)
+		return -1;
+	if (ws->job && same_child(ws->root_fd, ws->job, ws->job_fd, err) < 0)
+		return -1;
+	return 0;
+}
+
+void jc_ws_undo_job(struct jc_workspace *ws)
+{
+	if (ws->job && ws->job_created) {
+		/* only an empty directory goes: a job that ran may have left files */
+		unlinkat(ws->root_fd, ws->job, AT_REMOVEDIR);
+		ws->job_created = false;
+	}
+}
+
+void jc_ws_close(struct jc_workspace *ws)
+{
+	int *fds[] = { &ws->root_fd, &ws->startup_fd, &ws->local_fd, &ws->job_fd };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	free(ws->job);
+	ws->job = NULL;
+}
