@@ -281,6 +281,8 @@ void jc_engine_close(struct jc_engine *e);
  * JC_API_MIN or with a malformed Api-Version. */
 int jc_engine_ping(struct jc_engine *e, jc_error *err);
 const char *jc_engine_api(const struct jc_engine *e);
+/* The bound on every plain call, in ms. */
+int64_t jc_engine_timeout(const struct jc_engine *e);
 
 /* One request on the reused connection.  `path` starts with "/" and is
  * prefixed with the negotiated version.  The response body (capped) goes to

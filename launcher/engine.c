@@ -1,0 +1,753 @@
+/* The Engine API client: the only module that speaks HTTP.  libcurl on the
+ * engine's unix socket (or TCP).  Plain calls reuse one easy handle and so
+ * one connection; supervision runs several transfers at once (wait, logs,
+ * stop) on a multi handle.  Every answer body is capped; every HTTP error
+ * becomes one message carrying the step, the object and the engine's own
+ * `message`. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cleanup.h"
+#include "jobcell.h"
+
+#define BODY_MAX (8u << 20)
+
+struct buf {
+	char *data;
+	size_t len;
+	bool overflow;
+};
+
+struct jc_engine {
+	CURL *curl;
+	CURLM *multi;
+	char *socket_path; /* NULL for TCP */
+	char *base;	   /* "http://localhost" */
+	char *endpoint;
+	char api[16];	   /* negotiated, "" before ping */
+	int64_t timeout_ms;
+	int running;	   /* transfers in the multi handle */
+};
+
+struct jc_async {
+	struct jc_engine *e;
+	CURL *h;
+	struct curl_slist *hdrs;
+	struct buf body;
+	struct jc_demux demux;
+	bool stream;
+	bool answered;
+	bool done;
+	bool bad_frame;
+	CURLcode result;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static size_t buf_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct buf *b = ud;
+	size_t n = size * nmemb;
+	char *d;
+
+	if (b->len + n > BODY_MAX) {
+		b->overflow = true;
+		return 0; /* curl aborts with CURLE_WRITE_ERROR */
+	}
+	d = realloc(b->data, b->len + n + 1);
+	if (!d)
+		return 0;
+	memcpy(d + b->len, ptr, n);
+	b->len += n;
+	d[b->len] = '\0';
+	b->data = d;
+	return n;
+}
+
+static char *buf_take(struct buf *b)
+{
+	char *d = b->data ? b->data : strdup("");
+	b->data = NULL;
+	b->len = 0;
+	return d;
+}
+
+/* ---- endpoint and setup ---- */
+
+int jc_engine_open(const char *endpoint, int64_t timeout_ms, struct jc_engine **out,
+		   jc_error *err)
+{
+	struct jc_engine *e;
+	const char *rest;
+
+	if (timeout_ms <= 0)
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "engine timeout must be positive");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return jc_error_set(err, JC_ERR_SYSTEM, EIO, "initialise libcurl");
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return jc_error_oom(err);
+	e->timeout_ms = timeout_ms;
+	e->endpoint = strdup(endpoint);
+	if (!e->endpoint)
+		goto oom;
+	if (strncmp(endpoint, "unix://", 7) == 0) {
+		rest = endpoint + 7;
+		if (rest[0] != '/' || strlen(rest) > 107) {
+			jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				     "engine endpoint `%s`: want unix:///absolute/path", endpoint);
+			goto fail;
+		}
+		if (!(e->socket_path = strdup(rest)) || !(e->base = strdup("http://localhost")))
+			goto oom;
+	} else if (strncmp(endpoint, "tcp://", 6) == 0 || strncmp(endpoint, "http://", 7) == 0) {
+		rest = strstr(endpoint, "://") + 3;
+		if (!*rest || strpbrk(rest, "/?#@ ")) {
+			jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				     "engine endpoint `%s`: want tcp://host:port", endpoint);
+			goto fail;
+		}
+		if (asprintf(&e->base, "http://%s", rest) < 0) {
+			e->base = NULL;
+			goto oom;
+		}
+	} else {
+		jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+			     "engine endpoint `%s`: want unix:///path or tcp://host:port", endpoint);
+		goto fail;
+	}
+	if (!(e->curl = curl_easy_init()) || !(e->multi = curl_multi_init()))
+		goto oom;
+	*out = e;
+	return 0;
+oom:
+	jc_error_oom(err);
+fail:
+	jc_engine_close(e);
+	return -1;
+}
+
+void jc_engine_close(struct jc_engine *e)
+{
+	if (!e)
+		return;
+	if (e->curl)
+		curl_easy_cleanup(e->curl);
+	if (e->multi)
+		curl_multi_cleanup(e->multi);
+	free(e->socket_path);
+	free(e->base);
+	free(e->endpoint);
+	free(e);
+}
+
+const char *jc_engine_api(const struct jc_engine *e)
+{
+	return e->api;
+}
+
+int64_t jc_engine_timeout(const struct jc_engine *e)
+{
+	return e->timeout_ms;
+}
+
+static char *make_url(const struct jc_engine *e, const char *path)
+{
+	char *url = NULL;
+	int r = *e->api ? asprintf(&url, "%s/v%s%s", e->base, e->api, path)
+			: asprintf(&url, "%s%s", e->base, path);
+	return r < 0 ? NULL : url;
+}
+
+/* Options shared by every request.  Returns the first failing CURLcode. */
+static CURLcode setup(struct jc_engine *e, CURL *h, const char *method, const char *url,
+		      const char *body, struct curl_slist *hdrs, int64_t timeout_ms)
+{
+	CURLcode c = CURLE_OK;
+#define SET(opt, val)                                                                              \
+	do {                                                                                       \
+		if (c == CURLE_OK)                                                                 \
+			c = curl_easy_setopt(h, opt, val);                                         \
+	} while (0)
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_PROTOCOLS_STR, "http");
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(e->timeout_ms < 10000 ? e->timeout_ms : 10000));
+	SET(CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	SET(CURLOPT_HTTPHEADER, hdrs);
+	if (e->socket_path)
+		SET(CURLOPT_UNIX_SOCKET_PATH, e->socket_path);
+	if (strcmp(method, "GET") == 0) {
+		SET(CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(method, "POST") == 0) {
+		SET(CURLOPT_POST, 1L);
+		SET(CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
+		SET(CURLOPT_COPYPOSTFIELDS, body ? body : "");
+	} else {
+		SET(CURLOPT_HTTPGET, 1L);
+		SET(CURLOPT_CUSTOMREQUEST, method);
+	}
+#undef SET
+	return c;
+}
+
+/* ---- errors ---- */
+
+static int errno_of_http(long status)
+{
+	switch (status) {
+	case 400:
+		return EINVAL;
+	case 401:
+	case 403:
+		return EACCES;
+	case 404:
+		return ENOENT;
+	case 409:
+		return EEXIST;
+	case 503:
+		return EAGAIN;
+	default:
+		return EIO;
+	}
+}
+
+static int curl_failure(struct jc_engine *e, CURLcode c, const char *detail, bool overflow,
+			const char *step, const char *object, jc_error *err)
+{
+	int st;
+	const char *what;
+
+	switch ((int)c) { /* libcurl's enum is open-ended: list only what we map */
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		st = ECONNREFUSED;
+		what = "engine is not answering";
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		st = ETIMEDOUT;
+		what = "no answer in time";
+		break;
+	case CURLE_WRITE_ERROR:
+		st = overflow ? EMSGSIZE : EIO;
+		what = overflow ? "answer larger than the 8 MiB cap" : "answer could not be kept";
+		break;
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_PARTIAL_FILE:
+		st = ECONNRESET;
+		what = "connection dropped";
+		break;
+	default:
+		st = EIO;
+		what = curl_easy_strerror(c);
+		break;
+	}
+	jc_error_set(err, JC_ERR_ENGINE, st, "%s `%s`: %s at `%s`%s%s%s", step, object, what,
+		     e->endpoint, detail && *detail ? " (" : "", detail ? detail : "",
+		     detail && *detail ? ")" : "");
+	err->retry = true;
+	return -1;
+}
+
+static int http_failure(long status, const char *body, const char *step, const char *object,
+			jc_error *err)
+{
+	cleanup_free char *msg = jc_request_error_message(body);
+
+	jc_error_set(err, JC_ERR_ENGINE, errno_of_http(status), "%s `%s`: engine said %ld: %s",
+		     step, object, status, msg ? msg : "(no message)");
+	err->retry = status >= 500;
+	return -1;
+}
+
+/* ---- plain calls ---- */
+
+struct hdr_capture {
+	char api[32];
+};
+
+static size_t hdr_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct hdr_capture *hc = ud;
+	size_t n = size * nmemb;
+	static const char key[] = "api-version:";
+
+	if (n > sizeof(key) && strncasecmp(ptr, key, sizeof(key) - 1) == 0) {
+		const char *v = ptr + sizeof(key) - 1;
+		size_t len = n - (sizeof(key) - 1);
+		while (len && (*v == ' ' || *v == '\t'))
+			v++, len--;
+		while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+			len--;
+		if (len < sizeof(hc->api)) {
+			memcpy(hc->api, v, len);
+			hc->api[len] = '\0';
+		} else {
+			strcpy(hc->api, "?");
+		}
+	}
+	return n;
+}
+
+static int do_call(struct jc_engine *e, const char *method, const char *path, const char *json,
+		   int64_t timeout_ms, struct hdr_capture *hc, const char *step, const char *object,
+		   long *http_status, char **body, jc_error *err)
+{
+	cleanup_free char *url = make_url(e, path);
+	cleanup_slist struct curl_slist *hdrs = NULL;
+	struct buf b = { 0 };
+	char errbuf[CURL_ERROR_SIZE] = "";
+	long status = 0;
+	CURLcode c;
+
+	if (!url || !(hdrs = curl_slist_append(NULL, "Content-Type: application/json")))
+		return jc_error_oom(err);
+	curl_easy_reset(e->curl); /* keeps the connection cache */
+	c = setup(e, e->curl, method, url, json, hdrs, timeout_ms);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, buf_write);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, &b);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(e->curl, CURLOPT_ERRORBUFFER, errbuf);
+	if (c == CURLE_OK && hc) {
+		c = curl_easy_setopt(e->curl, CURLOPT_HEADERFUNCTION, hdr_cb);
+		if (c == CURLE_OK)
+			c = curl_easy_setopt(e->curl, CURLOPT_HEADERDATA, hc);
+	}
+	if (c != CURLE_OK) {
+		free(b.data);
+		return jc_error_set(err, JC_ERR_SYSTEM, EINVAL, "%s `%s`: libcurl setup: %s", step,
+				    object, curl_easy_strerror(c));
+	}
+	c = curl_easy_perform(e->curl);
+	if (c != CURLE_OK) {
+		bool overflow = b.overflow;
+		free(b.data);
+		return curl_failure(e, c, errbuf, overflow, step, object, err);
+	}
+	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 400) {
+		int r = http_failure(status, b.data, step, object, err);
+		free(b.data);
+		return r;
+	}
+	if (http_status)
+		*http_status = status;
+	if (body)
+		*body = buf_take(&b);
+	free(b.data);
+	return 0;
+}
+
+int jc_engine_call(struct jc_engine *e, const char *method, const char *path,
+		   const char *json_body, const char *step, const char *object, long *http_status,
+		   char **body, jc_error *err)
+{
+	return do_call(e, method, path, json_body, e->timeout_ms, NULL, step, object,
+		       http_status, body, err);
+}
+
+/* "1.41" -> 141; -1 when it is not "1.<digits>". */
+static int api_number(const char *v)
+{
+	int minor = 0;
+
+	if (strncmp(v, "1.", 2) != 0 || !v[2] || strlen(v) > 5)
+		return -1;
+	for (const char *p = v + 2; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		minor = minor * 10 + (*p - '0');
+	}
+	return 100 + minor;
+}
+
+int jc_engine_ping(struct jc_engine *e, jc_error *err)
+{
+	struct hdr_capture hc = { "" };
+	cleanup_free char *body = NULL;
+	int have, min = api_number(JC_API_MIN), max = api_number(JC_API_MAX);
+
+	e->api[0] = '\0';
+	if (do_call(e, "GET", "/_ping", NULL, e->timeout_ms, &hc, "ping engine", e->endpoint,
+		    NULL, &body, err) < 0)
+		return -1;
+	if (!*hc.api)
+		return jc_error_set(err, JC_ERR_ENGINE, EPROTO,
+				    "ping engine `%s`: the engine did not name its API version",
+				    e->endpoint);
+	have = api_number(hc.api);
+	if (have < 0)
+		return jc_error_set(err, JC_ERR_ENGINE, EPROTO,
+				    "ping engine `%s`: malformed API version `%.16s`", e->endpoint,
+				    hc.api);
+	if (have < min)
+		return jc_error_set(err, JC_ERR_ENGINE, EPROTO,
+				    "ping engine `%s`: API %s is older than %s, the oldest jobcell "
+				    "speaks",
+				    e->endpoint, hc.api, JC_API_MIN);
+	if (have > max)
+		have = max;
+	snprintf(e->api, sizeof(e->api), "1.%d", have - 100);
+	return 0;
+}
+
+/* ---- typed calls ---- */
+
+static char *pathf(const char *fmt, ...) JC_FORMAT(1, 2);
+static char *pathf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+int jc_engine_create(struct jc_engine *e, const char *name, const char *json, char **id,
+		     jc_error *err)
+{
+	cleanup_free char *path = pathf("/containers/create?name=%s", name);
+	cleanup_free char *body = NULL;
+
+	if (!path)
+		return jc_error_oom(err);
+	if (do_call(e, "POST", path, json, e->timeout_ms, NULL, "create container", name, NULL,
+		    &body, err) < 0)
+		return -1;
+	if (jc_request_parse_id(body, id, err) < 0)
+		return jc_error_wrap(err, "create container `%s`", name);
+	return 0;
+}
+
+/* docker run's mapping of runtime errors to 126 and 127. */
+static void classify_start_error(jc_error *err)
+{
+	if (!err->msg)
+		return;
+	if (strstr(err->msg, "executable file not found") || strstr(err->msg, "no such file or directory"))
+		err->kind = JC_ERR_CMD_NOT_FOUND;
+	else if (strstr(err->msg, "permission denied"))
+		err->kind = JC_ERR_CMD_NOT_EXEC;
+}
+
+int jc_engine_start(struct jc_engine *e, const char *id, jc_error *err)
+{
+	cleanup_free char *path = pathf("/containers/%s/start", id);
+
+	if (!path)
+		return jc_error_oom(err);
+	if (do_call(e, "POST", path, NULL, e->timeout_ms, NULL, "start container", id, NULL, NULL,
+		    err) < 0) {
+		classify_start_error(err);
+		return -1;
+	}
+	return 0;
+}
+
+int jc_engine_stop(struct jc_engine *e, const char *id, int grace_s, jc_error *err)
+{
+	cleanup_free char *path = pathf("/containers/%s/stop?t=%d", id, grace_s);
+
+	if (!path)
+		return jc_error_oom(err);
+	/* the engine answers after the grace period at worst */
+	return do_call(e, "POST", path, NULL, e->timeout_ms + grace_s * 1000LL, NULL,
+		       "stop container", id, NULL, NULL, err);
+}
+
+int jc_engine_kill(struct jc_engine *e, const char *id, const char *signal, jc_error *err)
+{
+	cleanup_free char *path = pathf("/containers/%s/kill?signal=%s", id, signal);
+
+	if (!path)
+		return jc_error_oom(err);
+	return do_call(e, "POST", path, NULL, e->timeout_ms, NULL, "kill container", id, NULL,
+		       NULL, err);
+}
+
+int jc_engine_remove(struct jc_engine *e, const char *id, jc_error *err)
+{
+	cleanup_free char *path = pathf("/containers/%s?force=1&v=1", id);
+
+	if (!path)
+		return jc_error_oom(err);
+	if (do_call(e, "DELETE", path, NULL, e->timeout_ms, NULL, "remove container", id, NULL,
+		    NULL, err) < 0) {
+		if (err->status == ENOENT) {
+			jc_error_clear(err); /* gone already: what removal wanted */
+			return 0;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+int jc_engine_inspect(struct jc_engine *e, const char *ref, struct jc_inspect *out,
+		      jc_error *err)
+{
+	cleanup_free char *path = pathf("/containers/%s/json", ref);
+	cleanup_free char *body = NULL;
+
+	if (!path)
+		return jc_error_oom(err);
+	if (do_call(e, "GET", path, NULL, e->timeout_ms, NULL, "inspect container", ref, NULL,
+		    &body, err) < 0)
+		return -1;
+	if (jc_request_parse_inspect(body, out, err) < 0)
+		return jc_error_wrap(err, "inspect container `%s`", ref);
+	return 0;
+}
+
+int jc_engine_image_user(struct jc_engine *e, const char *image, char **user, jc_error *err)
+{
+	cleanup_free char *path = pathf("/images/%s/json", image);
+	cleanup_free char *body = NULL;
+	cleanup_cjson cJSON *root = NULL;
+	const cJSON *cfg, *u;
+	char *copy;
+
+	if (!path)
+		return jc_error_oom(err);
+	if (do_call(e, "GET", path, NULL, e->timeout_ms, NULL, "inspect image", image, NULL,
+		    &body, err) < 0)
+		return -1;
+	root = cJSON_Parse(body);
+	cfg = cJSON_GetObjectItemCaseSensitive(root, "Config");
+	u = cJSON_GetObjectItemCaseSensitive(cfg, "User");
+	if (!cJSON_IsObject(root) || (u && !cJSON_IsString(u) && !cJSON_IsNull(u)))
+		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG,
+				    "inspect image `%s`: engine answer is not valid JSON", image);
+	copy = strdup(cJSON_IsString(u) ? u->valuestring : "");
+	if (!copy)
+		return jc_error_oom(err);
+	*user = copy;
+	return 0;
+}
+
+int jc_engine_list(struct jc_engine *e, const char *site, bool all,
+		   struct jc_container_list *out, jc_error *err)
+{
+	cleanup_free char *filters = NULL;
+	cleanup_free char *path = NULL;
+	cleanup_free char *body = NULL;
+	char *enc;
+
+	/* site is a checked name: no JSON or URL metacharacters */
+	if (site)
+		filters = pathf("{\"label\":[\"jobcell.managed=true\",\"jobcell.site=%s\"]}", site);
+	else
+		filters = pathf("{\"label\":[\"jobcell.managed=true\"]}");
+	if (!filters || !(enc = curl_easy_escape(e->curl, filters, 0)))
+		return jc_error_oom(err);
+	path = pathf("/containers/json?all=%d&filters=%s", all ? 1 : 0, enc);
+	curl_free(enc);
+	if (!path)
+		return jc_error_oom(err);
+	if (do_call(e, "GET", path, NULL, e->timeout_ms, NULL, "list containers",
+		    site ? site : "all sites", NULL, &body, err) < 0)
+		return -1;
+	if (jc_request_parse_list(body, out, err) < 0)
+		return jc_error_wrap(err, "list containers");
+	return 0;
+}
+
+/* ---- the raw stream ---- */
+
+void jc_demux_init(struct jc_demux *d, jc_sink_fn sink, void *ctx)
+{
+	memset(d, 0, sizeof(*d));
+	d->sink = sink;
+	d->ctx = ctx;
+}
+
+int jc_demux_feed(struct jc_demux *d, const char *buf, size_t len)
+{
+	while (len) {
+		if (d->left == 0) {
+			size_t take = 8 - d->hdr_len;
+			if (take > len)
+				take = len;
+			memcpy(d->hdr + d->hdr_len, buf, take);
+			d->hdr_len += take;
+			buf += take;
+			len -= take;
+			if (d->hdr_len < 8)
+				break;
+			d->hdr_len = 0;
+			if (d->hdr[0] > 2 || d->hdr[1] || d->hdr[2] || d->hdr[3])
+				return -1;
+			d->stream = d->hdr[0];
+			d->left = (uint32_t)d->hdr[4] << 24 | (uint32_t)d->hdr[5] << 16 |
+				  (uint32_t)d->hdr[6] << 8 | d->hdr[7];
+			continue;
+		}
+		size_t n = len < d->left ? len : d->left;
+		if (d->sink)
+			d->sink(d->ctx, d->stream, buf, n);
+		d->left -= (uint32_t)n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* ---- asynchronous transfers ---- */
+
+static size_t async_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct jc_async *a = ud;
+	size_t n = size * nmemb;
+	long status = 0;
+
+	curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &status);
+	if (!a->stream || status >= 300)
+		return buf_write(ptr, size, nmemb, &a->body);
+	if (jc_demux_feed(&a->demux, ptr, n) < 0) {
+		a->bad_frame = true;
+		return 0;
+	}
+	return n;
+}
+
+static size_t async_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct jc_async *a = ud;
+	(void)ptr;
+	a->answered = true;
+	return size * nmemb;
+}
+
+int jc_async_begin(struct jc_engine *e, const char *method, const char *path,
+		   int64_t timeout_ms, jc_sink_fn sink, void *ctx, struct jc_async **out,
+		   jc_error *err)
+{
+	cleanup_free char *url = make_url(e, path);
+	struct jc_async *a;
+	CURLcode c;
+
+	if (!url)
+		return jc_error_oom(err);
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return jc_error_oom(err);
+	a->e = e;
+	a->stream = sink != NULL;
+	jc_demux_init(&a->demux, sink, ctx);
+	if (!(a->h = curl_easy_init()) ||
+	    !(a->hdrs = curl_slist_append(NULL, "Content-Type: application/json"))) {
+		jc_async_free(a);
+		return jc_error_oom(err);
+	}
+	c = setup(e, a->h, method, url, NULL, a->hdrs, timeout_ms);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(a->h, CURLOPT_WRITEFUNCTION, async_write);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(a->h, CURLOPT_WRITEDATA, a);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(a->h, CURLOPT_HEADERFUNCTION, async_header);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(a->h, CURLOPT_HEADERDATA, a);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(a->h, CURLOPT_ERRORBUFFER, a->errbuf);
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(a->h, CURLOPT_PRIVATE, a);
+	if (c != CURLE_OK) {
+		jc_async_free(a);
+		return jc_error_set(err, JC_ERR_SYSTEM, EINVAL, "libcurl setup for `%s`: %s", path,
+				    curl_easy_strerror(c));
+	}
+	if (curl_multi_add_handle(e->multi, a->h) != CURLM_OK) {
+		curl_easy_cleanup(a->h);
+		a->h = NULL;
+		jc_async_free(a);
+		return jc_error_set(err, JC_ERR_SYSTEM, EINVAL, "libcurl: cannot add `%s`", path);
+	}
+	*out = a;
+	return 0;
+}
+
+bool jc_async_done(const struct jc_async *a)
+{
+	return a->done;
+}
+
+bool jc_async_answered(const struct jc_async *a)
+{
+	return a->answered;
+}
+
+int jc_async_result(struct jc_async *a, const char *step, const char *object, char **body,
+		    jc_error *err)
+{
+	long status = 0;
+
+	if (!a->done)
+		return jc_error_set(err, JC_ERR_SYSTEM, EINPROGRESS, "%s `%s`: still running",
+				    step, object);
+	if (a->bad_frame)
+		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG,
+				    "%s `%s`: malformed frame in the log stream", step, object);
+	if (a->result != CURLE_OK)
+		return curl_failure(a->e, a->result, a->errbuf, a->body.overflow, step, object,
+				    err);
+	curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 400)
+		return http_failure(status, a->body.data, step, object, err);
+	if (a->stream && a->demux.left)
+		return jc_error_set(err, JC_ERR_ENGINE, ECONNRESET,
+				    "%s `%s`: log stream ended inside a frame", step, object);
+	if (body)
+		*body = buf_take(&a->body);
+	return 0;
+}
+
+void jc_async_free(struct jc_async *a)
+{
+	if (!a)
+		return;
+	if (a->h) {
+		curl_multi_remove_handle(a->e->multi, a->h);
+		curl_easy_cleanup(a->h);
+	}
+	curl_slist_free_all(a->hdrs);
+	free(a->body.data);
+	free(a);
+}
+
+int jc_engine_poll(struct jc_engine *e, int fd, int timeout_ms, jc_error *err)
+{
+	struct curl_waitfd extra = { .fd = fd, .events = CURL_WAIT_POLLIN };
+	CURLMcode mc;
+	CURLMsg *msg;
+	int left;
+
+	mc = curl_multi_perform(e->multi, &e->running);
+	if (mc == CURLM_OK)
+		mc = curl_multi_poll(e->multi, fd >= 0 ? &extra : NULL, fd >= 0 ? 1 : 0,
+				     timeout_ms, NULL);
+	if (mc == CURLM_OK)
+		mc = curl_multi_perform(e->multi, &e->running);
+	if (mc != CURLM_OK)
+		return jc_error_set(err, JC_ERR_SYSTEM, EIO, "libcurl: %s",
+				    curl_multi_strerror(mc));
+	while ((msg = curl_multi_info_read(e->multi, &left))) {
+		struct jc_async *a = NULL;
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&a);
+		if (a) {
+			a->done = true;
+			a->result = msg->data.result;
+		}
+	}
+	return fd >= 0 && (extra.revents & CURL_WAIT_POLLIN) ? 1 : 0;
+}

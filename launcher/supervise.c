@@ -1,0 +1,328 @@
+/* One job's life, supervised the way s6-supervise or conmon supervise a
+ * process: create, register the wait, start, stream output, forward
+ * signals, enforce the wall clock, notice the parent's death, collect the
+ * status, remove.  One thread: the wait, the log stream and any stop or kill
+ * are transfers on the engine's multi handle, and signals arrive on a
+ * signalfd polled beside them.  Every wait is bounded. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "jobcell.h"
+
+/* How long an engine that has not flushed the wait's headers gets before we
+ * start anyway (Docker flushes them as soon as the wait is registered). */
+#define WAIT_REGISTER_MS 2000
+/* After the job's exit, how long the log stream gets to finish. */
+#define LOG_DRAIN_MS 5000
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int poll_for(int64_t deadline)
+{
+	int64_t left = deadline - now_ms();
+	if (left < 0)
+		return 0;
+	return left > 1000 ? 1000 : (int)left;
+}
+
+/* Read one signal from the signalfd; 0 when none was pending. */
+static int take_signal(int fd)
+{
+	struct signalfd_siginfo si;
+	ssize_t n = read(fd, &si, sizeof(si));
+	return n == (ssize_t)sizeof(si) ? (int)si.ssi_signo : 0;
+}
+
+struct life {
+	struct jc_engine *e;
+	const struct jc_plan *plan;
+	const struct jc_supervise_opts *o;
+	struct jc_run_result *res;
+	const char *id;
+	struct jc_async *wait, *logs, *stop, *kill;
+	int64_t stop_at, kill_at;
+};
+
+/* A request on /containers/<id>/<what>. */
+static int begin(struct life *l, const char *method, const char *what, int64_t timeout_ms,
+		 bool stream, struct jc_async **out, jc_error *err)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/containers/%s/%s", l->id, what);
+	return jc_async_begin(l->e, method, path, timeout_ms, stream ? l->o->sink : NULL,
+			      stream ? l->o->sink_ctx : NULL, out, err);
+}
+
+static int ask_stop(struct life *l, jc_error *err)
+{
+	char path[256];
+	int grace_s = (int)((l->plan->stop_grace_ms + 999) / 1000);
+
+	if (l->stop || l->kill)
+		return 0;
+	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", l->id, grace_s);
+	l->stop_at = now_ms();
+	return jc_async_begin(l->e, "POST", path, l->plan->stop_grace_ms + jc_engine_timeout(l->e),
+			      NULL, NULL,
+			      &l->stop, err);
+}
+
+static int ask_kill(struct life *l, jc_error *err)
+{
+	if (l->kill)
+		return 0;
+	l->kill_at = now_ms();
+	return begin(l, "POST", "kill?signal=SIGKILL", jc_engine_timeout(l->e), false, &l->kill, err);
+}
+
+static int on_signal(struct life *l, int sig, jc_error *err)
+{
+	if (!l->res->signal) {
+		l->res->signal = sig;
+		l->res->parent_died = l->o->parent > 0 && getppid() != l->o->parent;
+		return ask_stop(l, err);
+	}
+	/* a second signal: no more grace */
+	return ask_kill(l, err);
+}
+
+static void free_async(struct life *l)
+{
+	jc_async_free(l->wait);
+	jc_async_free(l->logs);
+	jc_async_free(l->stop);
+	jc_async_free(l->kill);
+	l->wait = l->logs = l->stop = l->kill = NULL;
+}
+
+/* The supervision loop proper: returns when the wait has an answer. */
+static int supervise(struct life *l, jc_error *err)
+{
+	const struct jc_supervise_opts *o = l->o;
+	int64_t engine_ms = jc_engine_timeout(l->e);
+	int64_t deadline = l->plan->timeout_ms > 0 ? now_ms() + l->plan->timeout_ms : 0;
+
+	while (!jc_async_done(l->wait)) {
+		int64_t now = now_ms(), next = now + 1000;
+		int r;
+
+		if (deadline && !l->stop && !l->kill && now >= deadline) {
+			l->res->timed_out = true;
+			if (ask_stop(l, err) < 0)
+				return -1;
+		}
+		if (o->parent > 0 && !l->res->signal && getppid() != o->parent) {
+			/* PR_SET_PDEATHSIG fires on the parent thread's exit; this
+			 * catches the rest */
+			if (on_signal(l, SIGTERM, err) < 0)
+				return -1;
+			l->res->parent_died = true;
+		}
+		if (l->stop && !l->kill &&
+		    now >= l->stop_at + l->plan->stop_grace_ms + engine_ms) {
+			if (ask_kill(l, err) < 0)
+				return -1;
+		}
+		if (l->kill && now >= l->kill_at + engine_ms)
+			return jc_error_set(err, JC_ERR_ENGINE, ETIMEDOUT,
+					    "stop container `%s`: still running %llds after kill",
+					    l->plan->name, (long long)(engine_ms / 1000));
+		if (deadline && !l->stop && deadline < next)
+			next = deadline;
+		r = jc_engine_poll(l->e, o->signal_fd, poll_for(next), err);
+		if (r < 0)
+			return -1;
+		if (r == 1) {
+			int sig = take_signal(o->signal_fd);
+			if (sig && on_signal(l, sig, err) < 0)
+				return -1;
+		}
+		/* a failed stop is not fatal: the kill deadline still holds */
+		if (l->stop && jc_async_done(l->stop) && !l->kill) {
+			jc_error se = { 0 };
+			if (jc_async_result(l->stop, "stop container", l->plan->name, NULL, &se) <
+				    0 &&
+			    ask_kill(l, err) < 0) {
+				jc_error_clear(&se);
+				return -1;
+			}
+			jc_error_clear(&se);
+		}
+	}
+	return 0;
+}
+
+static int drain_logs(struct life *l, jc_error *err)
+{
+	int64_t until = now_ms() + LOG_DRAIN_MS;
+
+	while (!jc_async_done(l->logs) && now_ms() < until)
+		if (jc_engine_poll(l->e, -1, poll_for(until), err) < 0)
+			return -1;
+	if (!jc_async_done(l->logs))
+		return jc_error_set(err, JC_ERR_ENGINE, ETIMEDOUT,
+				    "stream logs of `%s`: stream still open %ds after exit",
+				    l->plan->name, LOG_DRAIN_MS / 1000);
+	return jc_async_result(l->logs, "stream logs of", l->plan->name, NULL, err);
+}
+
+int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
+		     const struct jc_supervise_opts *o, struct jc_run_result *res, jc_error *err)
+{
+	cleanup_free char *json = NULL;
+	cleanup_free char *wait_body = NULL;
+	struct jc_run_result r = { 0 };
+	struct jc_inspect in = { 0 };
+	struct life l = { .e = e, .plan = plan, .o = o, .res = &r };
+	int64_t until;
+
+	json = jc_request_create_json(plan, false, err);
+	if (!json)
+		return -1;
+	if (jc_engine_create(e, plan->name, json, &r.id, err) < 0)
+		return -1;
+	l.id = r.id;
+
+	/* from here on the container exists: every failure removes it */
+	if (begin(&l, "POST", "wait?condition=next-exit", 0, false, &l.wait, err) <
+	    0)
+		goto fail;
+	until = now_ms() + WAIT_REGISTER_MS;
+	while (!jc_async_answered(l.wait) && !jc_async_done(l.wait) && now_ms() < until)
+		if (jc_engine_poll(e, -1, 50, err) < 0)
+			goto fail;
+	if (jc_async_done(l.wait)) {
+		jc_async_result(l.wait, "wait for container", plan->name, NULL, err);
+		if (!err->msg)
+			jc_error_set(err, JC_ERR_ENGINE, EPROTO,
+				     "wait for container `%s`: answered before the start",
+				     plan->name);
+		goto fail;
+	}
+	if (o->before_start && o->before_start(o->before_start_ctx, err) < 0)
+		goto fail;
+	if (jc_engine_start(e, r.id, err) < 0)
+		goto fail;
+	if (o->detach) {
+		free_async(&l);
+		*res = r;
+		return 0;
+	}
+	if (begin(&l, "GET", "logs?follow=1&stdout=1&stderr=1", 0, true, &l.logs,
+		  err) < 0)
+		goto fail;
+	if (supervise(&l, err) < 0)
+		goto fail;
+	if (jc_async_result(l.wait, "wait for container", plan->name, &wait_body, err) < 0 ||
+	    jc_request_parse_wait(wait_body, &r.exit_code, err) < 0)
+		goto fail;
+	if (drain_logs(&l, err) < 0)
+		goto fail;
+	free_async(&l);
+	if (jc_engine_inspect(e, r.id, &in, err) < 0)
+		goto fail;
+	r.oom_killed = in.oom_killed;
+	jc_inspect_free(&in);
+	if (jc_engine_remove(e, r.id, err) < 0) {
+		jc_run_result_free(&r);
+		return -1;
+	}
+	*res = r;
+	return 0;
+
+fail:
+	free_async(&l);
+	{
+		jc_error undo = { 0 };
+		if (jc_engine_remove(e, r.id, &undo) < 0)
+			/* keep the first error; say what it left behind */
+			jc_error_wrap(err, "container `%s` left behind (%s)", plan->name,
+				      undo.msg);
+		jc_error_clear(&undo);
+	}
+	jc_run_result_free(&r);
+	return -1;
+}
+
+void jc_run_result_free(struct jc_run_result *r)
+{
+	free(r->id);
+	memset(r, 0, sizeof(*r));
+}
+
+int jc_supervise_wait(struct jc_engine *e, const char *ref, int64_t timeout_ms, int signal_fd,
+		      int *status, jc_error *err)
+{
+	struct jc_async *a = NULL;
+	cleanup_free char *body = NULL;
+	char path[256];
+	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/containers/%s/wait?condition=not-running", ref);
+	if (jc_async_begin(e, "POST", path, 0, NULL, NULL, &a, err) < 0)
+		return -1;
+	while (!jc_async_done(a)) {
+		int64_t next = now_ms() + 1000;
+		if (deadline && now_ms() >= deadline) {
+			r = 1; /* timed out: the caller decides */
+			goto out;
+		}
+		if (deadline && deadline < next)
+			next = deadline;
+		int p = jc_engine_poll(e, signal_fd, poll_for(next), err);
+		if (p < 0) {
+			r = -1;
+			goto out;
+		}
+		if (p == 1 && take_signal(signal_fd)) {
+			r = jc_error_set(err, JC_ERR_SYSTEM, EINTR, "wait for `%s`: interrupted",
+					 ref);
+			goto out;
+		}
+	}
+	if (jc_async_result(a, "wait for container", ref, &body, err) < 0 ||
+	    jc_request_parse_wait(body, status, err) < 0)
+		r = -1;
+out:
+	jc_async_free(a);
+	return r;
+}
+
+int jc_supervise_logs(struct jc_engine *e, const char *ref, bool follow, int signal_fd,
+		      jc_sink_fn sink, void *ctx, jc_error *err)
+{
+	struct jc_async *a = NULL;
+	char path[256];
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/containers/%s/logs?follow=%d&stdout=1&stderr=1", ref,
+		 follow ? 1 : 0);
+	if (jc_async_begin(e, "GET", path, follow ? 0 : 30000, sink, ctx, &a, err) < 0)
+		return -1;
+	while (!jc_async_done(a)) {
+		int p = jc_engine_poll(e, signal_fd, 1000, err);
+		if (p < 0) {
+			r = -1;
+			break;
+		}
+		if (p == 1 && take_signal(signal_fd))
+			break; /* the reader is done reading: not an error */
+	}
+	if (r == 0 && jc_async_done(a))
+		r = jc_async_result(a, "read logs of", ref, NULL, err);
+	jc_async_free(a);
+	return r;
+}
