@@ -439,49 +439,40 @@ static void classify_start_error(jc_error *err)
 		err->kind = JC_ERR_CMD_NOT_EXEC;
 }
 
-int jc_engine_start(struct jc_engine *e, const char *id, jc_error *err)
+int jc_engine_start(struct jc_engine *e, const char *ref, const char *name, jc_error *err)
 {
-	cleanup_free char *path = pathf("/containers/%s/start", id);
+	cleanup_free char *path = pathf("/containers/%s/start", ref);
 
 	if (!path)
 		return jc_error_oom(err);
-	if (do_call(e, "POST", path, NULL, e->timeout_ms, NULL, "start container", id, NULL, NULL,
-		    err) < 0) {
+	if (do_call(e, "POST", path, NULL, e->timeout_ms, NULL, "start container",
+		    name ? name : ref, NULL, NULL, err) < 0) {
 		classify_start_error(err);
 		return -1;
 	}
 	return 0;
 }
 
-int jc_engine_stop(struct jc_engine *e, const char *id, int grace_s, jc_error *err)
+int jc_engine_stop(struct jc_engine *e, const char *ref, const char *name, int grace_s,
+		   jc_error *err)
 {
-	cleanup_free char *path = pathf("/containers/%s/stop?t=%d", id, grace_s);
+	cleanup_free char *path = pathf("/containers/%s/stop?t=%d", ref, grace_s);
 
 	if (!path)
 		return jc_error_oom(err);
 	/* the engine answers after the grace period at worst */
 	return do_call(e, "POST", path, NULL, e->timeout_ms + grace_s * 1000LL, NULL,
-		       "stop container", id, NULL, NULL, err);
+		       "stop container", name ? name : ref, NULL, NULL, err);
 }
 
-int jc_engine_kill(struct jc_engine *e, const char *id, const char *signal, jc_error *err)
+int jc_engine_remove(struct jc_engine *e, const char *ref, const char *name, jc_error *err)
 {
-	cleanup_free char *path = pathf("/containers/%s/kill?signal=%s", id, signal);
+	cleanup_free char *path = pathf("/containers/%s?force=1&v=1", ref);
 
 	if (!path)
 		return jc_error_oom(err);
-	return do_call(e, "POST", path, NULL, e->timeout_ms, NULL, "kill container", id, NULL,
-		       NULL, err);
-}
-
-int jc_engine_remove(struct jc_engine *e, const char *id, jc_error *err)
-{
-	cleanup_free char *path = pathf("/containers/%s?force=1&v=1", id);
-
-	if (!path)
-		return jc_error_oom(err);
-	if (do_call(e, "DELETE", path, NULL, e->timeout_ms, NULL, "remove container", id, NULL,
-		    NULL, err) < 0) {
+	if (do_call(e, "DELETE", path, NULL, e->timeout_ms, NULL, "remove container",
+		    name ? name : ref, NULL, NULL, err) < 0) {
 		if (err->status == ENOENT) {
 			jc_error_clear(err); /* gone already: what removal wanted */
 			return 0;

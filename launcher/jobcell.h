@@ -295,12 +295,14 @@ int jc_engine_call(struct jc_engine *e, const char *method, const char *path,
 
 int jc_engine_create(struct jc_engine *e, const char *name, const char *json, char **id,
 		     jc_error *err);
-int jc_engine_start(struct jc_engine *e, const char *id, jc_error *err);
+/* The calls below take a container reference `ref` (id or name) and, for
+ * messages, `name` (NULL: ref). */
+int jc_engine_start(struct jc_engine *e, const char *ref, const char *name, jc_error *err);
 /* Stop: SIGTERM (or the image's stop signal), SIGKILL after `grace_s`. */
-int jc_engine_stop(struct jc_engine *e, const char *id, int grace_s, jc_error *err);
-int jc_engine_kill(struct jc_engine *e, const char *id, const char *signal, jc_error *err);
+int jc_engine_stop(struct jc_engine *e, const char *ref, const char *name, int grace_s,
+		   jc_error *err);
 /* DELETE with force and anonymous volumes. A missing container is success. */
-int jc_engine_remove(struct jc_engine *e, const char *id, jc_error *err);
+int jc_engine_remove(struct jc_engine *e, const char *ref, const char *name, jc_error *err);
 int jc_engine_inspect(struct jc_engine *e, const char *ref, struct jc_inspect *out,
 		      jc_error *err);
 /* Config.User of an image, "" when unset. Caller frees. */

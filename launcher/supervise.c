@@ -213,7 +213,7 @@ int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
 	}
 	if (o->before_start && o->before_start(o->before_start_ctx, err) < 0)
 		goto fail;
-	if (jc_engine_start(e, r.id, err) < 0)
+	if (jc_engine_start(e, r.id, plan->name, err) < 0)
 		goto fail;
 	if (o->detach) {
 		free_async(&l);
@@ -235,7 +235,7 @@ int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
 		goto fail;
 	r.oom_killed = in.oom_killed;
 	jc_inspect_free(&in);
-	if (jc_engine_remove(e, r.id, err) < 0) {
+	if (jc_engine_remove(e, r.id, plan->name, err) < 0) {
 		jc_run_result_free(&r);
 		return -1;
 	}
@@ -246,7 +246,7 @@ fail:
 	free_async(&l);
 	{
 		jc_error undo = { 0 };
-		if (jc_engine_remove(e, r.id, &undo) < 0)
+		if (jc_engine_remove(e, r.id, plan->name, &undo) < 0)
 			/* keep the first error; say what it left behind */
 			jc_error_wrap(err, "container `%s` left behind (%s)", plan->name,
 				      undo.msg);

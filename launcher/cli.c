@@ -1,0 +1,622 @@
+/* The command line: the only code that prints, exits or touches process
+ * state (signals, parent-death signal).  Everything else is the library. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "jobcell.h"
+
+enum {
+	EXIT_TIMEOUT = 124,
+	EXIT_JOBCELL = 125,
+	EXIT_NOEXEC = 126,
+	EXIT_NOTFOUND = 127,
+};
+
+struct ctx {
+	const char *config_file;
+	const char *site;
+	bool json;
+	pid_t parent;
+	struct jc_config cfg;
+	bool cfg_loaded;
+	struct jc_engine *engine;
+	int signal_fd;
+};
+
+static const char usage_text[] =
+	"usage: jobcell [-c FILE | --site NAME] [--json] COMMAND [ARGS]\n"
+	"  run JOB [--image I] [--env K=V]... [--timeout D] [-- CMD...]\n"
+	"  start JOB [--image I] [--env K=V]... [-- CMD...]\n"
+	"  wait JOB [--timeout D]\n"
+	"  stop JOB [--grace D]\n"
+	"  logs JOB [--follow]\n"
+	"  rm JOB\n"
+	"  ps [--all]\n"
+	"  plan JOB [--image I] [--env K=V]... [--timeout D] [-- CMD...]\n"
+	"  version\n"
+	"see jobcell(1)\n";
+
+static void json_string(FILE *f, const char *s)
+{
+	cJSON *j = cJSON_CreateString(s ? s : "");
+	char *out = j ? cJSON_PrintUnformatted(j) : NULL;
+	fputs(out ? out : "\"\"", f);
+	free(out);
+	cJSON_Delete(j);
+}
+
+/* One line on stderr; with --json also a record on stdout.  Returns the
+ * exit status that goes with the error's kind. */
+static int fail(const struct ctx *c, const jc_error *err)
+{
+	int status = err->kind == JC_ERR_CMD_NOT_FOUND	? EXIT_NOTFOUND
+		     : err->kind == JC_ERR_CMD_NOT_EXEC ? EXIT_NOEXEC
+							: EXIT_JOBCELL;
+
+	fprintf(stderr, "jobcell: error: %s\n", err->msg ? err->msg : "unknown error");
+	if (c && c->json) {
+		printf("{\"error\":{\"kind\":\"%s\",\"message\":", jc_error_kind_name(err->kind));
+		json_string(stdout, err->msg);
+		printf(",\"errno\":\"%s\",\"retry\":%s},\"exit_code\":%d}\n",
+		       strerrorname_np(err->status) ? strerrorname_np(err->status) : "",
+		       err->retry ? "true" : "false", status);
+	}
+	fflush(stdout);
+	return status;
+}
+
+static int usage_error(const struct ctx *c, const char *fmt, ...) JC_FORMAT(2, 3);
+static int usage_error(const struct ctx *c, const char *fmt, ...)
+{
+	jc_error err = { 0 };
+	char *msg = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	jc_error_set(&err, JC_ERR_INPUT, EINVAL, "%s (see jobcell --help)",
+		     msg ? msg : "bad usage");
+	free(msg);
+	r = fail(c, &err);
+	jc_error_clear(&err);
+	return r;
+}
+
+/* ---- configuration ---- */
+
+static int load_config(struct ctx *c, jc_error *err)
+{
+	const char *dir = getenv("JOBCELL_CONFIG_DIR");
+	cleanup_free char *defaults = NULL;
+	cleanup_free char *site_file = NULL;
+	struct stat st;
+
+	if (!dir || !*dir)
+		dir = "/etc/jobcell";
+	if (jc_config_init(&c->cfg, getenv("DOCKER_HOST"), err) < 0)
+		return -1;
+	c->cfg_loaded = true;
+	if (asprintf(&defaults, "%s/defaults.ini", dir) < 0)
+		return jc_error_oom(err);
+	/* the defaults file is optional; the site file is not */
+	if (stat(defaults, &st) == 0 && jc_config_load(&c->cfg, defaults, err) < 0)
+		return -1;
+	if (c->config_file) {
+		if (jc_config_load(&c->cfg, c->config_file, err) < 0)
+			return -1;
+	} else if (c->site) {
+		if (jc_name_check(c->site, "site name", err) < 0)
+			return jc_error_wrap(err, "--site");
+		if (asprintf(&site_file, "%s/%s.ini", dir, c->site) < 0)
+			return jc_error_oom(err);
+		if (jc_config_load(&c->cfg, site_file, err) < 0)
+			return -1;
+		if (!c->cfg.site_name && !(c->cfg.site_name = strdup(c->site)))
+			return jc_error_oom(err);
+	} else {
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "no site: pass -c FILE or --site NAME");
+	}
+	return jc_config_validate(&c->cfg, err);
+}
+
+static int open_engine(struct ctx *c, jc_error *err)
+{
+	if (jc_engine_open(c->cfg.endpoint, c->cfg.engine_timeout_ms, &c->engine, err) < 0)
+		return -1;
+	return jc_engine_ping(c->engine, err);
+}
+
+/* SIGTERM, SIGINT and SIGHUP arrive on a signalfd; the parent's death is
+ * turned into SIGTERM. */
+static int setup_signals(struct ctx *c, bool pdeath, jc_error *err)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return jc_error_set(err, JC_ERR_SYSTEM, errno, "block signals: %s",
+				    strerror(errno));
+	c->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (c->signal_fd < 0)
+		return jc_error_set(err, JC_ERR_SYSTEM, errno, "signalfd: %s", strerror(errno));
+	signal(SIGPIPE, SIG_IGN);
+	if (pdeath) {
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+			return jc_error_set(err, JC_ERR_SYSTEM, errno, "PR_SET_PDEATHSIG: %s",
+					    strerror(errno));
+		/* the parent may have gone before prctl took effect */
+		if (getppid() != c->parent)
+			return jc_error_set(err, JC_ERR_SYSTEM, ESRCH,
+					    "parent process %d exited before the job started",
+					    (int)c->parent);
+	}
+	return 0;
+}
+
+/* ---- job output ---- */
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* a closed reader loses the output, not the job */
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void sink_fds(void *ctx, int stream, const char *buf, size_t len)
+{
+	(void)ctx;
+	write_all(stream == 2 ? STDERR_FILENO : STDOUT_FILENO, buf, len);
+}
+
+/* ---- job options shared by run, start and plan ---- */
+
+struct job_args {
+	struct jc_job_request req;
+	int64_t grace_ms;
+	bool follow;
+	bool all;
+};
+
+static void job_args_free(struct job_args *a)
+{
+	jc_strv_free(&a->req.cmd);
+	jc_strv_free(&a->req.env);
+}
+
+enum { OPT_IMAGE = 1000, OPT_ENV, OPT_TIMEOUT, OPT_GRACE, OPT_FOLLOW, OPT_ALL };
+
+/* Parse a subcommand's arguments.  `allowed` lists the option ids this
+ * command takes; `want_job` says whether a JOB operand is required. */
+static int parse_job_args(struct ctx *c, int argc, char **argv, const int *allowed,
+			  bool want_job, bool want_cmd, struct job_args *a)
+{
+	static const struct option opts[] = {
+		{ "image", required_argument, NULL, OPT_IMAGE },
+		{ "env", required_argument, NULL, OPT_ENV },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "grace", required_argument, NULL, OPT_GRACE },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	a->req.timeout_ms = -1;
+	a->grace_ms = -1;
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+:f", opts, NULL)) != -1 ||
+	       (optind < argc && !want_cmd && argv[optind][0] != '-' && a->req.job == NULL &&
+		want_job && (a->req.job = argv[optind++]) && (o = 0) == 0)) {
+		bool ok = false;
+		if (o == 0)
+			continue; /* the JOB operand, taken in the loop condition */
+		if (o == 'f')
+			o = OPT_FOLLOW;
+		for (const int *p = allowed; *p; p++)
+			ok |= (*p == o);
+		if (o == '?' || o == ':' || !ok)
+			return usage_error(c, "%s: unknown option or missing value `%s`", argv[0],
+					   argv[optind - 1]);
+		switch (o) {
+		case OPT_IMAGE:
+			a->req.image = optarg;
+			break;
+		case OPT_ENV:
+			if (jc_strv_push(&a->req.env, optarg) < 0)
+				return usage_error(c, "out of memory");
+			break;
+		case OPT_TIMEOUT:
+			if (jc_parse_duration(optarg, &a->req.timeout_ms) < 0)
+				return usage_error(c, "--timeout `%s`: not a duration", optarg);
+			break;
+		case OPT_GRACE:
+			if (jc_parse_duration(optarg, &a->grace_ms) < 0)
+				return usage_error(c, "--grace `%s`: not a duration", optarg);
+			break;
+		case OPT_FOLLOW:
+			a->follow = true;
+			break;
+		case OPT_ALL:
+			a->all = true;
+			break;
+		default:
+			return usage_error(c, "%s: unexpected option", argv[0]);
+		}
+	}
+	if (want_job && !a->req.job) {
+		if (optind >= argc)
+			return usage_error(c, "%s: JOB is missing", argv[0]);
+		a->req.job = argv[optind++];
+	}
+	if (optind < argc && strcmp(argv[optind], "--") == 0)
+		optind++;
+	if (optind < argc && !want_cmd)
+		return usage_error(c, "%s: unexpected argument `%s`", argv[0], argv[optind]);
+	for (; optind < argc; optind++)
+		if (jc_strv_push(&a->req.cmd, argv[optind]) < 0)
+			return usage_error(c, "out of memory");
+	return 0;
+}
+
+/* ---- run / start ---- */
+
+struct recheck_ctx {
+	struct jc_workspace *ws;
+};
+
+static int recheck(void *ctx, jc_error *err)
+{
+	struct recheck_ctx *r = ctx;
+	return jc_ws_recheck(r->ws, err);
+}
+
+/* The user the job runs as, numeric: the site's, else the image's. */
+static int resolve_user(struct ctx *c, const char *image, char **user, uid_t *uid, gid_t *gid,
+			jc_error *err)
+{
+	cleanup_free char *img_user = NULL;
+	const char *u = c->cfg.user;
+	char buf[32];
+
+	if (!u) {
+		if (jc_engine_image_user(c->engine, image, &img_user, err) < 0)
+			return -1;
+		u = *img_user ? img_user : "0:0";
+		if (jc_parse_user(u, uid, gid) < 0)
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "image `%s` runs as `%.64s`, which is not numeric: set "
+					    "[job] user = uid:gid",
+					    image, u);
+	} else if (jc_parse_user(u, uid, gid) < 0) {
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "[job] user `%s` is not numeric", u);
+	}
+	snprintf(buf, sizeof(buf), "%u:%u", (unsigned)*uid, (unsigned)*gid);
+	if (!(*user = strdup(buf)))
+		return jc_error_oom(err);
+	return 0;
+}
+
+static void print_result(const struct ctx *c, const char *job, const struct jc_run_result *r,
+			 int status)
+{
+	if (r->timed_out)
+		fprintf(stderr, "jobcell: job `%s` timed out and was stopped\n", job);
+	if (r->oom_killed)
+		fprintf(stderr, "jobcell: job `%s` was killed for running out of memory\n", job);
+	if (r->parent_died)
+		fprintf(stderr, "jobcell: parent exited: job `%s` was stopped\n", job);
+	else if (r->signal)
+		fprintf(stderr, "jobcell: got %s: job `%s` was stopped\n", strsignal(r->signal),
+			job);
+	if (c->json)
+		printf("{\"job\":\"%s\",\"container\":\"%s\",\"exit_code\":%d,\"job_status\":%d,"
+		       "\"timed_out\":%s,\"oom_killed\":%s,\"signal\":%d,\"parent_died\":%s}\n",
+		       job, r->id ? r->id : "", status, r->exit_code,
+		       r->timed_out ? "true" : "false", r->oom_killed ? "true" : "false",
+		       r->signal, r->parent_died ? "true" : "false");
+}
+
+static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
+{
+	static const int run_opts[] = { OPT_IMAGE, OPT_ENV, OPT_TIMEOUT, 0 };
+	static const int start_opts[] = { OPT_IMAGE, OPT_ENV, 0 };
+	struct job_args a = { 0 };
+	struct jc_workspace ws = { .root_fd = -1, .startup_fd = -1, .local_fd = -1, .job_fd = -1 };
+	struct jc_plan *plan = NULL;
+	struct jc_run_result res = { 0 };
+	struct recheck_ctx rc = { &ws };
+	cleanup_free char *user = NULL;
+	jc_error err = { 0 };
+	uid_t uid;
+	gid_t gid;
+	int status;
+
+	status = parse_job_args(c, argc, argv, detach ? start_opts : run_opts, true, true, &a);
+	if (status)
+		goto out;
+	status = EXIT_JOBCELL;
+	/* pure checks first, then the disk, then the engine: bad input is
+	 * refused before anything is created */
+	if (load_config(c, &err) < 0 ||
+	    jc_plan_build(&c->cfg, &a.req, NULL, 0, &plan, &err) < 0 ||
+	    setup_signals(c, !detach, &err) < 0 || jc_ws_open(&ws, c->cfg.ws_path, &err) < 0)
+		goto fail;
+	if (jc_ws_prepare_job(&ws, a.req.job, false, 0, 0, 0, &err) < 0 && err.status != ENOENT)
+		goto fail;
+	jc_error_clear(&err);
+	if (open_engine(c, &err) < 0 || resolve_user(c, plan->image, &user, &uid, &gid, &err) < 0)
+		goto fail;
+	jc_plan_free(plan);
+	plan = NULL;
+	if (jc_plan_build(&c->cfg, &a.req, user, (int64_t)time(NULL), &plan, &err) < 0 ||
+	    jc_ws_prepare_job(&ws, a.req.job, true, c->cfg.job_mode, uid, gid, &err) < 0)
+		goto fail;
+
+	struct jc_supervise_opts o = {
+		.signal_fd = c->signal_fd,
+		.parent = detach ? 0 : c->parent,
+		.sink = sink_fds,
+		.detach = detach,
+		.before_start = recheck,
+		.before_start_ctx = &rc,
+	};
+	if (jc_supervise_run(c->engine, plan, &o, &res, &err) < 0) {
+		jc_ws_undo_job(&ws);
+		goto fail;
+	}
+	if (detach) {
+		if (c->json)
+			printf("{\"job\":\"%s\",\"container\":\"%s\"}\n", a.req.job, res.id);
+		else
+			printf("%s\n", res.id);
+		status = 0;
+	} else {
+		status = res.timed_out ? EXIT_TIMEOUT : res.exit_code;
+		print_result(c, a.req.job, &res, status);
+	}
+	goto out;
+fail:
+	status = fail(c, &err);
+out:
+	jc_run_result_free(&res);
+	jc_plan_free(plan);
+	jc_ws_close(&ws);
+	jc_error_clear(&err);
+	job_args_free(&a);
+	return status;
+}
+
+/* ---- plan ---- */
+
+static int cmd_plan(struct ctx *c, int argc, char **argv)
+{
+	static const int opts[] = { OPT_IMAGE, OPT_ENV, OPT_TIMEOUT, 0 };
+	struct job_args a = { 0 };
+	struct jc_plan *plan = NULL;
+	cleanup_free char *json = NULL;
+	jc_error err = { 0 };
+	int status = parse_job_args(c, argc, argv, opts, true, true, &a);
+
+	if (status)
+		goto out;
+	if (load_config(c, &err) < 0 ||
+	    jc_plan_build(&c->cfg, &a.req, NULL, (int64_t)time(NULL), &plan, &err) < 0 ||
+	    !(json = jc_request_create_json(plan, true, &err))) {
+		status = fail(c, &err);
+		goto out;
+	}
+	printf("%s\n", json);
+out:
+	jc_plan_free(plan);
+	jc_error_clear(&err);
+	job_args_free(&a);
+	return status;
+}
+
+/* ---- detached helpers: wait, stop, logs, rm, ps ---- */
+
+static int container_of(struct ctx *c, const char *job, char **name, jc_error *err)
+{
+	if (jc_name_check_job(job, &c->cfg.reserved, err) < 0)
+		return -1;
+	if (!(*name = jc_container_name(c->cfg.site_name, job)))
+		return jc_error_oom(err);
+	return 0;
+}
+
+static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
+{
+	static const int wait_opts[] = { OPT_TIMEOUT, 0 }, stop_opts[] = { OPT_GRACE, 0 },
+			 logs_opts[] = { OPT_FOLLOW, 0 }, no_opts[] = { 0 };
+	const int *allowed = strcmp(cmd, "wait") == 0	? wait_opts
+			     : strcmp(cmd, "stop") == 0 ? stop_opts
+			     : strcmp(cmd, "logs") == 0 ? logs_opts
+							: no_opts;
+	struct job_args a = { 0 };
+	cleanup_free char *name = NULL;
+	jc_error err = { 0 };
+	int status = parse_job_args(c, argc, argv, allowed, true, false, &a);
+
+	if (status)
+		goto out;
+	status = 0;
+	if (load_config(c, &err) < 0 || container_of(c, a.req.job, &name, &err) < 0 ||
+	    setup_signals(c, false, &err) < 0 || open_engine(c, &err) < 0)
+		goto fail;
+	if (strcmp(cmd, "wait") == 0) {
+		int code = 0;
+		int r = jc_supervise_wait(c->engine, name, a.req.timeout_ms > 0 ? a.req.timeout_ms : 0,
+					  c->signal_fd, &code, &err);
+		if (r < 0)
+			goto fail;
+		status = r == 1 ? EXIT_TIMEOUT : code;
+		if (c->json)
+			printf("{\"job\":\"%s\",\"exit_code\":%d,\"timed_out\":%s}\n", a.req.job,
+			       status, r == 1 ? "true" : "false");
+	} else if (strcmp(cmd, "stop") == 0) {
+		int64_t grace = a.grace_ms >= 0 ? a.grace_ms : c->cfg.stop_grace_ms;
+		if (jc_engine_stop(c->engine, name, NULL, (int)((grace + 999) / 1000), &err) < 0)
+			goto fail;
+	} else if (strcmp(cmd, "logs") == 0) {
+		if (jc_supervise_logs(c->engine, name, a.follow, c->signal_fd, sink_fds, NULL,
+				      &err) < 0)
+			goto fail;
+	} else {
+		struct jc_inspect in = { 0 };
+		/* only what jobcell made: a foreign container of that name stays */
+		if (jc_engine_inspect(c->engine, name, &in, &err) < 0)
+			goto fail;
+		bool ours = in.job && strcmp(in.job, a.req.job) == 0;
+		jc_inspect_free(&in);
+		if (!ours) {
+			jc_error_set(&err, JC_ERR_INPUT, EPERM,
+				     "remove container `%s`: it has no jobcell.job label for `%s`",
+				     name, a.req.job);
+			goto fail;
+		}
+		if (jc_engine_remove(c->engine, name, NULL, &err) < 0)
+			goto fail;
+	}
+	goto out;
+fail:
+	status = fail(c, &err);
+out:
+	jc_error_clear(&err);
+	job_args_free(&a);
+	return status;
+}
+
+static int cmd_ps(struct ctx *c, int argc, char **argv)
+{
+	static const int opts[] = { OPT_ALL, 0 };
+	struct job_args a = { 0 };
+	struct jc_container_list l = { 0 };
+	jc_error err = { 0 };
+	int status = parse_job_args(c, argc, argv, opts, false, false, &a);
+
+	if (status)
+		return status;
+	if (load_config(c, &err) < 0 || open_engine(c, &err) < 0 ||
+	    jc_engine_list(c->engine, c->cfg.site_name, a.all, &l, &err) < 0) {
+		status = fail(c, &err);
+		jc_error_clear(&err);
+		return status;
+	}
+	if (c->json) {
+		printf("[");
+		for (size_t i = 0; i < l.n; i++) {
+			printf("%s{\"job\":", i ? "," : "");
+			json_string(stdout, l.items[i].job);
+			printf(",\"container\":\"%s\",\"state\":", l.items[i].id);
+			json_string(stdout, l.items[i].status);
+			printf(",\"created\":");
+			json_string(stdout, l.items[i].created);
+			printf("}");
+		}
+		printf("]\n");
+	} else {
+		printf("%-24s %-10s %-12s %s\n", "JOB", "STATE", "CREATED", "CONTAINER");
+		for (size_t i = 0; i < l.n; i++)
+			printf("%-24s %-10s %-12s %.12s\n",
+			       l.items[i].job ? l.items[i].job : "?", l.items[i].status,
+			       l.items[i].created ? l.items[i].created : "?", l.items[i].id);
+	}
+	jc_container_list_free(&l);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "site", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctx c = { .parent = getppid(), .signal_fd = -1 };
+	const char *cmd;
+	int o, status;
+
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+c:", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			c.config_file = optarg;
+			break;
+		case 's':
+			c.site = optarg;
+			break;
+		case 'j':
+			c.json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf("jobcell %s\n", JC_VERSION);
+			return 0;
+		default:
+			return usage_error(&c, "unknown option or missing value `%s`",
+					   argv[optind - 1]);
+		}
+	}
+	if (c.config_file && c.site)
+		return usage_error(&c, "-c and --site exclude each other");
+	if (optind >= argc)
+		return usage_error(&c, "no command");
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd, "run") == 0)
+		status = cmd_run(&c, argc, argv, false);
+	else if (strcmp(cmd, "start") == 0)
+		status = cmd_run(&c, argc, argv, true);
+	else if (strcmp(cmd, "plan") == 0)
+		status = cmd_plan(&c, argc, argv);
+	else if (strcmp(cmd, "wait") == 0 || strcmp(cmd, "stop") == 0 ||
+		 strcmp(cmd, "logs") == 0 || strcmp(cmd, "rm") == 0)
+		status = cmd_detached(&c, cmd, argc, argv);
+	else if (strcmp(cmd, "ps") == 0)
+		status = cmd_ps(&c, argc, argv);
+	else if (strcmp(cmd, "version") == 0) {
+		printf("jobcell %s (engine API %s..%s)\n", JC_VERSION, JC_API_MIN, JC_API_MAX);
+		status = 0;
+	} else
+		status = usage_error(&c, "unknown command `%s`", cmd);
+
+	jc_engine_close(c.engine);
+	if (c.cfg_loaded)
+		jc_config_free(&c.cfg);
+	if (c.signal_fd >= 0)
+		close(c.signal_fd);
+	fflush(stdout);
+	return status;
+}

@@ -1,0 +1,1331 @@
+/* A fake Docker Engine: see fake_engine.h.  Container programs are simulated
+ * by deadlines rather than threads: state advances in engine_tick(), which
+ * every handler and every blocked waiter runs under the lock. */
+#include "fake_engine.h"
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+enum cstate { CS_CREATED, CS_RUNNING, CS_EXITED };
+
+struct container {
+	char id[65];
+	char *name; /* without leading '/' */
+	cJSON *body; /* the create body */
+	enum cstate state;
+	bool removed; /* kept until stop so waiters and log readers stay valid */
+	bool stubborn;
+	bool oom;
+	int exit_code;
+	int pid;
+	unsigned long last_exit_seq;
+	struct timespec deadline; /* CLOCK_MONOTONIC, for sleep/stubborn */
+	struct timespec created, started, finished; /* CLOCK_REALTIME */
+	char *out; /* multiplexed frames */
+	size_t out_len, out_cap;
+};
+
+struct image {
+	char *name;
+	char *user;
+	char id[72];
+};
+
+struct rule {
+	char *method;
+	char *substr;
+	enum fake_fault fault;
+	int status;
+	char *message;
+	int times;
+};
+
+struct fake_engine {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stopping;
+	char *api_version;
+	char dir[256];
+	char sock[300];
+	struct MHD_Daemon *daemon;
+	struct container **cs;
+	size_t ncs, cap_cs;
+	struct image **imgs;
+	size_t nimgs, cap_imgs;
+	struct fake_request **reqs;
+	size_t nreqs, cap_reqs;
+	struct rule **rules;
+	size_t nrules, cap_rules;
+	unsigned long exit_seq;
+	uint64_t id_seed;
+	int next_pid;
+};
+
+struct conn_ctx {
+	char *uri; /* raw, as sent */
+	char *body;
+	size_t len, cap;
+	bool started;
+	unsigned long exit_seq_at_arrival;
+};
+
+/* ---- small helpers ---- */
+
+static bool grow(void *arr, size_t *cap, size_t need, size_t elem)
+{
+	void **p = arr;
+	if (need <= *cap)
+		return true;
+	size_t ncap = *cap ? *cap * 2 : 8;
+	while (ncap < need)
+		ncap *= 2;
+	void *n = realloc(*p, ncap * elem);
+	if (!n)
+		return false;
+	*p = n;
+	*cap = ncap;
+	return true;
+}
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void hex64(char out[65], uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		snprintf(out + 16 * i, 17, "%016llx", (unsigned long long)splitmix(&seed));
+}
+
+static struct timespec now(clockid_t clk)
+{
+	struct timespec ts;
+	clock_gettime(clk, &ts);
+	return ts;
+}
+
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static struct timespec ts_add(struct timespec t, double secs)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs > 1e9)
+		secs = 1e9;
+	long long ns = (long long)(secs * 1e9) + t.tv_nsec;
+	t.tv_sec += (time_t)(ns / 1000000000LL);
+	t.tv_nsec = (long)(ns % 1000000000LL);
+	return t;
+}
+
+static void rfc3339(char out[64], const struct timespec *ts)
+{
+	struct tm tm;
+	if (ts->tv_sec == 0 || !gmtime_r(&ts->tv_sec, &tm)) {
+		snprintf(out, 64, "0001-01-01T00:00:00Z");
+		return;
+	}
+	char base[32];
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 64, "%s.%09ldZ", base, ts->tv_nsec);
+}
+
+/* "1.41" -> 1041; -1 when unparsable */
+static int version_num(const char *v)
+{
+	unsigned maj, min;
+	if (sscanf(v, "%u.%u", &maj, &min) != 2)
+		return -1;
+	return (int)(maj * 1000 + min);
+}
+
+/* ---- state (all called with fe->lock held) ---- */
+
+static void engine_wait(struct fake_engine *fe, const struct timespec *until)
+{
+	struct timespec t = *until;
+	for (size_t i = 0; i < fe->ncs; i++) {
+		struct container *c = fe->cs[i];
+		if (c->state == CS_RUNNING && !c->removed && ts_before(&c->deadline, &t))
+			t = c->deadline;
+	}
+	pthread_cond_timedwait(&fe->cond, &fe->lock, &t);
+}
+
+static void finish(struct fake_engine *fe, struct container *c, int code)
+{
+	c->state = CS_EXITED;
+	c->exit_code = code;
+	c->pid = 0;
+	c->finished = now(CLOCK_REALTIME);
+	c->last_exit_seq = ++fe->exit_seq;
+	pthread_cond_broadcast(&fe->cond);
+}
+
+static void engine_tick(struct fake_engine *fe)
+{
+	struct timespec t = now(CLOCK_MONOTONIC);
+	for (size_t i = 0; i < fe->ncs; i++) {
+		struct container *c = fe->cs[i];
+		if (c->state == CS_RUNNING && !ts_before(&t, &c->deadline))
+			finish(fe, c, 0);
+	}
+}
+
+static bool emit(struct fake_engine *fe, struct container *c, int stream, const char *data,
+		 size_t len)
+{
+	if (!grow(&c->out, &c->out_cap, c->out_len + 8 + len, 1))
+		return false;
+	unsigned char *h = (unsigned char *)c->out + c->out_len;
+	h[0] = (unsigned char)stream;
+	h[1] = h[2] = h[3] = 0;
+	h[4] = (unsigned char)(len >> 24);
+	h[5] = (unsigned char)(len >> 16);
+	h[6] = (unsigned char)(len >> 8);
+	h[7] = (unsigned char)len;
+	memcpy(c->out + c->out_len + 8, data, len);
+	c->out_len += 8 + len;
+	pthread_cond_broadcast(&fe->cond);
+	return true;
+}
+
+/* Writes args joined by spaces plus '\n' to `stream`. */
+static bool emit_words(struct fake_engine *fe, struct container *c, int stream, const cJSON *arg)
+{
+	size_t len = 1, off = 0;
+	for (const cJSON *a = arg; a; a = a->next)
+		len += strlen(cJSON_IsString(a) ? a->valuestring : "") + 1;
+	char *buf = malloc(len);
+	if (!buf)
+		return false;
+	for (const cJSON *a = arg; a; a = a->next) {
+		const char *s = cJSON_IsString(a) ? a->valuestring : "";
+		off += (size_t)sprintf(buf + off, a->next ? "%s " : "%s", s);
+	}
+	buf[off++] = '\n';
+	bool ok = emit(fe, c, stream, buf, off);
+	free(buf);
+	return ok;
+}
+
+static bool emit_pattern(struct fake_engine *fe, struct container *c, long long n)
+{
+	char chunk[4096];
+	for (long long done = 0; done < n;) {
+		size_t k = n - done < (long long)sizeof(chunk) ? (size_t)(n - done) : sizeof(chunk);
+		for (size_t i = 0; i < k; i++) {
+			long long p = done + (long long)i;
+			chunk[i] = p % 64 == 63 ? '\n' : (char)('a' + p % 26);
+		}
+		if (!emit(fe, c, 1, chunk, k))
+			return false;
+		done += (long long)k;
+	}
+	return true;
+}
+
+/* Returns 0 on success, else an HTTP status with *err set. */
+static int program_start(struct fake_engine *fe, struct container *c, const char **err)
+{
+	static const char missing[] =
+		"failed to create shim: OCI runtime create failed: runc create failed: unable "
+		"to start container process: exec: \"missing\": executable file not found in "
+		"$PATH: unknown";
+	static const char noexec[] =
+		"failed to create shim: OCI runtime create failed: runc create failed: unable "
+		"to start container process: exec: \"/noexec\": permission denied: unknown";
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(c->body, "Cmd");
+	const cJSON *a0 = cJSON_IsArray(cmd) ? cmd->child : NULL;
+	const char *prog = a0 && cJSON_IsString(a0) ? a0->valuestring : "";
+	const cJSON *a1 = a0 ? a0->next : NULL;
+	const char *arg = a1 && cJSON_IsString(a1) ? a1->valuestring : "0";
+
+	if (!strcmp(prog, "missing") || !strcmp(prog, "noexec")) {
+		bool miss = !strcmp(prog, "missing");
+		c->exit_code = miss ? 127 : 126;
+		*err = miss ? missing : noexec;
+		return 400;
+	}
+	c->state = CS_RUNNING;
+	c->stubborn = false;
+	c->oom = false;
+	c->exit_code = 0;
+	c->pid = fe->next_pid++;
+	c->started = now(CLOCK_REALTIME);
+	c->finished = (struct timespec){ 0 };
+	c->deadline = now(CLOCK_MONOTONIC);
+	pthread_cond_broadcast(&fe->cond);
+
+	bool ok = true;
+	int code = 0;
+	if (!strcmp(prog, "exit")) {
+		code = atoi(arg);
+	} else if (!strcmp(prog, "echo")) {
+		ok = emit_words(fe, c, 1, a1);
+	} else if (!strcmp(prog, "stderr")) {
+		ok = emit_words(fe, c, 2, a1);
+	} else if (!strcmp(prog, "out")) {
+		ok = emit_pattern(fe, c, atoll(arg));
+	} else if (!strcmp(prog, "sleep") || !strcmp(prog, "stubborn")) {
+		c->stubborn = !strcmp(prog, "stubborn");
+		c->deadline = ts_add(c->deadline, strtod(arg, NULL));
+		return 0;
+	} else if (!strcmp(prog, "oom")) {
+		c->oom = true;
+		code = 137;
+	}
+	finish(fe, c, ok ? code : 1);
+	return 0;
+}
+
+static void deliver(struct fake_engine *fe, struct container *c, int sig)
+{
+	if (c->state != CS_RUNNING)
+		return;
+	if (sig == 9)
+		finish(fe, c, 137);
+	else if (!c->stubborn)
+		finish(fe, c, 128 + sig);
+}
+
+static struct container *find_container(struct fake_engine *fe, const char *ref)
+{
+	const char *name = ref[0] == '/' ? ref + 1 : ref;
+	struct container *match = NULL;
+	size_t n = strlen(ref), hits = 0;
+	for (size_t i = 0; i < fe->ncs; i++) {
+		struct container *c = fe->cs[i];
+		if (c->removed)
+			continue;
+		if (!strcmp(c->id, ref) || !strcmp(c->name, name))
+			return c;
+		if (n >= 4 && !strncmp(c->id, ref, n)) {
+			match = c;
+			hits++;
+		}
+	}
+	return hits == 1 ? match : NULL;
+}
+
+/* Compares names with an implicit ":latest" tag. */
+static bool image_name_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+	bool ta = strchr(sa ? sa : a, ':') != NULL, tb = strchr(sb ? sb : b, ':') != NULL;
+	if (ta == tb)
+		return !strcmp(a, b);
+	if (ta)
+		return la == lb + 7 && !strncmp(a, b, lb) && !strcmp(a + lb, ":latest");
+	return lb == la + 7 && !strncmp(a, b, la) && !strcmp(b + la, ":latest");
+}
+
+static struct image *find_image(struct fake_engine *fe, const char *name)
+{
+	for (size_t i = 0; i < fe->nimgs; i++)
+		if (image_name_eq(fe->imgs[i]->name, name) || !strcmp(fe->imgs[i]->id, name))
+			return fe->imgs[i];
+	return NULL;
+}
+
+/* ---- responses ---- */
+
+static enum MHD_Result queue(struct fake_engine *fe, struct MHD_Connection *conn,
+			     unsigned status, struct MHD_Response *r, const char *ctype)
+{
+	if (!r)
+		return MHD_NO;
+	bool ok = MHD_add_response_header(r, "Api-Version", fe->api_version) == MHD_YES &&
+		  MHD_add_response_header(r, "Server", "fake-engine") == MHD_YES &&
+		  (!ctype || MHD_add_response_header(r, "Content-Type", ctype) == MHD_YES);
+	enum MHD_Result ret = ok ? MHD_queue_response(conn, status, r) : MHD_NO;
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result reply_text(struct fake_engine *fe, struct MHD_Connection *conn,
+				  unsigned status, const char *body, const char *ctype)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	return queue(fe, conn, status, r, ctype);
+}
+
+static enum MHD_Result reply_json(struct fake_engine *fe, struct MHD_Connection *conn,
+				  unsigned status, cJSON *obj)
+{
+	char *s = obj ? cJSON_PrintUnformatted(obj) : NULL;
+	cJSON_Delete(obj);
+	if (!s)
+		return reply_text(fe, conn, 500, "{\"message\":\"out of memory\"}",
+				  "application/json");
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+	if (!r)
+		free(s);
+	return queue(fe, conn, status, r, "application/json");
+}
+
+/* For JSON whose interpolated values need no escaping (ids, numbers). */
+__attribute__((format(printf, 4, 5))) static enum MHD_Result
+reply_fmt(struct fake_engine *fe, struct MHD_Connection *conn, unsigned status, const char *fmt,
+	  ...)
+{
+	char *s;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return reply_text(fe, conn, 500, "{\"message\":\"out of memory\"}",
+				  "application/json");
+	struct MHD_Response *r = MHD_create_response_from_buffer((size_t)n, s, MHD_RESPMEM_MUST_FREE);
+	if (!r)
+		free(s);
+	return queue(fe, conn, status, r, "application/json");
+}
+
+__attribute__((format(printf, 4, 5))) static enum MHD_Result
+reply_error(struct fake_engine *fe, struct MHD_Connection *conn, unsigned status,
+	    const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON *o = cJSON_CreateObject();
+	if (o && !cJSON_AddStringToObject(o, "message", msg)) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	return reply_json(fe, conn, status, o);
+}
+
+static enum MHD_Result reply_empty(struct fake_engine *fe, struct MHD_Connection *conn,
+				   unsigned status)
+{
+	return queue(fe, conn, status,
+		     MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT), NULL);
+}
+
+static ssize_t drop_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	static const char part[] = "{\"Id\":\"ab";
+	(void)cls;
+	if (pos > 0 || max < sizeof(part) - 1)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	memcpy(buf, part, sizeof(part) - 1);
+	return (ssize_t)(sizeof(part) - 1);
+}
+
+/* ---- blocking in handlers ---- */
+
+static bool peer_gone(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	char b;
+	return ci && recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/* One bounded sleep of a blocked handler; false when it should give up. */
+static bool handler_wait(struct fake_engine *fe, struct MHD_Connection *conn,
+			 const struct timespec *until)
+{
+	if (fe->stopping || peer_gone(conn))
+		return false;
+	struct timespec t = ts_add(now(CLOCK_MONOTONIC), 0.2);
+	if (until && ts_before(until, &t))
+		t = *until;
+	engine_wait(fe, &t);
+	engine_tick(fe);
+	return !fe->stopping;
+}
+
+static enum MHD_Result apply_fault(struct fake_engine *fe, struct MHD_Connection *conn,
+				   const struct rule *r, bool create, const char *path)
+{
+	unsigned ok = create ? 201 : 200;
+	switch (r->fault) {
+	case FAKE_FAULT_STATUS:
+		return reply_error(fe, conn, (unsigned)r->status, "%s",
+				   r->message ? r->message : "");
+	case FAKE_FAULT_DROP:
+		return queue(fe, conn, ok,
+			     MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64, drop_reader,
+							       NULL, NULL),
+			     "application/json");
+	case FAKE_FAULT_HANG: {
+		struct timespec until = ts_add(now(CLOCK_MONOTONIC), 60), t = now(CLOCK_MONOTONIC);
+		while (ts_before(&t, &until) && handler_wait(fe, conn, &until))
+			t = now(CLOCK_MONOTONIC);
+		return MHD_NO;
+	}
+	case FAKE_FAULT_MALFORMED:
+		return reply_text(fe, conn, ok, "this is not json", "application/json");
+	case FAKE_FAULT_TRUNCATED:
+		return reply_text(fe, conn, ok,
+				  strstr(path, "/wait") ? "{\"StatusCode\":" : "{\"Id\":\"0123",
+				  "application/json");
+	}
+	return MHD_NO;
+}
+
+/* ---- endpoints (fe->lock held) ---- */
+
+static enum MHD_Result h_image(struct fake_engine *fe, struct MHD_Connection *conn,
+			       const char *name)
+{
+	struct image *im = find_image(fe, name);
+	if (!im)
+		return reply_error(fe, conn, 404, "No such image: %s", name);
+	cJSON *o = cJSON_CreateObject(), *tags = cJSON_AddArrayToObject(o, "RepoTags");
+	cJSON *cfg = cJSON_AddObjectToObject(o, "Config"), *tag = cJSON_CreateString(im->name);
+	if (tags && tag && cJSON_AddItemToArray(tags, tag))
+		tag = NULL;
+	if (tag || !tags || !cfg || !cJSON_AddStringToObject(o, "Id", im->id) ||
+	    !cJSON_AddStringToObject(cfg, "User", im->user)) {
+		cJSON_Delete(tag);
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	return reply_json(fe, conn, 200, o);
+}
+
+static enum MHD_Result h_create(struct fake_engine *fe, struct MHD_Connection *conn,
+				const char *body)
+{
+	cJSON *b = cJSON_Parse(body);
+	const cJSON *img = cJSON_GetObjectItemCaseSensitive(b, "Image");
+	if (!cJSON_IsObject(b) || !cJSON_IsString(img)) {
+		cJSON_Delete(b);
+		return reply_error(fe, conn, 400, "bad create body: need a JSON object with Image");
+	}
+	if (!find_image(fe, img->valuestring)) {
+		enum MHD_Result r = reply_error(fe, conn, 404, "No such image: %s", img->valuestring);
+		cJSON_Delete(b);
+		return r;
+	}
+	const char *qname = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "name");
+	char gen[32];
+	snprintf(gen, sizeof(gen), "fake_%zu", fe->ncs + 1);
+	const char *name = qname && *qname ? (qname[0] == '/' ? qname + 1 : qname) : gen;
+	for (size_t i = 0; i < fe->ncs; i++) {
+		if (!fe->cs[i]->removed && !strcmp(fe->cs[i]->name, name)) {
+			cJSON_Delete(b);
+			return reply_error(fe, conn, 409,
+					   "Conflict. The container name \"/%s\" is already in use "
+					   "by container \"%s\". You have to remove (or rename) that "
+					   "container to be able to reuse that name.",
+					   name, fe->cs[i]->id);
+		}
+	}
+	struct container *c = calloc(1, sizeof(*c));
+	if (!c || !(c->name = strdup(name)) ||
+	    !grow(&fe->cs, &fe->cap_cs, fe->ncs + 1, sizeof(*fe->cs))) {
+		if (c)
+			free(c->name);
+		free(c);
+		cJSON_Delete(b);
+		return reply_error(fe, conn, 500, "out of memory");
+	}
+	hex64(c->id, fe->id_seed + fe->ncs * 0x1000193ULL);
+	c->body = b;
+	c->created = now(CLOCK_REALTIME);
+	fe->cs[fe->ncs++] = c;
+	pthread_cond_broadcast(&fe->cond);
+	return reply_fmt(fe, conn, 201, "{\"Id\":\"%s\",\"Warnings\":[]}", c->id);
+}
+
+static const char *state_name(enum cstate s)
+{
+	switch (s) {
+	case CS_CREATED:
+		return "created";
+	case CS_RUNNING:
+		return "running";
+	case CS_EXITED:
+		return "exited";
+	}
+	return "dead";
+}
+
+static enum MHD_Result h_inspect(struct fake_engine *fe, struct MHD_Connection *conn,
+				 const struct container *c)
+{
+	char created[64], started[64], finished[64], name[300];
+	rfc3339(created, &c->created);
+	rfc3339(started, &c->started);
+	rfc3339(finished, &c->finished);
+	snprintf(name, sizeof(name), "/%s", c->name);
+	cJSON *o = cJSON_CreateObject(), *st = cJSON_AddObjectToObject(o, "State");
+	cJSON *cfg = cJSON_Duplicate(c->body, true);
+	const cJSON *hc0 = cJSON_GetObjectItemCaseSensitive(c->body, "HostConfig");
+	cJSON *hc = hc0 ? cJSON_Duplicate(hc0, true) : cJSON_CreateObject();
+	cJSON_DeleteItemFromObjectCaseSensitive(cfg, "HostConfig");
+	cJSON_DeleteItemFromObjectCaseSensitive(cfg, "NetworkingConfig");
+	bool ok = st && cJSON_AddStringToObject(o, "Id", c->id) &&
+		  cJSON_AddStringToObject(o, "Name", name) &&
+		  cJSON_AddStringToObject(o, "Created", created) &&
+		  cJSON_AddStringToObject(st, "Status", state_name(c->state)) &&
+		  cJSON_AddBoolToObject(st, "Running", c->state == CS_RUNNING) &&
+		  cJSON_AddNumberToObject(st, "ExitCode", c->exit_code) &&
+		  cJSON_AddBoolToObject(st, "OOMKilled", c->oom) &&
+		  cJSON_AddNumberToObject(st, "Pid", c->pid) &&
+		  cJSON_AddStringToObject(st, "StartedAt", started) &&
+		  cJSON_AddStringToObject(st, "FinishedAt", finished) &&
+		  cJSON_AddArrayToObject(o, "Mounts");
+	if (ok && cfg && hc && cJSON_AddItemToObject(o, "Config", cfg)) {
+		cfg = NULL;
+		if (cJSON_AddItemToObject(o, "HostConfig", hc))
+			hc = NULL;
+	}
+	if (!ok || cfg || hc) {
+		cJSON_Delete(cfg);
+		cJSON_Delete(hc);
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	return reply_json(fe, conn, 200, o);
+}
+
+/* Filter values come as ["a","b"] or, in the older form, {"a":true}. */
+static bool label_match(const cJSON *labels, const cJSON *want)
+{
+	for (const cJSON *w = want->child; w; w = w->next) {
+		const char *s = cJSON_IsString(w) ? w->valuestring : w->string;
+		if (!s)
+			return false;
+		const char *eq = strchr(s, '=');
+		size_t klen = eq ? (size_t)(eq - s) : strlen(s);
+		const cJSON *hit = NULL;
+		for (const cJSON *l = labels ? labels->child : NULL; l && !hit; l = l->next)
+			if (strlen(l->string) == klen && !strncmp(l->string, s, klen))
+				hit = l;
+		if (!hit || (eq && (!cJSON_IsString(hit) || strcmp(hit->valuestring, eq + 1))))
+			return false;
+	}
+	return true;
+}
+
+static bool name_match(const char *name, const cJSON *want)
+{
+	for (const cJSON *w = want->child; w; w = w->next) {
+		const char *s = cJSON_IsString(w) ? w->valuestring : w->string;
+		if (s && strstr(name, s[0] == '/' ? s + 1 : s))
+			return true;
+	}
+	return !want->child;
+}
+
+static cJSON *list_item(const struct container *c)
+{
+	char name[300], status[64];
+	snprintf(name, sizeof(name), "/%s", c->name);
+	if (c->state == CS_EXITED)
+		snprintf(status, sizeof(status), "Exited (%d)", c->exit_code);
+	else
+		snprintf(status, sizeof(status), "%s", c->state == CS_RUNNING ? "Up" : "Created");
+	const cJSON *img = cJSON_GetObjectItemCaseSensitive(c->body, "Image");
+	const cJSON *lab = cJSON_GetObjectItemCaseSensitive(c->body, "Labels");
+	cJSON *o = cJSON_CreateObject(), *names = cJSON_AddArrayToObject(o, "Names");
+	cJSON *n = cJSON_CreateString(name);
+	cJSON *labels = cJSON_IsObject(lab) ? cJSON_Duplicate(lab, true) : cJSON_CreateObject();
+	if (!names || !n || !labels || !cJSON_AddItemToArray(names, n)) {
+		cJSON_Delete(n);
+		cJSON_Delete(labels);
+		cJSON_Delete(o);
+		return NULL;
+	}
+	if (!cJSON_AddItemToObject(o, "Labels", labels)) {
+		cJSON_Delete(labels);
+		cJSON_Delete(o);
+		return NULL;
+	}
+	if (!cJSON_AddStringToObject(o, "Id", c->id) ||
+	    !cJSON_AddStringToObject(o, "Image", img->valuestring) ||
+	    !cJSON_AddStringToObject(o, "State", state_name(c->state)) ||
+	    !cJSON_AddStringToObject(o, "Status", status) ||
+	    !cJSON_AddNumberToObject(o, "Created", (double)c->created.tv_sec)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static enum MHD_Result h_list(struct fake_engine *fe, struct MHD_Connection *conn)
+{
+	const char *all = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "all");
+	const char *fs = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "filters");
+	bool show_all = all && (!strcmp(all, "1") || !strcmp(all, "true"));
+	cJSON *filters = fs && *fs ? cJSON_Parse(fs) : NULL;
+	if (fs && *fs && !cJSON_IsObject(filters)) {
+		cJSON_Delete(filters);
+		return reply_error(fe, conn, 400, "invalid filter: %s", fs);
+	}
+	const cJSON *label = cJSON_GetObjectItemCaseSensitive(filters, "label");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(filters, "name");
+	for (const cJSON *f = filters ? filters->child : NULL; f; f = f->next) {
+		if (strcmp(f->string, "label") && strcmp(f->string, "name")) {
+			enum MHD_Result r = reply_error(fe, conn, 400, "invalid filter '%s'", f->string);
+			cJSON_Delete(filters);
+			return r;
+		}
+	}
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = fe->ncs; arr && i-- > 0;) {
+		const struct container *c = fe->cs[i];
+		if (c->removed || (!show_all && c->state != CS_RUNNING) ||
+		    (label && !label_match(cJSON_GetObjectItemCaseSensitive(c->body, "Labels"), label)) ||
+		    (name && !name_match(c->name, name)))
+			continue;
+		cJSON *it = list_item(c);
+		if (!it || !cJSON_AddItemToArray(arr, it)) {
+			cJSON_Delete(it);
+			cJSON_Delete(arr);
+			arr = NULL;
+		}
+	}
+	cJSON_Delete(filters);
+	return reply_json(fe, conn, 200, arr);
+}
+
+/* Like Docker (API >= 1.30): the headers go out as soon as the wait is
+ * registered, the body when the condition is met.  Clients rely on this to
+ * know that a wait is in place before they start the container. */
+struct wait_reader {
+	struct fake_engine *fe;
+	struct container *c;
+	unsigned long arrival;
+	int cond; /* 0 not-running, 1 next-exit, 2 removed */
+	bool sent;
+};
+
+static ssize_t wait_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct wait_reader *r = cls;
+	struct fake_engine *fe = r->fe;
+	struct container *c = r->c;
+	ssize_t ret;
+	(void)pos;
+	if (r->sent)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	pthread_mutex_lock(&fe->lock);
+	for (;;) {
+		engine_tick(fe);
+		if (r->cond == 2	   ? c->removed
+		    : r->cond == 1 ? c->last_exit_seq > r->arrival || c->removed
+				   : c->state != CS_RUNNING) {
+			int n = snprintf(buf, max, "{\"StatusCode\":%d,\"Error\":null}\n",
+					 c->exit_code);
+			ret = n > 0 && (size_t)n < max ? n : MHD_CONTENT_READER_END_WITH_ERROR;
+			r->sent = true;
+			break;
+		}
+		if (fe->stopping) {
+			ret = MHD_CONTENT_READER_END_WITH_ERROR;
+			break;
+		}
+		struct timespec t = ts_add(now(CLOCK_MONOTONIC), 0.2);
+		engine_wait(fe, &t);
+	}
+	pthread_mutex_unlock(&fe->lock);
+	return ret;
+}
+
+static enum MHD_Result h_wait(struct fake_engine *fe, struct MHD_Connection *conn,
+			      struct container *c, unsigned long arrival)
+{
+	const char *cond = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "condition");
+	if (!cond || !*cond)
+		cond = "not-running";
+	if (strcmp(cond, "not-running") && strcmp(cond, "next-exit") && strcmp(cond, "removed"))
+		return reply_error(fe, conn, 400, "invalid condition: \"%s\"", cond);
+	struct wait_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return reply_error(fe, conn, 500, "out of memory");
+	r->fe = fe;
+	r->c = c;
+	r->arrival = arrival;
+	r->cond = !strcmp(cond, "removed") ? 2 : !strcmp(cond, "next-exit") ? 1 : 0;
+	struct MHD_Response *resp =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256, wait_read, r, free);
+	if (!resp)
+		free(r);
+	return queue(fe, conn, 200, resp, "application/json");
+}
+
+struct log_reader {
+	struct fake_engine *fe;
+	struct container *c;
+	size_t off, frame_left;
+	bool skip, follow, want[3];
+};
+
+static ssize_t log_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct log_reader *r = cls;
+	struct fake_engine *fe = r->fe;
+	struct container *c = r->c;
+	ssize_t ret = 0;
+	(void)pos;
+	pthread_mutex_lock(&fe->lock);
+	for (;;) {
+		engine_tick(fe);
+		size_t n = 0;
+		while (n < max && r->off < c->out_len) {
+			if (r->frame_left == 0) {
+				const unsigned char *h = (unsigned char *)c->out + r->off;
+				r->frame_left = 8 + ((size_t)h[4] << 24 | (size_t)h[5] << 16 |
+						     (size_t)h[6] << 8 | h[7]);
+				r->skip = h[0] > 2 || !r->want[h[0]];
+			}
+			size_t take = r->frame_left < max - n ? r->frame_left : max - n;
+			if (!r->skip) {
+				memcpy(buf + n, c->out + r->off, take);
+				n += take;
+			}
+			r->off += take;
+			r->frame_left -= take;
+		}
+		if (n > 0) {
+			ret = (ssize_t)n;
+			break;
+		}
+		if (r->off == c->out_len && (!r->follow || c->state != CS_RUNNING || c->removed)) {
+			ret = MHD_CONTENT_READER_END_OF_STREAM;
+			break;
+		}
+		if (fe->stopping) {
+			ret = MHD_CONTENT_READER_END_WITH_ERROR;
+			break;
+		}
+		struct timespec t = ts_add(now(CLOCK_MONOTONIC), 0.2);
+		engine_wait(fe, &t);
+	}
+	pthread_mutex_unlock(&fe->lock);
+	return ret;
+}
+
+static bool query_flag(struct MHD_Connection *conn, const char *key)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
+	return v && (!strcmp(v, "1") || !strcmp(v, "true"));
+}
+
+static enum MHD_Result h_logs(struct fake_engine *fe, struct MHD_Connection *conn,
+			      struct container *c)
+{
+	struct log_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return reply_error(fe, conn, 500, "out of memory");
+	r->fe = fe;
+	r->c = c;
+	r->follow = query_flag(conn, "follow");
+	r->want[1] = query_flag(conn, "stdout");
+	r->want[2] = query_flag(conn, "stderr");
+	if (!r->want[1] && !r->want[2]) {
+		free(r);
+		return reply_error(fe, conn, 400,
+				   "Bad parameters: you must choose at least one stream");
+	}
+	struct MHD_Response *resp =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, log_read, r, free);
+	if (!resp)
+		free(r);
+	return queue(fe, conn, 200, resp, "application/vnd.docker.raw-stream");
+}
+
+static int parse_signal(const char *s)
+{
+	static const struct {
+		const char *name;
+		int num;
+	} sigs[] = { { "HUP", 1 },   { "INT", 2 },   { "QUIT", 3 },  { "KILL", 9 },
+		     { "USR1", 10 }, { "USR2", 12 }, { "TERM", 15 } };
+	if (!s || !*s)
+		return 9;
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	char *end;
+	long n = strtol(s, &end, 10);
+	if (*s && !*end)
+		return n > 0 && n < 65 ? (int)n : -1;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (!strcmp(sigs[i].name, s))
+			return sigs[i].num;
+	return -1;
+}
+
+static enum MHD_Result h_stop(struct fake_engine *fe, struct MHD_Connection *conn,
+			      struct container *c)
+{
+	const char *t = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "t");
+	double secs = t && *t ? strtod(t, NULL) : 10;
+	if (c->state != CS_RUNNING)
+		return reply_empty(fe, conn, 304);
+	deliver(fe, c, 15);
+	struct timespec until = ts_add(now(CLOCK_MONOTONIC), secs < 0 ? 1e9 : secs);
+	while (c->state == CS_RUNNING) {
+		struct timespec t_now = now(CLOCK_MONOTONIC);
+		if (!ts_before(&t_now, &until)) {
+			deliver(fe, c, 9);
+			break;
+		}
+		if (!handler_wait(fe, conn, &until))
+			return MHD_NO;
+	}
+	return reply_empty(fe, conn, 204);
+}
+
+static enum MHD_Result h_container(struct fake_engine *fe, struct MHD_Connection *conn,
+				   const char *method, const char *rest, unsigned long arrival)
+{
+	const char *slash = strchr(rest, '/');
+	size_t rlen = slash ? (size_t)(slash - rest) : strlen(rest);
+	const char *action = slash ? slash + 1 : "";
+	char ref[256];
+	if (rlen == 0 || rlen >= sizeof(ref))
+		return reply_error(fe, conn, 404, "page not found");
+	memcpy(ref, rest, rlen);
+	ref[rlen] = '\0';
+	struct container *c = find_container(fe, ref);
+	if (!c)
+		return reply_error(fe, conn, 404, "No such container: %s", ref);
+	bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
+
+	if (get && !strcmp(action, "json"))
+		return h_inspect(fe, conn, c);
+	if (get && !strcmp(action, "logs"))
+		return h_logs(fe, conn, c);
+	if (post && !strcmp(action, "wait"))
+		return h_wait(fe, conn, c, arrival);
+	if (post && !strcmp(action, "stop"))
+		return h_stop(fe, conn, c);
+	if (post && !strcmp(action, "start")) {
+		if (c->state == CS_RUNNING)
+			return reply_empty(fe, conn, 304);
+		const char *err = NULL;
+		int status = program_start(fe, c, &err);
+		return status ? reply_error(fe, conn, (unsigned)status, "%s", err)
+			      : reply_empty(fe, conn, 204);
+	}
+	if (post && !strcmp(action, "kill")) {
+		const char *s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "signal");
+		int sig = parse_signal(s);
+		if (sig < 0)
+			return reply_error(fe, conn, 400, "Invalid signal: %s", s);
+		if (c->state != CS_RUNNING)
+			return reply_error(fe, conn, 409, "Container %s is not running", c->id);
+		deliver(fe, c, sig);
+		return reply_empty(fe, conn, 204);
+	}
+	if (!strcmp(method, "DELETE") && !*action) {
+		if (c->state == CS_RUNNING && !query_flag(conn, "force"))
+			return reply_error(fe, conn, 409,
+					   "You cannot remove a running container %s. Stop the "
+					   "container before attempting removal or force remove",
+					   c->id);
+		deliver(fe, c, 9);
+		c->removed = true;
+		pthread_cond_broadcast(&fe->cond);
+		return reply_empty(fe, conn, 204);
+	}
+	return reply_error(fe, conn, 404, "page not found");
+}
+
+static enum MHD_Result route(struct fake_engine *fe, struct MHD_Connection *conn,
+			     const char *method, const char *path, const char *body,
+			     unsigned long arrival)
+{
+	bool get = !strcmp(method, "GET");
+	size_t plen = strlen(path);
+	if ((get || !strcmp(method, "HEAD")) && !strcmp(path, "/_ping")) {
+		struct MHD_Response *r =
+			MHD_create_response_from_buffer(2, (void *)"OK", MHD_RESPMEM_PERSISTENT);
+		if (r && (MHD_add_response_header(r, "Docker-Experimental", "false") != MHD_YES ||
+			  MHD_add_response_header(r, "Ostype", "linux") != MHD_YES)) {
+			MHD_destroy_response(r);
+			r = NULL;
+		}
+		return queue(fe, conn, 200, r, "text/plain; charset=utf-8");
+	}
+	if (get && !strcmp(path, "/version")) {
+		return reply_fmt(fe, conn, 200,
+				 "{\"Version\":\"99.0.0-fake\",\"ApiVersion\":\"%s\","
+				 "\"MinAPIVersion\":\"1.24\",\"Os\":\"linux\"}",
+				 fe->api_version);
+	}
+	if (get && plen > 13 && !strncmp(path, "/images/", 8) && !strcmp(path + plen - 5, "/json")) {
+		char name[512];
+		snprintf(name, sizeof(name), "%.*s", (int)(plen - 13), path + 8);
+		return h_image(fe, conn, name);
+	}
+	if (!strcmp(method, "POST") && !strcmp(path, "/containers/create"))
+		return h_create(fe, conn, body);
+	if (get && !strcmp(path, "/containers/json"))
+		return h_list(fe, conn);
+	if (!strncmp(path, "/containers/", 12))
+		return h_container(fe, conn, method, path + 12, arrival);
+	return reply_error(fe, conn, 404, "page not found");
+}
+
+/* ---- MHD glue ---- */
+
+static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct fake_engine *fe = cls;
+	struct conn_ctx *ctx = calloc(1, sizeof(*ctx));
+	(void)conn;
+	if (!ctx)
+		return NULL;
+	ctx->uri = strdup(uri);
+	if (!ctx->uri) {
+		free(ctx);
+		return NULL;
+	}
+	pthread_mutex_lock(&fe->lock);
+	ctx->exit_seq_at_arrival = fe->exit_seq;
+	pthread_mutex_unlock(&fe->lock);
+	return ctx;
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct conn_ctx *ctx = *con_cls;
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (ctx) {
+		free(ctx->uri);
+		free(ctx->body);
+		free(ctx);
+	}
+	*con_cls = NULL;
+}
+
+static void free_request(struct fake_request *r)
+{
+	if (!r)
+		return;
+	free(r->method);
+	free(r->path);
+	free(r->query);
+	free(r->body);
+	free(r->version);
+	free(r);
+}
+
+/* Splits the raw URI into a recorded request; lock held. */
+static struct fake_request *record(struct fake_engine *fe, const char *method,
+				   const struct conn_ctx *ctx)
+{
+	const char *uri = ctx->uri, *q = strchr(uri, '?');
+	size_t plen = q ? (size_t)(q - uri) : strlen(uri);
+	size_t vlen = 0;
+	unsigned maj, min;
+	int used = 0;
+	if (sscanf(uri, "/v%u.%u%n", &maj, &min, &used) == 2 && (size_t)used < plen &&
+	    uri[used] == '/')
+		vlen = (size_t)used;
+	struct fake_request *r = calloc(1, sizeof(*r));
+	if (!r || !grow(&fe->reqs, &fe->cap_reqs, fe->nreqs + 1, sizeof(*fe->reqs)) ||
+	    !(r->method = strdup(method)) || !(r->path = strndup(uri + vlen, plen - vlen)) ||
+	    !(r->query = strdup(q ? q + 1 : "")) ||
+	    !(r->body = ctx->body ? strdup(ctx->body) : strdup("")) ||
+	    !(r->version = vlen ? strndup(uri + 2, vlen - 2) : strdup(""))) {
+		free_request(r);
+		return NULL;
+	}
+	fe->reqs[fe->nreqs++] = r;
+	return r;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
+			       const char *method, const char *version, const char *upload,
+			       size_t *upload_size, void **con_cls)
+{
+	struct fake_engine *fe = cls;
+	struct conn_ctx *ctx = *con_cls;
+	(void)version;
+	if (!ctx)
+		return MHD_NO;
+	if (!ctx->started) {
+		ctx->started = true;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!grow(&ctx->body, &ctx->cap, ctx->len + *upload_size + 1, 1))
+			return MHD_NO;
+		memcpy(ctx->body + ctx->len, upload, *upload_size);
+		ctx->len += *upload_size;
+		ctx->body[ctx->len] = '\0';
+		*upload_size = 0;
+		return MHD_YES;
+	}
+
+	pthread_mutex_lock(&fe->lock);
+	enum MHD_Result ret;
+	const struct fake_request *req = record(fe, method, ctx);
+	/* MHD's url is percent-decoded; drop the same version prefix from it */
+	const char *path = req && *req->version ? url + strlen(req->version) + 2 : url;
+	const struct rule *rule = NULL;
+	for (size_t i = 0; req && i < fe->nrules && !rule; i++) {
+		struct rule *r = fe->rules[i];
+		if (r->times != 0 && !strcmp(r->method, method) && strstr(req->path, r->substr)) {
+			rule = r;
+			if (r->times > 0)
+				r->times--;
+		}
+	}
+	if (!req) {
+		ret = reply_error(fe, conn, 500, "out of memory");
+	} else if (rule) {
+		ret = apply_fault(fe, conn, rule,
+				  !strcmp(method, "POST") && !strcmp(path, "/containers/create"),
+				  path);
+	} else if (*req->version && version_num(req->version) > version_num(fe->api_version)) {
+		ret = reply_error(fe, conn, 400,
+				  "client version %s is too new. Maximum supported API version "
+				  "is %s",
+				  req->version, fe->api_version);
+	} else {
+		engine_tick(fe);
+		ret = route(fe, conn, method, path, req->body, ctx->exit_seq_at_arrival);
+	}
+	pthread_mutex_unlock(&fe->lock);
+	return ret;
+}
+
+/* ---- public API ---- */
+
+struct fake_engine *fake_engine_start(const char *api_version)
+{
+	struct fake_engine *fe = calloc(1, sizeof(*fe));
+	if (!fe)
+		return NULL;
+	pthread_condattr_t ca;
+	if (pthread_mutex_init(&fe->lock, NULL)) {
+		free(fe);
+		return NULL;
+	}
+	if (pthread_condattr_init(&ca) || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
+	    pthread_cond_init(&fe->cond, &ca)) {
+		pthread_mutex_destroy(&fe->lock);
+		free(fe);
+		return NULL;
+	}
+	pthread_condattr_destroy(&ca);
+	fe->next_pid = 1000;
+	struct timespec t = now(CLOCK_REALTIME);
+	fe->id_seed = (uint64_t)t.tv_sec * 1000000007ULL ^ (uint64_t)t.tv_nsec ^
+		      (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)fe;
+
+	const char *tmp = getenv("TMPDIR");
+	int fd = -1;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	if (!(fe->api_version = strdup(api_version)) ||
+	    snprintf(fe->dir, sizeof(fe->dir), "%s/fake-engine-XXXXXX", tmp) >=
+		    (int)sizeof(fe->dir) ||
+	    !mkdtemp(fe->dir)) {
+		fe->dir[0] = '\0';
+		goto fail;
+	}
+	snprintf(fe->sock, sizeof(fe->sock), "%s/engine.sock", fe->dir);
+	if (strlen(fe->sock) >= sizeof(sa.sun_path))
+		goto fail;
+	memcpy(sa.sun_path, fe->sock, strlen(fe->sock) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 64))
+		goto fail;
+	fe->daemon = MHD_start_daemon(
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+		handler, fe, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_URI_LOG_CALLBACK, uri_cb,
+		fe, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, fe, MHD_OPTION_END);
+	if (!fe->daemon)
+		goto fail;
+	return fe;
+fail:
+	if (fd >= 0)
+		close(fd);
+	fe->daemon = NULL;
+	fake_engine_stop(fe);
+	return NULL;
+}
+
+void fake_engine_stop(struct fake_engine *fe)
+{
+	if (!fe)
+		return;
+	pthread_mutex_lock(&fe->lock);
+	fe->stopping = true;
+	pthread_cond_broadcast(&fe->cond);
+	pthread_mutex_unlock(&fe->lock);
+	if (fe->daemon)
+		MHD_stop_daemon(fe->daemon);
+	if (fe->sock[0])
+		unlink(fe->sock);
+	if (fe->dir[0])
+		rmdir(fe->dir);
+	for (size_t i = 0; i < fe->ncs; i++) {
+		cJSON_Delete(fe->cs[i]->body);
+		free(fe->cs[i]->name);
+		free(fe->cs[i]->out);
+		free(fe->cs[i]);
+	}
+	for (size_t i = 0; i < fe->nimgs; i++) {
+		free(fe->imgs[i]->name);
+		free(fe->imgs[i]->user);
+		free(fe->imgs[i]);
+	}
+	for (size_t i = 0; i < fe->nrules; i++) {
+		free(fe->rules[i]->method);
+		free(fe->rules[i]->substr);
+		free(fe->rules[i]->message);
+		free(fe->rules[i]);
+	}
+	fake_engine_reset_requests(fe);
+	free(fe->reqs);
+	free(fe->cs);
+	free(fe->imgs);
+	free(fe->rules);
+	free(fe->api_version);
+	pthread_cond_destroy(&fe->cond);
+	pthread_mutex_destroy(&fe->lock);
+	free(fe);
+}
+
+const char *fake_engine_socket(const struct fake_engine *fe)
+{
+	return fe->sock;
+}
+
+void fake_engine_add_image(struct fake_engine *fe, const char *name, const char *user)
+{
+	struct image *im = calloc(1, sizeof(*im));
+	pthread_mutex_lock(&fe->lock);
+	if (!im || !(im->name = strdup(name)) || !(im->user = strdup(user ? user : "")) ||
+	    !grow(&fe->imgs, &fe->cap_imgs, fe->nimgs + 1, sizeof(*fe->imgs))) {
+		if (im) {
+			free(im->name);
+			free(im->user);
+		}
+		free(im);
+	} else {
+		uint64_t h = 1469598103934665603ULL;
+		for (const char *p = name; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		memcpy(im->id, "sha256:", 7);
+		hex64(im->id + 7, h);
+		fe->imgs[fe->nimgs++] = im;
+	}
+	pthread_mutex_unlock(&fe->lock);
+}
+
+size_t fake_engine_request_count(struct fake_engine *fe)
+{
+	pthread_mutex_lock(&fe->lock);
+	size_t n = fe->nreqs;
+	pthread_mutex_unlock(&fe->lock);
+	return n;
+}
+
+const struct fake_request *fake_engine_request(struct fake_engine *fe, size_t i)
+{
+	pthread_mutex_lock(&fe->lock);
+	const struct fake_request *r = i < fe->nreqs ? fe->reqs[i] : NULL;
+	pthread_mutex_unlock(&fe->lock);
+	return r;
+}
+
+static bool req_match(const struct fake_request *r, const char *method, const char *prefix)
+{
+	return !strcmp(r->method, method) && !strncmp(r->path, prefix, strlen(prefix));
+}
+
+const struct fake_request *fake_engine_find(struct fake_engine *fe, const char *method,
+					    const char *path_prefix)
+{
+	const struct fake_request *found = NULL;
+	pthread_mutex_lock(&fe->lock);
+	for (size_t i = 0; i < fe->nreqs && !found; i++)
+		if (req_match(fe->reqs[i], method, path_prefix))
+			found = fe->reqs[i];
+	pthread_mutex_unlock(&fe->lock);
+	return found;
+}
+
+size_t fake_engine_count(struct fake_engine *fe, const char *method, const char *path_prefix)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&fe->lock);
+	for (size_t i = 0; i < fe->nreqs; i++)
+		n += req_match(fe->reqs[i], method, path_prefix);
+	pthread_mutex_unlock(&fe->lock);
+	return n;
+}
+
+void fake_engine_reset_requests(struct fake_engine *fe)
+{
+	pthread_mutex_lock(&fe->lock);
+	for (size_t i = 0; i < fe->nreqs; i++)
+		free_request(fe->reqs[i]);
+	fe->nreqs = 0;
+	pthread_mutex_unlock(&fe->lock);
+}
+
+void fake_engine_fail(struct fake_engine *fe, const char *method, const char *path_substr,
+		      enum fake_fault fault, int status, const char *message, int times)
+{
+	struct rule *r = calloc(1, sizeof(*r));
+	pthread_mutex_lock(&fe->lock);
+	if (!r || !(r->method = strdup(method)) || !(r->substr = strdup(path_substr)) ||
+	    !(r->message = strdup(message ? message : "")) ||
+	    !grow(&fe->rules, &fe->cap_rules, fe->nrules + 1, sizeof(*fe->rules))) {
+		if (r) {
+			free(r->method);
+			free(r->substr);
+			free(r->message);
+		}
+		free(r);
+	} else {
+		r->fault = fault;
+		r->status = status;
+		r->times = times;
+		fe->rules[fe->nrules++] = r;
+	}
+	pthread_mutex_unlock(&fe->lock);
+}
+
+size_t fake_engine_container_count(struct fake_engine *fe)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&fe->lock);
+	engine_tick(fe);
+	for (size_t i = 0; i < fe->ncs; i++)
+		n += !fe->cs[i]->removed;
+	pthread_mutex_unlock(&fe->lock);
+	return n;
+}
