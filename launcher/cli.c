@@ -208,56 +208,78 @@ static void job_args_free(struct job_args *a)
 	jc_strv_free(&a->req.env);
 }
 
-enum { OPT_IMAGE = 1000, OPT_ENV, OPT_TIMEOUT, OPT_GRACE, OPT_FOLLOW, OPT_ALL };
+enum { OPT_IMAGE = 1, OPT_ENV, OPT_TIMEOUT, OPT_GRACE, OPT_FOLLOW, OPT_ALL };
 
-/* Parse a subcommand's arguments.  `allowed` lists the option ids this
- * command takes; `want_job` says whether a JOB operand is required. */
+static const struct {
+	const char *name;
+	int id;
+	bool arg;
+} sub_opts[] = {
+	{ "--image", OPT_IMAGE, true },	    { "--env", OPT_ENV, true },
+	{ "--timeout", OPT_TIMEOUT, true }, { "--grace", OPT_GRACE, true },
+	{ "--follow", OPT_FOLLOW, false },  { "-f", OPT_FOLLOW, false },
+	{ "--all", OPT_ALL, false },
+};
+
+/* Parse a subcommand's arguments: options, then JOB (when `want_job`),
+ * then, for commands that take one, the job's command after JOB -- with or
+ * without `--`.  Options may stand before or after JOB, but everything from
+ * the command on is the job's.  `allowed` lists the option ids the command
+ * takes.  Returns 0 or an exit status. */
 static int parse_job_args(struct ctx *c, int argc, char **argv, const int *allowed,
 			  bool want_job, bool want_cmd, struct job_args *a)
 {
-	static const struct option opts[] = {
-		{ "image", required_argument, NULL, OPT_IMAGE },
-		{ "env", required_argument, NULL, OPT_ENV },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "grace", required_argument, NULL, OPT_GRACE },
-		{ "follow", no_argument, NULL, OPT_FOLLOW },
-		{ "all", no_argument, NULL, OPT_ALL },
-		{ NULL, 0, NULL, 0 },
-	};
-	int o;
+	int i = 1;
 
 	a->req.timeout_ms = -1;
 	a->grace_ms = -1;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+:f", opts, NULL)) != -1 ||
-	       (optind < argc && !want_cmd && argv[optind][0] != '-' && a->req.job == NULL &&
-		want_job && (a->req.job = argv[optind++]) && (o = 0) == 0)) {
+	for (; i < argc; i++) {
+		const char *arg = argv[i], *val = NULL, *eq;
+		size_t k, n;
 		bool ok = false;
-		if (o == 0)
-			continue; /* the JOB operand, taken in the loop condition */
-		if (o == 'f')
-			o = OPT_FOLLOW;
-		for (const int *p = allowed; *p; p++)
-			ok |= (*p == o);
-		if (o == '?' || o == ':' || !ok)
-			return usage_error(c, "%s: unknown option or missing value `%s`", argv[0],
-					   argv[optind - 1]);
-		switch (o) {
+
+		if (strcmp(arg, "--") == 0) {
+			i++;
+			break;
+		}
+		if (arg[0] != '-' || arg[1] == '\0') {
+			if (want_job && !a->req.job) {
+				a->req.job = arg;
+				continue;
+			}
+			break; /* the job's command */
+		}
+		eq = strchr(arg, '=');
+		n = eq ? (size_t)(eq - arg) : strlen(arg);
+		for (k = 0; k < sizeof(sub_opts) / sizeof(sub_opts[0]); k++)
+			if (strlen(sub_opts[k].name) == n && strncmp(arg, sub_opts[k].name, n) == 0)
+				break;
+		for (const int *p = allowed; k < sizeof(sub_opts) / sizeof(sub_opts[0]) && *p; p++)
+			ok |= (*p == sub_opts[k].id);
+		if (!ok)
+			return usage_error(c, "%s: unknown option `%.*s`", argv[0], (int)n, arg);
+		if (sub_opts[k].arg) {
+			val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!val)
+				return usage_error(c, "%s: `%s` needs a value", argv[0], arg);
+		} else if (eq) {
+			return usage_error(c, "%s: `%.*s` takes no value", argv[0], (int)n, arg);
+		}
+		switch (sub_opts[k].id) {
 		case OPT_IMAGE:
-			a->req.image = optarg;
+			a->req.image = val;
 			break;
 		case OPT_ENV:
-			if (jc_strv_push(&a->req.env, optarg) < 0)
+			if (jc_strv_push(&a->req.env, val) < 0)
 				return usage_error(c, "out of memory");
 			break;
 		case OPT_TIMEOUT:
-			if (jc_parse_duration(optarg, &a->req.timeout_ms) < 0)
-				return usage_error(c, "--timeout `%s`: not a duration", optarg);
+			if (jc_parse_duration(val, &a->req.timeout_ms) < 0)
+				return usage_error(c, "--timeout `%s`: not a duration", val);
 			break;
 		case OPT_GRACE:
-			if (jc_parse_duration(optarg, &a->grace_ms) < 0)
-				return usage_error(c, "--grace `%s`: not a duration", optarg);
+			if (jc_parse_duration(val, &a->grace_ms) < 0)
+				return usage_error(c, "--grace `%s`: not a duration", val);
 			break;
 		case OPT_FOLLOW:
 			a->follow = true;
@@ -265,21 +287,16 @@ static int parse_job_args(struct ctx *c, int argc, char **argv, const int *allow
 		case OPT_ALL:
 			a->all = true;
 			break;
-		default:
-			return usage_error(c, "%s: unexpected option", argv[0]);
 		}
 	}
-	if (want_job && !a->req.job) {
-		if (optind >= argc)
-			return usage_error(c, "%s: JOB is missing", argv[0]);
-		a->req.job = argv[optind++];
-	}
-	if (optind < argc && strcmp(argv[optind], "--") == 0)
-		optind++;
-	if (optind < argc && !want_cmd)
-		return usage_error(c, "%s: unexpected argument `%s`", argv[0], argv[optind]);
-	for (; optind < argc; optind++)
-		if (jc_strv_push(&a->req.cmd, argv[optind]) < 0)
+	if (want_job && !a->req.job && i < argc)
+		a->req.job = argv[i++]; /* `run -- JOB` or a JOB that starts with '-' */
+	if (want_job && !a->req.job)
+		return usage_error(c, "%s: JOB is missing", argv[0]);
+	if (i < argc && !want_cmd)
+		return usage_error(c, "%s: unexpected argument `%s`", argv[0], argv[i]);
+	for (; i < argc; i++)
+		if (jc_strv_push(&a->req.cmd, argv[i]) < 0)
 			return usage_error(c, "out of memory");
 	return 0;
 }

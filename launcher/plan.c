@@ -91,7 +91,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return jc_error_oom(err);
-	p->mounts = calloc(4, sizeof(*p->mounts));
+	p->mounts = calloc(5, sizeof(*p->mounts));
 	p->labels = calloc(4, sizeof(*p->labels));
 	snprintf(created_s, sizeof(created_s), "%" PRId64, created);
 	if (!p->mounts || !p->labels || !(p->name = jc_container_name(cfg->site_name, req->job)) ||
@@ -109,6 +109,13 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	    add_bind(p, cfg->ws_path, cfg->mount_point, "startup", true) < 0 ||
 	    add_bind(p, cfg->ws_path, cfg->mount_point, "local", true) < 0 ||
 	    add_bind(p, cfg->ws_path, cfg->mount_point, req->job, false) < 0)
+		goto oom;
+	/* a writable /tmp so ordinary programs work on a read-only root.  Docker
+	 * 20.10 gives a tmpfs the mode of the image's own directory when the
+	 * image has one, so 01777 holds only where the image has no /tmp or a
+	 * 1777 one (as images normally do) */
+	if (cfg->tmp_size > 0 &&
+	    add_mount(p, JC_MOUNT_TMPFS, NULL, "/tmp", false, 01777, cfg->tmp_size) < 0)
 		goto oom;
 	if (add_label(p, "jobcell.managed", "true") < 0 ||
 	    add_label(p, "jobcell.site", cfg->site_name) < 0 ||

@@ -104,16 +104,6 @@ char *jc_request_create_json(const struct jc_plan *p, bool pretty, jc_error *err
 		}
 		if (p->pids_limit > 0)
 			chk(&b, cJSON_AddNumberToObject(hc, "PidsLimit", (double)p->pids_limit));
-		if (p->tmp_size > 0) {
-			/* HostConfig.Tmpfs, not Mounts: TmpfsOptions.Mode cannot carry the
-			 * sticky bit (a Go FileMode), and /tmp needs 1777 */
-			char opts[96];
-			cJSON *tmpfs = chk(&b, cJSON_AddObjectToObject(hc, "Tmpfs"));
-			snprintf(opts, sizeof(opts), "rw,nosuid,nodev,size=%lldk,mode=1777",
-				 (long long)((p->tmp_size + 1023) / 1024));
-			if (tmpfs)
-				chk(&b, cJSON_AddStringToObject(tmpfs, "/tmp", opts));
-		}
 		chk(&b, cJSON_AddBoolToObject(hc, "AutoRemove", false));
 	}
 	if (b.failed)

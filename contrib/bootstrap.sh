@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Bring a Debian 12 machine to the point where jobcell builds and its tests
+# run against a real engine.  Idempotent: each step checks before it acts.
+#  1. install the Debian packages that are missing
+#  2. start a Docker engine when none answers on the socket
+#     (dockerd --bridge=none --iptables=false: no container gets an address)
+#  3. build the local test images with `docker import` from a busybox-static
+#     root: nothing is ever pulled
+# An engine that cannot be started is reported; the tests then SKIP, or fail
+# under JOBCELL_REQUIRE_ENGINE=1.
+set -euo pipefail
+
+SOCK=${JOBCELL_TEST_SOCKET:-/var/run/docker.sock}
+LOG=${JOBCELL_DOCKERD_LOG:-/var/log/jobcell-dockerd.log}
+PKGS=(build-essential pkg-config curl libcurl4-openssl-dev libcjson-dev libinih-dev
+	libcmocka-dev libarchive-dev libmicrohttpd-dev docker.io busybox-static man-db)
+IMAGES=(jobcell-test/root:latest jobcell-test/nonroot:latest)
+# bump when the recipe below changes: images with another stamp are rebuilt
+RECIPE=3
+
+say() { printf 'bootstrap: %s\n' "$*"; }
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+		say "need root for: $*"; return 1; fi
+}
+
+install_packages() {
+	local missing=()
+	for p in "${PKGS[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	say "installing ${missing[*]}"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
+}
+
+engine_answers() {
+	curl -fsS --max-time 3 --unix-socket "$SOCK" http://localhost/_ping >/dev/null 2>&1
+}
+
+start_engine() {
+	engine_answers && return 0
+	if [ "$SOCK" != /var/run/docker.sock ]; then
+		say "no engine answers on $SOCK, and only the default socket is started here"
+		return 1
+	fi
+	command -v dockerd >/dev/null || { say "dockerd is not installed"; return 1; }
+	say "starting dockerd (log: $LOG)"
+	# setsid: the engine outlives this script and the make that ran it
+	as_root setsid dockerd --bridge=none --iptables=false --ip6tables=false \
+		>>"$LOG" 2>&1 </dev/null &
+	for _ in $(seq 1 60); do
+		engine_answers && { say "engine is up"; return 0; }
+		sleep 1
+	done
+	say "engine did not answer within 60 s; last lines of $LOG:"
+	tail -n 5 "$LOG" 2>/dev/null || true
+	return 1
+}
+
+build_images() {
+	local missing=0 root
+	for img in "${IMAGES[@]}"; do
+		[ "$(docker image inspect -f '{{index .Config.Labels "jobcell.recipe"}}' "$img" \
+			2>/dev/null)" = "$RECIPE" ] || missing=1
+	done
+	[ "$missing" -eq 0 ] && return 0
+	root=$(mktemp -d)
+	trap 'rm -rf "$root"' RETURN
+	mkdir -p "$root/bin" "$root/etc" "$root/tmp"
+	chmod 1777 "$root/tmp"
+	cp /bin/busybox "$root/bin/busybox"
+	# relative links: `busybox --install -s` would link to this host's path
+	for applet in $(/bin/busybox --list); do
+		[ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
+	done
+	printf 'root:x:0:0:root:/:/bin/sh\nnonroot:x:65532:65532:nonroot:/:/bin/sh\n' \
+		>"$root/etc/passwd"
+	printf 'root:x:0:\nnonroot:x:65532:\n' >"$root/etc/group"
+	say "importing ${IMAGES[*]}"
+	tar -C "$root" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' \
+		-c "LABEL jobcell.recipe=$RECIPE" - jobcell-test/root:latest >/dev/null
+	tar -C "$root" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' \
+		-c 'USER 65532:65532' -c "LABEL jobcell.recipe=$RECIPE" - jobcell-test/nonroot:latest >/dev/null
+}
+
+install_packages
+if start_engine; then
+	build_images
+else
+	say "no engine: real-engine tests will SKIP (or fail under JOBCELL_REQUIRE_ENGINE=1)"
+	[ "${JOBCELL_REQUIRE_ENGINE:-0}" = 1 ] && exit 1
+fi
+exit 0

@@ -1,0 +1,98 @@
+# Shared helpers for the integration tests: a tiny harness that counts
+# passes, failures and skips and prints one summary line at the end.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+JOBCELL=${JOBCELL:-$ROOT/build/jobcell}
+SOCK=${JOBCELL_TEST_SOCKET:-/var/run/docker.sock}
+PASS=0 FAIL=0 SKIP=0
+SITES=()
+TMP=$(mktemp -d /tmp/jobcell-it.XXXXXX)
+trap 'cleanup_all' EXIT
+
+cleanup_all() {
+	# whatever a failed test left: remove it, then say so
+	local site id
+	for site in "${SITES[@]}"; do
+		for id in $(site_ids "$site"); do
+			printf 'cleanup: removing container %s left by site %s\n' "$id" "$site"
+			engine_req DELETE "/containers/$id?force=1" >/dev/null 2>&1
+		done
+	done
+	rm -rf "$TMP"
+}
+
+ok() { PASS=$((PASS + 1)); printf 'ok   %s\n' "$1"; }
+not_ok() { FAIL=$((FAIL + 1)); printf 'FAIL %s\n' "$1"; [ $# -gt 1 ] && printf '     %s\n' "${@:2}"; }
+skip() {
+	if [ "${JOBCELL_REQUIRE_ENGINE:-0}" = 1 ]; then
+		not_ok "$1" "skipped but JOBCELL_REQUIRE_ENGINE=1: $2"
+	else
+		SKIP=$((SKIP + 1)); printf 'SKIP %s: %s\n' "$1" "$2"
+	fi
+}
+summary() {
+	printf '%s: %d passed, %d failed, %d skipped\n' "$1" "$PASS" "$FAIL" "$SKIP"
+	[ "$FAIL" -eq 0 ]
+}
+
+engine_req() { curl -sS --max-time 20 --unix-socket "$SOCK" -X "$1" "http://localhost$2"; }
+engine_get() { engine_req GET "$1"; }
+engine_up() { curl -fsS --max-time 3 --unix-socket "$SOCK" http://localhost/_ping >/dev/null 2>&1; }
+image_present() { curl -fsS --max-time 5 --unix-socket "$SOCK" "http://localhost/images/$1/json" >/dev/null 2>&1; }
+
+# Containers of a site (all states), by label.
+site_ids() {
+	engine_get "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22jobcell.site%3D$1%22%5D%7D" 2>/dev/null |
+		grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4
+}
+count_site() { site_ids "$1" | wc -l; }
+
+# make_site NAME [key=value...]: a workspace with startup/ and local/ and a
+# site file at $TMP/NAME.ini; extra keys go to [job].
+make_site() {
+	local name=$1; shift
+	local ws=$TMP/$name
+	SITES+=("$name")
+	mkdir -p "$ws/startup" "$ws/local"
+	chmod 0755 "$ws"
+	echo "startup-$name" >"$ws/startup/fed.json"
+	echo "local-$name" >"$ws/local/resources.json"
+	{
+		printf '[engine]\nendpoint = unix://%s\n' "$SOCK"
+		printf '[site]\nname = %s\n' "$name"
+		printf '[workspace]\npath = %s\n' "$ws"
+		printf '[job]\n'
+		for kv in "$@"; do printf '%s\n' "${kv/=/ = }"; done
+	} >"$TMP/$name.ini"
+}
+
+# Run jobcell; sets OUT, ERR, RC.
+jc() {
+	set +e
+	"$JOBCELL" "$@" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+	set -e
+	OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err")
+}
+
+expect_rc() { # name want
+	if [ "$RC" = "$2" ]; then ok "$1"; else not_ok "$1" "exit $RC, want $2" "stderr: $ERR"; fi
+}
+
+# expect_refusal NAME WANT_RC PATTERN: one error line matching PATTERN.
+expect_refusal() {
+	local lines
+	lines=$(printf '%s' "$ERR" | grep -c '^jobcell: error: ' || true)
+	if [ "$RC" = "$2" ] && [ "$lines" = 1 ] && printf '%s' "$ERR" | grep -qE -- "$3"; then
+		ok "$1"
+	else
+		not_ok "$1" "exit $RC (want $2), $lines error lines, stderr: $ERR" "want /$3/"
+	fi
+}
+
+# wait_gone PID SECONDS: true when the process exits in time
+wait_gone() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+	return 1
+}

@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Integration tests: build/jobcell against a real engine.  The isolation
+# contract is checked from inside the container, as root and as 65532.
+. "$(dirname "$0")/lib.sh"
+set -e
+S=it$$ # site-name prefix: unique per run, so leftovers are attributable
+
+# ---- refusals that need no engine: one error line, status 125 ----
+make_site "${S}in" image=jobcell-test/root:latest
+C=$TMP/${S}in.ini
+for bad in '..' '.' 'a/b' 'startup' 'Local' '.hidden' 'a b' "$(printf 'a\nb')" \
+	"$(printf 'x%.0s' $(seq 65))"; do
+	jc -c "$C" run "$bad" -- true
+	expect_refusal "job name $(printf '%q' "$bad") refused" 125 'job name'
+done
+jc -c "$C" run ok --env '1BAD=x' -- true
+expect_refusal "env name refused" 125 "environment name"
+jc -c "$C" run ok --image 'bad image' -- true
+expect_refusal "image with a space refused" 125 "image has a character"
+printf '[job]\nimage = x\nnope = 1\n' >"$TMP/unknown.ini"
+jc -c "$TMP/unknown.ini" run ok -- true
+expect_refusal "unknown key refused with file:line" 125 "unknown.ini:3: unknown key \`nope\`"
+printf '[site]\nname = x\n[wat]\n' >"$TMP/section.ini"
+jc -c "$TMP/section.ini" run ok -- true
+expect_refusal "unknown section refused with file:line" 125 "section.ini:3: unknown section \[wat\]"
+printf '[job]\nstop_grace = 10 parsecs\n' >"$TMP/dur.ini"
+jc -c "$TMP/dur.ini" run ok -- true
+expect_refusal "malformed duration refused" 125 "dur.ini:2: \[job\] stop_grace"
+jc -c "$C" run ok --timeout 5x -- true
+expect_refusal "malformed --timeout refused" 125 "--timeout \`5x\`"
+jc --site '../etc' run ok -- true
+expect_refusal "--site with traversal refused" 125 "site name"
+mkdir -p "$TMP/ww/startup" "$TMP/ww/local" && chmod 0777 "$TMP/ww"
+sed "s#^path = .*#path = $TMP/ww#" "$C" >"$TMP/ww.ini"
+jc -c "$TMP/ww.ini" run ok -- true
+expect_refusal "world-writable workspace root refused" 125 "group- or world-writable"
+jc -c "$C" plan planjob -- echo hi
+if [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q '"Mode":	365' &&
+	printf '%s' "$OUT" | grep -q '"WorkingDir":	"/workspace/planjob"' &&
+	[ ! -e "$TMP/${S}in/planjob" ]; then
+	ok "plan prints the create body and creates nothing"
+else
+	not_ok "plan prints the create body and creates nothing" "rc $RC: $OUT $ERR"
+fi
+
+if ! engine_up; then
+	skip "real engine" "no engine answers on $SOCK (run contrib/bootstrap.sh)"
+	summary integration
+	exit $?
+fi
+for img in jobcell-test/root:latest jobcell-test/nonroot:latest; do
+	image_present "$img" || { skip "real engine" "image $img is missing (run contrib/bootstrap.sh)"; summary integration; exit $?; }
+done
+
+# ---- exit statuses ----
+make_site "${S}x" image=jobcell-test/root:latest user=0:0 stop_grace=2s
+C=$TMP/${S}x.ini
+jc -c "$C" run j0 -- true
+expect_rc "exit status 0 passes through" 0
+jc -c "$C" run j3 -- sh -c 'exit 3'
+expect_rc "exit status 3 passes through" 3
+jc -c "$C" run j127 -- no-such-command
+expect_refusal "missing command gives 127" 127 'executable file not found'
+printf 'echo x\n' >"$TMP/${S}x/startup/script" && chmod 0644 "$TMP/${S}x/startup/script"
+jc -c "$C" run j126 -- /workspace/startup/script
+expect_refusal "non-executable command gives 126" 126 'permission denied'
+jc -c "$C" run jout -- sh -c 'echo to-stdout; echo to-stderr >&2'
+if [ "$OUT" = to-stdout ] && printf '%s' "$ERR" | grep -qx to-stderr; then
+	ok "stdout and stderr are demultiplexed"
+else
+	not_ok "stdout and stderr are demultiplexed" "out=$OUT err=$ERR"
+fi
+
+# killed from outside by SIGKILL: 128+9
+"$JOBCELL" -c "$C" run jkill -- sleep 30 >"$TMP/kill.out" 2>&1 &
+pid=$!
+for _ in $(seq 50); do [ "$(count_site "${S}x")" = 1 ] && break; sleep 0.1; done
+sleep 0.5
+engine_req POST "/containers/jobcell-${S}x-jkill/kill?signal=KILL" >/dev/null
+set +e; wait "$pid"; RC=$?; set -e; ERR=$(cat "$TMP/kill.out")
+expect_rc "a job killed by SIGKILL gives 137" 137
+
+# ---- the isolation contract, from inside ----
+probe='
+fail=0
+t() { if eval "$2"; then echo "ok $1"; else echo "FAIL $1"; fail=1; fi; }
+t "root not writable" "! touch /workspace/planted 2>/dev/null"
+t "root no mkdir" "! mkdir /workspace/d 2>/dev/null"
+t "only three entries" "[ \"\$(ls -A /workspace | tr \"\n\" \" \")\" = \"local $JOB startup \" ]"
+t "no sibling" "[ ! -e /workspace/sibling ]"
+t "startup readable" "[ -s /workspace/startup/fed.json ]"
+t "startup read-only" "! touch /workspace/startup/x 2>/dev/null"
+t "local read-only" "! touch /workspace/local/x 2>/dev/null"
+t "cwd is job dir" "[ \"\$(pwd)\" = /workspace/$JOB ]"
+t "job dir writable" "echo from-job-\$(id -u) > result.txt"
+t "no engine socket" "[ ! -e /var/run/docker.sock ] && [ ! -e /run/docker.sock ]"
+t "rootfs read-only" "! touch /etc/planted 2>/dev/null"
+t "tmp writable" "echo x > /tmp/x"
+t "no capabilities" "grep -q \"^CapEff:.0000000000000000\" /proc/self/status"
+t "no new privileges" "grep -q \"^NoNewPrivs:.1\" /proc/self/status"
+t "no network" "[ \"\$(ls /sys/class/net)\" = lo ]"
+exit $fail'
+for who in root nonroot; do
+	if [ $who = root ]; then
+		make_site "${S}$who" image=jobcell-test/root:latest user=0:0
+		want_uid=0
+	else
+		make_site "${S}$who" image=jobcell-test/nonroot:latest # user from the image
+		want_uid=65532
+	fi
+	mkdir -p "$TMP/${S}$who/sibling" && echo secret >"$TMP/${S}$who/sibling/s"
+	jc -c "$TMP/${S}$who.ini" run probe --env JOB=probe -- sh -c "JOB=probe; $probe"
+	if [ "$RC" = 0 ]; then
+		ok "isolation contract holds as $who ($(printf '%s' "$OUT" | grep -c '^ok') checks)"
+	else
+		not_ok "isolation contract holds as $who" "$(printf '%s' "$OUT" | grep FAIL)" "$ERR"
+	fi
+	f=$TMP/${S}$who/probe/result.txt
+	if [ "$(cat "$f" 2>/dev/null)" = "from-job-$want_uid" ] &&
+		[ "$(stat -c %u "$TMP/${S}$who/probe")" = $want_uid ]; then
+		ok "file written by the $who job is on the host; job dir owned by $want_uid"
+	else
+		not_ok "file written by the $who job is on the host" "$(ls -la "$TMP/${S}$who/probe" 2>&1)"
+	fi
+	if [ ! -e "$TMP/${S}$who/planted" ] && [ ! -e "$TMP/${S}$who/startup/x" ]; then
+		ok "nothing planted in the $who site's workspace"
+	else
+		not_ok "nothing planted in the $who site's workspace"
+	fi
+done
+
+# ---- symlinked job directories: 125, nothing created on the engine ----
+make_site "${S}ln" image=jobcell-test/root:latest user=0:0
+W=$TMP/${S}ln
+mkdir -p "$W/other"
+ln -s / "$W/toroot"; ln -s other "$W/tosib"; ln -s startup "$W/tostartup"; ln -s nowhere "$W/dangling"
+mkfifo "$W/fifo"; touch "$W/file"
+for j in toroot tosib tostartup dangling; do
+	jc -c "$TMP/${S}ln.ini" run "$j" -- true
+	expect_refusal "job dir symlink ($j) refused" 125 "job directory \`$j\` is a symlink"
+done
+jc -c "$TMP/${S}ln.ini" run fifo -- true
+expect_refusal "job dir fifo refused" 125 "job directory \`fifo\` is a fifo"
+jc -c "$TMP/${S}ln.ini" run file -- true
+expect_refusal "job dir regular file refused" 125 "job directory \`file\` is a regular file"
+mv "$W/startup" "$W/startup.real"; ln -s startup.real "$W/startup"
+jc -c "$TMP/${S}ln.ini" run fine -- true
+expect_refusal "startup symlink refused" 125 "workspace child \`startup\` is a symlink"
+if [ "$(count_site "${S}ln")" = 0 ] && [ ! -e "$W/fine" ]; then
+	ok "refusals created nothing on the engine or on disk"
+else
+	not_ok "refusals created nothing" "$(count_site "${S}ln") containers"
+fi
+
+# ---- signals, parent death, timeout ----
+make_site "${S}sig" image=jobcell-test/root:latest user=0:0 stop_grace=2s
+C=$TMP/${S}sig.ini
+trap_loop='trap "exit 143" TERM; while :; do sleep 0.2; done'
+"$JOBCELL" -c "$C" run graceful -- sh -c "$trap_loop" >"$TMP/sig.out" 2>&1 &
+pid=$!
+sleep 1.5
+kill -TERM "$pid"
+if wait_gone "$pid" 10; then
+	set +e; wait "$pid"; RC=$?; set -e; ERR=$(cat "$TMP/sig.out")
+	expect_rc "SIGTERM stops the job gracefully (job status 143)" 143
+else
+	not_ok "SIGTERM stops the job within the grace period"
+fi
+"$JOBCELL" -c "$C" run stubborn -- sleep 60 >"$TMP/sig2.out" 2>&1 &
+pid=$!
+sleep 1.5
+kill -TERM "$pid"
+if wait_gone "$pid" 10; then
+	set +e; wait "$pid"; RC=$?; set -e; ERR=$(cat "$TMP/sig2.out")
+	expect_rc "a job ignoring SIGTERM is killed after the grace (137)" 137
+else
+	not_ok "a job ignoring SIGTERM is killed after the grace"
+fi
+"$JOBCELL" -c "$C" run twice -- sleep 60 >"$TMP/sig3.out" 2>&1 &
+pid=$!
+sleep 1.5
+start=$(date +%s%N)
+kill -INT "$pid"; sleep 0.2; kill -INT "$pid"
+if wait_gone "$pid" 10; then
+	ms=$((($(date +%s%N) - start) / 1000000))
+	set +e; wait "$pid"; RC=$?; set -e
+	if [ "$RC" = 137 ]; then ok "a second signal kills at once (137)"; else not_ok "a second signal kills at once" "rc $RC after ${ms}ms"; fi
+else
+	not_ok "a second signal kills at once"
+fi
+# the parent dies (SIGKILL): PR_SET_PDEATHSIG turns that into a stop
+bash -c "\"$JOBCELL\" -c \"$C\" run orphan -- sh -c '$trap_loop' >\"$TMP/orphan.out\" 2>&1 & echo \$! >\"$TMP/orphan.pid\"; wait" &
+parent=$!
+for _ in $(seq 50); do [ "$(count_site "${S}sig")" = 1 ] && break; sleep 0.1; done
+sleep 0.5
+kill -KILL "$parent"; wait "$parent" 2>/dev/null || true
+child=$(cat "$TMP/orphan.pid")
+if wait_gone "$child" 10 && [ "$(count_site "${S}sig")" = 0 ]; then
+	ok "parent death stops and removes the container"
+else
+	not_ok "parent death stops and removes the container" "$(cat "$TMP/orphan.out")"
+fi
+jc -c "$C" run slow --timeout 1s -- sleep 60
+expect_rc "wall-clock timeout gives 124" 124
+if printf '%s' "$ERR" | grep -q "timed out"; then ok "timeout is reported"; else not_ok "timeout is reported" "$ERR"; fi
+
+# ---- detached use: start, ps, logs, wait, rm ----
+jc -c "$C" start det -- sh -c 'echo detached-out; sleep 1; exit 5'
+expect_rc "start returns at once" 0
+jc -c "$C" ps
+if printf '%s' "$OUT" | grep -q '^det '; then ok "ps lists the job"; else not_ok "ps lists the job" "$OUT"; fi
+jc -c "$C" wait det --timeout 20s
+expect_rc "wait returns the job's status" 5
+jc -c "$C" logs det
+if [ "$OUT" = detached-out ]; then ok "logs prints the job's output"; else not_ok "logs prints the job's output" "$OUT"; fi
+jc -c "$C" rm det
+expect_rc "rm removes the job's container" 0
+jc -c "$C" --json run jj -- true
+if [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q '"exit_code":0'; then ok "--json run record"; else not_ok "--json run record" "$OUT"; fi
+
+# ---- nothing labelled is left ----
+left=0
+for s in "${SITES[@]}"; do left=$((left + $(count_site "$s"))); done
+if [ "$left" = 0 ]; then ok "no container labelled jobcell.managed=true is left"; else not_ok "no labelled container is left" "$left left"; fi
+summary integration
