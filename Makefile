@@ -14,10 +14,10 @@ TEST_PKGS := cmocka libmicrohttpd
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wswitch-enum
 override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Ilauncher \
-	$(shell $(PKG_CONFIG) --cflags $(PKGS))
-LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
-TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) -Itests
-TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS)) -lpthread
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS) 2>/dev/null) -Itests
+TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null) -lpthread
 
 B := build
 LIB_SRC := $(filter-out launcher/cli.c,$(wildcard launcher/*.c))

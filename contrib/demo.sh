@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# make demo: an example site with two jobs; run one and show what it can
+# and cannot see.  Everything lives under build/demo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JC=$PWD/build/jobcell
+D=$PWD/build/demo
+WS=$D/workspace
+rm -rf "$D"
+mkdir -p "$WS/startup" "$WS/local" "$WS/job-other"
+chmod 0755 "$D" "$WS"
+echo '{"server": "fl.example"}' >"$WS/startup/fed_client.json"
+echo '{"gpus": 0}' >"$WS/local/resources.json"
+echo 'the other tenant'"'"'s model' >"$WS/job-other/model.bin"
+sed "s#^path = .*#path = $WS#" config/examples/demo.ini >"$D/demo.ini"
+
+echo "== site workspace on the host: $WS"
+(cd "$WS" && find . -mindepth 1 | sort | sed 's/^/   /')
+echo
+echo "== jobcell -c build/demo/demo.ini run job-1 -- sh -c '...'"
+set +e
+"$JC" -c "$D/demo.ini" run job-1 -- sh -c '
+say() { printf "   %-44s %s\n" "$1" "$2"; }
+try() { if eval "$2" >/dev/null 2>&1; then say "$1" yes; else say "$1" no; fi; }
+say "running as" "$(id -u):$(id -g)"
+say "working directory" "$(pwd)"
+say "what /workspace holds" "$(ls -A /workspace | tr "\n" " ")"
+try "read startup/fed_client.json" "cat /workspace/startup/fed_client.json"
+try "write startup/" "touch /workspace/startup/x"
+try "write local/" "touch /workspace/local/x"
+try "create a file in the workspace root" "touch /workspace/x"
+try "see the sibling job-other" "ls /workspace/job-other"
+try "write its own job directory" "echo result > output.txt"
+try "reach the engine socket" "ls /var/run/docker.sock"
+try "write the image root filesystem" "touch /etc/x"
+say "network interfaces" "$(ls /sys/class/net | tr "\n" " ")"
+exit 0'
+rc=$?
+set -e
+echo "   (exit status $rc)"
+echo
+echo "== afterwards on the host: $WS/job-1"
+ls -la "$WS/job-1" | sed 's/^/   /'
+echo
+echo "== the exact engine request: jobcell -c build/demo/demo.ini plan job-1"
+"$JC" -c "$D/demo.ini" plan job-1 | sed 's/^/   /'
