@@ -509,12 +509,13 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 		/* only what jobcell made: a foreign container of that name stays */
 		if (jc_engine_inspect(c->engine, name, &in, &err) < 0)
 			goto fail;
-		bool ours = in.job && strcmp(in.job, a.req.job) == 0;
+		bool ours = in.managed && in.job && strcmp(in.job, a.req.job) == 0 && in.site &&
+			    strcmp(in.site, c->cfg.site_name) == 0;
 		jc_inspect_free(&in);
 		if (!ours) {
 			jc_error_set(&err, JC_ERR_INPUT, EPERM,
-				     "remove container `%s`: it has no jobcell.job label for `%s`",
-				     name, a.req.job);
+				     "remove container `%s`: not labelled as job `%s` of site `%s`",
+				     name, a.req.job, c->cfg.site_name);
 			goto fail;
 		}
 		if (jc_engine_remove(c->engine, name, NULL, &err) < 0)
@@ -550,7 +551,9 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 		for (size_t i = 0; i < l.n; i++) {
 			printf("%s{\"job\":", i ? "," : "");
 			json_string(stdout, l.items[i].job);
-			printf(",\"container\":\"%s\",\"state\":", l.items[i].id);
+			printf(",\"container\":");
+			json_string(stdout, l.items[i].id);
+			printf(",\"state\":");
 			json_string(stdout, l.items[i].status);
 			printf(",\"created\":");
 			json_string(stdout, l.items[i].created);

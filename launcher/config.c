@@ -166,7 +166,7 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 		return why;
 	case T_BOOL:
 		if (jc_parse_bool(value, (bool *)field) < 0)
-			why = "not a boolean: want true or false";
+			why = "not a boolean: want true/false, yes/no, on/off or 1/0";
 		return why;
 	case T_UINT:
 		if (jc_parse_uint(value, (int64_t *)field) < 0)
@@ -302,6 +302,10 @@ static int handler(void *user, const char *section, const char *name, const char
 	const struct key_def *k;
 	const char *why;
 
+	if (!*section) {
+		problem(st, st->line, "key `%s` stands before any [section]", name);
+		return 1;
+	}
 	if (!known_section(section))
 		return 1; /* reported once, by the reader */
 	k = find_key(section, name);
@@ -353,6 +357,8 @@ int jc_config_load(struct jc_config *cfg, const char *path, jc_error *err)
 
 int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 {
+	if (!cfg->endpoint)
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "config: [engine] endpoint is not set");
 	if (!cfg->site_name)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "config: [site] name is not set");
 	if (!cfg->ws_path)

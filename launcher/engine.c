@@ -83,6 +83,8 @@ int jc_engine_open(const char *endpoint, int64_t timeout_ms, struct jc_engine **
 	struct jc_engine *e;
 	const char *rest;
 
+	if (!endpoint || !*endpoint)
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "engine endpoint is not set");
 	if (timeout_ms <= 0)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "engine timeout must be positive");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -250,7 +252,8 @@ static int curl_failure(struct jc_engine *e, CURLcode c, const char *detail, boo
 	jc_error_set(err, JC_ERR_ENGINE, st, "%s `%s`: %s at `%s`%s%s%s", step, object, what,
 		     e->endpoint, detail && *detail ? " (" : "", detail ? detail : "",
 		     detail && *detail ? ")" : "");
-	err->retry = true;
+	/* the engine may answer later; a bigger answer will not get smaller */
+	err->retry = st != EMSGSIZE && st != EIO;
 	return -1;
 }
 
@@ -428,14 +431,17 @@ int jc_engine_create(struct jc_engine *e, const char *name, const char *json, ch
 	return 0;
 }
 
-/* docker run's mapping of runtime errors to 126 and 127. */
+/* docker run's mapping of runtime errors to 127 and 126, narrowed to the
+ * runtime's own report on the job's command: runc says `exec: "cmd": ...`. */
 static void classify_start_error(jc_error *err)
 {
-	if (!err->msg)
+	const char *exec = err->msg ? strstr(err->msg, "exec: \"") : NULL;
+
+	if (!exec)
 		return;
-	if (strstr(err->msg, "executable file not found") || strstr(err->msg, "no such file or directory"))
+	if (strstr(exec, "executable file not found") || strstr(exec, "no such file or directory"))
 		err->kind = JC_ERR_CMD_NOT_FOUND;
-	else if (strstr(err->msg, "permission denied"))
+	else if (strstr(exec, "permission denied"))
 		err->kind = JC_ERR_CMD_NOT_EXEC;
 }
 

@@ -247,6 +247,8 @@ struct jc_inspect {
 	bool oom_killed;
 	int exit_code;
 	char *job;     /* label jobcell.job, or NULL */
+	char *site;    /* label jobcell.site, or NULL */
+	bool managed;  /* label jobcell.managed=true */
 	char *created; /* label jobcell.created, or NULL */
 };
 int jc_request_parse_inspect(const char *json, struct jc_inspect *out, jc_error *err);

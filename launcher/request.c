@@ -136,6 +136,13 @@ static bool get_int(const cJSON *o, const char *key, int *out)
 	return true;
 }
 
+/* Ids go into URL paths, JSON and terminals: lowercase hex only. */
+static bool valid_id(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	return n >= 12 && n <= 128 && strspn(s, "0123456789abcdef") == n;
+}
+
 static int dup_opt(char **dst, const char *src)
 {
 	*dst = NULL;
@@ -146,20 +153,22 @@ static int dup_opt(char **dst, const char *src)
 static int fill_common(const cJSON *o, const cJSON *labels, const char *name, const char *status,
 		       struct jc_inspect *in)
 {
-	const char *id = get_str(o, "Id");
+	const char *id = get_str(o, "Id"), *m;
 
 	memset(in, 0, sizeof(*in));
-	if (!id || !status)
+	if (!valid_id(id) || !status)
 		return 1;
 	if (name && name[0] == '/')
 		name++;
 	if (dup_opt(&in->id, id) < 0 || dup_opt(&in->name, name) < 0 ||
 	    dup_opt(&in->status, status) < 0 ||
 	    dup_opt(&in->job, get_str(labels, "jobcell.job")) < 0 ||
+	    dup_opt(&in->site, get_str(labels, "jobcell.site")) < 0 ||
 	    dup_opt(&in->created, get_str(labels, "jobcell.created")) < 0) {
 		jc_inspect_free(in);
 		return -1;
 	}
+	in->managed = (m = get_str(labels, "jobcell.managed")) && strcmp(m, "true") == 0;
 	return 0;
 }
 
@@ -196,6 +205,7 @@ void jc_inspect_free(struct jc_inspect *in)
 	free(in->name);
 	free(in->status);
 	free(in->job);
+	free(in->site);
 	free(in->created);
 	memset(in, 0, sizeof(*in));
 }
@@ -208,8 +218,7 @@ int jc_request_parse_id(const char *json, char **id, jc_error *err)
 
 	if (!s)
 		return bad_json(err, "create answer has no Id");
-	/* the id goes into URL paths: hex only */
-	if (strlen(s) < 12 || strlen(s) > 128 || strspn(s, "0123456789abcdef") != strlen(s))
+	if (!valid_id(s))
 		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG, "engine returned a malformed id");
 	if (!(copy = strdup(s)))
 		return jc_error_oom(err);

@@ -178,6 +178,22 @@ static int drain_logs(struct life *l, jc_error *err)
 	return jc_async_result(l->logs, "stream logs of", l->plan->name, NULL, err);
 }
 
+/* A signal or the parent's death before the start: the job must not start. */
+static int interrupted(const struct jc_supervise_opts *o, const char *name, jc_error *err)
+{
+	int sig = o->signal_fd >= 0 ? take_signal(o->signal_fd) : 0;
+
+	if (sig)
+		return jc_error_set(err, JC_ERR_SYSTEM, EINTR,
+				    "start container `%s`: got %s before the job started", name,
+				    strsignal(sig));
+	if (o->parent > 0 && getppid() != o->parent)
+		return jc_error_set(err, JC_ERR_SYSTEM, ESRCH,
+				    "start container `%s`: parent exited before the job started",
+				    name);
+	return 0;
+}
+
 int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
 		     const struct jc_supervise_opts *o, struct jc_run_result *res, jc_error *err)
 {
@@ -189,7 +205,7 @@ int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
 	int64_t until;
 
 	json = jc_request_create_json(plan, false, err);
-	if (!json)
+	if (!json || interrupted(o, plan->name, err) < 0)
 		return -1;
 	if (jc_engine_create(e, plan->name, json, &r.id, err) < 0)
 		return -1;
@@ -212,6 +228,8 @@ int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
 		goto fail;
 	}
 	if (o->before_start && o->before_start(o->before_start_ctx, err) < 0)
+		goto fail;
+	if (interrupted(o, plan->name, err) < 0)
 		goto fail;
 	if (jc_engine_start(e, r.id, plan->name, err) < 0)
 		goto fail;
