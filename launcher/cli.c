@@ -128,6 +128,11 @@ static int load_config(struct ctx *c, jc_error *err)
 			return -1;
 		if (!c->cfg.site_name && !(c->cfg.site_name = strdup(c->site)))
 			return jc_error_oom(err);
+		/* the file found by a name must be that site's, or labels lie */
+		if (strcmp(c->cfg.site_name, c->site) != 0)
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "%s: [site] name `%s` does not match --site `%s`",
+					    site_file, c->cfg.site_name, c->site);
 	} else {
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 				    "no site: pass -c FILE or --site NAME");

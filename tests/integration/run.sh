@@ -30,6 +30,9 @@ jc -c "$C" run ok --timeout 5x -- true
 expect_refusal "malformed --timeout refused" 125 "--timeout \`5x\`"
 jc --site '../etc' run ok -- true
 expect_refusal "--site with traversal refused" 125 "site name"
+mkdir -p "$TMP/cfgdir" && printf '[site]\nname = other\n' >"$TMP/cfgdir/mine.ini"
+JOBCELL_CONFIG_DIR=$TMP/cfgdir jc --site mine plan j
+expect_refusal "--site file naming another site refused" 125 "name \`other\` does not match --site \`mine\`"
 mkdir -p "$TMP/ww/startup" "$TMP/ww/local" && chmod 0777 "$TMP/ww"
 sed "s#^path = .*#path = $TMP/ww#" "$C" >"$TMP/ww.ini"
 jc -c "$TMP/ww.ini" run ok -- true
