@@ -283,15 +283,27 @@ static char *reader(char *buf, int size, void *stream)
 			return buf;
 		}
 	}
+	/* inih strips a byte order mark itself; strip it first so that the
+	 * section check below sees what inih will see */
+	if (st->line == 1 && strncmp(buf, "\xEF\xBB\xBF", 3) == 0)
+		memmove(buf, buf + 3, strlen(buf + 3) + 1);
 	if (buf[0] == '[') {
 		char *end = strchr(buf, ']');
-		if (end) {
-			*end = '\0';
-			bool ok = known_section(buf + 1);
-			if (!ok)
-				problem(st, st->line, "unknown section [%s]", buf + 1);
-			*end = ']';
+		if (!end) {
+			problem(st, st->line, "syntax error: want `key = value`, `[section]` or a "
+					      "comment");
+			strcpy(buf, "\n");
+			return buf;
 		}
+		*end = '\0';
+		if (!known_section(buf + 1))
+			problem(st, st->line, "unknown section [%s]", buf + 1);
+		*end = ']';
+	} else if (!strchr(";#", buf[strspn(buf, " \t")]) && buf[strspn(buf, " \t\r\n")] &&
+		   !strpbrk(buf, "=:")) {
+		/* inih would report only the first such line: report each */
+		problem(st, st->line, "syntax error: want `key = value`, `[section]` or a comment");
+		strcpy(buf, "\n");
 	}
 	return buf;
 }

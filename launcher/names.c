@@ -13,6 +13,16 @@ static bool is_alnum(unsigned char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
+/* Whether `len` bytes may be quoted in a message: no control bytes, which
+ * could forge a log line or drive a terminal. */
+static bool printable(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
 int jc_name_check(const char *name, const char *what, jc_error *err)
 {
 	size_t len;
@@ -24,9 +34,12 @@ int jc_name_check(const char *name, const char *what, jc_error *err)
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
 				    "%s is longer than %d characters", what, JC_NAME_MAX);
 	if (!is_alnum((unsigned char)name[0]))
-		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
-				    "%s `%.*s` must start with a letter or digit", what,
-				    (int)len, name);
+		return printable(name, len)
+			       ? jc_error_set(err, JC_ERR_INPUT, EINVAL,
+					      "%s `%.*s` must start with a letter or digit", what,
+					      (int)len, name)
+			       : jc_error_set(err, JC_ERR_INPUT, EINVAL,
+					      "%s must start with a letter or digit", what);
 	for (size_t i = 1; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
 		if (!is_alnum(c) && c != '_' && c != '.' && c != '-')
@@ -67,9 +80,12 @@ int jc_name_check_env(const char *entry, jc_error *err)
 				    "environment name is empty or too long");
 	if (!((entry[0] >= 'A' && entry[0] <= 'Z') || (entry[0] >= 'a' && entry[0] <= 'z') ||
 	      entry[0] == '_'))
-		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
-				    "environment name `%.*s` must start with a letter or `_`",
-				    (int)n, entry);
+		return printable(entry, n)
+			       ? jc_error_set(err, JC_ERR_INPUT, EINVAL,
+					      "environment name `%.*s` must start with a letter or `_`",
+					      (int)n, entry)
+			       : jc_error_set(err, JC_ERR_INPUT, EINVAL,
+					      "environment name must start with a letter or `_`");
 	for (size_t i = 1; i < n; i++)
 		if (!is_alnum((unsigned char)entry[i]) && entry[i] != '_')
 			return jc_error_set(err, JC_ERR_INPUT, EINVAL,

@@ -76,8 +76,9 @@ static int open_child(int dirfd, const char *name, int flags, const char *what, 
 	}
 	if (fd < 0) {
 		/* `name` is one component (names.c refuses '/'), so NOFOLLOW on
-		 * the last one covers the whole resolution */
-		fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+		 * the last one covers the whole resolution; O_DIRECTORY keeps a
+		 * fifo from blocking the open and a device from being opened */
+		fd = openat(dirfd, name, flags | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return refuse_child(dirfd, name, what, errno, err);
 	}
@@ -100,10 +101,11 @@ int jc_ws_open(struct jc_workspace *ws, const char *path, jc_error *err)
 	w.root_fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (w.root_fd < 0) {
 		int e = errno;
-		if (e == ELOOP || e == ENOTDIR)
+		/* O_PATH|O_DIRECTORY|O_NOFOLLOW gives ENOTDIR for a symlink too */
+		if ((e == ELOOP || e == ENOTDIR) && lstat(path, &st) == 0)
 			return jc_error_set(err, JC_ERR_WORKSPACE, e,
 					    "workspace root `%s` is %s, not a directory", path,
-					    e == ELOOP ? "a symlink" : "not a directory");
+					    type_name(st.st_mode));
 		return jc_error_set(err, JC_ERR_WORKSPACE, e, "open workspace root `%s`: %s", path,
 				    strerror(e));
 	}

@@ -1,0 +1,864 @@
+/* Site configuration (config.c): defaults, layering, every key, and each
+ * refusal with its `file:line`; and the reference file config/jobcell.ini. */
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "jobcell.h"
+
+#ifndef SRCDIR
+#define SRCDIR "."
+#endif
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- fixture: a temporary directory for INI files -------------------------- */
+
+struct fx {
+	char dir[64];
+	char path[128]; /* dir/f.ini */
+	struct jc_config cfg;
+	jc_error err;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/jc-test-config-XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/f.ini", f->dir);
+	if (jc_config_init(&f->cfg, NULL, &f->err) < 0) {
+		rmdir(f->dir);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	jc_config_free(&f->cfg);
+	jc_error_clear(&f->err);
+	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Write `text` to dir/<name> and load it on top of f->cfg. */
+static int load_named(struct fx *f, const char *name, const char *text)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	write_file(path, text);
+	return jc_config_load(&f->cfg, path, &f->err);
+}
+
+static int load(struct fx *f, const char *text)
+{
+	return load_named(f, "f.ini", text);
+}
+
+/* A config refusal whose message holds "f.ini:<line>: <rest>". */
+static void expect_problem_at(struct fx *f, int rc, int line, const char *rest, const char *file,
+			      int srcline)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want), "f.ini:%d: %s", line, rest);
+	_assert_int_equal((LargestIntegralType)rc, (LargestIntegralType)-1, file, srcline);
+	if (!f->err.msg || f->err.kind != JC_ERR_CONFIG || f->err.status != EINVAL) {
+		print_error("want a config/EINVAL error, got %s/%d `%s`\n",
+			    jc_error_kind_name(f->err.kind), f->err.status,
+			    f->err.msg ? f->err.msg : "(none)");
+		_fail(file, srcline);
+	}
+	if (!strstr(f->err.msg, want)) {
+		print_error("message `%s` lacks `%s`\n", f->err.msg, want);
+		_fail(file, srcline);
+	}
+	if (f->cfg.problems.n < 1 || !strstr(f->cfg.problems.v[0], want)) {
+		print_error("cfg.problems[0] is `%s`, want `%s`\n",
+			    f->cfg.problems.n ? f->cfg.problems.v[0] : "(none)", want);
+		_fail(file, srcline);
+	}
+	/* the message names the file as given */
+	if (strncmp(f->err.msg, f->dir, strlen(f->dir)) != 0) {
+		print_error("message `%s` does not start with the file's path\n", f->err.msg);
+		_fail(file, srcline);
+	}
+}
+#define expect_problem(f, rc, line, rest) expect_problem_at((f), (rc), (line), (rest), __FILE__, __LINE__)
+
+static void expect_loaded_at(struct fx *f, int rc, const char *file, int line)
+{
+	if (rc != 0 || f->cfg.problems.n != 0) {
+		print_error("load failed: %s\n", f->err.msg ? f->err.msg : "(no message)");
+		_fail(file, line);
+	}
+}
+#define expect_loaded(f, rc) expect_loaded_at((f), (rc), __FILE__, __LINE__)
+
+static void assert_strv(const struct jc_strv *v, const char *const *want, size_t n)
+{
+	assert_int_equal(v->n, n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(v->v[i], want[i]);
+	if (n)
+		assert_null(v->v[n]);
+}
+
+/* ---- defaults --------------------------------------------------------------- */
+
+static void test_defaults(void **state)
+{
+	struct fx *f = *state;
+	const struct jc_config *c = &f->cfg;
+	static const char *const all[] = { "ALL" };
+
+	assert_string_equal(c->endpoint, "unix:///var/run/docker.sock");
+	assert_int_equal(c->engine_timeout_ms, 30000);
+	assert_null(c->site_name);
+	assert_null(c->ws_path);
+	assert_string_equal(c->mount_point, "/workspace");
+	assert_int_equal(c->root_mode, 0555);
+	assert_true(c->root_readonly);
+	assert_int_equal(c->root_size, 1 << 20);
+	assert_int_equal(c->job_mode, 0700);
+	assert_int_equal(c->reserved.n, 0);
+	assert_null(c->image);
+	assert_null(c->user);
+	assert_string_equal(c->network, "none");
+	assert_int_equal(c->stop_grace_ms, 10000);
+	assert_int_equal(c->timeout_ms, 0);
+	assert_strv(&c->cap_drop, all, 1);
+	assert_int_equal(c->cap_add.n, 0);
+	assert_true(c->no_new_privileges);
+	assert_true(c->readonly_rootfs);
+	assert_int_equal(c->tmp_size, 64 << 20);
+	assert_int_equal(c->pids_limit, 512);
+	assert_int_equal(c->problems.n, 0);
+}
+
+static void test_keys_table(void **state)
+{
+	static const struct jc_config_key want[] = {
+		{ "engine", "endpoint", "unix:///var/run/docker.sock" },
+		{ "engine", "timeout", "30s" },
+		{ "site", "name", "" },
+		{ "workspace", "path", "" },
+		{ "workspace", "mount_point", "/workspace" },
+		{ "workspace", "root_mode", "0555" },
+		{ "workspace", "root_readonly", "true" },
+		{ "workspace", "root_size", "1m" },
+		{ "workspace", "job_mode", "0700" },
+		{ "workspace", "reserved", "" },
+		{ "job", "image", "" },
+		{ "job", "user", "" },
+		{ "job", "network", "none" },
+		{ "job", "stop_grace", "10s" },
+		{ "job", "timeout", "0" },
+		{ "job", "cap_drop", "ALL" },
+		{ "job", "cap_add", "" },
+		{ "job", "no_new_privileges", "true" },
+		{ "job", "readonly_rootfs", "true" },
+		{ "job", "tmp_size", "64m" },
+		{ "job", "pids_limit", "512" },
+	};
+	size_t n = 0;
+	const struct jc_config_key *k = jc_config_keys(&n);
+
+	(void)state;
+	assert_non_null(k);
+	assert_int_equal(n, N(want));
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(k[i].section, want[i].section);
+		assert_string_equal(k[i].key, want[i].key);
+		assert_string_equal(k[i].def, want[i].def);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(k[i].section, k[j].section) && !strcmp(k[i].key, k[j].key))
+				fail_msg("[%s] %s listed twice", k[i].section, k[i].key);
+	}
+}
+
+/* Each default as written in the table loads from a file and gives exactly
+ * the value jc_config_init set. */
+static void test_table_defaults_load(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 0;
+	const struct jc_config_key *k = jc_config_keys(&n);
+	char text[512];
+
+	for (size_t i = 0; i < n; i++) {
+		struct jc_config c;
+		jc_error e = { 0 };
+
+		snprintf(text, sizeof(text), "[%s]\n%s = %s\n", k[i].section, k[i].key, k[i].def);
+		write_file(f->path, text);
+		assert_int_equal(jc_config_init(&c, NULL, &e), 0);
+		if (jc_config_load(&c, f->path, &e) != 0)
+			fail_msg("default of [%s] %s does not load: %s", k[i].section, k[i].key,
+				 e.msg);
+		assert_int_equal(c.problems.n, 0);
+		jc_config_free(&c);
+	}
+}
+
+static void test_docker_host(void **state)
+{
+	struct jc_config c;
+	jc_error e = { 0 };
+
+	(void)state;
+	assert_int_equal(jc_config_init(&c, "tcp://10.0.0.1:2375", &e), 0);
+	assert_string_equal(c.endpoint, "tcp://10.0.0.1:2375");
+	assert_string_equal(c.network, "none"); /* the rest stays default */
+	jc_config_free(&c);
+
+	assert_int_equal(jc_config_init(&c, "", &e), 0);
+	assert_string_equal(c.endpoint, "unix:///var/run/docker.sock");
+	jc_config_free(&c);
+	assert_null(e.msg);
+}
+
+/* A site file wins over $DOCKER_HOST, as over any default. */
+static void test_docker_host_then_file(void **state)
+{
+	struct fx *f = *state;
+
+	jc_config_free(&f->cfg);
+	assert_int_equal(jc_config_init(&f->cfg, "unix:///run/other.sock", &f->err), 0);
+	expect_loaded(f, load(f, "[engine]\nendpoint = unix:///run/site.sock\n"));
+	assert_string_equal(f->cfg.endpoint, "unix:///run/site.sock");
+}
+
+/* ---- layering and every key ------------------------------------------------ */
+
+static void test_layering(void **state)
+{
+	struct fx *f = *state;
+
+	expect_loaded(f, load_named(f, "a.ini",
+				    "[site]\nname = a-site\n"
+				    "[job]\nimage = alpine:3\nuser = 1000\npids_limit = 100\n"
+				    "cap_add = CAP_CHOWN\n"));
+	expect_loaded(f, load_named(f, "b.ini",
+				    "[job]\nimage = debian:12\npids_limit = 200\n"
+				    "cap_add =\n"));
+	assert_string_equal(f->cfg.image, "debian:12");   /* B wins */
+	assert_int_equal(f->cfg.pids_limit, 200);	    /* B wins */
+	assert_int_equal(f->cfg.cap_add.n, 0);		    /* B's empty list wins */
+	assert_string_equal(f->cfg.site_name, "a-site"); /* A's stays */
+	assert_string_equal(f->cfg.user, "1000");	    /* A's stays */
+	assert_string_equal(f->cfg.network, "none");	    /* the default stays */
+}
+
+/* The same key in two files is layering, not "set twice". */
+static void test_layering_same_key_not_twice(void **state)
+{
+	struct fx *f = *state;
+
+	expect_loaded(f, load_named(f, "a.ini", "[job]\nimage = a\n"));
+	expect_loaded(f, load_named(f, "b.ini", "[job]\nimage = b\n"));
+	assert_string_equal(f->cfg.image, "b");
+}
+
+static void test_every_key_from_file(void **state)
+{
+	struct fx *f = *state;
+	const struct jc_config *c = &f->cfg;
+	static const char *const reserved[] = { "shared", "inbox" };
+	static const char *const drop[] = { "CAP_NET_RAW", "MKNOD" };
+	static const char *const add[] = { "CAP_CHOWN" };
+
+	expect_loaded(f, load(f, "; a site file\n"
+				 "# with comments\n"
+				 "[engine]\n"
+				 "endpoint = tcp://127.0.0.1:2375\n"
+				 "timeout = 5m\n"
+				 "\n"
+				 "[site]\n"
+				 "name = lab-1\n"
+				 "[workspace]\n"
+				 "path = /srv/jobcell/ws\n"
+				 "mount_point = /work\n"
+				 "root_mode = 0755\n"
+				 "root_readonly = false\n"
+				 "root_size = 2m\n"
+				 "job_mode = 0770\n"
+				 "reserved = shared, inbox\n"
+				 "[job]\n"
+				 "image = alpine:3.20\n"
+				 "user = 65532:1000\n"
+				 "network = bridge\n"
+				 "stop_grace = 2500ms\n"
+				 "timeout = 1h\n"
+				 "cap_drop = CAP_NET_RAW MKNOD\n"
+				 "cap_add = CAP_CHOWN\n"
+				 "no_new_privileges = no\n"
+				 "readonly_rootfs = off\n"
+				 "tmp_size = 128m\n"
+				 "pids_limit = 0\n"));
+	assert_string_equal(c->endpoint, "tcp://127.0.0.1:2375");
+	assert_int_equal(c->engine_timeout_ms, 300000);
+	assert_string_equal(c->site_name, "lab-1");
+	assert_string_equal(c->ws_path, "/srv/jobcell/ws");
+	assert_string_equal(c->mount_point, "/work");
+	assert_int_equal(c->root_mode, 0755);
+	assert_false(c->root_readonly);
+	assert_int_equal(c->root_size, 2 << 20);
+	assert_int_equal(c->job_mode, 0770);
+	assert_strv(&c->reserved, reserved, 2);
+	assert_string_equal(c->image, "alpine:3.20");
+	assert_string_equal(c->user, "65532:1000");
+	assert_string_equal(c->network, "bridge");
+	assert_int_equal(c->stop_grace_ms, 2500);
+	assert_int_equal(c->timeout_ms, 3600000);
+	assert_strv(&c->cap_drop, drop, 2);
+	assert_strv(&c->cap_add, add, 1);
+	assert_false(c->no_new_privileges);
+	assert_false(c->readonly_rootfs);
+	assert_int_equal(c->tmp_size, 128 << 20);
+	assert_int_equal(c->pids_limit, 0);
+}
+
+/* "" unsets a string key; inline comments are not part of the value. */
+static void test_empty_and_inline_comment(void **state)
+{
+	struct fx *f = *state;
+
+	expect_loaded(f, load_named(f, "a.ini", "[job]\nimage = alpine\nuser = 1\n"));
+	expect_loaded(f, load(f, "[job]\nimage = busybox ; the small one\nuser =\n"));
+	assert_string_equal(f->cfg.image, "busybox");
+	assert_null(f->cfg.user);
+}
+
+/* ---- refusals, each with file:line ----------------------------------------- */
+
+static void test_unknown_section(void **state)
+{
+	struct fx *f = *state;
+
+	expect_problem(f, load(f, "[engine]\ntimeout = 5s\n[nope]\nx = 1\n"), 3,
+		       "unknown section [nope]");
+	/* reported once, not again for each key inside it */
+	assert_int_equal(f->cfg.problems.n, 1);
+	assert_null(strstr(f->err.msg, "more)"));
+}
+
+static void test_unknown_section_case(void **state)
+{
+	struct fx *f = *state;
+
+	expect_problem(f, load(f, "[JOB]\nimage = x\n"), 1, "unknown section [JOB]");
+	assert_null(f->cfg.image);
+}
+
+static void test_unknown_key(void **state)
+{
+	struct fx *f = *state;
+
+	expect_problem(f, load(f, "[job]\nimage = a\nprivileged = true\n"), 3,
+		       "unknown key `privileged` in [job]");
+}
+
+/* A key in the wrong section is an unknown key there. */
+static void test_key_in_wrong_section(void **state)
+{
+	struct fx *f = *state;
+
+	expect_problem(f, load(f, "[engine]\nimage = a\n"), 2, "unknown key `image` in [engine]");
+	assert_null(f->cfg.image);
+}
+
+/* A key before any `[section]` line belongs nowhere: an unknown key. */
+static void test_key_before_any_section(void **state)
+{
+	struct fx *f = *state;
+
+	expect_problem(f, load(f, "image = evil\n[job]\nuser = 1\n"), 1,
+		       "key `image` stands before any [section]");
+	assert_int_equal(f->cfg.problems.n, 1);
+	assert_null(f->cfg.image);
+}
+
+/* Regression (fixed): config.c:286 (reader) only looks for `[` in column 0; inih strips a
+ * UTF-8 byte order mark first, so "\xEF\xBB\xBF[nope]" on line 1 opens an
+ * unknown section that nobody reports and its keys are silently skipped. */
+static void test_unknown_section_after_bom(void **state)
+{
+	struct fx *f = *state;
+	int rc = load(f, "\xEF\xBB\xBF[nope]\nx = 1\n");
+
+	assert_int_equal(rc, -1);
+	assert_int_equal(f->err.kind, JC_ERR_CONFIG);
+	assert_non_null(strstr(f->err.msg, "f.ini:1: unknown section [nope]"));
+}
+
+static void test_malformed_values(void **state)
+{
+	static const struct {
+		const char *section, *key, *value, *why;
+	} cases[] = {
+		{ "engine", "timeout", "10x", "not a duration: want a number with ms, s, m or h" },
+		{ "engine", "timeout", "-1s", "not a duration" },
+		{ "job", "stop_grace", "1.5s", "not a duration" },
+		{ "job", "timeout", "forever", "not a duration" },
+		{ "job", "tmp_size", "1t", "not a size: want a number with k, m or g" },
+		{ "workspace", "root_size", "-1", "not a size" },
+		{ "workspace", "root_mode", "0o755", "not an octal mode: want e.g. 0555" },
+		{ "workspace", "job_mode", "8", "not an octal mode" },
+		{ "workspace", "job_mode", "10000", "not an octal mode" },
+		{ "workspace", "root_readonly", "maybe", "not a boolean: want true/false, yes/no, on/off or 1/0" },
+		{ "job", "no_new_privileges", "2", "not a boolean" },
+		{ "job", "readonly_rootfs", "", "not a boolean" },
+		{ "job", "pids_limit", "-1", "not a non-negative whole number" },
+		{ "job", "pids_limit", "1k", "not a non-negative whole number" },
+		{ "job", "user", "root", "not a numeric uid or uid:gid" },
+		{ "job", "user", "1:", "not a numeric uid or uid:gid" },
+		{ "job", "cap_add", "SYS_admin", "not a capability name such as ALL or CAP_CHOWN" },
+		{ "job", "cap_add", "CAP_", "not a capability name" },
+		{ "job", "cap_drop", "ALL, cap_chown", "not a capability name" },
+		{ "job", "network", "container:victim", "not a network name" },
+		{ "job", "network", "a/b", "not a network name" },
+		{ "job", "network", "", "not a network name" },
+		{ "workspace", "path", "srv/ws", "not an absolute path without `.` or `..` components" },
+		{ "workspace", "path", "/srv/../etc", "not an absolute path without" },
+		{ "workspace", "path", "/srv/./ws", "not an absolute path without" },
+		{ "workspace", "path", "/srv/ws/..", "not an absolute path without" },
+		{ "workspace", "path", "/srv/ws/.", "not an absolute path without" },
+		{ "workspace", "mount_point", "workspace", "not an absolute path without" },
+		{ "workspace", "mount_point", "/a/../var/run", "not an absolute path without" },
+		{ "site", "name", "a b", "not a name: want [A-Za-z0-9][A-Za-z0-9_.-]*" },
+		{ "site", "name", "..", "not a name" },
+		{ "workspace", "reserved", "ok, -bad", "not a list of names" },
+	};
+	char text[256], want[256];
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		struct fx *f = NULL;
+		void *st;
+
+		assert_int_equal(setup(&st), 0);
+		f = st;
+		snprintf(text, sizeof(text), "; case %zu\n[%s]\n%s = %s\n", i, cases[i].section,
+			 cases[i].key, cases[i].value);
+		snprintf(want, sizeof(want), "[%s] %s = `%s`: %s", cases[i].section, cases[i].key,
+			 cases[i].value, cases[i].why);
+		expect_problem(f, load(f, text), 3, want);
+		assert_int_equal(f->cfg.problems.n, 1);
+		teardown(&st);
+	}
+}
+
+/* A refused value leaves the earlier value in place. */
+static void test_malformed_keeps_old_value(void **state)
+{
+	struct fx *f = *state;
+
+	expect_loaded(f, load_named(f, "a.ini", "[job]\npids_limit = 7\nuser = 5\n"
+						 "cap_drop = MKNOD\n[workspace]\npath = /srv/ws\n"));
+	assert_int_equal(load(f, "[job]\npids_limit = lots\nuser = root\ncap_drop = x\n"
+				 "[workspace]\npath = srv\n"),
+			 -1);
+	assert_int_equal(f->cfg.pids_limit, 7);
+	assert_string_equal(f->cfg.user, "5");
+	assert_int_equal(f->cfg.cap_drop.n, 1);
+	assert_string_equal(f->cfg.cap_drop.v[0], "MKNOD");
+	assert_string_equal(f->cfg.ws_path, "/srv/ws");
+}
+
+static void test_paths_that_are_fine(void **state)
+{
+	struct fx *f = *state;
+
+	expect_loaded(f, load(f, "[workspace]\npath = /srv/..ws/.x/a..b\nmount_point = /w/\n"));
+	assert_string_equal(f->cfg.ws_path, "/srv/..ws/.x/a..b");
+	assert_string_equal(f->cfg.mount_point, "/w/");
+}
+
+static void test_set_twice(void **state)
+{
+	struct fx *f = *state;
+
+	expect_problem(f, load(f, "[job]\nimage = a\nuser = 1\nimage = b\n"), 4,
+		       "[job] image: set twice (first at line 2)");
+	assert_string_equal(f->cfg.image, "a");
+}
+
+static void test_set_twice_across_sections(void **state)
+{
+	struct fx *f = *state;
+
+	expect_problem(f, load(f, "[job]\nimage = a\n[engine]\ntimeout = 1s\n[job]\nimage = b\n"),
+		       6, "[job] image: set twice (first at line 2)");
+}
+
+static void test_indented_continuation(void **state)
+{
+	struct fx *f = *state;
+
+	expect_problem(f, load(f, "[job]\nimage = alpine\n  :latest\n"), 3,
+		       "indented line: continuation lines are not supported");
+	assert_string_equal(f->cfg.image, "alpine");
+}
+
+static void test_indented_comment_is_fine(void **state)
+{
+	struct fx *f = *state;
+
+	expect_loaded(f, load(f, "[job]\n   ; a comment\n\t# another\n   \nimage = a\n"));
+	assert_string_equal(f->cfg.image, "a");
+}
+
+/* The reader's buffer holds 198 characters and the newline; one more is
+ * refused, the rest of the line is skipped, and later lines keep their
+ * numbers. */
+static void test_long_line(void **state)
+{
+	struct fx *f = *state;
+	char text[1200], val[1001];
+
+	memset(val, 'a', 1000);
+	val[1000] = '\0';
+	snprintf(text, sizeof(text), "[job]\nimage = %s\nbogus = 1\n", val);
+	expect_problem(f, load(f, text), 2, "line longer than 198 characters");
+	assert_int_equal(f->cfg.problems.n, 2);
+	assert_non_null(strstr(f->cfg.problems.v[1], "f.ini:3: unknown key `bogus` in [job]"));
+	assert_null(f->cfg.image); /* no truncated value was taken */
+}
+
+static void test_long_line_limit(void **state)
+{
+	struct fx *f = *state;
+	char text[400], line[300];
+
+	/* "image = " + 190 = 198 characters: accepted */
+	memset(line, 'a', sizeof(line));
+	memcpy(line, "image = ", 8);
+	line[198] = '\0';
+	snprintf(text, sizeof(text), "[job]\n%s\n", line);
+	expect_loaded(f, load(f, text));
+	assert_int_equal(strlen(f->cfg.image), 190);
+	/* 199: refused */
+	jc_config_free(&f->cfg);
+	assert_int_equal(jc_config_init(&f->cfg, NULL, &f->err), 0);
+	memset(line, 'a', sizeof(line));
+	memcpy(line, "image = ", 8);
+	line[199] = '\0';
+	snprintf(text, sizeof(text), "[job]\n%s\n", line);
+	expect_problem(f, load(f, text), 2, "line longer than 198 characters");
+}
+
+static void test_no_equals(void **state)
+{
+	struct fx *f = *state;
+
+	expect_problem(f, load(f, "[job]\nimage = a\nprivileged\n"), 3,
+		       "syntax error: want `key = value`, `[section]` or a comment");
+}
+
+/* Regression (fixed): config.c:340 (the `problems.n == before` condition) drops inih's
+ * syntax error when another problem was found: here the key on line 2 is
+ * reported as standing before any section, and the cause, the unclosed
+ * `[job` on line 1, is not reported at all.  The first problem should be
+ * line 1's. */
+static void test_unclosed_section(void **state)
+{
+	struct fx *f = *state;
+
+	expect_problem(f, load(f, "[job\nimage = a\n"), 1, "syntax error: want `key = value`");
+}
+
+static void test_several_problems(void **state)
+{
+	struct fx *f = *state;
+
+	expect_problem(f,
+		       load(f, "[job]\nbogus = 1\nuser = root\n[nope]\ntimeout = 10x\n[job]\n"
+			       "tmp_size = 32m\n"),
+		       2, "unknown key `bogus` in [job]");
+	assert_non_null(strstr(f->err.msg, "f.ini:2: unknown key `bogus` in [job] (and 2 more)"));
+	assert_int_equal(f->cfg.problems.n, 3);
+	assert_non_null(strstr(f->cfg.problems.v[0], "f.ini:2: unknown key `bogus` in [job]"));
+	assert_non_null(strstr(f->cfg.problems.v[1], "f.ini:3: [job] user = `root`: not a numeric"));
+	assert_non_null(strstr(f->cfg.problems.v[2], "f.ini:4: unknown section [nope]"));
+	/* timeout in [nope] is not judged; tmp_size on line 7 is in [job] again and taken */
+	assert_int_equal(f->cfg.timeout_ms, 0);
+	assert_int_equal(f->cfg.tmp_size, 32 << 20);
+}
+
+/* Each load reports its own problems; earlier ones stay in cfg.problems. */
+static void test_problems_accumulate_across_files(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(load_named(f, "a.ini", "[job]\nbogus = 1\n"), -1);
+	assert_int_equal(load(f, "[job]\nuser = x\n"), -1);
+	assert_int_equal(f->cfg.problems.n, 2);
+	assert_non_null(strstr(f->err.msg, "f.ini:2: [job] user = `x`"));
+	assert_null(strstr(f->err.msg, "more)"));
+	assert_non_null(strstr(f->cfg.problems.v[0], "a.ini:2: unknown key `bogus`"));
+}
+
+/* Regression (fixed): config.c:340 reports inih's syntax error only when no other problem
+ * was found, and inih returns only the first bad line, so a file with an
+ * unknown key and two lines without `=` yields one problem instead of three
+ * (jobcell.h: "Every problem is appended to cfg->problems"). */
+static void test_syntax_error_not_dropped(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(load(f, "[job]\nbogus = 1\nnoequals\nalso\n"), -1);
+	assert_int_equal(f->cfg.problems.n, 3);
+	assert_non_null(strstr(f->err.msg, "(and 2 more)"));
+}
+
+static void test_missing_file(void **state)
+{
+	struct fx *f = *state;
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/absent.ini", f->dir);
+	assert_int_equal(jc_config_load(&f->cfg, path, &f->err), -1);
+	assert_int_equal(f->err.kind, JC_ERR_CONFIG);
+	assert_int_equal(f->err.status, ENOENT);
+	assert_non_null(strstr(f->err.msg, "read config `"));
+	assert_non_null(strstr(f->err.msg, "absent.ini`: No such file or directory"));
+}
+
+static void test_directory_as_file(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(jc_config_load(&f->cfg, f->dir, &f->err), -1);
+	assert_int_equal(f->err.kind, JC_ERR_CONFIG);
+	assert_non_null(strstr(f->err.msg, "read config `"));
+}
+
+/* ---- validate --------------------------------------------------------------- */
+
+static void test_validate(void **state)
+{
+	struct fx *f = *state;
+	jc_error e = { 0 };
+
+	expect_loaded(f, load_named(f, "0.ini", "[engine]\nendpoint =\n"));
+	assert_null(f->cfg.endpoint);
+	assert_int_equal(jc_config_validate(&f->cfg, &e), -1);
+	assert_int_equal(e.kind, JC_ERR_CONFIG);
+	assert_int_equal(e.status, EINVAL);
+	assert_string_equal(e.msg, "config: [engine] endpoint is not set");
+	jc_error_clear(&e);
+	jc_config_free(&f->cfg);
+	assert_int_equal(jc_config_init(&f->cfg, NULL, &f->err), 0);
+
+	assert_int_equal(jc_config_validate(&f->cfg, &e), -1);
+	assert_int_equal(e.kind, JC_ERR_CONFIG);
+	assert_int_equal(e.status, EINVAL);
+	assert_string_equal(e.msg, "config: [site] name is not set");
+	jc_error_clear(&e);
+
+	expect_loaded(f, load_named(f, "a.ini", "[site]\nname = s\n"));
+	assert_int_equal(jc_config_validate(&f->cfg, &e), -1);
+	assert_int_equal(e.kind, JC_ERR_CONFIG);
+	assert_string_equal(e.msg, "config: [workspace] path is not set");
+	jc_error_clear(&e);
+
+	expect_loaded(f, load_named(f, "b.ini", "[workspace]\npath = /srv/ws\n"));
+	assert_int_equal(jc_config_validate(&f->cfg, &e), 0);
+	assert_null(e.msg);
+
+	expect_loaded(f, load_named(f, "c.ini", "[workspace]\nmount_point = /\n"));
+	assert_int_equal(jc_config_validate(&f->cfg, &e), -1);
+	assert_string_equal(e.msg, "config: [workspace] mount_point must be below `/`");
+	jc_error_clear(&e);
+
+	expect_loaded(f, load_named(f, "d.ini", "[workspace]\nmount_point = /w\n"
+						 "[engine]\ntimeout = 0\n"));
+	assert_int_equal(jc_config_validate(&f->cfg, &e), -1);
+	assert_string_equal(e.msg, "config: [engine] timeout must be more than 0");
+	jc_error_clear(&e);
+}
+
+/* ---- the reference file ----------------------------------------------------- */
+
+static char *slurp(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (!fp)
+		return NULL;
+	n = getdelim(&buf, &cap, '\0', fp);
+	fclose(fp);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* Does `text` have a line "key =" (or "; key =", documented but commented
+ * out) inside [section]? */
+static bool file_has_key(const char *text, const char *section, const char *key)
+{
+	char cur[64] = "";
+	size_t klen = strlen(key);
+
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		const char *p = line;
+
+		if (*p == '[') {
+			const char *end = memchr(p, ']', len);
+			if (end && (size_t)(end - p - 1) < sizeof(cur))
+				snprintf(cur, sizeof(cur), "%.*s", (int)(end - p - 1), p + 1);
+		} else if (strcmp(cur, section) == 0) {
+			if (*p == ';' || *p == '#')
+				p++;
+			while (*p == ' ')
+				p++;
+			if ((size_t)(p - line) + klen <= len && strncmp(p, key, klen) == 0) {
+				p += klen;
+				while (*p == ' ' || *p == '\t')
+					p++;
+				if (*p == '=')
+					return true;
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
+
+static void test_reference_file(void **state)
+{
+	const char *path = SRCDIR "/config/jobcell.ini";
+	struct jc_config c;
+	jc_error e = { 0 };
+	size_t n = 0;
+	const struct jc_config_key *k = jc_config_keys(&n);
+	char *text;
+	int missing = 0;
+
+	(void)state;
+	text = slurp(path);
+	if (!text)
+		fail_msg("cannot read the reference file %s", path);
+	assert_int_equal(jc_config_init(&c, NULL, &e), 0);
+	if (jc_config_load(&c, path, &e) != 0)
+		print_error("%s does not load: %s\n", path, e.msg);
+	for (size_t i = 0; i < c.problems.n; i++)
+		print_error("  %s\n", c.problems.v[i]);
+	for (size_t i = 0; i < n; i++) {
+		if (!file_has_key(text, k[i].section, k[i].key)) {
+			print_error("%s lacks `%s =` in [%s]\n", path, k[i].key, k[i].section);
+			missing++;
+		}
+	}
+	assert_null(e.msg);
+	assert_int_equal(c.problems.n, 0);
+	assert_int_equal(missing, 0);
+	jc_config_free(&c);
+	free(text);
+}
+
+/* The helper itself, so a broken helper cannot make the test above pass. */
+static void test_file_has_key_helper(void **state)
+{
+	const char *t = "[engine]\nendpoint = x\n[job]\n; image = alpine\nuser=1\n"
+			"imagefoo = 2\n[site]\n";
+
+	(void)state;
+	assert_true(file_has_key(t, "engine", "endpoint"));
+	assert_true(file_has_key(t, "job", "image"));
+	assert_true(file_has_key(t, "job", "user"));
+	assert_false(file_has_key(t, "job", "endpoint"));
+	assert_false(file_has_key(t, "site", "name"));
+	assert_false(file_has_key(t, "job", "imagef"));
+	assert_false(file_has_key(t, "job", "network"));
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_defaults),
+		cmocka_unit_test(test_keys_table),
+		T(test_table_defaults_load),
+		cmocka_unit_test(test_docker_host),
+		T(test_docker_host_then_file),
+		T(test_layering),
+		T(test_layering_same_key_not_twice),
+		T(test_every_key_from_file),
+		T(test_empty_and_inline_comment),
+		T(test_unknown_section),
+		T(test_unknown_section_case),
+		T(test_unknown_key),
+		T(test_key_in_wrong_section),
+		T(test_key_before_any_section),
+		T(test_unknown_section_after_bom),
+		cmocka_unit_test(test_malformed_values),
+		T(test_malformed_keeps_old_value),
+		T(test_paths_that_are_fine),
+		T(test_set_twice),
+		T(test_set_twice_across_sections),
+		T(test_indented_continuation),
+		T(test_indented_comment_is_fine),
+		T(test_long_line),
+		T(test_long_line_limit),
+		T(test_no_equals),
+		T(test_unclosed_section),
+		T(test_several_problems),
+		T(test_problems_accumulate_across_files),
+		T(test_syntax_error_not_dropped),
+		T(test_missing_file),
+		T(test_directory_as_file),
+		T(test_validate),
+		cmocka_unit_test(test_reference_file),
+		cmocka_unit_test(test_file_has_key_helper),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

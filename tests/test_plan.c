@@ -1,0 +1,925 @@
+/* Config + request -> plan (plan.c) -> create body (request.c), checked by
+ * parsing the JSON back; and the parsers of the engine's answers, fed both
+ * good and hostile input. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "jobcell.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define CREATED INT64_C(1700000000)
+
+/* ---- fixture: a site config and a job request ------------------------------- */
+
+struct fx {
+	struct jc_config cfg;
+	struct jc_job_request req;
+	struct jc_strv cmd, env;
+	struct jc_plan *plan;
+	char *json;
+	cJSON *root;
+	jc_error err;
+};
+
+static void set_str(char **field, const char *value)
+{
+	free(*field);
+	*field = value ? strdup(value) : NULL;
+	if (value)
+		assert_non_null(*field);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (!f || jc_config_init(&f->cfg, NULL, &f->err) < 0) {
+		free(f);
+		return -1;
+	}
+	f->cfg.site_name = strdup("lab");
+	f->cfg.ws_path = strdup("/srv/ws");
+	f->cfg.image = strdup("alpine:3.20");
+	if (!f->cfg.site_name || !f->cfg.ws_path || !f->cfg.image || jc_strv_push(&f->cmd, "sh") ||
+	    jc_strv_push(&f->cmd, "-c") || jc_strv_push(&f->cmd, "echo hi > out.txt") ||
+	    jc_strv_push(&f->env, "A=1") || jc_strv_push(&f->env, "GREETING=hello world"))
+		return -1;
+	f->req = (struct jc_job_request){ .job = "job1", .cmd = f->cmd, .env = f->env,
+					  .timeout_ms = -1 };
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	cJSON_Delete(f->root);
+	free(f->json);
+	jc_plan_free(f->plan);
+	jc_strv_free(&f->cmd);
+	jc_strv_free(&f->env);
+	jc_config_free(&f->cfg);
+	jc_error_clear(&f->err);
+	free(f);
+	return 0;
+}
+
+/* Build the plan and its create body; parse the body back into f->root. */
+static void build(struct fx *f, const char *user)
+{
+	if (jc_plan_build(&f->cfg, &f->req, user, CREATED, &f->plan, &f->err) != 0)
+		fail_msg("jc_plan_build: %s", f->err.msg);
+	f->json = jc_request_create_json(f->plan, false, &f->err);
+	assert_non_null(f->json);
+	assert_null(f->err.msg);
+	f->root = cJSON_Parse(f->json);
+	if (!cJSON_IsObject(f->root))
+		fail_msg("create body is not a JSON object: %s", f->json);
+}
+
+/* ---- JSON assertions ---------------------------------------------------------- */
+
+static const cJSON *get_at(const cJSON *o, const char *key, const char *file, int line)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!j) {
+		print_error("no key `%s`\n", key);
+		_fail(file, line);
+	}
+	return j;
+}
+#define get(o, key) get_at((o), (key), __FILE__, __LINE__)
+
+static void json_str_at(const cJSON *o, const char *key, const char *want, const char *file,
+			int line)
+{
+	const cJSON *j = get_at(o, key, file, line);
+
+	if (!cJSON_IsString(j)) {
+		print_error("`%s` is not a string\n", key);
+		_fail(file, line);
+	}
+	_assert_string_equal(j->valuestring, want, file, line);
+}
+#define json_str(o, key, want) json_str_at((o), (key), (want), __FILE__, __LINE__)
+
+static void json_num_at(const cJSON *o, const char *key, double want, const char *file, int line)
+{
+	const cJSON *j = get_at(o, key, file, line);
+
+	if (!cJSON_IsNumber(j) || j->valuedouble != want) {
+		print_error("`%s` is %s, want %.0f\n", key,
+			    cJSON_IsNumber(j) ? "another number" : "not a number", want);
+		_fail(file, line);
+	}
+}
+#define json_num(o, key, want) json_num_at((o), (key), (want), __FILE__, __LINE__)
+
+static void json_bool_at(const cJSON *o, const char *key, bool want, const char *file, int line)
+{
+	const cJSON *j = get_at(o, key, file, line);
+
+	if (!cJSON_IsBool(j) || cJSON_IsTrue(j) != want) {
+		print_error("`%s` is not %s\n", key, want ? "true" : "false");
+		_fail(file, line);
+	}
+}
+#define json_bool(o, key, want) json_bool_at((o), (key), (want), __FILE__, __LINE__)
+
+/* An array of exactly these strings, in order. */
+static void json_strs_at(const cJSON *o, const char *key, const char *const *want, size_t n,
+			 const char *file, int line)
+{
+	const cJSON *a = get_at(o, key, file, line);
+	size_t i = 0;
+	const cJSON *it;
+
+	if (!cJSON_IsArray(a)) {
+		print_error("`%s` is not an array\n", key);
+		_fail(file, line);
+	}
+	_assert_int_equal((LargestIntegralType)cJSON_GetArraySize(a), n, file, line);
+	cJSON_ArrayForEach(it, a)
+	{
+		if (!cJSON_IsString(it)) {
+			print_error("`%s`[%zu] is not a string\n", key, i);
+			_fail(file, line);
+		}
+		_assert_string_equal(it->valuestring, want[i], file, line);
+		i++;
+	}
+}
+#define json_strs(o, key, ...)                                                                     \
+	json_strs_at((o), (key), (const char *const[]){ __VA_ARGS__ },                            \
+		     sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *), __FILE__,   \
+		     __LINE__)
+#define json_empty_array(o, key) json_strs_at((o), (key), NULL, 0, __FILE__, __LINE__)
+
+/* The object has exactly these keys (in any order). */
+static void json_keys_at(const cJSON *o, const char *const *want, size_t n, const char *file,
+			 int line)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(o)) {
+		print_error("not an object\n");
+		_fail(file, line);
+	}
+	cJSON_ArrayForEach(it, o)
+	{
+		size_t i;
+		for (i = 0; i < n && strcmp(it->string, want[i]) != 0; i++)
+			;
+		if (i == n) {
+			print_error("unexpected key `%s`\n", it->string);
+			_fail(file, line);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		get_at(o, want[i], file, line);
+	_assert_int_equal((LargestIntegralType)cJSON_GetArraySize(o), n, file, line);
+}
+#define json_keys(o, ...)                                                                          \
+	json_keys_at((o), (const char *const[]){ __VA_ARGS__ },                                   \
+		     sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *), __FILE__,   \
+		     __LINE__)
+
+static void bind_mount_at(const cJSON *m, const char *src, const char *dst, bool ro,
+			  const char *file, int line)
+{
+	json_keys_at(m, (const char *const[]){ "Type", "Source", "Target", "ReadOnly", "BindOptions" },
+		     5, file, line);
+	json_str_at(m, "Type", "bind", file, line);
+	json_str_at(m, "Source", src, file, line);
+	json_str_at(m, "Target", dst, file, line);
+	json_bool_at(m, "ReadOnly", ro, file, line);
+	json_keys_at(get_at(m, "BindOptions", file, line), (const char *const[]){ "Propagation" },
+		     1, file, line);
+	json_str_at(get_at(m, "BindOptions", file, line), "Propagation", "rprivate", file, line);
+}
+#define bind_mount(m, src, dst, ro) bind_mount_at((m), (src), (dst), (ro), __FILE__, __LINE__)
+
+static void tmpfs_mount_at(const cJSON *m, const char *dst, bool ro, double mode, double size,
+			   const char *file, int line)
+{
+	const cJSON *t;
+
+	json_keys_at(m, (const char *const[]){ "Type", "Target", "ReadOnly", "TmpfsOptions" }, 4,
+		     file, line);
+	json_str_at(m, "Type", "tmpfs", file, line);
+	json_str_at(m, "Target", dst, file, line);
+	json_bool_at(m, "ReadOnly", ro, file, line);
+	t = get_at(m, "TmpfsOptions", file, line);
+	json_keys_at(t, (const char *const[]){ "SizeBytes", "Mode" }, 2, file, line);
+	json_num_at(t, "Mode", mode, file, line);
+	json_num_at(t, "SizeBytes", size, file, line);
+}
+#define tmpfs_mount(m, dst, ro, mode, size)                                                        \
+	tmpfs_mount_at((m), (dst), (ro), (mode), (size), __FILE__, __LINE__)
+
+static const cJSON *mounts(const struct fx *f, int n)
+{
+	const cJSON *m = get(get(f->root, "HostConfig"), "Mounts");
+
+	assert_true(cJSON_IsArray(m));
+	assert_int_equal(cJSON_GetArraySize(m), n);
+	return m;
+}
+
+/* ---- the create body ------------------------------------------------------------- */
+
+static void test_create_body_defaults(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *hc, *labels, *m;
+
+	build(f, "65532:65532");
+	json_keys(f->root, "Image", "Cmd", "Env", "User", "WorkingDir", "Tty", "OpenStdin",
+		  "AttachStdin", "StopTimeout", "Labels", "HostConfig");
+	json_str(f->root, "Image", "alpine:3.20");
+	json_strs(f->root, "Cmd", "sh", "-c", "echo hi > out.txt");
+	json_strs(f->root, "Env", "A=1", "GREETING=hello world");
+	json_str(f->root, "User", "65532:65532");
+	json_str(f->root, "WorkingDir", "/workspace/job1");
+	json_bool(f->root, "Tty", false);
+	json_bool(f->root, "OpenStdin", false);
+	json_bool(f->root, "AttachStdin", false);
+	json_num(f->root, "StopTimeout", 10);
+
+	labels = get(f->root, "Labels");
+	json_keys(labels, "jobcell.managed", "jobcell.site", "jobcell.job", "jobcell.created");
+	json_str(labels, "jobcell.managed", "true");
+	json_str(labels, "jobcell.site", "lab");
+	json_str(labels, "jobcell.job", "job1");
+	json_str(labels, "jobcell.created", "1700000000");
+
+	hc = get(f->root, "HostConfig");
+	/* /tmp is a typed tmpfs mount (commit 2be669e), not HostConfig.Tmpfs */
+	json_keys(hc, "NetworkMode", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd",
+		  "SecurityOpt", "PidsLimit", "AutoRemove");
+	json_str(hc, "NetworkMode", "none");
+	m = mounts(f, 5);
+	tmpfs_mount(cJSON_GetArrayItem(m, 0), "/workspace", true, 365 /* 0555 */, 1048576);
+	bind_mount(cJSON_GetArrayItem(m, 1), "/srv/ws/startup", "/workspace/startup", true);
+	bind_mount(cJSON_GetArrayItem(m, 2), "/srv/ws/local", "/workspace/local", true);
+	bind_mount(cJSON_GetArrayItem(m, 3), "/srv/ws/job1", "/workspace/job1", false);
+	tmpfs_mount(cJSON_GetArrayItem(m, 4), "/tmp", false, 1023 /* 01777 */, 67108864);
+	json_bool(hc, "ReadonlyRootfs", true);
+	json_strs(hc, "CapDrop", "ALL");
+	json_empty_array(hc, "CapAdd");
+	json_strs(hc, "SecurityOpt", "no-new-privileges");
+	json_num(hc, "PidsLimit", 512);
+	json_bool(hc, "AutoRemove", false);
+}
+
+static void test_plan_fields(void **state)
+{
+	struct fx *f = *state;
+	struct jc_plan *p;
+
+	build(f, NULL);
+	p = f->plan;
+	assert_string_equal(p->name, "jobcell-lab-job1");
+	assert_string_equal(p->site, "lab");
+	assert_string_equal(p->job, "job1");
+	assert_string_equal(p->image, "alpine:3.20");
+	assert_string_equal(p->user, "");
+	assert_string_equal(p->workdir, "/workspace/job1");
+	assert_string_equal(p->network, "none");
+	assert_int_equal(p->nmounts, 5);
+	assert_int_equal(p->mounts[4].type, JC_MOUNT_TMPFS);
+	assert_string_equal(p->mounts[4].target, "/tmp");
+	assert_int_equal(p->mounts[4].mode, 01777);
+	assert_int_equal(p->tmp_size, 64 << 20);
+	assert_int_equal(p->nlabels, 4);
+	assert_int_equal(p->stop_grace_ms, 10000);
+	assert_int_equal(p->timeout_ms, 0);
+	/* the plan holds copies, not the request's strings */
+	assert_ptr_not_equal(p->cmd.v, f->cmd.v);
+	assert_ptr_not_equal(p->job, f->req.job);
+}
+
+static void test_container_name(void **state)
+{
+	char *n = jc_container_name("lab", "job1");
+
+	(void)state;
+	assert_string_equal(n, "jobcell-lab-job1");
+	free(n);
+}
+
+/* No user anywhere, no command: the image's own. */
+static void test_no_user_no_cmd(void **state)
+{
+	struct fx *f = *state;
+
+	jc_strv_free(&f->cmd);
+	f->req.cmd = f->cmd;
+	build(f, NULL);
+	assert_null(cJSON_GetObjectItemCaseSensitive(f->root, "User"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(f->root, "Cmd"));
+	json_strs(f->root, "Env", "A=1", "GREETING=hello world");
+}
+
+static void test_user_sources(void **state)
+{
+	struct fx *f = *state;
+
+	set_str(&f->cfg.user, "1000");
+	build(f, NULL);
+	json_str(f->root, "User", "1000");
+	cJSON_Delete(f->root);
+	free(f->json);
+	jc_plan_free(f->plan);
+	f->root = NULL;
+	f->json = NULL;
+	f->plan = NULL;
+	/* the caller's user wins over the site's */
+	build(f, "2000:3000");
+	json_str(f->root, "User", "2000:3000");
+}
+
+static void test_relaxed_site(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *hc, *m;
+
+	f->cfg.root_readonly = false;
+	f->cfg.readonly_rootfs = false;
+	f->cfg.no_new_privileges = false;
+	jc_strv_free(&f->cfg.cap_drop);
+	assert_int_equal(jc_strv_push(&f->cfg.cap_add, "CAP_CHOWN"), 0);
+	f->cfg.pids_limit = 0;
+	f->cfg.tmp_size = 0;
+	set_str(&f->cfg.network, "bridge");
+	f->cfg.root_mode = 0755;
+	f->cfg.root_size = 2 << 20;
+	f->cfg.stop_grace_ms = 2500;
+	build(f, NULL);
+
+	hc = get(f->root, "HostConfig");
+	json_keys(hc, "NetworkMode", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd",
+		  "AutoRemove");
+	json_str(hc, "NetworkMode", "bridge");
+	json_bool(hc, "ReadonlyRootfs", false);
+	json_empty_array(hc, "CapDrop");
+	json_strs(hc, "CapAdd", "CAP_CHOWN");
+	assert_null(cJSON_GetObjectItemCaseSensitive(hc, "SecurityOpt"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(hc, "PidsLimit"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(hc, "Tmpfs"));
+	m = mounts(f, 4); /* tmp_size 0: no /tmp mount */
+	tmpfs_mount(cJSON_GetArrayItem(m, 0), "/workspace", false, 493 /* 0755 */, 2097152);
+	/* the children keep their modes whatever the root's */
+	bind_mount(cJSON_GetArrayItem(m, 1), "/srv/ws/startup", "/workspace/startup", true);
+	bind_mount(cJSON_GetArrayItem(m, 3), "/srv/ws/job1", "/workspace/job1", false);
+	json_num(f->root, "StopTimeout", 3); /* 2.5 s rounds up */
+}
+
+static void test_tmp_size_exact(void **state)
+{
+	struct fx *f = *state;
+
+	f->cfg.tmp_size = 1000;
+	build(f, NULL);
+	tmpfs_mount(cJSON_GetArrayItem(mounts(f, 5), 4), "/tmp", false, 1023, 1000);
+}
+
+static void test_custom_mount_point(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *m;
+
+	set_str(&f->cfg.mount_point, "/work/area");
+	set_str(&f->cfg.ws_path, "/data/sites/lab/");
+	build(f, NULL);
+	json_str(f->root, "WorkingDir", "/work/area/job1");
+	m = mounts(f, 5);
+	tmpfs_mount(cJSON_GetArrayItem(m, 0), "/work/area", true, 365, 1048576);
+	bind_mount(cJSON_GetArrayItem(m, 1), "/data/sites/lab/startup", "/work/area/startup", true);
+	bind_mount(cJSON_GetArrayItem(m, 2), "/data/sites/lab/local", "/work/area/local", true);
+	bind_mount(cJSON_GetArrayItem(m, 3), "/data/sites/lab/job1", "/work/area/job1", false);
+	tmpfs_mount(cJSON_GetArrayItem(m, 4), "/tmp", false, 1023, 67108864);
+}
+
+static void test_mount_point_trailing_slash(void **state)
+{
+	struct fx *f = *state;
+
+	set_str(&f->cfg.mount_point, "/w/");
+	build(f, NULL);
+	json_str(f->root, "WorkingDir", "/w/job1");
+	bind_mount(cJSON_GetArrayItem(mounts(f, 5), 3), "/srv/ws/job1", "/w/job1", false);
+}
+
+static void test_request_image_overrides(void **state)
+{
+	struct fx *f = *state;
+
+	f->req.image = "busybox:1.36";
+	build(f, NULL);
+	json_str(f->root, "Image", "busybox:1.36");
+	assert_string_equal(f->plan->image, "busybox:1.36");
+}
+
+static void test_image_from_request_only(void **state)
+{
+	struct fx *f = *state;
+
+	set_str(&f->cfg.image, NULL);
+	f->req.image = "busybox";
+	build(f, NULL);
+	json_str(f->root, "Image", "busybox");
+}
+
+static void test_timeout_sources(void **state)
+{
+	static const struct {
+		int64_t site, req, want;
+	} cases[] = { { 60000, -1, 60000 }, { 60000, 5000, 5000 }, { 60000, 0, 0 }, { 0, -1, 0 } };
+
+	for (size_t i = 0; i < N(cases); i++) {
+		struct fx *f = *state;
+		struct jc_plan *p = NULL;
+		jc_error e = { 0 };
+
+		f->cfg.timeout_ms = cases[i].site;
+		f->req.timeout_ms = cases[i].req;
+		assert_int_equal(jc_plan_build(&f->cfg, &f->req, NULL, CREATED, &p, &e), 0);
+		if (p->timeout_ms != cases[i].want)
+			fail_msg("case %zu: timeout %lld, want %lld", i, (long long)p->timeout_ms,
+				 (long long)cases[i].want);
+		jc_plan_free(p);
+	}
+}
+
+static void test_pretty(void **state)
+{
+	struct fx *f = *state;
+	char *pretty;
+	cJSON *a;
+
+	build(f, NULL);
+	pretty = jc_request_create_json(f->plan, true, &f->err);
+	assert_non_null(pretty);
+	assert_non_null(strchr(pretty, '\n'));
+	a = cJSON_Parse(pretty);
+	assert_true(cJSON_Compare(a, f->root, true));
+	cJSON_Delete(a);
+	free(pretty);
+}
+
+/* ---- refusals ----------------------------------------------------------------- */
+
+static void expect_refused_at(struct fx *f, enum jc_error_kind kind, const char *part,
+			      const char *file, int line)
+{
+	struct jc_plan *p = (struct jc_plan *)(uintptr_t)0x1;
+	int rc = jc_plan_build(&f->cfg, &f->req, NULL, CREATED, &p, &f->err);
+
+	_assert_int_equal((LargestIntegralType)rc, (LargestIntegralType)-1, file, line);
+	if (p != (struct jc_plan *)(uintptr_t)0x1) {
+		print_error("out-parameter assigned on failure\n");
+		_fail(file, line);
+	}
+	if (!f->err.msg || f->err.kind != kind || f->err.status != EINVAL) {
+		print_error("got %s/%d `%s`, want %s/EINVAL\n", jc_error_kind_name(f->err.kind),
+			    f->err.status, f->err.msg ? f->err.msg : "(none)",
+			    jc_error_kind_name(kind));
+		_fail(file, line);
+	}
+	if (!strstr(f->err.msg, part)) {
+		print_error("message `%s` lacks `%s`\n", f->err.msg, part);
+		_fail(file, line);
+	}
+	jc_error_clear(&f->err);
+}
+#define expect_refused(f, kind, part) expect_refused_at((f), (kind), (part), __FILE__, __LINE__)
+
+static void test_refuse_bad_job(void **state)
+{
+	static const struct {
+		const char *job, *part;
+	} cases[] = {
+		{ "", "job name is empty" },
+		{ "..", "job name `..` must start with a letter or digit" },
+		{ "../etc", "job name `../etc` must start with a letter or digit" },
+		{ "a/../../etc", "job name has a character outside [A-Za-z0-9_.-] at offset 1" },
+		{ "job\n1", "job name has a character outside [A-Za-z0-9_.-] at offset 3" },
+		{ "startup", "job name `startup` is reserved" },
+		{ "Local", "job name `Local` is reserved" },
+		{ "shared", "job name `shared` is reserved" },
+	};
+	struct fx *f = *state;
+
+	assert_int_equal(jc_strv_push(&f->cfg.reserved, "Shared"), 0);
+	for (size_t i = 0; i < N(cases); i++) {
+		f->req.job = cases[i].job;
+		expect_refused(f, JC_ERR_INPUT, cases[i].part);
+	}
+}
+
+static void test_refuse_bad_env(void **state)
+{
+	struct fx *f = *state;
+	struct jc_strv env = { 0 };
+
+	assert_int_equal(jc_strv_push(&env, "OK=1"), 0);
+	assert_int_equal(jc_strv_push(&env, "1A=x"), 0);
+	f->req.env = env;
+	expect_refused(f, JC_ERR_INPUT,
+		       "job request --env: environment name `1A` must start with a letter or `_`");
+	jc_strv_free(&env);
+	assert_int_equal(jc_strv_push(&env, "A=a\nb"), 0);
+	f->req.env = env;
+	expect_refused(f, JC_ERR_INPUT,
+		       "job request --env: environment value of `A` has a control character");
+	jc_strv_free(&env);
+	assert_int_equal(jc_strv_push(&env, "NOEQUALS"), 0);
+	f->req.env = env;
+	expect_refused(f, JC_ERR_INPUT, "environment entry has no `=`");
+	jc_strv_free(&env);
+}
+
+static void test_refuse_bad_image(void **state)
+{
+	struct fx *f = *state;
+
+	f->req.image = "alpine latest";
+	expect_refused(f, JC_ERR_INPUT, "image has a character outside [A-Za-z0-9._/:@-] at offset 6");
+	f->req.image = "../../containers/x";
+	expect_refused(f, JC_ERR_INPUT, "image must start with a letter or digit");
+	f->req.image = "a/../b";
+	expect_refused(f, JC_ERR_INPUT, "image `a/../b` contains `..`");
+	f->req.image = NULL;
+	set_str(&f->cfg.image, "bad?image");
+	expect_refused(f, JC_ERR_INPUT, "image has a character outside");
+}
+
+static void test_refuse_no_image(void **state)
+{
+	struct fx *f = *state;
+
+	set_str(&f->cfg.image, NULL);
+	expect_refused(f, JC_ERR_CONFIG, "no image: set [job] image or pass --image");
+}
+
+static void test_refuse_bad_request(void **state)
+{
+	struct fx *f = *state;
+	struct jc_strv cmd = { 0 };
+
+	assert_int_equal(jc_strv_push(&cmd, ""), 0);
+	f->req.cmd = cmd;
+	expect_refused(f, JC_ERR_INPUT, "job command is empty");
+	jc_strv_free(&cmd);
+	f->req.cmd = f->cmd;
+	f->req.timeout_ms = -2;
+	expect_refused(f, JC_ERR_INPUT, "job timeout is negative");
+}
+
+static void test_refuse_invalid_config(void **state)
+{
+	struct fx *f = *state;
+
+	set_str(&f->cfg.site_name, NULL);
+	expect_refused(f, JC_ERR_CONFIG, "config: [site] name is not set");
+	set_str(&f->cfg.site_name, "lab");
+	set_str(&f->cfg.ws_path, NULL);
+	expect_refused(f, JC_ERR_CONFIG, "config: [workspace] path is not set");
+}
+
+/* ---- engine answers -------------------------------------------------------------- */
+
+#define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void expect_engine_err_at(int rc, jc_error *err, int status, const char *part,
+				 const char *file, int line)
+{
+	_assert_int_equal((LargestIntegralType)rc, (LargestIntegralType)-1, file, line);
+	if (!err->msg || err->kind != JC_ERR_ENGINE || err->status != status) {
+		print_error("got %s/%d `%s`, want engine/%d\n", jc_error_kind_name(err->kind),
+			    err->status, err->msg ? err->msg : "(none)", status);
+		_fail(file, line);
+	}
+	if (!strstr(err->msg, part)) {
+		print_error("message `%s` lacks `%s`\n", err->msg, part);
+		_fail(file, line);
+	}
+	jc_error_clear(err);
+}
+#define expect_engine_err(rc, err, status, part)                                                   \
+	expect_engine_err_at((rc), (err), (status), (part), __FILE__, __LINE__)
+
+static void test_parse_inspect_good(void **state)
+{
+	const char *json = "{\"Id\":\"" ID64 "\",\"Name\":\"/jobcell-lab-job1\","
+			   "\"State\":{\"Status\":\"exited\",\"Running\":false,"
+			   "\"OOMKilled\":true,\"ExitCode\":137},"
+			   "\"Config\":{\"Labels\":{\"jobcell.job\":\"job1\","
+			   "\"jobcell.site\":\"lab\",\"jobcell.managed\":\"true\","
+			   "\"jobcell.created\":\"1700000000\",\"other\":\"x\"}}}";
+	struct jc_inspect in;
+	jc_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(jc_request_parse_inspect(json, &in, &err), 0);
+	assert_null(err.msg);
+	assert_string_equal(in.id, ID64);
+	assert_string_equal(in.name, "jobcell-lab-job1");
+	assert_string_equal(in.status, "exited");
+	assert_false(in.running);
+	assert_true(in.oom_killed);
+	assert_int_equal(in.exit_code, 137);
+	assert_string_equal(in.job, "job1");
+	assert_string_equal(in.site, "lab");
+	assert_true(in.managed);
+	assert_string_equal(in.created, "1700000000");
+	jc_inspect_free(&in);
+	assert_null(in.id);
+}
+
+static void test_parse_inspect_minimal(void **state)
+{
+	const char *json = "{\"Id\":\"" ID64 "\",\"State\":{\"Status\":\"running\","
+			   "\"Running\":\"yes\",\"ExitCode\":0},\"Config\":{\"Labels\":[1]}}";
+	struct jc_inspect in;
+	jc_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(jc_request_parse_inspect(json, &in, &err), 0);
+	assert_null(in.name);
+	assert_false(in.running); /* "yes" is not JSON true */
+	assert_false(in.oom_killed);
+	assert_null(in.job);
+	assert_null(in.site);
+	assert_false(in.managed);
+	assert_null(in.created);
+	jc_inspect_free(&in);
+}
+
+static void test_parse_inspect_hostile(void **state)
+{
+	static const struct {
+		const char *json, *part;
+	} cases[] = {
+		{ "not json", "engine answer is not valid JSON: container inspect" },
+		{ "", "engine answer is not valid JSON: container inspect" },
+		{ "[]", "engine answer is not valid JSON: container inspect" },
+		{ "\"str\"", "engine answer is not valid JSON: container inspect" },
+		{ "{\"Id\":\"" ID64 "\",\"State\":{\"Status\":\"exited\",\"ExitCode\":0}",
+		  "not valid JSON: container inspect" }, /* truncated */
+		{ "{\"Id\":\"" ID64 "\"}", "container inspect has no State" },
+		{ "{\"Id\":\"" ID64 "\",\"State\":\"exited\"}", "container inspect has no State" },
+		{ "{\"State\":{\"Status\":\"exited\",\"ExitCode\":0}}",
+		  "container inspect lacks Id, State.Status or State.ExitCode" },
+		{ "{\"Id\":7,\"State\":{\"Status\":\"exited\",\"ExitCode\":0}}",
+		  "lacks Id, State.Status or State.ExitCode" },
+		/* ids go into URL paths and output: lowercase hex, 12..128 */
+		{ "{\"Id\":\"../../x/abcdef\",\"State\":{\"Status\":\"exited\",\"ExitCode\":0}}",
+		  "lacks Id, State.Status or State.ExitCode" },
+		{ "{\"Id\":\"abc\",\"State\":{\"Status\":\"exited\",\"ExitCode\":0}}",
+		  "lacks Id, State.Status or State.ExitCode" },
+		{ "{\"Id\":\"ABCDEF012345\",\"State\":{\"Status\":\"exited\",\"ExitCode\":0}}",
+		  "lacks Id, State.Status or State.ExitCode" },
+		{ "{\"Id\":\"" ID64 "\",\"State\":{\"ExitCode\":0}}",
+		  "lacks Id, State.Status or State.ExitCode" },
+		{ "{\"Id\":\"" ID64 "\",\"State\":{\"Status\":1,\"ExitCode\":0}}",
+		  "lacks Id, State.Status or State.ExitCode" },
+		{ "{\"Id\":\"" ID64 "\",\"State\":{\"Status\":\"exited\"}}",
+		  "lacks Id, State.Status or State.ExitCode" },
+		{ "{\"Id\":\"" ID64 "\",\"State\":{\"Status\":\"exited\",\"ExitCode\":\"0\"}}",
+		  "lacks Id, State.Status or State.ExitCode" },
+		{ "{\"Id\":\"" ID64 "\",\"State\":{\"Status\":\"exited\",\"ExitCode\":1.5}}",
+		  "lacks Id, State.Status or State.ExitCode" },
+		{ "{\"Id\":\"" ID64 "\",\"State\":{\"Status\":\"exited\",\"ExitCode\":1e12}}",
+		  "lacks Id, State.Status or State.ExitCode" },
+		{ "{\"Id\":\"" ID64 "\",\"State\":{\"Status\":\"exited\",\"ExitCode\":null}}",
+		  "lacks Id, State.Status or State.ExitCode" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		struct jc_inspect in = { .exit_code = 99 };
+		jc_error err = { 0 };
+
+		expect_engine_err(jc_request_parse_inspect(cases[i].json, &in, &err), &err, EBADMSG,
+				  cases[i].part);
+		/* out untouched */
+		assert_int_equal(in.exit_code, 99);
+		assert_null(in.id);
+	}
+}
+
+static void test_parse_id(void **state)
+{
+	static const struct {
+		const char *json, *part;
+	} bad[] = {
+		{ "not json", "engine answer is not valid JSON: create answer has no Id" },
+		{ "{}", "create answer has no Id" },
+		{ "{\"Id\":12}", "create answer has no Id" },
+		{ "{\"id\":\"" ID64 "\"}", "create answer has no Id" },
+		{ "[\"" ID64 "\"]", "create answer has no Id" },
+		{ "{\"Id\":\"\"}", "engine returned a malformed id" },
+		{ "{\"Id\":\"0123456789a\"}", "engine returned a malformed id" }, /* 11 */
+		{ "{\"Id\":\"0123456789ABCDEF\"}", "engine returned a malformed id" },
+		{ "{\"Id\":\"0123456789abcdeg\"}", "engine returned a malformed id" },
+		{ "{\"Id\":\"../../../etc/passwd\"}", "engine returned a malformed id" },
+		{ "{\"Id\":\"0123456789ab/start\"}", "engine returned a malformed id" },
+		{ "{\"Id\":\"0123456789ab?x=1\"}", "engine returned a malformed id" },
+		{ "{\"Id\":\"" ID64 ID64 "0\"}", "engine returned a malformed id" }, /* 129 */
+	};
+	jc_error err = { 0 };
+	char *id = NULL;
+
+	(void)state;
+	assert_int_equal(jc_request_parse_id("{\"Id\":\"" ID64 "\",\"Warnings\":[]}", &id, &err),
+			 0);
+	assert_string_equal(id, ID64);
+	free(id);
+	id = NULL;
+	assert_int_equal(jc_request_parse_id("{\"Id\":\"0123456789ab\"}", &id, &err), 0); /* 12 */
+	assert_string_equal(id, "0123456789ab");
+	free(id);
+	id = NULL;
+	assert_int_equal(jc_request_parse_id("{\"Id\":\"" ID64 ID64 "\"}", &id, &err), 0); /* 128 */
+	free(id);
+	id = NULL;
+	for (size_t i = 0; i < N(bad); i++) {
+		expect_engine_err(jc_request_parse_id(bad[i].json, &id, &err), &err, EBADMSG,
+				  bad[i].part);
+		assert_null(id);
+	}
+}
+
+static void test_parse_wait(void **state)
+{
+	static const struct {
+		const char *json;
+		int status;
+		const char *part;
+	} bad[] = {
+		{ "not json", EBADMSG, "engine answer is not valid JSON: wait answer has no StatusCode" },
+		{ "{}", EBADMSG, "wait answer has no StatusCode" },
+		{ "[0]", EBADMSG, "wait answer has no StatusCode" },
+		{ "{\"StatusCode\":\"0\"}", EBADMSG, "wait answer has no StatusCode" },
+		{ "{\"StatusCode\":0.5}", EBADMSG, "wait answer has no StatusCode" },
+		{ "{\"StatusCode\":1e300}", EBADMSG, "wait answer has no StatusCode" },
+		{ "{\"StatusCode\":256}", ERANGE, "engine reported exit status 256, outside 0..255" },
+		{ "{\"StatusCode\":-1}", ERANGE, "engine reported exit status -1, outside 0..255" },
+		{ "{\"StatusCode\":0,\"Error\":{\"Message\":\"container vanished\"}}", EIO,
+		  "engine said: container vanished" },
+		{ "{\"StatusCode\":137,\"Error\":{\"Message\":\"x\"}}", EIO, "engine said: x" },
+	};
+	jc_error err = { 0 };
+	int st;
+
+	(void)state;
+	st = -5;
+	assert_int_equal(jc_request_parse_wait("{\"StatusCode\":0}", &st, &err), 0);
+	assert_int_equal(st, 0);
+	assert_int_equal(jc_request_parse_wait("{\"StatusCode\":255,\"Error\":null}", &st, &err), 0);
+	assert_int_equal(st, 255);
+	assert_int_equal(
+		jc_request_parse_wait("{\"StatusCode\":3,\"Error\":{\"Message\":\"\"}}", &st, &err), 0);
+	assert_int_equal(st, 3);
+	assert_int_equal(
+		jc_request_parse_wait("{\"StatusCode\":4,\"Error\":{\"Message\":7}}", &st, &err), 0);
+	assert_int_equal(st, 4);
+	assert_null(err.msg);
+	for (size_t i = 0; i < N(bad); i++) {
+		st = -5;
+		expect_engine_err(jc_request_parse_wait(bad[i].json, &st, &err), &err, bad[i].status,
+				  bad[i].part);
+		assert_int_equal(st, -5);
+	}
+}
+
+static void test_error_message(void **state)
+{
+	char *m;
+
+	(void)state;
+	m = jc_request_error_message("{\"message\":\"No such container: x\"}");
+	assert_string_equal(m, "No such container: x");
+	free(m);
+	assert_null(jc_request_error_message(NULL));
+	assert_null(jc_request_error_message(""));
+	assert_null(jc_request_error_message("not json"));
+	assert_null(jc_request_error_message("{\"message\":42}"));
+	assert_null(jc_request_error_message("{\"Message\":\"x\"}"));
+	assert_null(jc_request_error_message("[\"message\"]"));
+	assert_null(jc_request_error_message("{\"message\":null}"));
+}
+
+static void test_parse_list(void **state)
+{
+	const char *json =
+		"[{\"Id\":\"" ID64 "\",\"Names\":[\"/jobcell-lab-a\"],\"State\":\"running\","
+		"\"Labels\":{\"jobcell.job\":\"a\",\"jobcell.created\":\"1\"}},"
+		"{\"Id\":\"abcdefabcdef\",\"Names\":[],\"State\":\"exited\",\"Labels\":{}},"
+		"{\"Id\":\"bbbbbbbbbbbb\",\"State\":\"created\"}]";
+	struct jc_container_list l = { 0 };
+	jc_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(jc_request_parse_list(json, &l, &err), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.items[0].id, ID64);
+	assert_string_equal(l.items[0].name, "jobcell-lab-a");
+	assert_string_equal(l.items[0].status, "running");
+	assert_string_equal(l.items[0].job, "a");
+	assert_string_equal(l.items[0].created, "1");
+	assert_string_equal(l.items[1].id, "abcdefabcdef");
+	assert_null(l.items[1].name);
+	assert_string_equal(l.items[1].status, "exited");
+	assert_null(l.items[1].job);
+	assert_null(l.items[2].name);
+	assert_null(l.items[2].created);
+	jc_container_list_free(&l);
+	assert_int_equal(l.n, 0);
+
+	assert_int_equal(jc_request_parse_list("[]", &l, &err), 0);
+	assert_int_equal(l.n, 0);
+	jc_container_list_free(&l);
+}
+
+static void test_parse_list_hostile(void **state)
+{
+	static const struct {
+		const char *json, *part;
+	} bad[] = {
+		{ "not json", "engine answer is not valid JSON: container list is not an array" },
+		{ "{}", "container list is not an array" },
+		{ "null", "container list is not an array" },
+		{ "[{\"Id\":\"abcdefabcdef\",\"State\":\"running\"}", "container list is not an array" },
+		{ "[1]", "engine answer is not valid JSON: container list item" },
+		{ "[{\"State\":\"running\"}]", "container list item" },
+		{ "[{\"Id\":\"abcdefabcdef\"}]", "container list item" },
+		{ "[{\"Id\":\"abcdefabcdef\",\"State\":{\"Status\":\"running\"}}]",
+		  "container list item" },
+		{ "[{\"Id\":\"abcdefabcde\\\"\",\"State\":\"running\"}]", "container list item" },
+		{ "[{\"Id\":\"abcdef abcdef\",\"State\":\"running\"}]", "container list item" },
+		{ "[{\"Id\":\"short\",\"State\":\"running\"}]", "container list item" },
+		/* a bad item after good ones: nothing is handed out */
+		{ "[{\"Id\":\"abcdefabcdef\",\"State\":\"running\"},{\"Id\":3,\"State\":\"x\"}]",
+		  "container list item" },
+	};
+	jc_error err = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < N(bad); i++) {
+		struct jc_container_list l = { .n = 77 };
+		expect_engine_err(jc_request_parse_list(bad[i].json, &l, &err), &err, EBADMSG,
+				  bad[i].part);
+		assert_int_equal(l.n, 77);
+		assert_null(l.items);
+	}
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_create_body_defaults),
+		T(test_plan_fields),
+		cmocka_unit_test(test_container_name),
+		T(test_no_user_no_cmd),
+		T(test_user_sources),
+		T(test_relaxed_site),
+		T(test_tmp_size_exact),
+		T(test_custom_mount_point),
+		T(test_mount_point_trailing_slash),
+		T(test_request_image_overrides),
+		T(test_image_from_request_only),
+		T(test_timeout_sources),
+		T(test_pretty),
+		T(test_refuse_bad_job),
+		T(test_refuse_bad_env),
+		T(test_refuse_bad_image),
+		T(test_refuse_no_image),
+		T(test_refuse_bad_request),
+		T(test_refuse_invalid_config),
+		cmocka_unit_test(test_parse_inspect_good),
+		cmocka_unit_test(test_parse_inspect_minimal),
+		cmocka_unit_test(test_parse_inspect_hostile),
+		cmocka_unit_test(test_parse_id),
+		cmocka_unit_test(test_parse_wait),
+		cmocka_unit_test(test_error_message),
+		cmocka_unit_test(test_parse_list),
+		cmocka_unit_test(test_parse_list_hostile),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
