@@ -47,11 +47,11 @@ static inline void cleanup_slistp(struct curl_slist **l)
 	curl_slist_free_all(*l);
 }
 
-#define cleanup_free __attribute__((cleanup(cleanup_freep)))
+#define cleanup_free  __attribute__((cleanup(cleanup_freep)))
 #define cleanup_close __attribute__((cleanup(cleanup_closep)))
-#define cleanup_file __attribute__((cleanup(cleanup_filep)))
+#define cleanup_file  __attribute__((cleanup(cleanup_filep)))
 #define cleanup_cjson __attribute__((cleanup(cleanup_cjsonp)))
-#define cleanup_curl __attribute__((cleanup(cleanup_curlp)))
+#define cleanup_curl  __attribute__((cleanup(cleanup_curlp)))
 #define cleanup_slist __attribute__((cleanup(cleanup_slistp)))
 
 /* Type-checked: the result has the pointee's type, and the source is NULLed. */

@@ -35,18 +35,17 @@ struct ctx {
 	int signal_fd;
 };
 
-static const char usage_text[] =
-	"usage: jobcell [-c FILE | --site NAME] [--json] COMMAND [ARGS]\n"
-	"  run JOB [--image I] [--env K=V]... [--timeout D] [-- CMD...]\n"
-	"  start JOB [--image I] [--env K=V]... [-- CMD...]\n"
-	"  wait JOB [--timeout D]\n"
-	"  stop JOB [--grace D]\n"
-	"  logs JOB [--follow]\n"
-	"  rm JOB\n"
-	"  ps [--all]\n"
-	"  plan JOB [--image I] [--env K=V]... [--timeout D] [-- CMD...]\n"
-	"  version\n"
-	"see jobcell(1)\n";
+static const char usage_text[] = "usage: jobcell [-c FILE | --site NAME] [--json] COMMAND [ARGS]\n"
+				 "  run JOB [--image I] [--env K=V]... [--timeout D] [-- CMD...]\n"
+				 "  start JOB [--image I] [--env K=V]... [-- CMD...]\n"
+				 "  wait JOB [--timeout D]\n"
+				 "  stop JOB [--grace D]\n"
+				 "  logs JOB [--follow]\n"
+				 "  rm JOB\n"
+				 "  ps [--all]\n"
+				 "  plan JOB [--image I] [--env K=V]... [--timeout D] [-- CMD...]\n"
+				 "  version\n"
+				 "see jobcell(1)\n";
 
 static void json_string(FILE *f, const char *s)
 {
@@ -61,7 +60,7 @@ static void json_string(FILE *f, const char *s)
  * exit status that goes with the error's kind. */
 static int fail(const struct ctx *c, const jc_error *err)
 {
-	int status = err->kind == JC_ERR_CMD_NOT_FOUND	? EXIT_NOTFOUND
+	int status = err->kind == JC_ERR_CMD_NOT_FOUND  ? EXIT_NOTFOUND
 		     : err->kind == JC_ERR_CMD_NOT_EXEC ? EXIT_NOEXEC
 							: EXIT_JOBCELL;
 
@@ -220,7 +219,7 @@ static const struct {
 	int id;
 	bool arg;
 } sub_opts[] = {
-	{ "--image", OPT_IMAGE, true },	    { "--env", OPT_ENV, true },
+	{ "--image", OPT_IMAGE, true },     { "--env", OPT_ENV, true },
 	{ "--timeout", OPT_TIMEOUT, true }, { "--grace", OPT_GRACE, true },
 	{ "--follow", OPT_FOLLOW, false },  { "-f", OPT_FOLLOW, false },
 	{ "--all", OPT_ALL, false },
@@ -231,8 +230,8 @@ static const struct {
  * without `--`.  Options may stand before or after JOB, but everything from
  * the command on is the job's.  `allowed` lists the option ids the command
  * takes.  Returns 0 or an exit status. */
-static int parse_job_args(struct ctx *c, int argc, char **argv, const int *allowed,
-			  bool want_job, bool want_cmd, struct job_args *a)
+static int parse_job_args(struct ctx *c, int argc, char **argv, const int *allowed, bool want_job,
+			  bool want_cmd, struct job_args *a)
 {
 	int i = 1;
 
@@ -336,7 +335,8 @@ static int resolve_user(struct ctx *c, const char *image, char **user, uid_t *ui
 					    "[job] user = uid:gid",
 					    image, u);
 	} else if (jc_parse_user(u, uid, gid) < 0) {
-		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "[job] user `%s` is not numeric", u);
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "[job] user `%s` is not numeric",
+				    u);
 	}
 	snprintf(buf, sizeof(buf), "%u:%u", (unsigned)*uid, (unsigned)*gid);
 	if (!(*user = strdup(buf)))
@@ -360,8 +360,8 @@ static void print_result(const struct ctx *c, const char *job, const struct jc_r
 		printf("{\"job\":\"%s\",\"container\":\"%s\",\"exit_code\":%d,\"job_status\":%d,"
 		       "\"timed_out\":%s,\"oom_killed\":%s,\"signal\":%d,\"parent_died\":%s}\n",
 		       job, r->id ? r->id : "", status, r->exit_code,
-		       r->timed_out ? "true" : "false", r->oom_killed ? "true" : "false",
-		       r->signal, r->parent_died ? "true" : "false");
+		       r->timed_out ? "true" : "false", r->oom_killed ? "true" : "false", r->signal,
+		       r->parent_died ? "true" : "false");
 }
 
 static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
@@ -385,8 +385,7 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 	status = EXIT_JOBCELL;
 	/* pure checks first, then the disk, then the engine: bad input is
 	 * refused before anything is created */
-	if (load_config(c, &err) < 0 ||
-	    jc_plan_build(&c->cfg, &a.req, NULL, 0, &plan, &err) < 0 ||
+	if (load_config(c, &err) < 0 || jc_plan_build(&c->cfg, &a.req, NULL, 0, &plan, &err) < 0 ||
 	    setup_signals(c, !detach, &err) < 0 || jc_ws_open(&ws, c->cfg.ws_path, &err) < 0)
 		goto fail;
 	if (jc_ws_prepare_job(&ws, a.req.job, false, 0, 0, 0, &err) < 0 && err.status != ENOENT)
@@ -476,7 +475,7 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 {
 	static const int wait_opts[] = { OPT_TIMEOUT, 0 }, stop_opts[] = { OPT_GRACE, 0 },
 			 logs_opts[] = { OPT_FOLLOW, 0 }, no_opts[] = { 0 };
-	const int *allowed = strcmp(cmd, "wait") == 0	? wait_opts
+	const int *allowed = strcmp(cmd, "wait") == 0   ? wait_opts
 			     : strcmp(cmd, "stop") == 0 ? stop_opts
 			     : strcmp(cmd, "logs") == 0 ? logs_opts
 							: no_opts;
@@ -493,8 +492,9 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 		goto fail;
 	if (strcmp(cmd, "wait") == 0) {
 		int code = 0;
-		int r = jc_supervise_wait(c->engine, name, a.req.timeout_ms > 0 ? a.req.timeout_ms : 0,
-					  c->signal_fd, &code, &err);
+		int r =
+		    jc_supervise_wait(c->engine, name, a.req.timeout_ms > 0 ? a.req.timeout_ms : 0,
+				      c->signal_fd, &code, &err);
 		if (r < 0)
 			goto fail;
 		status = r == 1 ? EXIT_TIMEOUT : code;
@@ -568,9 +568,9 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 	} else {
 		printf("%-24s %-10s %-12s %s\n", "JOB", "STATE", "CREATED", "CONTAINER");
 		for (size_t i = 0; i < l.n; i++)
-			printf("%-24s %-10s %-12s %.12s\n",
-			       l.items[i].job ? l.items[i].job : "?", l.items[i].status,
-			       l.items[i].created ? l.items[i].created : "?", l.items[i].id);
+			printf("%-24s %-10s %-12s %.12s\n", l.items[i].job ? l.items[i].job : "?",
+			       l.items[i].status, l.items[i].created ? l.items[i].created : "?",
+			       l.items[i].id);
 	}
 	jc_container_list_free(&l);
 	return 0;
@@ -626,8 +626,8 @@ int main(int argc, char **argv)
 		status = cmd_run(&c, argc, argv, true);
 	else if (strcmp(cmd, "plan") == 0)
 		status = cmd_plan(&c, argc, argv);
-	else if (strcmp(cmd, "wait") == 0 || strcmp(cmd, "stop") == 0 ||
-		 strcmp(cmd, "logs") == 0 || strcmp(cmd, "rm") == 0)
+	else if (strcmp(cmd, "wait") == 0 || strcmp(cmd, "stop") == 0 || strcmp(cmd, "logs") == 0 ||
+		 strcmp(cmd, "rm") == 0)
 		status = cmd_detached(&c, cmd, argc, argv);
 	else if (strcmp(cmd, "ps") == 0)
 		status = cmd_ps(&c, argc, argv);

@@ -12,8 +12,20 @@
 #include "cleanup.h"
 #include "jobcell.h"
 
-enum key_type { T_STRING, T_NAME, T_PATH, T_DURATION, T_SIZE, T_MODE, T_BOOL, T_UINT, T_LIST,
-		T_USER, T_CAPS, T_NETWORK };
+enum key_type {
+	T_STRING,
+	T_NAME,
+	T_PATH,
+	T_DURATION,
+	T_SIZE,
+	T_MODE,
+	T_BOOL,
+	T_UINT,
+	T_LIST,
+	T_USER,
+	T_CAPS,
+	T_NETWORK
+};
 
 struct key_def {
 	struct jc_config_key pub;
@@ -22,7 +34,9 @@ struct key_def {
 };
 
 #define K(sec, key, type, field, def)                                                              \
-	{ { sec, key, def }, type, offsetof(struct jc_config, field) }
+	{                                                                                          \
+		{ sec, key, def }, type, offsetof(struct jc_config, field)                         \
+	}
 
 static const struct key_def keys[] = {
 	K("engine", "endpoint", T_STRING, endpoint, "unix:///var/run/docker.sock"),
@@ -278,7 +292,8 @@ static char *reader(char *buf, int size, void *stream)
 		for (p = buf; *p == ' ' || *p == '\t'; p++)
 			;
 		if (*p && *p != '\n' && *p != ';' && *p != '#') {
-			problem(st, st->line, "indented line: continuation lines are not supported");
+			problem(st, st->line,
+				"indented line: continuation lines are not supported");
 			strcpy(buf, "\n");
 			return buf;
 		}
@@ -290,8 +305,9 @@ static char *reader(char *buf, int size, void *stream)
 	if (buf[0] == '[') {
 		char *end = strchr(buf, ']');
 		if (!end) {
-			problem(st, st->line, "syntax error: want `key = value`, `[section]` or a "
-					      "comment");
+			problem(st, st->line,
+				"syntax error: want `key = value`, `[section]` or a "
+				"comment");
 			strcpy(buf, "\n");
 			return buf;
 		}
@@ -370,11 +386,13 @@ int jc_config_load(struct jc_config *cfg, const char *path, jc_error *err)
 int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 {
 	if (!cfg->endpoint)
-		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "config: [engine] endpoint is not set");
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "config: [engine] endpoint is not set");
 	if (!cfg->site_name)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "config: [site] name is not set");
 	if (!cfg->ws_path)
-		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "config: [workspace] path is not set");
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "config: [workspace] path is not set");
 	if (!cfg->mount_point || strcmp(cfg->mount_point, "/") == 0)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 				    "config: [workspace] mount_point must be below `/`");

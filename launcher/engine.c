@@ -26,11 +26,11 @@ struct jc_engine {
 	CURL *curl;
 	CURLM *multi;
 	char *socket_path; /* NULL for TCP */
-	char *base;	   /* "http://localhost" */
+	char *base;        /* "http://localhost" */
 	char *endpoint;
-	char api[16];	   /* negotiated, "" before ping */
+	char api[16]; /* negotiated, "" before ping */
 	int64_t timeout_ms;
-	int running;	   /* transfers in the multi handle */
+	int running; /* transfers in the multi handle */
 };
 
 struct jc_async {
@@ -77,8 +77,7 @@ static char *buf_take(struct buf *b)
 
 /* ---- endpoint and setup ---- */
 
-int jc_engine_open(const char *endpoint, int64_t timeout_ms, struct jc_engine **out,
-		   jc_error *err)
+int jc_engine_open(const char *endpoint, int64_t timeout_ms, struct jc_engine **out, jc_error *err)
 {
 	struct jc_engine *e;
 	const char *rest;
@@ -118,7 +117,8 @@ int jc_engine_open(const char *endpoint, int64_t timeout_ms, struct jc_engine **
 		}
 	} else {
 		jc_error_set(err, JC_ERR_CONFIG, EINVAL,
-			     "engine endpoint `%s`: want unix:///path or tcp://host:port", endpoint);
+			     "engine endpoint `%s`: want unix:///path or tcp://host:port",
+			     endpoint);
 		goto fail;
 	}
 	if (!(e->curl = curl_easy_init()) || !(e->multi = curl_multi_init()))
@@ -348,12 +348,12 @@ static int do_call(struct jc_engine *e, const char *method, const char *path, co
 	return 0;
 }
 
-int jc_engine_call(struct jc_engine *e, const char *method, const char *path,
-		   const char *json_body, const char *step, const char *object, long *http_status,
-		   char **body, jc_error *err)
+int jc_engine_call(struct jc_engine *e, const char *method, const char *path, const char *json_body,
+		   const char *step, const char *object, long *http_status, char **body,
+		   jc_error *err)
 {
-	return do_call(e, method, path, json_body, e->timeout_ms, NULL, step, object,
-		       http_status, body, err);
+	return do_call(e, method, path, json_body, e->timeout_ms, NULL, step, object, http_status,
+		       body, err);
 }
 
 /* "1.41" -> 141; -1 when it is not "1.<digits>". */
@@ -378,8 +378,8 @@ int jc_engine_ping(struct jc_engine *e, jc_error *err)
 	int have, min = api_number(JC_API_MIN), max = api_number(JC_API_MAX);
 
 	e->api[0] = '\0';
-	if (do_call(e, "GET", "/_ping", NULL, e->timeout_ms, &hc, "ping engine", e->endpoint,
-		    NULL, &body, err) < 0)
+	if (do_call(e, "GET", "/_ping", NULL, e->timeout_ms, &hc, "ping engine", e->endpoint, NULL,
+		    &body, err) < 0)
 		return -1;
 	if (!*hc.api)
 		return jc_error_set(err, JC_ERR_ENGINE, EPROTO,
@@ -488,8 +488,7 @@ int jc_engine_remove(struct jc_engine *e, const char *ref, const char *name, jc_
 	return 0;
 }
 
-int jc_engine_inspect(struct jc_engine *e, const char *ref, struct jc_inspect *out,
-		      jc_error *err)
+int jc_engine_inspect(struct jc_engine *e, const char *ref, struct jc_inspect *out, jc_error *err)
 {
 	cleanup_free char *path = pathf("/containers/%s/json", ref);
 	cleanup_free char *body = NULL;
@@ -514,8 +513,8 @@ int jc_engine_image_user(struct jc_engine *e, const char *image, char **user, jc
 
 	if (!path)
 		return jc_error_oom(err);
-	if (do_call(e, "GET", path, NULL, e->timeout_ms, NULL, "inspect image", image, NULL,
-		    &body, err) < 0)
+	if (do_call(e, "GET", path, NULL, e->timeout_ms, NULL, "inspect image", image, NULL, &body,
+		    err) < 0)
 		return -1;
 	root = cJSON_Parse(body);
 	cfg = cJSON_GetObjectItemCaseSensitive(root, "Config");
@@ -530,8 +529,8 @@ int jc_engine_image_user(struct jc_engine *e, const char *image, char **user, jc
 	return 0;
 }
 
-int jc_engine_list(struct jc_engine *e, const char *site, bool all,
-		   struct jc_container_list *out, jc_error *err)
+int jc_engine_list(struct jc_engine *e, const char *site, bool all, struct jc_container_list *out,
+		   jc_error *err)
 {
 	cleanup_free char *filters = NULL;
 	cleanup_free char *path = NULL;
@@ -623,9 +622,8 @@ static size_t async_header(char *ptr, size_t size, size_t nmemb, void *ud)
 	return size * nmemb;
 }
 
-int jc_async_begin(struct jc_engine *e, const char *method, const char *path,
-		   int64_t timeout_ms, jc_sink_fn sink, void *ctx, struct jc_async **out,
-		   jc_error *err)
+int jc_async_begin(struct jc_engine *e, const char *method, const char *path, int64_t timeout_ms,
+		   jc_sink_fn sink, void *ctx, struct jc_async **out, jc_error *err)
 {
 	cleanup_free char *url = make_url(e, path);
 	struct jc_async *a;
@@ -688,8 +686,8 @@ int jc_async_result(struct jc_async *a, const char *step, const char *object, ch
 	long status = 0;
 
 	if (!a->done)
-		return jc_error_set(err, JC_ERR_SYSTEM, EINPROGRESS, "%s `%s`: still running",
-				    step, object);
+		return jc_error_set(err, JC_ERR_SYSTEM, EINPROGRESS, "%s `%s`: still running", step,
+				    object);
 	if (a->bad_frame)
 		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG,
 				    "%s `%s`: malformed frame in the log stream", step, object);
@@ -729,8 +727,8 @@ int jc_engine_poll(struct jc_engine *e, int fd, int timeout_ms, jc_error *err)
 
 	mc = curl_multi_perform(e->multi, &e->running);
 	if (mc == CURLM_OK)
-		mc = curl_multi_poll(e->multi, fd >= 0 ? &extra : NULL, fd >= 0 ? 1 : 0,
-				     timeout_ms, NULL);
+		mc = curl_multi_poll(e->multi, fd >= 0 ? &extra : NULL, fd >= 0 ? 1 : 0, timeout_ms,
+				     NULL);
 	if (mc == CURLM_OK)
 		mc = curl_multi_perform(e->multi, &e->running);
 	if (mc != CURLM_OK)

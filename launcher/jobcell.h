@@ -12,18 +12,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define JC_VERSION "0.1.0"
+#define JC_VERSION      "0.1.0"
 #define JC_FORMAT(a, b) __attribute__((format(printf, a, b)))
 
 /* ---- errors (error.c) ---------------------------------------------------- */
 
 enum jc_error_kind {
 	JC_ERR_NONE = 0,
-	JC_ERR_CONFIG,	      /* the site configuration */
-	JC_ERR_INPUT,	      /* the job request: names, env, options */
+	JC_ERR_CONFIG,        /* the site configuration */
+	JC_ERR_INPUT,         /* the job request: names, env, options */
 	JC_ERR_WORKSPACE,     /* the workspace on disk */
-	JC_ERR_ENGINE,	      /* the engine refused, failed or could not be reached */
-	JC_ERR_SYSTEM,	      /* a local system call or allocation */
+	JC_ERR_ENGINE,        /* the engine refused, failed or could not be reached */
+	JC_ERR_SYSTEM,        /* a local system call or allocation */
 	JC_ERR_CMD_NOT_FOUND, /* the job's command does not exist (exit 127) */
 	JC_ERR_CMD_NOT_EXEC,  /* the job's command cannot be executed (exit 126) */
 };
@@ -38,7 +38,7 @@ typedef struct jc_error {
 /* Replace whatever `err` held.  Always returns -1 so callers can
  * `return jc_error_set(...)`. */
 int jc_error_set(jc_error *err, enum jc_error_kind kind, int status, const char *fmt, ...)
-	JC_FORMAT(4, 5);
+    JC_FORMAT(4, 5);
 /* Prefix the message with context: "ctx: old message".  Returns -1. */
 int jc_error_wrap(jc_error *err, const char *fmt, ...) JC_FORMAT(2, 3);
 /* Shorthand for an allocation failure. */
@@ -178,10 +178,10 @@ extern bool jc_ws_no_openat2;
 
 struct jc_job_request {
 	const char *job;
-	const char *image;	 /* NULL: the site's */
-	struct jc_strv cmd;	 /* empty: the image's */
-	struct jc_strv env;	 /* NAME=VALUE */
-	int64_t timeout_ms;	 /* -1: the site's */
+	const char *image;  /* NULL: the site's */
+	struct jc_strv cmd; /* empty: the image's */
+	struct jc_strv env; /* NAME=VALUE */
+	int64_t timeout_ms; /* -1: the site's */
 };
 
 enum jc_mount_type { JC_MOUNT_TMPFS, JC_MOUNT_BIND };
@@ -191,8 +191,8 @@ struct jc_mount {
 	char *source; /* bind: the path the engine sees */
 	char *target;
 	bool readonly;
-	unsigned mode;	/* tmpfs */
-	int64_t size;	/* tmpfs, bytes */
+	unsigned mode; /* tmpfs */
+	int64_t size;  /* tmpfs, bytes */
 };
 
 struct jc_label {
@@ -227,8 +227,8 @@ struct jc_plan {
 /* Validate the request against the site and build the plan.  Pure: no I/O.
  * `user` overrides cfg->user when not NULL; `created` is the label's unix
  * time.  The caller frees *out with jc_plan_free. */
-int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
-		  const char *user, int64_t created, struct jc_plan **out, jc_error *err);
+int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req, const char *user,
+		  int64_t created, struct jc_plan **out, jc_error *err);
 void jc_plan_free(struct jc_plan *plan);
 /* Container name for a job of a site: "jobcell-<site>-<job>". */
 char *jc_container_name(const char *site, const char *job);
@@ -276,8 +276,7 @@ struct jc_engine;
 
 /* Parse the endpoint (unix:///path, tcp://host:port, http://host:port) and
  * set up libcurl.  No I/O.  `timeout_ms` bounds every plain call. */
-int jc_engine_open(const char *endpoint, int64_t timeout_ms, struct jc_engine **out,
-		   jc_error *err);
+int jc_engine_open(const char *endpoint, int64_t timeout_ms, struct jc_engine **out, jc_error *err);
 void jc_engine_close(struct jc_engine *e);
 /* GET /_ping: negotiate min(engine, JC_API_MAX); refuse engines older than
  * JC_API_MIN or with a malformed Api-Version. */
@@ -291,9 +290,9 @@ int64_t jc_engine_timeout(const struct jc_engine *e);
  * *body when body != NULL (caller frees).  HTTP statuses >= 400 become
  * errors carrying the engine's message; `step` and `object` name what was
  * being done, e.g. "create container", "jobcell-a-b". */
-int jc_engine_call(struct jc_engine *e, const char *method, const char *path,
-		   const char *json_body, const char *step, const char *object, long *http_status,
-		   char **body, jc_error *err);
+int jc_engine_call(struct jc_engine *e, const char *method, const char *path, const char *json_body,
+		   const char *step, const char *object, long *http_status, char **body,
+		   jc_error *err);
 
 int jc_engine_create(struct jc_engine *e, const char *name, const char *json, char **id,
 		     jc_error *err);
@@ -305,13 +304,12 @@ int jc_engine_stop(struct jc_engine *e, const char *ref, const char *name, int g
 		   jc_error *err);
 /* DELETE with force and anonymous volumes. A missing container is success. */
 int jc_engine_remove(struct jc_engine *e, const char *ref, const char *name, jc_error *err);
-int jc_engine_inspect(struct jc_engine *e, const char *ref, struct jc_inspect *out,
-		      jc_error *err);
+int jc_engine_inspect(struct jc_engine *e, const char *ref, struct jc_inspect *out, jc_error *err);
 /* Config.User of an image, "" when unset. Caller frees. */
 int jc_engine_image_user(struct jc_engine *e, const char *image, char **user, jc_error *err);
 /* Containers labelled jobcell.managed=true (and jobcell.site=site when not NULL). */
-int jc_engine_list(struct jc_engine *e, const char *site, bool all,
-		   struct jc_container_list *out, jc_error *err);
+int jc_engine_list(struct jc_engine *e, const char *site, bool all, struct jc_container_list *out,
+		   jc_error *err);
 
 /* Asynchronous requests, for supervision: several in flight on their own
  * connections, driven by jc_engine_poll. */
@@ -320,9 +318,8 @@ typedef void (*jc_sink_fn)(void *ctx, int stream, const char *buf, size_t len);
 /* Start a request.  With `sink`, the body is a multiplexed log stream that is
  * demultiplexed into sink() as it arrives and never kept; without, the body
  * is kept (capped) for jc_async_result.  `timeout_ms` 0 means no limit. */
-int jc_async_begin(struct jc_engine *e, const char *method, const char *path,
-		   int64_t timeout_ms, jc_sink_fn sink, void *ctx, struct jc_async **out,
-		   jc_error *err);
+int jc_async_begin(struct jc_engine *e, const char *method, const char *path, int64_t timeout_ms,
+		   jc_sink_fn sink, void *ctx, struct jc_async **out, jc_error *err);
 bool jc_async_done(const struct jc_async *a);
 /* The response status line has arrived (the engine has taken the request). */
 bool jc_async_answered(const struct jc_async *a);
@@ -350,11 +347,11 @@ int jc_demux_feed(struct jc_demux *d, const char *buf, size_t len);
 /* ---- supervision (supervise.c) ------------------------------------------------- */
 
 struct jc_supervise_opts {
-	int signal_fd;	 /* a signalfd for SIGTERM/SIGINT/SIGHUP, or -1 */
-	pid_t parent;	 /* the parent at start: a change means it died */
+	int signal_fd;   /* a signalfd for SIGTERM/SIGINT/SIGHUP, or -1 */
+	pid_t parent;    /* the parent at start: a change means it died */
 	jc_sink_fn sink; /* where the job's output goes */
 	void *sink_ctx;
-	bool detach;	 /* start and return, no waiting */
+	bool detach; /* start and return, no waiting */
 	/* called between create and start; may refuse (e.g. workspace recheck) */
 	int (*before_start)(void *ctx, jc_error *err);
 	void *before_start_ctx;
@@ -362,10 +359,10 @@ struct jc_supervise_opts {
 
 struct jc_run_result {
 	char *id;
-	int exit_code;	  /* the job's, from the engine */
+	int exit_code; /* the job's, from the engine */
 	bool timed_out;
 	bool oom_killed;
-	int signal;	  /* the first signal received, 0 when none */
+	int signal; /* the first signal received, 0 when none */
 	bool parent_died;
 };
 
@@ -376,8 +373,8 @@ int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
 		     const struct jc_supervise_opts *o, struct jc_run_result *res, jc_error *err);
 void jc_run_result_free(struct jc_run_result *r);
 /* Wait for a container to stop running, bounded by timeout_ms (0: none). */
-int jc_supervise_wait(struct jc_engine *e, const char *ref, int64_t timeout_ms,
-		      int signal_fd, int *status, jc_error *err);
+int jc_supervise_wait(struct jc_engine *e, const char *ref, int64_t timeout_ms, int signal_fd,
+		      int *status, jc_error *err);
 /* Print (into sink) a container's logs, following while it runs. */
 int jc_supervise_logs(struct jc_engine *e, const char *ref, bool follow, int signal_fd,
 		      jc_sink_fn sink, void *ctx, jc_error *err);

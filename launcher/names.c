@@ -31,22 +31,22 @@ int jc_name_check(const char *name, const char *what, jc_error *err)
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "%s is empty", what);
 	len = strnlen(name, JC_NAME_MAX + 1);
 	if (len > JC_NAME_MAX)
-		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
-				    "%s is longer than %d characters", what, JC_NAME_MAX);
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "%s is longer than %d characters",
+				    what, JC_NAME_MAX);
 	if (!is_alnum((unsigned char)name[0]))
 		return printable(name, len)
-			       ? jc_error_set(err, JC_ERR_INPUT, EINVAL,
-					      "%s `%.*s` must start with a letter or digit", what,
-					      (int)len, name)
-			       : jc_error_set(err, JC_ERR_INPUT, EINVAL,
-					      "%s must start with a letter or digit", what);
+			   ? jc_error_set(err, JC_ERR_INPUT, EINVAL,
+					  "%s `%.*s` must start with a letter or digit", what,
+					  (int)len, name)
+			   : jc_error_set(err, JC_ERR_INPUT, EINVAL,
+					  "%s must start with a letter or digit", what);
 	for (size_t i = 1; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
 		if (!is_alnum(c) && c != '_' && c != '.' && c != '-')
 			/* the name may hold control bytes: do not echo it */
-			return jc_error_set(err, JC_ERR_INPUT, EINVAL,
-					    "%s has a character outside [A-Za-z0-9_.-] at offset %zu",
-					    what, i);
+			return jc_error_set(
+			    err, JC_ERR_INPUT, EINVAL,
+			    "%s has a character outside [A-Za-z0-9_.-] at offset %zu", what, i);
 	}
 	return 0;
 }
@@ -57,12 +57,12 @@ int jc_name_check_job(const char *name, const struct jc_strv *reserved, jc_error
 		return -1;
 	for (size_t i = 0; i < sizeof(builtin_reserved) / sizeof(builtin_reserved[0]); i++)
 		if (strcasecmp(name, builtin_reserved[i]) == 0)
-			return jc_error_set(err, JC_ERR_INPUT, EINVAL,
-					    "job name `%s` is reserved", name);
+			return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job name `%s` is reserved",
+					    name);
 	for (size_t i = 0; reserved && i < reserved->n; i++)
 		if (strcasecmp(name, reserved->v[i]) == 0)
-			return jc_error_set(err, JC_ERR_INPUT, EINVAL,
-					    "job name `%s` is reserved", name);
+			return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job name `%s` is reserved",
+					    name);
 	return 0;
 }
 
@@ -81,11 +81,11 @@ int jc_name_check_env(const char *entry, jc_error *err)
 	if (!((entry[0] >= 'A' && entry[0] <= 'Z') || (entry[0] >= 'a' && entry[0] <= 'z') ||
 	      entry[0] == '_'))
 		return printable(entry, n)
-			       ? jc_error_set(err, JC_ERR_INPUT, EINVAL,
-					      "environment name `%.*s` must start with a letter or `_`",
-					      (int)n, entry)
-			       : jc_error_set(err, JC_ERR_INPUT, EINVAL,
-					      "environment name must start with a letter or `_`");
+			   ? jc_error_set(err, JC_ERR_INPUT, EINVAL,
+					  "environment name `%.*s` must start with a letter or `_`",
+					  (int)n, entry)
+			   : jc_error_set(err, JC_ERR_INPUT, EINVAL,
+					  "environment name must start with a letter or `_`");
 	for (size_t i = 1; i < n; i++)
 		if (!is_alnum((unsigned char)entry[i]) && entry[i] != '_')
 			return jc_error_set(err, JC_ERR_INPUT, EINVAL,
@@ -108,7 +108,8 @@ int jc_name_check_image(const char *image, jc_error *err)
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "image is empty");
 	len = strnlen(image, 256);
 	if (len > 255)
-		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "image is longer than 255 characters");
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "image is longer than 255 characters");
 	if (!is_alnum((unsigned char)image[0]))
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
 				    "image must start with a letter or digit");

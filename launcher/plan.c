@@ -54,8 +54,7 @@ static int add_label(struct jc_plan *p, const char *key, const char *value)
 }
 
 /* Bind sources are the workspace as the engine sees it. */
-static int add_bind(struct jc_plan *p, const char *root, const char *mp, const char *child,
-		    bool ro)
+static int add_bind(struct jc_plan *p, const char *root, const char *mp, const char *child, bool ro)
 {
 	cleanup_free char *src = join(root, child);
 	cleanup_free char *dst = join(mp, child);
@@ -64,8 +63,8 @@ static int add_bind(struct jc_plan *p, const char *root, const char *mp, const c
 	return add_mount(p, JC_MOUNT_BIND, src, dst, ro, 0, 0);
 }
 
-int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
-		  const char *user, int64_t created, struct jc_plan **out, jc_error *err)
+int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req, const char *user,
+		  int64_t created, struct jc_plan **out, jc_error *err)
 {
 	struct jc_plan *p;
 	const char *image = req->image ? req->image : cfg->image;
@@ -100,12 +99,13 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	    !(p->user = strdup(user ? user : (cfg->user ? cfg->user : ""))) ||
 	    !(p->workdir = join(cfg->mount_point, req->job)) ||
 	    !(p->network = strdup(cfg->network)) || jc_strv_copy(&p->cmd, &req->cmd) < 0 ||
-	    jc_strv_copy(&p->env, &req->env) < 0 || jc_strv_copy(&p->cap_drop, &cfg->cap_drop) < 0 ||
+	    jc_strv_copy(&p->env, &req->env) < 0 ||
+	    jc_strv_copy(&p->cap_drop, &cfg->cap_drop) < 0 ||
 	    jc_strv_copy(&p->cap_add, &cfg->cap_add) < 0)
 		goto oom;
 	/* the root first: the engine mounts in path order, binds land inside it */
-	if (add_mount(p, JC_MOUNT_TMPFS, NULL, cfg->mount_point, cfg->root_readonly,
-		      cfg->root_mode, cfg->root_size) < 0 ||
+	if (add_mount(p, JC_MOUNT_TMPFS, NULL, cfg->mount_point, cfg->root_readonly, cfg->root_mode,
+		      cfg->root_size) < 0 ||
 	    add_bind(p, cfg->ws_path, cfg->mount_point, "startup", true) < 0 ||
 	    add_bind(p, cfg->ws_path, cfg->mount_point, "local", true) < 0 ||
 	    add_bind(p, cfg->ws_path, cfg->mount_point, req->job, false) < 0)

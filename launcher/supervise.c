@@ -75,8 +75,7 @@ static int ask_stop(struct life *l, jc_error *err)
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", l->id, grace_s);
 	l->stop_at = now_ms();
 	return jc_async_begin(l->e, "POST", path, l->plan->stop_grace_ms + jc_engine_timeout(l->e),
-			      NULL, NULL,
-			      &l->stop, err);
+			      NULL, NULL, &l->stop, err);
 }
 
 static int ask_kill(struct life *l, jc_error *err)
@@ -84,7 +83,8 @@ static int ask_kill(struct life *l, jc_error *err)
 	if (l->kill)
 		return 0;
 	l->kill_at = now_ms();
-	return begin(l, "POST", "kill?signal=SIGKILL", jc_engine_timeout(l->e), false, &l->kill, err);
+	return begin(l, "POST", "kill?signal=SIGKILL", jc_engine_timeout(l->e), false, &l->kill,
+		     err);
 }
 
 static int on_signal(struct life *l, int sig, jc_error *err)
@@ -130,8 +130,7 @@ static int supervise(struct life *l, jc_error *err)
 				return -1;
 			l->res->parent_died = true;
 		}
-		if (l->stop && !l->kill &&
-		    now >= l->stop_at + l->plan->stop_grace_ms + engine_ms) {
+		if (l->stop && !l->kill && now >= l->stop_at + l->plan->stop_grace_ms + engine_ms) {
 			if (ask_kill(l, err) < 0)
 				return -1;
 		}
@@ -153,7 +152,7 @@ static int supervise(struct life *l, jc_error *err)
 		if (l->stop && jc_async_done(l->stop) && !l->kill) {
 			jc_error se = { 0 };
 			if (jc_async_result(l->stop, "stop container", l->plan->name, NULL, &se) <
-				    0 &&
+				0 &&
 			    ask_kill(l, err) < 0) {
 				jc_error_clear(&se);
 				return -1;
@@ -212,8 +211,7 @@ int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
 	l.id = r.id;
 
 	/* from here on the container exists: every failure removes it */
-	if (begin(&l, "POST", "wait?condition=next-exit", 0, false, &l.wait, err) <
-	    0)
+	if (begin(&l, "POST", "wait?condition=next-exit", 0, false, &l.wait, err) < 0)
 		goto fail;
 	until = now_ms() + WAIT_REGISTER_MS;
 	while (!jc_async_answered(l.wait) && !jc_async_done(l.wait) && now_ms() < until)
@@ -238,8 +236,7 @@ int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
 		*res = r;
 		return 0;
 	}
-	if (begin(&l, "GET", "logs?follow=1&stdout=1&stderr=1", 0, true, &l.logs,
-		  err) < 0)
+	if (begin(&l, "GET", "logs?follow=1&stdout=1&stderr=1", 0, true, &l.logs, err) < 0)
 		goto fail;
 	if (supervise(&l, err) < 0)
 		goto fail;
@@ -266,8 +263,7 @@ fail:
 		jc_error undo = { 0 };
 		if (jc_engine_remove(e, r.id, plan->name, &undo) < 0)
 			/* keep the first error; say what it left behind */
-			jc_error_wrap(err, "container `%s` left behind (%s)", plan->name,
-				      undo.msg);
+			jc_error_wrap(err, "container `%s` left behind (%s)", plan->name, undo.msg);
 		jc_error_clear(&undo);
 	}
 	jc_run_result_free(&r);

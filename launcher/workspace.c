@@ -52,8 +52,7 @@ static int refuse_child(int dirfd, const char *name, const char *what, int e, jc
 		return jc_error_set(err, JC_ERR_WORKSPACE, S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR,
 				    "%s `%s` is %s, not a directory", what, name,
 				    type_name(st.st_mode));
-	return jc_error_set(err, JC_ERR_WORKSPACE, e, "open %s `%s`: %s", what, name,
-			    strerror(e));
+	return jc_error_set(err, JC_ERR_WORKSPACE, e, "open %s `%s`: %s", what, name, strerror(e));
 }
 
 /* Open one child directory of dirfd, refusing symlinks anywhere. */

@@ -20,7 +20,7 @@ enum cstate { CS_CREATED, CS_RUNNING, CS_EXITED };
 
 struct container {
 	char id[65];
-	char *name; /* without leading '/' */
+	char *name;  /* without leading '/' */
 	cJSON *body; /* the create body */
 	enum cstate state;
 	bool removed; /* kept until stop so waiters and log readers stay valid */
@@ -29,9 +29,9 @@ struct container {
 	int exit_code;
 	int pid;
 	unsigned long last_exit_seq;
-	struct timespec deadline; /* CLOCK_MONOTONIC, for sleep/stubborn */
+	struct timespec deadline;                   /* CLOCK_MONOTONIC, for sleep/stubborn */
 	struct timespec created, started, finished; /* CLOCK_REALTIME */
-	char *out; /* multiplexed frames */
+	char *out;                                  /* multiplexed frames */
 	size_t out_len, out_cap;
 };
 
@@ -246,12 +246,12 @@ static bool emit_pattern(struct fake_engine *fe, struct container *c, long long 
 static int program_start(struct fake_engine *fe, struct container *c, const char **err)
 {
 	static const char missing[] =
-		"failed to create shim: OCI runtime create failed: runc create failed: unable "
-		"to start container process: exec: \"missing\": executable file not found in "
-		"$PATH: unknown";
+	    "failed to create shim: OCI runtime create failed: runc create failed: unable "
+	    "to start container process: exec: \"missing\": executable file not found in "
+	    "$PATH: unknown";
 	static const char noexec[] =
-		"failed to create shim: OCI runtime create failed: runc create failed: unable "
-		"to start container process: exec: \"/noexec\": permission denied: unknown";
+	    "failed to create shim: OCI runtime create failed: runc create failed: unable "
+	    "to start container process: exec: \"/noexec\": permission denied: unknown";
 	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(c->body, "Cmd");
 	const cJSON *a0 = cJSON_IsArray(cmd) ? cmd->child : NULL;
 	const char *prog = a0 && cJSON_IsString(a0) ? a0->valuestring : "";
@@ -348,8 +348,8 @@ static struct image *find_image(struct fake_engine *fe, const char *name)
 
 /* ---- responses ---- */
 
-static enum MHD_Result queue(struct fake_engine *fe, struct MHD_Connection *conn,
-			     unsigned status, struct MHD_Response *r, const char *ctype)
+static enum MHD_Result queue(struct fake_engine *fe, struct MHD_Connection *conn, unsigned status,
+			     struct MHD_Response *r, const char *ctype)
 {
 	if (!r)
 		return MHD_NO;
@@ -364,8 +364,8 @@ static enum MHD_Result queue(struct fake_engine *fe, struct MHD_Connection *conn
 static enum MHD_Result reply_text(struct fake_engine *fe, struct MHD_Connection *conn,
 				  unsigned status, const char *body, const char *ctype)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-		strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
 	return queue(fe, conn, status, r, ctype);
 }
 
@@ -378,16 +378,17 @@ static enum MHD_Result reply_json(struct fake_engine *fe, struct MHD_Connection 
 		return reply_text(fe, conn, 500, "{\"message\":\"out of memory\"}",
 				  "application/json");
 	struct MHD_Response *r =
-		MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+	    MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
 	if (!r)
 		free(s);
 	return queue(fe, conn, status, r, "application/json");
 }
 
 /* For JSON whose interpolated values need no escaping (ids, numbers). */
-__attribute__((format(printf, 4, 5))) static enum MHD_Result
-reply_fmt(struct fake_engine *fe, struct MHD_Connection *conn, unsigned status, const char *fmt,
-	  ...)
+__attribute__((format(printf, 4, 5))) static enum MHD_Result reply_fmt(struct fake_engine *fe,
+								       struct MHD_Connection *conn,
+								       unsigned status,
+								       const char *fmt, ...)
 {
 	char *s;
 	va_list ap;
@@ -397,15 +398,16 @@ reply_fmt(struct fake_engine *fe, struct MHD_Connection *conn, unsigned status, 
 	if (n < 0)
 		return reply_text(fe, conn, 500, "{\"message\":\"out of memory\"}",
 				  "application/json");
-	struct MHD_Response *r = MHD_create_response_from_buffer((size_t)n, s, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer((size_t)n, s, MHD_RESPMEM_MUST_FREE);
 	if (!r)
 		free(s);
 	return queue(fe, conn, status, r, "application/json");
 }
 
 __attribute__((format(printf, 4, 5))) static enum MHD_Result
-reply_error(struct fake_engine *fe, struct MHD_Connection *conn, unsigned status,
-	    const char *fmt, ...)
+reply_error(struct fake_engine *fe, struct MHD_Connection *conn, unsigned status, const char *fmt,
+	    ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -442,7 +444,7 @@ static ssize_t drop_reader(void *cls, uint64_t pos, char *buf, size_t max)
 static bool peer_gone(struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	char b;
 	return ci && recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
@@ -521,7 +523,8 @@ static enum MHD_Result h_create(struct fake_engine *fe, struct MHD_Connection *c
 		return reply_error(fe, conn, 400, "bad create body: need a JSON object with Image");
 	}
 	if (!find_image(fe, img->valuestring)) {
-		enum MHD_Result r = reply_error(fe, conn, 404, "No such image: %s", img->valuestring);
+		enum MHD_Result r =
+		    reply_error(fe, conn, 404, "No such image: %s", img->valuestring);
 		cJSON_Delete(b);
 		return r;
 	}
@@ -532,11 +535,12 @@ static enum MHD_Result h_create(struct fake_engine *fe, struct MHD_Connection *c
 	for (size_t i = 0; i < fe->ncs; i++) {
 		if (!fe->cs[i]->removed && !strcmp(fe->cs[i]->name, name)) {
 			cJSON_Delete(b);
-			return reply_error(fe, conn, 409,
-					   "Conflict. The container name \"/%s\" is already in use "
-					   "by container \"%s\". You have to remove (or rename) that "
-					   "container to be able to reuse that name.",
-					   name, fe->cs[i]->id);
+			return reply_error(
+			    fe, conn, 409,
+			    "Conflict. The container name \"/%s\" is already in use "
+			    "by container \"%s\". You have to remove (or rename) that "
+			    "container to be able to reuse that name.",
+			    name, fe->cs[i]->id);
 		}
 	}
 	struct container *c = calloc(1, sizeof(*c));
@@ -686,7 +690,8 @@ static enum MHD_Result h_list(struct fake_engine *fe, struct MHD_Connection *con
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(filters, "name");
 	for (const cJSON *f = filters ? filters->child : NULL; f; f = f->next) {
 		if (strcmp(f->string, "label") && strcmp(f->string, "name")) {
-			enum MHD_Result r = reply_error(fe, conn, 400, "invalid filter '%s'", f->string);
+			enum MHD_Result r =
+			    reply_error(fe, conn, 400, "invalid filter '%s'", f->string);
 			cJSON_Delete(filters);
 			return r;
 		}
@@ -695,7 +700,8 @@ static enum MHD_Result h_list(struct fake_engine *fe, struct MHD_Connection *con
 	for (size_t i = fe->ncs; arr && i-- > 0;) {
 		const struct container *c = fe->cs[i];
 		if (c->removed || (!show_all && c->state != CS_RUNNING) ||
-		    (label && !label_match(cJSON_GetObjectItemCaseSensitive(c->body, "Labels"), label)) ||
+		    (label &&
+		     !label_match(cJSON_GetObjectItemCaseSensitive(c->body, "Labels"), label)) ||
 		    (name && !name_match(c->name, name)))
 			continue;
 		cJSON *it = list_item(c);
@@ -732,7 +738,7 @@ static ssize_t wait_read(void *cls, uint64_t pos, char *buf, size_t max)
 	pthread_mutex_lock(&fe->lock);
 	for (;;) {
 		engine_tick(fe);
-		if (r->cond == 2	   ? c->removed
+		if (r->cond == 2   ? c->removed
 		    : r->cond == 1 ? c->last_exit_seq > r->arrival || c->removed
 				   : c->state != CS_RUNNING) {
 			int n = snprintf(buf, max, "{\"StatusCode\":%d,\"Error\":null}\n",
@@ -768,7 +774,7 @@ static enum MHD_Result h_wait(struct fake_engine *fe, struct MHD_Connection *con
 	r->arrival = arrival;
 	r->cond = !strcmp(cond, "removed") ? 2 : !strcmp(cond, "next-exit") ? 1 : 0;
 	struct MHD_Response *resp =
-		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256, wait_read, r, free);
+	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256, wait_read, r, free);
 	if (!resp)
 		free(r);
 	return queue(fe, conn, 200, resp, "application/json");
@@ -849,7 +855,7 @@ static enum MHD_Result h_logs(struct fake_engine *fe, struct MHD_Connection *con
 				   "Bad parameters: you must choose at least one stream");
 	}
 	struct MHD_Response *resp =
-		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, log_read, r, free);
+	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, log_read, r, free);
 	if (!resp)
 		free(r);
 	return queue(fe, conn, 200, resp, "application/vnd.docker.raw-stream");
@@ -860,7 +866,7 @@ static int parse_signal(const char *s)
 	static const struct {
 		const char *name;
 		int num;
-	} sigs[] = { { "HUP", 1 },   { "INT", 2 },   { "QUIT", 3 },  { "KILL", 9 },
+	} sigs[] = { { "HUP", 1 },   { "INT", 2 },   { "QUIT", 3 }, { "KILL", 9 },
 		     { "USR1", 10 }, { "USR2", 12 }, { "TERM", 15 } };
 	if (!s || !*s)
 		return 9;
@@ -961,7 +967,7 @@ static enum MHD_Result route(struct fake_engine *fe, struct MHD_Connection *conn
 	size_t plen = strlen(path);
 	if ((get || !strcmp(method, "HEAD")) && !strcmp(path, "/_ping")) {
 		struct MHD_Response *r =
-			MHD_create_response_from_buffer(2, (void *)"OK", MHD_RESPMEM_PERSISTENT);
+		    MHD_create_response_from_buffer(2, (void *)"OK", MHD_RESPMEM_PERSISTENT);
 		if (r && (MHD_add_response_header(r, "Docker-Experimental", "false") != MHD_YES ||
 			  MHD_add_response_header(r, "Ostype", "linux") != MHD_YES)) {
 			MHD_destroy_response(r);
@@ -975,7 +981,8 @@ static enum MHD_Result route(struct fake_engine *fe, struct MHD_Connection *conn
 				 "\"MinAPIVersion\":\"1.24\",\"Os\":\"linux\"}",
 				 fe->api_version);
 	}
-	if (get && plen > 13 && !strncmp(path, "/images/", 8) && !strcmp(path + plen - 5, "/json")) {
+	if (get && plen > 13 && !strncmp(path, "/images/", 8) &&
+	    !strcmp(path + plen - 5, "/json")) {
 		char name[512];
 		snprintf(name, sizeof(name), "%.*s", (int)(plen - 13), path + 8);
 		return h_image(fe, conn, name);
@@ -1148,7 +1155,7 @@ struct fake_engine *fake_engine_start(const char *api_version)
 		tmp = "/tmp";
 	if (!(fe->api_version = strdup(api_version)) ||
 	    snprintf(fe->dir, sizeof(fe->dir), "%s/fake-engine-XXXXXX", tmp) >=
-		    (int)sizeof(fe->dir) ||
+		(int)sizeof(fe->dir) ||
 	    !mkdtemp(fe->dir)) {
 		fe->dir[0] = '\0';
 		goto fail;
@@ -1161,9 +1168,9 @@ struct fake_engine *fake_engine_start(const char *api_version)
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 64))
 		goto fail;
 	fe->daemon = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
-		handler, fe, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_URI_LOG_CALLBACK, uri_cb,
-		fe, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, fe, MHD_OPTION_END);
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handler,
+	    fe, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, fe,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, fe, MHD_OPTION_END);
 	if (!fe->daemon)
 		goto fail;
 	return fe;

@@ -10,10 +10,10 @@
 struct fake_engine;
 
 struct fake_request {
-	char *method; /* "GET", "POST", ... */
-	char *path;   /* as sent, version prefix removed: "/containers/create" */
-	char *query;  /* raw query string without '?', "" when none */
-	char *body;   /* NUL-terminated request body, "" when none */
+	char *method;  /* "GET", "POST", ... */
+	char *path;    /* as sent, version prefix removed: "/containers/create" */
+	char *query;   /* raw query string without '?', "" when none */
+	char *body;    /* NUL-terminated request body, "" when none */
 	char *version; /* "1.41" from "/v1.41/...", "" when unversioned */
 };
 

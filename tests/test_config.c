@@ -123,7 +123,8 @@ static void expect_problem_at(struct fx *f, int rc, int line, const char *rest, 
 		_fail(file, srcline);
 	}
 }
-#define expect_problem(f, rc, line, rest) expect_problem_at((f), (rc), (line), (rest), __FILE__, __LINE__)
+#define expect_problem(f, rc, line, rest)                                                          \
+	expect_problem_at((f), (rc), (line), (rest), __FILE__, __LINE__)
 
 static void expect_loaded_at(struct fx *f, int rc, const char *file, int line)
 {
@@ -281,12 +282,12 @@ static void test_layering(void **state)
 	expect_loaded(f, load_named(f, "b.ini",
 				    "[job]\nimage = debian:12\npids_limit = 200\n"
 				    "cap_add =\n"));
-	assert_string_equal(f->cfg.image, "debian:12");   /* B wins */
-	assert_int_equal(f->cfg.pids_limit, 200);	    /* B wins */
-	assert_int_equal(f->cfg.cap_add.n, 0);		    /* B's empty list wins */
+	assert_string_equal(f->cfg.image, "debian:12");  /* B wins */
+	assert_int_equal(f->cfg.pids_limit, 200);        /* B wins */
+	assert_int_equal(f->cfg.cap_add.n, 0);           /* B's empty list wins */
 	assert_string_equal(f->cfg.site_name, "a-site"); /* A's stays */
-	assert_string_equal(f->cfg.user, "1000");	    /* A's stays */
-	assert_string_equal(f->cfg.network, "none");	    /* the default stays */
+	assert_string_equal(f->cfg.user, "1000");        /* A's stays */
+	assert_string_equal(f->cfg.network, "none");     /* the default stays */
 }
 
 /* The same key in two files is layering, not "set twice". */
@@ -445,7 +446,8 @@ static void test_malformed_values(void **state)
 		{ "workspace", "root_mode", "0o755", "not an octal mode: want e.g. 0555" },
 		{ "workspace", "job_mode", "8", "not an octal mode" },
 		{ "workspace", "job_mode", "10000", "not an octal mode" },
-		{ "workspace", "root_readonly", "maybe", "not a boolean: want true/false, yes/no, on/off or 1/0" },
+		{ "workspace", "root_readonly", "maybe",
+		  "not a boolean: want true/false, yes/no, on/off or 1/0" },
 		{ "job", "no_new_privileges", "2", "not a boolean" },
 		{ "job", "readonly_rootfs", "", "not a boolean" },
 		{ "job", "pids_limit", "-1", "not a non-negative whole number" },
@@ -458,7 +460,8 @@ static void test_malformed_values(void **state)
 		{ "job", "network", "container:victim", "not a network name" },
 		{ "job", "network", "a/b", "not a network name" },
 		{ "job", "network", "", "not a network name" },
-		{ "workspace", "path", "srv/ws", "not an absolute path without `.` or `..` components" },
+		{ "workspace", "path", "srv/ws",
+		  "not an absolute path without `.` or `..` components" },
 		{ "workspace", "path", "/srv/../etc", "not an absolute path without" },
 		{ "workspace", "path", "/srv/./ws", "not an absolute path without" },
 		{ "workspace", "path", "/srv/ws/..", "not an absolute path without" },
@@ -493,8 +496,9 @@ static void test_malformed_keeps_old_value(void **state)
 {
 	struct fx *f = *state;
 
-	expect_loaded(f, load_named(f, "a.ini", "[job]\npids_limit = 7\nuser = 5\n"
-						 "cap_drop = MKNOD\n[workspace]\npath = /srv/ws\n"));
+	expect_loaded(f, load_named(f, "a.ini",
+				    "[job]\npids_limit = 7\nuser = 5\n"
+				    "cap_drop = MKNOD\n[workspace]\npath = /srv/ws\n"));
 	assert_int_equal(load(f, "[job]\npids_limit = lots\nuser = root\ncap_drop = x\n"
 				 "[workspace]\npath = srv\n"),
 			 -1);
@@ -618,7 +622,8 @@ static void test_several_problems(void **state)
 	assert_non_null(strstr(f->err.msg, "f.ini:2: unknown key `bogus` in [job] (and 2 more)"));
 	assert_int_equal(f->cfg.problems.n, 3);
 	assert_non_null(strstr(f->cfg.problems.v[0], "f.ini:2: unknown key `bogus` in [job]"));
-	assert_non_null(strstr(f->cfg.problems.v[1], "f.ini:3: [job] user = `root`: not a numeric"));
+	assert_non_null(
+	    strstr(f->cfg.problems.v[1], "f.ini:3: [job] user = `root`: not a numeric"));
 	assert_non_null(strstr(f->cfg.problems.v[2], "f.ini:4: unknown section [nope]"));
 	/* timeout in [nope] is not judged; tmp_size on line 7 is in [job] again and taken */
 	assert_int_equal(f->cfg.timeout_ms, 0);
@@ -711,8 +716,9 @@ static void test_validate(void **state)
 	assert_string_equal(e.msg, "config: [workspace] mount_point must be below `/`");
 	jc_error_clear(&e);
 
-	expect_loaded(f, load_named(f, "d.ini", "[workspace]\nmount_point = /w\n"
-						 "[engine]\ntimeout = 0\n"));
+	expect_loaded(f, load_named(f, "d.ini",
+				    "[workspace]\nmount_point = /w\n"
+				    "[engine]\ntimeout = 0\n"));
 	assert_int_equal(jc_config_validate(&f->cfg, &e), -1);
 	assert_string_equal(e.msg, "config: [engine] timeout must be more than 0");
 	jc_error_clear(&e);

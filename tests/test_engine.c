@@ -108,7 +108,8 @@ static void test_http_errors_keep_engine_message(void **state)
 
 	fake_engine_add_image(fe, "img", "");
 	assert_int_equal(jc_engine_ping(e, &err), 0);
-	fake_engine_fail(fe, "POST", "/containers/create", FAKE_FAULT_STATUS, 500, "disk on fire", 1);
+	fake_engine_fail(fe, "POST", "/containers/create", FAKE_FAULT_STATUS, 500, "disk on fire",
+			 1);
 	assert_int_equal(jc_engine_create(e, "c1", "{\"Image\":\"img\"}", &id, &err), -1);
 	assert_string_equal(err.msg, "create container `c1`: engine said 500: disk on fire");
 	assert_int_equal(err.status, EIO);
@@ -177,8 +178,8 @@ static void test_engine_down(void **state)
 
 static void test_bad_endpoints(void **state)
 {
-	static const char *const bad[] = { "unix://relative.sock", "ftp://host", "tcp://",
-					   "tcp://host/path", "/var/run/docker.sock", "" };
+	static const char *const bad[] = { "unix://relative.sock", "ftp://host",           "tcp://",
+					   "tcp://host/path",      "/var/run/docker.sock", "" };
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct jc_engine *e = NULL;
@@ -208,10 +209,9 @@ static void collect(void *ctx, int stream, const char *buf, size_t len)
 
 static void test_demux_any_split(void **state)
 {
-	static const unsigned char stream[] = { 1, 0, 0, 0, 0, 0, 0, 3, 'a', 'b', 'c',
-						2, 0, 0, 0, 0, 0, 0, 2, 'e', '!',
-						1, 0, 0, 0, 0, 0, 0, 0,
-						1, 0, 0, 0, 0, 0, 0, 1, 'd' };
+	static const unsigned char stream[] = { 1, 0, 0, 0, 0, 0, 0,   3,   'a', 'b', 'c', 2,  0,
+						0, 0, 0, 0, 0, 2, 'e', '!', 1,   0,   0,   0,  0,
+						0, 0, 0, 1, 0, 0, 0,   0,   0,   0,   1,   'd' };
 	(void)state;
 	/* every split point, and byte by byte */
 	for (size_t cut = 0; cut <= sizeof(stream); cut++) {
@@ -219,7 +219,8 @@ static void test_demux_any_split(void **state)
 		struct jc_demux d;
 		jc_demux_init(&d, collect, &c);
 		assert_int_equal(jc_demux_feed(&d, (const char *)stream, cut), 0);
-		assert_int_equal(jc_demux_feed(&d, (const char *)stream + cut, sizeof(stream) - cut), 0);
+		assert_int_equal(
+		    jc_demux_feed(&d, (const char *)stream + cut, sizeof(stream) - cut), 0);
 		assert_int_equal(c.nout, 4);
 		assert_memory_equal(c.out, "abcd", 4);
 		assert_int_equal(c.nerr, 2);

@@ -22,9 +22,8 @@ static void test_set(void **state)
 	jc_error err = { 0 };
 
 	(void)state;
-	assert_int_equal(jc_error_set(&err, JC_ERR_INPUT, EINVAL, "job name `%s` is %s", "x",
-				      "bad"),
-			 -1);
+	assert_int_equal(
+	    jc_error_set(&err, JC_ERR_INPUT, EINVAL, "job name `%s` is %s", "x", "bad"), -1);
 	assert_int_equal(err.kind, JC_ERR_INPUT);
 	assert_int_equal(err.status, EINVAL);
 	assert_false(err.retry);
@@ -167,10 +166,14 @@ static void test_kind_names(void **state)
 		enum jc_error_kind kind;
 		const char *name;
 	} cases[] = {
-		{ JC_ERR_NONE, "none" },	     { JC_ERR_CONFIG, "config" },
-		{ JC_ERR_INPUT, "input" },	     { JC_ERR_WORKSPACE, "workspace" },
-		{ JC_ERR_ENGINE, "engine" },	     { JC_ERR_SYSTEM, "system" },
-		{ JC_ERR_CMD_NOT_FOUND, "command" }, { JC_ERR_CMD_NOT_EXEC, "command" },
+		{ JC_ERR_NONE, "none" },
+		{ JC_ERR_CONFIG, "config" },
+		{ JC_ERR_INPUT, "input" },
+		{ JC_ERR_WORKSPACE, "workspace" },
+		{ JC_ERR_ENGINE, "engine" },
+		{ JC_ERR_SYSTEM, "system" },
+		{ JC_ERR_CMD_NOT_FOUND, "command" },
+		{ JC_ERR_CMD_NOT_EXEC, "command" },
 	};
 
 	(void)state;
@@ -227,7 +230,7 @@ static void test_strv(void **state)
 	jc_strv_free(&a);
 	assert_null(a.v);
 	assert_int_equal(a.n, 0);
-	jc_strv_free(&a); /* twice is harmless */
+	jc_strv_free(&a);                          /* twice is harmless */
 	assert_int_equal(jc_strv_copy(&b, &a), 0); /* copy of empty empties */
 	assert_int_equal(b.n, 0);
 	jc_strv_free(&b);
@@ -236,16 +239,11 @@ static void test_strv(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_set),
-		cmocka_unit_test(test_set_replaces),
-		cmocka_unit_test(test_set_null_err),
-		cmocka_unit_test(test_set_format_in_argument),
-		cmocka_unit_test(test_wrap),
-		cmocka_unit_test(test_wrap_empty),
-		cmocka_unit_test(test_clear),
-		cmocka_unit_test(test_oom),
-		cmocka_unit_test(test_kind_names),
-		cmocka_unit_test(test_long_message),
+		cmocka_unit_test(test_set),          cmocka_unit_test(test_set_replaces),
+		cmocka_unit_test(test_set_null_err), cmocka_unit_test(test_set_format_in_argument),
+		cmocka_unit_test(test_wrap),         cmocka_unit_test(test_wrap_empty),
+		cmocka_unit_test(test_clear),        cmocka_unit_test(test_oom),
+		cmocka_unit_test(test_kind_names),   cmocka_unit_test(test_long_message),
 		cmocka_unit_test(test_strv),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,8 +56,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	return len;
 }
 
-static void http(CURL *h, const char *sock, const char *method, const char *path,
-		 const char *body, long timeout, struct resp *r)
+static void http(CURL *h, const char *sock, const char *method, const char *path, const char *body,
+		 long timeout, struct resp *r)
 {
 	char url[512];
 	memset(r, 0, sizeof(*r));

@@ -86,8 +86,8 @@ static void fill(char *buf, size_t n, char c)
 
 static void test_name_good(void **state)
 {
-	static const char *const good[] = { "a", "A", "0", "job1", "Job_1.v2-x", "9lives",
-					    "a..b", "a.", "a-", "a_" };
+	static const char *const good[] = { "a",      "A",    "0",  "job1", "Job_1.v2-x",
+					    "9lives", "a..b", "a.", "a-",   "a_" };
 	jc_error err = { 0 };
 	char max[JC_NAME_MAX + 1];
 
@@ -262,9 +262,10 @@ static void test_job_runs_name_check(void **state)
 
 static void test_env_good(void **state)
 {
-	static const char *const good[] = { "A=x",	    "_=x",	 "a_1=",      "PATH=/bin:/usr/bin",
-					    "X=a=b",	    "X=tab\there", "X= spaces ", "X=\xc3\xa9",
-					    "_A9=value" };
+	static const char *const good[] = {
+		"A=x",         "_=x",        "a_1=",       "PATH=/bin:/usr/bin", "X=a=b",
+		"X=tab\there", "X= spaces ", "X=\xc3\xa9", "_A9=value"
+	};
 	jc_error err = { 0 };
 
 	(void)state;

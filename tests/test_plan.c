@@ -15,7 +15,7 @@
 
 #include "jobcell.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define N(a)    (sizeof(a) / sizeof((a)[0]))
 #define CREATED INT64_C(1700000000)
 
 /* ---- fixture: a site config and a job request ------------------------------- */
@@ -53,8 +53,9 @@ static int setup(void **state)
 	    jc_strv_push(&f->cmd, "-c") || jc_strv_push(&f->cmd, "echo hi > out.txt") ||
 	    jc_strv_push(&f->env, "A=1") || jc_strv_push(&f->env, "GREETING=hello world"))
 		return -1;
-	f->req = (struct jc_job_request){ .job = "job1", .cmd = f->cmd, .env = f->env,
-					  .timeout_ms = -1 };
+	f->req = (struct jc_job_request){
+		.job = "job1", .cmd = f->cmd, .env = f->env, .timeout_ms = -1
+	};
 	*state = f;
 	return 0;
 }
@@ -161,9 +162,9 @@ static void json_strs_at(const cJSON *o, const char *key, const char *const *wan
 	}
 }
 #define json_strs(o, key, ...)                                                                     \
-	json_strs_at((o), (key), (const char *const[]){ __VA_ARGS__ },                            \
-		     sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *), __FILE__,   \
-		     __LINE__)
+	json_strs_at((o), (key), (const char *const[]){ __VA_ARGS__ },                             \
+		     sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *),          \
+		     __FILE__, __LINE__)
 #define json_empty_array(o, key) json_strs_at((o), (key), NULL, 0, __FILE__, __LINE__)
 
 /* The object has exactly these keys (in any order). */
@@ -191,14 +192,15 @@ static void json_keys_at(const cJSON *o, const char *const *want, size_t n, cons
 	_assert_int_equal((LargestIntegralType)cJSON_GetArraySize(o), n, file, line);
 }
 #define json_keys(o, ...)                                                                          \
-	json_keys_at((o), (const char *const[]){ __VA_ARGS__ },                                   \
-		     sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *), __FILE__,   \
-		     __LINE__)
+	json_keys_at((o), (const char *const[]){ __VA_ARGS__ },                                    \
+		     sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *),          \
+		     __FILE__, __LINE__)
 
 static void bind_mount_at(const cJSON *m, const char *src, const char *dst, bool ro,
 			  const char *file, int line)
 {
-	json_keys_at(m, (const char *const[]){ "Type", "Source", "Target", "ReadOnly", "BindOptions" },
+	json_keys_at(m,
+		     (const char *const[]){ "Type", "Source", "Target", "ReadOnly", "BindOptions" },
 		     5, file, line);
 	json_str_at(m, "Type", "bind", file, line);
 	json_str_at(m, "Source", src, file, line);
@@ -266,8 +268,8 @@ static void test_create_body_defaults(void **state)
 
 	hc = get(f->root, "HostConfig");
 	/* /tmp is a typed tmpfs mount (commit 2be669e), not HostConfig.Tmpfs */
-	json_keys(hc, "NetworkMode", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd",
-		  "SecurityOpt", "PidsLimit", "AutoRemove");
+	json_keys(hc, "NetworkMode", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd", "SecurityOpt",
+		  "PidsLimit", "AutoRemove");
 	json_str(hc, "NetworkMode", "none");
 	m = mounts(f, 5);
 	tmpfs_mount(cJSON_GetArrayItem(m, 0), "/workspace", true, 365 /* 0555 */, 1048576);
@@ -369,8 +371,7 @@ static void test_relaxed_site(void **state)
 	build(f, NULL);
 
 	hc = get(f->root, "HostConfig");
-	json_keys(hc, "NetworkMode", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd",
-		  "AutoRemove");
+	json_keys(hc, "NetworkMode", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd", "AutoRemove");
 	json_str(hc, "NetworkMode", "bridge");
 	json_bool(hc, "ReadonlyRootfs", false);
 	json_empty_array(hc, "CapDrop");
@@ -556,7 +557,8 @@ static void test_refuse_bad_image(void **state)
 	struct fx *f = *state;
 
 	f->req.image = "alpine latest";
-	expect_refused(f, JC_ERR_INPUT, "image has a character outside [A-Za-z0-9._/:@-] at offset 6");
+	expect_refused(f, JC_ERR_INPUT,
+		       "image has a character outside [A-Za-z0-9._/:@-] at offset 6");
 	f->req.image = "../../containers/x";
 	expect_refused(f, JC_ERR_INPUT, "image must start with a letter or digit");
 	f->req.image = "a/../b";
@@ -770,13 +772,15 @@ static void test_parse_wait(void **state)
 		int status;
 		const char *part;
 	} bad[] = {
-		{ "not json", EBADMSG, "engine answer is not valid JSON: wait answer has no StatusCode" },
+		{ "not json", EBADMSG,
+		  "engine answer is not valid JSON: wait answer has no StatusCode" },
 		{ "{}", EBADMSG, "wait answer has no StatusCode" },
 		{ "[0]", EBADMSG, "wait answer has no StatusCode" },
 		{ "{\"StatusCode\":\"0\"}", EBADMSG, "wait answer has no StatusCode" },
 		{ "{\"StatusCode\":0.5}", EBADMSG, "wait answer has no StatusCode" },
 		{ "{\"StatusCode\":1e300}", EBADMSG, "wait answer has no StatusCode" },
-		{ "{\"StatusCode\":256}", ERANGE, "engine reported exit status 256, outside 0..255" },
+		{ "{\"StatusCode\":256}", ERANGE,
+		  "engine reported exit status 256, outside 0..255" },
 		{ "{\"StatusCode\":-1}", ERANGE, "engine reported exit status -1, outside 0..255" },
 		{ "{\"StatusCode\":0,\"Error\":{\"Message\":\"container vanished\"}}", EIO,
 		  "engine said: container vanished" },
@@ -789,19 +793,20 @@ static void test_parse_wait(void **state)
 	st = -5;
 	assert_int_equal(jc_request_parse_wait("{\"StatusCode\":0}", &st, &err), 0);
 	assert_int_equal(st, 0);
-	assert_int_equal(jc_request_parse_wait("{\"StatusCode\":255,\"Error\":null}", &st, &err), 0);
+	assert_int_equal(jc_request_parse_wait("{\"StatusCode\":255,\"Error\":null}", &st, &err),
+			 0);
 	assert_int_equal(st, 255);
 	assert_int_equal(
-		jc_request_parse_wait("{\"StatusCode\":3,\"Error\":{\"Message\":\"\"}}", &st, &err), 0);
+	    jc_request_parse_wait("{\"StatusCode\":3,\"Error\":{\"Message\":\"\"}}", &st, &err), 0);
 	assert_int_equal(st, 3);
 	assert_int_equal(
-		jc_request_parse_wait("{\"StatusCode\":4,\"Error\":{\"Message\":7}}", &st, &err), 0);
+	    jc_request_parse_wait("{\"StatusCode\":4,\"Error\":{\"Message\":7}}", &st, &err), 0);
 	assert_int_equal(st, 4);
 	assert_null(err.msg);
 	for (size_t i = 0; i < N(bad); i++) {
 		st = -5;
-		expect_engine_err(jc_request_parse_wait(bad[i].json, &st, &err), &err, bad[i].status,
-				  bad[i].part);
+		expect_engine_err(jc_request_parse_wait(bad[i].json, &st, &err), &err,
+				  bad[i].status, bad[i].part);
 		assert_int_equal(st, -5);
 	}
 }
@@ -826,10 +831,10 @@ static void test_error_message(void **state)
 static void test_parse_list(void **state)
 {
 	const char *json =
-		"[{\"Id\":\"" ID64 "\",\"Names\":[\"/jobcell-lab-a\"],\"State\":\"running\","
-		"\"Labels\":{\"jobcell.job\":\"a\",\"jobcell.created\":\"1\"}},"
-		"{\"Id\":\"abcdefabcdef\",\"Names\":[],\"State\":\"exited\",\"Labels\":{}},"
-		"{\"Id\":\"bbbbbbbbbbbb\",\"State\":\"created\"}]";
+	    "[{\"Id\":\"" ID64 "\",\"Names\":[\"/jobcell-lab-a\"],\"State\":\"running\","
+	    "\"Labels\":{\"jobcell.job\":\"a\",\"jobcell.created\":\"1\"}},"
+	    "{\"Id\":\"abcdefabcdef\",\"Names\":[],\"State\":\"exited\",\"Labels\":{}},"
+	    "{\"Id\":\"bbbbbbbbbbbb\",\"State\":\"created\"}]";
 	struct jc_container_list l = { 0 };
 	jc_error err = { 0 };
 
@@ -863,7 +868,8 @@ static void test_parse_list_hostile(void **state)
 		{ "not json", "engine answer is not valid JSON: container list is not an array" },
 		{ "{}", "container list is not an array" },
 		{ "null", "container list is not an array" },
-		{ "[{\"Id\":\"abcdefabcdef\",\"State\":\"running\"}", "container list is not an array" },
+		{ "[{\"Id\":\"abcdefabcdef\",\"State\":\"running\"}",
+		  "container list is not an array" },
 		{ "[1]", "engine answer is not valid JSON: container list item" },
 		{ "[{\"State\":\"running\"}]", "container list item" },
 		{ "[{\"Id\":\"abcdefabcdef\"}]", "container list item" },

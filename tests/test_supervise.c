@@ -112,7 +112,8 @@ static long req_index(struct fake_engine *fe, const char *method, const char *pr
 	size_t n = fake_engine_request_count(fe);
 	for (size_t i = 0; i < n; i++) {
 		const struct fake_request *r = fake_engine_request(fe, i);
-		if (strcmp(r->method, method) == 0 && strncmp(r->path, prefix, strlen(prefix)) == 0 &&
+		if (strcmp(r->method, method) == 0 &&
+		    strncmp(r->path, prefix, strlen(prefix)) == 0 &&
 		    (strcmp(prefix, "/containers/") != 0 || 1))
 			return (long)i;
 	}
@@ -246,12 +247,17 @@ static void test_faults_after_create_remove_the_container(void **state)
 		enum fake_fault fault;
 		const char *msg;
 	} cases[] = {
-		{ "POST", "/start", FAKE_FAULT_STATUS, "start container `jobcell-s-j`: engine said 500: boom" },
-		{ "POST", "/wait", FAKE_FAULT_STATUS, "wait for container `jobcell-s-j`: engine said 500: boom" },
+		{ "POST", "/start", FAKE_FAULT_STATUS,
+		  "start container `jobcell-s-j`: engine said 500: boom" },
+		{ "POST", "/wait", FAKE_FAULT_STATUS,
+		  "wait for container `jobcell-s-j`: engine said 500: boom" },
 		/* an answer before the start is a protocol error of its own */
-		{ "POST", "/wait", FAKE_FAULT_MALFORMED, "wait for container `jobcell-s-j`: answered before the start" },
-		{ "POST", "/wait", FAKE_FAULT_DROP, "wait for container `jobcell-s-j`: connection dropped" },
-		{ "GET", "/logs", FAKE_FAULT_STATUS, "stream logs of `jobcell-s-j`: engine said 500: boom" },
+		{ "POST", "/wait", FAKE_FAULT_MALFORMED,
+		  "wait for container `jobcell-s-j`: answered before the start" },
+		{ "POST", "/wait", FAKE_FAULT_DROP,
+		  "wait for container `jobcell-s-j`: connection dropped" },
+		{ "GET", "/logs", FAKE_FAULT_STATUS,
+		  "stream logs of `jobcell-s-j`: engine said 500: boom" },
 		{ "GET", "/logs", FAKE_FAULT_DROP, "stream logs of `jobcell-s-j`" },
 		{ "GET", "/json", FAKE_FAULT_TRUNCATED, "inspect container" },
 		{ "GET", "/json", FAKE_FAULT_STATUS, "inspect container" },
@@ -264,7 +270,8 @@ static void test_faults_after_create_remove_the_container(void **state)
 		jc_error err = { 0 };
 		struct jc_plan *p = plan_for(f, 0, "exit", "0", NULL);
 
-		fake_engine_fail(f->fe, cases[i].method, cases[i].path, cases[i].fault, 500, "boom", 1);
+		fake_engine_fail(f->fe, cases[i].method, cases[i].path, cases[i].fault, 500, "boom",
+				 1);
 		assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), -1);
 		assert_msg(&err, cases[i].msg);
 		assert_int_equal(fake_engine_container_count(f->fe), 0);
@@ -348,8 +355,8 @@ static void test_timeout_stops_and_removes(void **state)
 	assert_true(r.timed_out);
 	assert_int_equal(r.exit_code, 143);
 	assert_true(req_suffix(f->fe, "POST", "/stop") >= 0);
-	assert_string_equal(fake_engine_request(f->fe, (size_t)req_suffix(f->fe, "POST", "/stop"))->query,
-			    "t=1");
+	assert_string_equal(
+	    fake_engine_request(f->fe, (size_t)req_suffix(f->fe, "POST", "/stop"))->query, "t=1");
 	assert_int_equal(fake_engine_container_count(f->fe), 0);
 	jc_run_result_free(&r);
 	jc_plan_free(p);
@@ -371,8 +378,7 @@ static void *send_signals(void *arg)
 	return NULL;
 }
 
-static void run_with_signals(struct fixture *f, const char *prog, int nsig,
-			     struct jc_run_result *r)
+static void run_with_signals(struct fixture *f, const char *prog, int nsig, struct jc_run_result *r)
 {
 	struct jc_supervise_opts o = opts(f);
 	struct sender s = { nsig, 300 };

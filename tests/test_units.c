@@ -11,7 +11,7 @@
 
 #include "jobcell.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define N(a)     (sizeof(a) / sizeof((a)[0]))
 #define SENTINEL INT64_C(-777)
 
 /* ---- durations ------------------------------------------------------------ */
@@ -49,13 +49,29 @@ static void test_duration_good(void **state)
 static void test_duration_bad(void **state)
 {
 	static const char *const bad[] = {
-		"",	"-1s", "1.5s", "10x",	" 10s", "10s ", "10 s", "s",	   "ms",
-		"+1s",	"1S",  "1sec", "1min",	"1d",	"1hh",	"1e3",	"0x10", "10\n",
+		"",
+		"-1s",
+		"1.5s",
+		"10x",
+		" 10s",
+		"10s ",
+		"10 s",
+		"s",
+		"ms",
+		"+1s",
+		"1S",
+		"1sec",
+		"1min",
+		"1d",
+		"1hh",
+		"1e3",
+		"0x10",
+		"10\n",
 		"99999999999999999999h", /* overflows the digits */
-		"18446744073709551616",	 /* 2^64 */
+		"18446744073709551616",  /* 2^64 */
 		"9223372036854775808ms", /* INT64_MAX + 1 */
-		"9223372036854776s",	 /* overflows when scaled */
-		"2562047788016h", /* one hour past INT64_MAX ms */
+		"9223372036854776s",     /* overflows when scaled */
+		"2562047788016h",        /* one hour past INT64_MAX ms */
 	};
 
 	(void)state;
@@ -104,9 +120,22 @@ static void test_size_good(void **state)
 static void test_size_bad(void **state)
 {
 	static const char *const bad[] = {
-		"1t", "m",   "-1",   "",	 "1b", "1mm", "1kbb", "1 k", " 1k", "1k ",
-		"1.5g", "+1", "1kib", "0x10", "1mib",
-		"8589934592g",		  /* 2^33 GiB = 2^63 bytes: over INT64_MAX */
+		"1t",
+		"m",
+		"-1",
+		"",
+		"1b",
+		"1mm",
+		"1kbb",
+		"1 k",
+		" 1k",
+		"1k ",
+		"1.5g",
+		"+1",
+		"1kib",
+		"0x10",
+		"1mib",
+		"8589934592g",          /* 2^33 GiB = 2^63 bytes: over INT64_MAX */
 		"99999999999999999999", /* overflows the digits */
 	};
 
@@ -128,7 +157,7 @@ static void test_mode_good(void **state)
 		const char *s;
 		unsigned mode;
 	} cases[] = {
-		{ "0555", 0555 }, { "755", 0755 }, { "07777", 07777 }, { "0", 0 },
+		{ "0555", 0555 }, { "755", 0755 },   { "07777", 07777 }, { "0", 0 },
 		{ "0700", 0700 }, { "1777", 01777 }, { "00000", 0 },
 	};
 
@@ -144,9 +173,9 @@ static void test_mode_good(void **state)
 
 static void test_mode_bad(void **state)
 {
-	static const char *const bad[] = { "8",	   "0o755", "10000", "",   "0x1ed", "-755",
-					   "+755", " 755",  "755 ", "9",  "000000", "0755a",
-					   "17777" };
+	static const char *const bad[] = { "8",      "0o755", "10000", "",     "0x1ed",
+					   "-755",   "+755",  " 755",  "755 ", "9",
+					   "000000", "0755a", "17777" };
 
 	(void)state;
 	for (size_t i = 0; i < N(bad); i++) {
@@ -164,8 +193,8 @@ static void test_bool(void **state)
 {
 	static const char *const yes[] = { "true", "yes", "on", "1", "TRUE", "Yes", "ON" };
 	static const char *const no[] = { "false", "no", "off", "0", "FALSE", "No", "Off" };
-	static const char *const bad[] = { "", "2", "y", "n", "t", "truex", " true", "true ",
-					   "enabled", "-1" };
+	static const char *const bad[] = { "",      "2",     "y",     "n",       "t",
+					   "truex", " true", "true ", "enabled", "-1" };
 
 	(void)state;
 	for (size_t i = 0; i < N(yes); i++) {
@@ -194,10 +223,19 @@ static void test_uint(void **state)
 	static const struct {
 		const char *s;
 		int64_t v;
-	} good[] = { { "0", 0 }, { "512", 512 }, { "007", 7 },
-		     { "9223372036854775807", INT64_MAX } };
-	static const char *const bad[] = { "",	 "-1", "+1",   "1 ", " 1", "1k", "1.0", "0x1",
-					   "9223372036854775808", "99999999999999999999999" };
+	} good[] = {
+		{ "0", 0 }, { "512", 512 }, { "007", 7 }, { "9223372036854775807", INT64_MAX }
+	};
+	static const char *const bad[] = { "",
+					   "-1",
+					   "+1",
+					   "1 ",
+					   " 1",
+					   "1k",
+					   "1.0",
+					   "0x1",
+					   "9223372036854775808",
+					   "99999999999999999999999" };
 
 	(void)state;
 	for (size_t i = 0; i < N(good); i++) {
@@ -224,9 +262,12 @@ static void test_user_good(void **state)
 		uid_t uid;
 		gid_t gid;
 	} cases[] = {
-		{ "65532", 65532, 65532 },	 { "65532:1000", 65532, 1000 },
-		{ "0", 0, 0 },			 { "0:0", 0, 0 },
-		{ "1000:0", 1000, 0 },		 { "4294967294", 4294967294u, 4294967294u },
+		{ "65532", 65532, 65532 },
+		{ "65532:1000", 65532, 1000 },
+		{ "0", 0, 0 },
+		{ "0:0", 0, 0 },
+		{ "1000:0", 1000, 0 },
+		{ "4294967294", 4294967294u, 4294967294u },
 		{ "1:4294967294", 1, 4294967294u },
 	};
 
@@ -245,9 +286,9 @@ static void test_user_good(void **state)
 static void test_user_bad(void **state)
 {
 	static const char *const bad[] = {
-		"root",	      "1:",	     ":1",	    "-1",	  "4294967295", /* (uid_t)-1 */
-		"1:4294967295", "", "1:2:3",	"1:root", "root:1",	"1 ", " 1",
-		"+1",	      "1:-1",	     "99999999999999999999",
+		"root",         "1:", ":1",    "-1",     "4294967295", /* (uid_t)-1 */
+		"1:4294967295", "",   "1:2:3", "1:root", "root:1",
+		"1 ",           " 1", "+1",    "1:-1",   "99999999999999999999",
 	};
 
 	(void)state;
@@ -267,7 +308,7 @@ int main(void)
 		cmocka_unit_test(test_duration_good), cmocka_unit_test(test_duration_bad),
 		cmocka_unit_test(test_size_good),     cmocka_unit_test(test_size_bad),
 		cmocka_unit_test(test_mode_good),     cmocka_unit_test(test_mode_bad),
-		cmocka_unit_test(test_bool),	      cmocka_unit_test(test_uint),
+		cmocka_unit_test(test_bool),          cmocka_unit_test(test_uint),
 		cmocka_unit_test(test_user_good),     cmocka_unit_test(test_user_bad),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,8 +67,8 @@ static int setup(void **state)
 		return -1;
 	}
 	snprintf(f->root, sizeof(f->root), "%s/ws", f->base);
-	f->ws = (struct jc_workspace){ .root_fd = -1, .startup_fd = -1, .local_fd = -1,
-				       .job_fd = -1 };
+	f->ws =
+	    (struct jc_workspace){ .root_fd = -1, .startup_fd = -1, .local_fd = -1, .job_fd = -1 };
 	mkdir_at(f, "ws", 0755);
 	mkdir_at(f, "ws/startup", 0755);
 	mkdir_at(f, "ws/local", 0755);
@@ -131,7 +131,7 @@ static bool have_openat2(void)
 	}
 #define TESTS(fn)                                                                                  \
 	cmocka_unit_test_setup_teardown(fn##_openat2, setup, teardown),                            \
-		cmocka_unit_test_setup_teardown(fn##_fallback, setup, teardown)
+	    cmocka_unit_test_setup_teardown(fn##_fallback, setup, teardown)
 
 static void expect_err_at(int rc, jc_error *err, enum jc_error_kind kind, int status,
 			  const char *part, const char *file, int line)
@@ -268,8 +268,11 @@ static void root_writable(struct fx *f)
 	static const struct {
 		mode_t mode;
 		const char *text;
-	} cases[] = { { 0775, "(mode 0775)" }, { 0757, "(mode 0757)" }, { 0777, "(mode 0777)" },
-		      { 0770, "(mode 0770)" }, { 01777, "(mode 1777)" } };
+	} cases[] = { { 0775, "(mode 0775)" },
+		      { 0757, "(mode 0757)" },
+		      { 0777, "(mode 0777)" },
+		      { 0770, "(mode 0770)" },
+		      { 01777, "(mode 1777)" } };
 	char want[512];
 
 	for (size_t i = 0; i < N(cases); i++) {
@@ -360,29 +363,26 @@ static void job_symlinks(struct fx *f)
 		const char *name;
 		const char *target;
 	} cases[] = {
-		{ "to-root", "/" },
-		{ "to-sibling", "other" },
+		{ "to-root", "/" },          { "to-sibling", "other" },
 		{ "to-sibling-abs", NULL }, /* absolute path of ws/other */
-		{ "to-startup", "startup" },
-		{ "dangling", "nowhere" },
-		{ "to-self", "to-self" },
-		{ "to-dotdot", ".." },
+		{ "to-startup", "startup" }, { "dangling", "nowhere" },
+		{ "to-self", "to-self" },    { "to-dotdot", ".." },
 	};
 	char p[256], target[256], want[256];
 
 	open_ok(f);
 	for (size_t i = 0; i < N(cases); i++) {
-		const char *t = cases[i].target ? cases[i].target
-						: at(f, "ws/other", target, sizeof(target));
+		const char *t =
+		    cases[i].target ? cases[i].target : at(f, "ws/other", target, sizeof(target));
 		snprintf(p, sizeof(p), "%s/%s", f->root, cases[i].name);
 		assert_int_equal(symlink(t, p), 0);
 		snprintf(want, sizeof(want), "job directory `%s` is a symlink, not a directory",
 			 cases[i].name);
 		/* with create too: a symlink is never "missing" */
 		for (int create = 0; create < 2; create++) {
-			expect_err(jc_ws_prepare_job(&f->ws, cases[i].name, create, 0700, 0, 0,
-						     &f->err),
-				   &f->err, JC_ERR_WORKSPACE, ELOOP, want);
+			expect_err(
+			    jc_ws_prepare_job(&f->ws, cases[i].name, create, 0700, 0, 0, &f->err),
+			    &f->err, JC_ERR_WORKSPACE, ELOOP, want);
 			assert_int_equal(f->ws.job_fd, -1);
 			assert_null(f->ws.job);
 		}
@@ -402,7 +402,8 @@ static void job_regular_file(struct fx *f)
 	close(fd);
 	open_ok(f);
 	expect_err(jc_ws_prepare_job(&f->ws, "jfile", true, 0700, 0, 0, &f->err), &f->err,
-		   JC_ERR_WORKSPACE, ENOTDIR, "job directory `jfile` is a regular file, not a directory");
+		   JC_ERR_WORKSPACE, ENOTDIR,
+		   "job directory `jfile` is a regular file, not a directory");
 	assert_int_equal(f->ws.job_fd, -1);
 }
 BOTH(job_regular_file)
@@ -551,12 +552,13 @@ static void case_duplicate(struct fx *f)
 	mkdir_at(f, "ws/Job2", 0700);
 	open_ok(f);
 	for (int create = 0; create < 2; create++)
-		expect_err(jc_ws_prepare_job(&f->ws, "job2", create, 0700, 0, 0, &f->err),
-			   &f->err, JC_ERR_INPUT, EEXIST,
+		expect_err(jc_ws_prepare_job(&f->ws, "job2", create, 0700, 0, 0, &f->err), &f->err,
+			   JC_ERR_INPUT, EEXIST,
 			   "job name `job2` differs only by case from existing `Job2`");
 	assert_false(exists(f, "ws/job2"));
 	expect_err(jc_ws_prepare_job(&f->ws, "JOB1", true, 0700, 0, 0, &f->err), &f->err,
-		   JC_ERR_INPUT, EEXIST, "job name `JOB1` differs only by case from existing `job1`");
+		   JC_ERR_INPUT, EEXIST,
+		   "job name `JOB1` differs only by case from existing `job1`");
 	/* the exact name is fine */
 	assert_int_equal(jc_ws_prepare_job(&f->ws, "Job2", false, 0700, 0, 0, &f->err), 0);
 }
@@ -611,7 +613,7 @@ static void recheck_startup_swapped(struct fx *f)
 
 	open_ok(f);
 	assert_int_equal(
-		rename(at(f, "ws/startup", a, sizeof(a)), at(f, "ws/startup.old", b, sizeof(b))), 0);
+	    rename(at(f, "ws/startup", a, sizeof(a)), at(f, "ws/startup.old", b, sizeof(b))), 0);
 	mkdir_at(f, "ws/startup", 0755);
 	expect_err(jc_ws_recheck(&f->ws, &f->err), &f->err, JC_ERR_WORKSPACE, ESTALE,
 		   "workspace child `startup` was replaced after it was checked");
@@ -623,8 +625,8 @@ static void recheck_local_swapped_for_symlink(struct fx *f)
 	char a[256], b[256];
 
 	open_ok(f);
-	assert_int_equal(rename(at(f, "ws/local", a, sizeof(a)), at(f, "ws/local.old", b, sizeof(b))),
-			 0);
+	assert_int_equal(
+	    rename(at(f, "ws/local", a, sizeof(a)), at(f, "ws/local.old", b, sizeof(b))), 0);
 	assert_int_equal(symlink(at(f, "elsewhere", b, sizeof(b)), a), 0);
 	expect_err(jc_ws_recheck(&f->ws, &f->err), &f->err, JC_ERR_WORKSPACE, ELOOP,
 		   "recheck workspace: workspace child `local` is a symlink, not a directory");
