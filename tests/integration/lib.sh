@@ -90,6 +90,36 @@ expect_refusal() {
 	fi
 }
 
+# wait_running CONTAINER: true once the engine reports it running (20 s at most)
+wait_running() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		engine_get "/containers/$1/json" 2>/dev/null | grep -q '"Running":true' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# signal_case NAME SITE JOB WANT_RC "SIG [SIG...]" CMD...: run a job in the
+# background, signal jobcell once the container runs, expect WANT_RC
+signal_case() {
+	local name=$1 site=$2 job=$3 want=$4 sigs=$5 pid s
+	shift 5
+	"$JOBCELL" -c "$TMP/$site.ini" run "$job" -- "$@" >"$TMP/$job.out" 2>&1 &
+	pid=$!
+	if ! wait_running "jobcell-$site-$job"; then
+		kill -KILL "$pid" 2>/dev/null; not_ok "$name" "container never ran: $(cat "$TMP/$job.out")"
+		return
+	fi
+	for s in $sigs; do kill "-$s" "$pid"; sleep 0.2; done
+	if wait_gone "$pid" 15; then
+		set +e; wait "$pid"; RC=$?; set -e; ERR=$(cat "$TMP/$job.out")
+		expect_rc "$name" "$want"
+	else
+		kill -KILL "$pid" 2>/dev/null; not_ok "$name" "jobcell still running 15 s after the signal"
+	fi
+}
+
 # wait_gone PID SECONDS: true when the process exits in time
 wait_gone() {
 	local i

@@ -77,8 +77,7 @@ fi
 # killed from outside by SIGKILL: 128+9
 "$JOBCELL" -c "$C" run jkill -- sleep 30 >"$TMP/kill.out" 2>&1 &
 pid=$!
-for _ in $(seq 50); do [ "$(count_site "${S}x")" = 1 ] && break; sleep 0.1; done
-sleep 0.5
+wait_running "jobcell-${S}x-jkill" || not_ok "jkill container never ran"
 engine_req POST "/containers/jobcell-${S}x-jkill/kill?signal=KILL" >/dev/null
 set +e; wait "$pid"; RC=$?; set -e; ERR=$(cat "$TMP/kill.out")
 expect_rc "a job killed by SIGKILL gives 137" 137
@@ -159,43 +158,17 @@ fi
 make_site "${S}sig" image=jobcell-test/root:latest user=0:0 stop_grace=2s
 C=$TMP/${S}sig.ini
 trap_loop='trap "exit 143" TERM; while :; do sleep 0.2; done'
-"$JOBCELL" -c "$C" run graceful -- sh -c "$trap_loop" >"$TMP/sig.out" 2>&1 &
-pid=$!
-sleep 1.5
-kill -TERM "$pid"
-if wait_gone "$pid" 10; then
-	set +e; wait "$pid"; RC=$?; set -e; ERR=$(cat "$TMP/sig.out")
-	expect_rc "SIGTERM stops the job gracefully (job status 143)" 143
-else
-	not_ok "SIGTERM stops the job within the grace period"
-fi
-"$JOBCELL" -c "$C" run stubborn -- sleep 60 >"$TMP/sig2.out" 2>&1 &
-pid=$!
-sleep 1.5
-kill -TERM "$pid"
-if wait_gone "$pid" 10; then
-	set +e; wait "$pid"; RC=$?; set -e; ERR=$(cat "$TMP/sig2.out")
-	expect_rc "a job ignoring SIGTERM is killed after the grace (137)" 137
-else
-	not_ok "a job ignoring SIGTERM is killed after the grace"
-fi
-"$JOBCELL" -c "$C" run twice -- sleep 60 >"$TMP/sig3.out" 2>&1 &
-pid=$!
-sleep 1.5
-start=$(date +%s%N)
-kill -INT "$pid"; sleep 0.2; kill -INT "$pid"
-if wait_gone "$pid" 10; then
-	ms=$((($(date +%s%N) - start) / 1000000))
-	set +e; wait "$pid"; RC=$?; set -e
-	if [ "$RC" = 137 ]; then ok "a second signal kills at once (137)"; else not_ok "a second signal kills at once" "rc $RC after ${ms}ms"; fi
-else
-	not_ok "a second signal kills at once"
-fi
+signal_case "SIGTERM stops the job gracefully (job status 143)" "${S}sig" graceful 143 TERM \
+	sh -c "$trap_loop"
+signal_case "a job ignoring SIGTERM is killed after the grace (137)" "${S}sig" stubborn 137 TERM \
+	sleep 60
+# a 30 s grace: only the kill of the second signal ends it inside the 15 s bound
+make_site "${S}sig2" image=jobcell-test/root:latest user=0:0 stop_grace=30s
+signal_case "a second signal kills at once (137)" "${S}sig2" twice 137 "INT INT" sleep 60
 # the parent dies (SIGKILL): PR_SET_PDEATHSIG turns that into a stop
 bash -c "\"$JOBCELL\" -c \"$C\" run orphan -- sh -c '$trap_loop' >\"$TMP/orphan.out\" 2>&1 & echo \$! >\"$TMP/orphan.pid\"; wait" &
 parent=$!
-for _ in $(seq 50); do [ "$(count_site "${S}sig")" = 1 ] && break; sleep 0.1; done
-sleep 0.5
+wait_running "jobcell-${S}sig-orphan" || not_ok "orphan container never ran"
 kill -KILL "$parent"; wait "$parent" 2>/dev/null || true
 child=$(cat "$TMP/orphan.pid")
 if wait_gone "$child" 10 && [ "$(count_site "${S}sig")" = 0 ]; then
