@@ -86,6 +86,14 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job command is empty");
 	if (req->timeout_ms < -1)
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job timeout is negative");
+	/* the site's wall clock is a limit, not a default: a request may only
+	 * shorten it (0 means none, the longest of all) */
+	if (cfg->timeout_ms > 0 && req->timeout_ms >= 0 &&
+	    (req->timeout_ms == 0 || req->timeout_ms > cfg->timeout_ms))
+		return jc_error_set(err, JC_ERR_INPUT, EPERM,
+				    "job request --timeout of %lldms exceeds the site's [job] timeout "
+				    "of %lldms",
+				    (long long)req->timeout_ms, (long long)cfg->timeout_ms);
 
 	p = calloc(1, sizeof(*p));
 	if (!p)

@@ -44,7 +44,7 @@ static void write_site(struct fx *f, const char *endpoint, const char *extra)
 	char text[1024];
 	snprintf(text, sizeof(text),
 		 "[engine]\nendpoint = %s\ntimeout = 3s\n[site]\nname = s\n[workspace]\npath = %s\n"
-		 "[job]\nimage = img\nuser = 0:0\nstop_grace = 1s\n%s",
+		 "[job]\nimage = img\nuser = 0:0\nstop_grace = 1s\ntimeout = 1h\n%s",
 		 endpoint, f->ws, extra);
 	write_file(f->ini, text);
 }
@@ -247,6 +247,8 @@ static void test_refusals_reach_nothing(void **state)
 		{ "ok", "--image", "../x", "image must start with a letter or digit" },
 		{ "ok", "--timeout", "soon", "--timeout `soon`: not a duration" },
 		{ "ok", "--grace", "1s", "run: unknown option `--grace`" },
+		{ "ok", "--timeout", "2h", "--timeout of 7200000ms exceeds the site's [job] timeout of 3600000ms" },
+		{ "ok", "--timeout", "0", "--timeout of 0ms exceeds the site's [job] timeout" },
 	};
 	struct fx *f = *state;
 

@@ -447,7 +447,8 @@ static void test_timeout_sources(void **state)
 {
 	static const struct {
 		int64_t site, req, want;
-	} cases[] = { { 60000, -1, 60000 }, { 60000, 5000, 5000 }, { 60000, 0, 0 }, { 0, -1, 0 } };
+	} cases[] = { { 60000, -1, 60000 }, { 60000, 5000, 5000 }, { 60000, 60000, 60000 },
+		      { 0, -1, 0 },	    { 0, 7200000, 7200000 } };
 
 	for (size_t i = 0; i < N(cases); i++) {
 		struct fx *f = *state;
@@ -461,6 +462,28 @@ static void test_timeout_sources(void **state)
 			fail_msg("case %zu: timeout %lld, want %lld", i, (long long)p->timeout_ms,
 				 (long long)cases[i].want);
 		jc_plan_free(p);
+	}
+}
+
+/* The site's timeout is a limit: a request may shorten it, never lengthen
+ * or lift it (0 is no limit at all). */
+static void test_timeout_request_cannot_lengthen(void **state)
+{
+	static const int64_t reqs[] = { 0, 60001, 7200000 };
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < N(reqs); i++) {
+		struct jc_plan *p = NULL;
+		jc_error e = { 0 };
+
+		f->cfg.timeout_ms = 60000;
+		f->req.timeout_ms = reqs[i];
+		assert_int_equal(jc_plan_build(&f->cfg, &f->req, NULL, CREATED, &p, &e), -1);
+		assert_null(p);
+		assert_int_equal(e.kind, JC_ERR_INPUT);
+		assert_int_equal(e.status, EPERM);
+		assert_non_null(strstr(e.msg, "exceeds the site's [job] timeout of 60000ms"));
+		jc_error_clear(&e);
 	}
 }
 
@@ -910,6 +933,7 @@ int main(void)
 		T(test_request_image_overrides),
 		T(test_image_from_request_only),
 		T(test_timeout_sources),
+		T(test_timeout_request_cannot_lengthen),
 		T(test_pretty),
 		T(test_refuse_bad_job),
 		T(test_refuse_bad_env),
