@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -60,11 +61,18 @@ static void json_string(FILE *f, const char *s)
  * exit status that goes with the error's kind. */
 static int fail(const struct ctx *c, const jc_error *err)
 {
+	cleanup_free char *line = strdup(err->msg ? err->msg : "unknown error");
+
+	/* the message may quote the request or the engine: no control bytes
+	 * reach a terminal or a log (the --json record escapes them) */
+	for (char *p = line; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
 	int status = err->kind == JC_ERR_CMD_NOT_FOUND  ? EXIT_NOTFOUND
 		     : err->kind == JC_ERR_CMD_NOT_EXEC ? EXIT_NOEXEC
 							: EXIT_JOBCELL;
 
-	fprintf(stderr, "jobcell: error: %s\n", err->msg ? err->msg : "unknown error");
+	fprintf(stderr, "jobcell: error: %s\n", line ? line : "out of memory");
 	if (c && c->json) {
 		printf("{\"error\":{\"kind\":\"%s\",\"message\":", jc_error_kind_name(err->kind));
 		json_string(stdout, err->msg);
@@ -119,7 +127,7 @@ static int load_config(struct ctx *c, jc_error *err)
 		if (jc_config_load(&c->cfg, c->config_file, err) < 0)
 			return -1;
 	} else if (c->site) {
-		if (jc_name_check(c->site, "site name", err) < 0)
+		if (jc_name_check_site(c->site, err) < 0)
 			return jc_error_wrap(err, "--site");
 		if (asprintf(&site_file, "%s/%s.ini", dir, c->site) < 0)
 			return jc_error_oom(err);
@@ -317,6 +325,18 @@ static int recheck(void *ctx, jc_error *err)
 	return jc_ws_recheck(r->ws, err);
 }
 
+/* 64 random bits in hex: this run's jobcell.nonce. */
+static int make_nonce(char out[17], jc_error *err)
+{
+	unsigned char b[8];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return jc_error_set(err, JC_ERR_SYSTEM, errno, "getrandom: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	return 0;
+}
+
 /* The user the job runs as, numeric: the site's, else the image's. */
 static int resolve_user(struct ctx *c, const char *image, char **user, uid_t *uid, gid_t *gid,
 			jc_error *err)
@@ -374,6 +394,7 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 	struct jc_run_result res = { 0 };
 	struct recheck_ctx rc = { &ws };
 	cleanup_free char *user = NULL;
+	char nonce[17];
 	jc_error err = { 0 };
 	uid_t uid;
 	gid_t gid;
@@ -395,6 +416,9 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 		goto fail;
 	jc_plan_free(plan);
 	plan = NULL;
+	if (make_nonce(nonce, &err) < 0)
+		goto fail;
+	a.req.nonce = nonce;
 	if (jc_plan_build(&c->cfg, &a.req, user, (int64_t)time(NULL), &plan, &err) < 0 ||
 	    jc_ws_prepare_job(&ws, a.req.job, true, c->cfg.job_mode, uid, gid, &err) < 0)
 		goto fail;
@@ -462,12 +486,30 @@ out:
 
 /* ---- detached helpers: wait, stop, logs, rm, ps ---- */
 
-static int container_of(struct ctx *c, const char *job, char **name, jc_error *err)
+/* The container of a job of this site, by id, after checking that its
+ * labels say so: a name alone could be anyone's. */
+static int job_container(struct ctx *c, const char *job, char **id, jc_error *err)
 {
+	cleanup_free char *name = NULL;
+	struct jc_inspect in = { 0 };
+	bool ours;
+
 	if (jc_name_check_job(job, &c->cfg.reserved, err) < 0)
 		return -1;
-	if (!(*name = jc_container_name(c->cfg.site_name, job)))
+	if (!(name = jc_container_name(c->cfg.site_name, job)))
 		return jc_error_oom(err);
+	if (jc_engine_inspect(c->engine, name, &in, err) < 0)
+		return -1;
+	ours = in.managed && in.job && strcmp(in.job, job) == 0 && in.site &&
+	       strcmp(in.site, c->cfg.site_name) == 0;
+	if (!ours) {
+		jc_inspect_free(&in);
+		return jc_error_set(err, JC_ERR_INPUT, EPERM,
+				    "container `%s` is not labelled as job `%s` of site `%s`", name,
+				    job, c->cfg.site_name);
+	}
+	*id = steal_pointer(&in.id);
+	jc_inspect_free(&in);
 	return 0;
 }
 
@@ -475,26 +517,26 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 {
 	static const int wait_opts[] = { OPT_TIMEOUT, 0 }, stop_opts[] = { OPT_GRACE, 0 },
 			 logs_opts[] = { OPT_FOLLOW, 0 }, no_opts[] = { 0 };
-	const int *allowed = strcmp(cmd, "wait") == 0   ? wait_opts
+	const int *allowed = strcmp(cmd, "wait") == 0	? wait_opts
 			     : strcmp(cmd, "stop") == 0 ? stop_opts
 			     : strcmp(cmd, "logs") == 0 ? logs_opts
 							: no_opts;
 	struct job_args a = { 0 };
+	cleanup_free char *id = NULL;
 	cleanup_free char *name = NULL;
 	jc_error err = { 0 };
 	int status = parse_job_args(c, argc, argv, allowed, true, false, &a);
 
 	if (status)
 		goto out;
-	status = 0;
-	if (load_config(c, &err) < 0 || container_of(c, a.req.job, &name, &err) < 0 ||
-	    setup_signals(c, false, &err) < 0 || open_engine(c, &err) < 0)
+	if (load_config(c, &err) < 0 || setup_signals(c, false, &err) < 0 ||
+	    open_engine(c, &err) < 0 || job_container(c, a.req.job, &id, &err) < 0 ||
+	    !(name = jc_container_name(c->cfg.site_name, a.req.job)))
 		goto fail;
 	if (strcmp(cmd, "wait") == 0) {
 		int code = 0;
-		int r =
-		    jc_supervise_wait(c->engine, name, a.req.timeout_ms > 0 ? a.req.timeout_ms : 0,
-				      c->signal_fd, &code, &err);
+		int r = jc_supervise_wait(c->engine, id, a.req.timeout_ms > 0 ? a.req.timeout_ms : 0,
+					  c->signal_fd, &code, &err);
 		if (r < 0)
 			goto fail;
 		status = r == 1 ? EXIT_TIMEOUT : code;
@@ -503,28 +545,14 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 			       status, r == 1 ? "true" : "false");
 	} else if (strcmp(cmd, "stop") == 0) {
 		int64_t grace = a.grace_ms >= 0 ? a.grace_ms : c->cfg.stop_grace_ms;
-		if (jc_engine_stop(c->engine, name, NULL, (int)((grace + 999) / 1000), &err) < 0)
+		if (jc_engine_stop(c->engine, id, name, (int)((grace + 999) / 1000), &err) < 0)
 			goto fail;
 	} else if (strcmp(cmd, "logs") == 0) {
-		if (jc_supervise_logs(c->engine, name, a.follow, c->signal_fd, sink_fds, NULL,
-				      &err) < 0)
+		if (jc_supervise_logs(c->engine, id, a.follow, c->signal_fd, sink_fds, NULL, &err) <
+		    0)
 			goto fail;
-	} else {
-		struct jc_inspect in = { 0 };
-		/* only what jobcell made: a foreign container of that name stays */
-		if (jc_engine_inspect(c->engine, name, &in, &err) < 0)
-			goto fail;
-		bool ours = in.managed && in.job && strcmp(in.job, a.req.job) == 0 && in.site &&
-			    strcmp(in.site, c->cfg.site_name) == 0;
-		jc_inspect_free(&in);
-		if (!ours) {
-			jc_error_set(&err, JC_ERR_INPUT, EPERM,
-				     "remove container `%s`: not labelled as job `%s` of site `%s`",
-				     name, a.req.job, c->cfg.site_name);
-			goto fail;
-		}
-		if (jc_engine_remove(c->engine, name, NULL, &err) < 0)
-			goto fail;
+	} else if (jc_engine_remove(c->engine, id, name, &err) < 0) {
+		goto fail;
 	}
 	goto out;
 fail:

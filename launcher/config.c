@@ -146,8 +146,9 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 
 	switch (k->type) {
 	case T_NAME:
-		if (*value && jc_name_check(value, "name", &e) < 0)
-			why = "not a name: want [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 characters";
+		if (*value && jc_name_check_site(value, &e) < 0)
+			why = "not a site name: want [A-Za-z0-9][A-Za-z0-9_.]*, at most 64 "
+			      "characters";
 		break;
 	case T_PATH:
 		if (*value && !path_ok(value))

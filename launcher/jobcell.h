@@ -66,6 +66,9 @@ bool jc_strv_contains(const struct jc_strv *s, const char *str);
 /* Job, tenant, run and site names: 1..JC_NAME_MAX of [A-Za-z0-9][A-Za-z0-9_.-]*,
  * not "." or "..".  `what` names the input in the message ("job name"). */
 int jc_name_check(const char *name, const char *what, jc_error *err);
+/* A site name is a name without `-`, so that the container name
+ * jobcell-<site>-<job> splits one way only. */
+int jc_name_check_site(const char *name, jc_error *err);
 /* A job name must also not be a reserved child (startup, local, and the
  * site's extra reserved names), compared without case. */
 int jc_name_check_job(const char *name, const struct jc_strv *reserved, jc_error *err);
@@ -78,7 +81,12 @@ int jc_name_check_image(const char *image, jc_error *err);
 
 /* ---- units (units.c): parsers for INI values and options -------------------- */
 
-/* "30s", "5m", "1h", "250ms", "0"; a bare number is seconds.  Milliseconds out. */
+/* Longest duration accepted anywhere: ten years, so that deadlines computed
+ * from the clock cannot overflow. */
+#define JC_DURATION_MAX_MS (10LL * 366 * 24 * 3600 * 1000)
+
+/* "30s", "5m", "1h", "250ms", "0"; a bare number is seconds; at most
+ * JC_DURATION_MAX_MS.  Milliseconds out. */
 int jc_parse_duration(const char *s, int64_t *ms);
 /* "512m", "1g", "64k", "4096"; binary multiples.  Bytes out. */
 int jc_parse_size(const char *s, int64_t *bytes);
@@ -182,6 +190,8 @@ struct jc_job_request {
 	struct jc_strv cmd; /* empty: the image's */
 	struct jc_strv env; /* NAME=VALUE */
 	int64_t timeout_ms; /* -1: the site's */
+	const char *nonce; /* label jobcell.nonce: tells this run's container from any
+			      other of the same name; NULL: none */
 };
 
 enum jc_mount_type { JC_MOUNT_TMPFS, JC_MOUNT_BIND };
@@ -202,6 +212,7 @@ struct jc_label {
 
 struct jc_plan {
 	char *name; /* container name jobcell-<site>-<job> */
+	char *nonce; /* this run's jobcell.nonce label, or NULL */
 	char *site;
 	char *job;
 	char *image;
@@ -248,6 +259,7 @@ struct jc_inspect {
 	int exit_code;
 	char *job;     /* label jobcell.job, or NULL */
 	char *site;    /* label jobcell.site, or NULL */
+	char *nonce;   /* label jobcell.nonce, or NULL */
 	bool managed;  /* label jobcell.managed=true */
 	char *created; /* label jobcell.created, or NULL */
 };

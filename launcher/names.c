@@ -51,6 +51,18 @@ int jc_name_check(const char *name, const char *what, jc_error *err)
 	return 0;
 }
 
+int jc_name_check_site(const char *name, jc_error *err)
+{
+	if (jc_name_check(name, "site name", err) < 0)
+		return -1;
+	if (strchr(name, '-'))
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "site name `%s` has a `-`: container names jobcell-<site>-<job> "
+				    "would be ambiguous",
+				    name);
+	return 0;
+}
+
 int jc_name_check_job(const char *name, const struct jc_strv *reserved, jc_error *err)
 {
 	if (jc_name_check(name, "job name", err) < 0)

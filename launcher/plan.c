@@ -84,6 +84,9 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 			return jc_error_wrap(err, "job request --env");
 	if (req->cmd.n && !*req->cmd.v[0])
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job command is empty");
+	if (req->nonce && (!*req->nonce || strlen(req->nonce) > 64 ||
+			   strspn(req->nonce, "0123456789abcdef") != strlen(req->nonce)))
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "nonce must be lowercase hex");
 	if (req->timeout_ms < -1)
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job timeout is negative");
 	/* the site's wall clock is a limit, not a default: a request may only
@@ -99,7 +102,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	if (!p)
 		return jc_error_oom(err);
 	p->mounts = calloc(5, sizeof(*p->mounts));
-	p->labels = calloc(4, sizeof(*p->labels));
+	p->labels = calloc(5, sizeof(*p->labels));
 	snprintf(created_s, sizeof(created_s), "%" PRId64, created);
 	if (!p->mounts || !p->labels || !(p->name = jc_container_name(cfg->site_name, req->job)) ||
 	    !(p->site = strdup(cfg->site_name)) || !(p->job = strdup(req->job)) ||
@@ -130,6 +133,9 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	    add_label(p, "jobcell.job", req->job) < 0 ||
 	    add_label(p, "jobcell.created", created_s) < 0)
 		goto oom;
+	if (req->nonce && (add_label(p, "jobcell.nonce", req->nonce) < 0 ||
+			   !(p->nonce = strdup(req->nonce))))
+		goto oom;
 	p->no_new_privileges = cfg->no_new_privileges;
 	p->readonly_rootfs = cfg->readonly_rootfs;
 	p->tmp_size = cfg->tmp_size;
@@ -148,6 +154,7 @@ void jc_plan_free(struct jc_plan *p)
 	if (!p)
 		return;
 	free(p->name);
+	free(p->nonce);
 	free(p->site);
 	free(p->job);
 	free(p->image);

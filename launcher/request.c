@@ -164,6 +164,7 @@ static int fill_common(const cJSON *o, const cJSON *labels, const char *name, co
 	    dup_opt(&in->status, status) < 0 ||
 	    dup_opt(&in->job, get_str(labels, "jobcell.job")) < 0 ||
 	    dup_opt(&in->site, get_str(labels, "jobcell.site")) < 0 ||
+	    dup_opt(&in->nonce, get_str(labels, "jobcell.nonce")) < 0 ||
 	    dup_opt(&in->created, get_str(labels, "jobcell.created")) < 0) {
 		jc_inspect_free(in);
 		return -1;
@@ -206,6 +207,7 @@ void jc_inspect_free(struct jc_inspect *in)
 	free(in->status);
 	free(in->job);
 	free(in->site);
+	free(in->nonce);
 	free(in->created);
 	memset(in, 0, sizeof(*in));
 }

@@ -53,6 +53,9 @@ struct life {
 	const char *id;
 	struct jc_async *wait, *logs, *stop, *kill;
 	int64_t stop_at, kill_at;
+	/* the parent's death was seen through getppid(): the SIGTERM that
+	 * PR_SET_PDEATHSIG sends for it is the same event, not a second signal */
+	bool pdeath_seen;
 };
 
 /* A request on /containers/<id>/<what>. */
@@ -89,6 +92,10 @@ static int ask_kill(struct life *l, jc_error *err)
 
 static int on_signal(struct life *l, int sig, jc_error *err)
 {
+	if (sig == SIGTERM && l->pdeath_seen) {
+		l->pdeath_seen = false;
+		return 0;
+	}
 	if (!l->res->signal) {
 		l->res->signal = sig;
 		l->res->parent_died = l->o->parent > 0 && getppid() != l->o->parent;
@@ -129,6 +136,7 @@ static int supervise(struct life *l, jc_error *err)
 			if (on_signal(l, SIGTERM, err) < 0)
 				return -1;
 			l->res->parent_died = true;
+			l->pdeath_seen = true;
 		}
 		if (l->stop && !l->kill && now >= l->stop_at + l->plan->stop_grace_ms + engine_ms) {
 			if (ask_kill(l, err) < 0)
@@ -193,6 +201,30 @@ static int interrupted(const struct jc_supervise_opts *o, const char *name, jc_e
 	return 0;
 }
 
+/* The create failed, but the container may exist all the same: the answer
+ * was lost (timeout, dropped connection, 5xx after the fact, a malformed
+ * id).  Remove it if, and only if, it carries this run's nonce. */
+static void undo_lost_create(struct jc_engine *e, const struct jc_plan *plan, jc_error *err)
+{
+	struct jc_inspect in = { 0 };
+	jc_error ie = { 0 };
+
+	/* a clear refusal created nothing; without a nonce there is no proof */
+	if (!plan->nonce || err->status == EEXIST || err->status == EINVAL ||
+	    err->status == ENOENT || err->status == EACCES)
+		return;
+	if (jc_engine_inspect(e, plan->name, &in, &ie) < 0) {
+		if (ie.status != ENOENT)
+			jc_error_wrap(err, "container `%s` may be left behind (%s)", plan->name,
+				      ie.msg);
+	} else if (in.nonce && strcmp(in.nonce, plan->nonce) == 0 &&
+		   jc_engine_remove(e, in.id, plan->name, &ie) < 0) {
+		jc_error_wrap(err, "container `%s` left behind (%s)", plan->name, ie.msg);
+	}
+	jc_inspect_free(&in);
+	jc_error_clear(&ie);
+}
+
 int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
 		     const struct jc_supervise_opts *o, struct jc_run_result *res, jc_error *err)
 {
@@ -206,8 +238,10 @@ int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
 	json = jc_request_create_json(plan, false, err);
 	if (!json || interrupted(o, plan->name, err) < 0)
 		return -1;
-	if (jc_engine_create(e, plan->name, json, &r.id, err) < 0)
+	if (jc_engine_create(e, plan->name, json, &r.id, err) < 0) {
+		undo_lost_create(e, plan, err);
 		return -1;
+	}
 	l.id = r.id;
 
 	/* from here on the container exists: every failure removes it */

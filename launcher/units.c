@@ -52,8 +52,8 @@ int jc_parse_duration(const char *s, int64_t *ms)
 		return -1;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(end, units[i].suffix) == 0) {
-			/* a year in ms fits easily; refuse what would overflow */
-			if (v > (uint64_t)INT64_MAX / units[i].ms)
+			/* clock + duration must not overflow later */
+			if (v > (uint64_t)JC_DURATION_MAX_MS / units[i].ms)
 				return -1;
 			*ms = (int64_t)(v * units[i].ms);
 			return 0;

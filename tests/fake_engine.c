@@ -67,6 +67,7 @@ struct fake_engine {
 	struct rule **rules;
 	size_t nrules, cap_rules;
 	unsigned long exit_seq;
+	bool lose_answer; /* FAKE_FAULT_LOST: queue() sends a dropped answer */
 	uint64_t id_seed;
 	int next_pid;
 };
@@ -348,11 +349,20 @@ static struct image *find_image(struct fake_engine *fe, const char *name)
 
 /* ---- responses ---- */
 
+static ssize_t drop_reader(void *cls, uint64_t pos, char *buf, size_t max);
+
 static enum MHD_Result queue(struct fake_engine *fe, struct MHD_Connection *conn, unsigned status,
 			     struct MHD_Response *r, const char *ctype)
 {
 	if (!r)
 		return MHD_NO;
+	if (fe->lose_answer) {
+		fe->lose_answer = false;
+		MHD_destroy_response(r);
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64, drop_reader, NULL, NULL);
+		if (!r)
+			return MHD_NO;
+	}
 	bool ok = MHD_add_response_header(r, "Api-Version", fe->api_version) == MHD_YES &&
 		  MHD_add_response_header(r, "Server", "fake-engine") == MHD_YES &&
 		  (!ctype || MHD_add_response_header(r, "Content-Type", ctype) == MHD_YES);
@@ -488,6 +498,8 @@ static enum MHD_Result apply_fault(struct fake_engine *fe, struct MHD_Connection
 		return reply_text(fe, conn, ok,
 				  strstr(path, "/wait") ? "{\"StatusCode\":" : "{\"Id\":\"0123",
 				  "application/json");
+	case FAKE_FAULT_LOST:
+		break; /* handled by the caller: route, then lose the answer */
 	}
 	return MHD_NO;
 }
@@ -1107,6 +1119,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	}
 	if (!req) {
 		ret = reply_error(fe, conn, 500, "out of memory");
+	} else if (rule && rule->fault == FAKE_FAULT_LOST) {
+		engine_tick(fe);
+		fe->lose_answer = true;
+		ret = route(fe, conn, method, path, req->body, ctx->exit_seq_at_arrival);
+		fe->lose_answer = false;
 	} else if (rule) {
 		ret = apply_fault(fe, conn, rule,
 				  !strcmp(method, "POST") && !strcmp(path, "/containers/create"),

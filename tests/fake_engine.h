@@ -23,6 +23,8 @@ enum fake_fault {
 	FAKE_FAULT_HANG,      /* answer nothing until the client goes away (or 60 s) */
 	FAKE_FAULT_MALFORMED, /* 200/201 with a body that is not JSON */
 	FAKE_FAULT_TRUNCATED, /* 200/201 with valid-looking JSON cut in half, complete response */
+	FAKE_FAULT_LOST,      /* do what was asked, then drop the connection instead of
+				 answering: the client cannot know it happened */
 };
 
 /* Start an engine speaking `api_version` ("1.41", "1.45") on a fresh socket in

@@ -280,6 +280,11 @@ static void test_config_refusals(void **state)
 	assert_one_error(f, 125, "no site: pass -c FILE or --site NAME");
 	run(f, "-c", f->ini, "--site", "s", "plan", "j", NULL);
 	assert_one_error(f, 125, "-c and --site exclude each other");
+	run(f, "--site", "x-y", "plan", "z", NULL);
+	assert_one_error(f, 125, "site name `x-y` has a `-`");
+	/* control bytes from the request never reach the terminal */
+	run(f, "-c", f->ini, "run", "j", "--timeout", "5\x1b[31mRED", NULL);
+	assert_one_error(f, 125, "--timeout `5?[31mRED`: not a duration");
 	run(f, "-c", f->ini, "frobnicate", NULL);
 	assert_one_error(f, 125, "unknown command `frobnicate`");
 }
@@ -302,7 +307,7 @@ static void test_detached_commands(void **state)
 	assert_int_equal(f->status, 0);
 	assert_int_equal(fake_engine_container_count(f->fe), 0);
 	run(f, "-c", f->ini, "wait", "d", NULL);
-	assert_one_error(f, 125, "wait for container `jobcell-s-d`: engine said 404");
+	assert_one_error(f, 125, "inspect container `jobcell-s-d`: engine said 404");
 
 	/* rm leaves alone a container of that name that jobcell did not make */
 	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
@@ -310,8 +315,12 @@ static void test_detached_commands(void **state)
 	assert_int_equal(jc_engine_ping(e, &err), 0);
 	assert_int_equal(jc_engine_create(e, "jobcell-s-foreign", "{\"Image\":\"img\"}", &id, &err),
 			 0);
-	run(f, "-c", f->ini, "rm", "foreign", NULL);
-	assert_one_error(f, 125, "not labelled as job `foreign` of site `s`");
+	/* a name alone is not proof: every detached command checks the labels */
+	static const char *const cmds[] = { "rm", "stop", "wait", "logs" };
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		run(f, "-c", f->ini, cmds[i], "foreign", NULL);
+		assert_one_error(f, 125, "not labelled as job `foreign` of site `s`");
+	}
 	assert_int_equal(fake_engine_container_count(f->fe), 1);
 	assert_int_equal(jc_engine_remove(e, id, NULL, &err), 0);
 	free(id);

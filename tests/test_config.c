@@ -276,7 +276,7 @@ static void test_layering(void **state)
 	struct fx *f = *state;
 
 	expect_loaded(f, load_named(f, "a.ini",
-				    "[site]\nname = a-site\n"
+				    "[site]\nname = a_site\n"
 				    "[job]\nimage = alpine:3\nuser = 1000\npids_limit = 100\n"
 				    "cap_add = CAP_CHOWN\n"));
 	expect_loaded(f, load_named(f, "b.ini",
@@ -285,7 +285,7 @@ static void test_layering(void **state)
 	assert_string_equal(f->cfg.image, "debian:12");  /* B wins */
 	assert_int_equal(f->cfg.pids_limit, 200);        /* B wins */
 	assert_int_equal(f->cfg.cap_add.n, 0);           /* B's empty list wins */
-	assert_string_equal(f->cfg.site_name, "a-site"); /* A's stays */
+	assert_string_equal(f->cfg.site_name, "a_site"); /* A's stays */
 	assert_string_equal(f->cfg.user, "1000");        /* A's stays */
 	assert_string_equal(f->cfg.network, "none");     /* the default stays */
 }
@@ -315,7 +315,7 @@ static void test_every_key_from_file(void **state)
 				 "timeout = 5m\n"
 				 "\n"
 				 "[site]\n"
-				 "name = lab-1\n"
+				 "name = lab1\n"
 				 "[workspace]\n"
 				 "path = /srv/jobcell/ws\n"
 				 "mount_point = /work\n"
@@ -338,7 +338,7 @@ static void test_every_key_from_file(void **state)
 				 "pids_limit = 0\n"));
 	assert_string_equal(c->endpoint, "tcp://127.0.0.1:2375");
 	assert_int_equal(c->engine_timeout_ms, 300000);
-	assert_string_equal(c->site_name, "lab-1");
+	assert_string_equal(c->site_name, "lab1");
 	assert_string_equal(c->ws_path, "/srv/jobcell/ws");
 	assert_string_equal(c->mount_point, "/work");
 	assert_int_equal(c->root_mode, 0755);
@@ -468,8 +468,10 @@ static void test_malformed_values(void **state)
 		{ "workspace", "path", "/srv/ws/.", "not an absolute path without" },
 		{ "workspace", "mount_point", "workspace", "not an absolute path without" },
 		{ "workspace", "mount_point", "/a/../var/run", "not an absolute path without" },
-		{ "site", "name", "a b", "not a name: want [A-Za-z0-9][A-Za-z0-9_.-]*" },
-		{ "site", "name", "..", "not a name" },
+		{ "site", "name", "a b", "not a site name: want [A-Za-z0-9][A-Za-z0-9_.]*" },
+		{ "site", "name", "..", "not a site name" },
+		/* a `-` would make jobcell-<site>-<job> ambiguous */
+		{ "site", "name", "x-y", "not a site name" },
 		{ "workspace", "reserved", "ok, -bad", "not a list of names" },
 	};
 	char text[256], want[256];

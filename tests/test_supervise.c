@@ -85,9 +85,11 @@ static int teardown(void **state)
 	return 0;
 }
 
+static const char *plan_nonce; /* the next plan_for's nonce, then NULL again */
+
 static struct jc_plan *plan_for(struct fixture *f, int64_t timeout_ms, const char *arg0, ...)
 {
-	struct jc_job_request req = { .job = "j", .timeout_ms = timeout_ms };
+	struct jc_job_request req = { .job = "j", .timeout_ms = timeout_ms, .nonce = plan_nonce };
 	struct jc_plan *p = NULL;
 	jc_error err = { 0 };
 	va_list ap;
@@ -98,6 +100,7 @@ static struct jc_plan *plan_for(struct fixture *f, int64_t timeout_ms, const cha
 	va_end(ap);
 	assert_int_equal(jc_plan_build(&f->cfg, &req, "1000:1000", 1700000000, &p, &err), 0);
 	jc_strv_free(&req.cmd);
+	plan_nonce = NULL;
 	return p;
 }
 
@@ -294,6 +297,45 @@ static void test_remove_failure_is_reported(void **state)
 	/* the leftover is labelled: found by label, removable */
 	assert_int_equal(fake_engine_container_count(f->fe), 1);
 	assert_int_equal(jc_engine_remove(f->e, "jobcell-s-j", NULL, &err), 0);
+	jc_error_clear(&err);
+	jc_plan_free(p);
+}
+
+/* The create happened but its answer was lost: this run's container is
+ * found by its nonce and removed; another run's of the same name is not. */
+static void test_lost_create_answer(void **state)
+{
+	struct fixture *f = *state;
+	struct jc_supervise_opts o = opts(f);
+	struct jc_run_result r = { 0 }, first = { 0 };
+	jc_error err = { 0 };
+	struct jc_plan *p;
+
+	plan_nonce = "00112233aabbccdd";
+	p = plan_for(f, 0, "exit", "0", NULL);
+	fake_engine_fail(f->fe, "POST", "/containers/create", FAKE_FAULT_LOST, 0, NULL, 1);
+	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), -1);
+	assert_msg(&err, "create container `jobcell-s-j`: connection dropped");
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	assert_non_null(fake_engine_find(f->fe, "DELETE", "/containers/"));
+	jc_error_clear(&err);
+	jc_plan_free(p);
+
+	/* another run holds the name: a failed create here must not touch it */
+	plan_nonce = "aaaaaaaaaaaaaaaa";
+	p = plan_for(f, 0, "sleep", "30", NULL);
+	o.detach = true;
+	assert_int_equal(jc_supervise_run(f->e, p, &o, &first, &err), 0);
+	jc_plan_free(p);
+	o.detach = false;
+	plan_nonce = "bbbbbbbbbbbbbbbb";
+	p = plan_for(f, 0, "exit", "0", NULL);
+	fake_engine_fail(f->fe, "POST", "/containers/create", FAKE_FAULT_STATUS, 500, "boom", 1);
+	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), -1);
+	assert_string_equal(err.msg, "create container `jobcell-s-j`: engine said 500: boom");
+	assert_int_equal(fake_engine_container_count(f->fe), 1);
+	assert_int_equal(jc_engine_remove(f->e, first.id, NULL, &err), 0);
+	jc_run_result_free(&first);
 	jc_error_clear(&err);
 	jc_plan_free(p);
 }
@@ -498,6 +540,7 @@ int main(void)
 		cmocka_unit_test_setup(test_faults_after_create_remove_the_container, reset),
 		cmocka_unit_test_setup(test_remove_failure_is_reported, reset),
 		cmocka_unit_test_setup(test_before_start_refusal, reset),
+		cmocka_unit_test_setup(test_lost_create_answer, reset),
 		cmocka_unit_test_setup(test_name_conflict, reset),
 		cmocka_unit_test_setup(test_timeout_stops_and_removes, reset),
 		cmocka_unit_test_setup(test_signal_stops_with_grace, reset),
