@@ -92,21 +92,68 @@ static int open_child(int dirfd, const char *name, int flags, const char *what, 
 	return 0;
 }
 
+/* Who may rename entries of `st`'s directory: only root and jobcell's own
+ * user, or anyone when the sticky bit limits renames to each entry's owner
+ * (as in /tmp).  Returns the reason it is unsafe, or NULL. */
+static const char *unsafe_dir(const struct stat *st)
+{
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX))
+		return "group- or world-writable";
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return "owned by another user";
+	return NULL;
+}
+
+/* Every directory above the root, from its parent up to "/": whoever can
+ * rename an entry in one of them can swap the whole workspace between the
+ * check and the mount. */
+static int check_ancestors(const char *path, jc_error *err)
+{
+	cleanup_free char *p = strdup(path);
+	struct stat st;
+	const char *why;
+	char *slash;
+
+	if (!p)
+		return jc_error_oom(err);
+	while ((slash = strrchr(p, '/'))) {
+		slash[slash == p ? 1 : 0] = '\0';
+		if (stat(p, &st) < 0)
+			return jc_error_set(err, JC_ERR_WORKSPACE, errno,
+					    "stat workspace parent `%s`: %s", p, strerror(errno));
+		if ((why = unsafe_dir(&st)))
+			return jc_error_set(err, JC_ERR_WORKSPACE, EPERM,
+					    "workspace parent `%s` is %s (mode %04o, uid %u): it "
+					    "could be swapped",
+					    p, why, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+		if (slash == p)
+			break;
+	}
+	return 0;
+}
+
 int jc_ws_open(struct jc_workspace *ws, const char *path, jc_error *err)
 {
 	struct jc_workspace w = { .root_fd = -1, .startup_fd = -1, .local_fd = -1, .job_fd = -1 };
 	struct stat st;
+
+	if (check_ancestors(path, err) < 0)
+		return -1;
+	if (!(w.path = strdup(path)))
+		return jc_error_oom(err);
 
 	w.root_fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (w.root_fd < 0) {
 		int e = errno;
 		/* O_PATH|O_DIRECTORY|O_NOFOLLOW gives ENOTDIR for a symlink too */
 		if ((e == ELOOP || e == ENOTDIR) && lstat(path, &st) == 0)
-			return jc_error_set(err, JC_ERR_WORKSPACE, e,
-					    "workspace root `%s` is %s, not a directory", path,
-					    type_name(st.st_mode));
-		return jc_error_set(err, JC_ERR_WORKSPACE, e, "open workspace root `%s`: %s", path,
-				    strerror(e));
+			jc_error_set(err, JC_ERR_WORKSPACE, e,
+				     "workspace root `%s` is %s, not a directory", path,
+				     type_name(st.st_mode));
+		else
+			jc_error_set(err, JC_ERR_WORKSPACE, e, "open workspace root `%s`: %s", path,
+				     strerror(e));
+		goto fail;
 	}
 	if (fstat(w.root_fd, &st) < 0) {
 		jc_error_set(err, JC_ERR_WORKSPACE, errno, "stat workspace root `%s`: %s", path,
@@ -224,6 +271,16 @@ static int same_child(int root_fd, const char *name, int held, jc_error *err)
 
 int jc_ws_recheck(const struct jc_workspace *ws, jc_error *err)
 {
+	cleanup_close int fd = open(ws->path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat a, b;
+
+	if (fd < 0 || fstat(fd, &a) < 0 || fstat(ws->root_fd, &b) < 0)
+		return jc_error_set(err, JC_ERR_WORKSPACE, errno,
+				    "recheck workspace root `%s`: %s", ws->path, strerror(errno));
+	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return jc_error_set(err, JC_ERR_WORKSPACE, ESTALE,
+				    "workspace root `%s` was replaced after it was checked",
+				    ws->path);
 	if (same_child(ws->root_fd, "startup", ws->startup_fd, err) < 0 ||
 	    same_child(ws->root_fd, "local", ws->local_fd, err) < 0)
 		return -1;
@@ -252,4 +309,6 @@ void jc_ws_close(struct jc_workspace *ws)
 	}
 	free(ws->job);
 	ws->job = NULL;
+	free(ws->path);
+	ws->path = NULL;
 }

@@ -566,6 +566,46 @@ BOTH(case_duplicate)
 
 /* ---- jc_ws_recheck ---------------------------------------------------------- */
 
+/* A directory above the root that others can rename entries in: the whole
+ * workspace could be swapped.  Sticky (as /tmp) is fine. */
+static void parent_writable_refused(struct fx *f)
+{
+	assert_int_equal(chmod(f->base, 0777), 0);
+	expect_err(jc_ws_open(&f->ws, f->root, &f->err), &f->err, JC_ERR_WORKSPACE, EPERM,
+		   "is group- or world-writable (mode 0777, uid 0): it could be swapped");
+	jc_error_clear(&f->err);
+	assert_int_equal(chmod(f->base, 01777), 0);
+	open_ok(f);
+}
+BOTH(parent_writable_refused)
+
+static void parent_of_another_user_refused(struct fx *f)
+{
+	if (geteuid() != 0)
+		skip(); /* needs chown */
+	assert_int_equal(chown(f->base, 65532, 65532), 0);
+	expect_err(jc_ws_open(&f->ws, f->root, &f->err), &f->err, JC_ERR_WORKSPACE, EPERM,
+		   "is owned by another user");
+}
+BOTH(parent_of_another_user_refused)
+
+/* The engine mounts by path: a root renamed away and replaced after the
+ * check is caught by the recheck. */
+static void recheck_root_swapped(struct fx *f)
+{
+	char b[256], want[256];
+
+	open_ok(f);
+	assert_int_equal(rename(f->root, at(f, "ws.old", b, sizeof(b))), 0);
+	mkdir_at(f, "ws", 0755);
+	mkdir_at(f, "ws/startup", 0755);
+	mkdir_at(f, "ws/local", 0755);
+	snprintf(want, sizeof(want), "workspace root `%s` was replaced after it was checked",
+		 f->root);
+	expect_err(jc_ws_recheck(&f->ws, &f->err), &f->err, JC_ERR_WORKSPACE, ESTALE, want);
+}
+BOTH(recheck_root_swapped)
+
 static void recheck_job_swapped_for_dir(struct fx *f)
 {
 	char a[256], b[256];
@@ -656,6 +696,9 @@ int main(void)
 		TESTS(undo_removes_empty),
 		TESTS(undo_keeps_nonempty),
 		TESTS(case_duplicate),
+		TESTS(parent_writable_refused),
+		TESTS(parent_of_another_user_refused),
+		TESTS(recheck_root_swapped),
 		TESTS(recheck_job_swapped_for_dir),
 		TESTS(recheck_job_swapped_for_symlink),
 		TESTS(recheck_job_removed),
