@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -186,23 +188,33 @@ static int setup_signals(struct ctx *c, bool pdeath, jc_error *err)
 
 /* ---- job output ---- */
 
-static void write_all(int fd, const char *buf, size_t len)
+/* Write what the fd takes now, never blocking: a caller that stops reading
+ * pauses the job's output stream, not the supervision of the job.  After
+ * POLLOUT a write of at most PIPE_BUF does not block on a pipe.  Returns
+ * how much was taken. */
+static size_t sink_fds(void *ctx, int stream, const char *buf, size_t len)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
+	int fd = stream == 2 ? STDERR_FILENO : STDOUT_FILENO;
+	size_t done = 0;
+
+	(void)ctx;
+	while (done < len) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		size_t chunk = len - done < PIPE_BUF ? len - done : PIPE_BUF;
+		ssize_t n;
+
+		if (poll(&p, 1, 0) < 1)
+			break;
+		n = write(fd, buf + done, chunk);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
 		if (n <= 0)
-			return; /* a closed reader loses the output, not the job */
-		buf += n;
-		len -= (size_t)n;
+			return len; /* the reader is gone: the output is lost, not the job */
+		done += (size_t)n;
 	}
-}
-
-static void sink_fds(void *ctx, int stream, const char *buf, size_t len)
-{
-	(void)ctx;
-	write_all(stream == 2 ? STDERR_FILENO : STDOUT_FILENO, buf, len);
+	return done;
 }
 
 /* ---- job options shared by run, start and plan ---- */
@@ -369,6 +381,8 @@ static void print_result(const struct ctx *c, const char *job, const struct jc_r
 {
 	if (r->timed_out)
 		fprintf(stderr, "jobcell: job `%s` timed out and was stopped\n", job);
+	if (r->warning)
+		fprintf(stderr, "jobcell: warning: %s\n", r->warning);
 	if (r->oom_killed)
 		fprintf(stderr, "jobcell: job `%s` was killed for running out of memory\n", job);
 	if (r->parent_died)
@@ -376,12 +390,19 @@ static void print_result(const struct ctx *c, const char *job, const struct jc_r
 	else if (r->signal)
 		fprintf(stderr, "jobcell: got %s: job `%s` was stopped\n", strsignal(r->signal),
 			job);
-	if (c->json)
+	if (c->json) {
 		printf("{\"job\":\"%s\",\"container\":\"%s\",\"exit_code\":%d,\"job_status\":%d,"
-		       "\"timed_out\":%s,\"oom_killed\":%s,\"signal\":%d,\"parent_died\":%s}\n",
+		       "\"timed_out\":%s,\"oom_killed\":%s,\"signal\":%d,\"parent_died\":%s,"
+		       "\"warning\":",
 		       job, r->id ? r->id : "", status, r->exit_code,
 		       r->timed_out ? "true" : "false", r->oom_killed ? "true" : "false", r->signal,
 		       r->parent_died ? "true" : "false");
+		if (r->warning)
+			json_string(stdout, r->warning);
+		else
+			fputs("null", stdout);
+		fputs("}\n", stdout);
+	}
 }
 
 static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)

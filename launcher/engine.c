@@ -43,6 +43,10 @@ struct jc_async {
 	bool answered;
 	bool done;
 	bool bad_frame;
+	bool paused;
+	char *pend; /* output the sink has not taken yet (one read at most) */
+	size_t npend;
+	uint64_t received;
 	CURLcode result;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -565,8 +569,10 @@ void jc_demux_init(struct jc_demux *d, jc_sink_fn sink, void *ctx)
 	d->ctx = ctx;
 }
 
-int jc_demux_feed(struct jc_demux *d, const char *buf, size_t len)
+ssize_t jc_demux_feed(struct jc_demux *d, const char *buf, size_t len)
 {
+	size_t total = len;
+
 	while (len) {
 		if (d->left == 0) {
 			size_t take = 8 - d->hdr_len;
@@ -587,13 +593,14 @@ int jc_demux_feed(struct jc_demux *d, const char *buf, size_t len)
 			continue;
 		}
 		size_t n = len < d->left ? len : d->left;
-		if (d->sink)
-			d->sink(d->ctx, d->stream, buf, n);
-		d->left -= (uint32_t)n;
-		buf += n;
-		len -= n;
+		size_t took = d->sink ? d->sink(d->ctx, d->stream, buf, n) : n;
+		d->left -= (uint32_t)took;
+		buf += took;
+		len -= took;
+		if (took == 0)
+			break; /* the sink is full; a partial take is offered the rest */
 	}
-	return 0;
+	return (ssize_t)(total - len);
 }
 
 /* ---- asynchronous transfers ---- */
@@ -603,15 +610,61 @@ static size_t async_write(char *ptr, size_t size, size_t nmemb, void *ud)
 	struct jc_async *a = ud;
 	size_t n = size * nmemb;
 	long status = 0;
+	ssize_t took;
+	char *p;
 
-	curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &status);
+	a->received += n;
+	if (curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
+		return 0;
 	if (!a->stream || status >= 300)
 		return buf_write(ptr, size, nmemb, &a->body);
-	if (jc_demux_feed(&a->demux, ptr, n) < 0) {
+	took = a->npend ? 0 : jc_demux_feed(&a->demux, ptr, n);
+	if (took < 0) {
 		a->bad_frame = true;
 		return 0;
 	}
+	if ((size_t)took == n)
+		return n;
+	/* the sink is full: keep the rest and pause, so that a reader that
+	 * does not read stops the stream, not the supervisor */
+	p = realloc(a->pend, a->npend + (n - (size_t)took));
+	if (!p)
+		return 0;
+	memcpy(p + a->npend, ptr + took, n - (size_t)took);
+	a->pend = p;
+	a->npend += n - (size_t)took;
+	if (!a->paused && curl_easy_pause(a->h, CURLPAUSE_RECV) == CURLE_OK)
+		a->paused = true;
 	return n;
+}
+
+bool jc_async_flush(struct jc_async *a)
+{
+	ssize_t took;
+
+	if (!a->npend)
+		return false;
+	took = jc_demux_feed(&a->demux, a->pend, a->npend);
+	if (took < 0) {
+		a->bad_frame = true;
+		a->npend = 0;
+		return false;
+	}
+	memmove(a->pend, a->pend + took, a->npend - (size_t)took);
+	a->npend -= (size_t)took;
+	if (!a->npend && a->paused && curl_easy_pause(a->h, CURLPAUSE_CONT) == CURLE_OK)
+		a->paused = false;
+	return took > 0;
+}
+
+bool jc_async_paused(const struct jc_async *a)
+{
+	return a->npend > 0;
+}
+
+uint64_t jc_async_received(const struct jc_async *a)
+{
+	return a->received;
 }
 
 static size_t async_header(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -715,6 +768,7 @@ void jc_async_free(struct jc_async *a)
 	}
 	curl_slist_free_all(a->hdrs);
 	free(a->body.data);
+	free(a->pend);
 	free(a);
 }
 

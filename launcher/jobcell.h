@@ -328,13 +328,26 @@ int jc_engine_list(struct jc_engine *e, const char *site, bool all, struct jc_co
 /* Asynchronous requests, for supervision: several in flight on their own
  * connections, driven by jc_engine_poll. */
 struct jc_async;
-typedef void (*jc_sink_fn)(void *ctx, int stream, const char *buf, size_t len);
+/* Takes job output of `stream` (1 stdout, 2 stderr) and returns how much of
+ * it was taken; less than `len` means "no more room now, offer the rest
+ * later". */
+typedef size_t (*jc_sink_fn)(void *ctx, int stream, const char *buf, size_t len);
 /* Start a request.  With `sink`, the body is a multiplexed log stream that is
- * demultiplexed into sink() as it arrives and never kept; without, the body
- * is kept (capped) for jc_async_result.  `timeout_ms` 0 means no limit. */
+ * demultiplexed into sink() as it arrives and never kept whole: when the
+ * sink takes less than offered, the rest (one network read at most) waits
+ * and the transfer is paused until jc_async_flush gets it taken.  Without a
+ * sink, the body is kept (capped) for jc_async_result.  `timeout_ms` 0
+ * means no limit. */
 int jc_async_begin(struct jc_engine *e, const char *method, const char *path, int64_t timeout_ms,
 		   jc_sink_fn sink, void *ctx, struct jc_async **out, jc_error *err);
 bool jc_async_done(const struct jc_async *a);
+/* Offer held-back output to the sink again; resume the transfer once it is
+ * all taken.  Returns true when the sink took anything. */
+bool jc_async_flush(struct jc_async *a);
+/* Output is held back: the sink is full. */
+bool jc_async_paused(const struct jc_async *a);
+/* Bytes of body received so far: a measure of progress. */
+uint64_t jc_async_received(const struct jc_async *a);
 /* The response status line has arrived (the engine has taken the request). */
 bool jc_async_answered(const struct jc_async *a);
 /* After done: the outcome, like jc_engine_call.  Does not free `a`. */
@@ -355,8 +368,10 @@ struct jc_demux {
 	void *ctx;
 };
 void jc_demux_init(struct jc_demux *d, jc_sink_fn sink, void *ctx);
-/* Feed bytes in any chunking. Returns -1 on a frame with a bad stream byte. */
-int jc_demux_feed(struct jc_demux *d, const char *buf, size_t len);
+/* Feed bytes in any chunking.  Returns how many were consumed (fewer than
+ * `len` when the sink stopped taking), or -1 on a frame with a bad stream
+ * byte. */
+ssize_t jc_demux_feed(struct jc_demux *d, const char *buf, size_t len);
 
 /* ---- supervision (supervise.c) ------------------------------------------------- */
 
@@ -378,6 +393,7 @@ struct jc_run_result {
 	bool oom_killed;
 	int signal; /* the first signal received, 0 when none */
 	bool parent_died;
+	char *warning; /* the job ran, but its output was cut short: why */
 };
 
 /* create -> wait(next-exit) -> start -> logs -> wait -> inspect -> remove.

@@ -19,8 +19,11 @@
 /* How long an engine that has not flushed the wait's headers gets before we
  * start anyway (Docker flushes them as soon as the wait is registered). */
 #define WAIT_REGISTER_MS 2000
-/* After the job's exit, how long the log stream gets to finish. */
+/* After the job's exit, how long the log stream may go without progress
+ * (bytes from the engine or bytes taken by the reader) before it is cut. */
 #define LOG_DRAIN_MS 5000
+/* How often held-back output is offered again while the reader is full. */
+#define PUMP_MS 20
 
 static int64_t now_ms(void)
 {
@@ -35,6 +38,16 @@ static int poll_for(int64_t deadline)
 	if (left < 0)
 		return 0;
 	return left > 1000 ? 1000 : (int)left;
+}
+
+/* Offer held-back output again; while some is left, the next poll must come
+ * soon.  Returns the poll timeout to use. */
+static int pump(struct jc_async *logs, int timeout_ms)
+{
+	if (!logs || !jc_async_paused(logs))
+		return timeout_ms;
+	jc_async_flush(logs);
+	return jc_async_paused(logs) && timeout_ms > PUMP_MS ? PUMP_MS : timeout_ms;
 }
 
 /* Read one signal from the signalfd; 0 when none was pending. */
@@ -148,7 +161,7 @@ static int supervise(struct life *l, jc_error *err)
 					    l->plan->name, (long long)(engine_ms / 1000));
 		if (deadline && !l->stop && deadline < next)
 			next = deadline;
-		r = jc_engine_poll(l->e, o->signal_fd, poll_for(next), err);
+		r = jc_engine_poll(l->e, o->signal_fd, pump(l->logs, poll_for(next)), err);
 		if (r < 0)
 			return -1;
 		if (r == 1) {
@@ -171,18 +184,38 @@ static int supervise(struct life *l, jc_error *err)
 	return 0;
 }
 
+/* The job has exited: deliver the rest of its output while the stream or
+ * the reader makes progress.  Output that cannot be delivered does not
+ * change the job's outcome: it becomes the result's warning. */
 static int drain_logs(struct life *l, jc_error *err)
 {
 	int64_t until = now_ms() + LOG_DRAIN_MS;
+	uint64_t seen = jc_async_received(l->logs);
+	jc_error e = { 0 };
+	const char *why = NULL;
 
-	while (!jc_async_done(l->logs) && now_ms() < until)
-		if (jc_engine_poll(l->e, -1, poll_for(until), err) < 0)
-			return -1;
-	if (!jc_async_done(l->logs))
-		return jc_error_set(err, JC_ERR_ENGINE, ETIMEDOUT,
-				    "stream logs of `%s`: stream still open %ds after exit",
-				    l->plan->name, LOG_DRAIN_MS / 1000);
-	return jc_async_result(l->logs, "stream logs of", l->plan->name, NULL, err);
+	while (!jc_async_done(l->logs) || jc_async_paused(l->logs)) {
+		if (jc_async_flush(l->logs) || jc_async_received(l->logs) != seen) {
+			seen = jc_async_received(l->logs);
+			until = now_ms() + LOG_DRAIN_MS;
+		}
+		if (now_ms() >= until) {
+			why = "no progress for 5 s after the job exited (is the output read?)";
+			break;
+		}
+		if (jc_engine_poll(l->e, -1, pump(l->logs, poll_for(until)), &e) < 0)
+			break;
+	}
+	if (!why && !e.msg && jc_async_result(l->logs, "stream logs of", l->plan->name, NULL, &e) == 0)
+		return 0;
+	if (asprintf(&l->res->warning, "output of `%s` is incomplete: %s", l->plan->name,
+		     why ? why : e.msg) < 0) {
+		l->res->warning = NULL;
+		jc_error_clear(&e);
+		return jc_error_oom(err);
+	}
+	jc_error_clear(&e);
+	return 0;
 }
 
 /* A signal or the parent's death before the start: the job must not start. */
@@ -307,6 +340,7 @@ fail:
 void jc_run_result_free(struct jc_run_result *r)
 {
 	free(r->id);
+	free(r->warning);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -354,14 +388,29 @@ int jc_supervise_logs(struct jc_engine *e, const char *ref, bool follow, int sig
 {
 	struct jc_async *a = NULL;
 	char path[256];
+	int64_t bound = jc_engine_timeout(e), until = now_ms() + bound;
+	uint64_t seen = 0;
 	int r = 0;
 
 	snprintf(path, sizeof(path), "/containers/%s/logs?follow=%d&stdout=1&stderr=1", ref,
 		 follow ? 1 : 0);
-	if (jc_async_begin(e, "GET", path, follow ? 0 : 30000, sink, ctx, &a, err) < 0)
+	if (jc_async_begin(e, "GET", path, 0, sink, ctx, &a, err) < 0)
 		return -1;
-	while (!jc_async_done(a)) {
-		int p = jc_engine_poll(e, signal_fd, 1000, err);
+	while (!jc_async_done(a) || jc_async_paused(a)) {
+		int p;
+		if (jc_async_flush(a) || jc_async_received(a) != seen) {
+			seen = jc_async_received(a);
+			until = now_ms() + bound;
+		}
+		/* a following reader waits for the job; otherwise the engine
+		 * must keep the stream moving */
+		if (!follow && now_ms() >= until) {
+			r = jc_error_set(err, JC_ERR_ENGINE, ETIMEDOUT,
+					 "read logs of `%s`: no progress for %llds", ref,
+					 (long long)(bound / 1000));
+			break;
+		}
+		p = jc_engine_poll(e, signal_fd, pump(a, 1000), err);
 		if (p < 0) {
 			r = -1;
 			break;
@@ -369,7 +418,7 @@ int jc_supervise_logs(struct jc_engine *e, const char *ref, bool follow, int sig
 		if (p == 1 && take_signal(signal_fd))
 			break; /* the reader is done reading: not an error */
 	}
-	if (r == 0 && jc_async_done(a))
+	if (r == 0 && jc_async_done(a) && !jc_async_paused(a))
 		r = jc_async_result(a, "read logs of", ref, NULL, err);
 	jc_async_free(a);
 	return r;

@@ -31,7 +31,7 @@ struct fixture {
 	size_t nerr;
 };
 
-static void sink(void *ctx, int stream, const char *buf, size_t len)
+static size_t sink(void *ctx, int stream, const char *buf, size_t len)
 {
 	struct fixture *f = ctx;
 	char *dst = stream == 2 ? f->errs : f->out;
@@ -41,6 +41,7 @@ static void sink(void *ctx, int stream, const char *buf, size_t len)
 		*n += len;
 		dst[*n] = '\0';
 	}
+	return len;
 }
 
 static int setup(void **state)
@@ -259,9 +260,6 @@ static void test_faults_after_create_remove_the_container(void **state)
 		  "wait for container `jobcell-s-j`: answered before the start" },
 		{ "POST", "/wait", FAKE_FAULT_DROP,
 		  "wait for container `jobcell-s-j`: connection dropped" },
-		{ "GET", "/logs", FAKE_FAULT_STATUS,
-		  "stream logs of `jobcell-s-j`: engine said 500: boom" },
-		{ "GET", "/logs", FAKE_FAULT_DROP, "stream logs of `jobcell-s-j`" },
 		{ "GET", "/json", FAKE_FAULT_TRUNCATED, "inspect container" },
 		{ "GET", "/json", FAKE_FAULT_STATUS, "inspect container" },
 	};
@@ -281,6 +279,72 @@ static void test_faults_after_create_remove_the_container(void **state)
 		jc_error_clear(&err);
 		jc_plan_free(p);
 	}
+}
+
+/* The log stream failing does not change the job's outcome: the status
+ * stands, the output is reported incomplete, the container goes. */
+static void test_log_stream_fault_is_a_warning(void **state)
+{
+	static const enum fake_fault faults[] = { FAKE_FAULT_STATUS, FAKE_FAULT_DROP };
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		struct jc_supervise_opts o = opts(f);
+		struct jc_run_result r = { 0 };
+		jc_error err = { 0 };
+		struct jc_plan *p = plan_for(f, 0, "exit", "4", NULL);
+
+		fake_engine_fail(f->fe, "GET", "/logs", faults[i], 500, "boom", 1);
+		assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), 0);
+		assert_int_equal(r.exit_code, 4);
+		assert_non_null(r.warning);
+		assert_non_null(strstr(r.warning, "output of `jobcell-s-j` is incomplete: stream logs of "
+						  "`jobcell-s-j`"));
+		assert_int_equal(fake_engine_container_count(f->fe), 0);
+		jc_run_result_free(&r);
+		jc_plan_free(p);
+	}
+}
+
+/* A reader that takes one byte at a time still gets every byte. */
+static size_t slow_sink(void *ctx, int stream, const char *buf, size_t len)
+{
+	return len ? sink(ctx, stream, buf, 1) : 0;
+}
+
+/* A reader that never reads: the stream is paused, supervision goes on,
+ * and the job's status is reported with a warning, within a bound. */
+static size_t stuck_sink(void *ctx, int stream, const char *buf, size_t len)
+{
+	(void)ctx;
+	(void)stream;
+	(void)buf;
+	(void)len;
+	return 0;
+}
+
+static void test_slow_and_stuck_readers(void **state)
+{
+	struct fixture *f = *state;
+	struct jc_supervise_opts o = opts(f);
+	struct jc_run_result r = { 0 };
+	jc_error err = { 0 };
+	struct jc_plan *p = plan_for(f, 0, "out", "3000", NULL);
+
+	o.sink = slow_sink;
+	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), 0);
+	assert_int_equal(f->nout, 3000);
+	assert_null(r.warning);
+	jc_run_result_free(&r);
+
+	o.sink = stuck_sink;
+	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), 0);
+	assert_int_equal(r.exit_code, 0);
+	assert_non_null(r.warning);
+	assert_non_null(strstr(r.warning, "no progress for 5 s after the job exited"));
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	jc_run_result_free(&r);
+	jc_plan_free(p);
 }
 
 static void test_remove_failure_is_reported(void **state)
@@ -539,6 +603,8 @@ int main(void)
 		cmocka_unit_test_setup(test_command_not_found_or_not_executable, reset),
 		cmocka_unit_test_setup(test_faults_after_create_remove_the_container, reset),
 		cmocka_unit_test_setup(test_remove_failure_is_reported, reset),
+		cmocka_unit_test_setup(test_log_stream_fault_is_a_warning, reset),
+		cmocka_unit_test_setup(test_slow_and_stuck_readers, reset),
 		cmocka_unit_test_setup(test_before_start_refusal, reset),
 		cmocka_unit_test_setup(test_lost_create_answer, reset),
 		cmocka_unit_test_setup(test_name_conflict, reset),

@@ -165,8 +165,11 @@ signal_case "a job ignoring SIGTERM is killed after the grace (137)" "${S}sig" s
 # a 30 s grace: only the kill of the second signal ends it inside the 15 s bound
 make_site "${S}sig2" image=jobcell-test/root:latest user=0:0 stop_grace=30s
 signal_case "a second signal kills at once (137)" "${S}sig2" twice 137 "INT INT" sleep 60
-# the parent dies (SIGKILL): PR_SET_PDEATHSIG turns that into a stop
-bash -c "\"$JOBCELL\" -c \"$C\" run orphan -- sh -c '$trap_loop' >\"$TMP/orphan.out\" 2>&1 & echo \$! >\"$TMP/orphan.pid\"; wait" &
+# the parent dies (SIGKILL): PR_SET_PDEATHSIG turns that into a stop, one
+# stop: the job's TERM trap leaves a file in its directory
+orphan_loop='trap "echo term > term.txt; exit 143" TERM; while :; do sleep 0.2; done'
+
+bash -c "\"$JOBCELL\" -c \"$C\" run orphan -- sh -c '$orphan_loop' >\"$TMP/orphan.out\" 2>&1 & echo \$! >\"$TMP/orphan.pid\"; wait" &
 parent=$!
 wait_running "jobcell-${S}sig-orphan" || not_ok "orphan container never ran"
 kill -KILL "$parent"; wait "$parent" 2>/dev/null || true
@@ -176,6 +179,31 @@ if wait_gone "$child" 10 && [ "$(count_site "${S}sig")" = 0 ]; then
 else
 	not_ok "parent death stops and removes the container" "$(cat "$TMP/orphan.out")"
 fi
+if [ -s "$TMP/${S}sig/orphan/term.txt" ]; then
+	ok "parent death stops the job gracefully (it saw SIGTERM)"
+else
+	not_ok "parent death stops the job gracefully" "$(cat "$TMP/orphan.out")"
+fi
+# a caller that stops reading stdout must not stop the supervision: the
+# output stream pauses, the timeout still fires, the rest is a warning
+mkfifo "$TMP/stuck"
+exec 7<>"$TMP/stuck" # held open, never read: writes block once it is full
+"$JOBCELL" -c "$C" run flood --timeout 2s -- \
+	sh -c 'dd if=/dev/zero bs=1k count=1024 2>/dev/null | tr "\0" x; sleep 60' \
+	>"$TMP/stuck" 2>"$TMP/flood.err" &
+pid=$!
+if wait_gone "$pid" 40; then
+	set +e; wait "$pid"; RC=$?; set -e; ERR=$(cat "$TMP/flood.err")
+	expect_rc "a caller that stops reading still gets the timeout (124)" 124
+	if grep -q 'warning: output of `jobcell-.*-flood` is incomplete' "$TMP/flood.err"; then
+		ok "undelivered output is reported as a warning"
+	else
+		not_ok "undelivered output is reported as a warning" "$ERR"
+	fi
+else
+	kill -KILL "$pid"; not_ok "jobcell is blocked by a caller that does not read"
+fi
+exec 7>&-
 jc -c "$C" run slow --timeout 1s -- sleep 60
 expect_rc "wall-clock timeout gives 124" 124
 if printf '%s' "$ERR" | grep -q "timed out"; then ok "timeout is reported"; else not_ok "timeout is reported" "$ERR"; fi
