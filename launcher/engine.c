@@ -301,9 +301,10 @@ static size_t hdr_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-static int do_call(struct jc_engine *e, const char *method, const char *path, const char *json,
-		   int64_t timeout_ms, struct hdr_capture *hc, const char *step, const char *object,
-		   long *http_status, char **body, jc_error *err)
+static int do_call_once(struct jc_engine *e, const char *method, const char *path,
+			const char *json, int64_t timeout_ms, struct hdr_capture *hc,
+			const char *step, const char *object, long *http_status, char **body,
+			jc_error *err)
 {
 	cleanup_free char *url = make_url(e, path);
 	cleanup_slist struct curl_slist *hdrs = NULL;
@@ -338,7 +339,11 @@ static int do_call(struct jc_engine *e, const char *method, const char *path, co
 		free(b.data);
 		return curl_failure(e, c, errbuf, overflow, step, object, err);
 	}
-	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) {
+		free(b.data);
+		return jc_error_set(err, JC_ERR_SYSTEM, EIO, "%s `%s`: libcurl has no status", step,
+				    object);
+	}
 	if (status >= 400) {
 		int r = http_failure(status, b.data, step, object, err);
 		free(b.data);
@@ -350,6 +355,19 @@ static int do_call(struct jc_engine *e, const char *method, const char *path, co
 		*body = buf_take(&b);
 	free(b.data);
 	return 0;
+}
+
+/* One call on the reused handle.  The handle keeps pointers to this call's
+ * buffers and headers; reset it (the connection cache stays) so that none
+ * outlives the call. */
+static int do_call(struct jc_engine *e, const char *method, const char *path, const char *json,
+		   int64_t timeout_ms, struct hdr_capture *hc, const char *step, const char *object,
+		   long *http_status, char **body, jc_error *err)
+{
+	int r = do_call_once(e, method, path, json, timeout_ms, hc, step, object, http_status,
+			     body, err);
+	curl_easy_reset(e->curl);
+	return r;
 }
 
 int jc_engine_call(struct jc_engine *e, const char *method, const char *path, const char *json_body,
@@ -747,7 +765,9 @@ int jc_async_result(struct jc_async *a, const char *step, const char *object, ch
 	if (a->result != CURLE_OK)
 		return curl_failure(a->e, a->result, a->errbuf, a->body.overflow, step, object,
 				    err);
-	curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &status);
+	if (curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
+		return jc_error_set(err, JC_ERR_SYSTEM, EIO, "%s `%s`: libcurl has no status", step,
+				    object);
 	if (status >= 400)
 		return http_failure(status, a->body.data, step, object, err);
 	if (a->stream && a->demux.left)
@@ -792,7 +812,8 @@ int jc_engine_poll(struct jc_engine *e, int fd, int timeout_ms, jc_error *err)
 		struct jc_async *a = NULL;
 		if (msg->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&a);
+		if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&a) != CURLE_OK)
+			a = NULL;
 		if (a) {
 			a->done = true;
 			a->result = msg->data.result;

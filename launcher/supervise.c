@@ -71,27 +71,41 @@ struct life {
 	bool pdeath_seen;
 };
 
-/* A request on /containers/<id>/<what>. */
+#define PATH_MAX_LEN 512
+
+/* An asynchronous request on /containers/<ref>/<what>: the one place these
+ * paths are built; a reference too long for it is refused, not cut. */
+static int begin_on(struct jc_engine *e, const char *method, const char *ref, const char *what,
+		    int64_t timeout_ms, jc_sink_fn sink, void *ctx, struct jc_async **out,
+		    jc_error *err)
+{
+	char path[PATH_MAX_LEN];
+	int n = snprintf(path, sizeof(path), "/containers/%s/%s", ref, what);
+
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return jc_error_set(err, JC_ERR_INPUT, ENAMETOOLONG,
+				    "container reference is too long for a request path");
+	return jc_async_begin(e, method, path, timeout_ms, sink, ctx, out, err);
+}
+
 static int begin(struct life *l, const char *method, const char *what, int64_t timeout_ms,
 		 bool stream, struct jc_async **out, jc_error *err)
 {
-	char path[256];
-	snprintf(path, sizeof(path), "/containers/%s/%s", l->id, what);
-	return jc_async_begin(l->e, method, path, timeout_ms, stream ? l->o->sink : NULL,
-			      stream ? l->o->sink_ctx : NULL, out, err);
+	return begin_on(l->e, method, l->id, what, timeout_ms, stream ? l->o->sink : NULL,
+			stream ? l->o->sink_ctx : NULL, out, err);
 }
 
 static int ask_stop(struct life *l, jc_error *err)
 {
-	char path[256];
+	char what[32];
 	int grace_s = (int)((l->plan->stop_grace_ms + 999) / 1000);
 
 	if (l->stop || l->kill)
 		return 0;
-	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", l->id, grace_s);
+	snprintf(what, sizeof(what), "stop?t=%d", grace_s); /* durations are capped */
 	l->stop_at = now_ms();
-	return jc_async_begin(l->e, "POST", path, l->plan->stop_grace_ms + jc_engine_timeout(l->e),
-			      NULL, NULL, &l->stop, err);
+	return begin(l, "POST", what, l->plan->stop_grace_ms + jc_engine_timeout(l->e), false,
+		     &l->stop, err);
 }
 
 static int ask_kill(struct life *l, jc_error *err)
@@ -349,12 +363,10 @@ int jc_supervise_wait(struct jc_engine *e, const char *ref, int64_t timeout_ms, 
 {
 	struct jc_async *a = NULL;
 	cleanup_free char *body = NULL;
-	char path[256];
 	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
 	int r = 0;
 
-	snprintf(path, sizeof(path), "/containers/%s/wait?condition=not-running", ref);
-	if (jc_async_begin(e, "POST", path, 0, NULL, NULL, &a, err) < 0)
+	if (begin_on(e, "POST", ref, "wait?condition=not-running", 0, NULL, NULL, &a, err) < 0)
 		return -1;
 	while (!jc_async_done(a)) {
 		int64_t next = now_ms() + 1000;
@@ -387,14 +399,13 @@ int jc_supervise_logs(struct jc_engine *e, const char *ref, bool follow, int sig
 		      jc_sink_fn sink, void *ctx, jc_error *err)
 {
 	struct jc_async *a = NULL;
-	char path[256];
 	int64_t bound = jc_engine_timeout(e), until = now_ms() + bound;
 	uint64_t seen = 0;
 	int r = 0;
 
-	snprintf(path, sizeof(path), "/containers/%s/logs?follow=%d&stdout=1&stderr=1", ref,
-		 follow ? 1 : 0);
-	if (jc_async_begin(e, "GET", path, 0, sink, ctx, &a, err) < 0)
+	if (begin_on(e, "GET", ref,
+		     follow ? "logs?follow=1&stdout=1&stderr=1" : "logs?follow=0&stdout=1&stderr=1", 0,
+		     sink, ctx, &a, err) < 0)
 		return -1;
 	while (!jc_async_done(a) || jc_async_paused(a)) {
 		int p;
