@@ -52,7 +52,8 @@ $(B)/obj $(B)/tests:
 bootstrap:
 	contrib/bootstrap.sh
 
-# Unit and fake-engine tests, then the built binary against a real engine.
+# Unit and fake-engine tests, then the built binary against a real engine
+# (re-entered after bootstrap, as for demo).
 check: bootstrap
 	$(MAKE) unit integration
 
@@ -62,7 +63,10 @@ unit: $(B)/jobcell $(UNIT_BIN)
 integration: $(B)/jobcell
 	tests/integration/run.sh
 
-demo: bootstrap $(B)/jobcell
+# Re-enter make after bootstrap: on a fresh machine the pkg-config flags
+# above were read before the -dev packages were installed.
+demo: bootstrap
+	$(MAKE) $(B)/jobcell
 	contrib/demo.sh
 
 install: $(B)/jobcell

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # make demo: an example site with two jobs; run one and show what it can
-# and cannot see.  Everything lives under build/demo.
+# and cannot see.  The site lives in a fresh directory under /tmp: jobcell
+# refuses a workspace with a parent that another user could rename entries
+# in, which a clone in someone's home directory may have.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JC=$PWD/build/jobcell
-D=$PWD/build/demo
+D=$(mktemp -d /tmp/jobcell-demo.XXXXXX)
 WS=$D/workspace
-rm -rf "$D"
 mkdir -p "$WS/startup" "$WS/local" "$WS/job-other"
 chmod 0755 "$D" "$WS"
 echo '{"server": "fl.example"}' >"$WS/startup/fed_client.json"
@@ -17,7 +18,7 @@ sed "s#^path = .*#path = $WS#" config/examples/demo.ini >"$D/demo.ini"
 echo "== site workspace on the host: $WS"
 (cd "$WS" && find . -mindepth 1 | sort | sed 's/^/   /')
 echo
-echo "== jobcell -c build/demo/demo.ini run job-1 -- sh -c '...'"
+echo "== jobcell -c $D/demo.ini run job-1 -- sh -c '...'"
 set +e
 "$JC" -c "$D/demo.ini" run job-1 -- sh -c '
 say() { printf "   %-44s %s\n" "$1" "$2"; }
@@ -42,5 +43,5 @@ echo
 echo "== afterwards on the host: $WS/job-1"
 ls -la "$WS/job-1" | sed 's/^/   /'
 echo
-echo "== the exact engine request: jobcell -c build/demo/demo.ini plan job-1"
+echo "== the exact engine request: jobcell -c $D/demo.ini plan job-1"
 "$JC" -c "$D/demo.ini" plan job-1 | sed 's/^/   /'
