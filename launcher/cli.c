@@ -1,6 +1,7 @@
 /* The command line: the only code that prints, exits or touches process
  * state (signals, parent-death signal).  Everything else is the library. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -61,15 +62,22 @@ static void json_string(FILE *f, const char *s)
 
 /* One line on stderr; with --json also a record on stdout.  Returns the
  * exit status that goes with the error's kind. */
-static int fail(const struct ctx *c, const jc_error *err)
+/* A copy of `s` fit for a terminal, a log and JSON: bytes outside
+ * printable ASCII become '?'.  The text may quote a request or the engine. */
+static char *printable_copy(const char *s)
 {
-	cleanup_free char *line = strdup(err->msg ? err->msg : "unknown error");
+	char *line = strdup(s ? s : "");
 
-	/* the message may quote the request or the engine: no control bytes
-	 * reach a terminal or a log (the --json record escapes them) */
 	for (char *p = line; p && *p; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
 			*p = '?';
+	return line;
+}
+
+static int fail(const struct ctx *c, const jc_error *err)
+{
+	cleanup_free char *line = printable_copy(err->msg ? err->msg : "unknown error");
+
 	int status = err->kind == JC_ERR_CMD_NOT_FOUND  ? EXIT_NOTFOUND
 		     : err->kind == JC_ERR_CMD_NOT_EXEC ? EXIT_NOEXEC
 							: EXIT_JOBCELL;
@@ -77,7 +85,7 @@ static int fail(const struct ctx *c, const jc_error *err)
 	fprintf(stderr, "jobcell: error: %s\n", line ? line : "out of memory");
 	if (c && c->json) {
 		printf("{\"error\":{\"kind\":\"%s\",\"message\":", jc_error_kind_name(err->kind));
-		json_string(stdout, err->msg);
+		json_string(stdout, line);
 		printf(",\"errno\":\"%s\",\"retry\":%s},\"exit_code\":%d}\n",
 		       strerrorname_np(err->status) ? strerrorname_np(err->status) : "",
 		       err->retry ? "true" : "false", status);
@@ -381,8 +389,10 @@ static void print_result(const struct ctx *c, const char *job, const struct jc_r
 {
 	if (r->timed_out)
 		fprintf(stderr, "jobcell: job `%s` timed out and was stopped\n", job);
-	if (r->warning)
-		fprintf(stderr, "jobcell: warning: %s\n", r->warning);
+	cleanup_free char *warning = r->warning ? printable_copy(r->warning) : NULL;
+
+	if (warning)
+		fprintf(stderr, "jobcell: warning: %s\n", warning);
 	if (r->oom_killed)
 		fprintf(stderr, "jobcell: job `%s` was killed for running out of memory\n", job);
 	if (r->parent_died)
@@ -397,8 +407,8 @@ static void print_result(const struct ctx *c, const char *job, const struct jc_r
 		       job, r->id ? r->id : "", status, r->exit_code,
 		       r->timed_out ? "true" : "false", r->oom_killed ? "true" : "false", r->signal,
 		       r->parent_died ? "true" : "false");
-		if (r->warning)
-			json_string(stdout, r->warning);
+		if (warning)
+			json_string(stdout, warning);
 		else
 			fputs("null", stdout);
 		fputs("}\n", stdout);
@@ -556,8 +566,9 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 		goto fail;
 	if (strcmp(cmd, "wait") == 0) {
 		int code = 0;
-		int r = jc_supervise_wait(c->engine, id, a.req.timeout_ms > 0 ? a.req.timeout_ms : 0,
-					  c->signal_fd, &code, &err);
+		int r = jc_supervise_wait(c->engine, id, name,
+					  a.req.timeout_ms > 0 ? a.req.timeout_ms : 0, c->signal_fd,
+					  &code, &err);
 		if (r < 0)
 			goto fail;
 		status = r == 1 ? EXIT_TIMEOUT : code;
@@ -569,8 +580,8 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 		if (jc_engine_stop(c->engine, id, name, (int)((grace + 999) / 1000), &err) < 0)
 			goto fail;
 	} else if (strcmp(cmd, "logs") == 0) {
-		if (jc_supervise_logs(c->engine, id, a.follow, c->signal_fd, sink_fds, NULL, &err) <
-		    0)
+		if (jc_supervise_logs(c->engine, id, name, a.follow, c->signal_fd, sink_fds, NULL,
+				      &err) < 0)
 			goto fail;
 	} else if (jc_engine_remove(c->engine, id, name, &err) < 0) {
 		goto fail;
@@ -638,6 +649,12 @@ int main(int argc, char **argv)
 	struct ctx c = { .parent = getppid(), .signal_fd = -1 };
 	const char *cmd;
 	int o, status;
+
+	/* a closed 0, 1 or 2 would be taken by the next descriptor opened (the
+	 * signalfd, a socket) and job output would go there */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR | O_CLOEXEC) != fd)
+			return EXIT_JOBCELL;
 
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, "+c:", opts, NULL)) != -1) {

@@ -44,6 +44,7 @@ struct jc_async {
 	bool done;
 	bool bad_frame;
 	bool paused;
+	bool removed; /* taken out of the multi handle already */
 	char *pend; /* output the sink has not taken yet (one read at most) */
 	size_t npend;
 	uint64_t received;
@@ -651,8 +652,12 @@ static size_t async_write(char *ptr, size_t size, size_t nmemb, void *ud)
 	memcpy(p + a->npend, ptr + took, n - (size_t)took);
 	a->pend = p;
 	a->npend += n - (size_t)took;
-	if (!a->paused && curl_easy_pause(a->h, CURLPAUSE_RECV) == CURLE_OK)
+	if (!a->paused) {
+		/* without the pause the held-back output would grow unbounded */
+		if (curl_easy_pause(a->h, CURLPAUSE_RECV) != CURLE_OK)
+			return 0;
 		a->paused = true;
+	}
 	return n;
 }
 
@@ -664,8 +669,13 @@ bool jc_async_flush(struct jc_async *a)
 		return false;
 	took = jc_demux_feed(&a->demux, a->pend, a->npend);
 	if (took < 0) {
+		/* the paused transfer would never finish: end it here */
 		a->bad_frame = true;
 		a->npend = 0;
+		a->done = true;
+		a->result = CURLE_WRITE_ERROR;
+		curl_multi_remove_handle(a->e->multi, a->h);
+		a->removed = true;
 		return false;
 	}
 	memmove(a->pend, a->pend + took, a->npend - (size_t)took);
@@ -770,7 +780,7 @@ int jc_async_result(struct jc_async *a, const char *step, const char *object, ch
 				    object);
 	if (status >= 400)
 		return http_failure(status, a->body.data, step, object, err);
-	if (a->stream && a->demux.left)
+	if (a->stream && (a->demux.left || a->demux.hdr_len))
 		return jc_error_set(err, JC_ERR_ENGINE, ECONNRESET,
 				    "%s `%s`: log stream ended inside a frame", step, object);
 	if (body)
@@ -783,7 +793,8 @@ void jc_async_free(struct jc_async *a)
 	if (!a)
 		return;
 	if (a->h) {
-		curl_multi_remove_handle(a->e->multi, a->h);
+		if (!a->removed)
+			curl_multi_remove_handle(a->e->multi, a->h);
 		curl_easy_cleanup(a->h);
 	}
 	curl_slist_free_all(a->hdrs);

@@ -402,11 +402,13 @@ struct jc_run_result {
 int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
 		     const struct jc_supervise_opts *o, struct jc_run_result *res, jc_error *err);
 void jc_run_result_free(struct jc_run_result *r);
-/* Wait for a container to stop running, bounded by timeout_ms (0: none). */
-int jc_supervise_wait(struct jc_engine *e, const char *ref, int64_t timeout_ms, int signal_fd,
-		      int *status, jc_error *err);
-/* Print (into sink) a container's logs, following while it runs. */
-int jc_supervise_logs(struct jc_engine *e, const char *ref, bool follow, int signal_fd,
-		      jc_sink_fn sink, void *ctx, jc_error *err);
+/* Wait for a container to stop running, bounded by timeout_ms (0: none).
+ * Returns 1 when that bound passed.  `name` (NULL: ref) is for messages. */
+int jc_supervise_wait(struct jc_engine *e, const char *ref, const char *name, int64_t timeout_ms,
+		      int signal_fd, int *status, jc_error *err);
+/* Print (into sink) a container's logs, following while it runs.  A reader
+ * may take its time; only the engine's silence is bounded. */
+int jc_supervise_logs(struct jc_engine *e, const char *ref, const char *name, bool follow,
+		      int signal_fd, jc_sink_fn sink, void *ctx, jc_error *err);
 
 #endif

@@ -217,8 +217,18 @@ static int drain_logs(struct life *l, jc_error *err)
 			why = "no progress for 5 s after the job exited (is the output read?)";
 			break;
 		}
-		if (jc_engine_poll(l->e, -1, pump(l->logs, poll_for(until)), &e) < 0)
+		/* a signal or the parent's death now means: stop delivering */
+		if (l->o->parent > 0 && getppid() != l->o->parent) {
+			why = "cut short: the parent exited";
 			break;
+		}
+		int r = jc_engine_poll(l->e, l->o->signal_fd, pump(l->logs, poll_for(until)), &e);
+		if (r < 0)
+			break;
+		if (r == 1 && take_signal(l->o->signal_fd)) {
+			why = "cut short by a signal";
+			break;
+		}
 	}
 	if (!why && !e.msg && jc_async_result(l->logs, "stream logs of", l->plan->name, NULL, &e) == 0)
 		return 0;
@@ -264,6 +274,10 @@ static void undo_lost_create(struct jc_engine *e, const struct jc_plan *plan, jc
 		if (ie.status != ENOENT)
 			jc_error_wrap(err, "container `%s` may be left behind (%s)", plan->name,
 				      ie.msg);
+		else if (err->status == ETIMEDOUT)
+			/* the engine may still be creating it */
+			jc_error_wrap(err, "container `%s` may yet appear, labelled jobcell.nonce=%s",
+				      plan->name, plan->nonce);
 	} else if (in.nonce && strcmp(in.nonce, plan->nonce) == 0 &&
 		   jc_engine_remove(e, in.id, plan->name, &ie) < 0) {
 		jc_error_wrap(err, "container `%s` left behind (%s)", plan->name, ie.msg);
@@ -358,10 +372,11 @@ void jc_run_result_free(struct jc_run_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int jc_supervise_wait(struct jc_engine *e, const char *ref, int64_t timeout_ms, int signal_fd,
-		      int *status, jc_error *err)
+int jc_supervise_wait(struct jc_engine *e, const char *ref, const char *name, int64_t timeout_ms,
+		      int signal_fd, int *status, jc_error *err)
 {
 	struct jc_async *a = NULL;
+	const char *what = name ? name : ref;
 	cleanup_free char *body = NULL;
 	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
 	int r = 0;
@@ -383,11 +398,11 @@ int jc_supervise_wait(struct jc_engine *e, const char *ref, int64_t timeout_ms, 
 		}
 		if (p == 1 && take_signal(signal_fd)) {
 			r = jc_error_set(err, JC_ERR_SYSTEM, EINTR, "wait for `%s`: interrupted",
-					 ref);
+					 what);
 			goto out;
 		}
 	}
-	if (jc_async_result(a, "wait for container", ref, &body, err) < 0 ||
+	if (jc_async_result(a, "wait for container", what, &body, err) < 0 ||
 	    jc_request_parse_wait(body, status, err) < 0)
 		r = -1;
 out:
@@ -395,10 +410,11 @@ out:
 	return r;
 }
 
-int jc_supervise_logs(struct jc_engine *e, const char *ref, bool follow, int signal_fd,
-		      jc_sink_fn sink, void *ctx, jc_error *err)
+int jc_supervise_logs(struct jc_engine *e, const char *ref, const char *name, bool follow,
+		      int signal_fd, jc_sink_fn sink, void *ctx, jc_error *err)
 {
 	struct jc_async *a = NULL;
+	const char *what = name ? name : ref;
 	int64_t bound = jc_engine_timeout(e), until = now_ms() + bound;
 	uint64_t seen = 0;
 	int r = 0;
@@ -409,7 +425,9 @@ int jc_supervise_logs(struct jc_engine *e, const char *ref, bool follow, int sig
 		return -1;
 	while (!jc_async_done(a) || jc_async_paused(a)) {
 		int p;
-		if (jc_async_flush(a) || jc_async_received(a) != seen) {
+		/* a reader that reads slowly, or not at all for now (a pager), is
+		 * the reader's business: only the engine's silence is bounded */
+		if (jc_async_flush(a) || jc_async_received(a) != seen || jc_async_paused(a)) {
 			seen = jc_async_received(a);
 			until = now_ms() + bound;
 		}
@@ -417,7 +435,7 @@ int jc_supervise_logs(struct jc_engine *e, const char *ref, bool follow, int sig
 		 * must keep the stream moving */
 		if (!follow && now_ms() >= until) {
 			r = jc_error_set(err, JC_ERR_ENGINE, ETIMEDOUT,
-					 "read logs of `%s`: no progress for %llds", ref,
+					 "read logs of `%s`: no progress for %llds", what,
 					 (long long)(bound / 1000));
 			break;
 		}
@@ -430,7 +448,7 @@ int jc_supervise_logs(struct jc_engine *e, const char *ref, bool follow, int sig
 			break; /* the reader is done reading: not an error */
 	}
 	if (r == 0 && jc_async_done(a) && !jc_async_paused(a))
-		r = jc_async_result(a, "read logs of", ref, NULL, err);
+		r = jc_async_result(a, "read logs of", what, NULL, err);
 	jc_async_free(a);
 	return r;
 }

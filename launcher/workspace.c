@@ -104,10 +104,10 @@ static const char *unsafe_dir(const struct stat *st)
 	return NULL;
 }
 
-/* Every directory above the root, from its parent up to "/": whoever can
- * rename an entry in one of them can swap the whole workspace between the
- * check and the mount. */
-static int check_ancestors(const char *path, jc_error *err)
+/* The directories above `path`, from its parent up to "/".  With `links`,
+ * each is also looked at unresolved: a symlink among them is acceptable only
+ * when root or jobcell's user owns it (its directory is checked in turn). */
+static int check_parents(const char *path, bool links, jc_error *err)
 {
 	cleanup_free char *p = strdup(path);
 	struct stat st;
@@ -118,6 +118,12 @@ static int check_ancestors(const char *path, jc_error *err)
 		return jc_error_oom(err);
 	while ((slash = strrchr(p, '/'))) {
 		slash[slash == p ? 1 : 0] = '\0';
+		if (links && lstat(p, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != 0 &&
+		    st.st_uid != geteuid())
+			return jc_error_set(err, JC_ERR_WORKSPACE, EPERM,
+					    "workspace parent `%s` is a symlink owned by uid %u: it "
+					    "could be swapped",
+					    p, (unsigned)st.st_uid);
 		if (stat(p, &st) < 0)
 			return jc_error_set(err, JC_ERR_WORKSPACE, errno,
 					    "stat workspace parent `%s`: %s", p, strerror(errno));
@@ -130,6 +136,21 @@ static int check_ancestors(const char *path, jc_error *err)
 			break;
 	}
 	return 0;
+}
+
+/* Whoever can rename an entry in a directory above the root can swap the
+ * whole workspace between the check and the mount.  Check the path as
+ * written (its symlinks included) and the directories it resolves to. */
+static int check_ancestors(const char *path, jc_error *err)
+{
+	cleanup_free char *real = NULL;
+
+	if (check_parents(path, true, err) < 0)
+		return -1;
+	real = realpath(path, NULL);
+	if (!real)
+		return 0; /* a missing root is reported by the open that follows */
+	return check_parents(real, false, err);
 }
 
 int jc_ws_open(struct jc_workspace *ws, const char *path, jc_error *err)

@@ -500,6 +500,13 @@ static enum MHD_Result apply_fault(struct fake_engine *fe, struct MHD_Connection
 				  "application/json");
 	case FAKE_FAULT_LOST:
 		break; /* handled by the caller: route, then lose the answer */
+	case FAKE_FAULT_BADFRAME: {
+		static const char frames[] = { 1, 0, 0, 0, 0, 0, 0, 2, 'o', 'k',
+					       5, 0, 0, 0, 0, 0, 0, 1, 'x' };
+		struct MHD_Response *resp = MHD_create_response_from_buffer(
+			sizeof(frames), (void *)frames, MHD_RESPMEM_MUST_COPY);
+		return queue(fe, conn, 200, resp, "application/vnd.docker.raw-stream");
+	}
 	}
 	return MHD_NO;
 }

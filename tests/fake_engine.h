@@ -25,6 +25,8 @@ enum fake_fault {
 	FAKE_FAULT_TRUNCATED, /* 200/201 with valid-looking JSON cut in half, complete response */
 	FAKE_FAULT_LOST,      /* do what was asked, then drop the connection instead of
 				 answering: the client cannot know it happened */
+	FAKE_FAULT_BADFRAME,  /* 200 with a raw stream: one good stdout frame ("ok"),
+				 then a frame header with stream byte 5 */
 };
 
 /* Start an engine speaking `api_version` ("1.41", "1.45") on a fresh socket in

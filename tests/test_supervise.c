@@ -347,6 +347,114 @@ static void test_slow_and_stuck_readers(void **state)
 	jc_plan_free(p);
 }
 
+struct sender {
+	int n;
+	int delay_ms;
+};
+
+static void *send_signals(void *arg)
+{
+	struct sender *s = arg;
+	for (int i = 0; i < s->n; i++) {
+		struct timespec ts = { 0, (long)s->delay_ms * 1000000L };
+		nanosleep(&ts, NULL);
+		kill(getpid(), SIGUSR1);
+	}
+	return NULL;
+}
+
+/* Full at first, then takes everything: output is held back, then flushed. */
+static int stuck_calls;
+static size_t stuck_once_sink(void *ctx, int stream, const char *buf, size_t len)
+{
+	return stuck_calls-- > 0 ? 0 : sink(ctx, stream, buf, len);
+}
+
+/* A malformed frame found in held-back output ends the stream at once with
+ * that cause, instead of leaving a paused transfer that never finishes. */
+static void test_bad_frame_in_held_back_output(void **state)
+{
+	struct fixture *f = *state;
+	struct jc_supervise_opts o = opts(f);
+	struct jc_run_result r = { 0 };
+	jc_error err = { 0 };
+	struct jc_plan *p = plan_for(f, 0, "exit", "0", NULL);
+
+	stuck_calls = 1;
+	o.sink = stuck_once_sink;
+	fake_engine_fail(f->fe, "GET", "/logs", FAKE_FAULT_BADFRAME, 0, NULL, 1);
+	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), 0);
+	assert_string_equal(f->out, "ok");
+	assert_non_null(r.warning);
+	assert_non_null(strstr(r.warning, "malformed frame in the log stream"));
+	jc_run_result_free(&r);
+	jc_plan_free(p);
+}
+
+/* A signal while output is still being delivered cuts the delivery. */
+static void test_signal_cuts_the_drain(void **state)
+{
+	struct fixture *f = *state;
+	struct jc_supervise_opts o = opts(f);
+	struct jc_run_result r = { 0 };
+	struct sender s = { 1, 300 };
+	jc_error err = { 0 };
+	struct jc_plan *p = plan_for(f, 0, "out", "3000", NULL);
+	pthread_t t;
+
+	o.sink = stuck_sink;
+	assert_int_equal(pthread_create(&t, NULL, send_signals, &s), 0);
+	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(r.exit_code, 0);
+	assert_non_null(r.warning);
+	assert_non_null(strstr(r.warning, "cut short by a signal"));
+	jc_run_result_free(&r);
+	jc_plan_free(p);
+}
+
+/* `jobcell logs` into a pager: a reader that stops for longer than the
+ * engine timeout (2 s here) is not an engine that stopped answering. */
+static void test_logs_reader_may_pause(void **state)
+{
+	struct fixture *f = *state;
+	struct jc_supervise_opts o = opts(f);
+	struct jc_run_result r = { 0 };
+	jc_error err = { 0 };
+	struct jc_plan *p = plan_for(f, 0, "out", "3000", NULL);
+
+	o.detach = true;
+	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), 0);
+	stuck_calls = 150; /* ~3 s of 20 ms pumps */
+	assert_int_equal(jc_supervise_logs(f->e, r.id, "jobcell-s-j", false, f->sfd,
+					   stuck_once_sink, f, &err),
+			 0);
+	assert_int_equal(f->nout, 3000);
+	assert_int_equal(jc_engine_remove(f->e, r.id, NULL, &err), 0);
+	jc_run_result_free(&r);
+	jc_plan_free(p);
+}
+
+/* The create timed out: the engine may still make the container, and the
+ * error says how to find it. */
+static void test_create_timeout_names_the_nonce(void **state)
+{
+	struct fixture *f = *state;
+	struct jc_supervise_opts o = opts(f);
+	struct jc_run_result r = { 0 };
+	jc_error err = { 0 };
+	struct jc_plan *p;
+
+	plan_nonce = "0123456789abcdef";
+	p = plan_for(f, 0, "exit", "0", NULL);
+	fake_engine_fail(f->fe, "POST", "/containers/create", FAKE_FAULT_HANG, 0, NULL, 1);
+	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), -1);
+	assert_msg(&err, "container `jobcell-s-j` may yet appear, labelled "
+			 "jobcell.nonce=0123456789abcdef: create container `jobcell-s-j`: no answer");
+	jc_error_clear(&err);
+	jc_plan_free(p);
+}
+
 static void test_remove_failure_is_reported(void **state)
 {
 	struct fixture *f = *state;
@@ -468,21 +576,6 @@ static void test_timeout_stops_and_removes(void **state)
 	jc_plan_free(p);
 }
 
-struct sender {
-	int n;
-	int delay_ms;
-};
-
-static void *send_signals(void *arg)
-{
-	struct sender *s = arg;
-	for (int i = 0; i < s->n; i++) {
-		struct timespec ts = { 0, (long)s->delay_ms * 1000000L };
-		nanosleep(&ts, NULL);
-		kill(getpid(), SIGUSR1);
-	}
-	return NULL;
-}
 
 static void run_with_signals(struct fixture *f, const char *prog, int nsig, struct jc_run_result *r)
 {
@@ -572,11 +665,11 @@ static void test_detached_wait_and_logs(void **state)
 	o.detach = true;
 	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), 0);
 	/* a wait shorter than the job times out, a longer one gets the status */
-	assert_int_equal(jc_supervise_wait(f->e, "jobcell-s-j", 50, f->sfd, &status, &err), 1);
-	assert_int_equal(jc_supervise_wait(f->e, "jobcell-s-j", 5000, f->sfd, &status, &err), 0);
+	assert_int_equal(jc_supervise_wait(f->e, "jobcell-s-j", NULL, 50, f->sfd, &status, &err), 1);
+	assert_int_equal(jc_supervise_wait(f->e, "jobcell-s-j", NULL, 5000, f->sfd, &status, &err), 0);
 	assert_int_equal(status, 0);
-	assert_int_equal(jc_supervise_logs(f->e, "jobcell-s-j", false, f->sfd, sink, f, &err), 0);
-	assert_int_equal(jc_supervise_wait(f->e, "nosuch", 1000, f->sfd, &status, &err), -1);
+	assert_int_equal(jc_supervise_logs(f->e, "jobcell-s-j", NULL, false, f->sfd, sink, f, &err), 0);
+	assert_int_equal(jc_supervise_wait(f->e, "nosuch", NULL, 1000, f->sfd, &status, &err), -1);
 	assert_msg(&err, "wait for container `nosuch`: engine said 404");
 	assert_int_equal(jc_engine_remove(f->e, r.id, NULL, &err), 0);
 	jc_error_clear(&err);
@@ -605,6 +698,10 @@ int main(void)
 		cmocka_unit_test_setup(test_remove_failure_is_reported, reset),
 		cmocka_unit_test_setup(test_log_stream_fault_is_a_warning, reset),
 		cmocka_unit_test_setup(test_slow_and_stuck_readers, reset),
+		cmocka_unit_test_setup(test_bad_frame_in_held_back_output, reset),
+		cmocka_unit_test_setup(test_signal_cuts_the_drain, reset),
+		cmocka_unit_test_setup(test_logs_reader_may_pause, reset),
+		cmocka_unit_test_setup(test_create_timeout_names_the_nonce, reset),
 		cmocka_unit_test_setup(test_before_start_refusal, reset),
 		cmocka_unit_test_setup(test_lost_create_answer, reset),
 		cmocka_unit_test_setup(test_name_conflict, reset),

@@ -589,6 +589,39 @@ static void parent_of_another_user_refused(struct fx *f)
 }
 BOTH(parent_of_another_user_refused)
 
+/* A symlink in the configured path: the directories it leads through are
+ * checked too, and the link itself must not belong to another user. */
+static void parent_through_symlink_refused(struct fx *f)
+{
+	char p[256], link[256], ws[300];
+
+	if (geteuid() != 0)
+		skip(); /* needs chown */
+	mkdir_at(f, "evil", 0755);
+	mkdir_at(f, "evil/sub", 0755);
+	mkdir_at(f, "evil/sub/ws", 0755);
+	mkdir_at(f, "evil/sub/ws/startup", 0755);
+	mkdir_at(f, "evil/sub/ws/local", 0755);
+	assert_int_equal(chown(at(f, "evil", p, sizeof(p)), 65532, 65532), 0);
+	assert_int_equal(symlink("evil/sub", at(f, "link", link, sizeof(link))), 0);
+	snprintf(ws, sizeof(ws), "%s/ws", link);
+	expect_err(jc_ws_open(&f->ws, ws, &f->err), &f->err, JC_ERR_WORKSPACE, EPERM,
+		   "/evil` is owned by another user");
+	jc_error_clear(&f->err);
+
+	/* a link owned by someone else could be replaced by its owner */
+	assert_int_equal(chown(at(f, "evil", p, sizeof(p)), 0, 0), 0);
+	assert_int_equal(lchown(link, 65532, 65532), 0);
+	expect_err(jc_ws_open(&f->ws, ws, &f->err), &f->err, JC_ERR_WORKSPACE, EPERM,
+		   "/link` is a symlink owned by uid 65532");
+	jc_error_clear(&f->err);
+	assert_int_equal(lchown(link, 0, 0), 0);
+	if (jc_ws_open(&f->ws, ws, &f->err) != 0)
+		fail_msg("a root-owned link into root-owned directories: %s", f->err.msg);
+	f->opened = true;
+}
+BOTH(parent_through_symlink_refused)
+
 /* The engine mounts by path: a root renamed away and replaced after the
  * check is caught by the recheck. */
 static void recheck_root_swapped(struct fx *f)
@@ -699,6 +732,7 @@ int main(void)
 		TESTS(parent_writable_refused),
 		TESTS(parent_of_another_user_refused),
 		TESTS(recheck_root_swapped),
+		TESTS(parent_through_symlink_refused),
 		TESTS(recheck_job_swapped_for_dir),
 		TESTS(recheck_job_swapped_for_symlink),
 		TESTS(recheck_job_removed),

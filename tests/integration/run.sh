@@ -204,6 +204,17 @@ else
 	kill -KILL "$pid"; not_ok "jobcell is blocked by a caller that does not read"
 fi
 exec 7>&-
+# stdout closed by the caller: stderr still arrives, at once, nothing hangs
+set +e
+"$JOBCELL" -c "$C" run closedout -- sh -c 'echo out; echo to-stderr >&2' >&- 2>"$TMP/closed.err"
+RC=$?
+set -e
+ERR=$(cat "$TMP/closed.err")
+if [ "$RC" = 0 ] && grep -qx to-stderr "$TMP/closed.err" && ! grep -q warning "$TMP/closed.err"; then
+	ok "a closed stdout neither hides stderr nor stalls the run"
+else
+	not_ok "a closed stdout neither hides stderr nor stalls the run" "rc $RC: $ERR"
+fi
 jc -c "$C" run slow --timeout 1s -- sleep 60
 expect_rc "wall-clock timeout gives 124" 124
 if printf '%s' "$ERR" | grep -q "timed out"; then ok "timeout is reported"; else not_ok "timeout is reported" "$ERR"; fi
