@@ -548,7 +548,7 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 {
 	static const int wait_opts[] = { OPT_TIMEOUT, 0 }, stop_opts[] = { OPT_GRACE, 0 },
 			 logs_opts[] = { OPT_FOLLOW, 0 }, no_opts[] = { 0 };
-	const int *allowed = strcmp(cmd, "wait") == 0	? wait_opts
+	const int *allowed = strcmp(cmd, "wait") == 0   ? wait_opts
 			     : strcmp(cmd, "stop") == 0 ? stop_opts
 			     : strcmp(cmd, "logs") == 0 ? logs_opts
 							: no_opts;

@@ -45,7 +45,7 @@ struct jc_async {
 	bool bad_frame;
 	bool paused;
 	bool removed; /* taken out of the multi handle already */
-	char *pend; /* output the sink has not taken yet (one read at most) */
+	char *pend;   /* output the sink has not taken yet (one read at most) */
 	size_t npend;
 	uint64_t received;
 	CURLcode result;
@@ -302,10 +302,9 @@ static size_t hdr_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-static int do_call_once(struct jc_engine *e, const char *method, const char *path,
-			const char *json, int64_t timeout_ms, struct hdr_capture *hc,
-			const char *step, const char *object, long *http_status, char **body,
-			jc_error *err)
+static int do_call_once(struct jc_engine *e, const char *method, const char *path, const char *json,
+			int64_t timeout_ms, struct hdr_capture *hc, const char *step,
+			const char *object, long *http_status, char **body, jc_error *err)
 {
 	cleanup_free char *url = make_url(e, path);
 	cleanup_slist struct curl_slist *hdrs = NULL;
@@ -365,18 +364,10 @@ static int do_call(struct jc_engine *e, const char *method, const char *path, co
 		   int64_t timeout_ms, struct hdr_capture *hc, const char *step, const char *object,
 		   long *http_status, char **body, jc_error *err)
 {
-	int r = do_call_once(e, method, path, json, timeout_ms, hc, step, object, http_status,
-			     body, err);
+	int r = do_call_once(e, method, path, json, timeout_ms, hc, step, object, http_status, body,
+			     err);
 	curl_easy_reset(e->curl);
 	return r;
-}
-
-int jc_engine_call(struct jc_engine *e, const char *method, const char *path, const char *json_body,
-		   const char *step, const char *object, long *http_status, char **body,
-		   jc_error *err)
-{
-	return do_call(e, method, path, json_body, e->timeout_ms, NULL, step, object, http_status,
-		       body, err);
 }
 
 /* "1.41" -> 141; -1 when it is not "1.<digits>". */

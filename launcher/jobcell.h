@@ -57,7 +57,6 @@ struct jc_strv {
 int jc_strv_push(struct jc_strv *s, const char *str);
 int jc_strv_copy(struct jc_strv *dst, const struct jc_strv *src);
 void jc_strv_free(struct jc_strv *s);
-bool jc_strv_contains(const struct jc_strv *s, const char *str);
 
 /* ---- names (names.c): pure checks, no I/O --------------------------------- */
 
@@ -192,8 +191,8 @@ struct jc_job_request {
 	struct jc_strv cmd; /* empty: the image's */
 	struct jc_strv env; /* NAME=VALUE */
 	int64_t timeout_ms; /* -1: the site's */
-	const char *nonce; /* label jobcell.nonce: tells this run's container from any
-			      other of the same name; NULL: none */
+	const char *nonce;  /* label jobcell.nonce: tells this run's container from any
+			       other of the same name; NULL: none */
 };
 
 enum jc_mount_type { JC_MOUNT_TMPFS, JC_MOUNT_BIND };
@@ -213,7 +212,7 @@ struct jc_label {
 };
 
 struct jc_plan {
-	char *name; /* container name jobcell-<site>-<job> */
+	char *name;  /* container name jobcell-<site>-<job> */
 	char *nonce; /* this run's jobcell.nonce label, or NULL */
 	char *site;
 	char *job;
@@ -299,15 +298,8 @@ const char *jc_engine_api(const struct jc_engine *e);
 /* The bound on every plain call, in ms. */
 int64_t jc_engine_timeout(const struct jc_engine *e);
 
-/* One request on the reused connection.  `path` starts with "/" and is
- * prefixed with the negotiated version.  The response body (capped) goes to
- * *body when body != NULL (caller frees).  HTTP statuses >= 400 become
- * errors carrying the engine's message; `step` and `object` name what was
- * being done, e.g. "create container", "jobcell-a-b". */
-int jc_engine_call(struct jc_engine *e, const char *method, const char *path, const char *json_body,
-		   const char *step, const char *object, long *http_status, char **body,
-		   jc_error *err);
-
+/* Typed calls on the reused connection.  HTTP statuses >= 400 become
+ * errors that carry the step, the object and the engine's own message. */
 int jc_engine_create(struct jc_engine *e, const char *name, const char *json, char **id,
 		     jc_error *err);
 /* The calls below take a container reference `ref` (id or name) and, for
@@ -350,7 +342,7 @@ bool jc_async_paused(const struct jc_async *a);
 uint64_t jc_async_received(const struct jc_async *a);
 /* The response status line has arrived (the engine has taken the request). */
 bool jc_async_answered(const struct jc_async *a);
-/* After done: the outcome, like jc_engine_call.  Does not free `a`. */
+/* After done: the outcome, as the typed calls report it.  Does not free `a`. */
 int jc_async_result(struct jc_async *a, const char *step, const char *object, char **body,
 		    jc_error *err);
 void jc_async_free(struct jc_async *a);

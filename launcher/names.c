@@ -56,10 +56,11 @@ int jc_name_check_site(const char *name, jc_error *err)
 	if (jc_name_check(name, "site name", err) < 0)
 		return -1;
 	if (strchr(name, '-'))
-		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
-				    "site name `%s` has a `-`: container names jobcell-<site>-<job> "
-				    "would be ambiguous",
-				    name);
+		return jc_error_set(
+		    err, JC_ERR_INPUT, EINVAL,
+		    "site name `%s` has a `-`: container names jobcell-<site>-<job> "
+		    "would be ambiguous",
+		    name);
 	return 0;
 }
 

@@ -93,10 +93,11 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	 * shorten it (0 means none, the longest of all) */
 	if (cfg->timeout_ms > 0 && req->timeout_ms >= 0 &&
 	    (req->timeout_ms == 0 || req->timeout_ms > cfg->timeout_ms))
-		return jc_error_set(err, JC_ERR_INPUT, EPERM,
-				    "job request --timeout of %lldms exceeds the site's [job] timeout "
-				    "of %lldms",
-				    (long long)req->timeout_ms, (long long)cfg->timeout_ms);
+		return jc_error_set(
+		    err, JC_ERR_INPUT, EPERM,
+		    "job request --timeout of %lldms exceeds the site's [job] timeout "
+		    "of %lldms",
+		    (long long)req->timeout_ms, (long long)cfg->timeout_ms);
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -133,8 +134,8 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	    add_label(p, "jobcell.job", req->job) < 0 ||
 	    add_label(p, "jobcell.created", created_s) < 0)
 		goto oom;
-	if (req->nonce && (add_label(p, "jobcell.nonce", req->nonce) < 0 ||
-			   !(p->nonce = strdup(req->nonce))))
+	if (req->nonce &&
+	    (add_label(p, "jobcell.nonce", req->nonce) < 0 || !(p->nonce = strdup(req->nonce))))
 		goto oom;
 	p->no_new_privileges = cfg->no_new_privileges;
 	p->readonly_rootfs = cfg->readonly_rootfs;

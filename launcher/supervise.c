@@ -230,7 +230,8 @@ static int drain_logs(struct life *l, jc_error *err)
 			break;
 		}
 	}
-	if (!why && !e.msg && jc_async_result(l->logs, "stream logs of", l->plan->name, NULL, &e) == 0)
+	if (!why && !e.msg &&
+	    jc_async_result(l->logs, "stream logs of", l->plan->name, NULL, &e) == 0)
 		return 0;
 	if (asprintf(&l->res->warning, "output of `%s` is incomplete: %s", l->plan->name,
 		     why ? why : e.msg) < 0) {
@@ -276,7 +277,8 @@ static void undo_lost_create(struct jc_engine *e, const struct jc_plan *plan, jc
 				      ie.msg);
 		else if (err->status == ETIMEDOUT)
 			/* the engine may still be creating it */
-			jc_error_wrap(err, "container `%s` may yet appear, labelled jobcell.nonce=%s",
+			jc_error_wrap(err,
+				      "container `%s` may yet appear, labelled jobcell.nonce=%s",
 				      plan->name, plan->nonce);
 	} else if (in.nonce && strcmp(in.nonce, plan->nonce) == 0 &&
 		   jc_engine_remove(e, in.id, plan->name, &ie) < 0) {
@@ -420,8 +422,8 @@ int jc_supervise_logs(struct jc_engine *e, const char *ref, const char *name, bo
 	int r = 0;
 
 	if (begin_on(e, "GET", ref,
-		     follow ? "logs?follow=1&stdout=1&stderr=1" : "logs?follow=0&stdout=1&stderr=1", 0,
-		     sink, ctx, &a, err) < 0)
+		     follow ? "logs?follow=1&stdout=1&stderr=1" : "logs?follow=0&stdout=1&stderr=1",
+		     0, sink, ctx, &a, err) < 0)
 		return -1;
 	while (!jc_async_done(a) || jc_async_paused(a)) {
 		int p;

@@ -45,11 +45,3 @@ void jc_strv_free(struct jc_strv *s)
 	s->v = NULL;
 	s->n = 0;
 }
-
-bool jc_strv_contains(const struct jc_strv *s, const char *str)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->v[i], str) == 0)
-			return true;
-	return false;
-}

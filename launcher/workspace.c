@@ -120,10 +120,11 @@ static int check_parents(const char *path, bool links, jc_error *err)
 		slash[slash == p ? 1 : 0] = '\0';
 		if (links && lstat(p, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != 0 &&
 		    st.st_uid != geteuid())
-			return jc_error_set(err, JC_ERR_WORKSPACE, EPERM,
-					    "workspace parent `%s` is a symlink owned by uid %u: it "
-					    "could be swapped",
-					    p, (unsigned)st.st_uid);
+			return jc_error_set(
+			    err, JC_ERR_WORKSPACE, EPERM,
+			    "workspace parent `%s` is a symlink owned by uid %u: it "
+			    "could be swapped",
+			    p, (unsigned)st.st_uid);
 		if (stat(p, &st) < 0)
 			return jc_error_set(err, JC_ERR_WORKSPACE, errno,
 					    "stat workspace parent `%s`: %s", p, strerror(errno));
@@ -131,7 +132,8 @@ static int check_parents(const char *path, bool links, jc_error *err)
 			return jc_error_set(err, JC_ERR_WORKSPACE, EPERM,
 					    "workspace parent `%s` is %s (mode %04o, uid %u): it "
 					    "could be swapped",
-					    p, why, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+					    p, why, (unsigned)(st.st_mode & 07777),
+					    (unsigned)st.st_uid);
 		if (slash == p)
 			break;
 	}
@@ -296,8 +298,8 @@ int jc_ws_recheck(const struct jc_workspace *ws, jc_error *err)
 	struct stat a, b;
 
 	if (fd < 0 || fstat(fd, &a) < 0 || fstat(ws->root_fd, &b) < 0)
-		return jc_error_set(err, JC_ERR_WORKSPACE, errno,
-				    "recheck workspace root `%s`: %s", ws->path, strerror(errno));
+		return jc_error_set(err, JC_ERR_WORKSPACE, errno, "recheck workspace root `%s`: %s",
+				    ws->path, strerror(errno));
 	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
 		return jc_error_set(err, JC_ERR_WORKSPACE, ESTALE,
 				    "workspace root `%s` was replaced after it was checked",

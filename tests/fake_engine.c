@@ -359,7 +359,8 @@ static enum MHD_Result queue(struct fake_engine *fe, struct MHD_Connection *conn
 	if (fe->lose_answer) {
 		fe->lose_answer = false;
 		MHD_destroy_response(r);
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64, drop_reader, NULL, NULL);
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64, drop_reader, NULL,
+						      NULL);
 		if (!r)
 			return MHD_NO;
 	}
@@ -504,7 +505,7 @@ static enum MHD_Result apply_fault(struct fake_engine *fe, struct MHD_Connection
 		static const char frames[] = { 1, 0, 0, 0, 0, 0, 0, 2, 'o', 'k',
 					       5, 0, 0, 0, 0, 0, 0, 1, 'x' };
 		struct MHD_Response *resp = MHD_create_response_from_buffer(
-			sizeof(frames), (void *)frames, MHD_RESPMEM_MUST_COPY);
+		    sizeof(frames), (void *)frames, MHD_RESPMEM_MUST_COPY);
 		return queue(fe, conn, 200, resp, "application/vnd.docker.raw-stream");
 	}
 	}

@@ -247,7 +247,8 @@ static void test_refusals_reach_nothing(void **state)
 		{ "ok", "--image", "../x", "image must start with a letter or digit" },
 		{ "ok", "--timeout", "soon", "--timeout `soon`: not a duration" },
 		{ "ok", "--grace", "1s", "run: unknown option `--grace`" },
-		{ "ok", "--timeout", "2h", "--timeout of 7200000ms exceeds the site's [job] timeout of 3600000ms" },
+		{ "ok", "--timeout", "2h",
+		  "--timeout of 7200000ms exceeds the site's [job] timeout of 3600000ms" },
 		{ "ok", "--timeout", "0", "--timeout of 0ms exceeds the site's [job] timeout" },
 	};
 	struct fx *f = *state;

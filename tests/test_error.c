@@ -206,7 +206,7 @@ static void test_strv(void **state)
 	char buf[] = "mutable";
 
 	(void)state;
-	assert_false(jc_strv_contains(&a, "x"));
+	assert_int_equal(a.n, 0);
 	assert_int_equal(jc_strv_push(&a, "one"), 0);
 	assert_int_equal(jc_strv_push(&a, buf), 0);
 	assert_int_equal(jc_strv_push(&a, ""), 0);
@@ -216,16 +216,13 @@ static void test_strv(void **state)
 	assert_string_equal(a.v[1], "mutable");
 	assert_string_equal(a.v[2], "");
 	assert_null(a.v[3]); /* NULL-terminated, usable as argv */
-	assert_true(jc_strv_contains(&a, "mutable"));
-	assert_true(jc_strv_contains(&a, ""));
-	assert_false(jc_strv_contains(&a, "Mutable"));
 
 	assert_int_equal(jc_strv_push(&b, "old"), 0);
 	assert_int_equal(jc_strv_copy(&b, &a), 0); /* replaces, frees "old" */
 	assert_int_equal(b.n, 3);
 	assert_ptr_not_equal(b.v[0], a.v[0]);
 	assert_string_equal(b.v[1], "mutable");
-	assert_false(jc_strv_contains(&b, "old"));
+	assert_string_equal(b.v[0], "one"); /* "old" is gone */
 
 	jc_strv_free(&a);
 	assert_null(a.v);

@@ -447,8 +447,11 @@ static void test_timeout_sources(void **state)
 {
 	static const struct {
 		int64_t site, req, want;
-	} cases[] = { { 60000, -1, 60000 }, { 60000, 5000, 5000 }, { 60000, 60000, 60000 },
-		      { 0, -1, 0 },	    { 0, 7200000, 7200000 } };
+	} cases[] = { { 60000, -1, 60000 },
+		      { 60000, 5000, 5000 },
+		      { 60000, 60000, 60000 },
+		      { 0, -1, 0 },
+		      { 0, 7200000, 7200000 } };
 
 	for (size_t i = 0; i < N(cases); i++) {
 		struct fx *f = *state;

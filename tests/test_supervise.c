@@ -298,8 +298,9 @@ static void test_log_stream_fault_is_a_warning(void **state)
 		assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), 0);
 		assert_int_equal(r.exit_code, 4);
 		assert_non_null(r.warning);
-		assert_non_null(strstr(r.warning, "output of `jobcell-s-j` is incomplete: stream logs of "
-						  "`jobcell-s-j`"));
+		assert_non_null(strstr(r.warning,
+				       "output of `jobcell-s-j` is incomplete: stream logs of "
+				       "`jobcell-s-j`"));
 		assert_int_equal(fake_engine_container_count(f->fe), 0);
 		jc_run_result_free(&r);
 		jc_plan_free(p);
@@ -426,9 +427,9 @@ static void test_logs_reader_may_pause(void **state)
 	o.detach = true;
 	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), 0);
 	stuck_calls = 150; /* ~3 s of 20 ms pumps */
-	assert_int_equal(jc_supervise_logs(f->e, r.id, "jobcell-s-j", false, f->sfd,
-					   stuck_once_sink, f, &err),
-			 0);
+	assert_int_equal(
+	    jc_supervise_logs(f->e, r.id, "jobcell-s-j", false, f->sfd, stuck_once_sink, f, &err),
+	    0);
 	assert_int_equal(f->nout, 3000);
 	assert_int_equal(jc_engine_remove(f->e, r.id, NULL, &err), 0);
 	jc_run_result_free(&r);
@@ -449,8 +450,9 @@ static void test_create_timeout_names_the_nonce(void **state)
 	p = plan_for(f, 0, "exit", "0", NULL);
 	fake_engine_fail(f->fe, "POST", "/containers/create", FAKE_FAULT_HANG, 0, NULL, 1);
 	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), -1);
-	assert_msg(&err, "container `jobcell-s-j` may yet appear, labelled "
-			 "jobcell.nonce=0123456789abcdef: create container `jobcell-s-j`: no answer");
+	assert_msg(&err,
+		   "container `jobcell-s-j` may yet appear, labelled "
+		   "jobcell.nonce=0123456789abcdef: create container `jobcell-s-j`: no answer");
 	jc_error_clear(&err);
 	jc_plan_free(p);
 }
@@ -576,7 +578,6 @@ static void test_timeout_stops_and_removes(void **state)
 	jc_plan_free(p);
 }
 
-
 static void run_with_signals(struct fixture *f, const char *prog, int nsig, struct jc_run_result *r)
 {
 	struct jc_supervise_opts o = opts(f);
@@ -665,10 +666,13 @@ static void test_detached_wait_and_logs(void **state)
 	o.detach = true;
 	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), 0);
 	/* a wait shorter than the job times out, a longer one gets the status */
-	assert_int_equal(jc_supervise_wait(f->e, "jobcell-s-j", NULL, 50, f->sfd, &status, &err), 1);
-	assert_int_equal(jc_supervise_wait(f->e, "jobcell-s-j", NULL, 5000, f->sfd, &status, &err), 0);
+	assert_int_equal(jc_supervise_wait(f->e, "jobcell-s-j", NULL, 50, f->sfd, &status, &err),
+			 1);
+	assert_int_equal(jc_supervise_wait(f->e, "jobcell-s-j", NULL, 5000, f->sfd, &status, &err),
+			 0);
 	assert_int_equal(status, 0);
-	assert_int_equal(jc_supervise_logs(f->e, "jobcell-s-j", NULL, false, f->sfd, sink, f, &err), 0);
+	assert_int_equal(jc_supervise_logs(f->e, "jobcell-s-j", NULL, false, f->sfd, sink, f, &err),
+			 0);
 	assert_int_equal(jc_supervise_wait(f->e, "nosuch", NULL, 1000, f->sfd, &status, &err), -1);
 	assert_msg(&err, "wait for container `nosuch`: engine said 404");
 	assert_int_equal(jc_engine_remove(f->e, r.id, NULL, &err), 0);
