@@ -60,8 +60,11 @@ check: bootstrap
 unit: $(B)/jobcell $(UNIT_BIN)
 	tests/run-unit.sh $(UNIT_BIN)
 
+# The same suite against Docker and against Podman's compatible API.
 integration: $(B)/jobcell
 	tests/integration/run.sh
+	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
+		tests/integration/run.sh
 
 # Re-enter make after bootstrap: on a fresh machine the pkg-config flags
 # above were read before the -dev packages were installed.

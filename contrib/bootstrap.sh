@@ -6,6 +6,8 @@
 #     (dockerd --bridge=none --iptables=false: no container gets an address)
 #  3. build the local test images with `docker import` from a busybox-static
 #     root: nothing is ever pulled
+#  4. the same for Podman: `podman system service` on its own socket, with
+#     contrib/podman/containers.conf, and the same images imported
 # An engine that cannot be started is reported; the tests then SKIP, or fail
 # under JOBCELL_REQUIRE_ENGINE=1.
 set -euo pipefail
@@ -13,7 +15,10 @@ set -euo pipefail
 SOCK=${JOBCELL_TEST_SOCKET:-/var/run/docker.sock}
 LOG=${JOBCELL_DOCKERD_LOG:-/var/log/jobcell-dockerd.log}
 PKGS=(build-essential pkg-config curl libcurl4-openssl-dev libcjson-dev libinih-dev
-	libcmocka-dev libarchive-dev libmicrohttpd-dev docker.io busybox-static man-db)
+	libcmocka-dev libarchive-dev libmicrohttpd-dev docker.io busybox-static man-db podman)
+PODMAN_SOCK=${JOBCELL_PODMAN_SOCKET:-/run/jobcell-podman.sock}
+PODMAN_LOG=${JOBCELL_PODMAN_LOG:-/var/log/jobcell-podman.log}
+export CONTAINERS_CONF=$(cd "$(dirname "$0")" && pwd)/podman/containers.conf
 IMAGES=(jobcell-test/root:latest jobcell-test/nonroot:latest)
 # bump when the recipe below changes: images with another stamp are rebuilt
 RECIPE=3
@@ -62,37 +67,74 @@ start_engine() {
 	return 1
 }
 
+# make_root DIR: a busybox-static root with relative applet links (`busybox
+# --install -s` would link to this host's path), a 1777 /tmp, two users.
+make_root() {
+	mkdir -p "$1/bin" "$1/etc" "$1/tmp"
+	chmod 1777 "$1/tmp"
+	cp /bin/busybox "$1/bin/busybox"
+	for applet in $(/bin/busybox --list); do
+		[ "$applet" = busybox ] || ln -s busybox "$1/bin/$applet"
+	done
+	printf 'root:x:0:0:root:/:/bin/sh\nnonroot:x:65532:65532:nonroot:/:/bin/sh\n' \
+		>"$1/etc/passwd"
+	printf 'root:x:0:\nnonroot:x:65532:\n' >"$1/etc/group"
+}
+
+# build_images CLI: import both images with CLI (docker or podman) unless
+# they are there with this recipe's stamp
 build_images() {
-	local missing=0 root
+	local cli=$1 missing=0 root q=()
+	[ "$cli" = podman ] && q=(-q) # podman reports progress on stderr
 	for img in "${IMAGES[@]}"; do
-		[ "$(docker image inspect -f '{{index .Config.Labels "jobcell.recipe"}}' "$img" \
+		[ "$("$cli" image inspect -f '{{index .Config.Labels "jobcell.recipe"}}' "$img" \
 			2>/dev/null)" = "$RECIPE" ] || missing=1
 	done
 	[ "$missing" -eq 0 ] && return 0
 	root=$(mktemp -d)
-	trap 'rm -rf "$root"' RETURN
-	mkdir -p "$root/bin" "$root/etc" "$root/tmp"
-	chmod 1777 "$root/tmp"
-	cp /bin/busybox "$root/bin/busybox"
-	# relative links: `busybox --install -s` would link to this host's path
-	for applet in $(/bin/busybox --list); do
-		[ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
-	done
-	printf 'root:x:0:0:root:/:/bin/sh\nnonroot:x:65532:65532:nonroot:/:/bin/sh\n' \
-		>"$root/etc/passwd"
-	printf 'root:x:0:\nnonroot:x:65532:\n' >"$root/etc/group"
-	say "importing ${IMAGES[*]}"
-	tar -C "$root" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' \
+	make_root "$root"
+	say "importing ${IMAGES[*]} into $cli"
+	tar -C "$root" -c . | "$cli" import "${q[@]}" -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' \
 		-c "LABEL jobcell.recipe=$RECIPE" - jobcell-test/root:latest >/dev/null
-	tar -C "$root" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' \
-		-c 'USER 65532:65532' -c "LABEL jobcell.recipe=$RECIPE" - jobcell-test/nonroot:latest >/dev/null
+	tar -C "$root" -c . | "$cli" import "${q[@]}" -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' \
+		-c 'USER 65532:65532' -c "LABEL jobcell.recipe=$RECIPE" - jobcell-test/nonroot:latest \
+		>/dev/null
+	rm -rf "$root"
+}
+
+podman_answers() {
+	curl -fsS --max-time 3 --unix-socket "$PODMAN_SOCK" http://localhost/_ping >/dev/null 2>&1
+}
+
+start_podman() {
+	podman_answers && return 0
+	command -v podman >/dev/null || { say "podman is not installed"; return 1; }
+	say "starting podman system service on $PODMAN_SOCK (log: $PODMAN_LOG)"
+	rm -f "$PODMAN_SOCK"
+	as_root setsid env CONTAINERS_CONF="$CONTAINERS_CONF" podman system service --time=0 \
+		"unix://$PODMAN_SOCK" >>"$PODMAN_LOG" 2>&1 </dev/null &
+	for _ in $(seq 1 30); do
+		podman_answers && { say "podman is up"; return 0; }
+		sleep 1
+	done
+	say "podman did not answer within 30 s; last lines of $PODMAN_LOG:"
+	tail -n 5 "$PODMAN_LOG" 2>/dev/null || true
+	return 1
 }
 
 install_packages
+status=0
 if start_engine; then
-	build_images
+	build_images docker
 else
 	say "no engine: real-engine tests will SKIP (or fail under JOBCELL_REQUIRE_ENGINE=1)"
-	[ "${JOBCELL_REQUIRE_ENGINE:-0}" = 1 ] && exit 1
+	status=1
 fi
+if start_podman; then
+	build_images podman
+else
+	say "no podman: its tests will SKIP (or fail under JOBCELL_REQUIRE_ENGINE=1)"
+	status=1
+fi
+[ "${JOBCELL_REQUIRE_ENGINE:-0}" = 1 ] && exit $status
 exit 0

@@ -30,8 +30,9 @@ skip() {
 		SKIP=$((SKIP + 1)); printf 'SKIP %s: %s\n' "$1" "$2"
 	fi
 }
+ENGINE_NAME=${JOBCELL_TEST_ENGINE:-docker}
 summary() {
-	printf '%s: %d passed, %d failed, %d skipped\n' "$1" "$PASS" "$FAIL" "$SKIP"
+	printf '%s-%s: %d passed, %d failed, %d skipped\n' "$1" "$ENGINE_NAME" "$PASS" "$FAIL" "$SKIP"
 	[ "$FAIL" -eq 0 ]
 }
 
