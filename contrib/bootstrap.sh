@@ -58,12 +58,17 @@ start_engine() {
 	# setsid: the engine outlives this script and the make that ran it
 	as_root setsid dockerd --bridge=none --iptables=false --ip6tables=false \
 		>>"$LOG" 2>&1 </dev/null &
-	for _ in $(seq 1 60); do
-		engine_answers && { say "engine is up"; return 0; }
+	await engine_answers 60 "$LOG" engine
+}
+
+# await CHECK SECONDS LOG WHAT: poll CHECK once a second until it succeeds
+await() {
+	for _ in $(seq 1 "$2"); do
+		"$1" && { say "$4 is up"; return 0; }
 		sleep 1
 	done
-	say "engine did not answer within 60 s; last lines of $LOG:"
-	tail -n 5 "$LOG" 2>/dev/null || true
+	say "$4 did not answer within $2 s; last lines of $3:"
+	tail -n 5 "$3" 2>/dev/null || true
 	return 1
 }
 
@@ -113,13 +118,7 @@ start_podman() {
 	rm -f "$PODMAN_SOCK"
 	as_root setsid env CONTAINERS_CONF="$CONTAINERS_CONF" podman system service --time=0 \
 		"unix://$PODMAN_SOCK" >>"$PODMAN_LOG" 2>&1 </dev/null &
-	for _ in $(seq 1 30); do
-		podman_answers && { say "podman is up"; return 0; }
-		sleep 1
-	done
-	say "podman did not answer within 30 s; last lines of $PODMAN_LOG:"
-	tail -n 5 "$PODMAN_LOG" 2>/dev/null || true
-	return 1
+	await podman_answers 30 "$PODMAN_LOG" podman
 }
 
 install_packages
