@@ -8,7 +8,7 @@ PKG_CONFIG ?= pkg-config
 CC ?= cc
 CFLAGS ?= -O2 -g
 
-PKGS := libcurl libcjson inih
+PKGS := libcurl libcjson inih libarchive
 TEST_PKGS := cmocka libmicrohttpd
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

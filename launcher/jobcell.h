@@ -365,6 +365,26 @@ void jc_demux_init(struct jc_demux *d, jc_sink_fn sink, void *ctx);
  * byte. */
 ssize_t jc_demux_feed(struct jc_demux *d, const char *buf, size_t len);
 
+/* ---- archive (archive.c): tar streams, libarchive ------------------------------ */
+
+struct jc_extract_report {
+	size_t extracted;       /* members written */
+	size_t refused;         /* members refused */
+	struct jc_strv reasons; /* "`name`: why", the first 100 */
+};
+
+/* Extract the tar stream read from `tar_fd` into the directory `dest_fd`,
+ * dropping the first `strip` components of every name.  Each member is
+ * judged on its own and, when refused, skipped and reported in *rep: names
+ * that are empty, absolute or hold `..`; paths through a symlink or onto a
+ * planted symlink or fifo; symlinks and hard links leading outside; device
+ * nodes and fifos.  setuid, setgid and sticky bits are dropped; owners are
+ * not kept.  A malformed stream or a failing write is an error.  The caller
+ * frees *rep with jc_extract_report_free. */
+int jc_archive_extract(int tar_fd, int dest_fd, unsigned strip, struct jc_extract_report *rep,
+		       jc_error *err);
+void jc_extract_report_free(struct jc_extract_report *rep);
+
 /* ---- supervision (supervise.c) ------------------------------------------------- */
 
 struct jc_supervise_opts {
