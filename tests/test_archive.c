@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "jobcell.h"
+#include "testutil.h"
 
 struct fx {
 	char base[64];
@@ -51,14 +52,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int teardown(void **state)
 {
 	struct fx *f = *state;
@@ -68,7 +61,7 @@ static int teardown(void **state)
 	close(f->tar_fd);
 	jc_extract_report_free(&f->rep);
 	jc_error_clear(&f->err);
-	nftw(f->base, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	rm_tree(f->base);
 	free(f);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "jobcell.h"
+#include "testutil.h"
 
 #ifndef SRCDIR
 #define SRCDIR "."
@@ -51,21 +52,13 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int teardown(void **state)
 {
 	struct fx *f = *state;
 
 	jc_config_free(&f->cfg);
 	jc_error_clear(&f->err);
-	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	rm_tree(f->dir);
 	free(f);
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "jobcell.h"
+#include "testutil.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -79,14 +80,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int teardown(void **state)
 {
 	struct fx *f = *state;
@@ -94,7 +87,7 @@ static int teardown(void **state)
 	if (f->opened)
 		jc_ws_close(&f->ws);
 	jc_error_clear(&f->err);
-	nftw(f->base, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	rm_tree(f->base);
 	free(f);
 	jc_ws_no_openat2 = false;
 	return 0;
