@@ -335,14 +335,9 @@ static int parse_job_args(struct ctx *c, int argc, char **argv, const int *allow
 
 /* ---- run / start ---- */
 
-struct recheck_ctx {
-	struct jc_workspace *ws;
-};
-
-static int recheck(void *ctx, jc_error *err)
+static int recheck(void *ws, jc_error *err)
 {
-	struct recheck_ctx *r = ctx;
-	return jc_ws_recheck(r->ws, err);
+	return jc_ws_recheck(ws, err);
 }
 
 /* 64 random bits in hex: this run's jobcell.nonce. */
@@ -423,7 +418,6 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 	struct jc_workspace ws = { .root_fd = -1, .startup_fd = -1, .local_fd = -1, .job_fd = -1 };
 	struct jc_plan *plan = NULL;
 	struct jc_run_result res = { 0 };
-	struct recheck_ctx rc = { &ws };
 	cleanup_free char *user = NULL;
 	char nonce[17];
 	jc_error err = { 0 };
@@ -450,8 +444,10 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 	if (make_nonce(nonce, &err) < 0)
 		goto fail;
 	a.req.nonce = nonce;
+	/* the job directory was checked above; only a missing one is left to make */
 	if (jc_plan_build(&c->cfg, &a.req, user, (int64_t)time(NULL), &plan, &err) < 0 ||
-	    jc_ws_prepare_job(&ws, a.req.job, true, c->cfg.job_mode, uid, gid, &err) < 0)
+	    (ws.job_fd < 0 &&
+	     jc_ws_prepare_job(&ws, a.req.job, true, c->cfg.job_mode, uid, gid, &err) < 0))
 		goto fail;
 
 	struct jc_supervise_opts o = {
@@ -460,7 +456,7 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 		.sink = sink_fds,
 		.detach = detach,
 		.before_start = recheck,
-		.before_start_ctx = &rc,
+		.before_start_ctx = &ws,
 	};
 	if (jc_supervise_run(c->engine, plan, &o, &res, &err) < 0) {
 		jc_ws_undo_job(&ws);
@@ -517,9 +513,9 @@ out:
 
 /* ---- detached helpers: wait, stop, logs, rm, ps ---- */
 
-/* The container of a job of this site, by id, after checking that its
+/* The container of a job of this site, by id (and its name), after checking that its
  * labels say so: a name alone could be anyone's. */
-static int job_container(struct ctx *c, const char *job, char **id, jc_error *err)
+static int job_container(struct ctx *c, const char *job, char **id, char **name_out, jc_error *err)
 {
 	cleanup_free char *name = NULL;
 	struct jc_inspect in = { 0 };
@@ -540,6 +536,7 @@ static int job_container(struct ctx *c, const char *job, char **id, jc_error *er
 				    job, c->cfg.site_name);
 	}
 	*id = steal_pointer(&in.id);
+	*name_out = steal_pointer(&name);
 	jc_inspect_free(&in);
 	return 0;
 }
@@ -561,8 +558,7 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 	if (status)
 		goto out;
 	if (load_config(c, &err) < 0 || setup_signals(c, false, &err) < 0 ||
-	    open_engine(c, &err) < 0 || job_container(c, a.req.job, &id, &err) < 0 ||
-	    !(name = jc_container_name(c->cfg.site_name, a.req.job)))
+	    open_engine(c, &err) < 0 || job_container(c, a.req.job, &id, &name, &err) < 0)
 		goto fail;
 	if (strcmp(cmd, "wait") == 0) {
 		int code = 0;
