@@ -14,7 +14,10 @@
 
 enum key_type {
 	T_STRING,
-	T_NAME,
+	T_NAME,   /* a site name */
+	T_LABEL,  /* a name carried in a label: tenant, run */
+	T_VOLUME, /* a Docker volume's name */
+	T_WS_MODE,
 	T_PATH,
 	T_DURATION,
 	T_SIZE,
@@ -42,6 +45,7 @@ static const struct key_def keys[] = {
 	K("engine", "endpoint", T_STRING, endpoint, "unix:///var/run/docker.sock"),
 	K("engine", "timeout", T_DURATION, engine_timeout_ms, "30s"),
 	K("site", "name", T_NAME, site_name, ""),
+	K("workspace", "mode", T_WS_MODE, ws_mode, "bind"),
 	K("workspace", "path", T_PATH, ws_path, ""),
 	K("workspace", "mount_point", T_PATH, mount_point, "/workspace"),
 	K("workspace", "root_mode", T_MODE, root_mode, "0555"),
@@ -60,6 +64,13 @@ static const struct key_def keys[] = {
 	K("job", "readonly_rootfs", T_BOOL, readonly_rootfs, "true"),
 	K("job", "tmp_size", T_SIZE, tmp_size, "64m"),
 	K("job", "pids_limit", T_UINT, pids_limit, "512"),
+	K("volume", "tenant", T_LABEL, tenant, "default"),
+	K("volume", "run", T_LABEL, run, "default"),
+	K("volume", "startup_volume", T_VOLUME, startup_volume, ""),
+	K("volume", "local_volume", T_VOLUME, local_volume, ""),
+	K("volume", "site_volume", T_VOLUME, site_volume, ""),
+	K("volume", "keep", T_BOOL, keep, "false"),
+	K("volume", "transfer_dir", T_PATH, transfer_dir, ""),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -137,6 +148,26 @@ static bool path_ok(const char *p)
 	return true;
 }
 
+#define VOLUME_NAME_MAX 255
+
+/* What the engine takes as a volume name: [A-Za-z0-9][A-Za-z0-9_.-]*, and
+ * a directory name under the engine's volume root, hence at most 255. */
+static bool volume_name_ok(const char *v)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || len > VOLUME_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+		bool alnum =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
+			return false;
+	}
+	return true;
+}
+
 /* Parse `value` for `k` into cfg.  Returns NULL or a static reason. */
 static const char *set_value(struct jc_config *cfg, const struct key_def *k, const char *value)
 {
@@ -150,6 +181,24 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 			why = "not a site name: want [A-Za-z0-9][A-Za-z0-9_.]*, at most 64 "
 			      "characters";
 		break;
+	case T_LABEL:
+		/* never empty: the request's tenant and run fall back to it */
+		if (jc_name_check(value, k->pub.key, &e) < 0)
+			why = "not a name: want [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 characters";
+		break;
+	case T_VOLUME:
+		if (*value && !volume_name_ok(value))
+			why = "not a volume name: want [A-Za-z0-9][A-Za-z0-9_.-]*, at most 255 "
+			      "characters";
+		break;
+	case T_WS_MODE:
+		if (strcmp(value, "bind") == 0)
+			*(enum jc_ws_mode *)field = JC_WS_BIND;
+		else if (strcmp(value, "volume") == 0)
+			*(enum jc_ws_mode *)field = JC_WS_VOLUME;
+		else
+			why = "want bind or volume";
+		return why;
 	case T_PATH:
 		if (*value && !path_ok(value))
 			why = "not an absolute path without `.` or `..` components";
@@ -391,9 +440,25 @@ int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 				    "config: [engine] endpoint is not set");
 	if (!cfg->site_name)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "config: [site] name is not set");
-	if (!cfg->ws_path)
-		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
-				    "config: [workspace] path is not set");
+	switch (cfg->ws_mode) {
+	case JC_WS_BIND:
+		if (!cfg->ws_path)
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "config: [workspace] path is not set");
+		break;
+	case JC_WS_VOLUME:
+		/* one layout or the other: a mix would leave it unclear which
+		 * volume startup/ and local/ come from */
+		if (cfg->site_volume && (cfg->startup_volume || cfg->local_volume))
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "config: [volume] site_volume excludes startup_volume "
+					    "and local_volume");
+		if (!cfg->site_volume && !(cfg->startup_volume && cfg->local_volume))
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "config: [workspace] mode = volume needs [volume] "
+					    "startup_volume and local_volume, or site_volume");
+		break;
+	}
 	if (!cfg->mount_point || strcmp(cfg->mount_point, "/") == 0)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 				    "config: [workspace] mount_point must be below `/`");
@@ -410,6 +475,8 @@ void jc_config_free(struct jc_config *cfg)
 		switch (keys[i].type) {
 		case T_STRING:
 		case T_NAME:
+		case T_LABEL:
+		case T_VOLUME:
 		case T_PATH:
 		case T_USER:
 		case T_NETWORK:
@@ -425,6 +492,7 @@ void jc_config_free(struct jc_config *cfg)
 		case T_MODE:
 		case T_BOOL:
 		case T_UINT:
+		case T_WS_MODE:
 			break;
 		}
 	}

@@ -148,6 +148,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->endpoint, "unix:///var/run/docker.sock");
 	assert_int_equal(c->engine_timeout_ms, 30000);
 	assert_null(c->site_name);
+	assert_int_equal(c->ws_mode, JC_WS_BIND);
 	assert_null(c->ws_path);
 	assert_string_equal(c->mount_point, "/workspace");
 	assert_int_equal(c->root_mode, 0555);
@@ -166,6 +167,13 @@ static void test_defaults(void **state)
 	assert_true(c->readonly_rootfs);
 	assert_int_equal(c->tmp_size, 64 << 20);
 	assert_int_equal(c->pids_limit, 512);
+	assert_string_equal(c->tenant, "default");
+	assert_string_equal(c->run, "default");
+	assert_null(c->startup_volume);
+	assert_null(c->local_volume);
+	assert_null(c->site_volume);
+	assert_false(c->keep);
+	assert_null(c->transfer_dir);
 	assert_int_equal(c->problems.n, 0);
 }
 
@@ -175,6 +183,7 @@ static void test_keys_table(void **state)
 		{ "engine", "endpoint", "unix:///var/run/docker.sock" },
 		{ "engine", "timeout", "30s" },
 		{ "site", "name", "" },
+		{ "workspace", "mode", "bind" },
 		{ "workspace", "path", "" },
 		{ "workspace", "mount_point", "/workspace" },
 		{ "workspace", "root_mode", "0555" },
@@ -193,6 +202,13 @@ static void test_keys_table(void **state)
 		{ "job", "readonly_rootfs", "true" },
 		{ "job", "tmp_size", "64m" },
 		{ "job", "pids_limit", "512" },
+		{ "volume", "tenant", "default" },
+		{ "volume", "run", "default" },
+		{ "volume", "startup_volume", "" },
+		{ "volume", "local_volume", "" },
+		{ "volume", "site_volume", "" },
+		{ "volume", "keep", "false" },
+		{ "volume", "transfer_dir", "" },
 	};
 	size_t n = 0;
 	const struct jc_config_key *k = jc_config_keys(&n);
@@ -310,6 +326,7 @@ static void test_every_key_from_file(void **state)
 				 "[site]\n"
 				 "name = lab1\n"
 				 "[workspace]\n"
+				 "mode = volume\n"
 				 "path = /srv/jobcell/ws\n"
 				 "mount_point = /work\n"
 				 "root_mode = 0755\n"
@@ -328,7 +345,15 @@ static void test_every_key_from_file(void **state)
 				 "no_new_privileges = no\n"
 				 "readonly_rootfs = off\n"
 				 "tmp_size = 128m\n"
-				 "pids_limit = 0\n"));
+				 "pids_limit = 0\n"
+				 "[volume]\n"
+				 "tenant = acme\n"
+				 "run = nightly-2025.11_01\n"
+				 "startup_volume = acme_startup\n"
+				 "local_volume = acme.local-1\n"
+				 "site_volume = acme-site\n"
+				 "keep = yes\n"
+				 "transfer_dir = /srv/transfer\n"));
 	assert_string_equal(c->endpoint, "tcp://127.0.0.1:2375");
 	assert_int_equal(c->engine_timeout_ms, 300000);
 	assert_string_equal(c->site_name, "lab1");
@@ -350,6 +375,14 @@ static void test_every_key_from_file(void **state)
 	assert_false(c->readonly_rootfs);
 	assert_int_equal(c->tmp_size, 128 << 20);
 	assert_int_equal(c->pids_limit, 0);
+	assert_int_equal(c->ws_mode, JC_WS_VOLUME);
+	assert_string_equal(c->tenant, "acme");
+	assert_string_equal(c->run, "nightly-2025.11_01");
+	assert_string_equal(c->startup_volume, "acme_startup");
+	assert_string_equal(c->local_volume, "acme.local-1");
+	assert_string_equal(c->site_volume, "acme-site");
+	assert_true(c->keep);
+	assert_string_equal(c->transfer_dir, "/srv/transfer");
 }
 
 /* "" unsets a string key; inline comments are not part of the value. */
@@ -466,6 +499,28 @@ static void test_malformed_values(void **state)
 		/* a `-` would make jobcell-<site>-<job> ambiguous */
 		{ "site", "name", "x-y", "not a site name" },
 		{ "workspace", "reserved", "ok, -bad", "not a list of names" },
+		{ "workspace", "mode", "Volume", "want bind or volume" },
+		{ "workspace", "mode", "", "want bind or volume" },
+		{ "workspace", "mode", "volumes", "want bind or volume" },
+		{ "volume", "tenant", "-x",
+		  "not a name: want [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 characters" },
+		{ "volume", "tenant", "a/b", "not a name" },
+		{ "volume", "tenant", "", "not a name" },
+		{ "volume", "tenant", "..", "not a name" },
+		{ "volume", "run", "a b", "not a name" },
+		{ "volume", "run", ".hidden", "not a name" },
+		{ "volume", "run", "", "not a name" },
+		{ "volume", "startup_volume", "-x",
+		  "not a volume name: want [A-Za-z0-9][A-Za-z0-9_.-]*, at most 255 characters" },
+		{ "volume", "startup_volume", "a/b", "not a volume name" },
+		{ "volume", "local_volume", "_x", "not a volume name" },
+		{ "volume", "local_volume", "x:y", "not a volume name" },
+		{ "volume", "site_volume", ".x", "not a volume name" },
+		{ "volume", "site_volume", "/srv/vol", "not a volume name" },
+		{ "volume", "keep", "maybe", "not a boolean" },
+		{ "volume", "transfer_dir", "in", "not an absolute path without" },
+		{ "volume", "transfer_dir", "./in", "not an absolute path without" },
+		{ "volume", "transfer_dir", "/srv/../etc", "not an absolute path without" },
 	};
 	char text[256], want[256];
 
@@ -484,6 +539,85 @@ static void test_malformed_values(void **state)
 		assert_int_equal(f->cfg.problems.n, 1);
 		teardown(&st);
 	}
+}
+
+/* [workspace] mode: the two words, either way round across files; anything
+ * else refused with its line. */
+static void test_ws_mode(void **state)
+{
+	struct fx *f = *state;
+
+	expect_loaded(f, load_named(f, "a.ini", "[workspace]\nmode = volume\n"));
+	assert_int_equal(f->cfg.ws_mode, JC_WS_VOLUME);
+	expect_loaded(f, load_named(f, "b.ini", "[workspace]\nmode = bind\n"));
+	assert_int_equal(f->cfg.ws_mode, JC_WS_BIND);
+	expect_loaded(f, load_named(f, "c.ini", "[workspace]\nmode = volume ; the new way\n"));
+	assert_int_equal(f->cfg.ws_mode, JC_WS_VOLUME);
+	expect_problem(f, load(f, "[site]\nname = s\n[workspace]\nmode = tmpfs\n"), 4,
+		       "[workspace] mode = `tmpfs`: want bind or volume");
+	assert_int_equal(f->cfg.problems.n, 1);
+	assert_int_equal(f->cfg.ws_mode, JC_WS_VOLUME); /* the refused value changed nothing */
+}
+
+/* Names at their limits: a tenant or run of 64 characters is taken, 65 is
+ * not. */
+static void test_tenant_run_length(void **state)
+{
+	struct fx *f = *state;
+	char name[JC_NAME_MAX + 2], text[256];
+
+	memset(name, 't', sizeof(name));
+	name[JC_NAME_MAX] = '\0';
+	snprintf(text, sizeof(text), "[volume]\ntenant = %s\nrun = 1\n", name);
+	expect_loaded(f, load_named(f, "a.ini", text));
+	assert_int_equal(strlen(f->cfg.tenant), JC_NAME_MAX);
+	assert_string_equal(f->cfg.run, "1");
+
+	name[JC_NAME_MAX] = 't';
+	name[JC_NAME_MAX + 1] = '\0';
+	snprintf(text, sizeof(text), "[volume]\nrun = %s\n", name);
+	expect_problem(f, load(f, text), 2, "[volume] run = `");
+	assert_non_null(strstr(f->err.msg, "`: not a name: want"));
+	assert_string_equal(f->cfg.run, "1");
+}
+
+/* Volume names: one character and the longest line the reader takes are
+ * fine; a name of 256 characters cannot even be written on one line, so the
+ * line limit refuses it before the 255-character rule would. */
+static void test_volume_name_length(void **state)
+{
+	struct fx *f = *state;
+	char name[300], text[400];
+	size_t longest = 198 - strlen("startup_volume = ");
+
+	expect_loaded(f, load_named(f, "a.ini", "[volume]\nlocal_volume = L\n"));
+	assert_string_equal(f->cfg.local_volume, "L");
+
+	memset(name, 'v', longest);
+	name[longest] = '\0';
+	snprintf(text, sizeof(text), "[volume]\nstartup_volume = %s\n", name);
+	expect_loaded(f, load_named(f, "b.ini", text));
+	assert_int_equal(strlen(f->cfg.startup_volume), longest);
+
+	memset(name, 'w', 256);
+	name[256] = '\0';
+	snprintf(text, sizeof(text), "[volume]\nsite_volume = %s\n", name);
+	expect_problem(f, load(f, text), 2, "line longer than 198 characters");
+	assert_null(f->cfg.site_volume);
+}
+
+/* An empty value unsets a volume and transfer_dir again. */
+static void test_volume_unset(void **state)
+{
+	struct fx *f = *state;
+
+	expect_loaded(
+	    f, load_named(f, "a.ini", "[volume]\nsite_volume = sv\ntransfer_dir = /srv/t\n"));
+	assert_string_equal(f->cfg.site_volume, "sv");
+	assert_string_equal(f->cfg.transfer_dir, "/srv/t");
+	expect_loaded(f, load(f, "[volume]\nsite_volume =\ntransfer_dir =\n"));
+	assert_null(f->cfg.site_volume);
+	assert_null(f->cfg.transfer_dir);
 }
 
 /* A refused value leaves the earlier value in place. */
@@ -719,6 +853,132 @@ static void test_validate(void **state)
 	jc_error_clear(&e);
 }
 
+/* Load `text` on a fresh configuration and validate it: `want` is the
+ * message, or NULL for success. */
+static void expect_validate_at(const char *dir, const char *text, const char *want,
+			       const char *file, int line)
+{
+	struct jc_config c;
+	jc_error e = { 0 };
+	char path[160];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/v.ini", dir);
+	write_file(path, text);
+	_assert_int_equal(jc_config_init(&c, NULL, &e), 0, file, line);
+	if (jc_config_load(&c, path, &e) != 0) {
+		print_error("load failed: %s\n", e.msg);
+		_fail(file, line);
+	}
+	rc = jc_config_validate(&c, &e);
+	if (!want && rc != 0) {
+		print_error("validate refused: %s\n", e.msg ? e.msg : "(no message)");
+		_fail(file, line);
+	}
+	if (want && (rc != -1 || !e.msg || e.kind != JC_ERR_CONFIG || e.status != EINVAL ||
+		     strcmp(e.msg, want) != 0)) {
+		print_error("validate gave %d %s/%d `%s`, want -1 config/EINVAL `%s`\n", rc,
+			    jc_error_kind_name(e.kind), e.status, e.msg ? e.msg : "(none)", want);
+		_fail(file, line);
+	}
+	if (!want && e.msg) {
+		print_error("validate succeeded but left a message `%s`\n", e.msg);
+		_fail(file, line);
+	}
+	jc_error_clear(&e);
+	jc_config_free(&c);
+}
+#define expect_validate(f, text, want)                                                             \
+	expect_validate_at((f)->dir, (text), (want), __FILE__, __LINE__)
+
+#define NEEDS_VOLUMES                                                                              \
+	"config: [workspace] mode = volume needs [volume] startup_volume and local_volume, or "    \
+	"site_volume"
+#define VOLUMES_MIXED "config: [volume] site_volume excludes startup_volume and local_volume"
+
+static void test_validate_volume_mode(void **state)
+{
+	struct fx *f = *state;
+
+	/* no volumes at all, or only half of the pair */
+	expect_validate(f, "[site]\nname = s\n[workspace]\nmode = volume\n", NEEDS_VOLUMES);
+	expect_validate(f,
+			"[site]\nname = s\n[workspace]\nmode = volume\n"
+			"[volume]\nstartup_volume = st\n",
+			NEEDS_VOLUMES);
+	expect_validate(f,
+			"[site]\nname = s\n[workspace]\nmode = volume\n"
+			"[volume]\nlocal_volume = lo\n",
+			NEEDS_VOLUMES);
+	/* a workspace path does not stand in for the volumes */
+	expect_validate(f, "[site]\nname = s\n[workspace]\nmode = volume\npath = /srv/ws\n",
+			NEEDS_VOLUMES);
+	/* the pair, with no workspace path */
+	expect_validate(f,
+			"[site]\nname = s\n[workspace]\nmode = volume\n"
+			"[volume]\nstartup_volume = st\nlocal_volume = lo\n",
+			NULL);
+	/* one site volume */
+	expect_validate(f,
+			"[site]\nname = s\n[workspace]\nmode = volume\n"
+			"[volume]\nsite_volume = sv\n",
+			NULL);
+	/* a site volume with either of the pair, or both */
+	expect_validate(f,
+			"[site]\nname = s\n[workspace]\nmode = volume\n"
+			"[volume]\nsite_volume = sv\nstartup_volume = st\n",
+			VOLUMES_MIXED);
+	expect_validate(f,
+			"[site]\nname = s\n[workspace]\nmode = volume\n"
+			"[volume]\nsite_volume = sv\nlocal_volume = lo\n",
+			VOLUMES_MIXED);
+	expect_validate(f,
+			"[site]\nname = s\n[workspace]\nmode = volume\n"
+			"[volume]\nsite_volume = sv\nstartup_volume = st\nlocal_volume = lo\n",
+			VOLUMES_MIXED);
+	/* the checks before and after still apply in volume mode */
+	expect_validate(f, "[workspace]\nmode = volume\n[volume]\nsite_volume = sv\n",
+			"config: [site] name is not set");
+	expect_validate(f,
+			"[site]\nname = s\n[workspace]\nmode = volume\nmount_point = /\n"
+			"[volume]\nsite_volume = sv\n",
+			"config: [workspace] mount_point must be below `/`");
+}
+
+static void test_validate_bind_mode(void **state)
+{
+	struct fx *f = *state;
+
+	/* volumes do not stand in for the path in bind mode, and a mix of them
+	 * is not judged there */
+	expect_validate(f,
+			"[site]\nname = s\n[workspace]\nmode = bind\n"
+			"[volume]\nstartup_volume = st\nlocal_volume = lo\n",
+			"config: [workspace] path is not set");
+	expect_validate(f, "[site]\nname = s\n[volume]\nsite_volume = sv\n",
+			"config: [workspace] path is not set");
+	expect_validate(f,
+			"[site]\nname = s\n[workspace]\npath = /srv/ws\n"
+			"[volume]\nsite_volume = sv\nstartup_volume = st\n",
+			NULL);
+}
+
+/* A later file that goes back to bind mode needs the path again. */
+static void test_validate_mode_layered(void **state)
+{
+	struct fx *f = *state;
+	jc_error e = { 0 };
+
+	expect_loaded(f, load_named(f, "a.ini",
+				    "[site]\nname = s\n[workspace]\nmode = volume\n"
+				    "[volume]\nsite_volume = sv\n"));
+	assert_int_equal(jc_config_validate(&f->cfg, &e), 0);
+	expect_loaded(f, load_named(f, "b.ini", "[workspace]\nmode = bind\n"));
+	assert_int_equal(jc_config_validate(&f->cfg, &e), -1);
+	assert_string_equal(e.msg, "config: [workspace] path is not set");
+	jc_error_clear(&e);
+}
+
 /* ---- the reference file ----------------------------------------------------- */
 
 static char *slurp(const char *path)
@@ -841,6 +1101,10 @@ int main(void)
 		T(test_key_before_any_section),
 		T(test_unknown_section_after_bom),
 		cmocka_unit_test(test_malformed_values),
+		T(test_ws_mode),
+		T(test_tenant_run_length),
+		T(test_volume_name_length),
+		T(test_volume_unset),
 		T(test_malformed_keeps_old_value),
 		T(test_paths_that_are_fine),
 		T(test_set_twice),
@@ -857,6 +1121,9 @@ int main(void)
 		T(test_missing_file),
 		T(test_directory_as_file),
 		T(test_validate),
+		T(test_validate_volume_mode),
+		T(test_validate_bind_mode),
+		T(test_validate_mode_layered),
 		cmocka_unit_test(test_reference_file),
 		cmocka_unit_test(test_file_has_key_helper),
 	};
