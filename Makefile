@@ -15,7 +15,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 	-Wformat=2 -Wswitch-enum
 override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Ilauncher \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
 TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS) 2>/dev/null) -Itests
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null) -lpthread
 
@@ -63,8 +63,11 @@ unit: $(B)/jobcell $(UNIT_BIN)
 # The same suite against Docker and against Podman's compatible API.
 integration: $(B)/jobcell
 	tests/integration/run.sh
+	tests/integration/volume.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/run.sh
+	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
+		tests/integration/volume.sh
 
 # Re-enter make after bootstrap: on a fresh machine the pkg-config flags
 # above were read before the -dev packages were installed.

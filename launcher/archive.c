@@ -4,15 +4,26 @@
  * from the destination's descriptor with O_NOFOLLOW ("." and ".." are
  * refused before), so nothing is ever written through a symlink and nothing
  * lands outside the destination.  Data is copied block by block: memory does
- * not grow with the size of a member. */
+ * not grow with the size of a member.
+ *
+ * Sending inputs is the other side: files and directories beneath the
+ * transfer directory are opened and walked through descriptors, never
+ * following a symlink, and only regular files and directories go into the
+ * stream, every member owned by the job's user. */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -316,4 +327,572 @@ void jc_extract_report_free(struct jc_extract_report *rep)
 {
 	jc_strv_free(&rep->reasons);
 	rep->extracted = rep->refused = 0;
+}
+
+/* ---- sending inputs ------------------------------------------------------- */
+
+#define PATH_LEN_MAX 4095
+#define NAME_LEN_MAX 255
+#define DEPTH_MAX    64
+#define BLOCK        (64 * 1024)
+
+static bool is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+/* A copy of `s` fit for a message: control bytes as `?`, cut after 120
+ * bytes.  NULL when out of memory. */
+static char *shown(const char *s)
+{
+	size_t n = strnlen(s, 120);
+	char *c = malloc(n + 4);
+
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		c[i] = is_control((unsigned char)s[i]) ? '?' : s[i];
+	strcpy(c + n, s[n] ? "..." : "");
+	return c;
+}
+
+/* "a/b", or NULL when out of memory. */
+static char *join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = malloc(la + lb + 2);
+
+	if (!s)
+		return NULL;
+	memcpy(s, a, la);
+	s[la] = '/';
+	memcpy(s + la + 1, b, lb + 1);
+	return s;
+}
+
+static const char *type_name(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFLNK:
+		return "a symlink";
+	case S_IFIFO:
+		return "a fifo";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	default:
+		return "of an unknown type";
+	}
+}
+
+/* Refuses what could name something outside the target or be read two ways:
+ * absolute paths, empty, `.` and `..` components, control bytes, and names
+ * longer than the kernel's NAME_MAX/PATH_MAX take. */
+int jc_path_check(const char *path, const char *what, jc_error *err)
+{
+	cleanup_free char *p = NULL;
+	const char *why = NULL, *c = path;
+
+	if (!*path)
+		why = "path is empty";
+	else if (*path == '/')
+		why = "absolute path is not allowed";
+	else if (strlen(path) > PATH_LEN_MAX)
+		why = "path is longer than 4095 bytes";
+	for (const char *s = path; !why && *s; s++)
+		if (is_control((unsigned char)*s))
+			why = "control bytes are not allowed";
+	while (!why && c) {
+		const char *end = strchrnul(c, '/');
+		size_t len = (size_t)(end - c);
+
+		if (len == 0)
+			why = "path has an empty component";
+		else if (len == 1 && c[0] == '.')
+			why = "path component `.` is not allowed";
+		else if (len == 2 && c[0] == '.' && c[1] == '.')
+			why = "path component `..` is not allowed";
+		else if (len > NAME_LEN_MAX)
+			why = "path component is longer than 255 bytes";
+		c = *end ? end + 1 : NULL;
+	}
+	if (!why)
+		return 0;
+	if (!(p = shown(path)))
+		return jc_error_oom(err);
+	return jc_error_set(err, JC_ERR_INPUT, EINVAL, "%s `%s`: %s", what, p, why);
+}
+
+/* Open a checked relative path beneath dfd without following any symlink:
+ * openat2 where the kernel has it (Linux 5.6), else one component at a time
+ * with O_NOFOLLOW, refusing `..`.  A symlink as the last component with
+ * O_PATH gives a descriptor of the link itself, for fstat to report.
+ * Returns an fd, or -1 with errno (ELOOP for a symlink on the way). */
+static int open_beneath(int dfd, const char *path, int flags)
+{
+	cleanup_free char *copy = NULL;
+	char *save = NULL, *c, *next;
+	int cur = dfd, fd;
+
+	if (!jc_ws_no_openat2) {
+		struct open_how how = {
+			.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		};
+		fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+		if (fd >= 0 || errno != ENOSYS)
+			return fd;
+		jc_ws_no_openat2 = true;
+	}
+	if (!*path)
+		return errno = ENOENT, -1;
+	if (!(copy = strdup(path)))
+		return -1;
+	for (c = strtok_r(copy, "/", &save); c; c = next) {
+		next = strtok_r(NULL, "/", &save);
+		if (strcmp(c, "..") == 0)
+			fd = -1, errno = EXDEV;
+		else if (next)
+			fd = openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		else
+			fd = openat(cur, c, flags | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOTDIR && next) {
+			/* O_DIRECTORY|O_NOFOLLOW says ENOTDIR for a symlink too */
+			struct stat st;
+			int e = errno;
+			errno = fstatat(cur, c, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+					S_ISLNK(st.st_mode)
+				    ? ELOOP
+				    : e;
+		}
+		if (cur != dfd) {
+			int e = errno;
+			close(cur);
+			errno = e;
+		}
+		if (fd < 0)
+			return -1;
+		cur = fd;
+	}
+	return cur;
+}
+
+static int open_failed(const char *spec, const char *path, int e, jc_error *err)
+{
+	if (e == ELOOP)
+		return jc_error_set(err, JC_ERR_INPUT, e,
+				    "input `%s`: `%s` passes through a symlink; symlinks are not "
+				    "followed",
+				    spec, path);
+	return jc_error_set(err,
+			    e == ENOMEM || e == EMFILE || e == ENFILE ? JC_ERR_SYSTEM
+								      : JC_ERR_INPUT,
+			    e, "input `%s`: open `%s`: %s", spec, path, strerror(e));
+}
+
+/* Open `path` beneath dfd for reading when it is a regular file or a
+ * directory, and refuse anything else.  It is looked at through O_PATH
+ * first: opening a fifo for reading would block and opening a device can
+ * have effects.  The second open must reach the same inode (O_NONBLOCK: a
+ * fifo swapped in between cannot block it).  `spec` and `shown_path` are for
+ * messages.  Returns the fd with *st, or -1. */
+static int open_checked(int dfd, const char *path, const char *spec, const char *shown_path,
+			struct stat *st, jc_error *err)
+{
+	cleanup_close int fd = open_beneath(dfd, path, O_PATH);
+	struct stat now;
+	int fl;
+
+	if (fd < 0)
+		return open_failed(spec, shown_path, errno, err);
+	if (fstat(fd, st) < 0)
+		return jc_error_set(err, JC_ERR_SYSTEM, errno, "input `%s`: stat `%s`: %s", spec,
+				    shown_path, strerror(errno));
+	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
+		return jc_error_set(err, JC_ERR_INPUT, S_ISLNK(st->st_mode) ? ELOOP : EINVAL,
+				    "input `%s`: `%s` is %s; inputs hold only regular files and "
+				    "directories",
+				    spec, shown_path, type_name(st->st_mode));
+	close(fd);
+	fd = open_beneath(dfd, path,
+			  O_RDONLY | O_NONBLOCK | O_NOCTTY | (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0));
+	if (fd < 0)
+		return open_failed(spec, shown_path, errno, err);
+	if (fstat(fd, &now) < 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return jc_error_set(err, JC_ERR_SYSTEM, errno, "input `%s`: open `%s`: %s", spec,
+				    shown_path, strerror(errno));
+	if (now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+		return jc_error_set(err, JC_ERR_INPUT, ESTALE,
+				    "input `%s`: `%s` was replaced while being opened", spec,
+				    shown_path);
+	*st = now;
+	return steal_fd(&fd);
+}
+
+/* Refuses a SRC or DEST that jc_path_check refuses (so an absolute SRC or
+ * one with `..` too), a SRC that is or passes through a symlink, and a SRC
+ * that is not a regular file or a directory. */
+int jc_input_open(const char *spec, int base_fd, struct jc_input *out, jc_error *err)
+{
+	cleanup_free char *label = shown(spec);
+	cleanup_free char *src = NULL, *dest = NULL, *copy = NULL;
+	const char *colon = strchr(spec, ':'), *last;
+	struct stat st;
+	int fd;
+
+	if (!label || !(src = strndup(spec, colon ? (size_t)(colon - spec) : strlen(spec))))
+		return jc_error_oom(err);
+	if (jc_path_check(src, "source", err) < 0)
+		return jc_error_wrap(err, "input `%s`", label);
+	last = strrchr(src, '/');
+	if (!(dest = strdup(colon ? colon + 1 : last ? last + 1 : src)))
+		return jc_error_oom(err);
+	if (jc_path_check(dest, "destination", err) < 0)
+		return jc_error_wrap(err, "input `%s`", label);
+	if ((fd = open_checked(base_fd, src, label, src, &st, err)) < 0)
+		return -1;
+	if (!(copy = strdup(spec))) {
+		close(fd);
+		return jc_error_oom(err);
+	}
+	out->spec = steal_pointer(&copy);
+	out->dest = steal_pointer(&dest);
+	out->fd = fd;
+	out->is_dir = S_ISDIR(st.st_mode);
+	return 0;
+}
+
+void jc_input_close(struct jc_input *in)
+{
+	if (in->fd >= 0)
+		close(in->fd);
+	in->fd = -1;
+	free(in->spec);
+	free(in->dest);
+	in->spec = in->dest = NULL;
+}
+
+/* Refuses two inputs with one DEST, and a DEST beneath one that an input
+ * sends as a file: the engine would overwrite one with the other, or fail
+ * halfway through the stream. */
+static int check_dests(const struct jc_input *in, size_t n, jc_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(in[i].dest);
+
+		for (size_t j = 0; j < n; j++) {
+			if (j > i && strcmp(in[i].dest, in[j].dest) == 0)
+				return jc_error_set(err, JC_ERR_INPUT, EEXIST,
+						    "input `%s`: destination `%s` is also the "
+						    "destination of input `%s`",
+						    in[j].spec, in[j].dest, in[i].spec);
+			if (!in[i].is_dir && strncmp(in[j].dest, in[i].dest, len) == 0 &&
+			    in[j].dest[len] == '/')
+				return jc_error_set(err, JC_ERR_INPUT, ENOTDIR,
+						    "input `%s`: destination `%s` is beneath `%s`, "
+						    "which input `%s` sends as a file",
+						    in[j].spec, in[j].dest, in[i].dest, in[i].spec);
+		}
+	}
+	return 0;
+}
+
+/* Where the tar stream goes. */
+struct sink {
+	int fd;
+	bool not_socket; /* send() said ENOTSOCK: write() from now on */
+	bool failed;     /* write nothing more: a cut stream must not end in a trailer */
+	int errnum;
+};
+
+/* send(MSG_NOSIGNAL) so that a closed socket reader is EPIPE, not SIGPIPE;
+ * write() for pipes and files, with SIGPIPE blocked by jc_archive_write. */
+static la_ssize_t sink_write(struct archive *a, void *ctx, const void *buf, size_t len)
+{
+	struct sink *s = ctx;
+	ssize_t n;
+
+	if (s->failed) {
+		archive_set_error(a, ECANCELED, "stream abandoned after an error");
+		return -1;
+	}
+	for (;;) {
+		n = s->not_socket ? write(s->fd, buf, len) : send(s->fd, buf, len, MSG_NOSIGNAL);
+		if (n >= 0)
+			return n;
+		if (errno == ENOTSOCK && !s->not_socket)
+			s->not_socket = true;
+		else if (errno != EINTR)
+			break;
+	}
+	s->errnum = errno;
+	archive_set_error(a, s->errnum, "%s", strerror(s->errnum));
+	return -1;
+}
+
+/* One walk serves both the scan (a == NULL: count bytes) and the writer. */
+struct walk {
+	const struct jc_tar_opts *o;
+	struct archive *a;
+	struct sink *out;
+	char *buf;
+	uint64_t bytes;
+	jc_error *err;
+};
+
+static int stream_error(struct walk *w)
+{
+	const char *msg = archive_error_string(w->a);
+	int e = w->out->errnum ? w->out->errnum : archive_errno(w->a);
+
+	return jc_error_set(w->err, JC_ERR_SYSTEM, e > 0 ? e : EIO, "write tar stream: %s",
+			    msg ? msg : "unknown error");
+}
+
+/* A member header for DEST-relative `dst` (NULL: the root itself), owned by
+ * uid:gid with no owner names. */
+static int add_header(struct walk *w, const char *dst, mode_t type, mode_t perm, int64_t size,
+		      time_t mtime)
+{
+	const char *root = w->o->root;
+	cleanup_free char *name = !dst ? strdup(root) : root ? join(root, dst) : strdup(dst);
+	struct archive_entry *e = archive_entry_new();
+	int r;
+
+	if (!name || !e) {
+		archive_entry_free(e);
+		return jc_error_oom(w->err);
+	}
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_filetype(e, type);
+	archive_entry_set_perm(e, perm);
+	archive_entry_set_size(e, size);
+	archive_entry_set_mtime(e, mtime, 0);
+	archive_entry_set_uid(e, w->o->uid);
+	archive_entry_set_gid(e, w->o->gid);
+	r = archive_write_header(w->a, e);
+	archive_entry_free(e);
+	return r == ARCHIVE_OK ? 0 : stream_error(w);
+}
+
+/* Count, or send, one regular file.  Refuses a file whose size differs
+ * from the header's by the time its data is read: the member would be cut
+ * or padded. */
+static int add_file(struct walk *w, const struct jc_input *in, int fd, const struct stat *st,
+		    const char *src, const char *dst)
+{
+	off_t off = 0;
+	ssize_t r;
+
+	if (!w->a) {
+		w->bytes += (uint64_t)st->st_size;
+		return 0;
+	}
+	if (add_header(w, dst, AE_IFREG, st->st_mode & 0777, st->st_size, st->st_mtime) < 0)
+		return -1;
+	for (;;) {
+		size_t want = st->st_size - off < BLOCK ? (size_t)(st->st_size - off) : BLOCK;
+
+		/* at the end, one byte more tells a file that grew */
+		r = pread(fd, w->buf, want ? want : 1, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return jc_error_set(w->err, JC_ERR_INPUT, errno, "input `%s`: read `%s`: %s",
+					    in->spec, src, strerror(errno));
+		if ((r == 0 && want) || (r > 0 && !want))
+			return jc_error_set(w->err, JC_ERR_INPUT, ESTALE,
+					    "input `%s`: `%s` changed size while being sent",
+					    in->spec, src);
+		if (r == 0)
+			return 0;
+		for (char *p = w->buf; p < w->buf + r;) {
+			la_ssize_t n = archive_write_data(w->a, p, (size_t)(w->buf + r - p));
+			if (n <= 0)
+				return stream_error(w);
+			p += n;
+		}
+		off += r;
+	}
+}
+
+static int walk_dir(struct walk *w, const struct jc_input *in, int dfd, const char *src,
+		    const char *dst, int depth);
+
+/* One directory entry, opened by name beneath its directory: refuses names
+ * jc_path_check refuses, anything but regular files and directories, and
+ * directories nested deeper than DEPTH_MAX. */
+static int visit(struct walk *w, const struct jc_input *in, int dfd, const char *name,
+		 const char *src, const char *dst, int depth)
+{
+	struct stat st;
+	int fd, r;
+
+	if (jc_path_check(dst, "name", w->err) < 0)
+		return jc_error_wrap(w->err, "input `%s`", in->spec);
+	if ((fd = open_checked(dfd, name, in->spec, src, &st, w->err)) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		r = add_file(w, in, fd, &st, src, dst);
+		close(fd);
+		return r;
+	}
+	if (depth > DEPTH_MAX) {
+		close(fd);
+		return jc_error_set(w->err, JC_ERR_INPUT, ELOOP,
+				    "input `%s`: `%s` is nested more than %d directories deep",
+				    in->spec, src, DEPTH_MAX);
+	}
+	if (w->a && add_header(w, dst, AE_IFDIR, st.st_mode & 0777, 0, st.st_mtime) < 0) {
+		close(fd);
+		return -1;
+	}
+	return walk_dir(w, in, fd, src, dst, depth);
+}
+
+/* Every entry of the directory dfd (taken over and closed), depth first. */
+static int walk_dir(struct walk *w, const struct jc_input *in, int dfd, const char *src,
+		    const char *dst, int depth)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+	int r = 0, e;
+
+	if (!d) {
+		e = errno;
+		close(dfd);
+		return jc_error_set(w->err, JC_ERR_SYSTEM, e, "input `%s`: list `%s`: %s",
+				    in->spec, src, strerror(e));
+	}
+	for (errno = 0; r == 0 && (de = readdir(d)); errno = 0) {
+		cleanup_free char *s = NULL, *t = NULL;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (!(s = join(src, de->d_name)) || !(t = join(dst, de->d_name)))
+			r = jc_error_oom(w->err);
+		else
+			r = visit(w, in, dirfd(d), de->d_name, s, t, depth + 1);
+	}
+	e = errno;
+	closedir(d);
+	if (r == 0 && e)
+		return jc_error_set(w->err, JC_ERR_SYSTEM, e, "input `%s`: list `%s`: %s",
+				    in->spec, src, strerror(e));
+	return r;
+}
+
+static int walk_input(struct walk *w, const struct jc_input *in)
+{
+	cleanup_free char *src = strndup(in->spec, strcspn(in->spec, ":"));
+	struct stat st;
+	int fd;
+
+	if (!src)
+		return jc_error_oom(w->err);
+	if (fstat(in->fd, &st) < 0)
+		return jc_error_set(w->err, JC_ERR_SYSTEM, errno, "input `%s`: stat: %s",
+				    in->spec, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return add_file(w, in, in->fd, &st, src, in->dest);
+	if (w->a && add_header(w, in->dest, AE_IFDIR, st.st_mode & 0777, 0, st.st_mtime) < 0)
+		return -1;
+	/* a descriptor of its own: the walk reads and moves the offset */
+	if ((fd = openat(in->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return jc_error_set(w->err, JC_ERR_SYSTEM, errno, "input `%s`: list `%s`: %s",
+				    in->spec, src, strerror(errno));
+	return walk_dir(w, in, fd, src, in->dest, 0);
+}
+
+int jc_input_scan(const struct jc_input *in, size_t n, uint64_t *bytes, jc_error *err)
+{
+	struct walk w = { .err = err };
+
+	if (check_dests(in, n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (walk_input(&w, &in[i]) < 0)
+			return -1;
+	*bytes = w.bytes;
+	return 0;
+}
+
+/* Directory entries for DEST's parents ("a/" and "a/b/" for "a/b/c"), so
+ * that the engine creates them owned by uid:gid; a parent that is itself an
+ * input's DEST gets that input's entry instead. */
+static int add_parents(struct walk *w, const struct jc_input *in, size_t n, const char *dest)
+{
+	cleanup_free char *p = strdup(dest);
+	bool is_input;
+
+	if (!p)
+		return jc_error_oom(w->err);
+	for (char *s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		is_input = false;
+		for (size_t i = 0; i < n; i++)
+			is_input |= strcmp(in[i].dest, p) == 0;
+		if (!is_input && add_header(w, p, AE_IFDIR, 0755, 0, time(NULL)) < 0)
+			return -1;
+		*s = '/';
+	}
+	return 0;
+}
+
+/* Refuses what jc_input_scan refuses, checked again while writing since the
+ * tree may have changed, and files that change size while being sent.
+ * After an error nothing more is written, so the stream has no trailer. */
+int jc_archive_write(int out_fd, const struct jc_tar_opts *o, const struct jc_input *in, size_t n,
+		     jc_error *err)
+{
+	struct sink out = { .fd = out_fd };
+	struct walk w = { .o = o, .out = &out, .err = err };
+	sigset_t pipe_set, old, pending;
+	bool was_pending;
+	int r = -1;
+
+	if (o->root && strcmp(o->root, ".") != 0 && jc_path_check(o->root, "archive root", err) < 0)
+		return -1;
+	if (check_dests(in, n, err) < 0)
+		return -1;
+	/* write() into a pipe whose reader is gone raises SIGPIPE: hold it
+	 * blocked in this thread and drop the one this call caused */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+
+	if (!(w.buf = malloc(BLOCK)) || !(w.a = archive_write_new())) {
+		jc_error_oom(err);
+		goto out;
+	}
+	if (archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK ||
+	    archive_write_open(w.a, &out, NULL, sink_write, NULL) != ARCHIVE_OK) {
+		stream_error(&w);
+		goto out;
+	}
+	if (o->root && add_header(&w, NULL, AE_IFDIR, o->root_mode & 07777, 0, time(NULL)) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (add_parents(&w, in, n, in[i].dest) < 0 || walk_input(&w, &in[i]) < 0)
+			goto out;
+	if (archive_write_close(w.a) != ARCHIVE_OK) {
+		stream_error(&w);
+		goto out;
+	}
+	r = 0;
+out:
+	out.failed = r < 0;
+	if (w.a)
+		archive_write_free(w.a);
+	free(w.buf);
+	if (out.errnum == EPIPE && !was_pending)
+		sigtimedwait(&pipe_set, NULL, &(struct timespec){ 0 });
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
 }

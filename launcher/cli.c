@@ -39,17 +39,26 @@ struct ctx {
 	int signal_fd;
 };
 
-static const char usage_text[] = "usage: jobcell [-c FILE | --site NAME] [--json] COMMAND [ARGS]\n"
-				 "  run JOB [--image I] [--env K=V]... [--timeout D] [-- CMD...]\n"
-				 "  start JOB [--image I] [--env K=V]... [-- CMD...]\n"
-				 "  wait JOB [--timeout D]\n"
-				 "  stop JOB [--grace D]\n"
-				 "  logs JOB [--follow]\n"
-				 "  rm JOB\n"
-				 "  ps [--all]\n"
-				 "  plan JOB [--image I] [--env K=V]... [--timeout D] [-- CMD...]\n"
-				 "  version\n"
-				 "see jobcell(1)\n";
+static const char usage_text[] =
+    "usage: jobcell [-c FILE | --site NAME] [--json] COMMAND [ARGS]\n"
+    "  run JOB [--image I] [--env K=V]... [--timeout D] [-- CMD...]\n"
+    "      volume mode: [--tenant T] [--run R] [--input SRC[:DEST]]...\n"
+    "                   [--output DIR] [--keep]\n"
+    "  start JOB [--image I] [--env K=V]... [-- CMD...]\n"
+    "      volume mode: [--tenant T] [--run R] [--input SRC[:DEST]]... [--keep]\n"
+    "  wait JOB [--timeout D]\n"
+    "  stop JOB [--grace D]\n"
+    "  logs JOB [--follow]\n"
+    "  rm JOB\n"
+    "  ps [--all]\n"
+    "  plan JOB [--image I] [--env K=V]... [--timeout D] [-- CMD...]\n"
+    "  volume create [--tenant T] [--run R]\n"
+    "  volume put VOLUME SRC[:DEST]...\n"
+    "  volume get VOLUME [PATH...] --to DIR\n"
+    "  volume ls | volume rm VOLUME...\n"
+    "  gc [--older-than D] [--dry-run]\n"
+    "  version\n"
+    "see jobcell(1)\n";
 
 static void json_string(FILE *f, const char *s)
 {
@@ -232,15 +241,37 @@ struct job_args {
 	int64_t grace_ms;
 	bool follow;
 	bool all;
+	struct jc_strv inputs; /* --input SRC[:DEST] */
+	const char *output;    /* --output DIR, --to DIR */
+	bool keep_set;
+	int64_t older_than_ms;
+	bool dry_run;
+	bool opts_anywhere; /* options may follow operands (volume commands) */
 };
 
 static void job_args_free(struct job_args *a)
 {
 	jc_strv_free(&a->req.cmd);
 	jc_strv_free(&a->req.env);
+	jc_strv_free(&a->inputs);
 }
 
-enum { OPT_IMAGE = 1, OPT_ENV, OPT_TIMEOUT, OPT_GRACE, OPT_FOLLOW, OPT_ALL };
+enum {
+	OPT_IMAGE = 1,
+	OPT_ENV,
+	OPT_TIMEOUT,
+	OPT_GRACE,
+	OPT_FOLLOW,
+	OPT_ALL,
+	OPT_TENANT,
+	OPT_RUN,
+	OPT_INPUT,
+	OPT_OUTPUT,
+	OPT_KEEP,
+	OPT_TO,
+	OPT_OLDER,
+	OPT_DRY,
+};
 
 static const struct {
 	const char *name;
@@ -250,7 +281,11 @@ static const struct {
 	{ "--image", OPT_IMAGE, true },     { "--env", OPT_ENV, true },
 	{ "--timeout", OPT_TIMEOUT, true }, { "--grace", OPT_GRACE, true },
 	{ "--follow", OPT_FOLLOW, false },  { "-f", OPT_FOLLOW, false },
-	{ "--all", OPT_ALL, false },
+	{ "--all", OPT_ALL, false },        { "--tenant", OPT_TENANT, true },
+	{ "--run", OPT_RUN, true },         { "--input", OPT_INPUT, true },
+	{ "--output", OPT_OUTPUT, true },   { "--keep", OPT_KEEP, false },
+	{ "--to", OPT_TO, true },           { "--older-than", OPT_OLDER, true },
+	{ "--dry-run", OPT_DRY, false },
 };
 
 /* Parse a subcommand's arguments: options, then JOB (when `want_job`),
@@ -277,6 +312,11 @@ static int parse_job_args(struct ctx *c, int argc, char **argv, const int *allow
 		if (arg[0] != '-' || arg[1] == '\0') {
 			if (want_job && !a->req.job) {
 				a->req.job = arg;
+				continue;
+			}
+			if (a->opts_anywhere && want_cmd) { /* operands, not a command */
+				if (jc_strv_push(&a->req.cmd, arg) < 0)
+					return usage_error(c, "out of memory");
 				continue;
 			}
 			break; /* the job's command */
@@ -318,6 +358,30 @@ static int parse_job_args(struct ctx *c, int argc, char **argv, const int *allow
 			break;
 		case OPT_ALL:
 			a->all = true;
+			break;
+		case OPT_TENANT:
+			a->req.tenant = val;
+			break;
+		case OPT_RUN:
+			a->req.run = val;
+			break;
+		case OPT_INPUT:
+			if (jc_strv_push(&a->inputs, val) < 0)
+				return usage_error(c, "out of memory");
+			break;
+		case OPT_OUTPUT:
+		case OPT_TO:
+			a->output = val;
+			break;
+		case OPT_KEEP:
+			a->keep_set = true;
+			break;
+		case OPT_OLDER:
+			if (jc_parse_duration(val, &a->older_than_ms) < 0)
+				return usage_error(c, "--older-than `%s`: not a duration", val);
+			break;
+		case OPT_DRY:
+			a->dry_run = true;
 			break;
 		}
 	}
@@ -410,10 +474,351 @@ static void print_result(const struct ctx *c, const char *job, const struct jc_r
 	}
 }
 
+/* ---- volume mode ---- */
+
+/* Progress of a transfer on a terminal, once it passes a few MiB. */
+struct progress {
+	const char *what;
+	uint64_t total; /* 0: unknown */
+	int64_t last_ms;
+	bool shown;
+};
+
+#define PROGRESS_FROM (4u << 20)
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void progress_cb(void *ctx, uint64_t bytes)
+{
+	struct progress *p = ctx;
+	int64_t now = mono_ms();
+
+	if (!p || bytes < PROGRESS_FROM || now - p->last_ms < 200 || !isatty(STDERR_FILENO))
+		return;
+	p->last_ms = now;
+	p->shown = true;
+	if (p->total)
+		fprintf(stderr, "\rjobcell: %s %.1f / %.1f MiB (%3.0f%%)", p->what,
+			bytes / 1048576.0, p->total / 1048576.0,
+			bytes > p->total ? 100.0 : 100.0 * (double)bytes / (double)p->total);
+	else
+		fprintf(stderr, "\rjobcell: %s %.1f MiB", p->what, bytes / 1048576.0);
+}
+
+static void progress_end(struct progress *p)
+{
+	if (p->shown)
+		fputc('\n', stderr);
+	p->shown = false;
+}
+
+/* The directory that --input, --output and --to resolve beneath. */
+static int open_transfer_dir(const struct ctx *c, int *fd, jc_error *err)
+{
+	const char *dir = c->cfg.transfer_dir && *c->cfg.transfer_dir ? c->cfg.transfer_dir : ".";
+
+	*fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0)
+		return jc_error_set(err, JC_ERR_CONFIG, errno,
+				    "open [volume] transfer_dir `%s`: %s", dir, strerror(errno));
+	return 0;
+}
+
+/* Open the output directory `path` beneath `base`, one component at a time
+ * without following symlinks, creating the last one (0700) when missing. */
+static int open_output(int base, const char *path, int *out, jc_error *err)
+{
+	cleanup_free char *copy = strdup(path);
+	char *save = NULL, *comp, *next;
+	int cur;
+
+	if (!copy)
+		return jc_error_oom(err);
+	if (jc_path_check(path, "output directory", err) < 0)
+		return -1;
+	if ((cur = dup(base)) < 0)
+		return jc_error_set(err, JC_ERR_SYSTEM, errno, "dup: %s", strerror(errno));
+	for (comp = strtok_r(copy, "/", &save); comp; comp = next) {
+		int fd;
+		next = strtok_r(NULL, "/", &save);
+		fd = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && !next && mkdirat(cur, comp, 0700) == 0)
+			fd = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
+			close(cur);
+			return jc_error_set(err, JC_ERR_INPUT, e, "output directory `%s`: `%s`: %s",
+					    path, comp,
+					    e == ELOOP || e == ENOTDIR
+						? "not a directory (symlinks are not followed)"
+						: strerror(e));
+		}
+		close(cur);
+		cur = fd;
+	}
+	*out = cur;
+	return 0;
+}
+
+struct inputs {
+	struct jc_input *v;
+	size_t n;
+	uint64_t bytes;
+};
+
+static void inputs_free(struct inputs *in)
+{
+	for (size_t i = 0; i < in->n; i++)
+		jc_input_close(&in->v[i]);
+	free(in->v);
+	in->v = NULL;
+	in->n = 0;
+}
+
+/* Open and check every SRC[:DEST] before anything is created. */
+static int open_inputs(int base, const struct jc_strv *specs, struct inputs *in, jc_error *err)
+{
+	if (!specs->n)
+		return 0;
+	if (!(in->v = calloc(specs->n, sizeof(*in->v))))
+		return jc_error_oom(err);
+	for (size_t i = 0; i < specs->n; i++) {
+		if (jc_input_open(specs->v[i], base, &in->v[i], err) < 0)
+			return -1;
+		in->n++;
+	}
+	return jc_input_scan(in->v, in->n, &in->bytes, err);
+}
+
+static void report_refused(const struct ctx *c, const char *what,
+			   const struct jc_extract_report *rep)
+{
+	(void)c;
+	for (size_t i = 0; i < rep->reasons.n; i++) {
+		cleanup_free char *line = printable_copy(rep->reasons.v[i]);
+		fprintf(stderr, "jobcell: warning: %s: refused %s\n", what, line);
+	}
+	if (rep->refused)
+		fprintf(stderr, "jobcell: warning: %s: %zu member%s refused, %zu written\n", what,
+			rep->refused, rep->refused == 1 ? "" : "s", rep->extracted);
+}
+
+/* Fetch `path` of container `ref` into `out_fd`. */
+static int fetch(struct ctx *c, const char *ref, const char *name, const char *path, int out_fd,
+		 struct jc_extract_report *rep, jc_error *err)
+{
+	struct progress p = { "receiving", 0, 0, false };
+	int r = jc_transfer_get(c->engine, ref, name, path, out_fd, rep, progress_cb, &p, err);
+	progress_end(&p);
+	return r;
+}
+
+/* Send inputs into `path` of container `ref`. */
+static int send_inputs(struct ctx *c, const char *ref, const char *name, const char *path,
+		       const struct jc_tar_opts *o, const struct inputs *in, jc_error *err)
+{
+	struct progress p = { "sending", in->bytes, 0, false };
+	int r = jc_transfer_put(c->engine, ref, name, path, o, in->v, in->n, progress_cb, &p, err);
+	progress_end(&p);
+	return r;
+}
+
+/* Through a never-started container: give the volume's root to the job's
+ * user with the site's job_mode (Docker's archive endpoint skips a "."
+ * member, so only a named member for the mount point sets them), then
+ * send `in` (may be empty) beneath it. */
+static int volume_fill(struct ctx *c, const char *image, const char *user, uid_t uid, gid_t gid,
+		       const char *volume, const char *supervisor, const struct inputs *in,
+		       jc_error *err)
+{
+	cleanup_free char *id = NULL;
+	struct jc_tar_opts o = { JC_TRANSFER_MOUNT + 1, c->cfg.job_mode, uid, gid };
+	jc_error undo = { 0 };
+	int r;
+
+	if (jc_transfer_open(c->engine, image, user, volume, c->cfg.site_name, supervisor, &id,
+			     err) < 0)
+		return -1;
+	r = send_inputs(c, id, volume, "/", &o, in, err);
+	if (jc_engine_remove(c->engine, id, NULL, &undo) < 0 && r == 0) {
+		*err = undo;
+		return -1;
+	}
+	jc_error_clear(&undo);
+	return r;
+}
+
+struct vol_run {
+	struct ctx *c;
+	const struct jc_plan *plan;
+	const struct inputs *in;
+	uid_t uid;
+	gid_t gid;
+	int out_fd;
+	struct jc_extract_report rep;
+};
+
+static int vol_before_start(void *ctx, jc_error *err)
+{
+	struct vol_run *v = ctx;
+	struct jc_tar_opts o = { ".", v->c->cfg.job_mode, v->uid, v->gid };
+
+	if (!v->in->n)
+		return 0;
+	return send_inputs(v->c, v->plan->name, v->plan->name, v->plan->workdir, &o, v->in, err);
+}
+
+static int vol_after_exit(void *ctx, const char *id, jc_error *err)
+{
+	struct vol_run *v = ctx;
+	cleanup_free char *path = NULL;
+
+	if (v->out_fd < 0)
+		return 0;
+	if (asprintf(&path, "%s/.", v->plan->workdir) < 0)
+		return jc_error_oom(err);
+	return fetch(v->c, id, v->plan->name, path, v->out_fd, &v->rep, err);
+}
+
+#define VOLUME_REMOVE_TRIES 10
+
+/* run/start in volume mode: everything is checked before the volume is
+ * made; from then on every failure removes what was made. */
+static int run_volume(struct ctx *c, struct job_args *a, bool detach, jc_error *err, int *status)
+{
+	struct inputs in = { 0 };
+	struct jc_plan *plan = NULL;
+	struct jc_run_result res = { 0 };
+	cleanup_free char *user = NULL;
+	cleanup_free char *supervisor = NULL;
+	cleanup_free char *volume = NULL;
+	cleanup_free char *placeholder = NULL;
+	cleanup_close int base = -1;
+	cleanup_close int out_fd = -1;
+	struct vol_run v = { .c = c, .in = &in, .out_fd = -1 };
+	char nonce[17];
+	bool keep = a->keep_set || c->cfg.keep;
+	uid_t uid;
+	gid_t gid;
+	int r = -1;
+
+	if (!a->req.tenant)
+		a->req.tenant = c->cfg.tenant;
+	if (!a->req.run)
+		a->req.run = c->cfg.run;
+	if (detach && a->output)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "start: --output needs a supervised run (use run)");
+	/* pure checks with a stand-in volume name */
+	if (!(placeholder = jc_volume_name(a->req.tenant ? a->req.tenant : "",
+					   a->req.run ? a->req.run : "", 0, 0)))
+		return jc_error_oom(err);
+	a->req.volume = placeholder;
+	a->req.keep = keep;
+	if (jc_plan_build(&c->cfg, &a->req, NULL, 0, &plan, err) < 0)
+		return -1;
+	jc_plan_free(plan);
+	plan = NULL;
+	if (setup_signals(c, !detach, err) < 0 || open_transfer_dir(c, &base, err) < 0 ||
+	    open_inputs(base, &a->inputs, &in, err) < 0)
+		goto out;
+	if (a->output && open_output(base, a->output, &out_fd, err) < 0)
+		goto out;
+	if (open_engine(c, err) < 0 ||
+	    resolve_user(c, a->req.image ? a->req.image : c->cfg.image, &user, &uid, &gid, err) < 0)
+		goto out;
+	if (make_nonce(nonce, err) < 0 || (!detach && jc_supervisor_self(&supervisor, err) < 0))
+		goto out;
+	a->req.nonce = nonce;
+	a->req.supervisor = supervisor;
+	if (jc_plan_build(&c->cfg, &a->req, user, (int64_t)time(NULL), &plan, err) < 0 ||
+	    jc_plan_check_api(plan, jc_engine_api(c->engine), err) < 0)
+		goto out;
+	jc_plan_free(plan);
+	plan = NULL;
+
+	struct jc_volume_spec spec = { c->cfg.site_name,   a->req.tenant, a->req.run,
+				       a->req.job,         supervisor,    keep,
+				       (int64_t)time(NULL) };
+	if (jc_volume_make(c->engine, &spec, &volume, err) < 0)
+		goto out;
+	a->req.volume = volume;
+	if (jc_plan_build(&c->cfg, &a->req, user, spec.created, &plan, err) < 0 ||
+	    volume_fill(c, plan->image, user, uid, gid, volume, supervisor, &(struct inputs){ 0 },
+			err) < 0)
+		goto undo;
+
+	v.plan = plan;
+	v.uid = uid;
+	v.gid = gid;
+	v.out_fd = out_fd;
+	struct jc_supervise_opts o = {
+		.signal_fd = c->signal_fd,
+		.parent = detach ? 0 : c->parent,
+		.sink = sink_fds,
+		.detach = detach,
+		.before_start = vol_before_start,
+		.before_start_ctx = &v,
+		.after_exit = vol_after_exit,
+		.after_exit_ctx = &v,
+	};
+	if (jc_supervise_run(c->engine, plan, &o, &res, err) < 0) {
+		report_refused(c, "output", &v.rep);
+		goto undo;
+	}
+	report_refused(c, "output", &v.rep);
+	if (detach) {
+		if (c->json)
+			printf("{\"job\":\"%s\",\"container\":\"%s\",\"volume\":\"%s\"}\n",
+			       a->req.job, res.id, volume);
+		else
+			printf("%s\n", res.id);
+		*status = 0;
+		r = 0;
+		goto out;
+	}
+	*status = res.timed_out ? EXIT_TIMEOUT : res.exit_code;
+	if (keep) {
+		fprintf(stderr, "jobcell: kept volume `%s`\n", volume);
+	} else {
+		jc_error rm = { 0 };
+		if (jc_volume_remove_retry(c->engine, volume, VOLUME_REMOVE_TRIES, &rm) < 0) {
+			cleanup_free char *line = printable_copy(rm.msg);
+			res.warning = res.warning ? res.warning : strdup(line ? line : "");
+			fprintf(stderr, "jobcell: warning: volume `%s` left behind: %s\n", volume,
+				line ? line : "");
+		}
+		jc_error_clear(&rm);
+	}
+	print_result(c, a->req.job, &res, *status);
+	r = 0;
+	goto out;
+undo:
+	if (!keep) {
+		jc_error rm = { 0 };
+		if (jc_volume_remove_retry(c->engine, volume, VOLUME_REMOVE_TRIES, &rm) < 0)
+			jc_error_wrap(err, "volume `%s` left behind (%s)", volume, rm.msg);
+		jc_error_clear(&rm);
+	}
+out:
+	jc_extract_report_free(&v.rep);
+	jc_run_result_free(&res);
+	jc_plan_free(plan);
+	inputs_free(&in);
+	return r;
+}
+
 static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 {
-	static const int run_opts[] = { OPT_IMAGE, OPT_ENV, OPT_TIMEOUT, 0 };
-	static const int start_opts[] = { OPT_IMAGE, OPT_ENV, 0 };
+	static const int run_opts[] = { OPT_IMAGE, OPT_ENV,    OPT_TIMEOUT, OPT_TENANT, OPT_RUN,
+					OPT_INPUT, OPT_OUTPUT, OPT_KEEP,    0 };
+	static const int start_opts[] = { OPT_IMAGE, OPT_ENV,  OPT_TENANT, OPT_RUN,
+					  OPT_INPUT, OPT_KEEP, 0 };
 	struct job_args a = { 0 };
 	struct jc_workspace ws = { .root_fd = -1, .startup_fd = -1, .local_fd = -1, .job_fd = -1 };
 	struct jc_plan *plan = NULL;
@@ -429,9 +834,23 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 	if (status)
 		goto out;
 	status = EXIT_JOBCELL;
+	if (load_config(c, &err) < 0)
+		goto fail;
+	if (c->cfg.ws_mode == JC_WS_VOLUME) {
+		if (run_volume(c, &a, detach, &err, &status) < 0)
+			goto fail;
+		goto out;
+	}
+	if (a.req.tenant || a.req.run || a.inputs.n || a.output || a.keep_set) {
+		jc_error_set(&err, JC_ERR_INPUT, EINVAL,
+			     "%s: --tenant, --run, --input, --output and --keep need [workspace] "
+			     "mode = volume",
+			     argv[0]);
+		goto fail;
+	}
 	/* pure checks first, then the disk, then the engine: bad input is
 	 * refused before anything is created */
-	if (load_config(c, &err) < 0 || jc_plan_build(&c->cfg, &a.req, NULL, 0, &plan, &err) < 0 ||
+	if (jc_plan_build(&c->cfg, &a.req, NULL, 0, &plan, &err) < 0 ||
 	    setup_signals(c, !detach, &err) < 0 || jc_ws_open(&ws, c->cfg.ws_path, &err) < 0)
 		goto fail;
 	if (jc_ws_prepare_job(&ws, a.req.job, false, 0, 0, 0, &err) < 0 && err.status != ENOENT)
@@ -488,22 +907,44 @@ out:
 
 static int cmd_plan(struct ctx *c, int argc, char **argv)
 {
-	static const int opts[] = { OPT_IMAGE, OPT_ENV, OPT_TIMEOUT, 0 };
+	static const int opts[] = { OPT_IMAGE, OPT_ENV, OPT_TIMEOUT, OPT_TENANT, OPT_RUN, 0 };
 	struct job_args a = { 0 };
 	struct jc_plan *plan = NULL;
 	cleanup_free char *json = NULL;
+	cleanup_free char *volume = NULL;
 	jc_error err = { 0 };
 	int status = parse_job_args(c, argc, argv, opts, true, true, &a);
 
 	if (status)
 		goto out;
-	if (load_config(c, &err) < 0 ||
-	    jc_plan_build(&c->cfg, &a.req, NULL, (int64_t)time(NULL), &plan, &err) < 0 ||
-	    !(json = jc_request_create_json(plan, true, &err))) {
-		status = fail(c, &err);
-		goto out;
+	if (load_config(c, &err) < 0)
+		goto fail;
+	if (c->cfg.ws_mode == JC_WS_VOLUME) {
+		/* the name the volume would get now; nothing is created */
+		struct timespec ts;
+		uint32_t rnd = 0;
+		if (!a.req.tenant)
+			a.req.tenant = c->cfg.tenant;
+		if (!a.req.run)
+			a.req.run = c->cfg.run;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (getrandom(&rnd, sizeof(rnd), 0) < 0)
+			rnd = 0;
+		if (!(volume =
+			  jc_volume_name(a.req.tenant, a.req.run,
+					 (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, rnd))) {
+			jc_error_oom(&err);
+			goto fail;
+		}
+		a.req.volume = volume;
 	}
+	if (jc_plan_build(&c->cfg, &a.req, NULL, (int64_t)time(NULL), &plan, &err) < 0 ||
+	    !(json = jc_request_create_json(plan, true, &err)))
+		goto fail;
 	printf("%s\n", json);
+	goto out;
+fail:
+	status = fail(c, &err);
 out:
 	jc_plan_free(plan);
 	jc_error_clear(&err);
@@ -515,7 +956,8 @@ out:
 
 /* The container of a job of this site, by id (and its name), after checking that its
  * labels say so: a name alone could be anyone's. */
-static int job_container(struct ctx *c, const char *job, char **id, char **name_out, jc_error *err)
+static int job_container(struct ctx *c, const char *job, struct jc_inspect *out, char **name_out,
+			 jc_error *err)
 {
 	cleanup_free char *name = NULL;
 	struct jc_inspect in = { 0 };
@@ -535,9 +977,8 @@ static int job_container(struct ctx *c, const char *job, char **id, char **name_
 				    "container `%s` is not labelled as job `%s` of site `%s`", name,
 				    job, c->cfg.site_name);
 	}
-	*id = steal_pointer(&in.id);
+	*out = in;
 	*name_out = steal_pointer(&name);
-	jc_inspect_free(&in);
 	return 0;
 }
 
@@ -550,16 +991,18 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 			     : strcmp(cmd, "logs") == 0 ? logs_opts
 							: no_opts;
 	struct job_args a = { 0 };
-	cleanup_free char *id = NULL;
+	struct jc_inspect in = { 0 };
 	cleanup_free char *name = NULL;
+	const char *id;
 	jc_error err = { 0 };
 	int status = parse_job_args(c, argc, argv, allowed, true, false, &a);
 
 	if (status)
 		goto out;
 	if (load_config(c, &err) < 0 || setup_signals(c, false, &err) < 0 ||
-	    open_engine(c, &err) < 0 || job_container(c, a.req.job, &id, &name, &err) < 0)
+	    open_engine(c, &err) < 0 || job_container(c, a.req.job, &in, &name, &err) < 0)
 		goto fail;
+	id = in.id;
 	if (strcmp(cmd, "wait") == 0) {
 		int code = 0;
 		int r = jc_supervise_wait(c->engine, id, name,
@@ -579,13 +1022,20 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 		if (jc_supervise_logs(c->engine, id, name, a.follow, c->signal_fd, sink_fds, NULL,
 				      &err) < 0)
 			goto fail;
-	} else if (jc_engine_remove(c->engine, id, name, &err) < 0) {
-		goto fail;
+	} else {
+		if (jc_engine_remove(c->engine, id, name, &err) < 0)
+			goto fail;
+		/* a volume-mode job's own volume goes with it, unless kept */
+		if (in.volume && !in.keep &&
+		    (jc_volume_name_check(in.volume, &err) < 0 ||
+		     jc_volume_remove_retry(c->engine, in.volume, VOLUME_REMOVE_TRIES, &err) < 0))
+			goto fail;
 	}
 	goto out;
 fail:
 	status = fail(c, &err);
 out:
+	jc_inspect_free(&in);
 	jc_error_clear(&err);
 	job_args_free(&a);
 	return status;
@@ -630,6 +1080,268 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 	}
 	jc_container_list_free(&l);
 	return 0;
+}
+
+/* ---- volume and gc commands ---- */
+
+/* A volume of this site that jobcell made: a name alone could be anyone's. */
+static int site_volume(struct ctx *c, const char *name, jc_error *err)
+{
+	struct jc_volume v = { 0 };
+	bool ours;
+
+	if (jc_volume_name_check(name, err) < 0)
+		return jc_error_wrap(err, "volume");
+	if (jc_engine_volume_inspect(c->engine, name, &v, err) < 0)
+		return -1;
+	ours = v.managed && v.site && strcmp(v.site, c->cfg.site_name) == 0;
+	jc_volume_free(&v);
+	if (!ours)
+		return jc_error_set(err, JC_ERR_INPUT, EPERM,
+				    "volume `%s` is not labelled as a volume of site `%s`", name,
+				    c->cfg.site_name);
+	return 0;
+}
+
+static void print_volume(const struct ctx *c, const struct jc_volume *v, bool first)
+{
+	if (!c->json) {
+		printf("%-56s %-12s %-12s %-16s %-11s %s\n", v->name, v->tenant ? v->tenant : "-",
+		       v->run ? v->run : "-", v->job ? v->job : "-", v->created ? v->created : "-",
+		       v->keep         ? "kept"
+		       : v->supervisor ? "supervised"
+				       : "-");
+		return;
+	}
+	printf("%s{\"volume\":", first ? "" : ",");
+	json_string(stdout, v->name);
+	printf(",\"tenant\":");
+	json_string(stdout, v->tenant);
+	printf(",\"run\":");
+	json_string(stdout, v->run);
+	printf(",\"job\":");
+	json_string(stdout, v->job);
+	printf(",\"created\":");
+	json_string(stdout, v->created);
+	printf(",\"keep\":%s}", v->keep ? "true" : "false");
+}
+
+static int volume_put(struct ctx *c, const char *volume, const struct jc_strv *specs, jc_error *err)
+{
+	struct inputs in = { 0 };
+	cleanup_free char *user = NULL;
+	cleanup_close int base = -1;
+	uid_t uid;
+	gid_t gid;
+	int r = -1;
+
+	if (!specs->n)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "volume put: no SRC[:DEST] given");
+	if (!c->cfg.image)
+		return jc_error_set(
+		    err, JC_ERR_CONFIG, EINVAL,
+		    "volume put: no [job] image to make the transfer container from");
+	if (open_transfer_dir(c, &base, err) < 0 || open_inputs(base, specs, &in, err) < 0 ||
+	    open_engine(c, err) < 0 || site_volume(c, volume, err) < 0 ||
+	    resolve_user(c, c->cfg.image, &user, &uid, &gid, err) < 0)
+		goto out;
+	r = volume_fill(c, c->cfg.image, user, uid, gid, volume, NULL, &in, err);
+out:
+	inputs_free(&in);
+	return r;
+}
+
+/* Returns 1 when a member was refused. */
+static int volume_get(struct ctx *c, const char *volume, const struct jc_strv *paths,
+		      const char *to, jc_error *err)
+{
+	struct jc_extract_report rep = { 0 };
+	cleanup_free char *id = NULL;
+	cleanup_close int base = -1;
+	cleanup_close int out_fd = -1;
+	jc_error undo = { 0 };
+	int r = -1;
+
+	if (!to)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "volume get: --to DIR is missing");
+	for (size_t i = 0; i < paths->n; i++)
+		if (jc_path_check(paths->v[i], "volume get PATH", err) < 0)
+			return -1;
+	if (!c->cfg.image)
+		return jc_error_set(
+		    err, JC_ERR_CONFIG, EINVAL,
+		    "volume get: no [job] image to make the transfer container from");
+	if (open_transfer_dir(c, &base, err) < 0 || open_engine(c, err) < 0 ||
+	    site_volume(c, volume, err) < 0 || open_output(base, to, &out_fd, err) < 0 ||
+	    jc_transfer_open(c->engine, c->cfg.image, NULL, volume, c->cfg.site_name, NULL, &id,
+			     err) < 0)
+		return -1;
+	if (!paths->n) {
+		r = fetch(c, id, volume, JC_TRANSFER_MOUNT "/.", out_fd, &rep, err);
+	} else {
+		for (size_t i = 0; i < paths->n; i++) {
+			cleanup_free char *p = NULL;
+			if (asprintf(&p, "%s/%s", JC_TRANSFER_MOUNT, paths->v[i]) < 0) {
+				r = jc_error_oom(err);
+				break;
+			}
+			if ((r = fetch(c, id, volume, p, out_fd, &rep, err)) < 0)
+				break;
+		}
+	}
+	if (jc_engine_remove(c->engine, id, NULL, &undo) < 0 && r == 0) {
+		jc_error_set(err, undo.kind, undo.status, "%s", undo.msg);
+		r = -1;
+	}
+	jc_error_clear(&undo);
+	report_refused(c, "volume get", &rep);
+	if (r == 0 && rep.refused)
+		r = 1;
+	jc_extract_report_free(&rep);
+	return r;
+}
+
+static int cmd_volume(struct ctx *c, int argc, char **argv)
+{
+	static const int create_opts[] = { OPT_TENANT, OPT_RUN, 0 }, get_opts[] = { OPT_TO, 0 },
+			 no_opts[] = { 0 };
+	const char *sub = argc > 1 ? argv[1] : NULL;
+	struct job_args a = { .opts_anywhere = true };
+	struct jc_volume_list l = { 0 };
+	jc_error err = { 0 };
+	int status, r = 0;
+
+	if (!sub)
+		return usage_error(c, "volume: create, put, get, ls or rm?");
+	argc--;
+	argv++;
+	if (strcmp(sub, "create") == 0)
+		status = parse_job_args(c, argc, argv, create_opts, false, false, &a);
+	else if (strcmp(sub, "ls") == 0)
+		status = parse_job_args(c, argc, argv, no_opts, false, false, &a);
+	else if (strcmp(sub, "put") == 0 || strcmp(sub, "rm") == 0)
+		status = parse_job_args(c, argc, argv, no_opts, true, true, &a);
+	else if (strcmp(sub, "get") == 0)
+		status = parse_job_args(c, argc, argv, get_opts, true, true, &a);
+	else
+		return usage_error(c, "volume: unknown command `%s`", sub);
+	if (status)
+		goto out;
+	if (load_config(c, &err) < 0)
+		goto fail;
+	if (strcmp(sub, "create") == 0) {
+		cleanup_free char *name = NULL;
+		struct jc_volume_spec spec = { c->cfg.site_name,
+					       a.req.tenant ? a.req.tenant : c->cfg.tenant,
+					       a.req.run ? a.req.run : c->cfg.run,
+					       NULL,
+					       NULL,
+					       true,
+					       (int64_t)time(NULL) };
+		if (open_engine(c, &err) < 0 || jc_volume_make(c->engine, &spec, &name, &err) < 0)
+			goto fail;
+		if (c->json)
+			printf("{\"volume\":\"%s\"}\n", name);
+		else
+			printf("%s\n", name);
+	} else if (strcmp(sub, "ls") == 0) {
+		if (open_engine(c, &err) < 0 ||
+		    jc_engine_volume_list(c->engine, c->cfg.site_name, &l, &err) < 0)
+			goto fail;
+		if (c->json)
+			printf("[");
+		else
+			printf("%-56s %-12s %-12s %-16s %-11s %s\n", "VOLUME", "TENANT", "RUN",
+			       "JOB", "CREATED", "STATE");
+		for (size_t i = 0; i < l.n; i++)
+			print_volume(c, &l.items[i], i == 0);
+		if (c->json)
+			printf("]\n");
+	} else if (strcmp(sub, "rm") == 0) {
+		if (open_engine(c, &err) < 0)
+			goto fail;
+		if (site_volume(c, a.req.job, &err) < 0 ||
+		    jc_volume_remove_retry(c->engine, a.req.job, VOLUME_REMOVE_TRIES, &err) < 0)
+			goto fail;
+		for (size_t i = 0; i < a.req.cmd.n; i++)
+			if (site_volume(c, a.req.cmd.v[i], &err) < 0 ||
+			    jc_volume_remove_retry(c->engine, a.req.cmd.v[i], VOLUME_REMOVE_TRIES,
+						   &err) < 0)
+				goto fail;
+	} else if (strcmp(sub, "put") == 0) {
+		if (setup_signals(c, false, &err) < 0 ||
+		    volume_put(c, a.req.job, &a.req.cmd, &err) < 0)
+			goto fail;
+	} else {
+		if (setup_signals(c, false, &err) < 0 ||
+		    (r = volume_get(c, a.req.job, &a.req.cmd, a.output, &err)) < 0)
+			goto fail;
+		status = r;
+	}
+	goto out;
+fail:
+	status = fail(c, &err);
+out:
+	jc_volume_list_free(&l);
+	jc_error_clear(&err);
+	job_args_free(&a);
+	return status;
+}
+
+struct gc_out {
+	const struct ctx *c;
+	size_t n;
+};
+
+static void gc_print(void *ctx, const struct jc_gc_item *it)
+{
+	struct gc_out *g = ctx;
+	cleanup_free char *why = printable_copy(it->why);
+
+	if (g->c->json) {
+		printf("%s{\"kind\":\"%s\",\"name\":", g->n ? "," : "", it->kind);
+		json_string(stdout, it->name);
+		printf(",\"removed\":%s,\"why\":", it->removed ? "true" : "false");
+		json_string(stdout, why);
+		printf("}");
+	} else {
+		printf("%-8s %-9s %-64s %s\n", it->removed ? "removed" : "kept", it->kind, it->name,
+		       why ? why : "");
+	}
+	g->n++;
+}
+
+static int cmd_gc(struct ctx *c, int argc, char **argv)
+{
+	static const int opts[] = { OPT_OLDER, OPT_DRY, 0 };
+	struct job_args a = { 0 };
+	struct gc_out g = { c, 0 };
+	jc_error err = { 0 };
+	int status = parse_job_args(c, argc, argv, opts, false, false, &a);
+
+	if (status)
+		return status;
+	if (load_config(c, &err) < 0 || open_engine(c, &err) < 0)
+		goto fail;
+	if (c->json)
+		printf("{\"dry_run\":%s,\"items\":[", a.dry_run ? "true" : "false");
+	else if (a.dry_run)
+		printf("dry run: \"removed\" means \"would be removed\"\n");
+	if (jc_gc(c->engine, c->cfg.site_name, a.older_than_ms, a.dry_run, gc_print, &g, &err) <
+	    0) {
+		if (c->json)
+			printf("]}\n");
+		goto fail;
+	}
+	if (c->json)
+		printf("]}\n");
+	goto out;
+fail:
+	status = fail(c, &err);
+out:
+	jc_error_clear(&err);
+	job_args_free(&a);
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -693,6 +1405,10 @@ int main(int argc, char **argv)
 		status = cmd_detached(&c, cmd, argc, argv);
 	else if (strcmp(cmd, "ps") == 0)
 		status = cmd_ps(&c, argc, argv);
+	else if (strcmp(cmd, "volume") == 0)
+		status = cmd_volume(&c, argc, argv);
+	else if (strcmp(cmd, "gc") == 0)
+		status = cmd_gc(&c, argc, argv);
 	else if (strcmp(cmd, "version") == 0) {
 		printf("jobcell %s (engine API %s..%s)\n", JC_VERSION, JC_API_MIN, JC_API_MAX);
 		status = 0;

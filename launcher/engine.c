@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "jobcell.h"
@@ -432,16 +434,18 @@ static char *pathf(const char *fmt, ...)
 int jc_engine_create(struct jc_engine *e, const char *name, const char *json, char **id,
 		     jc_error *err)
 {
-	cleanup_free char *path = pathf("/containers/create?name=%s", name);
+	cleanup_free char *path =
+	    name ? pathf("/containers/create?name=%s", name) : strdup("/containers/create");
 	cleanup_free char *body = NULL;
+	const char *object = name ? name : "(unnamed)";
 
 	if (!path)
 		return jc_error_oom(err);
-	if (do_call(e, "POST", path, json, e->timeout_ms, NULL, "create container", name, NULL,
+	if (do_call(e, "POST", path, json, e->timeout_ms, NULL, "create container", object, NULL,
 		    &body, err) < 0)
 		return -1;
 	if (jc_request_parse_id(body, id, err) < 0)
-		return jc_error_wrap(err, "create container `%s`", name);
+		return jc_error_wrap(err, "create container `%s`", object);
 	return 0;
 }
 
@@ -568,6 +572,245 @@ int jc_engine_list(struct jc_engine *e, const char *site, bool all, struct jc_co
 	if (jc_request_parse_list(body, out, err) < 0)
 		return jc_error_wrap(err, "list containers");
 	return 0;
+}
+
+/* ---- volumes ---- */
+
+int jc_engine_volume_create(struct jc_engine *e, const char *name, const char *json,
+			    struct jc_volume *out, jc_error *err)
+{
+	cleanup_free char *body = NULL;
+
+	if (do_call(e, "POST", "/volumes/create", json, e->timeout_ms, NULL, "create volume", name,
+		    NULL, &body, err) < 0)
+		return -1;
+	if (jc_request_parse_volume(body, out, err) < 0)
+		return jc_error_wrap(err, "create volume `%s`", name);
+	return 0;
+}
+
+int jc_engine_volume_inspect(struct jc_engine *e, const char *name, struct jc_volume *out,
+			     jc_error *err)
+{
+	cleanup_free char *path = pathf("/volumes/%s", name);
+	cleanup_free char *body = NULL;
+
+	if (!path)
+		return jc_error_oom(err);
+	if (do_call(e, "GET", path, NULL, e->timeout_ms, NULL, "inspect volume", name, NULL, &body,
+		    err) < 0)
+		return -1;
+	if (jc_request_parse_volume(body, out, err) < 0)
+		return jc_error_wrap(err, "inspect volume `%s`", name);
+	return 0;
+}
+
+int jc_engine_volume_remove(struct jc_engine *e, const char *name, jc_error *err)
+{
+	cleanup_free char *path = pathf("/volumes/%s", name);
+
+	if (!path)
+		return jc_error_oom(err);
+	if (do_call(e, "DELETE", path, NULL, e->timeout_ms, NULL, "remove volume", name, NULL, NULL,
+		    err) < 0) {
+		if (err->status == ENOENT) {
+			jc_error_clear(err); /* gone already */
+			return 0;
+		}
+		if (err->status == EEXIST) { /* 409: a container still holds it */
+			err->status = EBUSY;
+			err->retry = true;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+int jc_engine_volume_list(struct jc_engine *e, const char *site, struct jc_volume_list *out,
+			  jc_error *err)
+{
+	cleanup_free char *filters = NULL;
+	cleanup_free char *path = NULL;
+	cleanup_free char *body = NULL;
+	char *enc;
+
+	if (site)
+		filters = pathf("{\"label\":[\"jobcell.managed=true\",\"jobcell.site=%s\"]}", site);
+	else
+		filters = pathf("{\"label\":[\"jobcell.managed=true\"]}");
+	if (!filters || !(enc = curl_easy_escape(e->curl, filters, 0)))
+		return jc_error_oom(err);
+	path = pathf("/volumes?filters=%s", enc);
+	curl_free(enc);
+	if (!path)
+		return jc_error_oom(err);
+	if (do_call(e, "GET", path, NULL, e->timeout_ms, NULL, "list volumes",
+		    site ? site : "all sites", NULL, &body, err) < 0)
+		return -1;
+	if (jc_request_parse_volume_list(body, out, err) < 0)
+		return jc_error_wrap(err, "list volumes");
+	return 0;
+}
+
+/* ---- archives: streamed bodies ---- */
+
+struct stream {
+	struct jc_engine *e;
+	int fd;
+	int fd_errno;     /* why reading or writing fd failed */
+	struct buf error; /* the body of an error answer */
+	jc_progress_fn progress;
+	void *ctx;
+};
+
+static size_t stream_read(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct stream *st = ud;
+	ssize_t n;
+
+	do
+		n = read(st->fd, ptr, size * nmemb);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		st->fd_errno = errno;
+		return CURL_READFUNC_ABORT;
+	}
+	return (size_t)n;
+}
+
+static size_t stream_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct stream *st = ud;
+	size_t n = size * nmemb, done = 0;
+	long status = 0;
+
+	curl_easy_getinfo(st->e->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 300) /* an error answer: keep it for the message */
+		return buf_write(ptr, size, nmemb, &st->error);
+	while (done < n) {
+		ssize_t w = send(st->fd, ptr + done, n - done, MSG_NOSIGNAL);
+		if (w < 0 && errno == ENOTSOCK)
+			w = write(st->fd, ptr + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			st->fd_errno = errno;
+			return 0;
+		}
+		done += (size_t)w;
+	}
+	return n;
+}
+
+static int stream_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			   curl_off_t ulnow)
+{
+	struct stream *st = ud;
+	(void)dltotal;
+	(void)ultotal;
+	if (st->progress)
+		st->progress(st->ctx, (uint64_t)dlnow + (uint64_t)ulnow);
+	return 0;
+}
+
+/* PUT (upload from fd) or GET (download into fd) on the reused handle.  A
+ * transfer of any size is fine; one that stalls for the engine timeout is
+ * not. */
+static int do_stream(struct jc_engine *e, bool put, const char *path, const char *step,
+		     const char *object, int fd, jc_progress_fn progress, void *ctx, jc_error *err)
+{
+	cleanup_free char *url = make_url(e, path);
+	cleanup_slist struct curl_slist *hdrs = NULL;
+	struct stream st = { e, fd, 0, { 0 }, progress, ctx };
+	char errbuf[CURL_ERROR_SIZE] = "";
+	long status = 0, stall_s = (long)((e->timeout_ms + 999) / 1000);
+	CURLcode c;
+	int r = 0;
+
+	if (!url || !(hdrs = curl_slist_append(NULL, "Content-Type: application/x-tar")) ||
+	    !(hdrs = curl_slist_append(hdrs, "Expect:")))
+		return jc_error_oom(err);
+	curl_easy_reset(e->curl);
+	c = setup(e, e->curl, put ? "PUT" : "GET", url, NULL, hdrs, 0);
+#define SET(opt, val)                                                                              \
+	do {                                                                                       \
+		if (c == CURLE_OK)                                                                 \
+			c = curl_easy_setopt(e->curl, opt, val);                                   \
+	} while (0)
+	if (put) {
+		SET(CURLOPT_CUSTOMREQUEST, NULL);
+		SET(CURLOPT_UPLOAD, 1L);
+		SET(CURLOPT_READFUNCTION, stream_read);
+		SET(CURLOPT_READDATA, &st);
+		SET(CURLOPT_WRITEFUNCTION, buf_write);
+		SET(CURLOPT_WRITEDATA, &st.error);
+	} else {
+		SET(CURLOPT_WRITEFUNCTION, stream_write);
+		SET(CURLOPT_WRITEDATA, &st);
+	}
+	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+	SET(CURLOPT_LOW_SPEED_TIME, stall_s);
+	SET(CURLOPT_ERRORBUFFER, errbuf);
+	SET(CURLOPT_XFERINFOFUNCTION, stream_progress);
+	SET(CURLOPT_XFERINFODATA, &st);
+	SET(CURLOPT_NOPROGRESS, 0L);
+#undef SET
+	if (c != CURLE_OK) {
+		r = jc_error_set(err, JC_ERR_SYSTEM, EINVAL, "%s `%s`: libcurl setup: %s", step,
+				 object, curl_easy_strerror(c));
+		goto out;
+	}
+	c = curl_easy_perform(e->curl);
+	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 400) {
+		r = http_failure(status, st.error.data, step, object, err);
+	} else if (c != CURLE_OK && st.fd_errno) {
+		r = jc_error_set(err, JC_ERR_SYSTEM, st.fd_errno, "%s `%s`: %s the archive: %s",
+				 step, object, put ? "reading" : "passing on",
+				 strerror(st.fd_errno));
+	} else if (c == CURLE_OPERATION_TIMEDOUT) {
+		r = jc_error_set(err, JC_ERR_ENGINE, ETIMEDOUT,
+				 "%s `%s`: the transfer stalled for %lds at `%s`", step, object,
+				 stall_s, e->endpoint);
+		err->retry = true;
+	} else if (c != CURLE_OK) {
+		r = curl_failure(e, c, errbuf, false, step, object, err);
+	} else if (status < 200 || status >= 300) {
+		r = jc_error_set(err, JC_ERR_ENGINE, EPROTO, "%s `%s`: engine said %ld", step,
+				 object, status);
+	}
+out:
+	free(st.error.data);
+	curl_easy_reset(e->curl);
+	return r;
+}
+
+static char *archive_path(const char *ref, const char *path)
+{
+	cleanup_free char *enc = curl_easy_escape(NULL, path, 0);
+	return enc ? pathf("/containers/%s/archive?path=%s", ref, enc) : NULL;
+}
+
+int jc_engine_archive_put(struct jc_engine *e, const char *ref, const char *name, const char *path,
+			  int fd, jc_progress_fn progress, void *ctx, jc_error *err)
+{
+	cleanup_free char *p = archive_path(ref, path);
+
+	if (!p)
+		return jc_error_oom(err);
+	return do_stream(e, true, p, "write files into container", name ? name : ref, fd, progress,
+			 ctx, err);
+}
+
+int jc_engine_archive_get(struct jc_engine *e, const char *ref, const char *name, const char *path,
+			  int fd, jc_progress_fn progress, void *ctx, jc_error *err)
+{
+	cleanup_free char *p = archive_path(ref, path);
+
+	if (!p)
+		return jc_error_oom(err);
+	return do_stream(e, false, p, "read files from container", name ? name : ref, fd, progress,
+			 ctx, err);
 }
 
 /* ---- the raw stream ---- */

@@ -78,6 +78,16 @@ int jc_name_check_env(const char *entry, jc_error *err);
  * 255 chars of [A-Za-z0-9._/:@-]. */
 int jc_name_check_image(const char *image, jc_error *err);
 
+/* Docker's rule for volume names: [A-Za-z0-9][A-Za-z0-9_.-]+, at most
+ * JC_VOLUME_NAME_MAX. */
+#define JC_VOLUME_NAME_MAX 255
+int jc_volume_name_check(const char *name, jc_error *err);
+/* "tenant-<tenant>-run-<run>-<unix ms>-<8 hex of rnd>".  Caller frees. */
+char *jc_volume_name(const char *tenant, const char *run, int64_t unix_ms, uint32_t rnd);
+/* The jobcell.supervisor label: "<boot id>/<pid namespace>/<pid>/<start time>",
+ * 1..128 of [0-9a-f/-]. */
+int jc_supervisor_check(const char *id, jc_error *err);
+
 /* ---- units (units.c): parsers for INI values and options -------------------- */
 
 /* Longest duration accepted anywhere: ten years, so that deadlines computed
@@ -100,6 +110,8 @@ int jc_parse_user(const char *s, uid_t *uid, gid_t *gid);
 
 /* ---- configuration (config.c) ------------------------------------------------ */
 
+enum jc_ws_mode { JC_WS_BIND, JC_WS_VOLUME };
+
 struct jc_config {
 	/* [engine] */
 	char *endpoint;
@@ -107,6 +119,7 @@ struct jc_config {
 	/* [site] */
 	char *site_name;
 	/* [workspace] */
+	enum jc_ws_mode ws_mode;
 	char *ws_path;
 	char *mount_point;
 	unsigned root_mode;
@@ -126,6 +139,14 @@ struct jc_config {
 	bool readonly_rootfs;
 	int64_t tmp_size;
 	int64_t pids_limit;
+	/* [volume] */
+	char *tenant;         /* default tenant of a request */
+	char *run;            /* default run of a request */
+	char *startup_volume; /* site volume mounted read-only at startup/ */
+	char *local_volume;   /* site volume mounted read-only at local/ */
+	char *site_volume;    /* or one site volume: startup/ and local/ are its subpaths */
+	bool keep;            /* keep the job's volume after the job */
+	char *transfer_dir;   /* inputs and output directories resolve beneath it; "": cwd */
 	/* every problem found while loading, "file:line: ..." */
 	struct jc_strv problems;
 };
@@ -193,13 +214,23 @@ struct jc_job_request {
 	int64_t timeout_ms; /* -1: the site's */
 	const char *nonce;  /* label jobcell.nonce: tells this run's container from any
 			       other of the same name; NULL: none */
+	/* volume mode */
+	const char *volume;     /* the job's own volume */
+	const char *tenant;     /* label jobcell.tenant */
+	const char *run;        /* label jobcell.run */
+	const char *supervisor; /* label jobcell.supervisor, or NULL */
+	bool keep;              /* label jobcell.keep=true: the volume outlives the job */
 };
 
-enum jc_mount_type { JC_MOUNT_TMPFS, JC_MOUNT_BIND };
+/* Subpaths of volumes (VolumeOptions.Subpath) need this Engine API. */
+#define JC_API_SUBPATH "1.45"
+
+enum jc_mount_type { JC_MOUNT_TMPFS, JC_MOUNT_BIND, JC_MOUNT_VOLUME };
 
 struct jc_mount {
 	enum jc_mount_type type;
-	char *source; /* bind: the path the engine sees */
+	char *source;  /* bind: the path the engine sees; volume: its name */
+	char *subpath; /* volume: VolumeOptions.Subpath, or NULL */
 	char *target;
 	bool readonly;
 	unsigned mode; /* tmpfs */
@@ -242,6 +273,10 @@ struct jc_plan {
 int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req, const char *user,
 		  int64_t created, struct jc_plan **out, jc_error *err);
 void jc_plan_free(struct jc_plan *plan);
+/* Refuse a plan the engine's API `api` cannot carry out as written (volume
+ * subpaths before JC_API_SUBPATH): an older engine would ignore the field and
+ * mount the whole volume. */
+int jc_plan_check_api(const struct jc_plan *plan, const char *api, jc_error *err);
 /* Container name for a job of a site: "jobcell-<site>-<job>". */
 char *jc_container_name(const char *site, const char *job);
 
@@ -258,11 +293,15 @@ struct jc_inspect {
 	bool running;
 	bool oom_killed;
 	int exit_code;
-	char *job;     /* label jobcell.job, or NULL */
-	char *site;    /* label jobcell.site, or NULL */
-	char *nonce;   /* label jobcell.nonce, or NULL */
-	bool managed;  /* label jobcell.managed=true */
-	char *created; /* label jobcell.created, or NULL */
+	char *job;        /* label jobcell.job, or NULL */
+	char *site;       /* label jobcell.site, or NULL */
+	char *nonce;      /* label jobcell.nonce, or NULL */
+	bool managed;     /* label jobcell.managed=true */
+	char *created;    /* label jobcell.created, or NULL */
+	char *supervisor; /* label jobcell.supervisor, or NULL */
+	char *volume;     /* label jobcell.volume, or NULL */
+	char *role;       /* label jobcell.role ("job", "transfer"), or NULL */
+	bool keep;        /* label jobcell.keep=true */
 };
 int jc_request_parse_inspect(const char *json, struct jc_inspect *out, jc_error *err);
 void jc_inspect_free(struct jc_inspect *in);
@@ -279,6 +318,26 @@ struct jc_container_list {
 };
 int jc_request_parse_list(const char *json, struct jc_container_list *out, jc_error *err);
 void jc_container_list_free(struct jc_container_list *l);
+
+struct jc_volume {
+	char *name;
+	char *created_at; /* the engine's CreatedAt */
+	bool managed;     /* label jobcell.managed=true */
+	bool keep;        /* label jobcell.keep=true */
+	char *tenant, *run, *site, *job, *created, *nonce, *supervisor; /* labels, or NULL */
+};
+int jc_request_parse_volume(const char *json, struct jc_volume *out, jc_error *err);
+void jc_volume_free(struct jc_volume *v);
+struct jc_volume_list {
+	struct jc_volume *items;
+	size_t n;
+};
+/* {"Volumes": [...]} */
+int jc_request_parse_volume_list(const char *json, struct jc_volume_list *out, jc_error *err);
+void jc_volume_list_free(struct jc_volume_list *l);
+/* The body of POST /volumes/create. */
+char *jc_request_volume_json(const char *name, const struct jc_label *labels, size_t n,
+			     jc_error *err);
 
 /* ---- engine client (engine.c) ---------------------------------------------- */
 
@@ -300,6 +359,7 @@ int64_t jc_engine_timeout(const struct jc_engine *e);
 
 /* Typed calls on the reused connection.  HTTP statuses >= 400 become
  * errors that carry the step, the object and the engine's own message. */
+/* `name` NULL: the engine names the container. */
 int jc_engine_create(struct jc_engine *e, const char *name, const char *json, char **id,
 		     jc_error *err);
 /* The calls below take a container reference `ref` (id or name) and, for
@@ -316,6 +376,28 @@ int jc_engine_image_user(struct jc_engine *e, const char *image, char **user, jc
 /* Containers labelled jobcell.managed=true (and jobcell.site=site when not NULL). */
 int jc_engine_list(struct jc_engine *e, const char *site, bool all, struct jc_container_list *out,
 		   jc_error *err);
+
+/* Volumes.  Create answers with the volume as the engine has it, which is an
+ * older one when the name was taken: callers compare labels. */
+int jc_engine_volume_create(struct jc_engine *e, const char *name, const char *json,
+			    struct jc_volume *out, jc_error *err);
+int jc_engine_volume_inspect(struct jc_engine *e, const char *name, struct jc_volume *out,
+			     jc_error *err);
+/* A missing volume is success; one in use fails with EBUSY and retry set. */
+int jc_engine_volume_remove(struct jc_engine *e, const char *name, jc_error *err);
+/* Volumes labelled jobcell.managed=true (and jobcell.site=site when not NULL). */
+int jc_engine_volume_list(struct jc_engine *e, const char *site, struct jc_volume_list *out,
+			  jc_error *err);
+
+/* Archives, streamed: PUT sends what is read from `fd` until EOF as the
+ * body; GET writes the body to `fd` as it arrives.  No whole-call timeout:
+ * a transfer fails when no byte moves for the engine timeout.  `progress`
+ * (may be NULL) is told the bytes moved so far. */
+typedef void (*jc_progress_fn)(void *ctx, uint64_t bytes);
+int jc_engine_archive_put(struct jc_engine *e, const char *ref, const char *name, const char *path,
+			  int fd, jc_progress_fn progress, void *ctx, jc_error *err);
+int jc_engine_archive_get(struct jc_engine *e, const char *ref, const char *name, const char *path,
+			  int fd, jc_progress_fn progress, void *ctx, jc_error *err);
 
 /* Asynchronous requests, for supervision: several in flight on their own
  * connections, driven by jc_engine_poll. */
@@ -385,6 +467,106 @@ int jc_archive_extract(int tar_fd, int dest_fd, unsigned strip, struct jc_extrac
 		       jc_error *err);
 void jc_extract_report_free(struct jc_extract_report *rep);
 
+/* A relative path inside a volume or job directory: not empty, not
+ * absolute, components not empty, `.` or `..`, no control bytes, each at
+ * most 255 bytes, all at most 4095.  `what` names the input in the message. */
+int jc_path_check(const char *path, const char *what, jc_error *err);
+
+/* One file or directory to send into a volume. */
+struct jc_input {
+	char *spec; /* "SRC[:DEST]" as given, for messages */
+	char *dest; /* checked relative path inside the target */
+	int fd;     /* the source, opened beneath the base directory */
+	bool is_dir;
+};
+/* Parse "SRC[:DEST]" (split at the first `:`) and open SRC beneath the
+ * directory `base_fd` without following any symlink (openat2
+ * RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS, or a walk with
+ * O_NOFOLLOW where openat2 is missing).  SRC is a relative path to a regular
+ * file or a directory; DEST defaults to SRC's last component.  Both are
+ * checked with jc_path_check. */
+int jc_input_open(const char *spec, int base_fd, struct jc_input *out, jc_error *err);
+void jc_input_close(struct jc_input *in);
+/* Walk every input through descriptors: only regular files and directories,
+ * names that pass jc_path_check, no two inputs with the same DEST.  Adds up
+ * the bytes of data.  Writes nothing. */
+int jc_input_scan(const struct jc_input *in, size_t n, uint64_t *bytes, jc_error *err);
+
+struct jc_tar_opts {
+	const char *root; /* a leading directory entry ("." or "v"); every input goes
+			     beneath it as root/DEST; NULL: none, inputs as DEST */
+	unsigned root_mode;
+	uid_t uid; /* owner of every member */
+	gid_t gid;
+};
+/* Write a tar stream of the inputs to `out_fd` (a pipe or a socket; a
+ * closed reader is an error, never SIGPIPE).  Directories are walked again
+ * through descriptors; data is copied in blocks, so memory does not grow
+ * with file size.  Permission bits are kept but setuid, setgid and sticky;
+ * every owner is uid:gid.  A file that changed size since it was opened is
+ * an error. */
+int jc_archive_write(int out_fd, const struct jc_tar_opts *o, const struct jc_input *in, size_t n,
+		     jc_error *err);
+
+/* ---- volumes and transfers (volume.c) ------------------------------------------ */
+
+/* This process as the jobcell.supervisor label names it.  Caller frees. */
+int jc_supervisor_self(char **id, jc_error *err);
+enum jc_liveness { JC_SUPERVISOR_DEAD, JC_SUPERVISOR_ALIVE, JC_SUPERVISOR_UNKNOWN };
+/* Judge a jobcell.supervisor label from here: alive or dead when it names a
+ * process of this boot and pid namespace (pid and start time must both
+ * match), unknown otherwise (another host, boot or container). */
+enum jc_liveness jc_supervisor_liveness(const char *id);
+
+struct jc_volume_spec {
+	const char *site, *tenant, *run, *job; /* job may be NULL */
+	const char *supervisor;                /* NULL: none (kept volumes) */
+	bool keep;
+	int64_t created; /* unix seconds, for the label */
+};
+/* Create a fresh volume tenant-<tenant>-run-<run>-<ms>-<random> with the
+ * labels jobcell.managed/tenant/run/site/job/created/nonce (+ supervisor,
+ * keep).  The engine hands back an existing volume when the name is taken:
+ * a foreign nonce means exactly that, and another name is tried; a volume
+ * is never shared.  *name is the caller's to free. */
+int jc_volume_make(struct jc_engine *e, const struct jc_volume_spec *s, char **name, jc_error *err);
+/* Remove a volume, retrying while the engine says it is in use (a removed
+ * container can hold it a moment longer): `tries` attempts 500 ms apart. */
+int jc_volume_remove_retry(struct jc_engine *e, const char *name, int tries, jc_error *err);
+
+/* A container that is created and never started, with `volume` mounted
+ * read-write at /v: the engine's archive endpoint reads and writes the
+ * volume through it.  Labelled (role "transfer") so that gc finds it. */
+#define JC_TRANSFER_MOUNT "/v"
+int jc_transfer_open(struct jc_engine *e, const char *image, const char *user, const char *volume,
+		     const char *site, const char *supervisor, char **id, jc_error *err);
+/* Stream the inputs as a tar archive into `path` of container `ref`: a
+ * thread writes the archive into a socket pair, the engine call reads it. */
+int jc_transfer_put(struct jc_engine *e, const char *ref, const char *name, const char *path,
+		    const struct jc_tar_opts *o, const struct jc_input *in, size_t n,
+		    jc_progress_fn progress, void *ctx, jc_error *err);
+/* Fetch `path` of container `ref` and extract it safely into `dest_fd`: the
+ * engine call writes into a socket pair, a thread extracts from it. */
+int jc_transfer_get(struct jc_engine *e, const char *ref, const char *name, const char *path,
+		    int dest_fd, struct jc_extract_report *rep, jc_progress_fn progress, void *ctx,
+		    jc_error *err);
+
+struct jc_gc_item {
+	const char *kind; /* "container", "volume" */
+	const char *name;
+	bool removed; /* or would be, with dry_run */
+	const char *why;
+};
+typedef void (*jc_gc_fn)(void *ctx, const struct jc_gc_item *item);
+/* Remove the site's labelled containers, then volumes, that are older than
+ * `older_than_ms` and whose supervisor is dead (never one alive or
+ * unknown, never a kept volume, never a container without a supervisor:
+ * those were started detached and belong to their caller).  Each decision
+ * is reported through `fn`.  Returns -1 when listing fails or any removal
+ * failed (the rest is still tried). */
+int jc_gc(struct jc_engine *e, const char *site, int64_t older_than_ms, bool dry_run, jc_gc_fn fn,
+	  void *ctx, jc_error *err);
+
 /* ---- supervision (supervise.c) ------------------------------------------------- */
 
 struct jc_supervise_opts {
@@ -396,6 +578,10 @@ struct jc_supervise_opts {
 	/* called between create and start; may refuse (e.g. workspace recheck) */
 	int (*before_start)(void *ctx, jc_error *err);
 	void *before_start_ctx;
+	/* called after the job exited, before the container is removed (e.g. to
+	 * fetch its outputs); may fail the run */
+	int (*after_exit)(void *ctx, const char *id, jc_error *err);
+	void *after_exit_ctx;
 };
 
 struct jc_run_result {

@@ -1,6 +1,7 @@
 /* Name rules (THREATS.md "Inputs to refuse").  Pure functions: a name is
  * judged on its bytes alone; the workspace module checks what is on disk. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -137,5 +138,48 @@ int jc_name_check_image(const char *image, jc_error *err)
 	/* the image goes into a URL path: no dot segments */
 	if (strstr(image, ".."))
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "image `%s` contains `..`", image);
+	return 0;
+}
+
+int jc_volume_name_check(const char *name, jc_error *err)
+{
+	size_t len;
+
+	if (!name || !*name)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "volume name is empty");
+	len = strnlen(name, JC_VOLUME_NAME_MAX + 1);
+	if (len > JC_VOLUME_NAME_MAX)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "volume name is longer than %d characters", JC_VOLUME_NAME_MAX);
+	if (!is_alnum((unsigned char)name[0]) || len < 2)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "volume name must start with a letter or digit and have two "
+				    "characters or more");
+	for (size_t i = 1; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (!is_alnum(c) && c != '_' && c != '.' && c != '-')
+			return jc_error_set(
+			    err, JC_ERR_INPUT, EINVAL,
+			    "volume name has a character outside [A-Za-z0-9_.-] at offset %zu", i);
+	}
+	return 0;
+}
+
+char *jc_volume_name(const char *tenant, const char *run, int64_t unix_ms, uint32_t rnd)
+{
+	char *s = NULL;
+	if (asprintf(&s, "tenant-%s-run-%s-%lld-%08x", tenant, run, (long long)unix_ms,
+		     (unsigned)rnd) < 0)
+		return NULL;
+	return s;
+}
+
+int jc_supervisor_check(const char *id, jc_error *err)
+{
+	size_t len = id ? strnlen(id, 129) : 0;
+
+	if (!len || len > 128 || strspn(id, "0123456789abcdef-/") != len)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "supervisor label must be 1..128 of [0-9a-f/-]");
 	return 0;
 }

@@ -33,6 +33,7 @@ static int add_mount(struct jc_plan *p, enum jc_mount_type type, const char *sou
 {
 	struct jc_mount *m = &p->mounts[p->nmounts];
 
+	memset(m, 0, sizeof(*m));
 	m->type = type;
 	m->readonly = ro;
 	m->mode = mode;
@@ -63,6 +64,57 @@ static int add_bind(struct jc_plan *p, const char *root, const char *mp, const c
 	return add_mount(p, JC_MOUNT_BIND, src, dst, ro, 0, 0);
 }
 
+/* A named volume (or one subpath of it) at mount_point/child. */
+static int add_volume(struct jc_plan *p, const char *volume, const char *subpath, const char *mp,
+		      const char *child, bool ro)
+{
+	cleanup_free char *dst = join(mp, child);
+	if (!dst || add_mount(p, JC_MOUNT_VOLUME, volume, dst, ro, 0, 0) < 0)
+		return -1;
+	if (subpath && !(p->mounts[p->nmounts - 1].subpath = strdup(subpath)))
+		return -1;
+	return 0;
+}
+
+/* The three children of the workspace root: binds of the site workspace, or
+ * volumes (the site's read-only ones, and the job's own). */
+static int add_children(struct jc_plan *p, const struct jc_config *cfg,
+			const struct jc_job_request *req)
+{
+	const char *mp = cfg->mount_point;
+
+	if (cfg->ws_mode == JC_WS_BIND)
+		return add_bind(p, cfg->ws_path, mp, "startup", true) < 0 ||
+			       add_bind(p, cfg->ws_path, mp, "local", true) < 0 ||
+			       add_bind(p, cfg->ws_path, mp, req->job, false) < 0
+			   ? -1
+			   : 0;
+	if (cfg->site_volume && *cfg->site_volume) {
+		if (add_volume(p, cfg->site_volume, "startup", mp, "startup", true) < 0 ||
+		    add_volume(p, cfg->site_volume, "local", mp, "local", true) < 0)
+			return -1;
+	} else if (add_volume(p, cfg->startup_volume, NULL, mp, "startup", true) < 0 ||
+		   add_volume(p, cfg->local_volume, NULL, mp, "local", true) < 0) {
+		return -1;
+	}
+	return add_volume(p, req->volume, NULL, mp, req->job, false);
+}
+
+int jc_plan_check_api(const struct jc_plan *plan, const char *api, jc_error *err)
+{
+	for (size_t i = 0; i < plan->nmounts; i++) {
+		const struct jc_mount *m = &plan->mounts[i];
+		/* "1.41" < "1.45": both are "1." and two digits, see jc_engine_ping */
+		if (m->subpath && strlen(api) == strlen(JC_API_SUBPATH) &&
+		    strcmp(api, JC_API_SUBPATH) < 0)
+			return jc_error_set(err, JC_ERR_ENGINE, ENOTSUP,
+					    "mount volume `%s` subpath `%s`: volume subpaths need "
+					    "Engine API %s, the engine speaks %s",
+					    m->source, m->subpath, JC_API_SUBPATH, api);
+	}
+	return 0;
+}
+
 int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req, const char *user,
 		  int64_t created, struct jc_plan **out, jc_error *err)
 {
@@ -89,6 +141,19 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "nonce must be lowercase hex");
 	if (req->timeout_ms < -1)
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job timeout is negative");
+	if (cfg->ws_mode == JC_WS_VOLUME) {
+		if (!req->volume || !req->tenant || !req->run)
+			return jc_error_set(
+			    err, JC_ERR_INPUT, EINVAL,
+			    "volume mode: the request names no volume, tenant or run");
+		if (jc_name_check(req->tenant, "tenant", err) < 0 ||
+		    jc_name_check(req->run, "run", err) < 0)
+			return -1;
+		if (jc_volume_name_check(req->volume, err) < 0)
+			return -1;
+	}
+	if (req->supervisor && jc_supervisor_check(req->supervisor, err) < 0)
+		return -1;
 	/* the site's wall clock is a limit, not a default: a request may only
 	 * shorten it (0 means none, the longest of all) */
 	if (cfg->timeout_ms > 0 && req->timeout_ms >= 0 &&
@@ -103,7 +168,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	if (!p)
 		return jc_error_oom(err);
 	p->mounts = calloc(5, sizeof(*p->mounts));
-	p->labels = calloc(5, sizeof(*p->labels));
+	p->labels = calloc(12, sizeof(*p->labels));
 	snprintf(created_s, sizeof(created_s), "%" PRId64, created);
 	if (!p->mounts || !p->labels || !(p->name = jc_container_name(cfg->site_name, req->job)) ||
 	    !(p->site = strdup(cfg->site_name)) || !(p->job = strdup(req->job)) ||
@@ -118,9 +183,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	/* the root first: the engine mounts in path order, binds land inside it */
 	if (add_mount(p, JC_MOUNT_TMPFS, NULL, cfg->mount_point, cfg->root_readonly, cfg->root_mode,
 		      cfg->root_size) < 0 ||
-	    add_bind(p, cfg->ws_path, cfg->mount_point, "startup", true) < 0 ||
-	    add_bind(p, cfg->ws_path, cfg->mount_point, "local", true) < 0 ||
-	    add_bind(p, cfg->ws_path, cfg->mount_point, req->job, false) < 0)
+	    add_children(p, cfg, req) < 0)
 		goto oom;
 	/* a writable /tmp so ordinary programs work on a read-only root.  Docker
 	 * 20.10 gives a tmpfs the mode of the image's own directory when the
@@ -136,6 +199,14 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 		goto oom;
 	if (req->nonce &&
 	    (add_label(p, "jobcell.nonce", req->nonce) < 0 || !(p->nonce = strdup(req->nonce))))
+		goto oom;
+	if (req->supervisor && add_label(p, "jobcell.supervisor", req->supervisor) < 0)
+		goto oom;
+	if (cfg->ws_mode == JC_WS_VOLUME &&
+	    (add_label(p, "jobcell.tenant", req->tenant) < 0 ||
+	     add_label(p, "jobcell.run", req->run) < 0 ||
+	     add_label(p, "jobcell.volume", req->volume) < 0 ||
+	     (req->keep && add_label(p, "jobcell.keep", "true") < 0)))
 		goto oom;
 	p->no_new_privileges = cfg->no_new_privileges;
 	p->readonly_rootfs = cfg->readonly_rootfs;
@@ -168,6 +239,7 @@ void jc_plan_free(struct jc_plan *p)
 	jc_strv_free(&p->cap_add);
 	for (size_t i = 0; i < p->nmounts; i++) {
 		free(p->mounts[i].source);
+		free(p->mounts[i].subpath);
 		free(p->mounts[i].target);
 	}
 	for (size_t i = 0; i < p->nlabels; i++) {

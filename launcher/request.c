@@ -3,6 +3,7 @@
  * field's type is checked (the engine's JSON is input like any other). */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,7 +47,10 @@ static void add_mount(struct builder *b, cJSON *arr, const struct jc_mount *m)
 		b->failed = true;
 		return;
 	}
-	chk(b, cJSON_AddStringToObject(o, "Type", m->type == JC_MOUNT_TMPFS ? "tmpfs" : "bind"));
+	chk(b, cJSON_AddStringToObject(o, "Type",
+				       m->type == JC_MOUNT_TMPFS    ? "tmpfs"
+				       : m->type == JC_MOUNT_VOLUME ? "volume"
+								    : "bind"));
 	if (m->source)
 		chk(b, cJSON_AddStringToObject(o, "Source", m->source));
 	chk(b, cJSON_AddStringToObject(o, "Target", m->target));
@@ -57,11 +61,32 @@ static void add_mount(struct builder *b, cJSON *arr, const struct jc_mount *m)
 			chk(b, cJSON_AddNumberToObject(t, "SizeBytes", (double)m->size));
 			chk(b, cJSON_AddNumberToObject(t, "Mode", m->mode));
 		}
+	} else if (m->type == JC_MOUNT_VOLUME) {
+		/* NoCopy: never fill the volume from the image */
+		cJSON *vo = chk(b, cJSON_AddObjectToObject(o, "VolumeOptions"));
+		if (vo) {
+			chk(b, cJSON_AddBoolToObject(vo, "NoCopy", true));
+			if (m->subpath)
+				chk(b, cJSON_AddStringToObject(vo, "Subpath", m->subpath));
+		}
 	} else {
 		cJSON *bo = chk(b, cJSON_AddObjectToObject(o, "BindOptions"));
 		if (bo)
 			chk(b, cJSON_AddStringToObject(bo, "Propagation", "rprivate"));
 	}
+}
+
+/* A read-only tmpfs goes in HostConfig.Tmpfs, not Mounts: Docker refuses
+ * archive writes to any path beneath a read-only entry of Mounts, so the
+ * workspace root there would block writing the job's own volume. */
+static void add_tmpfs(struct builder *b, cJSON *hc, cJSON **tmpfs, const struct jc_mount *m)
+{
+	char opts[96];
+
+	if (!*tmpfs && !(*tmpfs = chk(b, cJSON_AddObjectToObject(hc, "Tmpfs"))))
+		return;
+	snprintf(opts, sizeof(opts), "ro,mode=%04o,size=%lld", m->mode, (long long)m->size);
+	chk(b, cJSON_AddStringToObject(*tmpfs, m->target, opts));
 }
 
 char *jc_request_create_json(const struct jc_plan *p, bool pretty, jc_error *err)
@@ -92,9 +117,14 @@ char *jc_request_create_json(const struct jc_plan *p, bool pretty, jc_error *err
 	hc = chk(&b, cJSON_AddObjectToObject(root, "HostConfig"));
 	if (hc) {
 		chk(&b, cJSON_AddStringToObject(hc, "NetworkMode", p->network));
+		cJSON *tmpfs = NULL;
 		mounts = chk(&b, cJSON_AddArrayToObject(hc, "Mounts"));
-		for (size_t i = 0; mounts && i < p->nmounts; i++)
-			add_mount(&b, mounts, &p->mounts[i]);
+		for (size_t i = 0; mounts && i < p->nmounts; i++) {
+			if (p->mounts[i].type == JC_MOUNT_TMPFS && p->mounts[i].readonly)
+				add_tmpfs(&b, hc, &tmpfs, &p->mounts[i]);
+			else
+				add_mount(&b, mounts, &p->mounts[i]);
+		}
 		chk(&b, cJSON_AddBoolToObject(hc, "ReadonlyRootfs", p->readonly_rootfs));
 		add_strv(&b, hc, "CapDrop", &p->cap_drop);
 		add_strv(&b, hc, "CapAdd", &p->cap_add);
@@ -165,11 +195,15 @@ static int fill_common(const cJSON *o, const cJSON *labels, const char *name, co
 	    dup_opt(&in->job, get_str(labels, "jobcell.job")) < 0 ||
 	    dup_opt(&in->site, get_str(labels, "jobcell.site")) < 0 ||
 	    dup_opt(&in->nonce, get_str(labels, "jobcell.nonce")) < 0 ||
-	    dup_opt(&in->created, get_str(labels, "jobcell.created")) < 0) {
+	    dup_opt(&in->created, get_str(labels, "jobcell.created")) < 0 ||
+	    dup_opt(&in->supervisor, get_str(labels, "jobcell.supervisor")) < 0 ||
+	    dup_opt(&in->volume, get_str(labels, "jobcell.volume")) < 0 ||
+	    dup_opt(&in->role, get_str(labels, "jobcell.role")) < 0) {
 		jc_inspect_free(in);
 		return -1;
 	}
 	in->managed = (m = get_str(labels, "jobcell.managed")) && strcmp(m, "true") == 0;
+	in->keep = (m = get_str(labels, "jobcell.keep")) && strcmp(m, "true") == 0;
 	return 0;
 }
 
@@ -209,6 +243,9 @@ void jc_inspect_free(struct jc_inspect *in)
 	free(in->site);
 	free(in->nonce);
 	free(in->created);
+	free(in->supervisor);
+	free(in->volume);
+	free(in->role);
 	memset(in, 0, sizeof(*in));
 }
 
@@ -288,6 +325,113 @@ void jc_container_list_free(struct jc_container_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		jc_inspect_free(&l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+/* ---- volumes ---- */
+
+char *jc_request_volume_json(const char *name, const struct jc_label *labels, size_t n,
+			     jc_error *err)
+{
+	struct builder b = { 0 };
+	cleanup_cjson cJSON *root = cJSON_CreateObject();
+	cJSON *l;
+	char *out;
+
+	if (!root)
+		return jc_error_oom(err), NULL;
+	chk(&b, cJSON_AddStringToObject(root, "Name", name));
+	chk(&b, cJSON_AddStringToObject(root, "Driver", "local"));
+	l = chk(&b, cJSON_AddObjectToObject(root, "Labels"));
+	for (size_t i = 0; l && i < n; i++)
+		chk(&b, cJSON_AddStringToObject(l, labels[i].key, labels[i].value));
+	if (b.failed || !(out = cJSON_PrintUnformatted(root)))
+		return jc_error_oom(err), NULL;
+	return out;
+}
+
+/* 1: malformed, -1: out of memory. */
+static int fill_volume(const cJSON *o, struct jc_volume *v)
+{
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(o, "Labels");
+	const char *name = get_str(o, "Name"), *m;
+
+	memset(v, 0, sizeof(*v));
+	if (!name || jc_volume_name_check(name, NULL) < 0)
+		return 1;
+	if (dup_opt(&v->name, name) < 0 || dup_opt(&v->created_at, get_str(o, "CreatedAt")) < 0 ||
+	    dup_opt(&v->tenant, get_str(labels, "jobcell.tenant")) < 0 ||
+	    dup_opt(&v->run, get_str(labels, "jobcell.run")) < 0 ||
+	    dup_opt(&v->site, get_str(labels, "jobcell.site")) < 0 ||
+	    dup_opt(&v->job, get_str(labels, "jobcell.job")) < 0 ||
+	    dup_opt(&v->created, get_str(labels, "jobcell.created")) < 0 ||
+	    dup_opt(&v->nonce, get_str(labels, "jobcell.nonce")) < 0 ||
+	    dup_opt(&v->supervisor, get_str(labels, "jobcell.supervisor")) < 0) {
+		jc_volume_free(v);
+		return -1;
+	}
+	v->managed = (m = get_str(labels, "jobcell.managed")) && strcmp(m, "true") == 0;
+	v->keep = (m = get_str(labels, "jobcell.keep")) && strcmp(m, "true") == 0;
+	return 0;
+}
+
+int jc_request_parse_volume(const char *json, struct jc_volume *out, jc_error *err)
+{
+	cleanup_cjson cJSON *root = cJSON_Parse(json);
+	int r;
+
+	if (!cJSON_IsObject(root))
+		return bad_json(err, "volume");
+	r = fill_volume(root, out);
+	if (r < 0)
+		return jc_error_oom(err);
+	return r ? bad_json(err, "volume lacks a valid Name") : 0;
+}
+
+void jc_volume_free(struct jc_volume *v)
+{
+	free(v->name);
+	free(v->created_at);
+	free(v->tenant);
+	free(v->run);
+	free(v->site);
+	free(v->job);
+	free(v->created);
+	free(v->nonce);
+	free(v->supervisor);
+	memset(v, 0, sizeof(*v));
+}
+
+int jc_request_parse_volume_list(const char *json, struct jc_volume_list *out, jc_error *err)
+{
+	cleanup_cjson cJSON *root = cJSON_Parse(json);
+	const cJSON *vols = cJSON_GetObjectItemCaseSensitive(root, "Volumes"), *item;
+	struct jc_volume_list l = { 0 };
+
+	if (!cJSON_IsObject(root) || (!cJSON_IsArray(vols) && !cJSON_IsNull(vols)))
+		return bad_json(err, "volume list has no Volumes array");
+	l.items = calloc((size_t)cJSON_GetArraySize(vols) + 1, sizeof(*l.items));
+	if (!l.items)
+		return jc_error_oom(err);
+	cJSON_ArrayForEach(item, vols)
+	{
+		int r = cJSON_IsObject(item) ? fill_volume(item, &l.items[l.n]) : 1;
+		if (r != 0) {
+			jc_volume_list_free(&l);
+			return r < 0 ? jc_error_oom(err) : bad_json(err, "volume list item");
+		}
+		l.n++;
+	}
+	*out = l;
+	return 0;
+}
+
+void jc_volume_list_free(struct jc_volume_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		jc_volume_free(&l->items[i]);
 	free(l->items);
 	l->items = NULL;
 	l->n = 0;

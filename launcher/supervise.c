@@ -347,6 +347,8 @@ int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
 		goto fail;
 	r.oom_killed = in.oom_killed;
 	jc_inspect_free(&in);
+	if (o->after_exit && o->after_exit(o->after_exit_ctx, r.id, err) < 0)
+		goto fail;
 	if (jc_engine_remove(e, r.id, plan->name, err) < 0) {
 		jc_run_result_free(&r);
 		return -1;

@@ -38,7 +38,7 @@ sed "s#^path = .*#path = $TMP/ww#" "$C" >"$TMP/ww.ini"
 jc -c "$TMP/ww.ini" run ok -- true
 expect_refusal "world-writable workspace root refused" 125 "group- or world-writable"
 jc -c "$C" plan planjob -- echo hi
-if [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q '"Mode":	365' &&
+if [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q '"/workspace":	"ro,mode=0555,' &&
 	printf '%s' "$OUT" | grep -q '"WorkingDir":	"/workspace/planjob"' &&
 	[ ! -e "$TMP/${S}in/planjob" ]; then
 	ok "plan prints the create body and creates nothing"

@@ -1,0 +1,463 @@
+/* Volume mode: per-run named volumes, files in and out through the engine's
+ * archive endpoint, and garbage collection of what a dead jobcell left.
+ *
+ * Liveness: every container and volume a supervising jobcell creates carries
+ * jobcell.supervisor = "<boot id>/<pid namespace inode>/<pid>/<start time>".
+ * A pid alone is reused; with the process start time (field 22 of
+ * /proc/PID/stat, in clock ticks since boot) and the boot id it names one
+ * process for all time.  From another pid namespace or boot, liveness cannot
+ * be judged and gc keeps the object. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "jobcell.h"
+
+/* ---- supervisor identity ---- */
+
+static int read_small(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Field 22 of /proc/PID/stat; the command (field 2) may hold spaces and
+ * parentheses, so count from the last ')'. */
+static int start_time(pid_t pid, unsigned long long *out)
+{
+	char path[64], buf[1024];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_small(path, buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')))
+		return -1;
+	p++;
+	for (int field = 2; field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -1;
+	}
+	return sscanf(p + 1, "%llu", out) == 1 ? 0 : -1;
+}
+
+/* "<boot id>/<pid namespace inode>" of this process. */
+static int host_part(char *out, size_t size)
+{
+	char boot[64];
+	struct stat st;
+
+	if (read_small("/proc/sys/kernel/random/boot_id", boot, sizeof(boot)) < 0 ||
+	    stat("/proc/self/ns/pid", &st) < 0)
+		return -1;
+	boot[strcspn(boot, "\n")] = '\0';
+	snprintf(out, size, "%s/%llu", boot, (unsigned long long)st.st_ino);
+	return 0;
+}
+
+int jc_supervisor_self(char **id, jc_error *err)
+{
+	char host[128];
+	unsigned long long st;
+	char *s = NULL;
+
+	if (host_part(host, sizeof(host)) < 0 || start_time(getpid(), &st) < 0)
+		return jc_error_set(err, JC_ERR_SYSTEM, errno ? errno : EIO,
+				    "read this process's identity from /proc: %s",
+				    strerror(errno ? errno : EIO));
+	if (asprintf(&s, "%s/%d/%llu", host, (int)getpid(), st) < 0)
+		return jc_error_oom(err);
+	if (jc_supervisor_check(s, err) < 0) {
+		free(s);
+		return -1;
+	}
+	*id = s;
+	return 0;
+}
+
+enum jc_liveness jc_supervisor_liveness(const char *id)
+{
+	char host[128];
+	const char *rest;
+	int pid;
+	unsigned long long want, have;
+	size_t hl;
+
+	if (!id || host_part(host, sizeof(host)) < 0)
+		return JC_SUPERVISOR_UNKNOWN;
+	hl = strlen(host);
+	if (strncmp(id, host, hl) != 0 || id[hl] != '/')
+		return JC_SUPERVISOR_UNKNOWN;
+	rest = id + hl + 1;
+	if (sscanf(rest, "%d/%llu", &pid, &want) != 2 || pid <= 0)
+		return JC_SUPERVISOR_UNKNOWN;
+	if (start_time(pid, &have) < 0)
+		return JC_SUPERVISOR_DEAD; /* no such process in this namespace */
+	return have == want ? JC_SUPERVISOR_ALIVE : JC_SUPERVISOR_DEAD;
+}
+
+/* ---- volumes ---- */
+
+static int64_t now_unix_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int random_bytes(void *buf, size_t n, jc_error *err)
+{
+	if (getrandom(buf, n, 0) != (ssize_t)n)
+		return jc_error_set(err, JC_ERR_SYSTEM, errno ? errno : EIO,
+				    "read random bytes: %s", strerror(errno ? errno : EIO));
+	return 0;
+}
+
+int jc_volume_make(struct jc_engine *e, const struct jc_volume_spec *s, char **name, jc_error *err)
+{
+	char created[32], nonce[17];
+	uint64_t nv;
+
+	if (jc_name_check(s->tenant, "tenant", err) < 0 || jc_name_check(s->run, "run", err) < 0)
+		return -1;
+	snprintf(created, sizeof(created), "%" PRId64, s->created);
+	for (int attempt = 0; attempt < 4; attempt++) {
+		struct jc_label labels[9];
+		size_t n = 0;
+		cleanup_free char *vname = NULL;
+		cleanup_free char *json = NULL;
+		struct jc_volume got = { 0 };
+		uint32_t rnd;
+		bool ours;
+
+		if (random_bytes(&rnd, sizeof(rnd), err) < 0 ||
+		    random_bytes(&nv, sizeof(nv), err) < 0)
+			return -1;
+		snprintf(nonce, sizeof(nonce), "%016" PRIx64, nv);
+		if (!(vname = jc_volume_name(s->tenant, s->run, now_unix_ms(), rnd)))
+			return jc_error_oom(err);
+		if (jc_volume_name_check(vname, err) < 0)
+			return -1;
+		labels[n++] = (struct jc_label){ "jobcell.managed", "true" };
+		labels[n++] = (struct jc_label){ "jobcell.site", (char *)s->site };
+		labels[n++] = (struct jc_label){ "jobcell.tenant", (char *)s->tenant };
+		labels[n++] = (struct jc_label){ "jobcell.run", (char *)s->run };
+		labels[n++] = (struct jc_label){ "jobcell.created", created };
+		labels[n++] = (struct jc_label){ "jobcell.nonce", nonce };
+		if (s->job)
+			labels[n++] = (struct jc_label){ "jobcell.job", (char *)s->job };
+		if (s->supervisor)
+			labels[n++] =
+			    (struct jc_label){ "jobcell.supervisor", (char *)s->supervisor };
+		if (s->keep)
+			labels[n++] = (struct jc_label){ "jobcell.keep", "true" };
+		if (!(json = jc_request_volume_json(vname, labels, n, err)))
+			return -1;
+		if (jc_engine_volume_create(e, vname, json, &got, err) < 0)
+			return -1;
+		ours = got.nonce && strcmp(got.nonce, nonce) == 0 && strcmp(got.name, vname) == 0;
+		jc_volume_free(&got);
+		if (ours) {
+			*name = vname;
+			vname = NULL;
+			return 0;
+		}
+		/* the name was taken (same tenant, run, millisecond and random
+		 * word): that volume is someone else's; draw again */
+	}
+	return jc_error_set(err, JC_ERR_ENGINE, EEXIST,
+			    "create volume for tenant `%s` run `%s`: every name tried was taken "
+			    "already",
+			    s->tenant, s->run);
+}
+
+int jc_volume_remove_retry(struct jc_engine *e, const char *name, int tries, jc_error *err)
+{
+	for (int i = 1;; i++) {
+		if (jc_engine_volume_remove(e, name, err) == 0)
+			return 0;
+		if (err->status != EBUSY || i >= tries)
+			return -1;
+		jc_error_clear(err);
+		nanosleep(&(struct timespec){ 0, 500 * 1000 * 1000 }, NULL);
+	}
+}
+
+/* ---- transfers ---- */
+
+int jc_transfer_open(struct jc_engine *e, const char *image, const char *user, const char *volume,
+		     const char *site, const char *supervisor, char **id, jc_error *err)
+{
+	cleanup_cjson cJSON *root = cJSON_CreateObject();
+	cleanup_free char *json = NULL;
+	cJSON *labels, *hc, *mounts, *m, *vo, *cmd;
+	char created[32];
+
+	snprintf(created, sizeof(created), "%" PRId64, now_unix_ms() / 1000);
+	if (!root)
+		return jc_error_oom(err);
+	/* never started: the command only has to satisfy create */
+	if (!cJSON_AddStringToObject(root, "Image", image) ||
+	    (user && *user && !cJSON_AddStringToObject(root, "User", user)) ||
+	    !(cmd = cJSON_AddArrayToObject(root, "Cmd")) ||
+	    !cJSON_AddItemToArray(cmd, cJSON_CreateString("/jobcell-transfer-never-runs")) ||
+	    !(labels = cJSON_AddObjectToObject(root, "Labels")) ||
+	    !cJSON_AddStringToObject(labels, "jobcell.managed", "true") ||
+	    !cJSON_AddStringToObject(labels, "jobcell.site", site) ||
+	    !cJSON_AddStringToObject(labels, "jobcell.role", "transfer") ||
+	    !cJSON_AddStringToObject(labels, "jobcell.volume", volume) ||
+	    !cJSON_AddStringToObject(labels, "jobcell.created", created) ||
+	    (supervisor && !cJSON_AddStringToObject(labels, "jobcell.supervisor", supervisor)) ||
+	    !(hc = cJSON_AddObjectToObject(root, "HostConfig")) ||
+	    !cJSON_AddStringToObject(hc, "NetworkMode", "none") ||
+	    !(mounts = cJSON_AddArrayToObject(hc, "Mounts")) || !(m = cJSON_CreateObject()) ||
+	    !cJSON_AddItemToArray(mounts, m) || !cJSON_AddStringToObject(m, "Type", "volume") ||
+	    !cJSON_AddStringToObject(m, "Source", volume) ||
+	    !cJSON_AddStringToObject(m, "Target", JC_TRANSFER_MOUNT) ||
+	    !(vo = cJSON_AddObjectToObject(m, "VolumeOptions")) ||
+	    !cJSON_AddBoolToObject(vo, "NoCopy", true) || !(json = cJSON_PrintUnformatted(root)))
+		return jc_error_oom(err);
+	/* the engine names it: no name of ours can clash with a job's */
+	if (jc_engine_create(e, NULL, json, id, err) < 0)
+		return jc_error_wrap(err, "transfer container for volume `%s`", volume);
+	return 0;
+}
+
+struct put_job {
+	int fd;
+	const struct jc_tar_opts *o;
+	const struct jc_input *in;
+	size_t n;
+	int rc;
+	jc_error err;
+};
+
+static void *put_thread(void *arg)
+{
+	struct put_job *j = arg;
+	j->rc = jc_archive_write(j->fd, j->o, j->in, j->n, &j->err);
+	/* the end of the stream is the end of the request body */
+	shutdown(j->fd, SHUT_WR);
+	return NULL;
+}
+
+int jc_transfer_put(struct jc_engine *e, const char *ref, const char *name, const char *path,
+		    const struct jc_tar_opts *o, const struct jc_input *in, size_t n,
+		    jc_progress_fn progress, void *ctx, jc_error *err)
+{
+	int sv[2];
+	struct put_job j = { .o = o, .in = in, .n = n };
+	pthread_t t;
+	int rc, perr;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return jc_error_set(err, JC_ERR_SYSTEM, errno, "socketpair: %s", strerror(errno));
+	j.fd = sv[1];
+	if ((perr = pthread_create(&t, NULL, put_thread, &j)) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return jc_error_set(err, JC_ERR_SYSTEM, perr, "start a thread: %s", strerror(perr));
+	}
+	rc = jc_engine_archive_put(e, ref, name, path, sv[0], progress, ctx, err);
+	/* a failed call leaves the writer blocked: closing our end gives it EPIPE */
+	close(sv[0]);
+	pthread_join(t, NULL);
+	close(sv[1]);
+	if (rc < 0 && err->status != EPIPE && err->kind == JC_ERR_ENGINE) {
+		jc_error_clear(&j.err); /* the engine's word explains the writer's EPIPE */
+		return -1;
+	}
+	if (j.rc < 0) {
+		/* the writer's reason (a bad input) explains the engine's failure */
+		jc_error_set(err, j.err.kind, j.err.status, "%s", j.err.msg);
+		jc_error_clear(&j.err);
+		return -1;
+	}
+	return rc;
+}
+
+struct get_job {
+	int fd;
+	int dest_fd;
+	struct jc_extract_report *rep;
+	int rc;
+	jc_error err;
+};
+
+static void *get_thread(void *arg)
+{
+	struct get_job *j = arg;
+	char sink[4096];
+
+	j->rc = jc_archive_extract(j->fd, j->dest_fd, 0, j->rep, &j->err);
+	/* read to the end, so the engine call finishes even after a failure */
+	if (j->rc < 0)
+		shutdown(j->fd, SHUT_RD);
+	else
+		while (read(j->fd, sink, sizeof(sink)) > 0)
+			;
+	return NULL;
+}
+
+int jc_transfer_get(struct jc_engine *e, const char *ref, const char *name, const char *path,
+		    int dest_fd, struct jc_extract_report *rep, jc_progress_fn progress, void *ctx,
+		    jc_error *err)
+{
+	int sv[2];
+	struct get_job j = { .dest_fd = dest_fd, .rep = rep };
+	pthread_t t;
+	int rc, perr;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return jc_error_set(err, JC_ERR_SYSTEM, errno, "socketpair: %s", strerror(errno));
+	j.fd = sv[1];
+	if ((perr = pthread_create(&t, NULL, get_thread, &j)) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return jc_error_set(err, JC_ERR_SYSTEM, perr, "start a thread: %s", strerror(perr));
+	}
+	rc = jc_engine_archive_get(e, ref, name, path, sv[0], progress, ctx, err);
+	shutdown(sv[0], SHUT_WR); /* end of stream for the extractor */
+	pthread_join(t, NULL);
+	close(sv[0]);
+	close(sv[1]);
+	if (j.rc < 0 && (rc == 0 || err->kind != JC_ERR_ENGINE)) {
+		jc_error_set(err, j.err.kind, j.err.status, "%s `%s`: %s", "extract files from",
+			     name ? name : ref, j.err.msg);
+		jc_error_clear(&j.err);
+		return -1;
+	}
+	jc_error_clear(&j.err);
+	return rc;
+}
+
+/* ---- gc ---- */
+
+static bool older(const char *created, int64_t older_than_ms, int64_t now_s)
+{
+	char *end;
+	long long c;
+
+	if (!created)
+		return older_than_ms == 0;
+	errno = 0;
+	c = strtoll(created, &end, 10);
+	if (errno || *end || end == created)
+		return older_than_ms == 0;
+	return (now_s - c) * 1000 >= older_than_ms;
+}
+
+static const char *liveness_why(enum jc_liveness l)
+{
+	switch (l) {
+	case JC_SUPERVISOR_ALIVE:
+		return "its supervising jobcell is alive";
+	case JC_SUPERVISOR_UNKNOWN:
+		return "its supervisor is in another pid namespace, boot or host: cannot tell";
+	case JC_SUPERVISOR_DEAD:
+		return "its supervising jobcell is gone";
+	}
+	return "?";
+}
+
+int jc_gc(struct jc_engine *e, const char *site, int64_t older_than_ms, bool dry_run, jc_gc_fn fn,
+	  void *ctx, jc_error *err)
+{
+	struct jc_container_list cl = { 0 };
+	struct jc_volume_list vl = { 0 };
+	int64_t now_s = now_unix_ms() / 1000;
+	int failed = 0;
+	jc_error first = { 0 };
+
+	if (jc_engine_list(e, site, true, &cl, err) < 0)
+		return -1;
+	for (size_t i = 0; i < cl.n; i++) {
+		struct jc_inspect *c = &cl.items[i];
+		struct jc_gc_item it = { "container", c->name ? c->name : c->id, false, NULL };
+		enum jc_liveness l;
+
+		if (!c->supervisor) {
+			it.why = "started detached: its caller removes it";
+		} else if (!older(c->created, older_than_ms, now_s)) {
+			it.why = "younger than --older-than";
+		} else if ((l = jc_supervisor_liveness(c->supervisor)) != JC_SUPERVISOR_DEAD) {
+			it.why = liveness_why(l);
+		} else {
+			jc_error e1 = { 0 };
+			it.why = liveness_why(l);
+			if (dry_run || jc_engine_remove(e, c->id, it.name, &e1) == 0) {
+				it.removed = true;
+			} else {
+				it.why = e1.msg;
+				if (!failed++)
+					first = e1, e1 = (jc_error){ 0 };
+			}
+			fn(ctx, &it);
+			jc_error_clear(&e1);
+			continue;
+		}
+		fn(ctx, &it);
+	}
+	jc_container_list_free(&cl);
+
+	if (jc_engine_volume_list(e, site, &vl, err) < 0) {
+		jc_error_clear(&first);
+		return -1;
+	}
+	for (size_t i = 0; i < vl.n; i++) {
+		struct jc_volume *v = &vl.items[i];
+		struct jc_gc_item it = { "volume", v->name, false, NULL };
+		enum jc_liveness l;
+
+		if (v->keep) {
+			it.why = "kept (--keep or volume create): remove it with `volume rm`";
+		} else if (!v->supervisor) {
+			it.why = "has no supervisor label";
+		} else if (!older(v->created, older_than_ms, now_s)) {
+			it.why = "younger than --older-than";
+		} else if ((l = jc_supervisor_liveness(v->supervisor)) != JC_SUPERVISOR_DEAD) {
+			it.why = liveness_why(l);
+		} else {
+			jc_error e1 = { 0 };
+			it.why = liveness_why(l);
+			if (dry_run || jc_volume_remove_retry(e, v->name, 3, &e1) == 0) {
+				it.removed = true;
+			} else {
+				it.why = e1.msg;
+				if (!failed++)
+					first = e1, e1 = (jc_error){ 0 };
+			}
+			fn(ctx, &it);
+			jc_error_clear(&e1);
+			continue;
+		}
+		fn(ctx, &it);
+	}
+	jc_volume_list_free(&vl);
+	if (failed) {
+		jc_error_set(err, first.kind, first.status,
+			     "gc: %d removal%s failed, the first: %s", failed,
+			     failed == 1 ? "" : "s", first.msg);
+		jc_error_clear(&first);
+		return -1;
+	}
+	return 0;
+}
