@@ -27,7 +27,7 @@ UNIT_SRC := $(wildcard tests/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
 MAN := docs/man/jobcell.1 docs/man/jobcell.ini.5
 
-.PHONY: all check unit integration bootstrap demo install clean format
+.PHONY: all check unit integration bootstrap demo bench install clean format
 all: $(B)/jobcell
 
 $(B)/obj/%.o: launcher/%.c $(HDRS) | $(B)/obj
@@ -74,6 +74,12 @@ integration: $(B)/jobcell
 demo: bootstrap
 	$(MAKE) $(B)/jobcell
 	contrib/demo.sh
+
+# Benchmarks measure; tests do not (these machines are shared and noisy).
+# BENCH_MIB sets the size of the volume round trip (default 1 GiB).
+bench: bootstrap
+	$(MAKE) $(B)/jobcell
+	bench/volume.sh $(BENCH_MIB)
 
 install: $(B)/jobcell
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5

@@ -380,14 +380,19 @@ static int fill_volume(const cJSON *o, struct jc_volume *v)
 int jc_request_parse_volume(const char *json, struct jc_volume *out, jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);
+	struct jc_volume v;
 	int r;
 
 	if (!cJSON_IsObject(root))
 		return bad_json(err, "volume");
-	r = fill_volume(root, out);
+	/* fill a local: out-parameters are assigned only on success */
+	r = fill_volume(root, &v);
 	if (r < 0)
 		return jc_error_oom(err);
-	return r ? bad_json(err, "volume lacks a valid Name") : 0;
+	if (r > 0)
+		return bad_json(err, "volume lacks a valid Name");
+	*out = v;
+	return 0;
 }
 
 void jc_volume_free(struct jc_volume *v)

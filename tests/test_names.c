@@ -1,11 +1,13 @@
 /* Name rules (names.c) against THREATS.md "Inputs to refuse": job, site and
- * run names, reserved job names, environment entries and image references. */
+ * run names, reserved job names, environment entries, image references,
+ * volume names and supervisor labels. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -395,6 +397,176 @@ static void test_image_length(void **state)
 			     "image is longer than 255 characters");
 }
 
+/* ---- volume names (jc_volume_name, jc_volume_name_check) ---------------------- */
+
+static void test_volume_name_format(void **state)
+{
+	static const struct {
+		const char *tenant, *run;
+		int64_t ms;
+		uint32_t rnd;
+		const char *want;
+	} cases[] = {
+		{ "T", "R", 1700000000000, 0xab, "tenant-T-run-R-1700000000000-000000ab" },
+		{ "acme", "r1", 1700000000123, 0xffffffffu,
+		  "tenant-acme-run-r1-1700000000123-ffffffff" },
+		{ "a.b", "c_d-e", 0, 0, "tenant-a.b-run-c_d-e-0-00000000" },
+		{ "x", "y", 1, 0x0000abcd, "tenant-x-run-y-1-0000abcd" },
+	};
+	jc_error err = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *n = jc_volume_name(cases[i].tenant, cases[i].run, cases[i].ms, cases[i].rnd);
+		assert_non_null(n);
+		assert_string_equal(n, cases[i].want);
+		/* what it makes, it accepts */
+		expect_ok(jc_volume_name_check(n, &err), &err, n);
+		free(n);
+	}
+}
+
+/* The longest tenant and run still give a name the engine takes. */
+static void test_volume_name_longest(void **state)
+{
+	char t[JC_NAME_MAX + 1], r[JC_NAME_MAX + 1];
+	jc_error err = { 0 };
+	char *n;
+
+	(void)state;
+	fill(t, JC_NAME_MAX, 't');
+	fill(r, JC_NAME_MAX, 'r');
+	n = jc_volume_name(t, r, INT64_C(9999999999999), UINT32_MAX);
+	assert_non_null(n);
+	assert_true(strlen(n) <= JC_VOLUME_NAME_MAX);
+	assert_int_equal(strlen(n), 7 + 64 + 5 + 64 + 1 + 13 + 1 + 8);
+	expect_ok(jc_volume_name_check(n, &err), &err, "longest volume name");
+	free(n);
+}
+
+static void test_volume_name_check_good(void **state)
+{
+	static const char *const good[] = {
+		"ab",       "tenant-a-run-b-1700000000000-0000abcd", "a.b", "A_1", "0-", "9..",
+		"lab-site",
+	};
+	jc_error err = { 0 };
+	char v255[JC_VOLUME_NAME_MAX + 1];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		expect_ok(jc_volume_name_check(good[i], &err), &err, good[i]);
+	fill(v255, JC_VOLUME_NAME_MAX, 'v');
+	expect_ok(jc_volume_name_check(v255, &err), &err, "255 v");
+}
+
+static void test_volume_name_check_bad(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *part;
+	} cases[] = {
+		{ "", "volume name is empty" },
+		{ "a", "volume name must start with a letter or digit and have two characters or "
+		       "more" },
+		{ "-a", "volume name must start with a letter or digit" },
+		{ ".a", "volume name must start with a letter or digit" },
+		{ "_a", "volume name must start with a letter or digit" },
+		{ "..", "volume name must start with a letter or digit" },
+		{ "../x", "volume name must start with a letter or digit" },
+		{ "/ab", "volume name must start with a letter or digit" },
+		{ "a/b", "volume name has a character outside [A-Za-z0-9_.-] at offset 1" },
+		{ "a b", "volume name has a character outside [A-Za-z0-9_.-] at offset 1" },
+		{ "ab:c", "at offset 2" },
+		{ "a\xc3\xa9", "at offset 1" },
+	};
+	jc_error err = { 0 };
+	char v256[JC_VOLUME_NAME_MAX + 2], v4k[4097];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_input_refusal(jc_volume_name_check(cases[i].name, &err), &err,
+				     cases[i].part);
+	expect_input_refusal(jc_volume_name_check(NULL, &err), &err, "volume name is empty");
+	fill(v256, JC_VOLUME_NAME_MAX + 1, 'v');
+	expect_input_refusal(jc_volume_name_check(v256, &err), &err,
+			     "volume name is longer than 255 characters");
+	fill(v4k, 4096, 'v');
+	expect_input_refusal(jc_volume_name_check(v4k, &err), &err,
+			     "volume name is longer than 255 characters");
+}
+
+/* Control bytes anywhere: refused, and never echoed into the message. */
+static void test_volume_name_check_not_echoed(void **state)
+{
+	static const char *const cases[] = { "a\nb",     "ab\n",        "\nab", "\x1b[31mab",
+					     "a\x1b[2J", "a\rfake: ok", "a\x7f" };
+	jc_error err = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = jc_volume_name_check(cases[i], &err);
+		assert_int_equal(rc, -1);
+		assert_int_equal(err.kind, JC_ERR_INPUT);
+		assert_non_null(strstr(err.msg, "volume name"));
+		expect_no_control_char(&err, i);
+	}
+}
+
+/* ---- jc_supervisor_check ------------------------------------------------------ */
+
+static void test_supervisor_good(void **state)
+{
+	static const char *const good[] = {
+		"b1946ac9-2491-4d0c-9f6d-1b5e0c3b6c1e/4026531836/1234/98765",
+		"0",
+		"a/1/2",
+		"-/",
+	};
+	jc_error err = { 0 };
+	char s128[129];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		expect_ok(jc_supervisor_check(good[i], &err), &err, good[i]);
+	fill(s128, 128, 'f');
+	expect_ok(jc_supervisor_check(s128, &err), &err, "128 f");
+}
+
+static void test_supervisor_bad(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"B1946AC9/1/2",   /* uppercase */
+		"abc/1/2 ",       /* space */
+		"ab cd",          /* space */
+		"abc/1/g",        /* not hex */
+		"abc\n/1/2",      /* control byte */
+		"abc/1/2\x1b[2J", /* terminal escape */
+		"abc:1:2",
+		"../x",
+	};
+	jc_error err = { 0 };
+	char s129[130], s4k[4097];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = jc_supervisor_check(bad[i], &err);
+		assert_int_equal(rc, -1);
+		assert_non_null(err.msg);
+		assert_false(has_control_char(err.msg));
+		expect_input_refusal(rc, &err, "supervisor label must be 1..128 of [0-9a-f/-]");
+	}
+	expect_input_refusal(jc_supervisor_check(NULL, &err), &err,
+			     "supervisor label must be 1..128 of [0-9a-f/-]");
+	fill(s129, 129, 'a');
+	expect_input_refusal(jc_supervisor_check(s129, &err), &err,
+			     "supervisor label must be 1..128 of [0-9a-f/-]");
+	fill(s4k, 4096, 'a');
+	expect_input_refusal(jc_supervisor_check(s4k, &err), &err,
+			     "supervisor label must be 1..128 of [0-9a-f/-]");
+}
+
 /* A second refusal replaces the first message; no stale text is kept. */
 static void test_error_replaced(void **state)
 {
@@ -428,6 +600,13 @@ int main(void)
 		cmocka_unit_test(test_image_good),
 		cmocka_unit_test(test_image_bad),
 		cmocka_unit_test(test_image_length),
+		cmocka_unit_test(test_volume_name_format),
+		cmocka_unit_test(test_volume_name_longest),
+		cmocka_unit_test(test_volume_name_check_good),
+		cmocka_unit_test(test_volume_name_check_bad),
+		cmocka_unit_test(test_volume_name_check_not_echoed),
+		cmocka_unit_test(test_supervisor_good),
+		cmocka_unit_test(test_supervisor_bad),
 		cmocka_unit_test(test_error_replaced),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -230,6 +230,43 @@ static void tmpfs_mount_at(const cJSON *m, const char *dst, bool ro, double mode
 #define tmpfs_mount(m, dst, ro, mode, size)                                                        \
 	tmpfs_mount_at((m), (dst), (ro), (mode), (size), __FILE__, __LINE__)
 
+/* HostConfig.Tmpfs holds exactly one entry: the read-only workspace root. */
+static void ro_root_at(const cJSON *hc, const char *target, const char *opts, const char *file,
+		       int line)
+{
+	const cJSON *t = get_at(hc, "Tmpfs", file, line);
+
+	json_keys_at(t, (const char *const[]){ target }, 1, file, line);
+	json_str_at(t, target, opts, file, line);
+}
+#define ro_root(hc, target, opts) ro_root_at((hc), (target), (opts), __FILE__, __LINE__)
+
+/* A named volume; `subpath` NULL: the whole volume. */
+static void volume_mount_at(const cJSON *m, const char *src, const char *subpath, const char *dst,
+			    bool ro, const char *file, int line)
+{
+	const cJSON *vo;
+
+	json_keys_at(
+	    m, (const char *const[]){ "Type", "Source", "Target", "ReadOnly", "VolumeOptions" }, 5,
+	    file, line);
+	json_str_at(m, "Type", "volume", file, line);
+	json_str_at(m, "Source", src, file, line);
+	json_str_at(m, "Target", dst, file, line);
+	json_bool_at(m, "ReadOnly", ro, file, line);
+	vo = get_at(m, "VolumeOptions", file, line);
+	if (subpath) {
+		json_keys_at(vo, (const char *const[]){ "NoCopy", "Subpath" }, 2, file, line);
+		json_str_at(vo, "Subpath", subpath, file, line);
+	} else {
+		json_keys_at(vo, (const char *const[]){ "NoCopy" }, 1, file, line);
+	}
+	/* never fill a volume from the image */
+	json_bool_at(vo, "NoCopy", true, file, line);
+}
+#define volume_mount(m, src, subpath, dst, ro)                                                     \
+	volume_mount_at((m), (src), (subpath), (dst), (ro), __FILE__, __LINE__)
+
 static const cJSON *mounts(const struct fx *f, int n)
 {
 	const cJSON *m = get(get(f->root, "HostConfig"), "Mounts");
@@ -237,6 +274,17 @@ static const cJSON *mounts(const struct fx *f, int n)
 	assert_true(cJSON_IsArray(m));
 	assert_int_equal(cJSON_GetArraySize(m), n);
 	return m;
+}
+
+/* Forget the last build so that the same fixture can build again. */
+static void unbuild(struct fx *f)
+{
+	cJSON_Delete(f->root);
+	free(f->json);
+	jc_plan_free(f->plan);
+	f->root = NULL;
+	f->json = NULL;
+	f->plan = NULL;
 }
 
 /* ---- the create body ------------------------------------------------------------- */
@@ -267,16 +315,18 @@ static void test_create_body_defaults(void **state)
 	json_str(labels, "jobcell.created", "1700000000");
 
 	hc = get(f->root, "HostConfig");
-	/* /tmp is a typed tmpfs mount (commit 2be669e), not HostConfig.Tmpfs */
-	json_keys(hc, "NetworkMode", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd", "SecurityOpt",
-		  "PidsLimit", "AutoRemove");
+	/* the read-only root is in HostConfig.Tmpfs: Docker refuses archive
+	 * writes beneath a read-only entry of Mounts.  The writable /tmp stays a
+	 * typed tmpfs mount (commit 2be669e) */
+	json_keys(hc, "NetworkMode", "Tmpfs", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd",
+		  "SecurityOpt", "PidsLimit", "AutoRemove");
 	json_str(hc, "NetworkMode", "none");
-	m = mounts(f, 5);
-	tmpfs_mount(cJSON_GetArrayItem(m, 0), "/workspace", true, 365 /* 0555 */, 1048576);
-	bind_mount(cJSON_GetArrayItem(m, 1), "/srv/ws/startup", "/workspace/startup", true);
-	bind_mount(cJSON_GetArrayItem(m, 2), "/srv/ws/local", "/workspace/local", true);
-	bind_mount(cJSON_GetArrayItem(m, 3), "/srv/ws/job1", "/workspace/job1", false);
-	tmpfs_mount(cJSON_GetArrayItem(m, 4), "/tmp", false, 1023 /* 01777 */, 67108864);
+	ro_root(hc, "/workspace", "ro,mode=0555,size=1048576");
+	m = mounts(f, 4);
+	bind_mount(cJSON_GetArrayItem(m, 0), "/srv/ws/startup", "/workspace/startup", true);
+	bind_mount(cJSON_GetArrayItem(m, 1), "/srv/ws/local", "/workspace/local", true);
+	bind_mount(cJSON_GetArrayItem(m, 2), "/srv/ws/job1", "/workspace/job1", false);
+	tmpfs_mount(cJSON_GetArrayItem(m, 3), "/tmp", false, 1023 /* 01777 */, 67108864);
 	json_bool(hc, "ReadonlyRootfs", true);
 	json_strs(hc, "CapDrop", "ALL");
 	json_empty_array(hc, "CapAdd");
@@ -299,7 +349,18 @@ static void test_plan_fields(void **state)
 	assert_string_equal(p->user, "");
 	assert_string_equal(p->workdir, "/workspace/job1");
 	assert_string_equal(p->network, "none");
+	/* the plan keeps the root as its first mount; only the JSON moves it */
 	assert_int_equal(p->nmounts, 5);
+	assert_int_equal(p->mounts[0].type, JC_MOUNT_TMPFS);
+	assert_string_equal(p->mounts[0].target, "/workspace");
+	assert_true(p->mounts[0].readonly);
+	assert_null(p->mounts[0].source);
+	assert_int_equal(p->mounts[0].mode, 0555);
+	assert_int_equal(p->mounts[0].size, 1 << 20);
+	for (size_t i = 1; i <= 3; i++) {
+		assert_int_equal(p->mounts[i].type, JC_MOUNT_BIND);
+		assert_null(p->mounts[i].subpath);
+	}
 	assert_int_equal(p->mounts[4].type, JC_MOUNT_TMPFS);
 	assert_string_equal(p->mounts[4].target, "/tmp");
 	assert_int_equal(p->mounts[4].mode, 01777);
@@ -341,12 +402,7 @@ static void test_user_sources(void **state)
 	set_str(&f->cfg.user, "1000");
 	build(f, NULL);
 	json_str(f->root, "User", "1000");
-	cJSON_Delete(f->root);
-	free(f->json);
-	jc_plan_free(f->plan);
-	f->root = NULL;
-	f->json = NULL;
-	f->plan = NULL;
+	unbuild(f);
 	/* the caller's user wins over the site's */
 	build(f, "2000:3000");
 	json_str(f->root, "User", "2000:3000");
@@ -393,7 +449,8 @@ static void test_tmp_size_exact(void **state)
 
 	f->cfg.tmp_size = 1000;
 	build(f, NULL);
-	tmpfs_mount(cJSON_GetArrayItem(mounts(f, 5), 4), "/tmp", false, 1023, 1000);
+	tmpfs_mount(cJSON_GetArrayItem(mounts(f, 4), 3), "/tmp", false, 1023, 1000);
+	ro_root(get(f->root, "HostConfig"), "/workspace", "ro,mode=0555,size=1048576");
 }
 
 static void test_custom_mount_point(void **state)
@@ -405,12 +462,12 @@ static void test_custom_mount_point(void **state)
 	set_str(&f->cfg.ws_path, "/data/sites/lab/");
 	build(f, NULL);
 	json_str(f->root, "WorkingDir", "/work/area/job1");
-	m = mounts(f, 5);
-	tmpfs_mount(cJSON_GetArrayItem(m, 0), "/work/area", true, 365, 1048576);
-	bind_mount(cJSON_GetArrayItem(m, 1), "/data/sites/lab/startup", "/work/area/startup", true);
-	bind_mount(cJSON_GetArrayItem(m, 2), "/data/sites/lab/local", "/work/area/local", true);
-	bind_mount(cJSON_GetArrayItem(m, 3), "/data/sites/lab/job1", "/work/area/job1", false);
-	tmpfs_mount(cJSON_GetArrayItem(m, 4), "/tmp", false, 1023, 67108864);
+	ro_root(get(f->root, "HostConfig"), "/work/area", "ro,mode=0555,size=1048576");
+	m = mounts(f, 4);
+	bind_mount(cJSON_GetArrayItem(m, 0), "/data/sites/lab/startup", "/work/area/startup", true);
+	bind_mount(cJSON_GetArrayItem(m, 1), "/data/sites/lab/local", "/work/area/local", true);
+	bind_mount(cJSON_GetArrayItem(m, 2), "/data/sites/lab/job1", "/work/area/job1", false);
+	tmpfs_mount(cJSON_GetArrayItem(m, 3), "/tmp", false, 1023, 67108864);
 }
 
 static void test_mount_point_trailing_slash(void **state)
@@ -420,7 +477,233 @@ static void test_mount_point_trailing_slash(void **state)
 	set_str(&f->cfg.mount_point, "/w/");
 	build(f, NULL);
 	json_str(f->root, "WorkingDir", "/w/job1");
-	bind_mount(cJSON_GetArrayItem(mounts(f, 5), 3), "/srv/ws/job1", "/w/job1", false);
+	/* the root's target is the mount point as configured */
+	ro_root(get(f->root, "HostConfig"), "/w/", "ro,mode=0555,size=1048576");
+	bind_mount(cJSON_GetArrayItem(mounts(f, 4), 2), "/srv/ws/job1", "/w/job1", false);
+}
+
+/* A writable root stays in Mounts with TmpfsOptions: only a read-only
+ * tmpfs moves to HostConfig.Tmpfs. */
+static void test_root_writable_stays_in_mounts(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *hc, *m;
+
+	f->cfg.root_readonly = false;
+	build(f, NULL);
+	hc = get(f->root, "HostConfig");
+	json_keys(hc, "NetworkMode", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd", "SecurityOpt",
+		  "PidsLimit", "AutoRemove");
+	m = mounts(f, 5);
+	tmpfs_mount(cJSON_GetArrayItem(m, 0), "/workspace", false, 365 /* 0555 */, 1048576);
+	bind_mount(cJSON_GetArrayItem(m, 1), "/srv/ws/startup", "/workspace/startup", true);
+	bind_mount(cJSON_GetArrayItem(m, 2), "/srv/ws/local", "/workspace/local", true);
+	bind_mount(cJSON_GetArrayItem(m, 3), "/srv/ws/job1", "/workspace/job1", false);
+	tmpfs_mount(cJSON_GetArrayItem(m, 4), "/tmp", false, 1023, 67108864);
+}
+
+/* The Tmpfs options string: mode as four octal digits, size in bytes. */
+static void test_root_tmpfs_options(void **state)
+{
+	static const struct {
+		unsigned mode;
+		int64_t size;
+		const char *want;
+	} cases[] = {
+		{ 0750, INT64_C(2) << 20, "ro,mode=0750,size=2097152" },
+		{ 05, 4096, "ro,mode=0005,size=4096" },
+		{ 0, 1, "ro,mode=0000,size=1" },
+		{ 01555, INT64_C(8) << 30, "ro,mode=1555,size=8589934592" },
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < N(cases); i++) {
+		f->cfg.root_mode = cases[i].mode;
+		f->cfg.root_size = cases[i].size;
+		build(f, NULL);
+		ro_root(get(f->root, "HostConfig"), "/workspace", cases[i].want);
+		mounts(f, 4);
+		unbuild(f);
+	}
+}
+
+/* ---- volume mode ---------------------------------------------------------------- */
+
+#define VOL "tenant-acme-run-r1-1700000000000-0000abcd"
+#define SUP "b1946ac9-2491-4d0c-9f6d-1b5e0c3b6c1e/4026531836/1234/98765"
+
+/* Volume mode with separate startup and local volumes; no workspace path,
+ * so nothing can be bound from the host. */
+static void volume_mode(struct fx *f)
+{
+	f->cfg.ws_mode = JC_WS_VOLUME;
+	set_str(&f->cfg.ws_path, NULL);
+	set_str(&f->cfg.startup_volume, "lab-startup");
+	set_str(&f->cfg.local_volume, "lab-local");
+	f->req.volume = VOL;
+	f->req.tenant = "acme";
+	f->req.run = "r1";
+}
+
+static void test_volume_mode_body(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *hc, *labels, *m;
+	const struct jc_plan *p;
+
+	volume_mode(f);
+	build(f, "65532:65532");
+	json_keys(f->root, "Image", "Cmd", "Env", "User", "WorkingDir", "Tty", "OpenStdin",
+		  "AttachStdin", "StopTimeout", "Labels", "HostConfig");
+	json_str(f->root, "WorkingDir", "/workspace/job1");
+	labels = get(f->root, "Labels");
+	json_keys(labels, "jobcell.managed", "jobcell.site", "jobcell.job", "jobcell.created",
+		  "jobcell.tenant", "jobcell.run", "jobcell.volume");
+	json_str(labels, "jobcell.managed", "true");
+	json_str(labels, "jobcell.site", "lab");
+	json_str(labels, "jobcell.job", "job1");
+	json_str(labels, "jobcell.created", "1700000000");
+	json_str(labels, "jobcell.tenant", "acme");
+	json_str(labels, "jobcell.run", "r1");
+	json_str(labels, "jobcell.volume", VOL);
+
+	hc = get(f->root, "HostConfig");
+	json_keys(hc, "NetworkMode", "Tmpfs", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd",
+		  "SecurityOpt", "PidsLimit", "AutoRemove");
+	ro_root(hc, "/workspace", "ro,mode=0555,size=1048576");
+	m = mounts(f, 4);
+	volume_mount(cJSON_GetArrayItem(m, 0), "lab-startup", NULL, "/workspace/startup", true);
+	volume_mount(cJSON_GetArrayItem(m, 1), "lab-local", NULL, "/workspace/local", true);
+	volume_mount(cJSON_GetArrayItem(m, 2), VOL, NULL, "/workspace/job1", false);
+	tmpfs_mount(cJSON_GetArrayItem(m, 3), "/tmp", false, 1023, 67108864);
+
+	p = f->plan;
+	assert_int_equal(p->nmounts, 5);
+	assert_int_equal(p->mounts[0].type, JC_MOUNT_TMPFS);
+	assert_string_equal(p->mounts[0].target, "/workspace");
+	assert_true(p->mounts[0].readonly);
+	for (size_t i = 1; i <= 3; i++) {
+		assert_int_equal(p->mounts[i].type, JC_MOUNT_VOLUME);
+		assert_null(p->mounts[i].subpath);
+	}
+	assert_string_equal(p->mounts[1].source, "lab-startup");
+	assert_string_equal(p->mounts[2].source, "lab-local");
+	assert_string_equal(p->mounts[3].source, VOL);
+	assert_false(p->mounts[3].readonly);
+	assert_int_equal(p->nlabels, 7);
+	/* the plan holds a copy of the request's volume name */
+	assert_ptr_not_equal(p->mounts[3].source, f->req.volume);
+}
+
+/* One site volume: startup/ and local/ are its subpaths. */
+static void test_volume_mode_site_volume(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *m;
+
+	volume_mode(f);
+	set_str(&f->cfg.startup_volume, NULL);
+	set_str(&f->cfg.local_volume, NULL);
+	set_str(&f->cfg.site_volume, "lab-site");
+	set_str(&f->cfg.mount_point, "/w");
+	build(f, NULL);
+	json_str(f->root, "WorkingDir", "/w/job1");
+	ro_root(get(f->root, "HostConfig"), "/w", "ro,mode=0555,size=1048576");
+	m = mounts(f, 4);
+	volume_mount(cJSON_GetArrayItem(m, 0), "lab-site", "startup", "/w/startup", true);
+	volume_mount(cJSON_GetArrayItem(m, 1), "lab-site", "local", "/w/local", true);
+	volume_mount(cJSON_GetArrayItem(m, 2), VOL, NULL, "/w/job1", false);
+	tmpfs_mount(cJSON_GetArrayItem(m, 3), "/tmp", false, 1023, 67108864);
+	assert_string_equal(f->plan->mounts[1].subpath, "startup");
+	assert_string_equal(f->plan->mounts[2].subpath, "local");
+	assert_null(f->plan->mounts[3].subpath);
+}
+
+static void test_volume_mode_keep_supervisor(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *labels;
+
+	volume_mode(f);
+	f->req.keep = true;
+	f->req.supervisor = SUP;
+	f->req.nonce = "0123abcd";
+	build(f, NULL);
+	labels = get(f->root, "Labels");
+	json_keys(labels, "jobcell.managed", "jobcell.site", "jobcell.job", "jobcell.created",
+		  "jobcell.nonce", "jobcell.supervisor", "jobcell.tenant", "jobcell.run",
+		  "jobcell.volume", "jobcell.keep");
+	json_str(labels, "jobcell.keep", "true");
+	json_str(labels, "jobcell.supervisor", SUP);
+	json_str(labels, "jobcell.nonce", "0123abcd");
+	json_str(labels, "jobcell.volume", VOL);
+	assert_int_equal(f->plan->nlabels, 10);
+}
+
+/* The supervisor label is not tied to volume mode; the volume-mode fields
+ * of a request are ignored in bind mode. */
+static void test_bind_mode_supervisor(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *labels, *m;
+
+	f->req.supervisor = SUP;
+	f->req.volume = VOL;
+	f->req.tenant = "acme";
+	f->req.run = "r1";
+	f->req.keep = true;
+	build(f, NULL);
+	labels = get(f->root, "Labels");
+	json_keys(labels, "jobcell.managed", "jobcell.site", "jobcell.job", "jobcell.created",
+		  "jobcell.supervisor");
+	json_str(labels, "jobcell.supervisor", SUP);
+	m = mounts(f, 4);
+	bind_mount(cJSON_GetArrayItem(m, 0), "/srv/ws/startup", "/workspace/startup", true);
+	bind_mount(cJSON_GetArrayItem(m, 1), "/srv/ws/local", "/workspace/local", true);
+	bind_mount(cJSON_GetArrayItem(m, 2), "/srv/ws/job1", "/workspace/job1", false);
+}
+
+/* ---- jc_plan_check_api ---------------------------------------------------------- */
+
+static void test_check_api_subpath(void **state)
+{
+	static const char *const old[] = { "1.41", "1.44" };
+	struct fx *f = *state;
+	jc_error err = { 0 };
+
+	volume_mode(f);
+	set_str(&f->cfg.startup_volume, NULL);
+	set_str(&f->cfg.local_volume, NULL);
+	set_str(&f->cfg.site_volume, "lab-site");
+	build(f, NULL);
+	for (size_t i = 0; i < N(old); i++) {
+		assert_int_equal(jc_plan_check_api(f->plan, old[i], &err), -1);
+		assert_int_equal(err.kind, JC_ERR_ENGINE);
+		assert_int_equal(err.status, ENOTSUP);
+		assert_non_null(err.msg);
+		if (!strstr(err.msg, "volume subpaths need Engine API 1.45") ||
+		    !strstr(err.msg, old[i]) || !strstr(err.msg, "`lab-site`"))
+			fail_msg("message `%s` lacks 1.45, %s or the volume", err.msg, old[i]);
+		jc_error_clear(&err);
+	}
+	assert_int_equal(jc_plan_check_api(f->plan, "1.45", &err), 0);
+	assert_null(err.msg);
+}
+
+static void test_check_api_no_subpath(void **state)
+{
+	struct fx *f = *state;
+	jc_error err = { 0 };
+
+	build(f, NULL); /* bind mode */
+	assert_int_equal(jc_plan_check_api(f->plan, "1.41", &err), 0);
+	assert_null(err.msg);
+	unbuild(f);
+	volume_mode(f); /* whole volumes, no subpath */
+	build(f, NULL);
+	assert_int_equal(jc_plan_check_api(f->plan, "1.41", &err), 0);
+	assert_int_equal(jc_plan_check_api(f->plan, "1.44", &err), 0);
+	assert_null(err.msg);
 }
 
 static void test_request_image_overrides(void **state)
@@ -627,6 +910,112 @@ static void test_refuse_invalid_config(void **state)
 	expect_refused(f, JC_ERR_CONFIG, "config: [workspace] path is not set");
 }
 
+static void test_refuse_volume_mode_missing(void **state)
+{
+	struct fx *f = *state;
+
+	volume_mode(f);
+	f->req.volume = NULL;
+	expect_refused(f, JC_ERR_INPUT, "volume mode: the request names no volume, tenant or run");
+	volume_mode(f);
+	f->req.tenant = NULL;
+	expect_refused(f, JC_ERR_INPUT, "volume mode: the request names no volume, tenant or run");
+	volume_mode(f);
+	f->req.run = NULL;
+	expect_refused(f, JC_ERR_INPUT, "volume mode: the request names no volume, tenant or run");
+}
+
+static void test_refuse_volume_mode_bad_tenant_run(void **state)
+{
+	static const char n65[] =
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	static const struct {
+		const char *tenant, *run, *part;
+	} cases[] = {
+		{ "../x", "r1", "tenant `../x` must start with a letter or digit" },
+		{ "", "r1", "tenant is empty" },
+		{ n65, "r1", "tenant is longer than 64 characters" },
+		{ "a/b", "r1", "tenant has a character outside [A-Za-z0-9_.-] at offset 1" },
+		{ "acme", "../x", "run `../x` must start with a letter or digit" },
+		{ "acme", "", "run is empty" },
+		{ "acme", n65, "run is longer than 64 characters" },
+		{ "acme", "r\n1", "run has a character outside [A-Za-z0-9_.-] at offset 1" },
+	};
+	struct fx *f = *state;
+
+	assert_int_equal(strlen(n65), 65);
+	volume_mode(f);
+	for (size_t i = 0; i < N(cases); i++) {
+		f->req.tenant = cases[i].tenant;
+		f->req.run = cases[i].run;
+		expect_refused(f, JC_ERR_INPUT, cases[i].part);
+	}
+}
+
+static void test_refuse_volume_mode_bad_volume(void **state)
+{
+	static const struct {
+		const char *volume, *part;
+	} cases[] = {
+		{ "-x", "volume name must start with a letter or digit" },
+		{ "a/b", "volume name has a character outside [A-Za-z0-9_.-] at offset 1" },
+		{ "x", "have two characters or more" },
+		{ "", "volume name is empty" },
+		{ "../x", "volume name must start with a letter or digit" },
+	};
+	struct fx *f = *state;
+	char v256[257];
+
+	volume_mode(f);
+	for (size_t i = 0; i < N(cases); i++) {
+		f->req.volume = cases[i].volume;
+		expect_refused(f, JC_ERR_INPUT, cases[i].part);
+	}
+	memset(v256, 'v', 256);
+	v256[256] = '\0';
+	f->req.volume = v256;
+	expect_refused(f, JC_ERR_INPUT, "volume name is longer than 255 characters");
+}
+
+static void test_refuse_bad_supervisor(void **state)
+{
+	struct fx *f = *state;
+	char s129[130];
+	const char *bad[] = { "ABCDEF/1/2", "ab cd/1/2", "", "ab/1\n", s129 };
+
+	memset(s129, 'a', 129);
+	s129[129] = '\0';
+	/* in either mode */
+	for (int mode = 0; mode < 2; mode++) {
+		if (mode)
+			volume_mode(f);
+		for (size_t i = 0; i < N(bad); i++) {
+			f->req.supervisor = bad[i];
+			expect_refused(f, JC_ERR_INPUT,
+				       "supervisor label must be 1..128 of [0-9a-f/-]");
+		}
+	}
+	/* 128 is the most */
+	s129[128] = '\0';
+	f->req.supervisor = s129;
+	build(f, NULL);
+	json_str(get(f->root, "Labels"), "jobcell.supervisor", s129);
+}
+
+static void test_refuse_volume_mode_config(void **state)
+{
+	struct fx *f = *state;
+
+	volume_mode(f);
+	set_str(&f->cfg.local_volume, NULL);
+	expect_refused(f, JC_ERR_CONFIG,
+		       "config: [workspace] mode = volume needs [volume] startup_volume and "
+		       "local_volume, or site_volume");
+	set_str(&f->cfg.site_volume, "lab-site");
+	expect_refused(f, JC_ERR_CONFIG,
+		       "config: [volume] site_volume excludes startup_volume and local_volume");
+}
+
 /* ---- engine answers -------------------------------------------------------------- */
 
 #define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -656,7 +1045,10 @@ static void test_parse_inspect_good(void **state)
 			   "\"OOMKilled\":true,\"ExitCode\":137},"
 			   "\"Config\":{\"Labels\":{\"jobcell.job\":\"job1\","
 			   "\"jobcell.site\":\"lab\",\"jobcell.managed\":\"true\","
-			   "\"jobcell.created\":\"1700000000\",\"other\":\"x\"}}}";
+			   "\"jobcell.created\":\"1700000000\",\"other\":\"x\","
+			   "\"jobcell.supervisor\":\"" SUP "\",\"jobcell.volume\":\"" VOL "\","
+			   "\"jobcell.role\":\"job\",\"jobcell.keep\":\"true\","
+			   "\"jobcell.nonce\":\"0123abcd\"}}}";
 	struct jc_inspect in;
 	jc_error err = { 0 };
 
@@ -673,8 +1065,15 @@ static void test_parse_inspect_good(void **state)
 	assert_string_equal(in.site, "lab");
 	assert_true(in.managed);
 	assert_string_equal(in.created, "1700000000");
+	assert_string_equal(in.supervisor, SUP);
+	assert_string_equal(in.volume, VOL);
+	assert_string_equal(in.role, "job");
+	assert_true(in.keep);
+	assert_string_equal(in.nonce, "0123abcd");
 	jc_inspect_free(&in);
 	assert_null(in.id);
+	assert_null(in.volume);
+	assert_false(in.keep);
 }
 
 static void test_parse_inspect_minimal(void **state)
@@ -693,6 +1092,30 @@ static void test_parse_inspect_minimal(void **state)
 	assert_null(in.site);
 	assert_false(in.managed);
 	assert_null(in.created);
+	assert_null(in.supervisor);
+	assert_null(in.volume);
+	assert_null(in.role);
+	assert_false(in.keep);
+	jc_inspect_free(&in);
+}
+
+/* Labels are "true" exactly, or strings at all. */
+static void test_parse_inspect_label_types(void **state)
+{
+	const char *json = "{\"Id\":\"" ID64 "\",\"State\":{\"Status\":\"exited\","
+			   "\"ExitCode\":0},\"Config\":{\"Labels\":{\"jobcell.keep\":\"True\","
+			   "\"jobcell.managed\":true,\"jobcell.supervisor\":7,"
+			   "\"jobcell.volume\":null,\"jobcell.role\":[\"job\"]}}}";
+	struct jc_inspect in;
+	jc_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(jc_request_parse_inspect(json, &in, &err), 0);
+	assert_false(in.keep);
+	assert_false(in.managed);
+	assert_null(in.supervisor);
+	assert_null(in.volume);
+	assert_null(in.role);
 	jc_inspect_free(&in);
 }
 
@@ -858,7 +1281,9 @@ static void test_parse_list(void **state)
 {
 	const char *json =
 	    "[{\"Id\":\"" ID64 "\",\"Names\":[\"/jobcell-lab-a\"],\"State\":\"running\","
-	    "\"Labels\":{\"jobcell.job\":\"a\",\"jobcell.created\":\"1\"}},"
+	    "\"Labels\":{\"jobcell.job\":\"a\",\"jobcell.created\":\"1\","
+	    "\"jobcell.role\":\"transfer\",\"jobcell.volume\":\"" VOL "\","
+	    "\"jobcell.supervisor\":\"" SUP "\"}},"
 	    "{\"Id\":\"abcdefabcdef\",\"Names\":[],\"State\":\"exited\",\"Labels\":{}},"
 	    "{\"Id\":\"bbbbbbbbbbbb\",\"State\":\"created\"}]";
 	struct jc_container_list l = { 0 };
@@ -872,6 +1297,11 @@ static void test_parse_list(void **state)
 	assert_string_equal(l.items[0].status, "running");
 	assert_string_equal(l.items[0].job, "a");
 	assert_string_equal(l.items[0].created, "1");
+	/* gc tells transfer containers and their owners by these */
+	assert_string_equal(l.items[0].role, "transfer");
+	assert_string_equal(l.items[0].volume, VOL);
+	assert_string_equal(l.items[0].supervisor, SUP);
+	assert_null(l.items[1].role);
 	assert_string_equal(l.items[1].id, "abcdefabcdef");
 	assert_null(l.items[1].name);
 	assert_string_equal(l.items[1].status, "exited");
@@ -920,6 +1350,218 @@ static void test_parse_list_hostile(void **state)
 	}
 }
 
+/* ---- volumes ------------------------------------------------------------------- */
+
+static void test_volume_json(void **state)
+{
+	struct jc_label labels[] = { { "jobcell.managed", "true" },
+				     { "jobcell.tenant", "acme" },
+				     { "jobcell.nonce", "quote\" and\nnewline" } };
+	jc_error err = { 0 };
+	cJSON *root;
+	char *json;
+
+	(void)state;
+	json = jc_request_volume_json(VOL, labels, N(labels), &err);
+	assert_non_null(json);
+	assert_null(err.msg);
+	root = cJSON_Parse(json);
+	json_keys(root, "Name", "Driver", "Labels");
+	json_str(root, "Name", VOL);
+	json_str(root, "Driver", "local");
+	json_keys(get(root, "Labels"), "jobcell.managed", "jobcell.tenant", "jobcell.nonce");
+	json_str(get(root, "Labels"), "jobcell.managed", "true");
+	json_str(get(root, "Labels"), "jobcell.tenant", "acme");
+	json_str(get(root, "Labels"), "jobcell.nonce", "quote\" and\nnewline");
+	cJSON_Delete(root);
+	free(json);
+
+	/* no labels: an empty object, not a missing one */
+	json = jc_request_volume_json("ab", NULL, 0, &err);
+	assert_non_null(json);
+	root = cJSON_Parse(json);
+	json_keys(root, "Name", "Driver", "Labels");
+	assert_true(cJSON_IsObject(get(root, "Labels")));
+	assert_int_equal(cJSON_GetArraySize(get(root, "Labels")), 0);
+	cJSON_Delete(root);
+	free(json);
+}
+
+static void test_parse_volume_good(void **state)
+{
+	const char *json =
+	    "{\"CreatedAt\":\"2024-05-01T10:00:00Z\",\"Driver\":\"local\","
+	    "\"Labels\":{\"jobcell.managed\":\"true\",\"jobcell.keep\":\"true\","
+	    "\"jobcell.tenant\":\"acme\",\"jobcell.run\":\"r1\",\"jobcell.site\":\"lab\","
+	    "\"jobcell.job\":\"job1\",\"jobcell.created\":\"1700000000\","
+	    "\"jobcell.nonce\":\"0123abcd\",\"jobcell.supervisor\":\"" SUP "\",\"other\":\"x\"},"
+	    "\"Mountpoint\":\"/var/lib/docker/volumes/" VOL "/_data\",\"Name\":\"" VOL "\","
+	    "\"Options\":null,\"Scope\":\"local\"}";
+	struct jc_volume v;
+	jc_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(jc_request_parse_volume(json, &v, &err), 0);
+	assert_null(err.msg);
+	assert_string_equal(v.name, VOL);
+	assert_string_equal(v.created_at, "2024-05-01T10:00:00Z");
+	assert_true(v.managed);
+	assert_true(v.keep);
+	assert_string_equal(v.tenant, "acme");
+	assert_string_equal(v.run, "r1");
+	assert_string_equal(v.site, "lab");
+	assert_string_equal(v.job, "job1");
+	assert_string_equal(v.created, "1700000000");
+	assert_string_equal(v.nonce, "0123abcd");
+	assert_string_equal(v.supervisor, SUP);
+	jc_volume_free(&v);
+	assert_null(v.name);
+	assert_false(v.managed);
+}
+
+/* A volume jobcell did not make: no labels, nothing managed. */
+static void test_parse_volume_unlabelled(void **state)
+{
+	static const char *const cases[] = {
+		"{\"Name\":\"plain\",\"Labels\":null}",
+		"{\"Name\":\"plain\"}",
+		"{\"Name\":\"plain\",\"Labels\":{}}",
+		"{\"Name\":\"plain\",\"Labels\":{\"jobcell.managed\":\"yes\",\"jobcell.keep\":"
+		"\"1\",\"jobcell.tenant\":5,\"jobcell.supervisor\":null}}",
+		"{\"Name\":\"plain\",\"Labels\":[\"jobcell.managed\"],\"CreatedAt\":7}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		struct jc_volume v;
+		jc_error err = { 0 };
+
+		if (jc_request_parse_volume(cases[i], &v, &err) != 0)
+			fail_msg("case %zu refused: %s", i, err.msg);
+		assert_string_equal(v.name, "plain");
+		assert_false(v.managed);
+		assert_false(v.keep);
+		assert_null(v.created_at);
+		assert_null(v.tenant);
+		assert_null(v.run);
+		assert_null(v.site);
+		assert_null(v.job);
+		assert_null(v.created);
+		assert_null(v.nonce);
+		assert_null(v.supervisor);
+		jc_volume_free(&v);
+	}
+}
+
+static void test_parse_volume_hostile(void **state)
+{
+	static const struct {
+		const char *json, *part;
+	} cases[] = {
+		{ "not json", "engine answer is not valid JSON: volume" },
+		{ "", "engine answer is not valid JSON: volume" },
+		{ "[]", "engine answer is not valid JSON: volume" },
+		{ "null", "engine answer is not valid JSON: volume" },
+		{ "\"" VOL "\"", "engine answer is not valid JSON: volume" },
+		{ "{\"Name\":\"ab\"", "engine answer is not valid JSON: volume" }, /* truncated */
+		{ "{}", "engine answer is not valid JSON: volume lacks a valid Name" },
+		{ "{\"name\":\"ab\"}", "volume lacks a valid Name" },
+		{ "{\"Name\":5}", "volume lacks a valid Name" },
+		{ "{\"Name\":null}", "volume lacks a valid Name" },
+		{ "{\"Name\":\"\"}", "volume lacks a valid Name" },
+		{ "{\"Name\":\"../x\"}", "volume lacks a valid Name" },
+		{ "{\"Name\":\"a/../../b\"}", "volume lacks a valid Name" },
+		{ "{\"Name\":\"x\"}", "volume lacks a valid Name" },
+		{ "{\"Name\":\"a\\nb\"}", "volume lacks a valid Name" },
+		{ "{\"Name\":\"a\\u0000b\"}", "volume lacks a valid Name" },
+	};
+	char *sentinel = (char *)"sentinel";
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		struct jc_volume v = { .name = sentinel, .keep = true };
+		jc_error err = { 0 };
+
+		expect_engine_err(jc_request_parse_volume(cases[i].json, &v, &err), &err, EBADMSG,
+				  cases[i].part);
+		/* out-parameters are assigned only on success (jobcell.h) */
+		if (v.name != sentinel || !v.keep)
+			fail_msg("case %zu: out-parameter changed on failure", i);
+	}
+}
+
+static void test_parse_volume_list(void **state)
+{
+	const char *json = "{\"Volumes\":[{\"Name\":\"" VOL "\",\"Driver\":\"local\","
+			   "\"Labels\":{\"jobcell.managed\":\"true\",\"jobcell.tenant\":\"acme\"}},"
+			   "{\"Name\":\"plain\",\"Labels\":null}],\"Warnings\":null}";
+	static const char *const empty[] = {
+		"{\"Volumes\":null}",
+		"{\"Volumes\":[]}",
+		"{\"Volumes\":null,\"Warnings\":[\"something\"]}",
+	};
+	struct jc_volume_list l = { 0 };
+	jc_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(jc_request_parse_volume_list(json, &l, &err), 0);
+	assert_null(err.msg);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.items[0].name, VOL);
+	assert_true(l.items[0].managed);
+	assert_string_equal(l.items[0].tenant, "acme");
+	assert_string_equal(l.items[1].name, "plain");
+	assert_false(l.items[1].managed);
+	assert_null(l.items[1].tenant);
+	jc_volume_list_free(&l);
+	assert_int_equal(l.n, 0);
+	assert_null(l.items);
+
+	for (size_t i = 0; i < N(empty); i++) {
+		l = (struct jc_volume_list){ .n = 77 };
+		if (jc_request_parse_volume_list(empty[i], &l, &err) != 0)
+			fail_msg("case %zu refused: %s", i, err.msg);
+		assert_int_equal(l.n, 0);
+		jc_volume_list_free(&l);
+	}
+}
+
+static void test_parse_volume_list_hostile(void **state)
+{
+	static const struct {
+		const char *json, *part;
+	} bad[] = {
+		{ "not json", "engine answer is not valid JSON: volume list has no Volumes array" },
+		{ "", "volume list has no Volumes array" },
+		{ "[]", "volume list has no Volumes array" },
+		{ "null", "volume list has no Volumes array" },
+		{ "{}", "volume list has no Volumes array" },
+		{ "{\"volumes\":[]}", "volume list has no Volumes array" },
+		{ "{\"Volumes\":{}}", "volume list has no Volumes array" },
+		{ "{\"Volumes\":\"x\"}", "volume list has no Volumes array" },
+		{ "{\"Volumes\":[]", "volume list has no Volumes array" }, /* truncated */
+		{ "{\"Volumes\":[1]}", "engine answer is not valid JSON: volume list item" },
+		{ "{\"Volumes\":[null]}", "volume list item" },
+		{ "{\"Volumes\":[\"" VOL "\"]}", "volume list item" },
+		{ "{\"Volumes\":[[]]}", "volume list item" },
+		{ "{\"Volumes\":[{}]}", "volume list item" },
+		{ "{\"Volumes\":[{\"Name\":\"../x\"}]}", "volume list item" },
+		/* a bad item after good ones: nothing is handed out */
+		{ "{\"Volumes\":[{\"Name\":\"ab\"},{\"Name\":\"cd\"},{\"Name\":5}]}",
+		  "volume list item" },
+	};
+	jc_error err = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < N(bad); i++) {
+		struct jc_volume_list l = { .n = 77 };
+		expect_engine_err(jc_request_parse_volume_list(bad[i].json, &l, &err), &err,
+				  EBADMSG, bad[i].part);
+		assert_int_equal(l.n, 77);
+		assert_null(l.items);
+	}
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -933,6 +1575,14 @@ int main(void)
 		T(test_tmp_size_exact),
 		T(test_custom_mount_point),
 		T(test_mount_point_trailing_slash),
+		T(test_root_writable_stays_in_mounts),
+		T(test_root_tmpfs_options),
+		T(test_volume_mode_body),
+		T(test_volume_mode_site_volume),
+		T(test_volume_mode_keep_supervisor),
+		T(test_bind_mode_supervisor),
+		T(test_check_api_subpath),
+		T(test_check_api_no_subpath),
 		T(test_request_image_overrides),
 		T(test_image_from_request_only),
 		T(test_timeout_sources),
@@ -944,14 +1594,26 @@ int main(void)
 		T(test_refuse_no_image),
 		T(test_refuse_bad_request),
 		T(test_refuse_invalid_config),
+		T(test_refuse_volume_mode_missing),
+		T(test_refuse_volume_mode_bad_tenant_run),
+		T(test_refuse_volume_mode_bad_volume),
+		T(test_refuse_bad_supervisor),
+		T(test_refuse_volume_mode_config),
 		cmocka_unit_test(test_parse_inspect_good),
 		cmocka_unit_test(test_parse_inspect_minimal),
+		cmocka_unit_test(test_parse_inspect_label_types),
 		cmocka_unit_test(test_parse_inspect_hostile),
 		cmocka_unit_test(test_parse_id),
 		cmocka_unit_test(test_parse_wait),
 		cmocka_unit_test(test_error_message),
 		cmocka_unit_test(test_parse_list),
 		cmocka_unit_test(test_parse_list_hostile),
+		cmocka_unit_test(test_volume_json),
+		cmocka_unit_test(test_parse_volume_good),
+		cmocka_unit_test(test_parse_volume_unlabelled),
+		cmocka_unit_test(test_parse_volume_hostile),
+		cmocka_unit_test(test_parse_volume_list),
+		cmocka_unit_test(test_parse_volume_list_hostile),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
