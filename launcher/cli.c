@@ -530,8 +530,9 @@ static int open_transfer_dir(const struct ctx *c, int *fd, jc_error *err)
 }
 
 /* Open the output directory `path` beneath `base`, one component at a time
- * without following symlinks, creating the last one (0700) when missing. */
-static int open_output(int base, const char *path, int *out, jc_error *err)
+ * without following symlinks.  A missing last component is created (0700)
+ * when `create`; otherwise *out is -1 and the path is good to create later. */
+static int open_output(int base, const char *path, bool create, int *out, jc_error *err)
 {
 	cleanup_free char *copy = strdup(path);
 	char *save = NULL, *comp, *next;
@@ -547,6 +548,11 @@ static int open_output(int base, const char *path, int *out, jc_error *err)
 		int fd;
 		next = strtok_r(NULL, "/", &save);
 		fd = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && !next && !create) {
+			close(cur);
+			*out = -1;
+			return 0;
+		}
 		if (fd < 0 && errno == ENOENT && !next && mkdirat(cur, comp, 0700) == 0)
 			fd = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
@@ -659,7 +665,9 @@ struct vol_run {
 	const struct inputs *in;
 	uid_t uid;
 	gid_t gid;
-	int out_fd;
+	int base_fd;        /* transfer_dir */
+	const char *output; /* --output DIR, or NULL */
+	int out_fd;         /* DIR once open, else -1 */
 	struct jc_extract_report rep;
 };
 
@@ -678,8 +686,10 @@ static int vol_after_exit(void *ctx, const char *id, jc_error *err)
 	struct vol_run *v = ctx;
 	cleanup_free char *path = NULL;
 
-	if (v->out_fd < 0)
+	if (!v->output)
 		return 0;
+	if (v->out_fd < 0 && open_output(v->base_fd, v->output, true, &v->out_fd, err) < 0)
+		return -1;
 	if (asprintf(&path, "%s/.", v->plan->workdir) < 0)
 		return jc_error_oom(err);
 	return fetch(v->c, id, v->plan->name, path, v->out_fd, &v->rep, err);
@@ -700,7 +710,7 @@ static int run_volume(struct ctx *c, struct job_args *a, bool detach, jc_error *
 	cleanup_free char *placeholder = NULL;
 	cleanup_close int base = -1;
 	cleanup_close int out_fd = -1;
-	struct vol_run v = { .c = c, .in = &in, .out_fd = -1 };
+	struct vol_run v = { .c = c, .in = &in, .base_fd = -1, .out_fd = -1 };
 	char nonce[17];
 	bool keep = a->keep_set || c->cfg.keep;
 	uid_t uid;
@@ -727,7 +737,8 @@ static int run_volume(struct ctx *c, struct job_args *a, bool detach, jc_error *
 	if (setup_signals(c, !detach, err) < 0 || open_transfer_dir(c, &base, err) < 0 ||
 	    open_inputs(base, &a->inputs, &in, err) < 0)
 		goto out;
-	if (a->output && open_output(base, a->output, &out_fd, err) < 0)
+	/* checked now, made only when there is something to put in it */
+	if (a->output && open_output(base, a->output, false, &out_fd, err) < 0)
 		goto out;
 	if (open_engine(c, err) < 0 ||
 	    resolve_user(c, a->req.image ? a->req.image : c->cfg.image, &user, &uid, &gid, err) < 0)
@@ -756,7 +767,10 @@ static int run_volume(struct ctx *c, struct job_args *a, bool detach, jc_error *
 	v.plan = plan;
 	v.uid = uid;
 	v.gid = gid;
+	v.base_fd = base;
+	v.output = a->output;
 	v.out_fd = out_fd;
+	out_fd = -1; /* v owns it now */
 	struct jc_supervise_opts o = {
 		.signal_fd = c->signal_fd,
 		.parent = detach ? 0 : c->parent,
@@ -806,6 +820,8 @@ undo:
 		jc_error_clear(&rm);
 	}
 out:
+	if (v.out_fd >= 0)
+		close(v.out_fd);
 	jc_extract_report_free(&v.rep);
 	jc_run_result_free(&res);
 	jc_plan_free(plan);
@@ -1172,7 +1188,7 @@ static int volume_get(struct ctx *c, const char *volume, const struct jc_strv *p
 		    err, JC_ERR_CONFIG, EINVAL,
 		    "volume get: no [job] image to make the transfer container from");
 	if (open_transfer_dir(c, &base, err) < 0 || open_engine(c, err) < 0 ||
-	    site_volume(c, volume, err) < 0 || open_output(base, to, &out_fd, err) < 0 ||
+	    site_volume(c, volume, err) < 0 || open_output(base, to, true, &out_fd, err) < 0 ||
 	    jc_transfer_open(c->engine, c->cfg.image, NULL, volume, c->cfg.site_name, NULL, &id,
 			     err) < 0)
 		return -1;
