@@ -463,10 +463,10 @@ static int open_beneath(int dfd, const char *path, int flags)
 			/* O_DIRECTORY|O_NOFOLLOW says ENOTDIR for a symlink too */
 			struct stat st;
 			int e = errno;
-			errno = fstatat(cur, c, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-					S_ISLNK(st.st_mode)
-				    ? ELOOP
-				    : e;
+			errno =
+			    fstatat(cur, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)
+				? ELOOP
+				: e;
 		}
 		if (cur != dfd) {
 			int e = errno;
@@ -487,10 +487,9 @@ static int open_failed(const char *spec, const char *path, int e, jc_error *err)
 				    "input `%s`: `%s` passes through a symlink; symlinks are not "
 				    "followed",
 				    spec, path);
-	return jc_error_set(err,
-			    e == ENOMEM || e == EMFILE || e == ENFILE ? JC_ERR_SYSTEM
-								      : JC_ERR_INPUT,
-			    e, "input `%s`: open `%s`: %s", spec, path, strerror(e));
+	return jc_error_set(
+	    err, e == ENOMEM || e == EMFILE || e == ENFILE ? JC_ERR_SYSTEM : JC_ERR_INPUT, e,
+	    "input `%s`: open `%s`: %s", spec, path, strerror(e));
 }
 
 /* Open `path` beneath dfd for reading when it is a regular file or a
@@ -517,8 +516,8 @@ static int open_checked(int dfd, const char *path, const char *spec, const char 
 				    "directories",
 				    spec, shown_path, type_name(st->st_mode));
 	close(fd);
-	fd = open_beneath(dfd, path,
-			  O_RDONLY | O_NONBLOCK | O_NOCTTY | (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0));
+	fd = open_beneath(
+	    dfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0));
 	if (fd < 0)
 		return open_failed(spec, shown_path, errno, err);
 	if (fstat(fd, &now) < 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
@@ -702,8 +701,9 @@ static int add_file(struct walk *w, const struct jc_input *in, int fd, const str
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return jc_error_set(w->err, JC_ERR_INPUT, errno, "input `%s`: read `%s`: %s",
-					    in->spec, src, strerror(errno));
+			return jc_error_set(w->err, JC_ERR_INPUT, errno,
+					    "input `%s`: read `%s`: %s", in->spec, src,
+					    strerror(errno));
 		if ((r == 0 && want) || (r > 0 && !want))
 			return jc_error_set(w->err, JC_ERR_INPUT, ESTALE,
 					    "input `%s`: `%s` changed size while being sent",
@@ -765,8 +765,8 @@ static int walk_dir(struct walk *w, const struct jc_input *in, int dfd, const ch
 	if (!d) {
 		e = errno;
 		close(dfd);
-		return jc_error_set(w->err, JC_ERR_SYSTEM, e, "input `%s`: list `%s`: %s",
-				    in->spec, src, strerror(e));
+		return jc_error_set(w->err, JC_ERR_SYSTEM, e, "input `%s`: list `%s`: %s", in->spec,
+				    src, strerror(e));
 	}
 	for (errno = 0; r == 0 && (de = readdir(d)); errno = 0) {
 		cleanup_free char *s = NULL, *t = NULL;
@@ -781,8 +781,8 @@ static int walk_dir(struct walk *w, const struct jc_input *in, int dfd, const ch
 	e = errno;
 	closedir(d);
 	if (r == 0 && e)
-		return jc_error_set(w->err, JC_ERR_SYSTEM, e, "input `%s`: list `%s`: %s",
-				    in->spec, src, strerror(e));
+		return jc_error_set(w->err, JC_ERR_SYSTEM, e, "input `%s`: list `%s`: %s", in->spec,
+				    src, strerror(e));
 	return r;
 }
 
@@ -795,8 +795,8 @@ static int walk_input(struct walk *w, const struct jc_input *in)
 	if (!src)
 		return jc_error_oom(w->err);
 	if (fstat(in->fd, &st) < 0)
-		return jc_error_set(w->err, JC_ERR_SYSTEM, errno, "input `%s`: stat: %s",
-				    in->spec, strerror(errno));
+		return jc_error_set(w->err, JC_ERR_SYSTEM, errno, "input `%s`: stat: %s", in->spec,
+				    strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return add_file(w, in, in->fd, &st, src, in->dest);
 	if (w->a && add_header(w, in->dest, AE_IFDIR, st.st_mode & 0777, 0, st.st_mtime) < 0)

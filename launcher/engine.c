@@ -657,8 +657,9 @@ int jc_engine_volume_list(struct jc_engine *e, const char *site, struct jc_volum
 struct stream {
 	struct jc_engine *e;
 	int fd;
-	int fd_errno;     /* why reading or writing fd failed */
-	struct buf error; /* the body of an error answer */
+	const int *failed; /* the producer gave up: abort, do not end */
+	int fd_errno;      /* why reading or writing fd failed */
+	struct buf error;  /* the body of an error answer */
 	jc_progress_fn progress;
 	void *ctx;
 };
@@ -675,6 +676,8 @@ static size_t stream_read(char *ptr, size_t size, size_t nmemb, void *ud)
 		st->fd_errno = errno;
 		return CURL_READFUNC_ABORT;
 	}
+	if (n == 0 && st->failed && __atomic_load_n(st->failed, __ATOMIC_SEQ_CST))
+		return CURL_READFUNC_ABORT;
 	return (size_t)n;
 }
 
@@ -717,11 +720,12 @@ static int stream_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_
  * transfer of any size is fine; one that stalls for the engine timeout is
  * not. */
 static int do_stream(struct jc_engine *e, bool put, const char *path, const char *step,
-		     const char *object, int fd, jc_progress_fn progress, void *ctx, jc_error *err)
+		     const char *object, int fd, const int *failed, jc_progress_fn progress,
+		     void *ctx, jc_error *err)
 {
 	cleanup_free char *url = make_url(e, path);
 	cleanup_slist struct curl_slist *hdrs = NULL;
-	struct stream st = { e, fd, 0, { 0 }, progress, ctx };
+	struct stream st = { e, fd, failed, 0, { 0 }, progress, ctx };
 	char errbuf[CURL_ERROR_SIZE] = "";
 	long status = 0, stall_s = (long)((e->timeout_ms + 999) / 1000);
 	CURLcode c;
@@ -792,14 +796,15 @@ static char *archive_path(const char *ref, const char *path)
 }
 
 int jc_engine_archive_put(struct jc_engine *e, const char *ref, const char *name, const char *path,
-			  int fd, jc_progress_fn progress, void *ctx, jc_error *err)
+			  int fd, const int *failed, jc_progress_fn progress, void *ctx,
+			  jc_error *err)
 {
 	cleanup_free char *p = archive_path(ref, path);
 
 	if (!p)
 		return jc_error_oom(err);
-	return do_stream(e, true, p, "write files into container", name ? name : ref, fd, progress,
-			 ctx, err);
+	return do_stream(e, true, p, "write files into container", name ? name : ref, fd, failed,
+			 progress, ctx, err);
 }
 
 int jc_engine_archive_get(struct jc_engine *e, const char *ref, const char *name, const char *path,
@@ -809,8 +814,8 @@ int jc_engine_archive_get(struct jc_engine *e, const char *ref, const char *name
 
 	if (!p)
 		return jc_error_oom(err);
-	return do_stream(e, false, p, "read files from container", name ? name : ref, fd, progress,
-			 ctx, err);
+	return do_stream(e, false, p, "read files from container", name ? name : ref, fd, NULL,
+			 progress, ctx, err);
 }
 
 /* ---- the raw stream ---- */

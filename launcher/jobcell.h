@@ -394,8 +394,12 @@ int jc_engine_volume_list(struct jc_engine *e, const char *site, struct jc_volum
  * a transfer fails when no byte moves for the engine timeout.  `progress`
  * (may be NULL) is told the bytes moved so far. */
 typedef void (*jc_progress_fn)(void *ctx, uint64_t bytes);
+/* `failed` (may be NULL) is set by the producer before it closes `fd`
+ * after a failure: the upload is then aborted, not ended, so the engine
+ * never takes a cut archive for a whole one. */
 int jc_engine_archive_put(struct jc_engine *e, const char *ref, const char *name, const char *path,
-			  int fd, jc_progress_fn progress, void *ctx, jc_error *err);
+			  int fd, const int *failed, jc_progress_fn progress, void *ctx,
+			  jc_error *err);
 int jc_engine_archive_get(struct jc_engine *e, const char *ref, const char *name, const char *path,
 			  int fd, jc_progress_fn progress, void *ctx, jc_error *err);
 

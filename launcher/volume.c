@@ -247,6 +247,7 @@ struct put_job {
 	const struct jc_input *in;
 	size_t n;
 	int rc;
+	int failed; /* set before the stream closes: abort the upload */
 	jc_error err;
 };
 
@@ -254,7 +255,9 @@ static void *put_thread(void *arg)
 {
 	struct put_job *j = arg;
 	j->rc = jc_archive_write(j->fd, j->o, j->in, j->n, &j->err);
-	/* the end of the stream is the end of the request body */
+	if (j->rc < 0)
+		__atomic_store_n(&j->failed, 1, __ATOMIC_SEQ_CST);
+	/* the end of the stream is the end (or, failed, the abort) of the body */
 	shutdown(j->fd, SHUT_WR);
 	return NULL;
 }
@@ -276,21 +279,19 @@ int jc_transfer_put(struct jc_engine *e, const char *ref, const char *name, cons
 		close(sv[1]);
 		return jc_error_set(err, JC_ERR_SYSTEM, perr, "start a thread: %s", strerror(perr));
 	}
-	rc = jc_engine_archive_put(e, ref, name, path, sv[0], progress, ctx, err);
+	rc = jc_engine_archive_put(e, ref, name, path, sv[0], &j.failed, progress, ctx, err);
 	/* a failed call leaves the writer blocked: closing our end gives it EPIPE */
 	close(sv[0]);
 	pthread_join(t, NULL);
 	close(sv[1]);
-	if (rc < 0 && err->status != EPIPE && err->kind == JC_ERR_ENGINE) {
-		jc_error_clear(&j.err); /* the engine's word explains the writer's EPIPE */
-		return -1;
-	}
-	if (j.rc < 0) {
-		/* the writer's reason (a bad input) explains the engine's failure */
+	if (j.rc < 0 && !(rc < 0 && j.err.status == EPIPE)) {
+		/* the writer's reason (a bad input) explains the aborted upload;
+		 * a broken pipe only echoes the engine's failure */
 		jc_error_set(err, j.err.kind, j.err.status, "%s", j.err.msg);
 		jc_error_clear(&j.err);
 		return -1;
 	}
+	jc_error_clear(&j.err);
 	return rc;
 }
 

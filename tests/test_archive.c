@@ -1,19 +1,25 @@
 /* archive.c: extraction of a hostile tar stream.  Archives are built with
  * libarchive's writer into a temporary file, then extracted into a fresh
- * directory that sits next to an "outside" directory nothing may reach. */
+ * directory that sits next to an "outside" directory nothing may reach.
+ * Then the sending side: path checks, opening and scanning inputs, and
+ * tar streams written by jc_archive_write read back with libarchive. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -323,6 +329,690 @@ static void test_not_a_tar(void **state)
 	assert_non_null(strstr(f->err.msg, "read archive"));
 }
 
+/* ---- sending inputs: jc_path_check, jc_input_*, jc_archive_write ---------- */
+
+#define NIN  6
+#define BIG  (300 * 1024)
+#define UID_ 65532
+
+struct ifx {
+	char base[64];
+	int base_fd;
+	struct jc_input in[NIN];
+	size_t n;
+	jc_error err;
+};
+
+static int isetup(void **state)
+{
+	struct ifx *f = calloc(1, sizeof(*f));
+
+	strcpy(f->base, "/tmp/jc-test-in-XXXXXX");
+	assert_non_null(mkdtemp(f->base));
+	f->base_fd = open(f->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(f->base_fd >= 0);
+	for (size_t i = 0; i < NIN; i++)
+		f->in[i].fd = -1;
+	jc_ws_no_openat2 = false;
+	*state = f;
+	return 0;
+}
+
+static int iteardown(void **state)
+{
+	struct ifx *f = *state;
+
+	for (size_t i = 0; i < NIN; i++)
+		jc_input_close(&f->in[i]);
+	close(f->base_fd);
+	jc_error_clear(&f->err);
+	rm_tree(f->base);
+	free(f);
+	jc_ws_no_openat2 = false;
+	return 0;
+}
+
+static void put(struct ifx *f, const char *rel, mode_t mode, const void *data, size_t len)
+{
+	int fd = openat(f->base_fd, rel, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	if (len)
+		assert_int_equal(write(fd, data, len), (ssize_t)len);
+	assert_int_equal(fchmod(fd, mode), 0); /* past the umask, setuid too */
+	close(fd);
+}
+
+static void dir(struct ifx *f, const char *rel, mode_t mode)
+{
+	assert_int_equal(mkdirat(f->base_fd, rel, 0700), 0);
+	assert_int_equal(fchmodat(f->base_fd, rel, mode, 0), 0);
+}
+
+/* Open spec as the next input; returns what jc_input_open returned. */
+static int open_in(struct ifx *f, const char *spec)
+{
+	assert_true(f->n < NIN);
+	jc_error_clear(&f->err);
+	if (jc_input_open(spec, f->base_fd, &f->in[f->n], &f->err) < 0)
+		return -1;
+	f->n++;
+	return 0;
+}
+
+#define assert_msg_has(f, text)                                                                    \
+	do {                                                                                       \
+		if (!(f)->err.msg || !strstr((f)->err.msg, text))                                  \
+			fail_msg("message `%s` lacks `%s`",                                        \
+				 (f)->err.msg ? (f)->err.msg : "(none)", text);                    \
+	} while (0)
+
+static void test_path_check_accepts(void **state)
+{
+	char comp[256], path[4097];
+	jc_error err = { 0 };
+
+	(void)state;
+	memset(comp, 'c', 255);
+	comp[255] = '\0';
+	for (size_t i = 0; i < 4095; i++)
+		path[i] = i % 2 ? '/' : 'a'; /* a/a/.../a: 4095 bytes */
+	path[4095] = '\0';
+	const char *ok[] = { "a", "a/b.c", "x y", "a.b/c-d_e/..f", ".hidden", "é", comp, path };
+	for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++)
+		if (jc_path_check(ok[i], "input", &err) != 0)
+			fail_msg("`%.40s` refused: %s", ok[i], err.msg);
+	assert_null(err.msg);
+}
+
+static void test_path_check_refuses(void **state)
+{
+	char comp[257], path[4097];
+	jc_error err = { 0 };
+	struct {
+		const char *path, *why;
+	} bad[] = {
+		{ "", "path is empty" },
+		{ "/abs", "absolute path is not allowed" },
+		{ "a/../b", "path component `..` is not allowed" },
+		{ "..", "path component `..` is not allowed" },
+		{ ".", "path component `.` is not allowed" },
+		{ "a/./b", "path component `.` is not allowed" },
+		{ "a//b", "path has an empty component" },
+		{ "a/", "path has an empty component" },
+		{ comp, "path component is longer than 255 bytes" },
+		{ path, "path is longer than 4095 bytes" },
+		{ "a\nb", "control bytes are not allowed" },
+		{ "a\x7f", "control bytes are not allowed" },
+		{ "\x1b[31m", "control bytes are not allowed" },
+	};
+
+	(void)state;
+	memset(comp, 'c', 256);
+	comp[256] = '\0';
+	for (size_t i = 0; i < 4096; i++)
+		path[i] = i % 2 ? '/' : 'a';
+	path[4095] = 'b'; /* a/a/.../ab: 4096 bytes, no component too long */
+	path[4096] = '\0';
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_int_equal(jc_path_check(bad[i].path, "input", &err), -1);
+		assert_int_equal(err.kind, JC_ERR_INPUT);
+		if (!strstr(err.msg, bad[i].why))
+			fail_msg("`%.40s`: `%s` lacks `%s`", bad[i].path, err.msg, bad[i].why);
+		/* the message never carries the control bytes it refuses */
+		for (const char *p = err.msg; *p; p++)
+			assert_false((unsigned char)*p < 0x20 || *p == 0x7f);
+	}
+	assert_int_equal(jc_path_check("a/../b", "input", &err), -1);
+	assert_string_equal(err.msg, "input `a/../b`: path component `..` is not allowed");
+	jc_error_clear(&err);
+}
+
+static void test_input_open_file_and_dir(void **state)
+{
+	struct ifx *f = *state;
+
+	dir(f, "data", 0755);
+	dir(f, "data/sub", 0755);
+	put(f, "data/sub/inner.txt", 0644, "in", 2);
+	put(f, "file.txt", 0644, "x", 1);
+	assert_int_equal(open_in(f, "file.txt"), 0);
+	assert_string_equal(f->in[0].dest, "file.txt");
+	assert_string_equal(f->in[0].spec, "file.txt");
+	assert_false(f->in[0].is_dir);
+	assert_true(f->in[0].fd >= 0);
+	assert_int_equal(open_in(f, "data"), 0);
+	assert_string_equal(f->in[1].dest, "data");
+	assert_true(f->in[1].is_dir);
+	assert_int_equal(open_in(f, "data/sub/inner.txt"), 0);
+	assert_string_equal(f->in[2].dest, "inner.txt");
+	/* split at the first `:` */
+	assert_int_equal(open_in(f, "data/sub:in/x:y"), 0);
+	assert_string_equal(f->in[3].dest, "in/x:y");
+	assert_string_equal(f->in[3].spec, "data/sub:in/x:y");
+	assert_true(f->in[3].is_dir);
+	jc_input_close(&f->in[3]);
+	assert_int_equal(f->in[3].fd, -1);
+	jc_input_close(&f->in[3]); /* twice is harmless */
+}
+
+static void input_open_refused(struct ifx *f, bool no_openat2)
+{
+	struct {
+		const char *spec, *why;
+		int status;
+	} bad[] = {
+		{ "/etc/passwd", "input `/etc/passwd`: source `/etc/passwd`: absolute path",
+		  EINVAL },
+		{ "data/../file.txt", "path component `..` is not allowed", EINVAL },
+		{ "..", "path component `..` is not allowed", EINVAL },
+		{ "link", "input `link`: `link` is a symlink; inputs hold only regular files",
+		  ELOOP },
+		{ "escape", "`escape` is a symlink", ELOOP },
+		{ "linkdir/file.txt", "`linkdir/file.txt` passes through a symlink", ELOOP },
+		{ "linkdir", "`linkdir` is a symlink", ELOOP },
+		{ "fifo", "input `fifo`: `fifo` is a fifo", EINVAL },
+		{ "missing", "input `missing`: open `missing`: No such file or directory", ENOENT },
+		{ "data/missing", "No such file or directory", ENOENT },
+		{ "file.txt/x", "open `file.txt/x`: Not a directory", ENOTDIR },
+		{ "file.txt:../x", "input `file.txt:../x`: destination `../x`: path component",
+		  EINVAL },
+		{ "file.txt:", "destination ``: path is empty", EINVAL },
+		{ "file.txt:/abs", "destination `/abs`: absolute path", EINVAL },
+		{ ":x", "source ``: path is empty", EINVAL },
+		{ "file.txt:a\nb", "input `file.txt:a?b`: destination `a?b`: control bytes",
+		  EINVAL },
+	};
+	struct jc_input out = { .fd = -7 };
+
+	dir(f, "data", 0755);
+	put(f, "file.txt", 0644, "x", 1);
+	assert_int_equal(symlinkat("file.txt", f->base_fd, "link"), 0);
+	assert_int_equal(symlinkat("data", f->base_fd, "linkdir"), 0);
+	assert_int_equal(symlinkat("/tmp", f->base_fd, "escape"), 0);
+	assert_int_equal(mkfifoat(f->base_fd, "fifo", 0644), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		jc_ws_no_openat2 = no_openat2;
+		assert_int_equal(jc_input_open(bad[i].spec, f->base_fd, &out, &f->err), -1);
+		if (!strstr(f->err.msg, bad[i].why))
+			fail_msg("`%s`: `%s` lacks `%s`", bad[i].spec, f->err.msg, bad[i].why);
+		assert_int_equal(f->err.kind, JC_ERR_INPUT);
+		assert_int_equal(f->err.status, bad[i].status);
+		/* out-parameters only on success */
+		assert_int_equal(out.fd, -7);
+		assert_null(out.spec);
+		assert_null(out.dest);
+	}
+	/* the fallback stays on when asked for, so the walk really ran; without
+	 * openat2 (Linux < 5.6, valgrind) both runs take the walk */
+	if (no_openat2)
+		assert_true(jc_ws_no_openat2);
+	assert_int_equal(open_in(f, "data:d"), 0);
+}
+
+static void test_input_open_refused_openat2(void **state)
+{
+	input_open_refused(*state, false);
+}
+
+static void test_input_open_refused_walk(void **state)
+{
+	input_open_refused(*state, true);
+}
+
+static void test_input_scan_counts_bytes(void **state)
+{
+	struct ifx *f = *state;
+	static char buf[5000];
+	uint64_t bytes = 7;
+
+	dir(f, "data", 0755);
+	dir(f, "data/sub", 0755);
+	dir(f, "data/empty", 0755);
+	put(f, "data/a", 0644, buf, 1000);
+	put(f, "data/sub/b", 0644, buf, 5000);
+	put(f, "data/sub/zero", 0644, buf, 0);
+	put(f, "one", 0644, buf, 17);
+	assert_int_equal(open_in(f, "data"), 0);
+	assert_int_equal(open_in(f, "one:x/one"), 0);
+	assert_int_equal(jc_input_scan(f->in, f->n, &bytes, &f->err), 0);
+	assert_int_equal(bytes, 6017);
+	assert_int_equal(jc_input_scan(f->in, 0, &bytes, &f->err), 0);
+	assert_int_equal(bytes, 0);
+}
+
+static void scan_refuses_special(struct ifx *f, bool no_openat2)
+{
+	uint64_t bytes = 7;
+
+	dir(f, "data", 0755);
+	dir(f, "data/sub", 0755);
+	put(f, "data/sub/ok", 0644, "x", 1);
+	assert_int_equal(symlinkat("ok", f->base_fd, "data/sub/link"), 0);
+	dir(f, "pipes", 0755);
+	assert_int_equal(mkfifoat(f->base_fd, "pipes/fifo", 0644), 0);
+	dir(f, "hid", 0755);
+	assert_int_equal(symlinkat("/tmp", f->base_fd, "hid/up"), 0);
+	jc_ws_no_openat2 = no_openat2;
+	assert_int_equal(open_in(f, "data:in"), 0);
+	assert_int_equal(jc_input_scan(f->in, 1, &bytes, &f->err), -1);
+	assert_int_equal(f->err.kind, JC_ERR_INPUT);
+	assert_string_equal(f->err.msg,
+			    "input `data:in`: `data/sub/link` is a symlink; inputs hold "
+			    "only regular files and directories");
+	assert_int_equal(bytes, 7); /* untouched on failure */
+	assert_int_equal(open_in(f, "pipes"), 0);
+	assert_int_equal(jc_input_scan(&f->in[1], 1, &bytes, &f->err), -1);
+	assert_msg_has(f, "input `pipes`: `pipes/fifo` is a fifo");
+	assert_int_equal(open_in(f, "hid"), 0);
+	assert_int_equal(jc_input_scan(&f->in[2], 1, &bytes, &f->err), -1);
+	assert_msg_has(f, "`hid/up` is a symlink");
+	if (no_openat2)
+		assert_true(jc_ws_no_openat2);
+}
+
+static void test_input_scan_refuses_special_openat2(void **state)
+{
+	scan_refuses_special(*state, false);
+}
+
+static void test_input_scan_refuses_special_walk(void **state)
+{
+	scan_refuses_special(*state, true);
+}
+
+static void test_input_scan_refuses_names_and_depth(void **state)
+{
+	struct ifx *f = *state;
+	char p[256] = "deep";
+	uint64_t bytes;
+
+	dir(f, "ctl", 0755);
+	put(f, "ctl/a\nb", 0644, "x", 1);
+	assert_int_equal(open_in(f, "ctl:c"), 0);
+	assert_int_equal(jc_input_scan(f->in, 1, &bytes, &f->err), -1);
+	assert_string_equal(f->err.msg,
+			    "input `ctl:c`: name `c/a?b`: control bytes are not allowed");
+
+	/* deep/d/.../d: 64 levels below the input are fine, 65 are not */
+	dir(f, p, 0755);
+	for (int i = 0; i < 64; i++) {
+		strcat(p, "/d");
+		dir(f, p, 0755);
+	}
+	put(f, "deep/d/f", 0644, "x", 1);
+	assert_int_equal(open_in(f, "deep"), 0);
+	assert_int_equal(jc_input_scan(&f->in[1], 1, &bytes, &f->err), 0);
+	assert_int_equal(bytes, 1);
+	strcat(p, "/d");
+	dir(f, p, 0755);
+	assert_int_equal(jc_input_scan(&f->in[1], 1, &bytes, &f->err), -1);
+	assert_msg_has(f, "is nested more than 64 directories deep");
+}
+
+static void test_input_scan_duplicate_dest(void **state)
+{
+	struct ifx *f = *state;
+	uint64_t bytes;
+
+	dir(f, "d", 0755);
+	put(f, "f", 0644, "x", 1);
+	put(f, "g", 0644, "y", 1);
+	assert_int_equal(open_in(f, "f:x"), 0);
+	assert_int_equal(open_in(f, "g:x"), 0);
+	assert_int_equal(jc_input_scan(f->in, 2, &bytes, &f->err), -1);
+	assert_int_equal(f->err.kind, JC_ERR_INPUT);
+	assert_string_equal(f->err.msg,
+			    "input `g:x`: destination `x` is also the destination of input `f:x`");
+	/* beneath a file: refused; beneath a directory: fine */
+	assert_int_equal(open_in(f, "d:x/y"), 0);
+	assert_int_equal(jc_input_scan(&f->in[1], 2, &bytes, &f->err), -1);
+	assert_msg_has(f, "destination `x/y` is beneath `x`, which input `g:x` sends as a file");
+	assert_int_equal(open_in(f, "d:z"), 0);
+	assert_int_equal(open_in(f, "f:z/f"), 0);
+	assert_int_equal(jc_input_scan(&f->in[3], 2, &bytes, &f->err), 0);
+	assert_int_equal(bytes, 1);
+}
+
+/* ---- jc_archive_write ---- */
+
+struct member {
+	char *name;
+	unsigned type, perm;
+	int64_t uid, gid, size, mtime;
+	bool named; /* uname or gname set */
+	unsigned char *data;
+};
+
+struct members {
+	struct member m[32];
+	size_t n;
+};
+
+static void members_free(struct members *ms)
+{
+	for (size_t i = 0; i < ms->n; i++) {
+		free(ms->m[i].name);
+		free(ms->m[i].data);
+	}
+	ms->n = 0;
+}
+
+/* Read a whole tar stream back with libarchive's reader. */
+static void parse(const unsigned char *buf, size_t len, struct members *ms)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	int r;
+
+	assert_int_equal(archive_read_support_format_tar(a), ARCHIVE_OK);
+	assert_int_equal(archive_read_open_memory(a, buf, len), ARCHIVE_OK);
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		struct member *m = &ms->m[ms->n++];
+		size_t got = 0;
+
+		assert_true(ms->n < 32);
+		m->name = strdup(archive_entry_pathname(e));
+		m->type = archive_entry_filetype(e);
+		m->perm = archive_entry_perm(e);
+		m->uid = archive_entry_uid(e);
+		m->gid = archive_entry_gid(e);
+		m->size = archive_entry_size(e);
+		m->mtime = archive_entry_mtime(e);
+		m->named = (archive_entry_uname(e) && *archive_entry_uname(e)) ||
+			   (archive_entry_gname(e) && *archive_entry_gname(e));
+		m->data = malloc((size_t)m->size + 1);
+		while (got < (size_t)m->size) {
+			la_ssize_t n = archive_read_data(a, m->data + got, (size_t)m->size - got);
+			assert_true(n > 0);
+			got += (size_t)n;
+		}
+	}
+	assert_int_equal(r, ARCHIVE_EOF);
+	archive_read_free(a);
+}
+
+static int find(const struct members *ms, const char *prefix, const char *name)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want), "%s%s", prefix, name);
+	for (size_t i = 0; i < ms->n; i++)
+		if (strcmp(ms->m[i].name, want) == 0)
+			return (int)i;
+	fail_msg("no member `%s`", want);
+	return -1;
+}
+
+/* The end-of-archive marker: two zero blocks, last in the stream. */
+static bool has_trailer(const unsigned char *buf, size_t len)
+{
+	if (len < 1024 || len % 512)
+		return false;
+	for (size_t i = len - 1024; i < len; i++)
+		if (buf[i])
+			return false;
+	return true;
+}
+
+struct reader {
+	int fd;
+	unsigned char *buf;
+	size_t len;
+};
+
+static void *read_all(void *p)
+{
+	struct reader *r = p;
+	size_t cap = 0;
+	ssize_t n;
+
+	for (;;) {
+		if (r->len == cap)
+			r->buf = realloc(r->buf, cap = cap * 2 + 65536);
+		n = read(r->fd, r->buf + r->len, cap - r->len);
+		if (n <= 0)
+			break;
+		r->len += (size_t)n;
+	}
+	return NULL;
+}
+
+#define LONG_NAME                                                                                  \
+	"a-name-longer-than-the-hundred-bytes-of-a-ustar-name-field-so-that-pax-or-the-prefix-"    \
+	"field-must-carry-it-through-the-stream.txt"
+
+/* data/ 0750 { bytes.bin 0640 (300 KiB of every byte value), run.sh 04755,
+ * sub/ { note.txt, LONG_NAME } } and top.txt sent as a/b/c. */
+static void make_tree(struct ifx *f)
+{
+	unsigned char *big = malloc(BIG);
+	struct timespec times[2] = { { 1700000000, 0 }, { 1700000000, 0 } };
+
+	for (size_t i = 0; i < BIG; i++)
+		big[i] = (unsigned char)i;
+	dir(f, "data", 0750);
+	put(f, "data/bytes.bin", 0640, big, BIG);
+	assert_int_equal(utimensat(f->base_fd, "data/bytes.bin", times, 0), 0);
+	put(f, "data/run.sh", 04755, "#!/bin/sh\n", 10);
+	dir(f, "data/sub", 0711);
+	put(f, "data/sub/note.txt", 0644, "hi\n", 3);
+	put(f, "data/sub/" LONG_NAME, 0644, "long", 4);
+	put(f, "top.txt", 0600, "top", 3);
+	free(big);
+	assert_int_equal(open_in(f, "data"), 0);
+	assert_int_equal(open_in(f, "top.txt:a/b/c"), 0);
+}
+
+static void check_tree(const unsigned char *buf, size_t len, const char *prefix, mode_t root_mode)
+{
+	struct members ms = { 0 };
+	int i, sub, note, a, ab, abc;
+	struct member *m;
+
+	assert_true(has_trailer(buf, len));
+	parse(buf, len, &ms);
+	assert_int_equal(ms.n, *prefix ? 10 : 9);
+	for (size_t k = 0; k < ms.n; k++) {
+		if (ms.m[k].uid != UID_ || ms.m[k].gid != UID_ || ms.m[k].named)
+			fail_msg("`%s` owned by %lld:%lld", ms.m[k].name, (long long)ms.m[k].uid,
+				 (long long)ms.m[k].gid);
+		assert_int_equal(ms.m[k].perm & 07000, 0);
+	}
+	if (*prefix) {
+		assert_string_equal(ms.m[0].name, prefix); /* first: "v/" or "./" */
+		assert_int_equal(ms.m[0].type, AE_IFDIR);
+		assert_int_equal(ms.m[0].perm, root_mode);
+	}
+	m = &ms.m[find(&ms, prefix, "data/")];
+	assert_int_equal(m->type, AE_IFDIR);
+	assert_int_equal(m->perm, 0750);
+	m = &ms.m[find(&ms, prefix, "data/bytes.bin")];
+	assert_int_equal(m->type, AE_IFREG);
+	assert_int_equal(m->perm, 0640);
+	assert_int_equal(m->size, BIG);
+	assert_int_equal(m->mtime, 1700000000);
+	for (size_t k = 0; k < BIG; k++)
+		if (m->data[k] != (unsigned char)k)
+			fail_msg("byte %zu is %u", k, m->data[k]);
+	m = &ms.m[find(&ms, prefix, "data/run.sh")];
+	assert_int_equal(m->perm, 0755); /* setuid dropped */
+	assert_memory_equal(m->data, "#!/bin/sh\n", 10);
+	sub = find(&ms, prefix, "data/sub/");
+	assert_int_equal(ms.m[sub].perm, 0711);
+	note = find(&ms, prefix, "data/sub/note.txt");
+	assert_memory_equal(ms.m[note].data, "hi\n", 3);
+	m = &ms.m[find(&ms, prefix, "data/sub/" LONG_NAME)];
+	assert_memory_equal(m->data, "long", 4);
+	i = find(&ms, prefix, "data/");
+	assert_true(i < sub && sub < note);
+	a = find(&ms, prefix, "a/");
+	ab = find(&ms, prefix, "a/b/");
+	abc = find(&ms, prefix, "a/b/c");
+	assert_true(a < ab && ab < abc);
+	assert_int_equal(ms.m[a].type, AE_IFDIR);
+	assert_int_equal(ms.m[a].perm, 0755);
+	assert_int_equal(ms.m[ab].perm, 0755);
+	assert_int_equal(ms.m[abc].type, AE_IFREG);
+	assert_int_equal(ms.m[abc].perm, 0600);
+	assert_memory_equal(ms.m[abc].data, "top", 3);
+	members_free(&ms);
+}
+
+/* Into a file: send() says ENOTSOCK and write() takes over. */
+static void test_write_round_trip_file(void **state)
+{
+	struct ifx *f = *state;
+	struct jc_tar_opts o = { .root = "v", .root_mode = 0750, .uid = UID_, .gid = UID_ };
+	int fd = open(f->base, O_TMPFILE | O_RDWR, 0600);
+	struct stat st;
+	unsigned char *buf;
+
+	assert_true(fd >= 0);
+	make_tree(f);
+	if (jc_archive_write(fd, &o, f->in, f->n, &f->err) != 0)
+		fail_msg("%s", f->err.msg);
+	assert_int_equal(fstat(fd, &st), 0);
+	buf = malloc((size_t)st.st_size);
+	assert_int_equal(pread(fd, buf, (size_t)st.st_size, 0), st.st_size);
+	check_tree(buf, (size_t)st.st_size, "v/", 0750);
+	free(buf);
+	close(fd);
+}
+
+/* Write through a socketpair (sock) or a pipe, read by a thread. */
+static void write_through(struct ifx *f, bool sock, const struct jc_tar_opts *o, struct reader *r)
+{
+	pthread_t t;
+	int p[2];
+
+	if (sock)
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p), 0);
+	else
+		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	r->fd = sock ? p[1] : p[0];
+	assert_int_equal(pthread_create(&t, NULL, read_all, r), 0);
+	if (jc_archive_write(sock ? p[0] : p[1], o, f->in, f->n, &f->err) != 0)
+		fail_msg("%s", f->err.msg);
+	close(sock ? p[0] : p[1]); /* the caller closes out_fd */
+	assert_int_equal(pthread_join(t, NULL), 0);
+	close(r->fd);
+}
+
+static void test_write_round_trip_socket_dot(void **state)
+{
+	struct ifx *f = *state;
+	struct jc_tar_opts o = { .root = ".", .root_mode = 0755, .uid = UID_, .gid = UID_ };
+	struct reader r = { 0 };
+
+	make_tree(f);
+	write_through(f, true, &o, &r);
+	check_tree(r.buf, r.len, "./", 0755);
+	free(r.buf);
+}
+
+static void test_write_round_trip_pipe_no_root(void **state)
+{
+	struct ifx *f = *state;
+	struct jc_tar_opts o = { .root = NULL, .uid = UID_, .gid = UID_ };
+	struct reader r = { 0 };
+
+	make_tree(f);
+	write_through(f, false, &o, &r);
+	check_tree(r.buf, r.len, "", 0);
+	free(r.buf);
+}
+
+static void closed_reader(struct ifx *f, bool sock)
+{
+	struct jc_tar_opts o = { .root = "v", .root_mode = 0755, .uid = UID_, .gid = UID_ };
+	sigset_t pending;
+	int p[2];
+
+	/* a SIGPIPE would end this process: the test only passes if none came */
+	signal(SIGPIPE, SIG_DFL);
+	make_tree(f);
+	if (sock)
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p), 0);
+	else
+		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	close(sock ? p[1] : p[0]);
+	assert_int_equal(jc_archive_write(sock ? p[0] : p[1], &o, f->in, f->n, &f->err), -1);
+	assert_int_equal(f->err.status, EPIPE);
+	assert_msg_has(f, "write tar stream: Broken pipe");
+	assert_int_equal(sigpending(&pending), 0);
+	assert_false(sigismember(&pending, SIGPIPE));
+	close(sock ? p[0] : p[1]);
+}
+
+static void test_write_closed_reader_socket(void **state)
+{
+	closed_reader(*state, true);
+}
+
+static void test_write_closed_reader_pipe(void **state)
+{
+	closed_reader(*state, false);
+}
+
+/* Scanned, then changed: the writer judges the tree again. */
+static void test_write_rechecks_the_tree(void **state)
+{
+	struct ifx *f = *state;
+	struct jc_tar_opts o = { .root = "v", .root_mode = 0755, .uid = UID_, .gid = UID_ };
+	int fd = open(f->base, O_TMPFILE | O_RDWR, 0600);
+	uint64_t bytes;
+
+	make_tree(f);
+	assert_int_equal(jc_input_scan(f->in, f->n, &bytes, &f->err), 0);
+	assert_int_equal(bytes, BIG + 10 + 3 + 4 + 3);
+	assert_int_equal(unlinkat(f->base_fd, "data/sub/note.txt", 0), 0);
+	assert_int_equal(symlinkat("/etc/passwd", f->base_fd, "data/sub/note.txt"), 0);
+	assert_int_equal(jc_archive_write(fd, &o, f->in, f->n, &f->err), -1);
+	assert_string_equal(f->err.msg, "input `data`: `data/sub/note.txt` is a symlink; inputs "
+					"hold only regular files and directories");
+	close(fd);
+}
+
+/* Files whose size is not what fstat said: procfs says 0 and has more,
+ * sysfs says 4096 and has less.  The stream must not end as if whole. */
+static void changed_size(struct ifx *f, const char *dir_path, const char *name)
+{
+	struct jc_tar_opts o = { .root = "v", .root_mode = 0755, .uid = UID_, .gid = UID_ };
+	int fd = open(f->base, O_TMPFILE | O_RDWR, 0600);
+	int dfd = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char want[128];
+	unsigned char buf[16384];
+	ssize_t len;
+
+	if (dfd < 0 || faccessat(dfd, name, R_OK, 0) < 0) {
+		close(fd);
+		if (dfd >= 0)
+			close(dfd);
+		skip();
+	}
+	assert_int_equal(jc_input_open(name, dfd, &f->in[0], &f->err), 0);
+	f->n = 1;
+	assert_int_equal(jc_archive_write(fd, &o, f->in, f->n, &f->err), -1);
+	snprintf(want, sizeof(want), "input `%s`: `%s` changed size while being sent", name, name);
+	assert_string_equal(f->err.msg, want);
+	len = pread(fd, buf, sizeof(buf), 0);
+	assert_true(len >= 0);
+	assert_false(has_trailer(buf, (size_t)len));
+	close(dfd);
+	close(fd);
+}
+
+static void test_write_file_grew(void **state)
+{
+	changed_size(*state, "/proc/self", "status");
+}
+
+static void test_write_file_shrank(void **state)
+{
+	changed_size(*state, "/sys/kernel", "uevent_seqnum");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +1027,29 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_control_bytes_not_echoed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_stream_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_tar, setup, teardown),
+		cmocka_unit_test(test_path_check_accepts),
+		cmocka_unit_test(test_path_check_refuses),
+		cmocka_unit_test_setup_teardown(test_input_open_file_and_dir, isetup, iteardown),
+		cmocka_unit_test_setup_teardown(test_input_open_refused_openat2, isetup, iteardown),
+		cmocka_unit_test_setup_teardown(test_input_open_refused_walk, isetup, iteardown),
+		cmocka_unit_test_setup_teardown(test_input_scan_counts_bytes, isetup, iteardown),
+		cmocka_unit_test_setup_teardown(test_input_scan_refuses_special_openat2, isetup,
+						iteardown),
+		cmocka_unit_test_setup_teardown(test_input_scan_refuses_special_walk, isetup,
+						iteardown),
+		cmocka_unit_test_setup_teardown(test_input_scan_refuses_names_and_depth, isetup,
+						iteardown),
+		cmocka_unit_test_setup_teardown(test_input_scan_duplicate_dest, isetup, iteardown),
+		cmocka_unit_test_setup_teardown(test_write_round_trip_file, isetup, iteardown),
+		cmocka_unit_test_setup_teardown(test_write_round_trip_socket_dot, isetup,
+						iteardown),
+		cmocka_unit_test_setup_teardown(test_write_round_trip_pipe_no_root, isetup,
+						iteardown),
+		cmocka_unit_test_setup_teardown(test_write_closed_reader_socket, isetup, iteardown),
+		cmocka_unit_test_setup_teardown(test_write_closed_reader_pipe, isetup, iteardown),
+		cmocka_unit_test_setup_teardown(test_write_rechecks_the_tree, isetup, iteardown),
+		cmocka_unit_test_setup_teardown(test_write_file_grew, isetup, iteardown),
+		cmocka_unit_test_setup_teardown(test_write_file_shrank, isetup, iteardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
