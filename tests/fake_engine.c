@@ -11,12 +11,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 enum cstate { CS_CREATED, CS_RUNNING, CS_EXITED };
+
+/* Request bodies over this are refused with 413. */
+#define MAX_BODY ((size_t)256 << 20)
+/* API 1.45, in version_num() form: VolumeOptions.Subpath */
+#define API_SUBPATH 1045
+
+/* Bytes stored under a path: an archive PUT, or one set by the test. */
+struct blob {
+	char *path;
+	char *data;
+	size_t len;
+};
+
+struct mount {
+	char *volume;  /* its name */
+	char *target;  /* path in the container */
+	char *subpath; /* "" when whole, or when the engine ignored it */
+	bool ro;
+	bool anon; /* created for this container: removed with it on ?v=1 */
+};
+
+struct volume {
+	char *name;
+	cJSON *labels; /* an object */
+	struct timespec created;
+};
 
 struct container {
 	char id[65];
@@ -33,6 +60,10 @@ struct container {
 	struct timespec created, started, finished; /* CLOCK_REALTIME */
 	char *out;                                  /* multiplexed frames */
 	size_t out_len, out_cap;
+	struct mount *mounts; /* the volumes it mounts */
+	size_t nmounts;
+	struct blob *puts; /* last archive PUT body per path */
+	size_t nputs, cap_puts;
 };
 
 struct image {
@@ -66,17 +97,23 @@ struct fake_engine {
 	size_t nreqs, cap_reqs;
 	struct rule **rules;
 	size_t nrules, cap_rules;
+	struct volume **vols;
+	size_t nvols, cap_vols;
+	struct blob *tars; /* fake_engine_set_archive */
+	size_t ntars, cap_tars;
 	unsigned long exit_seq;
 	bool lose_answer; /* FAKE_FAULT_LOST: queue() sends a dropped answer */
 	uint64_t id_seed;
+	uint64_t vol_seq; /* anonymous and unnamed volumes */
 	int next_pid;
 };
 
 struct conn_ctx {
-	char *uri; /* raw, as sent */
-	char *body;
+	char *uri;  /* raw, as sent */
+	char *body; /* NUL-terminated past len; handed to the recorded request */
 	size_t len, cap;
 	bool started;
+	bool too_big; /* over MAX_BODY: the rest is discarded, the answer is 413 */
 	unsigned long exit_seq_at_arrival;
 };
 
@@ -347,6 +384,154 @@ static struct image *find_image(struct fake_engine *fe, const char *name)
 	return NULL;
 }
 
+/* Also finds removed containers (the newest first) when no live one
+ * matches: for the getters, which tests call after a client cleaned up. */
+static struct container *find_container_any(struct fake_engine *fe, const char *ref)
+{
+	struct container *c = find_container(fe, ref);
+	const char *name = ref[0] == '/' ? ref + 1 : ref;
+	size_t n = strlen(ref);
+	for (size_t i = fe->ncs; !c && i-- > 0;) {
+		struct container *r = fe->cs[i];
+		if (!strcmp(r->id, ref) || !strcmp(r->name, name) ||
+		    (n >= 4 && !strncmp(r->id, ref, n)))
+			c = r;
+	}
+	return c;
+}
+
+/* Docker's local driver: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
+static bool volume_name_ok(const char *s)
+{
+	static const char more[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+	if (strlen(s) < 2 || !strchr(more, s[0]) || strchr("_.-", s[0]))
+		return false;
+	return strspn(s, more) == strlen(s);
+}
+
+static struct volume *find_volume(struct fake_engine *fe, const char *name)
+{
+	for (size_t i = 0; i < fe->nvols; i++)
+		if (!strcmp(fe->vols[i]->name, name))
+			return fe->vols[i];
+	return NULL;
+}
+
+/* Adds a volume; takes `labels` (an object, or NULL for none) in all cases. */
+static struct volume *volume_add(struct fake_engine *fe, const char *name, cJSON *labels)
+{
+	struct volume *v = calloc(1, sizeof(*v));
+	if (!labels)
+		labels = cJSON_CreateObject();
+	if (!v || !labels || !(v->name = strdup(name)) ||
+	    !grow(&fe->vols, &fe->cap_vols, fe->nvols + 1, sizeof(*fe->vols))) {
+		if (v)
+			free(v->name);
+		free(v);
+		cJSON_Delete(labels);
+		return NULL;
+	}
+	v->labels = labels;
+	v->created = now(CLOCK_REALTIME);
+	fe->vols[fe->nvols++] = v;
+	return v;
+}
+
+static void volume_free(struct volume *v)
+{
+	free(v->name);
+	cJSON_Delete(v->labels);
+	free(v);
+}
+
+static void volume_remove(struct fake_engine *fe, struct volume *v)
+{
+	for (size_t i = 0; i < fe->nvols; i++) {
+		if (fe->vols[i] == v) {
+			memmove(fe->vols + i, fe->vols + i + 1,
+				(fe->nvols - i - 1) * sizeof(*fe->vols));
+			fe->nvols--;
+			break;
+		}
+	}
+	volume_free(v);
+}
+
+/* Live containers that mount `name`, as Docker lists them: "[ID ID]". */
+static size_t volume_users(struct fake_engine *fe, const char *name, char *ids, size_t cap)
+{
+	size_t n = 0, off = 0;
+	if (cap > 0)
+		ids[0] = '\0';
+	for (size_t i = 0; i < fe->ncs; i++) {
+		const struct container *c = fe->cs[i];
+		bool uses = false;
+		for (size_t k = 0; !c->removed && k < c->nmounts && !uses; k++)
+			uses = !strcmp(c->mounts[k].volume, name);
+		if (!uses)
+			continue;
+		if (off < cap) {
+			int w = snprintf(ids + off, cap - off, "%s%s", n ? " " : "", c->id);
+			off += w > 0 ? (size_t)w : 0;
+		}
+		n++;
+	}
+	return n;
+}
+
+static struct blob *blob_find(struct blob *b, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(b[i].path, path))
+			return &b[i];
+	return NULL;
+}
+
+/* Stores a copy of data under path, replacing what was there. */
+static bool blob_set(struct blob **arr, size_t *n, size_t *cap, const char *path, const void *data,
+		     size_t len)
+{
+	char *copy = malloc(len ? len : 1);
+	if (!copy)
+		return false;
+	if (len)
+		memcpy(copy, data, len);
+	struct blob *b = blob_find(*arr, *n, path);
+	if (!b) {
+		char *p = strdup(path);
+		if (!p || !grow(arr, cap, *n + 1, sizeof(**arr))) {
+			free(p);
+			free(copy);
+			return false;
+		}
+		b = &(*arr)[(*n)++];
+		b->path = p;
+		b->data = NULL;
+	}
+	free(b->data);
+	b->data = copy;
+	b->len = len;
+	return true;
+}
+
+static void blobs_free(struct blob *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(b[i].path);
+		free(b[i].data);
+	}
+	free(b);
+}
+
+/* What GET .../archive?path= answers: the test's bytes, else the last PUT. */
+static const struct blob *archive_lookup(struct fake_engine *fe, const struct container *c,
+					 const char *path)
+{
+	const struct blob *b = blob_find(fe->tars, fe->ntars, path);
+	return b ? b : blob_find(c->puts, c->nputs, path);
+}
+
 /* ---- responses ---- */
 
 static ssize_t drop_reader(void *cls, uint64_t pos, char *buf, size_t max);
@@ -474,19 +659,92 @@ static bool handler_wait(struct fake_engine *fe, struct MHD_Connection *conn,
 	return !fe->stopping;
 }
 
-static enum MHD_Result apply_fault(struct fake_engine *fe, struct MHD_Connection *conn,
-				   const struct rule *r, bool create, const char *path)
+/* FAKE_FAULT_DROP on GET archive: the first half of the tar, then an error. */
+struct part_reader {
+	char *data;
+	size_t len;
+};
+
+static ssize_t part_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
+	const struct part_reader *p = cls;
+	if (pos >= p->len)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	size_t n = p->len - pos < max ? (size_t)(p->len - pos) : max;
+	memcpy(buf, p->data + pos, n);
+	return (ssize_t)n;
+}
+
+static void part_free(void *cls)
+{
+	struct part_reader *p = cls;
+	free(p->data);
+	free(p);
+}
+
+/* "/containers/REF/archive" -> REF in ref; false for other paths. */
+static bool archive_ref(const char *path, char *ref, size_t cap)
+{
+	static const char pre[] = "/containers/", post[] = "/archive";
+	size_t plen = strlen(path), n;
+	if (strncmp(path, pre, sizeof(pre) - 1) || plen < sizeof(pre) - 1 + sizeof(post) ||
+	    strcmp(path + plen - (sizeof(post) - 1), post))
+		return false;
+	n = plen - (sizeof(pre) - 1) - (sizeof(post) - 1);
+	if (n == 0 || n >= cap || memchr(path + sizeof(pre) - 1, '/', n))
+		return false;
+	memcpy(ref, path + sizeof(pre) - 1, n);
+	ref[n] = '\0';
+	return true;
+}
+
+static struct MHD_Response *drop_archive(struct fake_engine *fe, struct MHD_Connection *conn,
+					 const char *path)
+{
+	char ref[256];
+	const char *p = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "path");
+	const struct container *c =
+	    archive_ref(path, ref, sizeof(ref)) && p && *p ? find_container(fe, ref) : NULL;
+	const struct blob *b = c ? archive_lookup(fe, c, p) : NULL;
+	if (!b)
+		return NULL;
+	struct part_reader *pr = calloc(1, sizeof(*pr));
+	if (pr) {
+		pr->len = b->len > 1 ? b->len / 2 : b->len;
+		pr->data = malloc(pr->len ? pr->len : 1);
+	}
+	if (!pr || !pr->data) {
+		free(pr);
+		return NULL;
+	}
+	memcpy(pr->data, b->data, pr->len);
+	struct MHD_Response *r =
+	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 65536, part_read, pr, part_free);
+	if (!r)
+		part_free(pr);
+	return r;
+}
+
+static enum MHD_Result apply_fault(struct fake_engine *fe, struct MHD_Connection *conn,
+				   const struct rule *r, const char *method, const char *path)
+{
+	bool create = !strcmp(method, "POST") &&
+		      (!strcmp(path, "/containers/create") || !strcmp(path, "/volumes/create"));
 	unsigned ok = create ? 201 : 200;
 	switch (r->fault) {
 	case FAKE_FAULT_STATUS:
 		return reply_error(fe, conn, (unsigned)r->status, "%s",
 				   r->message ? r->message : "");
-	case FAKE_FAULT_DROP:
+	case FAKE_FAULT_DROP: {
+		struct MHD_Response *tar =
+		    !strcmp(method, "GET") ? drop_archive(fe, conn, path) : NULL;
+		if (tar)
+			return queue(fe, conn, 200, tar, "application/x-tar");
 		return queue(fe, conn, ok,
 			     MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64, drop_reader,
 							       NULL, NULL),
 			     "application/json");
+	}
 	case FAKE_FAULT_HANG: {
 		struct timespec until = ts_add(now(CLOCK_MONOTONIC), 60), t = now(CLOCK_MONOTONIC);
 		while (ts_before(&t, &until) && handler_wait(fe, conn, &until))
@@ -497,7 +755,9 @@ static enum MHD_Result apply_fault(struct fake_engine *fe, struct MHD_Connection
 		return reply_text(fe, conn, ok, "this is not json", "application/json");
 	case FAKE_FAULT_TRUNCATED:
 		return reply_text(fe, conn, ok,
-				  strstr(path, "/wait") ? "{\"StatusCode\":" : "{\"Id\":\"0123",
+				  strstr(path, "/wait")           ? "{\"StatusCode\":"
+				  : !strncmp(path, "/volumes", 8) ? "{\"Name\":\"ab"
+								  : "{\"Id\":\"0123",
 				  "application/json");
 	case FAKE_FAULT_LOST:
 		break; /* handled by the caller: route, then lose the answer */
@@ -533,18 +793,204 @@ static enum MHD_Result h_image(struct fake_engine *fe, struct MHD_Connection *co
 	return reply_json(fe, conn, 200, o);
 }
 
-static enum MHD_Result h_create(struct fake_engine *fe, struct MHD_Connection *conn,
-				const char *body)
+static void mounts_free(struct mount *m, size_t n)
 {
-	cJSON *b = cJSON_Parse(body);
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].volume);
+		free(m[i].target);
+		free(m[i].subpath);
+	}
+	free(m);
+}
+
+static void volume_gen_name(struct fake_engine *fe, char out[65])
+{
+	hex64(out, fe->id_seed ^ 0x766f6c756d65ULL ^ (++fe->vol_seq * 0x9e3779b97f4a7c15ULL));
+}
+
+/* filepath.IsLocal: relative, and no ".." climbs out of it. */
+static bool subpath_local(const char *p)
+{
+	int depth = 0;
+	if (!*p || *p == '/')
+		return false;
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		if (n == 2 && !strncmp(p, "..", 2))
+			depth--;
+		else if (n > 0 && !(n == 1 && *p == '.'))
+			depth++;
+		if (depth < 0)
+			return false;
+		p += n;
+		p += *p == '/';
+	}
+	return true;
+}
+
+static bool mount_push(struct mount *m, size_t *n, const char *vol, size_t vlen, const char *target,
+		       const char *subpath, bool ro, bool anon)
+{
+	struct mount *x = &m[*n];
+	x->volume = strndup(vol, vlen);
+	x->target = strdup(target);
+	x->subpath = strdup(subpath);
+	x->ro = ro;
+	x->anon = anon;
+	++*n;
+	return x->volume && x->target && x->subpath;
+}
+
+/* Collects the volumes a create body mounts (HostConfig.Mounts of Type
+ * "volume", HostConfig.Binds "name:/target") into *out; 0, or an HTTP status
+ * with msg set.  An engine older than API_SUBPATH drops VolumeOptions.Subpath
+ * from `b`, as its JSON decoder would. */
+static int create_mounts(struct fake_engine *fe, cJSON *b, const char *req_version,
+			 struct mount **out, size_t *nout, char *msg, size_t cap)
+{
+	static const char badvol[] = "invalid mount config for type \"volume\": ";
+	cJSON *hc = cJSON_GetObjectItemCaseSensitive(b, "HostConfig");
+	*out = NULL;
+	*nout = 0;
+	if (!hc || cJSON_IsNull(hc))
+		return 0;
+	const cJSON *tmpfs = cJSON_GetObjectItemCaseSensitive(hc, "Tmpfs");
+	const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(hc, "Mounts");
+	const cJSON *binds = cJSON_GetObjectItemCaseSensitive(hc, "Binds");
+	bool tmpfs_ok = !tmpfs || cJSON_IsNull(tmpfs) || cJSON_IsObject(tmpfs);
+	for (const cJSON *t = cJSON_IsObject(tmpfs) ? tmpfs->child : NULL; t; t = t->next)
+		tmpfs_ok = tmpfs_ok && cJSON_IsString(t);
+	if (!cJSON_IsObject(hc) || !tmpfs_ok ||
+	    (mounts && !cJSON_IsNull(mounts) && !cJSON_IsArray(mounts)) ||
+	    (binds && !cJSON_IsNull(binds) && !cJSON_IsArray(binds))) {
+		snprintf(msg, cap,
+			 "json: cannot unmarshal HostConfig (Tmpfs must be a map of strings, "
+			 "Mounts and Binds arrays)");
+		return 400;
+	}
+	size_t max = (size_t)cJSON_GetArraySize(mounts) + (size_t)cJSON_GetArraySize(binds);
+	struct mount *m = calloc(max ? max : 1, sizeof(*m));
+	size_t n = 0;
+	int engine = version_num(fe->api_version);
+	int client = *req_version ? version_num(req_version) : engine;
+	int status = m ? 0 : 500;
+	if (!m)
+		snprintf(msg, cap, "out of memory");
+	for (const cJSON *e = cJSON_IsArray(mounts) ? mounts->child : NULL; e && !status;
+	     e = e->next) {
+		const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "Type");
+		const cJSON *src = cJSON_GetObjectItemCaseSensitive(e, "Source");
+		const cJSON *tgt = cJSON_GetObjectItemCaseSensitive(e, "Target");
+		cJSON *vo = cJSON_GetObjectItemCaseSensitive(e, "VolumeOptions");
+		const cJSON *sp = cJSON_GetObjectItemCaseSensitive(vo, "Subpath");
+		const char *sub = "";
+		status = 400;
+		if (!cJSON_IsObject(e) || !cJSON_IsString(type)) {
+			snprintf(msg, cap, "invalid mount config: mount type unknown");
+		} else if (strcmp(type->valuestring, "volume")) {
+			status = 0; /* bind, tmpfs, ...: accepted as they are */
+		} else if (!cJSON_IsString(tgt) || !*tgt->valuestring) {
+			snprintf(msg, cap, "%sfield Target must not be empty", badvol);
+		} else if (tgt->valuestring[0] != '/') {
+			snprintf(msg, cap, "%sinvalid mount path: '%s' mount path must be absolute",
+				 badvol, tgt->valuestring);
+		} else if (src && !cJSON_IsNull(src) && !cJSON_IsString(src)) {
+			snprintf(msg, cap, "%sSource must be a string", badvol);
+		} else if (cJSON_IsString(src) && *src->valuestring &&
+			   !volume_name_ok(src->valuestring)) {
+			snprintf(msg, cap,
+				 "create %s: \"%s\" includes invalid characters for a local volume "
+				 "name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you "
+				 "intended to pass a host directory, use absolute path",
+				 src->valuestring, src->valuestring);
+		} else if (sp && !cJSON_IsNull(sp) && !cJSON_IsString(sp)) {
+			snprintf(msg, cap, "%sSubpath must be a string", badvol);
+		} else if (!cJSON_IsString(sp) || !*sp->valuestring || engine < API_SUBPATH) {
+			status = 0;
+		} else if (client < API_SUBPATH) {
+			snprintf(msg, cap, "VolumeOptions.Subpath needs API v1.45 or newer");
+		} else if (!subpath_local(sp->valuestring)) {
+			snprintf(msg, cap, "%ssubpath must be a relative path within the volume",
+				 badvol);
+		} else {
+			status = 0;
+			sub = sp->valuestring;
+		}
+		if (status || strcmp(type->valuestring, "volume"))
+			continue;
+		char gen[65];
+		bool anon = !cJSON_IsString(src) || !*src->valuestring;
+		if (anon)
+			volume_gen_name(fe, gen);
+		const char *name = anon ? gen : src->valuestring;
+		if (!mount_push(m, &n, name, strlen(name), tgt->valuestring, sub,
+				cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "ReadOnly")),
+				anon)) {
+			snprintf(msg, cap, "out of memory");
+			status = 500;
+		}
+		if (sp && engine < API_SUBPATH)
+			cJSON_DeleteItemFromObjectCaseSensitive(vo, "Subpath");
+	}
+	for (const cJSON *e = cJSON_IsArray(binds) ? binds->child : NULL; e && !status;
+	     e = e->next) {
+		const char *spec = cJSON_IsString(e) ? e->valuestring : NULL;
+		const char *colon = spec ? strchr(spec, ':') : NULL;
+		if (!colon || colon == spec || colon[1] != '/') {
+			snprintf(msg, cap, "invalid volume specification: '%s'", spec ? spec : "");
+			status = 400;
+			continue;
+		}
+		if (spec[0] == '/')
+			continue; /* a bind mount */
+		size_t vlen = (size_t)(colon - spec), tlen = strcspn(colon + 1, ":");
+		char name[256], target[1024];
+		snprintf(name, sizeof(name), "%.*s", (int)vlen, spec);
+		snprintf(target, sizeof(target), "%.*s", (int)tlen, colon + 1);
+		const char *mode = colon[1 + tlen] ? colon + 2 + tlen : "";
+		if (!volume_name_ok(name)) {
+			snprintf(msg, cap,
+				 "create %s: \"%s\" includes invalid characters for a local volume "
+				 "name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you "
+				 "intended to pass a host directory, use absolute path",
+				 name, name);
+			status = 400;
+		} else if (!mount_push(m, &n, name, vlen, target, "", strstr(mode, "ro") != NULL,
+				       false)) {
+			snprintf(msg, cap, "out of memory");
+			status = 500;
+		}
+	}
+	if (status) {
+		mounts_free(m, n);
+		return status;
+	}
+	*out = m;
+	*nout = n;
+	return 0;
+}
+
+static enum MHD_Result h_create(struct fake_engine *fe, struct MHD_Connection *conn,
+				const struct fake_request *req)
+{
+	cJSON *b = cJSON_Parse(req->body);
 	const cJSON *img = cJSON_GetObjectItemCaseSensitive(b, "Image");
 	if (!cJSON_IsObject(b) || !cJSON_IsString(img)) {
 		cJSON_Delete(b);
 		return reply_error(fe, conn, 400, "bad create body: need a JSON object with Image");
 	}
+	char msg[1024];
+	struct mount *mounts;
+	size_t nmounts;
+	int status = create_mounts(fe, b, req->version, &mounts, &nmounts, msg, sizeof(msg));
+	if (status) {
+		cJSON_Delete(b);
+		return reply_error(fe, conn, (unsigned)status, "%s", msg);
+	}
 	if (!find_image(fe, img->valuestring)) {
 		enum MHD_Result r =
 		    reply_error(fe, conn, 404, "No such image: %s", img->valuestring);
+		mounts_free(mounts, nmounts);
 		cJSON_Delete(b);
 		return r;
 	}
@@ -554,6 +1000,7 @@ static enum MHD_Result h_create(struct fake_engine *fe, struct MHD_Connection *c
 	const char *name = qname && *qname ? (qname[0] == '/' ? qname + 1 : qname) : gen;
 	for (size_t i = 0; i < fe->ncs; i++) {
 		if (!fe->cs[i]->removed && !strcmp(fe->cs[i]->name, name)) {
+			mounts_free(mounts, nmounts);
 			cJSON_Delete(b);
 			return reply_error(
 			    fe, conn, 409,
@@ -564,16 +1011,33 @@ static enum MHD_Result h_create(struct fake_engine *fe, struct MHD_Connection *c
 		}
 	}
 	struct container *c = calloc(1, sizeof(*c));
-	if (!c || !(c->name = strdup(name)) ||
+	bool vols_ok = true;
+	for (size_t i = 0; i < nmounts && vols_ok; i++) {
+		if (find_volume(fe, mounts[i].volume))
+			continue;
+		cJSON *lab = NULL;
+		if (mounts[i].anon &&
+		    (!(lab = cJSON_CreateObject()) ||
+		     !cJSON_AddStringToObject(lab, "com.docker.volume.anonymous", ""))) {
+			cJSON_Delete(lab);
+			vols_ok = false;
+			break;
+		}
+		vols_ok = volume_add(fe, mounts[i].volume, lab) != NULL;
+	}
+	if (!c || !vols_ok || !(c->name = strdup(name)) ||
 	    !grow(&fe->cs, &fe->cap_cs, fe->ncs + 1, sizeof(*fe->cs))) {
 		if (c)
 			free(c->name);
 		free(c);
+		mounts_free(mounts, nmounts);
 		cJSON_Delete(b);
 		return reply_error(fe, conn, 500, "out of memory");
 	}
 	hex64(c->id, fe->id_seed + fe->ncs * 0x1000193ULL);
 	c->body = b;
+	c->mounts = mounts;
+	c->nmounts = nmounts;
 	c->created = now(CLOCK_REALTIME);
 	fe->cs[fe->ncs++] = c;
 	pthread_cond_broadcast(&fe->cond);
@@ -591,6 +1055,32 @@ static const char *state_name(enum cstate s)
 		return "exited";
 	}
 	return "dead";
+}
+
+/* Inspect's "Mounts": the volumes, as Docker shows them. */
+static bool add_mounts(cJSON *o, const struct container *c)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, "Mounts");
+	for (size_t i = 0; arr && i < c->nmounts; i++) {
+		const struct mount *m = &c->mounts[i];
+		char src[600];
+		snprintf(src, sizeof(src), "/var/lib/docker/volumes/%s/_data", m->volume);
+		cJSON *e = cJSON_CreateObject();
+		if (!e || !cJSON_AddItemToArray(arr, e)) {
+			cJSON_Delete(e);
+			return false;
+		}
+		if (!cJSON_AddStringToObject(e, "Type", "volume") ||
+		    !cJSON_AddStringToObject(e, "Name", m->volume) ||
+		    !cJSON_AddStringToObject(e, "Source", src) ||
+		    !cJSON_AddStringToObject(e, "Destination", m->target) ||
+		    !cJSON_AddStringToObject(e, "Driver", "local") ||
+		    !cJSON_AddStringToObject(e, "Mode", "z") ||
+		    !cJSON_AddBoolToObject(e, "RW", !m->ro) ||
+		    !cJSON_AddStringToObject(e, "Propagation", ""))
+			return false;
+	}
+	return arr != NULL;
 }
 
 static enum MHD_Result h_inspect(struct fake_engine *fe, struct MHD_Connection *conn,
@@ -616,8 +1106,7 @@ static enum MHD_Result h_inspect(struct fake_engine *fe, struct MHD_Connection *
 		  cJSON_AddBoolToObject(st, "OOMKilled", c->oom) &&
 		  cJSON_AddNumberToObject(st, "Pid", c->pid) &&
 		  cJSON_AddStringToObject(st, "StartedAt", started) &&
-		  cJSON_AddStringToObject(st, "FinishedAt", finished) &&
-		  cJSON_AddArrayToObject(o, "Mounts");
+		  cJSON_AddStringToObject(st, "FinishedAt", finished) && add_mounts(o, c);
 	if (ok && cfg && hc && cJSON_AddItemToObject(o, "Config", cfg)) {
 		cfg = NULL;
 		if (cJSON_AddItemToObject(o, "HostConfig", hc))
@@ -923,8 +1412,281 @@ static enum MHD_Result h_stop(struct fake_engine *fe, struct MHD_Connection *con
 	return reply_empty(fe, conn, 204);
 }
 
+/* ---- volumes ---- */
+
+static cJSON *volume_json(const struct volume *v)
+{
+	char mp[600], created[64];
+	struct tm tm;
+	snprintf(mp, sizeof(mp), "/var/lib/docker/volumes/%s/_data", v->name);
+	if (gmtime_r(&v->created.tv_sec, &tm))
+		strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else
+		snprintf(created, sizeof(created), "0001-01-01T00:00:00Z");
+	cJSON *o = cJSON_CreateObject(), *labels = cJSON_Duplicate(v->labels, true);
+	if (o && labels && cJSON_AddStringToObject(o, "CreatedAt", created) &&
+	    cJSON_AddStringToObject(o, "Driver", "local") &&
+	    cJSON_AddItemToObject(o, "Labels", labels)) {
+		labels = NULL;
+		if (cJSON_AddStringToObject(o, "Mountpoint", mp) &&
+		    cJSON_AddStringToObject(o, "Name", v->name) &&
+		    cJSON_AddNullToObject(o, "Options") &&
+		    cJSON_AddStringToObject(o, "Scope", "local"))
+			return o;
+	}
+	cJSON_Delete(labels);
+	cJSON_Delete(o);
+	return NULL;
+}
+
+static enum MHD_Result h_volume_create(struct fake_engine *fe, struct MHD_Connection *conn,
+				       const char *body)
+{
+	cJSON *b = *body ? cJSON_Parse(body) : cJSON_CreateObject();
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(b, "Name");
+	const cJSON *driver = cJSON_GetObjectItemCaseSensitive(b, "Driver");
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(b, "Labels");
+	bool labels_ok = !labels || cJSON_IsNull(labels) || cJSON_IsObject(labels);
+	for (const cJSON *l = cJSON_IsObject(labels) ? labels->child : NULL; l; l = l->next)
+		labels_ok = labels_ok && cJSON_IsString(l);
+	if (!cJSON_IsObject(b) || (name && !cJSON_IsNull(name) && !cJSON_IsString(name)) ||
+	    (driver && !cJSON_IsNull(driver) && !cJSON_IsString(driver)) || !labels_ok) {
+		cJSON_Delete(b);
+		return reply_error(fe, conn, 400,
+				   "invalid JSON: need an object with string Name, Driver and a "
+				   "map of string Labels");
+	}
+	char gen[65];
+	const char *n = cJSON_IsString(name) ? name->valuestring : "";
+	const char *d =
+	    cJSON_IsString(driver) && *driver->valuestring ? driver->valuestring : "local";
+	enum MHD_Result r;
+	struct volume *v;
+	if (!*n) {
+		volume_gen_name(fe, gen);
+		n = gen;
+	}
+	if (strcmp(d, "local")) {
+		r = reply_error(fe, conn, 404,
+				"create %s: error looking up volume plugin %s: plugin \"%s\" not "
+				"found",
+				n, d, d);
+	} else if (!volume_name_ok(n)) {
+		r = reply_error(fe, conn, 400,
+				"create %s: \"%s\" includes invalid characters for a local volume "
+				"name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you "
+				"intended to pass a host directory, use absolute path",
+				n, n);
+	} else if ((v = find_volume(fe, n)) != NULL) {
+		r = reply_json(fe, conn, 201, volume_json(v)); /* Docker: the old one, as is */
+	} else {
+		cJSON *lab = cJSON_IsObject(labels) ? cJSON_Duplicate(labels, true) : NULL;
+		v = volume_add(fe, n, lab);
+		r = v ? reply_json(fe, conn, 201, volume_json(v))
+		      : reply_error(fe, conn, 500, "out of memory");
+	}
+	cJSON_Delete(b);
+	return r;
+}
+
+static bool volume_listed(struct fake_engine *fe, const struct volume *v, const cJSON *filters)
+{
+	for (const cJSON *f = filters ? filters->child : NULL; f; f = f->next) {
+		if (!strcmp(f->string, "label") && !label_match(v->labels, f))
+			return false;
+		if (!strcmp(f->string, "name") && f->child && !name_match(v->name, f))
+			return false;
+		bool hit = !f->child;
+		for (const cJSON *w = f->child; w && !hit; w = w->next) {
+			const char *s = cJSON_IsString(w) ? w->valuestring : w->string;
+			if (!s)
+				continue;
+			if (!strcmp(f->string, "driver"))
+				hit = !strcmp(s, "local");
+			else if (!strcmp(f->string, "dangling"))
+				hit = (volume_users(fe, v->name, NULL, 0) == 0) ==
+				      (!strcmp(s, "1") || !strcmp(s, "true"));
+			else
+				hit = true;
+		}
+		if (!hit)
+			return false;
+	}
+	return true;
+}
+
+static enum MHD_Result h_volume_list(struct fake_engine *fe, struct MHD_Connection *conn)
+{
+	const char *fs = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "filters");
+	cJSON *filters = fs && *fs ? cJSON_Parse(fs) : NULL;
+	if (fs && *fs && !cJSON_IsObject(filters)) {
+		cJSON_Delete(filters);
+		return reply_error(fe, conn, 400, "invalid filter: %s", fs);
+	}
+	for (const cJSON *f = filters ? filters->child : NULL; f; f = f->next) {
+		if ((strcmp(f->string, "label") && strcmp(f->string, "name") &&
+		     strcmp(f->string, "driver") && strcmp(f->string, "dangling")) ||
+		    !(cJSON_IsArray(f) || cJSON_IsObject(f))) {
+			enum MHD_Result r =
+			    reply_error(fe, conn, 400, "invalid filter '%s'", f->string);
+			cJSON_Delete(filters);
+			return r;
+		}
+	}
+	cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "Volumes");
+	if (!arr || !cJSON_AddNullToObject(o, "Warnings")) {
+		cJSON_Delete(o);
+		o = arr = NULL;
+	}
+	for (size_t i = 0; arr && i < fe->nvols; i++) {
+		if (!volume_listed(fe, fe->vols[i], filters))
+			continue;
+		cJSON *it = volume_json(fe->vols[i]);
+		if (!it || !cJSON_AddItemToArray(arr, it)) {
+			cJSON_Delete(it);
+			cJSON_Delete(o);
+			o = arr = NULL;
+		}
+	}
+	cJSON_Delete(filters);
+	return reply_json(fe, conn, 200, o);
+}
+
+/* `rest` is what follows "/volumes". */
+static enum MHD_Result h_volumes(struct fake_engine *fe, struct MHD_Connection *conn,
+				 const char *method, const char *rest, const char *body)
+{
+	bool get = !strcmp(method, "GET");
+	if (get && (!*rest || !strcmp(rest, "/")))
+		return h_volume_list(fe, conn);
+	if (!strcmp(method, "POST") && !strcmp(rest, "/create"))
+		return h_volume_create(fe, conn, body);
+	const char *name = rest[0] == '/' ? rest + 1 : NULL;
+	if (!name || !*name || strchr(name, '/'))
+		return reply_error(fe, conn, 404, "page not found");
+	struct volume *v = find_volume(fe, name);
+	if (get)
+		return v ? reply_json(fe, conn, 200, volume_json(v))
+			 : reply_error(fe, conn, 404, "get %s: no such volume", name);
+	if (strcmp(method, "DELETE"))
+		return reply_error(fe, conn, 404, "page not found");
+	if (!v)
+		return query_flag(conn, "force")
+			   ? reply_empty(fe, conn, 204)
+			   : reply_error(fe, conn, 404, "get %s: no such volume", name);
+	char ids[800];
+	if (volume_users(fe, name, ids, sizeof(ids)))
+		return reply_error(fe, conn, 409, "remove %s: volume is in use - [%s]", name, ids);
+	volume_remove(fe, v);
+	return reply_empty(fe, conn, 204);
+}
+
+/* ---- archives ---- */
+
+static char *base64(const char *in, size_t len)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned char)in[i] << 16;
+		if (i + 1 < len)
+			v |= (unsigned char)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= (unsigned char)in[i + 2];
+		*o++ = tab[v >> 18 & 63];
+		*o++ = tab[v >> 12 & 63];
+		*o++ = i + 1 < len ? tab[v >> 6 & 63] : '=';
+		*o++ = i + 2 < len ? tab[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* X-Docker-Container-Path-Stat: the path, shown as a directory. */
+static bool add_path_stat(struct MHD_Response *r, const char *path)
+{
+	char mtime[64];
+	struct timespec t = now(CLOCK_REALTIME);
+	rfc3339(mtime, &t);
+	const char *base = path;
+	size_t blen = strlen(path);
+	while (blen > 1 && path[blen - 1] == '/')
+		blen--;
+	for (size_t i = 0; i + 1 < blen; i++)
+		if (path[i] == '/')
+			base = path + i + 1;
+	blen -= (size_t)(base - path);
+	cJSON *o = cJSON_CreateObject();
+	char name[1024];
+	snprintf(name, sizeof(name), "%.*s", (int)blen, base);
+	char *json = o && cJSON_AddStringToObject(o, "name", name) &&
+			     cJSON_AddNumberToObject(o, "size", 0) &&
+			     cJSON_AddNumberToObject(o, "mode", 2147484141.0) &&
+			     cJSON_AddStringToObject(o, "mtime", mtime) &&
+			     cJSON_AddStringToObject(o, "linkTarget", "")
+			 ? cJSON_PrintUnformatted(o)
+			 : NULL;
+	cJSON_Delete(o);
+	char *b64 = json ? base64(json, strlen(json)) : NULL;
+	bool ok = b64 && MHD_add_response_header(r, "X-Docker-Container-Path-Stat", b64) == MHD_YES;
+	free(json);
+	free(b64);
+	return ok;
+}
+
+static bool is_tar_type(const char *ct)
+{
+	static const char tar[] = "application/x-tar";
+	if (!ct)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, tar, sizeof(tar) - 1))
+		return false;
+	ct += sizeof(tar) - 1;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return !*ct || *ct == ';';
+}
+
+static enum MHD_Result h_archive(struct fake_engine *fe, struct MHD_Connection *conn,
+				 const char *method, struct container *c, const char *ref,
+				 const struct fake_request *req)
+{
+	const char *path = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "path");
+	bool put = !strcmp(method, "PUT"), head = !strcmp(method, "HEAD");
+	if (!put && !head && strcmp(method, "GET"))
+		return reply_error(fe, conn, 404, "page not found");
+	if (!path || !*path)
+		return reply_error(fe, conn, 400, "bad parameter: path cannot be empty");
+	if (put) {
+		const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+		if (!is_tar_type(ct))
+			return reply_error(fe, conn, 400, "Content-Type must be application/x-tar");
+		if (!blob_set(&c->puts, &c->nputs, &c->cap_puts, path, req->body, req->body_len))
+			return reply_error(fe, conn, 500, "out of memory");
+		return reply_empty(fe, conn, 200);
+	}
+	const struct blob *b = archive_lookup(fe, c, path);
+	if (!b)
+		return reply_error(fe, conn, 404, "Could not find the file %s in container %s",
+				   path, ref);
+	struct MHD_Response *r =
+	    head ? MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT)
+		 : MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_COPY);
+	if (r && !add_path_stat(r, path)) {
+		MHD_destroy_response(r);
+		r = NULL;
+	}
+	return queue(fe, conn, 200, r, head ? NULL : "application/x-tar");
+}
+
 static enum MHD_Result h_container(struct fake_engine *fe, struct MHD_Connection *conn,
-				   const char *method, const char *rest, unsigned long arrival)
+				   const char *method, const char *rest,
+				   const struct fake_request *req, unsigned long arrival)
 {
 	const char *slash = strchr(rest, '/');
 	size_t rlen = slash ? (size_t)(slash - rest) : strlen(rest);
@@ -939,6 +1701,8 @@ static enum MHD_Result h_container(struct fake_engine *fe, struct MHD_Connection
 		return reply_error(fe, conn, 404, "No such container: %s", ref);
 	bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
 
+	if (!strcmp(action, "archive"))
+		return h_archive(fe, conn, method, c, ref, req);
 	if (get && !strcmp(action, "json"))
 		return h_inspect(fe, conn, c);
 	if (get && !strcmp(action, "logs"))
@@ -973,6 +1737,12 @@ static enum MHD_Result h_container(struct fake_engine *fe, struct MHD_Connection
 					   c->id);
 		deliver(fe, c, 9);
 		c->removed = true;
+		/* ?v=1: its anonymous volumes go with it, when no one else uses them */
+		for (size_t i = 0; query_flag(conn, "v") && i < c->nmounts; i++) {
+			struct volume *v = find_volume(fe, c->mounts[i].volume);
+			if (v && c->mounts[i].anon && !volume_users(fe, v->name, NULL, 0))
+				volume_remove(fe, v);
+		}
 		pthread_cond_broadcast(&fe->cond);
 		return reply_empty(fe, conn, 204);
 	}
@@ -980,7 +1750,7 @@ static enum MHD_Result h_container(struct fake_engine *fe, struct MHD_Connection
 }
 
 static enum MHD_Result route(struct fake_engine *fe, struct MHD_Connection *conn,
-			     const char *method, const char *path, const char *body,
+			     const char *method, const char *path, const struct fake_request *req,
 			     unsigned long arrival)
 {
 	bool get = !strcmp(method, "GET");
@@ -1008,11 +1778,13 @@ static enum MHD_Result route(struct fake_engine *fe, struct MHD_Connection *conn
 		return h_image(fe, conn, name);
 	}
 	if (!strcmp(method, "POST") && !strcmp(path, "/containers/create"))
-		return h_create(fe, conn, body);
+		return h_create(fe, conn, req);
 	if (get && !strcmp(path, "/containers/json"))
 		return h_list(fe, conn);
 	if (!strncmp(path, "/containers/", 12))
-		return h_container(fe, conn, method, path + 12, arrival);
+		return h_container(fe, conn, method, path + 12, req, arrival);
+	if (!strncmp(path, "/volumes", 8) && (!path[8] || path[8] == '/'))
+		return h_volumes(fe, conn, method, path + 8, req->body);
 	return reply_error(fe, conn, 404, "page not found");
 }
 
@@ -1063,9 +1835,9 @@ static void free_request(struct fake_request *r)
 	free(r);
 }
 
-/* Splits the raw URI into a recorded request; lock held. */
-static struct fake_request *record(struct fake_engine *fe, const char *method,
-				   const struct conn_ctx *ctx)
+/* Splits the raw URI into a recorded request, which takes the body from
+ * ctx; lock held. */
+static struct fake_request *record(struct fake_engine *fe, const char *method, struct conn_ctx *ctx)
 {
 	const char *uri = ctx->uri, *q = strchr(uri, '?');
 	size_t plen = q ? (size_t)(q - uri) : strlen(uri);
@@ -1079,13 +1851,68 @@ static struct fake_request *record(struct fake_engine *fe, const char *method,
 	if (!r || !grow(&fe->reqs, &fe->cap_reqs, fe->nreqs + 1, sizeof(*fe->reqs)) ||
 	    !(r->method = strdup(method)) || !(r->path = strndup(uri + vlen, plen - vlen)) ||
 	    !(r->query = strdup(q ? q + 1 : "")) ||
-	    !(r->body = ctx->body ? strdup(ctx->body) : strdup("")) ||
-	    !(r->version = vlen ? strndup(uri + 2, vlen - 2) : strdup(""))) {
+	    !(r->version = vlen ? strndup(uri + 2, vlen - 2) : strdup("")) ||
+	    !(r->body = ctx->body ? ctx->body : strdup(""))) {
 		free_request(r);
 		return NULL;
 	}
+	r->body_len = ctx->body ? ctx->len : 0;
+	ctx->body = NULL;
+	ctx->len = ctx->cap = 0;
 	fe->reqs[fe->nreqs++] = r;
 	return r;
+}
+
+/* First call: size the body buffer by Content-Length.  True when the body is
+ * too large to take, to be refused at once. */
+static bool upload_start(struct conn_ctx *ctx, struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+	char *end;
+	unsigned long long n = cl && *cl ? strtoull(cl, &end, 10) : 0;
+	if (!n || *end)
+		return false;
+	if (n > MAX_BODY) {
+		ctx->too_big = true;
+		return true;
+	}
+	ctx->body = malloc((size_t)n + 1);
+	if (ctx->body) {
+		ctx->cap = (size_t)n + 1;
+		ctx->body[0] = '\0';
+	}
+	return false;
+}
+
+/* Appends a piece of the body, doubling the buffer (linear overall). */
+static bool upload_add(struct conn_ctx *ctx, const char *data, size_t len)
+{
+	if (ctx->too_big)
+		return true;
+	if (len > MAX_BODY - ctx->len) {
+		ctx->too_big = true; /* discard the rest, answer 413 at the end */
+		free(ctx->body);
+		ctx->body = NULL;
+		ctx->len = ctx->cap = 0;
+		return true;
+	}
+	size_t need = ctx->len + len + 1;
+	if (need > ctx->cap) {
+		size_t ncap = ctx->cap < 4096 ? 4096 : ctx->cap;
+		while (ncap < need)
+			ncap *= 2;
+		if (ncap > MAX_BODY + 1)
+			ncap = MAX_BODY + 1;
+		char *nb = realloc(ctx->body, ncap);
+		if (!nb)
+			return false;
+		ctx->body = nb;
+		ctx->cap = ncap;
+	}
+	memcpy(ctx->body + ctx->len, data, len);
+	ctx->len += len;
+	ctx->body[ctx->len] = '\0';
+	return true;
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -1099,21 +1926,24 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		return MHD_NO;
 	if (!ctx->started) {
 		ctx->started = true;
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		if (!grow(&ctx->body, &ctx->cap, ctx->len + *upload_size + 1, 1))
-			return MHD_NO;
-		memcpy(ctx->body + ctx->len, upload, *upload_size);
-		ctx->len += *upload_size;
-		ctx->body[ctx->len] = '\0';
+		if (!upload_start(ctx, conn))
+			return MHD_YES;
+		/* answered before the body: curl's Expect: 100-continue sees 413 */
+	} else if (*upload_size) {
+		bool ok = upload_add(ctx, upload, *upload_size);
 		*upload_size = 0;
-		return MHD_YES;
+		return ok ? MHD_YES : MHD_NO;
 	}
 
 	pthread_mutex_lock(&fe->lock);
 	enum MHD_Result ret;
 	const struct fake_request *req = record(fe, method, ctx);
+	if (req && ctx->too_big) {
+		ret = reply_error(fe, conn, 413, "request body too large: the fake takes %zu bytes",
+				  MAX_BODY);
+		pthread_mutex_unlock(&fe->lock);
+		return ret;
+	}
 	/* MHD's url is percent-decoded; drop the same version prefix from it */
 	const char *path = req && *req->version ? url + strlen(req->version) + 2 : url;
 	const struct rule *rule = NULL;
@@ -1130,12 +1960,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	} else if (rule && rule->fault == FAKE_FAULT_LOST) {
 		engine_tick(fe);
 		fe->lose_answer = true;
-		ret = route(fe, conn, method, path, req->body, ctx->exit_seq_at_arrival);
+		ret = route(fe, conn, method, path, req, ctx->exit_seq_at_arrival);
 		fe->lose_answer = false;
 	} else if (rule) {
-		ret = apply_fault(fe, conn, rule,
-				  !strcmp(method, "POST") && !strcmp(path, "/containers/create"),
-				  path);
+		ret = apply_fault(fe, conn, rule, method, path);
 	} else if (*req->version && version_num(req->version) > version_num(fe->api_version)) {
 		ret = reply_error(fe, conn, 400,
 				  "client version %s is too new. Maximum supported API version "
@@ -1143,7 +1971,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 				  req->version, fe->api_version);
 	} else {
 		engine_tick(fe);
-		ret = route(fe, conn, method, path, req->body, ctx->exit_seq_at_arrival);
+		ret = route(fe, conn, method, path, req, ctx->exit_seq_at_arrival);
 	}
 	pthread_mutex_unlock(&fe->lock);
 	return ret;
@@ -1225,8 +2053,14 @@ void fake_engine_stop(struct fake_engine *fe)
 		cJSON_Delete(fe->cs[i]->body);
 		free(fe->cs[i]->name);
 		free(fe->cs[i]->out);
+		mounts_free(fe->cs[i]->mounts, fe->cs[i]->nmounts);
+		blobs_free(fe->cs[i]->puts, fe->cs[i]->nputs);
 		free(fe->cs[i]);
 	}
+	for (size_t i = 0; i < fe->nvols; i++)
+		volume_free(fe->vols[i]);
+	free(fe->vols);
+	blobs_free(fe->tars, fe->ntars);
 	for (size_t i = 0; i < fe->nimgs; i++) {
 		free(fe->imgs[i]->name);
 		free(fe->imgs[i]->user);
@@ -1360,4 +2194,75 @@ size_t fake_engine_container_count(struct fake_engine *fe)
 		n += !fe->cs[i]->removed;
 	pthread_mutex_unlock(&fe->lock);
 	return n;
+}
+
+size_t fake_engine_volume_count(struct fake_engine *fe)
+{
+	pthread_mutex_lock(&fe->lock);
+	size_t n = fe->nvols;
+	pthread_mutex_unlock(&fe->lock);
+	return n;
+}
+
+bool fake_engine_has_volume(struct fake_engine *fe, const char *name)
+{
+	pthread_mutex_lock(&fe->lock);
+	bool has = find_volume(fe, name) != NULL;
+	pthread_mutex_unlock(&fe->lock);
+	return has;
+}
+
+void fake_engine_add_volume(struct fake_engine *fe, const char *name, const char *labels_json)
+{
+	cJSON *labels = labels_json ? cJSON_Parse(labels_json) : NULL;
+	if (labels && !cJSON_IsObject(labels)) {
+		cJSON_Delete(labels);
+		labels = NULL;
+	}
+	pthread_mutex_lock(&fe->lock);
+	struct volume *v = find_volume(fe, name);
+	if (v) {
+		cJSON *l = labels ? labels : cJSON_CreateObject();
+		if (l) {
+			cJSON_Delete(v->labels);
+			v->labels = l;
+		}
+	} else {
+		volume_add(fe, name, labels);
+	}
+	pthread_mutex_unlock(&fe->lock);
+}
+
+const char *fake_engine_volume_subpath(struct fake_engine *fe, const char *container_ref,
+				       const char *volume)
+{
+	const char *sub = NULL;
+	pthread_mutex_lock(&fe->lock);
+	const struct container *c = find_container_any(fe, container_ref);
+	for (size_t i = 0; c && i < c->nmounts && !sub; i++)
+		if (!strcmp(c->mounts[i].volume, volume))
+			sub = c->mounts[i].subpath;
+	pthread_mutex_unlock(&fe->lock);
+	return sub;
+}
+
+void fake_engine_set_archive(struct fake_engine *fe, const char *path, const void *tar, size_t len)
+{
+	pthread_mutex_lock(&fe->lock);
+	blob_set(&fe->tars, &fe->ntars, &fe->cap_tars, path, tar, len);
+	pthread_mutex_unlock(&fe->lock);
+}
+
+const void *fake_engine_archive_put(struct fake_engine *fe, const char *container_ref,
+				    const char *path, size_t *len)
+{
+	const struct blob *b = NULL;
+	pthread_mutex_lock(&fe->lock);
+	const struct container *c = find_container_any(fe, container_ref);
+	if (c)
+		b = blob_find(c->puts, c->nputs, path);
+	pthread_mutex_unlock(&fe->lock);
+	if (len)
+		*len = b ? b->len : 0;
+	return b ? b->data : NULL;
 }

@@ -10,11 +10,13 @@
 struct fake_engine;
 
 struct fake_request {
-	char *method;  /* "GET", "POST", ... */
-	char *path;    /* as sent, version prefix removed: "/containers/create" */
-	char *query;   /* raw query string without '?', "" when none */
-	char *body;    /* NUL-terminated request body, "" when none */
-	char *version; /* "1.41" from "/v1.41/...", "" when unversioned */
+	char *method;    /* "GET", "POST", ... */
+	char *path;      /* as sent, version prefix removed: "/containers/create" */
+	char *query;     /* raw query string without '?', "" when none */
+	char *body;      /* the exact request body plus a NUL after it, "" when none;
+			    binary bodies (tar) may hold NULs: use body_len */
+	size_t body_len; /* bytes in body before the added NUL */
+	char *version;   /* "1.41" from "/v1.41/...", "" when unversioned */
 };
 
 enum fake_fault {
@@ -62,5 +64,58 @@ void fake_engine_fail(struct fake_engine *fe, const char *method, const char *pa
 
 /* Containers that exist now (any state). */
 size_t fake_engine_container_count(struct fake_engine *fe);
+
+/* ---- volumes ----
+ * POST /volumes/create: 201 with the volume.  Like Docker, creating a name
+ * that exists answers 201 with the EXISTING volume unchanged (its labels, not
+ * the ones asked for); an empty or missing Name gets a 64-hex name; a name
+ * outside [A-Za-z0-9][A-Za-z0-9_.-]+ is 400; a Driver other than "local" 404.
+ * GET /volumes/{name}: 200, or 404 "get NAME: no such volume".
+ * GET /volumes?filters=: {"Volumes":[...],"Warnings":null}; filters label
+ * ("k" or "k=v", all must match), name (substring), driver, dangling.
+ * DELETE /volumes/{name}: 204; 404 "get NAME: no such volume" (but 204 with
+ * force=1, as Docker); 409 "remove NAME: volume is in use - [ID ...]" while a
+ * container that is not removed (any state) mounts it, even with force=1.
+ * POST /containers/create auto-creates the named volumes it mounts (no labels),
+ * through HostConfig.Mounts entries of Type "volume" (an empty Source makes an
+ * anonymous volume labelled com.docker.volume.anonymous) and through
+ * HostConfig.Binds entries "name:/target[:opts]".  HostConfig.Tmpfs must be an
+ * object when present.  VolumeOptions.Subpath: an engine started at < 1.45
+ * ignores it (drops it from the stored config, as old engines drop unknown
+ * fields; the recorded request still shows what was sent); at >= 1.45 a
+ * request under /v1.44 or older with a Subpath is 400 "VolumeOptions.Subpath
+ * needs API v1.45 or newer", an absolute subpath or one with ".." is 400, else
+ * it is recorded. */
+size_t fake_engine_volume_count(struct fake_engine *fe);
+bool fake_engine_has_volume(struct fake_engine *fe, const char *name);
+/* Creates `name`, or replaces the labels of an existing one.  `labels_json`
+ * is a JSON object such as {"owner":"someone-else"}; NULL or unparsable: none. */
+void fake_engine_add_volume(struct fake_engine *fe, const char *name, const char *labels_json);
+/* The subpath container `container_ref` (id, unique id prefix, or name; a
+ * removed container is still found when no live one matches) mounts volume
+ * `volume` with: "" when mounted whole or when the engine ignored Subpath;
+ * NULL when the container is unknown or does not mount that volume.  Valid
+ * until fake_engine_stop. */
+const char *fake_engine_volume_subpath(struct fake_engine *fe, const char *container_ref,
+				       const char *volume);
+
+/* ---- archives ----
+ * PUT /containers/{ref}/archive?path=P with Content-Type application/x-tar
+ * (parameters after ';' allowed): 200 and the body is kept per container and
+ * exact path P (a later PUT to the same P replaces it).  404 "No such
+ * container: REF"; 400 "bad parameter: path cannot be empty"; 400
+ * "Content-Type must be application/x-tar" for any other or no Content-Type;
+ * 413 for a body over 256 MiB (answered before the body when Content-Length
+ * says so).  GET /containers/{ref}/archive?path=P: 200 application/x-tar with
+ * the bytes fake_engine_set_archive gave for P, else the last PUT body to P of
+ * that container, else 404 "Could not find the file P in container REF"; the
+ * answer (and HEAD's) carries X-Docker-Container-Path-Stat.  FAKE_FAULT_DROP on
+ * a GET archive sends the first half of those bytes (chunked), then closes. */
+void fake_engine_set_archive(struct fake_engine *fe, const char *path, const void *tar, size_t len);
+/* The last PUT body to `path` of container `container_ref` (found as for
+ * fake_engine_volume_subpath), its size in *len; NULL (and *len 0) when none.
+ * Valid until the next PUT to the same container and path, or stop. */
+const void *fake_engine_archive_put(struct fake_engine *fe, const char *container_ref,
+				    const char *path, size_t *len);
 
 #endif
