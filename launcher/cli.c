@@ -1057,6 +1057,22 @@ out:
 	return status;
 }
 
+/* What `gc` would make of a container's supervisor. */
+static const char *supervisor_state(const struct jc_inspect *in)
+{
+	if (!in->supervisor)
+		return "detached";
+	switch (jc_supervisor_liveness(in->supervisor)) {
+	case JC_SUPERVISOR_ALIVE:
+		return "alive";
+	case JC_SUPERVISOR_DEAD:
+		return "gone";
+	case JC_SUPERVISOR_UNKNOWN:
+		return "unknown";
+	}
+	return "?";
+}
+
 static int cmd_ps(struct ctx *c, int argc, char **argv)
 {
 	static const int opts[] = { OPT_ALL, 0 };
@@ -1076,7 +1092,8 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 	if (c->json) {
 		printf("[");
 		for (size_t i = 0; i < l.n; i++) {
-			printf("%s{\"job\":", i ? "," : "");
+			printf("%s{\"supervisor\":\"%s\",\"job\":", i ? "," : "",
+			       supervisor_state(&l.items[i]));
 			json_string(stdout, l.items[i].job);
 			printf(",\"container\":");
 			json_string(stdout, l.items[i].id);
@@ -1088,11 +1105,13 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 		}
 		printf("]\n");
 	} else {
-		printf("%-24s %-10s %-12s %s\n", "JOB", "STATE", "CREATED", "CONTAINER");
+		printf("%-24s %-10s %-12s %-12s %s\n", "JOB", "STATE", "CREATED", "SUPERVISOR",
+		       "CONTAINER");
 		for (size_t i = 0; i < l.n; i++)
-			printf("%-24s %-10s %-12s %.12s\n", l.items[i].job ? l.items[i].job : "?",
-			       l.items[i].status, l.items[i].created ? l.items[i].created : "?",
-			       l.items[i].id);
+			printf("%-24s %-10s %-12s %-12s %.12s\n",
+			       l.items[i].job ? l.items[i].job : "?", l.items[i].status,
+			       l.items[i].created ? l.items[i].created : "?",
+			       supervisor_state(&l.items[i]), l.items[i].id);
 	}
 	jc_container_list_free(&l);
 	return 0;
