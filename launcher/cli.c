@@ -813,7 +813,9 @@ static int run_volume(struct ctx *c, struct job_args *a, bool detach, jc_error *
 	r = 0;
 	goto out;
 undo:
-	if (!keep) {
+	if (keep) {
+		jc_error_wrap(err, "volume `%s` kept", volume); /* say which */
+	} else {
 		jc_error rm = { 0 };
 		if (jc_volume_remove_retry(c->engine, volume, VOLUME_REMOVE_TRIES, &rm) < 0)
 			jc_error_wrap(err, "volume `%s` left behind (%s)", volume, rm.msg);
