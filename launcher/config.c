@@ -148,26 +148,6 @@ static bool path_ok(const char *p)
 	return true;
 }
 
-#define VOLUME_NAME_MAX 255
-
-/* What the engine takes as a volume name: [A-Za-z0-9][A-Za-z0-9_.-]*, and
- * a directory name under the engine's volume root, hence at most 255. */
-static bool volume_name_ok(const char *v)
-{
-	size_t len = strlen(v);
-
-	if (len == 0 || len > VOLUME_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)v[i];
-		bool alnum =
-		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
-			return false;
-	}
-	return true;
-}
-
 /* Parse `value` for `k` into cfg.  Returns NULL or a static reason. */
 static const char *set_value(struct jc_config *cfg, const struct key_def *k, const char *value)
 {
@@ -187,8 +167,8 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 			why = "not a name: want [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 characters";
 		break;
 	case T_VOLUME:
-		if (*value && !volume_name_ok(value))
-			why = "not a volume name: want [A-Za-z0-9][A-Za-z0-9_.-]*, at most 255 "
+		if (*value && jc_volume_name_check(value, NULL) < 0)
+			why = "not a volume name: want [A-Za-z0-9][A-Za-z0-9_.-]+, 2 to 255 "
 			      "characters";
 		break;
 	case T_WS_MODE:
