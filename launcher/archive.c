@@ -104,24 +104,21 @@ static int walk_parent(int dest_fd, const struct jc_strv *c, bool create, const 
 	return cur;
 }
 
-/* Does a symlink at depth `depth` (components above it) with this target
- * stay inside the destination, read lexically? */
-static bool link_stays_inside(const char *target, size_t depth)
+/* Does a symlink with this target stay inside the destination however it
+ * is combined with others?  Only a relative target without `..` is sure
+ * to: it can only lead down from its own directory, and so can every link
+ * it passes through.  Judging `..` lexically is not enough -- `l -> .`
+ * then `up -> l/..` climbs out -- so a target with `..` is refused. */
+static bool link_stays_inside(const char *target)
 {
 	cleanup_free char *copy = NULL;
 	char *save = NULL;
-	long d = (long)depth;
 
 	if (!target || !*target || target[0] == '/' || !(copy = strdup(target)))
 		return false;
-	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		if (strcmp(c, "..") == 0) {
-			if (--d < 0)
-				return false;
-		} else if (strcmp(c, ".") != 0) {
-			d++;
-		}
-	}
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save))
+		if (strcmp(c, "..") == 0)
+			return false;
 	return true;
 }
 
@@ -244,8 +241,8 @@ static int extract_one(struct archive *a, struct archive_entry *e, int dest_fd, 
 		rep->extracted++;
 		goto skip;
 	case AE_IFLNK:
-		if (!link_stays_inside(archive_entry_symlink(e), comps.n - 1)) {
-			refuse(rep, raw, "symlink pointing outside the destination");
+		if (!link_stays_inside(archive_entry_symlink(e))) {
+			refuse(rep, raw, "symlink that is absolute or climbs with `..`");
 			goto skip;
 		}
 		if ((parent = walk_parent(dest_fd, &comps, true, &why)) < 0) {

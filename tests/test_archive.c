@@ -200,25 +200,32 @@ static void test_names_refused(void **state)
 static void test_links_outside_refused(void **state)
 {
 	struct fx *f = *state;
+	const char *why = "symlink that is absolute or climbs with `..`";
 
 	add(f, "to-etc", AE_IFLNK, 0777, NULL, 0, "/etc", NULL);
 	add(f, "to-parent", AE_IFLNK, 0777, NULL, 0, "..", NULL);
 	add(f, "sub/up-two", AE_IFLNK, 0777, NULL, 0, "../../outside", NULL);
 	file(f, "real", "data");
 	add(f, "inside", AE_IFLNK, 0777, NULL, 0, "real", NULL);
+	add(f, "dot", AE_IFLNK, 0777, NULL, 0, ".", NULL);
+	/* lexically inside, but `..` after a link leads wherever the link went */
 	add(f, "sub/up-one", AE_IFLNK, 0777, NULL, 0, "../real", NULL);
+	add(f, "chained", AE_IFLNK, 0777, NULL, 0, "dot/..", NULL);
 	add(f, "hard-etc", AE_IFREG, 0644, NULL, 0, NULL, "/etc/passwd");
 	add(f, "hard-up", AE_IFREG, 0644, NULL, 0, NULL, "../outside/x");
 	add(f, "hard-ok", AE_IFREG, 0644, NULL, 0, NULL, "real");
 	assert_int_equal(extract(f, 0), 0);
-	assert_refused(f, "to-etc", "symlink pointing outside the destination");
-	assert_refused(f, "to-parent", "symlink pointing outside the destination");
-	assert_refused(f, "sub/up-two", "symlink pointing outside the destination");
+	assert_refused(f, "to-etc", why);
+	assert_refused(f, "to-parent", why);
+	assert_refused(f, "sub/up-two", why);
+	assert_refused(f, "sub/up-one", why);
+	assert_refused(f, "chained", why);
 	assert_refused(f, "hard-etc", "hard link to a name outside the destination");
 	assert_refused(f, "hard-up", "hard link to a name outside the destination");
-	assert_int_equal(f->rep.refused, 5);
+	assert_int_equal(f->rep.refused, 7);
 	assert_true(exists_at(f, "dest/inside"));
-	assert_true(exists_at(f, "dest/sub/up-one"));
+	assert_true(exists_at(f, "dest/dot"));
+	assert_false(exists_at(f, "dest/chained"));
 	assert_true(exists_at(f, "dest/hard-ok"));
 	outside_untouched(f);
 }
