@@ -443,8 +443,8 @@ static int resolve_user(struct ctx *c, const char *image, char **user, uid_t *ui
 	return 0;
 }
 
-static void print_result(const struct ctx *c, const char *job, const struct jc_run_result *r,
-			 int status)
+static void print_result(const struct ctx *c, const char *job, const char *volume,
+			 const struct jc_run_result *r, int status)
 {
 	if (r->timed_out)
 		fprintf(stderr, "jobcell: job `%s` timed out and was stopped\n", job);
@@ -470,6 +470,10 @@ static void print_result(const struct ctx *c, const char *job, const struct jc_r
 			json_string(stdout, warning);
 		else
 			fputs("null", stdout);
+		if (volume) {
+			fputs(",\"volume\":", stdout);
+			json_string(stdout, volume);
+		}
 		fputs("}\n", stdout);
 	}
 }
@@ -643,7 +647,7 @@ static int volume_fill(struct ctx *c, const char *image, const char *user, uid_t
 		       jc_error *err)
 {
 	cleanup_free char *id = NULL;
-	struct jc_tar_opts o = { JC_TRANSFER_MOUNT + 1, c->cfg.job_mode, uid, gid };
+	struct jc_tar_opts o = { JC_TRANSFER_MOUNT + 1, c->cfg.job_mode & 0777, uid, gid };
 	jc_error undo = { 0 };
 	int r;
 
@@ -674,7 +678,7 @@ struct vol_run {
 static int vol_before_start(void *ctx, jc_error *err)
 {
 	struct vol_run *v = ctx;
-	struct jc_tar_opts o = { ".", v->c->cfg.job_mode, v->uid, v->gid };
+	struct jc_tar_opts o = { ".", v->c->cfg.job_mode & 0777, v->uid, v->gid };
 
 	if (!v->in->n)
 		return 0;
@@ -803,13 +807,12 @@ static int run_volume(struct ctx *c, struct job_args *a, bool detach, jc_error *
 		jc_error rm = { 0 };
 		if (jc_volume_remove_retry(c->engine, volume, VOLUME_REMOVE_TRIES, &rm) < 0) {
 			cleanup_free char *line = printable_copy(rm.msg);
-			res.warning = res.warning ? res.warning : strdup(line ? line : "");
 			fprintf(stderr, "jobcell: warning: volume `%s` left behind: %s\n", volume,
 				line ? line : "");
 		}
 		jc_error_clear(&rm);
 	}
-	print_result(c, a->req.job, &res, *status);
+	print_result(c, a->req.job, volume, &res, *status);
 	r = 0;
 	goto out;
 undo:
@@ -842,6 +845,7 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 	struct jc_plan *plan = NULL;
 	struct jc_run_result res = { 0 };
 	cleanup_free char *user = NULL;
+	cleanup_free char *supervisor = NULL;
 	char nonce[17];
 	jc_error err = { 0 };
 	uid_t uid;
@@ -878,9 +882,10 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 		goto fail;
 	jc_plan_free(plan);
 	plan = NULL;
-	if (make_nonce(nonce, &err) < 0)
+	if (make_nonce(nonce, &err) < 0 || (!detach && jc_supervisor_self(&supervisor, &err) < 0))
 		goto fail;
 	a.req.nonce = nonce;
+	a.req.supervisor = supervisor;
 	/* the job directory was checked above; only a missing one is left to make */
 	if (jc_plan_build(&c->cfg, &a.req, user, (int64_t)time(NULL), &plan, &err) < 0 ||
 	    (ws.job_fd < 0 &&
@@ -907,7 +912,7 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 		status = 0;
 	} else {
 		status = res.timed_out ? EXIT_TIMEOUT : res.exit_code;
-		print_result(c, a.req.job, &res, status);
+		print_result(c, a.req.job, NULL, &res, status);
 	}
 	goto out;
 fail:
@@ -955,6 +960,11 @@ static int cmd_plan(struct ctx *c, int argc, char **argv)
 			goto fail;
 		}
 		a.req.volume = volume;
+		a.req.keep = c->cfg.keep;
+	} else if (a.req.tenant || a.req.run) {
+		jc_error_set(&err, JC_ERR_INPUT, EINVAL,
+			     "plan: --tenant and --run need [workspace] mode = volume");
+		goto fail;
 	}
 	if (jc_plan_build(&c->cfg, &a.req, NULL, (int64_t)time(NULL), &plan, &err) < 0 ||
 	    !(json = jc_request_create_json(plan, true, &err)))
@@ -971,6 +981,25 @@ out:
 }
 
 /* ---- detached helpers: wait, stop, logs, rm, ps ---- */
+
+/* A volume of this site that jobcell made: a name alone could be anyone's. */
+static int site_volume(struct ctx *c, const char *name, jc_error *err)
+{
+	struct jc_volume v = { 0 };
+	bool ours;
+
+	if (jc_volume_name_check(name, err) < 0)
+		return jc_error_wrap(err, "volume");
+	if (jc_engine_volume_inspect(c->engine, name, &v, err) < 0)
+		return -1;
+	ours = v.managed && v.site && strcmp(v.site, c->cfg.site_name) == 0;
+	jc_volume_free(&v);
+	if (!ours)
+		return jc_error_set(err, JC_ERR_INPUT, EPERM,
+				    "volume `%s` is not labelled as a volume of site `%s`", name,
+				    c->cfg.site_name);
+	return 0;
+}
 
 /* The container of a job of this site, by id (and its name), after checking that its
  * labels say so: a name alone could be anyone's. */
@@ -1045,7 +1074,7 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 			goto fail;
 		/* a volume-mode job's own volume goes with it, unless kept */
 		if (in.volume && !in.keep &&
-		    (jc_volume_name_check(in.volume, &err) < 0 ||
+		    (site_volume(c, in.volume, &err) < 0 ||
 		     jc_volume_remove_retry(c->engine, in.volume, VOLUME_REMOVE_TRIES, &err) < 0))
 			goto fail;
 	}
@@ -1094,8 +1123,7 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 	if (c->json) {
 		printf("[");
 		for (size_t i = 0; i < l.n; i++) {
-			printf("%s{\"supervisor\":\"%s\",\"job\":", i ? "," : "",
-			       supervisor_state(&l.items[i]));
+			printf("%s{\"job\":", i ? "," : "");
 			json_string(stdout, l.items[i].job);
 			printf(",\"container\":");
 			json_string(stdout, l.items[i].id);
@@ -1103,7 +1131,7 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 			json_string(stdout, l.items[i].status);
 			printf(",\"created\":");
 			json_string(stdout, l.items[i].created);
-			printf("}");
+			printf(",\"supervisor\":\"%s\"}", supervisor_state(&l.items[i]));
 		}
 		printf("]\n");
 	} else {
@@ -1120,25 +1148,6 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 }
 
 /* ---- volume and gc commands ---- */
-
-/* A volume of this site that jobcell made: a name alone could be anyone's. */
-static int site_volume(struct ctx *c, const char *name, jc_error *err)
-{
-	struct jc_volume v = { 0 };
-	bool ours;
-
-	if (jc_volume_name_check(name, err) < 0)
-		return jc_error_wrap(err, "volume");
-	if (jc_engine_volume_inspect(c->engine, name, &v, err) < 0)
-		return -1;
-	ours = v.managed && v.site && strcmp(v.site, c->cfg.site_name) == 0;
-	jc_volume_free(&v);
-	if (!ours)
-		return jc_error_set(err, JC_ERR_INPUT, EPERM,
-				    "volume `%s` is not labelled as a volume of site `%s`", name,
-				    c->cfg.site_name);
-	return 0;
-}
 
 static void print_volume(const struct ctx *c, const struct jc_volume *v, bool first)
 {
@@ -1167,6 +1176,7 @@ static int volume_put(struct ctx *c, const char *volume, const struct jc_strv *s
 {
 	struct inputs in = { 0 };
 	cleanup_free char *user = NULL;
+	cleanup_free char *supervisor = NULL;
 	cleanup_close int base = -1;
 	uid_t uid;
 	gid_t gid;
@@ -1182,7 +1192,9 @@ static int volume_put(struct ctx *c, const char *volume, const struct jc_strv *s
 	    open_engine(c, err) < 0 || site_volume(c, volume, err) < 0 ||
 	    resolve_user(c, c->cfg.image, &user, &uid, &gid, err) < 0)
 		goto out;
-	r = volume_fill(c, c->cfg.image, user, uid, gid, volume, NULL, &in, err);
+	if (jc_supervisor_self(&supervisor, err) < 0)
+		goto out;
+	r = volume_fill(c, c->cfg.image, user, uid, gid, volume, supervisor, &in, err);
 out:
 	inputs_free(&in);
 	return r;
@@ -1194,6 +1206,7 @@ static int volume_get(struct ctx *c, const char *volume, const struct jc_strv *p
 {
 	struct jc_extract_report rep = { 0 };
 	cleanup_free char *id = NULL;
+	cleanup_free char *supervisor = NULL;
 	cleanup_close int base = -1;
 	cleanup_close int out_fd = -1;
 	jc_error undo = { 0 };
@@ -1208,10 +1221,11 @@ static int volume_get(struct ctx *c, const char *volume, const struct jc_strv *p
 		return jc_error_set(
 		    err, JC_ERR_CONFIG, EINVAL,
 		    "volume get: no [job] image to make the transfer container from");
-	if (open_transfer_dir(c, &base, err) < 0 || open_engine(c, err) < 0 ||
-	    site_volume(c, volume, err) < 0 || open_output(base, to, true, &out_fd, err) < 0 ||
-	    jc_transfer_open(c->engine, c->cfg.image, NULL, volume, c->cfg.site_name, NULL, &id,
-			     err) < 0)
+	if (jc_supervisor_self(&supervisor, err) < 0 || open_transfer_dir(c, &base, err) < 0 ||
+	    open_engine(c, err) < 0 || site_volume(c, volume, err) < 0 ||
+	    open_output(base, to, true, &out_fd, err) < 0 ||
+	    jc_transfer_open(c->engine, c->cfg.image, NULL, volume, c->cfg.site_name, supervisor,
+			     &id, err) < 0)
 		return -1;
 	if (!paths->n) {
 		r = fetch(c, id, volume, JC_TRANSFER_MOUNT "/.", out_fd, &rep, err);
@@ -1306,12 +1320,14 @@ static int cmd_volume(struct ctx *c, int argc, char **argv)
 						   &err) < 0)
 				goto fail;
 	} else if (strcmp(sub, "put") == 0) {
-		if (setup_signals(c, false, &err) < 0 ||
-		    volume_put(c, a.req.job, &a.req.cmd, &err) < 0)
+		/* signals keep their default: an interrupted transfer leaves a
+		 * transfer container whose supervisor is gone, for gc */
+		signal(SIGPIPE, SIG_IGN);
+		if (volume_put(c, a.req.job, &a.req.cmd, &err) < 0)
 			goto fail;
 	} else {
-		if (setup_signals(c, false, &err) < 0 ||
-		    (r = volume_get(c, a.req.job, &a.req.cmd, a.output, &err)) < 0)
+		signal(SIGPIPE, SIG_IGN);
+		if ((r = volume_get(c, a.req.job, &a.req.cmd, a.output, &err)) < 0)
 			goto fail;
 		status = r;
 	}

@@ -300,7 +300,7 @@ struct jc_inspect {
 	char *created;    /* label jobcell.created, or NULL */
 	char *supervisor; /* label jobcell.supervisor, or NULL */
 	char *volume;     /* label jobcell.volume, or NULL */
-	char *role;       /* label jobcell.role ("job", "transfer"), or NULL */
+	char *role;       /* label jobcell.role ("transfer"), or NULL for a job */
 	bool keep;        /* label jobcell.keep=true */
 };
 int jc_request_parse_inspect(const char *json, struct jc_inspect *out, jc_error *err);

@@ -109,8 +109,11 @@ enum jc_liveness jc_supervisor_liveness(const char *id)
 	rest = id + hl + 1;
 	if (sscanf(rest, "%d/%llu", &pid, &want) != 2 || pid <= 0)
 		return JC_SUPERVISOR_UNKNOWN;
+	errno = 0;
 	if (start_time(pid, &have) < 0)
-		return JC_SUPERVISOR_DEAD; /* no such process in this namespace */
+		/* only "no such process" proves death: a /proc that hides
+		 * others' processes (hidepid) must not get a live job collected */
+		return errno == ENOENT ? JC_SUPERVISOR_DEAD : JC_SUPERVISOR_UNKNOWN;
 	return have == want ? JC_SUPERVISOR_ALIVE : JC_SUPERVISOR_DEAD;
 }
 
