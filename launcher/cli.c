@@ -639,22 +639,28 @@ static int send_inputs(struct ctx *c, const char *ref, const char *name, const c
 }
 
 /* Through a never-started container: give the volume's root to the job's
- * user with the site's job_mode (Docker's archive endpoint skips a "."
- * member, so only a named member for the mount point sets them), then
- * send `in` (may be empty) beneath it. */
+ * user with the site's job_mode, then send `in` (may be empty) into it.
+ * The engines differ: Docker skips a "." member, so only a member named
+ * for the mount point, sent to "/", sets the root; Podman does not enter
+ * a mount below the target path, so files must be sent to the mount
+ * point itself, where its "." member sets the root.  Both are sent. */
 static int volume_fill(struct ctx *c, const char *image, const char *user, uid_t uid, gid_t gid,
 		       const char *volume, const char *supervisor, const struct inputs *in,
 		       jc_error *err)
 {
 	cleanup_free char *id = NULL;
-	struct jc_tar_opts o = { JC_TRANSFER_MOUNT + 1, c->cfg.job_mode & 0777, uid, gid };
+	struct jc_tar_opts root = { JC_TRANSFER_MOUNT + 1, c->cfg.job_mode & 0777, uid, gid };
+	struct jc_tar_opts o = { ".", c->cfg.job_mode & 0777, uid, gid };
+	struct inputs none = { 0 };
 	jc_error undo = { 0 };
 	int r;
 
 	if (jc_transfer_open(c->engine, image, user, volume, c->cfg.site_name, supervisor, &id,
 			     err) < 0)
 		return -1;
-	r = send_inputs(c, id, volume, "/", &o, in, err);
+	r = send_inputs(c, id, volume, "/", &root, &none, err);
+	if (r == 0)
+		r = send_inputs(c, id, volume, JC_TRANSFER_MOUNT, &o, in, err);
 	if (jc_engine_remove(c->engine, id, NULL, &undo) < 0 && r == 0) {
 		*err = undo;
 		return -1;

@@ -634,8 +634,10 @@ int jc_engine_volume_list(struct jc_engine *e, const char *site, struct jc_volum
 	cleanup_free char *body = NULL;
 	char *enc;
 
+	/* one label only: Podman 4.3 ORs several label filters on volumes
+	 * (Docker ANDs them); the rest is checked here */
 	if (site)
-		filters = pathf("{\"label\":[\"jobcell.managed=true\",\"jobcell.site=%s\"]}", site);
+		filters = pathf("{\"label\":[\"jobcell.site=%s\"]}", site);
 	else
 		filters = pathf("{\"label\":[\"jobcell.managed=true\"]}");
 	if (!filters || !(enc = curl_easy_escape(e->curl, filters, 0)))
@@ -649,6 +651,16 @@ int jc_engine_volume_list(struct jc_engine *e, const char *site, struct jc_volum
 		return -1;
 	if (jc_request_parse_volume_list(body, out, err) < 0)
 		return jc_error_wrap(err, "list volumes");
+	for (size_t i = 0; i < out->n;) {
+		struct jc_volume *v = &out->items[i];
+		if (v->managed && (!site || (v->site && strcmp(v->site, site) == 0))) {
+			i++;
+			continue;
+		}
+		jc_volume_free(v);
+		memmove(v, v + 1, (out->n - i - 1) * sizeof(*v));
+		out->n--;
+	}
 	return 0;
 }
 

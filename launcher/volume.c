@@ -50,8 +50,8 @@ static int start_time(pid_t pid, unsigned long long *out)
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if (read_small(path, buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')))
 		return -1;
-	p++;
-	for (int field = 2; field < 22; field++) {
+	p++; /* the space before field 3 */
+	for (int field = 3; field < 22; field++) {
 		p = strchr(p + 1, ' ');
 		if (!p)
 			return -1;
