@@ -355,17 +355,20 @@ int jc_transfer_get(struct jc_engine *e, const char *ref, const char *name, cons
 
 /* ---- gc ---- */
 
-static bool older(const char *created, int64_t older_than_ms, int64_t now_s)
+/* Whether an object created at label `created` is at least `older_than_ms`
+ * old.  Without a readable label only --older-than 0 lets it go. */
+static bool older(const char *created, int64_t older_than_ms, int64_t now_s, const char **why)
 {
 	char *end;
 	long long c;
 
-	if (!created)
-		return older_than_ms == 0;
+	*why = "younger than --older-than";
 	errno = 0;
-	c = strtoll(created, &end, 10);
-	if (errno || *end || end == created)
+	c = created ? strtoll(created, &end, 10) : 0;
+	if (!created || errno || *end || end == created) {
+		*why = "no readable jobcell.created label, and --older-than is set";
 		return older_than_ms == 0;
+	}
 	return (now_s - c) * 1000 >= older_than_ms;
 }
 
@@ -382,85 +385,93 @@ static const char *liveness_why(enum jc_liveness l)
 	return "?";
 }
 
+/* Why an object stays, or NULL when it is to be removed: labelled by a
+ * supervisor proven dead, old enough, and not kept. */
+static const char *verdict(const char *supervisor, const char *created, bool keep,
+			   int64_t older_than_ms, int64_t now_s)
+{
+	const char *why;
+	enum jc_liveness l;
+
+	if (keep)
+		return "kept (--keep or volume create): remove it with `volume rm`";
+	if (!supervisor)
+		return "has no supervisor label: started detached, its caller removes it";
+	if (!older(created, older_than_ms, now_s, &why))
+		return why;
+	l = jc_supervisor_liveness(supervisor);
+	return l == JC_SUPERVISOR_DEAD ? NULL : liveness_why(l);
+}
+
+struct gc_run {
+	struct jc_engine *e;
+	bool dry_run;
+	jc_gc_fn fn;
+	void *ctx;
+	int failed;
+	jc_error first; /* the first failed removal */
+};
+
+/* Report one object, removing it first when `why` is NULL. */
+static void settle(struct gc_run *g, const char *kind, const char *id, const char *name,
+		   const char *why)
+{
+	struct jc_gc_item it = { kind, name, false, why };
+	jc_error e1 = { 0 };
+	int r = 0;
+
+	if (!why) {
+		it.why = liveness_why(JC_SUPERVISOR_DEAD);
+		if (!g->dry_run)
+			r = strcmp(kind, "container") == 0
+				? jc_engine_remove(g->e, id, name, &e1)
+				: jc_volume_remove_retry(g->e, name, 3, &e1);
+		if (r == 0) {
+			it.removed = true;
+		} else {
+			it.why = e1.msg;
+			if (!g->failed++) {
+				g->first = e1;
+				e1 = (jc_error){ 0 };
+			}
+		}
+	}
+	g->fn(g->ctx, &it);
+	jc_error_clear(&e1);
+}
+
 int jc_gc(struct jc_engine *e, const char *site, int64_t older_than_ms, bool dry_run, jc_gc_fn fn,
 	  void *ctx, jc_error *err)
 {
+	struct gc_run g = { e, dry_run, fn, ctx, 0, { 0 } };
 	struct jc_container_list cl = { 0 };
 	struct jc_volume_list vl = { 0 };
 	int64_t now_s = now_unix_ms() / 1000;
-	int failed = 0;
-	jc_error first = { 0 };
 
+	/* containers first: a dead run's container holds its volume */
 	if (jc_engine_list(e, site, true, &cl, err) < 0)
 		return -1;
 	for (size_t i = 0; i < cl.n; i++) {
 		struct jc_inspect *c = &cl.items[i];
-		struct jc_gc_item it = { "container", c->name ? c->name : c->id, false, NULL };
-		enum jc_liveness l;
-
-		if (!c->supervisor) {
-			it.why = "started detached: its caller removes it";
-		} else if (!older(c->created, older_than_ms, now_s)) {
-			it.why = "younger than --older-than";
-		} else if ((l = jc_supervisor_liveness(c->supervisor)) != JC_SUPERVISOR_DEAD) {
-			it.why = liveness_why(l);
-		} else {
-			jc_error e1 = { 0 };
-			it.why = liveness_why(l);
-			if (dry_run || jc_engine_remove(e, c->id, it.name, &e1) == 0) {
-				it.removed = true;
-			} else {
-				it.why = e1.msg;
-				if (!failed++)
-					first = e1, e1 = (jc_error){ 0 };
-			}
-			fn(ctx, &it);
-			jc_error_clear(&e1);
-			continue;
-		}
-		fn(ctx, &it);
+		settle(&g, "container", c->id, c->name ? c->name : c->id,
+		       verdict(c->supervisor, c->created, false, older_than_ms, now_s));
 	}
 	jc_container_list_free(&cl);
-
 	if (jc_engine_volume_list(e, site, &vl, err) < 0) {
-		jc_error_clear(&first);
+		jc_error_clear(&g.first);
 		return -1;
 	}
 	for (size_t i = 0; i < vl.n; i++) {
 		struct jc_volume *v = &vl.items[i];
-		struct jc_gc_item it = { "volume", v->name, false, NULL };
-		enum jc_liveness l;
-
-		if (v->keep) {
-			it.why = "kept (--keep or volume create): remove it with `volume rm`";
-		} else if (!v->supervisor) {
-			it.why = "has no supervisor label";
-		} else if (!older(v->created, older_than_ms, now_s)) {
-			it.why = "younger than --older-than";
-		} else if ((l = jc_supervisor_liveness(v->supervisor)) != JC_SUPERVISOR_DEAD) {
-			it.why = liveness_why(l);
-		} else {
-			jc_error e1 = { 0 };
-			it.why = liveness_why(l);
-			if (dry_run || jc_volume_remove_retry(e, v->name, 3, &e1) == 0) {
-				it.removed = true;
-			} else {
-				it.why = e1.msg;
-				if (!failed++)
-					first = e1, e1 = (jc_error){ 0 };
-			}
-			fn(ctx, &it);
-			jc_error_clear(&e1);
-			continue;
-		}
-		fn(ctx, &it);
+		settle(&g, "volume", v->name, v->name,
+		       verdict(v->supervisor, v->created, v->keep, older_than_ms, now_s));
 	}
 	jc_volume_list_free(&vl);
-	if (failed) {
-		jc_error_set(err, first.kind, first.status,
-			     "gc: %d removal%s failed, the first: %s", failed,
-			     failed == 1 ? "" : "s", first.msg);
-		jc_error_clear(&first);
+	if (g.failed) {
+		jc_error_set(err, g.first.kind, g.first.status,
+			     "gc: %d removal%s failed, the first: %s", g.failed,
+			     g.failed == 1 ? "" : "s", g.first.msg);
+		jc_error_clear(&g.first);
 		return -1;
 	}
 	return 0;
