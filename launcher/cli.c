@@ -618,13 +618,20 @@ static void report_refused(const struct ctx *c, const char *what,
 			rep->refused, rep->refused == 1 ? "" : "s", rep->extracted);
 }
 
-/* Fetch `path` of container `ref` into `out_fd`. */
+/* Fetch `path` of container `ref` into `out_fd`, adding to *rep. */
 static int fetch(struct ctx *c, const char *ref, const char *name, const char *path, int out_fd,
 		 struct jc_extract_report *rep, jc_error *err)
 {
 	struct progress p = { "receiving", 0, 0, false };
-	int r = jc_transfer_get(c->engine, ref, name, path, out_fd, rep, progress_cb, &p, err);
+	struct jc_extract_report one = { 0 };
+	int r = jc_transfer_get(c->engine, ref, name, path, out_fd, &one, progress_cb, &p, err);
+
 	progress_end(&p);
+	rep->extracted += one.extracted;
+	rep->refused += one.refused;
+	for (size_t i = 0; i < one.reasons.n && rep->reasons.n < 100; i++)
+		jc_strv_push(&rep->reasons, one.reasons.v[i]);
+	jc_extract_report_free(&one);
 	return r;
 }
 

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,10 +111,14 @@ enum jc_liveness jc_supervisor_liveness(const char *id)
 	if (sscanf(rest, "%d/%llu", &pid, &want) != 2 || pid <= 0)
 		return JC_SUPERVISOR_UNKNOWN;
 	errno = 0;
-	if (start_time(pid, &have) < 0)
+	if (start_time(pid, &have) < 0) {
 		/* only "no such process" proves death: a /proc that hides
-		 * others' processes (hidepid) must not get a live job collected */
-		return errno == ENOENT ? JC_SUPERVISOR_DEAD : JC_SUPERVISOR_UNKNOWN;
+		 * others' processes (hidepid=1 says EACCES, hidepid=2 ENOENT)
+		 * must not get a live job collected, so ask the kernel too */
+		if (errno == ENOENT && kill(pid, 0) < 0 && errno == ESRCH)
+			return JC_SUPERVISOR_DEAD;
+		return JC_SUPERVISOR_UNKNOWN;
+	}
 	return have == want ? JC_SUPERVISOR_ALIVE : JC_SUPERVISOR_DEAD;
 }
 
@@ -287,9 +292,9 @@ int jc_transfer_put(struct jc_engine *e, const char *ref, const char *name, cons
 	close(sv[0]);
 	pthread_join(t, NULL);
 	close(sv[1]);
-	if (j.rc < 0 && !(rc < 0 && j.err.status == EPIPE)) {
+	if (j.rc < 0 && !(rc < 0 && (j.err.status == EPIPE || j.err.status == ECONNRESET))) {
 		/* the writer's reason (a bad input) explains the aborted upload;
-		 * a broken pipe only echoes the engine's failure */
+		 * a broken or reset stream only echoes the engine's failure */
 		jc_error_set(err, j.err.kind, j.err.status, "%s", j.err.msg);
 		jc_error_clear(&j.err);
 		return -1;

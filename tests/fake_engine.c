@@ -106,6 +106,7 @@ struct fake_engine {
 	uint64_t id_seed;
 	uint64_t vol_seq; /* anonymous and unnamed volumes */
 	int next_pid;
+	int collide; /* fake_engine_volume_collide: creates left to answer foreign */
 };
 
 struct conn_ctx {
@@ -1477,6 +1478,14 @@ static enum MHD_Result h_volume_create(struct fake_engine *fe, struct MHD_Connec
 				"name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you "
 				"intended to pass a host directory, use absolute path",
 				n, n);
+	} else if (fe->collide > 0) {
+		/* someone else's volume of that name: created nothing, answers theirs */
+		static const char foreign[] = "{\"jobcell.nonce\":\"0000000000000000\"}";
+		struct volume other = { (char *)n, cJSON_Parse(foreign), now(CLOCK_REALTIME) };
+		fe->collide--;
+		r = other.labels ? reply_json(fe, conn, 201, volume_json(&other))
+				 : reply_error(fe, conn, 500, "out of memory");
+		cJSON_Delete(other.labels);
 	} else if ((v = find_volume(fe, n)) != NULL) {
 		r = reply_json(fe, conn, 201, volume_json(v)); /* Docker: the old one, as is */
 	} else {
@@ -2244,6 +2253,13 @@ const char *fake_engine_volume_subpath(struct fake_engine *fe, const char *conta
 			sub = c->mounts[i].subpath;
 	pthread_mutex_unlock(&fe->lock);
 	return sub;
+}
+
+void fake_engine_volume_collide(struct fake_engine *fe, int times)
+{
+	pthread_mutex_lock(&fe->lock);
+	fe->collide = times;
+	pthread_mutex_unlock(&fe->lock);
 }
 
 void fake_engine_set_archive(struct fake_engine *fe, const char *path, const void *tar, size_t len)

@@ -91,6 +91,10 @@ bool fake_engine_has_volume(struct fake_engine *fe, const char *name);
 /* Creates `name`, or replaces the labels of an existing one.  `labels_json`
  * is a JSON object such as {"owner":"someone-else"}; NULL or unparsable: none. */
 void fake_engine_add_volume(struct fake_engine *fe, const char *name, const char *labels_json);
+/* The next `times` valid POST /volumes/create answer 201 with the requested
+ * Name but labels {"jobcell.nonce":"0000000000000000"} and create nothing:
+ * as when another client holds that name already.  0 turns it off. */
+void fake_engine_volume_collide(struct fake_engine *fe, int times);
 /* The subpath container `container_ref` (id, unique id prefix, or name; a
  * removed container is still found when no live one matches) mounts volume
  * `volume` with: "" when mounted whole or when the engine ignored Subpath;
