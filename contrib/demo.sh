@@ -45,3 +45,32 @@ ls -la "$WS/job-1" | sed 's/^/   /'
 echo
 echo "== the exact engine request: jobcell -c $D/demo.ini plan job-1"
 "$JC" -c "$D/demo.ini" plan job-1 | sed 's/^/   /'
+
+echo
+echo "== volume mode: the job's directory is its own named volume; files go in and out"
+echo "   through the engine (config/examples/demo-volume.ini)"
+T=$D/transfer
+mkdir -p "$T"
+printf 'x,y\n1,2\n3,4\n' >"$T/data.csv"
+sed "s#^transfer_dir = .*#transfer_dir = $T#" config/examples/demo-volume.ini >"$D/demo-volume.ini"
+for v in jobcell-demo-startup jobcell-demo-local; do
+	curl -fsS --unix-socket /var/run/docker.sock -X POST -H 'Content-Type: application/json' \
+		-d "{\"Name\":\"$v\"}" http://localhost/volumes/create >/dev/null
+done
+echo "== jobcell -c $D/demo-volume.ini run job-1 --input data.csv --output results -- sh -c '...'"
+set +e
+"$JC" -c "$D/demo-volume.ini" run job-1 --input data.csv --output results -- sh -c '
+printf "   %-44s %s\n" "working directory" "$(pwd)" "owner of ." "$(stat -c %u:%g .)" \
+	"what /workspace holds" "$(ls -A /workspace | tr "\n" " ")" \
+	"sum of column y in data.csv" "$(awk -F, "NR > 1 { s += \$2 } END { print s }" data.csv)"
+awk -F, "NR > 1 { s += \$2 } END { print s }" data.csv >sum.txt'
+rc=$?
+set -e
+echo "   (exit status $rc)"
+echo "== afterwards on the host: $T/results"
+(cd "$T/results" && for f in *; do printf '   %-12s %s\n' "$f" "$(tr '\n' ' ' <"$f")"; done)
+echo "== volumes the site still has (jobcell volume ls): none, the job's was removed"
+"$JC" -c "$D/demo-volume.ini" volume ls | sed 's/^/   /'
+for v in jobcell-demo-startup jobcell-demo-local; do
+	curl -fsS --unix-socket /var/run/docker.sock -X DELETE "http://localhost/volumes/$v" >/dev/null
+done
