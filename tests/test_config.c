@@ -1067,6 +1067,24 @@ static void test_reference_file(void **state)
 	free(text);
 }
 
+/* The example site files load and validate as they are shipped. */
+static void test_example_files(void **state)
+{
+	static const char *const files[] = { SRCDIR "/config/examples/demo.ini",
+					      SRCDIR "/config/examples/demo-volume.ini" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct jc_config c;
+		jc_error e = { 0 };
+
+		assert_int_equal(jc_config_init(&c, NULL, &e), 0);
+		if (jc_config_load(&c, files[i], &e) != 0 || jc_config_validate(&c, &e) != 0)
+			fail_msg("%s: %s", files[i], e.msg);
+		jc_config_free(&c);
+	}
+}
+
 /* The helper itself, so a broken helper cannot make the test above pass. */
 static void test_file_has_key_helper(void **state)
 {
@@ -1127,6 +1145,7 @@ int main(void)
 		T(test_validate_bind_mode),
 		T(test_validate_mode_layered),
 		cmocka_unit_test(test_reference_file),
+		cmocka_unit_test(test_example_files),
 		cmocka_unit_test(test_file_has_key_helper),
 	};
 #undef T
