@@ -665,9 +665,11 @@ static int volume_fill(struct ctx *c, const char *image, const char *user, uid_t
 	if (jc_transfer_open(c->engine, image, user, volume, c->cfg.site_name, supervisor, &id,
 			     err) < 0)
 		return -1;
-	r = send_inputs(c, id, volume, "/", &root, &none, err);
+	r = send_inputs(c, id, NULL, "/", &root, &none, err);
 	if (r == 0)
-		r = send_inputs(c, id, volume, JC_TRANSFER_MOUNT, &o, in, err);
+		r = send_inputs(c, id, NULL, JC_TRANSFER_MOUNT, &o, in, err);
+	if (r < 0)
+		jc_error_wrap(err, "fill volume `%s` through a transfer container", volume);
 	if (jc_engine_remove(c->engine, id, NULL, &undo) < 0 && r == 0) {
 		*err = undo;
 		return -1;
@@ -1241,7 +1243,7 @@ static int volume_get(struct ctx *c, const char *volume, const struct jc_strv *p
 			     &id, err) < 0)
 		return -1;
 	if (!paths->n) {
-		r = fetch(c, id, volume, JC_TRANSFER_MOUNT "/.", out_fd, &rep, err);
+		r = fetch(c, id, NULL, JC_TRANSFER_MOUNT "/.", out_fd, &rep, err);
 	} else {
 		for (size_t i = 0; i < paths->n; i++) {
 			cleanup_free char *p = NULL;
@@ -1249,7 +1251,7 @@ static int volume_get(struct ctx *c, const char *volume, const struct jc_strv *p
 				r = jc_error_oom(err);
 				break;
 			}
-			if ((r = fetch(c, id, volume, p, out_fd, &rep, err)) < 0)
+			if ((r = fetch(c, id, NULL, p, out_fd, &rep, err)) < 0)
 				break;
 		}
 	}

@@ -139,6 +139,28 @@ static int random_bytes(void *buf, size_t n, jc_error *err)
 	return 0;
 }
 
+/* A create whose answer was lost may have made the volume: remove it if it
+ * carries this attempt's nonce, as supervise.c does for containers. */
+static void undo_lost_volume(struct jc_engine *e, const char *name, const char *nonce,
+			     jc_error *err)
+{
+	struct jc_volume v = { 0 };
+	jc_error ie = { 0 };
+
+	/* a clear refusal made nothing */
+	if (err->status == EINVAL || err->status == ENOENT || err->status == EACCES)
+		return;
+	if (jc_engine_volume_inspect(e, name, &v, &ie) < 0) {
+		if (ie.status != ENOENT)
+			jc_error_wrap(err, "volume `%s` may be left behind (%s)", name, ie.msg);
+	} else if (v.nonce && strcmp(v.nonce, nonce) == 0 &&
+		   jc_engine_volume_remove(e, name, &ie) < 0) {
+		jc_error_wrap(err, "volume `%s` left behind (%s)", name, ie.msg);
+	}
+	jc_volume_free(&v);
+	jc_error_clear(&ie);
+}
+
 int jc_volume_make(struct jc_engine *e, const struct jc_volume_spec *s, char **name, jc_error *err)
 {
 	char created[32], nonce[17];
@@ -179,8 +201,10 @@ int jc_volume_make(struct jc_engine *e, const struct jc_volume_spec *s, char **n
 			labels[n++] = (struct jc_label){ "jobcell.keep", "true" };
 		if (!(json = jc_request_volume_json(vname, labels, n, err)))
 			return -1;
-		if (jc_engine_volume_create(e, vname, json, &got, err) < 0)
+		if (jc_engine_volume_create(e, vname, json, &got, err) < 0) {
+			undo_lost_volume(e, vname, nonce, err);
 			return -1;
+		}
 		ours = got.nonce && strcmp(got.nonce, nonce) == 0 && strcmp(got.name, vname) == 0;
 		jc_volume_free(&got);
 		if (ours) {

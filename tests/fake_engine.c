@@ -2255,6 +2255,19 @@ const char *fake_engine_volume_subpath(struct fake_engine *fe, const char *conta
 	return sub;
 }
 
+const char *fake_engine_mount_subpath(struct fake_engine *fe, const char *container_ref,
+				      const char *volume, const char *target)
+{
+	const char *sub = NULL;
+	pthread_mutex_lock(&fe->lock);
+	const struct container *c = find_container_any(fe, container_ref);
+	for (size_t i = 0; c && i < c->nmounts && !sub; i++)
+		if (!strcmp(c->mounts[i].volume, volume) && !strcmp(c->mounts[i].target, target))
+			sub = c->mounts[i].subpath;
+	pthread_mutex_unlock(&fe->lock);
+	return sub;
+}
+
 void fake_engine_volume_collide(struct fake_engine *fe, int times)
 {
 	pthread_mutex_lock(&fe->lock);

@@ -102,6 +102,11 @@ void fake_engine_volume_collide(struct fake_engine *fe, int times);
  * until fake_engine_stop. */
 const char *fake_engine_volume_subpath(struct fake_engine *fe, const char *container_ref,
 				       const char *volume);
+/* As fake_engine_volume_subpath, for the mount of `volume` at exactly
+ * `target`: a container may mount one volume at several targets (two
+ * subpaths of a site volume).  NULL when there is no such mount. */
+const char *fake_engine_mount_subpath(struct fake_engine *fe, const char *container_ref,
+				      const char *volume, const char *target);
 
 /* ---- archives ----
  * PUT /containers/{ref}/archive?path=P with Content-Type application/x-tar

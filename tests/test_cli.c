@@ -1,6 +1,10 @@
 /* The built binary against the fake engine: what a caller sees.  Exit
  * statuses, one error line naming the step, the --json records, and that a
- * failure leaves nothing behind, neither on the engine nor on disk. */
+ * failure leaves nothing behind, neither on the engine nor on disk.  Volume
+ * mode too: the mounts asked for, the archives sent and fetched, the faults
+ * of each step, kept volumes, and gc. */
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -14,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "fake_engine.h"
@@ -26,6 +31,8 @@ struct fx {
 	char dir[64];
 	char ws[128];
 	char ini[160];
+	char xfer[128]; /* volume mode: [volume] transfer_dir */
+	size_t nsite;   /* volume mode: site volumes the fake holds */
 	char out[8192];
 	char err[8192];
 	int status;
@@ -300,7 +307,8 @@ static void test_detached_commands(void **state)
 	run(f, "-c", f->ini, "start", "d", "--", "sleep", "0.3", NULL);
 	assert_int_equal(f->status, 0);
 	assert_int_equal(strlen(f->out), 65); /* the id and a newline */
-	run(f, "-c", f->ini, "--json", "ps", NULL);
+	/* --all: under load the 0.3 s job may have exited before ps looks */
+	run(f, "-c", f->ini, "--json", "ps", "--all", NULL);
 	assert_non_null(strstr(f->out, "[{\"job\":\"d\",\"container\":\""));
 	run(f, "-c", f->ini, "wait", "d", "--timeout", "10s", NULL);
 	assert_int_equal(f->status, 0);
@@ -328,6 +336,1005 @@ static void test_detached_commands(void **state)
 	jc_engine_close(e);
 }
 
+/* ---- volume mode ---- */
+
+#define VOL_USER_UID 1234
+#define VOL_USER_GID 5678
+
+/* Rewrite the site for volume mode: site_volume (one volume, subpaths) or
+ * startup_volume and local_volume, which are added to the fake first so
+ * that a create mounts them rather than making them. */
+static void write_vol_site(struct fx *f, bool one_site_volume, const char *extra)
+{
+	char text[2048], ep[256];
+
+	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
+	snprintf(text, sizeof(text),
+		 "[engine]\nendpoint = %s\ntimeout = 3s\n[site]\nname = s\n[workspace]\n"
+		 "mode = volume\n[job]\nimage = img\nuser = %d:%d\nstop_grace = 1s\n"
+		 "timeout = 1h\n[volume]\n%stransfer_dir = %s\n%s",
+		 ep, VOL_USER_UID, VOL_USER_GID,
+		 one_site_volume ? "site_volume = s_site\n"
+				 : "startup_volume = s_startup\nlocal_volume = s_local\n",
+		 f->xfer, extra);
+	write_file(f->ini, text);
+	if (one_site_volume) {
+		fake_engine_add_volume(f->fe, "s_site", NULL);
+	} else {
+		fake_engine_add_volume(f->fe, "s_startup", NULL);
+		fake_engine_add_volume(f->fe, "s_local", NULL);
+	}
+	f->nsite = fake_engine_volume_count(f->fe);
+}
+
+static int setup_vol(void **state, const char *api, bool one_site_volume)
+{
+	struct fx *f;
+
+	setup(state);
+	f = *state;
+	fake_engine_stop(f->fe);
+	f->fe = fake_engine_start(api);
+	assert_non_null(f->fe);
+	fake_engine_add_image(f->fe, "img", "");
+	snprintf(f->xfer, sizeof(f->xfer), "%s/xfer", f->dir);
+	assert_int_equal(mkdir(f->xfer, 0755), 0);
+	write_vol_site(f, one_site_volume, "");
+	return 0;
+}
+
+/* Docker 20.10 and Podman 4.3: two site volumes. */
+static int setup_vol41(void **state)
+{
+	return setup_vol(state, "1.41", false);
+}
+
+/* An engine with subpaths: one site volume. */
+static int setup_vol45(void **state)
+{
+	return setup_vol(state, "1.45", true);
+}
+
+/* Nothing left on the engine: no container (job or transfer), no volume but
+ * the site's. */
+static void assert_vol_clean(struct fx *f)
+{
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	assert_int_equal(fake_engine_volume_count(f->fe), f->nsite);
+}
+
+static void xfer_file(const struct fx *f, const char *rel, const void *data, size_t len,
+		      mode_t mode)
+{
+	char p[512];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", f->xfer, rel);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static void xfer_dir(const struct fx *f, const char *rel, mode_t mode)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", f->xfer, rel);
+	assert_int_equal(mkdir(p, mode), 0);
+	assert_int_equal(chmod(p, mode), 0);
+}
+
+/* The n-th (from 0) recorded request with this method, whose path starts
+ * with `prefix` and whose query contains `query_part`; NULL when none. */
+static const struct fake_request *nth_req(struct fake_engine *fe, const char *method,
+					  const char *prefix, const char *query_part, size_t n)
+{
+	for (size_t i = 0; i < fake_engine_request_count(fe); i++) {
+		const struct fake_request *r = fake_engine_request(fe, i);
+		if (!strcmp(r->method, method) && !strncmp(r->path, prefix, strlen(prefix)) &&
+		    strstr(r->query, query_part) && n-- == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/* Requests with this method whose path ends with `suffix`. */
+static size_t count_suffix(struct fake_engine *fe, const char *method, const char *suffix)
+{
+	size_t n = 0, sl = strlen(suffix);
+
+	for (size_t i = 0; i < fake_engine_request_count(fe); i++) {
+		const struct fake_request *r = fake_engine_request(fe, i);
+		size_t pl = strlen(r->path);
+		n += !strcmp(r->method, method) && pl >= sl && !strcmp(r->path + pl - sl, suffix);
+	}
+	return n;
+}
+
+/* The Name of the n-th POST /volumes/create: the job's volume.  Caller frees. */
+static char *created_volume(struct fake_engine *fe, size_t n)
+{
+	const struct fake_request *r = nth_req(fe, "POST", "/volumes/create", "", n);
+	cJSON *b;
+	char *name;
+
+	assert_non_null(r);
+	b = cJSON_Parse(r->body);
+	assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(b, "Name")));
+	name = strdup(cJSON_GetObjectItemCaseSensitive(b, "Name")->valuestring);
+	assert_non_null(name);
+	cJSON_Delete(b);
+	return name;
+}
+
+/* The id of the transfer container: the engine names it, so it is taken
+ * from the path of the first archive PUT that does not go to the job. */
+static void transfer_id(struct fake_engine *fe, const char *job_container, char *out, size_t cap)
+{
+	for (size_t i = 0; i < fake_engine_request_count(fe); i++) {
+		const struct fake_request *r = fake_engine_request(fe, i);
+		const char *ref = r->path + strlen("/containers/"), *slash;
+		if (strcmp(r->method, "PUT") || strncmp(r->path, "/containers/", 12) ||
+		    !(slash = strchr(ref, '/')) || strcmp(slash, "/archive") ||
+		    !strncmp(ref, job_container, strlen(job_container)))
+			continue;
+		snprintf(out, cap, "%.*s", (int)(slash - ref), ref);
+		return;
+	}
+	fail_msg("no archive PUT to a transfer container");
+}
+
+/* Exactly one error line, as assert_one_error, and nothing on the engine. */
+static void assert_vol_error(struct fx *f, const char *part)
+{
+	assert_one_error(f, 125, part);
+	assert_vol_clean(f);
+}
+
+/* ---- tar streams ---- */
+
+struct member {
+	char name[256];
+	mode_t type;
+	unsigned perm;
+	int64_t uid, gid;
+	bool owner_names;
+	char data[8192];
+	size_t len;
+};
+
+static size_t read_tar(const void *buf, size_t len, struct member *m, size_t max)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	size_t n = 0;
+	int r;
+
+	assert_non_null(a);
+	assert_non_null(buf);
+	assert_int_equal(archive_read_support_format_tar(a), ARCHIVE_OK);
+	assert_int_equal(archive_read_open_memory(a, buf, len), ARCHIVE_OK);
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		size_t size = (size_t)archive_entry_size(e), got = 0;
+		assert_true(n < max);
+		assert_true(size <= sizeof(m[n].data));
+		snprintf(m[n].name, sizeof(m[n].name), "%s", archive_entry_pathname(e));
+		m[n].type = archive_entry_filetype(e);
+		m[n].perm = (unsigned)archive_entry_mode(e) & 07777;
+		m[n].uid = archive_entry_uid(e);
+		m[n].gid = archive_entry_gid(e);
+		m[n].owner_names = (archive_entry_uname(e) && *archive_entry_uname(e)) ||
+				   (archive_entry_gname(e) && *archive_entry_gname(e));
+		while (got < size) {
+			la_ssize_t k = archive_read_data(a, m[n].data + got, size - got);
+			assert_true(k > 0);
+			got += (size_t)k;
+		}
+		m[n].len = size;
+		n++;
+	}
+	assert_int_equal(r, ARCHIVE_EOF);
+	archive_read_free(a);
+	return n;
+}
+
+static const struct member *member(const struct member *m, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(m[i].name, name))
+			return &m[i];
+	fail_msg("no member `%s` in the archive", name);
+	return NULL;
+}
+
+/* Every member owned by the site's user, by number, without names. */
+static void assert_owned_by_site_user(const struct member *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (m[i].uid != VOL_USER_UID || m[i].gid != VOL_USER_GID || m[i].owner_names)
+			fail_msg("member `%s` is owned by %lld:%lld%s", m[i].name,
+				 (long long)m[i].uid, (long long)m[i].gid,
+				 m[i].owner_names ? " with names" : "");
+}
+
+struct tbuf {
+	char *data;
+	size_t len;
+};
+
+static la_ssize_t tbuf_write(struct archive *a, void *ctx, const void *buf, size_t len)
+{
+	struct tbuf *b = ctx;
+	char *d = realloc(b->data, b->len + len);
+
+	(void)a;
+	assert_non_null(d);
+	memcpy(d + b->len, buf, len);
+	b->data = d;
+	b->len += len;
+	return (la_ssize_t)len;
+}
+
+struct tar_member {
+	const char *name;
+	mode_t type;
+	unsigned mode;
+	const char *data;
+	size_t len;
+};
+
+static void build_tar(const struct tar_member *m, size_t n, struct tbuf *out)
+{
+	struct archive *a = archive_write_new();
+
+	memset(out, 0, sizeof(*out));
+	assert_non_null(a);
+	assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+	assert_int_equal(archive_write_open(a, out, NULL, tbuf_write, NULL), ARCHIVE_OK);
+	for (size_t i = 0; i < n; i++) {
+		struct archive_entry *e = archive_entry_new();
+		archive_entry_set_pathname(e, m[i].name);
+		archive_entry_set_filetype(e, m[i].type);
+		archive_entry_set_perm(e, m[i].mode);
+		archive_entry_set_mtime(e, 1700000000, 0);
+		archive_entry_set_size(e, m[i].type == AE_IFREG ? (la_int64_t)m[i].len : 0);
+		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+		if (m[i].type == AE_IFREG && m[i].len)
+			assert_int_equal(archive_write_data(a, m[i].data, m[i].len),
+					 (la_ssize_t)m[i].len);
+		archive_entry_free(e);
+	}
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+}
+
+static void assert_file_bytes(const char *path, const void *data, size_t len)
+{
+	char buf[8192];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		fail_msg("open `%s`: %s", path, strerror(errno));
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	assert_int_equal(n, (ssize_t)len);
+	assert_memory_equal(buf, data, len);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+/* ---- 1. subpaths need 1.45 ---- */
+
+/* An engine older than 1.45 would ignore Subpath and mount the whole site
+ * volume: refused before anything is made. */
+static void test_vol_subpath_refused_before_1_45(void **state)
+{
+	struct fx *f = *state;
+
+	write_vol_site(f, true, "");
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "run", "j", "--", "exit", "0", NULL);
+	assert_vol_error(f, "mount volume `s_site` subpath `startup`: volume subpaths need "
+			    "Engine API 1.45, the engine speaks 1.41");
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/volumes/create"), 0);
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+	assert_true(fake_engine_has_volume(f->fe, "s_site"));
+}
+
+/* ---- 2. one run on 1.45 ---- */
+
+static const cJSON *mount_at(const cJSON *body, const char *target)
+{
+	const cJSON *hc = cJSON_GetObjectItemCaseSensitive(body, "HostConfig");
+	const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(hc, "Mounts"), *m;
+
+	cJSON_ArrayForEach(m, mounts)
+	{
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "Target");
+		if (cJSON_IsString(t) && !strcmp(t->valuestring, target))
+			return m;
+	}
+	return NULL;
+}
+
+static void assert_volume_mount(const cJSON *body, const char *target, const char *source,
+				const char *subpath, bool ro)
+{
+	const cJSON *m = mount_at(body, target);
+	const cJSON *vo = cJSON_GetObjectItemCaseSensitive(m, "VolumeOptions");
+	const cJSON *sp = cJSON_GetObjectItemCaseSensitive(vo, "Subpath");
+
+	if (!m)
+		fail_msg("no mount at `%s`", target);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(m, "Type")->valuestring, "volume");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(m, "Source")->valuestring, source);
+	assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "ReadOnly")), ro);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(vo, "NoCopy")));
+	if (subpath) {
+		assert_true(cJSON_IsString(sp));
+		assert_string_equal(sp->valuestring, subpath);
+	} else {
+		assert_null(sp);
+	}
+}
+
+static void test_vol_run_site_volume_subpaths(void **state)
+{
+	struct fx *f = *state;
+	const struct fake_request *create;
+	const cJSON *hc, *tmpfs, *labels;
+	char *vol;
+	cJSON *body;
+
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "run", "j", "--", "exit", "3", NULL);
+	assert_int_equal(f->status, 3); /* the fake's `exit 3` */
+	assert_string_equal(f->err, "");
+	assert_string_equal(f->out, "");
+
+	vol = created_volume(f->fe, 0);
+	assert_int_equal(strncmp(vol, "tenant-default-run-default-", 27), 0);
+	create = nth_req(f->fe, "POST", "/containers/create", "name=jobcell-s-j", 0);
+	assert_non_null(create);
+	assert_string_equal(create->version, "1.45");
+	body = cJSON_Parse(create->body);
+	assert_non_null(body);
+	assert_volume_mount(body, "/workspace/startup", "s_site", "startup", true);
+	assert_volume_mount(body, "/workspace/local", "s_site", "local", true);
+	assert_volume_mount(body, "/workspace/j", vol, NULL, false);
+	assert_null(mount_at(body, "/workspace")); /* the root is no entry of Mounts */
+	hc = cJSON_GetObjectItemCaseSensitive(body, "HostConfig");
+	tmpfs = cJSON_GetObjectItemCaseSensitive(hc, "Tmpfs");
+	assert_true(cJSON_IsObject(tmpfs));
+	assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(tmpfs, "/workspace")));
+	assert_non_null(
+	    strstr(cJSON_GetObjectItemCaseSensitive(tmpfs, "/workspace")->valuestring, "ro"));
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(body, "WorkingDir")->valuestring,
+			    "/workspace/j");
+	labels = cJSON_GetObjectItemCaseSensitive(body, "Labels");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(labels, "jobcell.volume")->valuestring,
+			    vol);
+	assert_null(cJSON_GetObjectItemCaseSensitive(labels, "jobcell.keep"));
+	cJSON_Delete(body);
+
+	/* what the engine made of it */
+	assert_string_equal(fake_engine_volume_subpath(f->fe, "jobcell-s-j", "s_site"), "startup");
+	assert_string_equal(
+	    fake_engine_mount_subpath(f->fe, "jobcell-s-j", "s_site", "/workspace/startup"),
+	    "startup");
+	assert_string_equal(
+	    fake_engine_mount_subpath(f->fe, "jobcell-s-j", "s_site", "/workspace/local"), "local");
+	assert_string_equal(fake_engine_volume_subpath(f->fe, "jobcell-s-j", vol), "");
+
+	/* the job's volume went with the run; the site's stayed */
+	assert_false(fake_engine_has_volume(f->fe, vol));
+	assert_true(fake_engine_has_volume(f->fe, "s_site"));
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/volumes/"), 1);
+	assert_vol_clean(f);
+	free(vol);
+
+	/* the --json record names the volume */
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "--json", "run", "j", "--tenant", "acme", "--run", "wf-1", "--",
+	    "exit", "0", NULL);
+	assert_int_equal(f->status, 0);
+	assert_string_equal(f->err, "");
+	vol = created_volume(f->fe, 0);
+	assert_int_equal(strncmp(vol, "tenant-acme-run-wf-1-", 21), 0);
+	body = cJSON_Parse(f->out);
+	assert_non_null(body);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(body, "job")->valuestring, "j");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(body, "volume")->valuestring, vol);
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(body, "exit_code")->valueint, 0);
+	cJSON_Delete(body);
+	assert_false(fake_engine_has_volume(f->fe, vol));
+	assert_vol_clean(f);
+	free(vol);
+}
+
+/* ---- 3. files in and out ---- */
+
+static void test_vol_inputs_and_outputs(void **state)
+{
+	struct fx *f = *state;
+	static const char alpha[] = "alpha\n";
+	char bin[3000], good[5000], tid[80], p[512];
+	struct member m[16];
+	struct tbuf tar;
+	const void *put;
+	size_t len, n;
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(bin); i++)
+		bin[i] = (char)(i * 7 + (i >> 8));
+	for (size_t i = 0; i < sizeof(good); i++)
+		good[i] = (char)(i % 251);
+	xfer_dir(f, "in", 0750);
+	xfer_file(f, "in/a.txt", alpha, strlen(alpha), 0640);
+	xfer_dir(f, "in/sub", 0755);
+	xfer_file(f, "in/sub/b.bin", bin, sizeof(bin), 0755);
+	xfer_file(f, "c.txt", "gamma", 5, 04644); /* setuid is dropped */
+
+	const struct tar_member out_members[] = {
+		{ "./", AE_IFDIR, 0755, NULL, 0 },
+		{ "./good.bin", AE_IFREG, 0644, good, sizeof(good) },
+		{ "../evil", AE_IFREG, 0644, "evil", 4 },
+		{ "./sub/", AE_IFDIR, 0755, NULL, 0 },
+		{ "./sub/deep.txt", AE_IFREG, 0600, "deep\n", 5 },
+	};
+	build_tar(out_members, sizeof(out_members) / sizeof(out_members[0]), &tar);
+	fake_engine_set_archive(f->fe, "/workspace/j/.", tar.data, tar.len);
+	free(tar.data);
+
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "run", "j", "--input", "in", "--input", "c.txt:docs/c.txt", "--output",
+	    "out", "--", "exit", "4", NULL);
+	assert_int_equal(f->status, 4); /* refused members are warnings only */
+	assert_string_equal(f->out, "");
+
+	/* inputs into the job container, before it started */
+	put = fake_engine_archive_put(f->fe, "jobcell-s-j", "/workspace/j", &len);
+	assert_non_null(put);
+	assert_non_null(
+	    nth_req(f->fe, "PUT", "/containers/jobcell-s-j/archive", "path=%2Fworkspace%2Fj", 0));
+	n = read_tar(put, len, m, 16);
+	assert_int_equal(n, 7);
+	assert_int_equal(member(m, n, "./")->type, AE_IFDIR);
+	assert_int_equal(member(m, n, "./")->perm, 0700); /* job_mode */
+	assert_int_equal(member(m, n, "./in/")->perm, 0750);
+	assert_int_equal(member(m, n, "./in/a.txt")->len, strlen(alpha));
+	assert_memory_equal(member(m, n, "./in/a.txt")->data, alpha, strlen(alpha));
+	assert_int_equal(member(m, n, "./in/a.txt")->perm, 0640);
+	assert_int_equal(member(m, n, "./in/sub/")->type, AE_IFDIR);
+	assert_int_equal(member(m, n, "./in/sub/b.bin")->len, sizeof(bin));
+	assert_memory_equal(member(m, n, "./in/sub/b.bin")->data, bin, sizeof(bin));
+	assert_int_equal(member(m, n, "./docs/")->perm, 0755);
+	assert_int_equal(member(m, n, "./docs/c.txt")->len, 5);
+	assert_memory_equal(member(m, n, "./docs/c.txt")->data, "gamma", 5);
+	assert_int_equal(member(m, n, "./docs/c.txt")->perm, 0644);
+	assert_owned_by_site_user(m, n);
+	/* the PUT came before the start */
+	assert_int_equal(count_suffix(f->fe, "POST", "/start"), 1);
+	for (size_t i = 0, seen_put = 0; i < fake_engine_request_count(f->fe); i++) {
+		const struct fake_request *r = fake_engine_request(f->fe, i);
+		size_t pl = strlen(r->path);
+		if (!strcmp(r->method, "PUT") && strstr(r->path, "jobcell-s-j"))
+			seen_put = 1;
+		if (!strcmp(r->method, "POST") && pl > 6 && !strcmp(r->path + pl - 6, "/start"))
+			assert_true(seen_put);
+	}
+
+	/* the transfer container: the root's owner and mode, two ways */
+	transfer_id(f->fe, "jobcell-s-j", tid, sizeof(tid));
+	snprintf(p, sizeof(p), "/containers/%s/archive", tid);
+	assert_int_equal(fake_engine_count(f->fe, "PUT", p), 2);
+	assert_string_equal(nth_req(f->fe, "PUT", p, "", 0)->query, "path=%2F");
+	assert_string_equal(nth_req(f->fe, "PUT", p, "", 1)->query, "path=%2Fv");
+	put = fake_engine_archive_put(f->fe, tid, "/", &len);
+	n = read_tar(put, len, m, 16);
+	assert_int_equal(n, 1);
+	assert_string_equal(m[0].name, "v/");
+	assert_int_equal(m[0].type, AE_IFDIR);
+	assert_int_equal(m[0].perm, 0700);
+	assert_owned_by_site_user(m, n);
+	put = fake_engine_archive_put(f->fe, tid, "/v", &len);
+	n = read_tar(put, len, m, 16);
+	assert_int_equal(n, 1);
+	assert_string_equal(m[0].name, "./");
+	assert_int_equal(m[0].type, AE_IFDIR);
+	assert_int_equal(m[0].perm, 0700);
+	assert_owned_by_site_user(m, n);
+
+	/* outputs: the good members land, the hostile one is refused */
+	assert_non_null(nth_req(f->fe, "GET", "/containers/", "path=%2Fworkspace%2Fj%2F.", 0));
+	snprintf(p, sizeof(p), "%s/out", f->xfer);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700); /* made by jobcell, after the job */
+	snprintf(p, sizeof(p), "%s/out/good.bin", f->xfer);
+	assert_file_bytes(p, good, sizeof(good));
+	snprintf(p, sizeof(p), "%s/out/sub/deep.txt", f->xfer);
+	assert_file_bytes(p, "deep\n", 5);
+	snprintf(p, sizeof(p), "%s/evil", f->xfer);
+	assert_false(exists(p));
+	snprintf(p, sizeof(p), "%s/evil", f->dir);
+	assert_false(exists(p));
+	assert_false(exists("evil"));
+	assert_string_equal(f->err,
+			    "jobcell: warning: output: refused `../evil`: name contains `..`\n"
+			    "jobcell: warning: output: 1 member refused, 3 written\n");
+	assert_vol_clean(f);
+}
+
+/* ---- 4. faults, each leaving nothing behind ---- */
+
+static void test_vol_volume_create_fails(void **state)
+{
+	struct fx *f = *state;
+
+	fake_engine_reset_requests(f->fe);
+	fake_engine_fail(f->fe, "POST", "/volumes/create", FAKE_FAULT_STATUS, 500, "boom", 1);
+	run(f, "-c", f->ini, "run", "j", "--", "exit", "0", NULL);
+	assert_vol_error(f, "create volume `tenant-default-run-default-");
+	assert_non_null(strstr(f->err, "engine said 500: boom"));
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+
+	/* a name taken every time: four draws, then give up */
+	fake_engine_reset_requests(f->fe);
+	fake_engine_volume_collide(f->fe, 4);
+	run(f, "-c", f->ini, "run", "j", "--", "exit", "0", NULL);
+	assert_vol_error(f, "create volume for tenant `default` run `default`: every name tried "
+			    "was taken already");
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/volumes/create"), 4);
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/volumes/"), 0); /* not ours */
+
+	/* three taken, the fourth is ours */
+	fake_engine_reset_requests(f->fe);
+	fake_engine_volume_collide(f->fe, 3);
+	run(f, "-c", f->ini, "run", "j", "--", "exit", "2", NULL);
+	assert_int_equal(f->status, 2);
+	assert_string_equal(f->err, "");
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/volumes/create"), 4);
+	assert_vol_clean(f);
+}
+
+/* The transfer container's PUTs succeed; the job container's fails. */
+static void test_vol_input_put_fails(void **state)
+{
+	struct fx *f = *state;
+	char tid[80], p[200], *vol;
+
+	xfer_file(f, "c.txt", "gamma", 5, 0644);
+	fake_engine_reset_requests(f->fe);
+	fake_engine_fail(f->fe, "PUT", "/containers/jobcell-s-j/archive", FAKE_FAULT_STATUS, 500,
+			 "no space left on device", 1);
+	run(f, "-c", f->ini, "run", "j", "--input", "c.txt", "--", "exit", "0", NULL);
+	assert_vol_error(f, "write files into container `jobcell-s-j`: engine said 500: no space "
+			    "left on device");
+	transfer_id(f->fe, "jobcell-s-j", tid, sizeof(tid));
+	snprintf(p, sizeof(p), "/containers/%s/archive", tid);
+	assert_int_equal(fake_engine_count(f->fe, "PUT", p), 2);
+	assert_int_equal(fake_engine_count(f->fe, "PUT", "/containers/jobcell-s-j/archive"), 1);
+	assert_int_equal(count_suffix(f->fe, "POST", "/start"), 0); /* the job never ran */
+	vol = created_volume(f->fe, 0);
+	assert_false(fake_engine_has_volume(f->fe, vol));
+	free(vol);
+}
+
+/* The fill (the transfer container's first PUT) fails. */
+static void test_vol_fill_fails(void **state)
+{
+	struct fx *f = *state;
+
+	fake_engine_reset_requests(f->fe);
+	fake_engine_fail(f->fe, "PUT", "/archive", FAKE_FAULT_STATUS, 500, "fill refused", 1);
+	run(f, "-c", f->ini, "run", "j", "--", "exit", "0", NULL);
+	assert_vol_error(f, "engine said 500: fill refused");
+	assert_non_null(strstr(f->err, "write files into container"));
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 1);
+	assert_null(nth_req(f->fe, "POST", "/containers/create", "name=jobcell-s-j", 0));
+}
+
+/* The output stream breaks off halfway: an error, not a warning. */
+static void test_vol_output_get_drops(void **state)
+{
+	struct fx *f = *state;
+	static char big[6000];
+	struct tbuf tar;
+	char *vol;
+
+	memset(big, 'x', sizeof(big));
+	const struct tar_member ms[] = {
+		{ "./", AE_IFDIR, 0755, NULL, 0 },
+		{ "./big.txt", AE_IFREG, 0644, big, sizeof(big) },
+	};
+	build_tar(ms, 2, &tar);
+	fake_engine_set_archive(f->fe, "/workspace/j/.", tar.data, tar.len);
+	free(tar.data);
+	fake_engine_reset_requests(f->fe);
+	fake_engine_fail(f->fe, "GET", "/archive", FAKE_FAULT_DROP, 0, NULL, 1);
+	run(f, "-c", f->ini, "run", "j", "--output", "out", "--", "exit", "0", NULL);
+	assert_vol_error(f, "read files from container `jobcell-s-j`");
+	assert_int_equal(count_suffix(f->fe, "GET", "/archive"), 1);
+	vol = created_volume(f->fe, 0);
+	assert_false(fake_engine_has_volume(f->fe, vol));
+	free(vol);
+}
+
+/* A volume still in use after the run: a warning; the status stands.  Ten
+ * tries, half a second apart: ~4.5 s. */
+static void test_vol_remove_busy_warns(void **state)
+{
+	struct fx *f = *state;
+	char want[300], *vol;
+
+	fake_engine_reset_requests(f->fe);
+	fake_engine_fail(f->fe, "DELETE", "/volumes/", FAKE_FAULT_STATUS, 409,
+			 "remove it: volume is in use - [abc]", -1);
+	run(f, "-c", f->ini, "run", "j", "--", "exit", "6", NULL);
+	assert_int_equal(f->status, 6);
+	vol = created_volume(f->fe, 0);
+	snprintf(want, sizeof(want), "jobcell: warning: volume `%s` left behind: ", vol);
+	if (strncmp(f->err, want, strlen(want)) != 0 || !strstr(f->err, "409") ||
+	    strchr(f->err, '\n') != f->err + strlen(f->err) - 1)
+		fail_msg("stderr `%s`, want one line `%s...409...`", f->err, want);
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/volumes/"), 10);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	assert_true(fake_engine_has_volume(f->fe, vol)); /* what the warning says */
+	assert_int_equal(fake_engine_volume_count(f->fe), f->nsite + 1);
+	free(vol);
+}
+
+/* ---- 5. kept volumes and the volume commands ---- */
+
+static void test_vol_keep_ls_rm(void **state)
+{
+	struct fx *f = *state;
+	char vol[200];
+	const char *b, *e;
+	cJSON *ls, *it;
+	bool listed = false;
+
+	run(f, "-c", f->ini, "run", "j", "--keep", "--", "exit", "0", NULL);
+	assert_int_equal(f->status, 0);
+	b = strchr(f->err, '`');
+	e = b ? strchr(b + 1, '`') : NULL;
+	if (strncmp(f->err, "jobcell: kept volume `", 22) != 0 || !e || strcmp(e, "`\n") != 0)
+		fail_msg("stderr `%s`", f->err);
+	snprintf(vol, sizeof(vol), "%.*s", (int)(e - b - 1), b + 1);
+	assert_true(fake_engine_has_volume(f->fe, vol));
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/volumes/"), 0);
+
+	run(f, "-c", f->ini, "--json", "volume", "ls", NULL);
+	assert_int_equal(f->status, 0);
+	ls = cJSON_Parse(f->out);
+	assert_true(cJSON_IsArray(ls));
+	assert_int_equal(cJSON_GetArraySize(ls), 1); /* not the site's unlabelled ones */
+	cJSON_ArrayForEach(it, ls)
+	{
+		if (strcmp(cJSON_GetObjectItemCaseSensitive(it, "volume")->valuestring, vol))
+			continue;
+		listed = true;
+		assert_string_equal(cJSON_GetObjectItemCaseSensitive(it, "tenant")->valuestring,
+				    "default");
+		assert_string_equal(cJSON_GetObjectItemCaseSensitive(it, "job")->valuestring, "j");
+		assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "keep")));
+	}
+	cJSON_Delete(ls);
+	assert_true(listed);
+	run(f, "-c", f->ini, "volume", "ls", NULL);
+	assert_int_equal(f->status, 0);
+	assert_non_null(strstr(f->out, vol));
+	assert_non_null(strstr(f->out, "kept"));
+
+	run(f, "-c", f->ini, "volume", "rm", vol, NULL);
+	assert_int_equal(f->status, 0);
+	assert_string_equal(f->err, "");
+	assert_false(fake_engine_has_volume(f->fe, vol));
+	assert_vol_clean(f);
+
+	/* another site's volume, and the site's own unlabelled ones, stay */
+	fake_engine_add_volume(f->fe, "tenant-default-run-default-1-0badf00d",
+			       "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"other\"}");
+	run(f, "-c", f->ini, "volume", "rm", "tenant-default-run-default-1-0badf00d", NULL);
+	assert_one_error(f, 125,
+			 "volume `tenant-default-run-default-1-0badf00d` is not labelled as a "
+			 "volume of site `s`");
+	assert_true(fake_engine_has_volume(f->fe, "tenant-default-run-default-1-0badf00d"));
+	run(f, "-c", f->ini, "volume", "rm", "s_startup", NULL);
+	assert_one_error(f, 125, "volume `s_startup` is not labelled as a volume of site `s`");
+	assert_true(fake_engine_has_volume(f->fe, "s_startup"));
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/volumes/"), 1);
+}
+
+/* A kept volume stays after a failure too, and the error says so first. */
+static void test_vol_keep_after_failure(void **state)
+{
+	struct fx *f = *state;
+	char want[300], *vol;
+
+	xfer_file(f, "c.txt", "gamma", 5, 0644);
+	fake_engine_reset_requests(f->fe);
+	fake_engine_fail(f->fe, "PUT", "/containers/jobcell-s-j/archive", FAKE_FAULT_STATUS, 500,
+			 "no space left on device", 1);
+	run(f, "-c", f->ini, "run", "j", "--keep", "--input", "c.txt", "--", "exit", "0", NULL);
+	vol = created_volume(f->fe, 0);
+	snprintf(want, sizeof(want), "jobcell: error: volume `%s` kept: write files into container",
+		 vol);
+	assert_one_error(f, 125, "engine said 500: no space left on device");
+	if (strncmp(f->err, want, strlen(want)) != 0)
+		fail_msg("stderr `%s`, want it to begin `%s`", f->err, want);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	assert_true(fake_engine_has_volume(f->fe, vol));
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/volumes/"), 0);
+	free(vol);
+}
+
+/* start leaves the container and its volume; rm takes both, unless kept. */
+static void test_vol_start_then_rm(void **state)
+{
+	struct fx *f = *state;
+	const struct fake_request *r;
+	cJSON *b;
+	char *vol;
+
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "--json", "start", "j", "--", "exit", "0", NULL);
+	assert_int_equal(f->status, 0);
+	assert_string_equal(f->err, "");
+	vol = created_volume(f->fe, 0);
+	b = cJSON_Parse(f->out);
+	assert_non_null(b);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(b, "volume")->valuestring, vol);
+	assert_int_equal(strlen(cJSON_GetObjectItemCaseSensitive(b, "container")->valuestring), 64);
+	cJSON_Delete(b);
+	/* detached: no supervisor on the volume (gc leaves it to rm) */
+	r = nth_req(f->fe, "POST", "/volumes/create", "", 0);
+	assert_null(strstr(r->body, "jobcell.supervisor"));
+	assert_int_equal(fake_engine_container_count(f->fe), 1);
+	assert_true(fake_engine_has_volume(f->fe, vol));
+	run(f, "-c", f->ini, "gc", NULL);
+	assert_int_equal(f->status, 0);
+	assert_int_equal(fake_engine_container_count(f->fe), 1);
+	assert_true(fake_engine_has_volume(f->fe, vol));
+	run(f, "-c", f->ini, "rm", "j", NULL);
+	assert_int_equal(f->status, 0);
+	assert_string_equal(f->err, "");
+	assert_false(fake_engine_has_volume(f->fe, vol));
+	assert_vol_clean(f);
+	free(vol);
+
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "start", "k", "--keep", "--", "exit", "0", NULL);
+	assert_int_equal(f->status, 0);
+	vol = created_volume(f->fe, 0);
+	run(f, "-c", f->ini, "rm", "k", NULL);
+	assert_int_equal(f->status, 0);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	assert_true(fake_engine_has_volume(f->fe, vol));
+	free(vol);
+}
+
+/* ---- 6. gc ---- */
+
+/* A supervisor label that names a process of this boot and pid namespace
+ * that is gone: a child forked and reaped. */
+static void dead_supervisor(char *out, size_t cap)
+{
+	char boot[64] = "";
+	struct stat st;
+	FILE *fp = fopen("/proc/sys/kernel/random/boot_id", "r");
+	pid_t pid;
+	int status;
+
+	assert_non_null(fp);
+	assert_non_null(fgets(boot, sizeof(boot), fp));
+	fclose(fp);
+	boot[strcspn(boot, "\n")] = '\0';
+	assert_int_equal(stat("/proc/self/ns/pid", &st), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	snprintf(out, cap, "%s/%llu/%d/12345", boot, (unsigned long long)st.st_ino, (int)pid);
+}
+
+static const cJSON *gc_item(const cJSON *doc, const char *kind, const char *name)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "items"))
+	{
+		const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "kind");
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "name");
+		if (cJSON_IsString(k) && cJSON_IsString(n) && !strcmp(k->valuestring, kind) &&
+		    !strcmp(n->valuestring, name))
+			return it;
+	}
+	fail_msg("gc did not report %s `%s`", kind, name);
+	return NULL;
+}
+
+static bool gc_line(const char *out, const char *verdict, const char *kind, const char *name)
+{
+	for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		char v[16], k[16], n[128];
+		if (sscanf(l, "%15s %15s %127s", v, k, n) == 3 && !strcmp(v, verdict) &&
+		    !strcmp(k, kind) && !strcmp(n, name))
+			return true;
+	}
+	return false;
+}
+
+static void test_gc_dry_run_and_gc(void **state)
+{
+	static const char dead_vol[] = "tenant-a-run-b-1000000000000-deadbeef";
+	static const char live_vol[] = "tenant-a-run-b-1000000000000-0a11fe00";
+	static const char kept_vol[] = "tenant-a-run-b-1000000000000-0000cafe";
+	struct fx *f = *state;
+	struct jc_engine *e;
+	jc_error err = { 0 };
+	char dead[200], labels[600], json[1200], ep[256], *self = NULL, *id = NULL;
+	cJSON *doc;
+
+	dead_supervisor(dead, sizeof(dead));
+	assert_int_equal(jc_supervisor_self(&self, &err), 0);
+	snprintf(labels, sizeof(labels),
+		 "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"s\",\"jobcell.created\":"
+		 "\"1000000000\",\"jobcell.supervisor\":\"%s\"}",
+		 dead);
+	fake_engine_add_volume(f->fe, dead_vol, labels);
+	snprintf(labels, sizeof(labels),
+		 "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"s\",\"jobcell.created\":"
+		 "\"1000000000\",\"jobcell.supervisor\":\"%s\"}",
+		 self);
+	fake_engine_add_volume(f->fe, live_vol, labels);
+	snprintf(labels, sizeof(labels),
+		 "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"s\",\"jobcell.created\":"
+		 "\"1000000000\",\"jobcell.supervisor\":\"%s\",\"jobcell.keep\":\"true\"}",
+		 dead);
+	fake_engine_add_volume(f->fe, kept_vol, labels);
+	/* a dead run's container, holding its volume */
+	snprintf(json, sizeof(json),
+		 "{\"Image\":\"img\",\"Labels\":{\"jobcell.managed\":\"true\",\"jobcell.site\":"
+		 "\"s\",\"jobcell.job\":\"ghost\",\"jobcell.created\":\"1000000000\","
+		 "\"jobcell.supervisor\":\"%s\",\"jobcell.volume\":\"%s\"},\"HostConfig\":{"
+		 "\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"%s\",\"Target\":\"/workspace/"
+		 "ghost\"}]}}",
+		 dead, dead_vol, dead_vol);
+	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
+	assert_int_equal(jc_engine_open(ep, 2000, &e, &err), 0);
+	assert_int_equal(jc_engine_ping(e, &err), 0);
+	assert_int_equal(jc_engine_create(e, "jobcell-s-ghost", json, &id, &err), 0);
+	jc_engine_close(e);
+	assert_int_equal(fake_engine_container_count(f->fe), 1);
+	assert_int_equal(fake_engine_volume_count(f->fe), f->nsite + 3);
+
+	run(f, "-c", f->ini, "gc", "--dry-run", NULL);
+	assert_int_equal(f->status, 0);
+	assert_string_equal(f->err, "");
+	if (!gc_line(f->out, "removed", "container", "jobcell-s-ghost") ||
+	    !gc_line(f->out, "removed", "volume", dead_vol) ||
+	    !gc_line(f->out, "kept", "volume", live_vol) ||
+	    !gc_line(f->out, "kept", "volume", kept_vol))
+		fail_msg("gc --dry-run said `%s`", f->out);
+	assert_int_equal(strncmp(f->out, "dry run: ", 9), 0);
+	assert_int_equal(fake_engine_container_count(f->fe), 1);
+	assert_int_equal(fake_engine_volume_count(f->fe), f->nsite + 3);
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/"), 0);
+
+	run(f, "-c", f->ini, "--json", "gc", "--dry-run", NULL);
+	assert_int_equal(f->status, 0);
+	doc = cJSON_Parse(f->out);
+	assert_non_null(doc);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "dry_run")));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "items")), 4);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+	    gc_item(doc, "container", "jobcell-s-ghost"), "removed")));
+	assert_true(cJSON_IsTrue(
+	    cJSON_GetObjectItemCaseSensitive(gc_item(doc, "volume", dead_vol), "removed")));
+	cJSON_Delete(doc);
+	assert_int_equal(fake_engine_container_count(f->fe), 1);
+	assert_int_equal(fake_engine_volume_count(f->fe), f->nsite + 3);
+
+	run(f, "-c", f->ini, "--json", "gc", NULL);
+	assert_int_equal(f->status, 0);
+	assert_string_equal(f->err, "");
+	doc = cJSON_Parse(f->out);
+	assert_non_null(doc);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(doc, "dry_run")));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+	    gc_item(doc, "container", "jobcell-s-ghost"), "removed")));
+	assert_true(cJSON_IsTrue(
+	    cJSON_GetObjectItemCaseSensitive(gc_item(doc, "volume", dead_vol), "removed")));
+	assert_true(cJSON_IsFalse(
+	    cJSON_GetObjectItemCaseSensitive(gc_item(doc, "volume", live_vol), "removed")));
+	assert_true(cJSON_IsFalse(
+	    cJSON_GetObjectItemCaseSensitive(gc_item(doc, "volume", kept_vol), "removed")));
+	cJSON_Delete(doc);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	assert_false(fake_engine_has_volume(f->fe, dead_vol));
+	assert_true(fake_engine_has_volume(f->fe, live_vol));
+	assert_true(fake_engine_has_volume(f->fe, kept_vol));
+	assert_int_equal(fake_engine_volume_count(f->fe), f->nsite + 2);
+	free(self);
+	free(id);
+}
+
+/* ---- 7. refusals before anything is made ---- */
+
+static void test_vol_refusals_reach_nothing(void **state)
+{
+	static const struct {
+		const char *opt, *val, *msg;
+	} cases[] = {
+		{ "--input", "/etc/passwd", "source `/etc/passwd`: absolute path is not allowed" },
+		{ "--input", "link", "input `link`: `link` is a symlink" },
+		{ "--input", "d", "symlink" },
+		{ "--input", "d/../c.txt", "path component `..` is not allowed" },
+		{ "--input", "missing", "input `missing`" },
+		{ "--input", "c.txt:/abs", "destination `/abs`: absolute path is not allowed" },
+		{ "--tenant", "a/b", "tenant has a character outside [A-Za-z0-9_.-] at offset 1" },
+		{ "--tenant", "..", "tenant `..` must start with a letter or digit" },
+		{ "--run", "", "run is empty" },
+		{ "--output", "../up", "output directory `../up`: path component `..`" },
+		{ "--output", "link", "output directory `link`" },
+		{ "--output", "nothere/out", "output directory `nothere/out`: `nothere`" },
+	};
+	struct fx *f = *state;
+	char p[300];
+
+	xfer_file(f, "c.txt", "gamma", 5, 0644);
+	snprintf(p, sizeof(p), "%s/link", f->xfer);
+	assert_int_equal(symlink("c.txt", p), 0);
+	xfer_dir(f, "d", 0755);
+	snprintf(p, sizeof(p), "%s/d/inner", f->xfer);
+	assert_int_equal(symlink("../c.txt", p), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fake_engine_reset_requests(f->fe);
+		run(f, "-c", f->ini, "run", "j", cases[i].opt, cases[i].val, "--", "exit", "0",
+		    NULL);
+		assert_vol_error(f, cases[i].msg);
+		/* at most a ping reached the engine */
+		if (fake_engine_request_count(f->fe) > 1 ||
+		    (fake_engine_request_count(f->fe) == 1 &&
+		     strcmp(fake_engine_request(f->fe, 0)->path, "/_ping")))
+			fail_msg("case %zu (%s %s) reached the engine beyond ping", i, cases[i].opt,
+				 cases[i].val);
+	}
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "start", "j", "--output", "out", "--", "exit", "0", NULL);
+	assert_vol_error(f, "start: unknown option `--output`");
+	assert_int_equal(fake_engine_request_count(f->fe), 0);
+	snprintf(p, sizeof(p), "%s/out", f->xfer);
+	assert_false(exists(p));
+}
+
+static void test_vol_volume_create_answer_lost(void **state)
+{
+	struct fx *f = *state;
+	char *vol;
+
+	fake_engine_reset_requests(f->fe);
+	fake_engine_fail(f->fe, "POST", "/volumes/create", FAKE_FAULT_LOST, 0, NULL, 1);
+	run(f, "-c", f->ini, "run", "j", "--", "exit", "0", NULL);
+	assert_vol_error(f, "create volume `tenant-default-run-default-");
+	vol = created_volume(f->fe, 0);
+	assert_false(fake_engine_has_volume(f->fe, vol));
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+	free(vol);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +1347,25 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refusals_reach_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detached_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_subpath_refused_before_1_45, setup_vol41,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vol_run_site_volume_subpaths, setup_vol45,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vol_inputs_and_outputs, setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_volume_create_fails, setup_vol41,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vol_input_put_fails, setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_fill_fails, setup_vol45, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_output_get_drops, setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_remove_busy_warns, setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_keep_ls_rm, setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_keep_after_failure, setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_start_then_rm, setup_vol45, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_dry_run_and_gc, setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_volume_create_answer_lost, setup_vol41,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vol_refusals_reach_nothing, setup_vol41,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
