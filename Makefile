@@ -64,10 +64,13 @@ unit: $(B)/jobcell $(UNIT_BIN)
 integration: $(B)/jobcell
 	tests/integration/run.sh
 	tests/integration/volume.sh
+	tests/integration/sibling.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/run.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/volume.sh
+	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
+		tests/integration/sibling.sh
 
 # Re-enter make after bootstrap: on a fresh machine the pkg-config flags
 # above were read before the -dev packages were installed.

@@ -47,6 +47,7 @@ static const struct key_def keys[] = {
 	K("site", "name", T_NAME, site_name, ""),
 	K("workspace", "mode", T_WS_MODE, ws_mode, "bind"),
 	K("workspace", "path", T_PATH, ws_path, ""),
+	K("workspace", "host_path", T_PATH, ws_host_path, ""),
 	K("workspace", "mount_point", T_PATH, mount_point, "/workspace"),
 	K("workspace", "root_mode", T_MODE, root_mode, "0555"),
 	K("workspace", "root_readonly", T_BOOL, root_readonly, "true"),
@@ -427,6 +428,11 @@ int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 					    "config: [workspace] path is not set");
 		break;
 	case JC_WS_VOLUME:
+		/* nothing is bound from the host in volume mode: a host path
+		 * there is a mistake about the mode, not something to ignore */
+		if (cfg->ws_host_path)
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "config: [workspace] host_path is for bind mode");
 		/* one layout or the other: a mix would leave it unclear which
 		 * volume startup/ and local/ come from */
 		if (cfg->site_volume && (cfg->startup_volume || cfg->local_volume))

@@ -120,7 +120,8 @@ struct jc_config {
 	char *site_name;
 	/* [workspace] */
 	enum jc_ws_mode ws_mode;
-	char *ws_path;
+	char *ws_path;      /* where jobcell sees the site workspace; checks run here */
+	char *ws_host_path; /* where the engine sees it; NULL: ws_path */
 	char *mount_point;
 	unsigned root_mode;
 	bool root_readonly;
@@ -178,7 +179,7 @@ struct jc_workspace {
 	int job_fd;     /* O_PATH of the job directory, -1 before jc_ws_prepare_job */
 	bool job_created;
 	char *job;
-	char *path; /* the root as configured: the engine mounts by this string */
+	char *path; /* the root as configured ([workspace] path): checks run here */
 };
 
 /* Open the workspace root and its read-only children through file

@@ -82,11 +82,15 @@ static int add_children(struct jc_plan *p, const struct jc_config *cfg,
 			const struct jc_job_request *req)
 {
 	const char *mp = cfg->mount_point;
+	/* jobcell checked the workspace at ws_path; when jobcell runs in a
+	 * container on the host's engine, the engine finds the same directory
+	 * at ws_host_path */
+	const char *src = cfg->ws_host_path ? cfg->ws_host_path : cfg->ws_path;
 
 	if (cfg->ws_mode == JC_WS_BIND)
-		return add_bind(p, cfg->ws_path, mp, "startup", true) < 0 ||
-			       add_bind(p, cfg->ws_path, mp, "local", true) < 0 ||
-			       add_bind(p, cfg->ws_path, mp, req->job, false) < 0
+		return add_bind(p, src, mp, "startup", true) < 0 ||
+			       add_bind(p, src, mp, "local", true) < 0 ||
+			       add_bind(p, src, mp, req->job, false) < 0
 			   ? -1
 			   : 0;
 	if (cfg->site_volume && *cfg->site_volume) {

@@ -150,6 +150,7 @@ static void test_defaults(void **state)
 	assert_null(c->site_name);
 	assert_int_equal(c->ws_mode, JC_WS_BIND);
 	assert_null(c->ws_path);
+	assert_null(c->ws_host_path); /* unset: the engine gets path */
 	assert_string_equal(c->mount_point, "/workspace");
 	assert_int_equal(c->root_mode, 0555);
 	assert_true(c->root_readonly);
@@ -185,6 +186,7 @@ static void test_keys_table(void **state)
 		{ "site", "name", "" },
 		{ "workspace", "mode", "bind" },
 		{ "workspace", "path", "" },
+		{ "workspace", "host_path", "" },
 		{ "workspace", "mount_point", "/workspace" },
 		{ "workspace", "root_mode", "0555" },
 		{ "workspace", "root_readonly", "true" },
@@ -328,6 +330,7 @@ static void test_every_key_from_file(void **state)
 				 "[workspace]\n"
 				 "mode = volume\n"
 				 "path = /srv/jobcell/ws\n"
+				 "host_path = /var/lib/docker-host/ws\n"
 				 "mount_point = /work\n"
 				 "root_mode = 0755\n"
 				 "root_readonly = false\n"
@@ -358,6 +361,7 @@ static void test_every_key_from_file(void **state)
 	assert_int_equal(c->engine_timeout_ms, 300000);
 	assert_string_equal(c->site_name, "lab1");
 	assert_string_equal(c->ws_path, "/srv/jobcell/ws");
+	assert_string_equal(c->ws_host_path, "/var/lib/docker-host/ws");
 	assert_string_equal(c->mount_point, "/work");
 	assert_int_equal(c->root_mode, 0755);
 	assert_false(c->root_readonly);
@@ -492,6 +496,12 @@ static void test_malformed_values(void **state)
 		{ "workspace", "path", "/srv/./ws", "not an absolute path without" },
 		{ "workspace", "path", "/srv/ws/..", "not an absolute path without" },
 		{ "workspace", "path", "/srv/ws/.", "not an absolute path without" },
+		{ "workspace", "host_path", "srv/ws",
+		  "not an absolute path without `.` or `..` components" },
+		{ "workspace", "host_path", "./ws", "not an absolute path without" },
+		{ "workspace", "host_path", "/srv/../etc", "not an absolute path without" },
+		{ "workspace", "host_path", "/srv/ws/.", "not an absolute path without" },
+		{ "workspace", "host_path", "/srv/ws/..", "not an absolute path without" },
 		{ "workspace", "mount_point", "workspace", "not an absolute path without" },
 		{ "workspace", "mount_point", "/a/../var/run", "not an absolute path without" },
 		{ "site", "name", "a b", "not a site name: want [A-Za-z0-9][A-Za-z0-9_.]*" },
@@ -965,6 +975,38 @@ static void test_validate_bind_mode(void **state)
 			NULL);
 }
 
+/* [workspace] host_path: optional in bind mode (the engine then gets path),
+ * never a stand-in for path, and refused in volume mode. */
+static void test_validate_host_path(void **state)
+{
+	struct fx *f = *state;
+
+	expect_validate(f, "[site]\nname = s\n[workspace]\npath = /site\nhost_path = /srv/ws\n",
+			NULL);
+	expect_validate(f, "[site]\nname = s\n[workspace]\nhost_path = /srv/ws\n",
+			"config: [workspace] path is not set");
+	expect_validate(f,
+			"[site]\nname = s\n[workspace]\nmode = volume\nhost_path = /srv/ws\n"
+			"[volume]\nsite_volume = sv\n",
+			"config: [workspace] host_path is for bind mode");
+	/* however the files are layered: volume mode in a later file */
+	expect_loaded(f, load_named(f, "a.ini",
+				    "[site]\nname = s\n[workspace]\npath = /site\n"
+				    "host_path = /srv/ws\n[volume]\nsite_volume = sv\n"));
+	assert_string_equal(f->cfg.ws_host_path, "/srv/ws");
+	assert_int_equal(jc_config_validate(&f->cfg, &f->err), 0);
+	expect_loaded(f, load_named(f, "b.ini", "[workspace]\nmode = volume\n"));
+	assert_int_equal(jc_config_validate(&f->cfg, &f->err), -1);
+	assert_int_equal(f->err.kind, JC_ERR_CONFIG);
+	assert_int_equal(f->err.status, EINVAL);
+	assert_string_equal(f->err.msg, "config: [workspace] host_path is for bind mode");
+	jc_error_clear(&f->err);
+	/* an empty value unsets it again, and volume mode is fine */
+	expect_loaded(f, load_named(f, "c.ini", "[workspace]\nhost_path =\n"));
+	assert_null(f->cfg.ws_host_path);
+	assert_int_equal(jc_config_validate(&f->cfg, &f->err), 0);
+}
+
 /* A later file that goes back to bind mode needs the path again. */
 static void test_validate_mode_layered(void **state)
 {
@@ -1071,7 +1113,7 @@ static void test_reference_file(void **state)
 static void test_example_files(void **state)
 {
 	static const char *const files[] = { SRCDIR "/config/examples/demo.ini",
-					      SRCDIR "/config/examples/demo-volume.ini" };
+					     SRCDIR "/config/examples/demo-volume.ini" };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -1143,6 +1185,7 @@ int main(void)
 		T(test_validate),
 		T(test_validate_volume_mode),
 		T(test_validate_bind_mode),
+		T(test_validate_host_path),
 		T(test_validate_mode_layered),
 		cmocka_unit_test(test_reference_file),
 		cmocka_unit_test(test_example_files),

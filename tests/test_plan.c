@@ -482,6 +482,48 @@ static void test_mount_point_trailing_slash(void **state)
 	bind_mount(cJSON_GetArrayItem(mounts(f, 4), 2), "/srv/ws/job1", "/w/job1", false);
 }
 
+/* jobcell in a container on the host's engine: the bind sources are the
+ * workspace as the engine sees it (host_path); the targets, the working
+ * directory and everything else stay as they were. */
+static void test_host_path_bind_sources(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *m;
+
+	set_str(&f->cfg.ws_host_path, "/var/lib/sites/lab");
+	build(f, NULL);
+	json_str(f->root, "WorkingDir", "/workspace/job1");
+	ro_root(get(f->root, "HostConfig"), "/workspace", "ro,mode=0555,size=1048576");
+	m = mounts(f, 4);
+	bind_mount(cJSON_GetArrayItem(m, 0), "/var/lib/sites/lab/startup", "/workspace/startup",
+		   true);
+	bind_mount(cJSON_GetArrayItem(m, 1), "/var/lib/sites/lab/local", "/workspace/local", true);
+	bind_mount(cJSON_GetArrayItem(m, 2), "/var/lib/sites/lab/job1", "/workspace/job1", false);
+	tmpfs_mount(cJSON_GetArrayItem(m, 3), "/tmp", false, 1023, 67108864);
+	/* the path jobcell sees is in no mount: the engine would not find it */
+	assert_null(strstr(f->json, "/srv/ws"));
+	/* the plan says the same as the body */
+	assert_string_equal(f->plan->mounts[3].source, "/var/lib/sites/lab/job1");
+	assert_string_equal(f->plan->mounts[3].target, "/workspace/job1");
+	unbuild(f);
+
+	/* with a trailing slash and another mount point */
+	set_str(&f->cfg.ws_host_path, "/host/ws/");
+	set_str(&f->cfg.mount_point, "/w");
+	build(f, NULL);
+	json_str(f->root, "WorkingDir", "/w/job1");
+	m = mounts(f, 4);
+	bind_mount(cJSON_GetArrayItem(m, 0), "/host/ws/startup", "/w/startup", true);
+	bind_mount(cJSON_GetArrayItem(m, 1), "/host/ws/local", "/w/local", true);
+	bind_mount(cJSON_GetArrayItem(m, 2), "/host/ws/job1", "/w/job1", false);
+	unbuild(f);
+
+	/* unset again: the sources are path's */
+	set_str(&f->cfg.ws_host_path, NULL);
+	build(f, NULL);
+	bind_mount(cJSON_GetArrayItem(mounts(f, 4), 2), "/srv/ws/job1", "/w/job1", false);
+}
+
 /* A writable root stays in Mounts with TmpfsOptions: only a read-only
  * tmpfs moves to HostConfig.Tmpfs. */
 static void test_root_writable_stays_in_mounts(void **state)
@@ -1014,6 +1056,28 @@ static void test_refuse_volume_mode_config(void **state)
 	set_str(&f->cfg.site_volume, "lab-site");
 	expect_refused(f, JC_ERR_CONFIG,
 		       "config: [volume] site_volume excludes startup_volume and local_volume");
+}
+
+/* host_path does not stand in for path: jobcell must see the workspace to
+ * check it. */
+static void test_host_path_needs_path(void **state)
+{
+	struct fx *f = *state;
+
+	set_str(&f->cfg.ws_host_path, "/host/ws");
+	set_str(&f->cfg.ws_path, NULL);
+	expect_refused(f, JC_ERR_CONFIG, "config: [workspace] path is not set");
+}
+
+/* Volume mode binds nothing from the host: a host_path there is refused,
+ * not ignored. */
+static void test_host_path_volume_mode(void **state)
+{
+	struct fx *f = *state;
+
+	volume_mode(f);
+	set_str(&f->cfg.ws_host_path, "/host/ws");
+	expect_refused(f, JC_ERR_CONFIG, "config: [workspace] host_path is for bind mode");
 }
 
 /* ---- engine answers -------------------------------------------------------------- */
@@ -1575,6 +1639,9 @@ int main(void)
 		T(test_tmp_size_exact),
 		T(test_custom_mount_point),
 		T(test_mount_point_trailing_slash),
+		T(test_host_path_bind_sources),
+		T(test_host_path_needs_path),
+		T(test_host_path_volume_mode),
 		T(test_root_writable_stays_in_mounts),
 		T(test_root_tmpfs_options),
 		T(test_volume_mode_body),
