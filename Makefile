@@ -2,6 +2,7 @@
 # runs every test (unit, fake engine, real engine); see README.md.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 PKG_CONFIG ?= pkg-config
@@ -22,16 +23,24 @@ TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null) -lpthread
 B := build
 LIB_SRC := $(filter-out launcher/cli.c,$(wildcard launcher/*.c))
 LIB_OBJ := $(LIB_SRC:launcher/%.c=$(B)/obj/%.o)
-HDRS := $(wildcard launcher/*.h)
+HDRS := $(wildcard launcher/*.h launcher/probe/*.h)
 UNIT_SRC := $(wildcard tests/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
 MAN := docs/man/jobcell.1 docs/man/jobcell.ini.5
 
 .PHONY: all check unit integration bootstrap demo bench install clean format
-all: $(B)/jobcell
+all: $(B)/jobcell $(B)/jobcell-probe
 
 $(B)/obj/%.o: launcher/%.c $(HDRS) | $(B)/obj
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# check.c looks for the probe here when it is not next to jobcell
+$(B)/obj/check.o: override CFLAGS += -DJC_LIBEXECDIR='"$(LIBEXECDIR)"'
+
+# The isolation probe of `jobcell check`: static, so that it runs in any
+# image.  In launcher/probe/, out of LIB_SRC's wildcard.
+$(B)/jobcell-probe: launcher/probe/probe.c launcher/probe/promises.h | $(B)/obj
+	$(CC) $(CFLAGS) -static -o $@ launcher/probe/probe.c
 
 $(B)/libjobcell.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
@@ -61,9 +70,10 @@ unit: $(B)/jobcell $(UNIT_BIN)
 	tests/run-unit.sh $(UNIT_BIN)
 
 # The same suite against Docker and against Podman's compatible API.
-integration: $(B)/jobcell
+integration: $(B)/jobcell $(B)/jobcell-probe
 	tests/integration/run.sh
 	tests/integration/volume.sh
+	tests/integration/check.sh
 	tests/integration/sibling.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/run.sh
@@ -71,11 +81,13 @@ integration: $(B)/jobcell
 		tests/integration/volume.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/sibling.sh
+	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
+		tests/integration/check.sh
 
 # Re-enter make after bootstrap: on a fresh machine the pkg-config flags
 # above were read before the -dev packages were installed.
 demo: bootstrap
-	$(MAKE) $(B)/jobcell
+	$(MAKE) $(B)/jobcell $(B)/jobcell-probe
 	contrib/demo.sh
 
 # Benchmarks measure; tests do not (these machines are shared and noisy).
@@ -84,14 +96,17 @@ bench: bootstrap
 	$(MAKE) $(B)/jobcell
 	bench/volume.sh $(BENCH_MIB)
 
-install: $(B)/jobcell
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+install: $(B)/jobcell $(B)/jobcell-probe
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(LIBEXECDIR)/jobcell
 	install -m 0755 $(B)/jobcell $(DESTDIR)$(BINDIR)/jobcell
+	install -m 0755 $(B)/jobcell-probe $(DESTDIR)$(LIBEXECDIR)/jobcell/jobcell-probe
 	install -m 0644 docs/man/jobcell.1 $(DESTDIR)$(MANDIR)/man1/jobcell.1
 	install -m 0644 docs/man/jobcell.ini.5 $(DESTDIR)$(MANDIR)/man5/jobcell.ini.5
 
 format:
-	clang-format -i launcher/*.c launcher/*.h tests/*.c tests/*.h
+	clang-format -i launcher/*.c launcher/*.h launcher/probe/*.c launcher/probe/*.h \
+		tests/*.c tests/*.h
 
 clean:
 	rm -rf $(B)

@@ -74,3 +74,7 @@ echo "== volumes the site still has (jobcell volume ls): none, the job's was rem
 for v in jobcell-demo-startup jobcell-demo-local; do
 	curl -fsS --unix-socket /var/run/docker.sock -X DELETE "http://localhost/volumes/$v" >/dev/null
 done
+
+echo
+echo "== jobcell -c $D/demo.ini check: every promise, observed from inside a probe job"
+"$JC" -c "$D/demo.ini" check | sed 's/^/   /'

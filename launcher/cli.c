@@ -52,6 +52,7 @@ static const char usage_text[] =
     "  rm JOB\n"
     "  ps [--all]\n"
     "  plan JOB [--image I] [--env K=V]... [--timeout D] [-- CMD...]\n"
+    "  check\n"
     "  volume create [--tenant T] [--run R]\n"
     "  volume put VOLUME SRC[:DEST]...\n"
     "  volume get VOLUME [PATH...] --to DIR\n"
@@ -1412,6 +1413,450 @@ out:
 	return status;
 }
 
+/* ---- check ---- */
+
+/* How long the probe may take when the site sets no shorter limit. */
+#define CHECK_TIMEOUT_MS 60000
+
+/* The probe's stdout, kept up to a bound (the rest is dropped, never held
+ * back), and the start of its stderr. */
+struct capture {
+	char out[64 * 1024];
+	size_t out_len;
+	char err[1024];
+	size_t err_len;
+	bool cut;
+};
+
+static size_t sink_capture(void *ctx, int stream, const char *buf, size_t len)
+{
+	struct capture *cap = ctx;
+	bool is_err = stream == 2;
+	char *dst = is_err ? cap->err : cap->out;
+	size_t size = is_err ? sizeof(cap->err) : sizeof(cap->out);
+	size_t *n = is_err ? &cap->err_len : &cap->out_len;
+	size_t take = len < size - *n ? len : size - *n;
+
+	memcpy(dst + *n, buf, take);
+	*n += take;
+	if (take < len && !is_err)
+		cap->cut = true;
+	return len;
+}
+
+struct check_run {
+	struct jc_workspace *ws; /* bind mode, else NULL */
+	struct vol_run v;        /* what vol_before_start sends: the probe */
+};
+
+/* Just before the start: the workspace as checked (bind mode), then the
+ * probe into the job directory through the archive endpoint, as run sends
+ * inputs in volume mode. */
+static int check_before_start(void *ctx, jc_error *err)
+{
+	struct check_run *k = ctx;
+
+	if (k->ws && jc_ws_recheck(k->ws, err) < 0)
+		return -1;
+	return vol_before_start(&k->v, err);
+}
+
+/* A directory beside the job's with a file in it, readable by anyone: the
+ * probe must not find it. */
+static int make_sibling(int root_fd, const char *name, bool *made, jc_error *err)
+{
+	static const char marker[] = "jobcell check: no job may see this\n";
+	cleanup_close int dfd = -1;
+	cleanup_close int fd = -1;
+
+	if (mkdirat(root_fd, name, 0755) < 0)
+		return jc_error_set(err, JC_ERR_WORKSPACE, errno, "check: create `%s`: %s", name,
+				    strerror(errno));
+	*made = true; /* from here on it is check's to remove */
+	errno = 0;
+	if ((dfd = openat(root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    fchmod(dfd, 0755) < 0 ||
+	    (fd = openat(dfd, "marker", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			 0644)) < 0 ||
+	    write(fd, marker, sizeof(marker) - 1) != (ssize_t)(sizeof(marker) - 1))
+		return jc_error_set(err, JC_ERR_WORKSPACE, errno ? errno : EIO,
+				    "check: fill `%s`: %s", name, strerror(errno ? errno : EIO));
+	return 0;
+}
+
+/* Remove what check made in the workspace; a failure to is an error of its
+ * own, or is added to the first one. */
+static int check_remove(int root_fd, const char *name, int r, jc_error *err)
+{
+	jc_error undo = { 0 };
+
+	if (jc_check_remove_tree(root_fd, name, &undo) < 0) {
+		if (r == 0)
+			jc_error_set(err, undo.kind, undo.status, "%s left behind: %s", name,
+				     undo.msg);
+		else
+			jc_error_wrap(err, "`%s` left behind (%s)", name, undo.msg);
+		r = -1;
+	}
+	jc_error_clear(&undo);
+	return r;
+}
+
+/* Bind mode, as cmd_run: the job directory is made new for the probe and
+ * removed after it, and so is a sibling. */
+static int check_bind(struct ctx *c, struct jc_job_request *req, const struct inputs *in,
+		      const char *sibling, struct capture *cap, struct jc_run_result *res,
+		      jc_error *err)
+{
+	struct jc_workspace ws = { .root_fd = -1, .startup_fd = -1, .local_fd = -1, .job_fd = -1 };
+	struct jc_plan *plan = NULL;
+	cleanup_free char *user = NULL;
+	cleanup_free char *supervisor = NULL;
+	struct check_run k = { &ws, { .c = c, .in = in, .base_fd = -1, .out_fd = -1 } };
+	bool sibling_made = false;
+	char nonce[17];
+	uid_t uid;
+	gid_t gid;
+	int r = -1;
+
+	if (jc_plan_build(&c->cfg, req, NULL, 0, &plan, err) < 0)
+		return -1;
+	jc_plan_free(plan);
+	plan = NULL;
+	if (setup_signals(c, true, err) < 0 || jc_ws_open(&ws, c->cfg.ws_path, err) < 0)
+		goto out;
+	if (jc_ws_prepare_job(&ws, req->job, false, 0, 0, 0, err) == 0) {
+		jc_error_set(err, JC_ERR_WORKSPACE, EEXIST,
+			     "check: job directory `%s` exists already: not check's to use",
+			     req->job);
+		goto out;
+	}
+	if (err->status != ENOENT)
+		goto out;
+	jc_error_clear(err);
+	if (resolve_user(c, req->image ? req->image : c->cfg.image, &user, &uid, &gid, err) < 0 ||
+	    make_nonce(nonce, err) < 0 || jc_supervisor_self(&supervisor, err) < 0)
+		goto out;
+	req->nonce = nonce;
+	req->supervisor = supervisor;
+	if (jc_plan_build(&c->cfg, req, user, (int64_t)time(NULL), &plan, err) < 0)
+		goto out;
+	if (make_sibling(ws.root_fd, sibling, &sibling_made, err) < 0)
+		goto out;
+	if (jc_ws_prepare_job(&ws, req->job, true, c->cfg.job_mode, uid, gid, err) < 0)
+		goto out;
+	if (!ws.job_created) {
+		jc_error_set(err, JC_ERR_WORKSPACE, EEXIST,
+			     "check: job directory `%s` appeared meanwhile", req->job);
+		goto out;
+	}
+
+	k.v.plan = plan;
+	k.v.uid = uid;
+	k.v.gid = gid;
+	struct jc_supervise_opts o = {
+		.signal_fd = c->signal_fd,
+		.parent = c->parent,
+		.sink = sink_capture,
+		.sink_ctx = cap,
+		.before_start = check_before_start,
+		.before_start_ctx = &k,
+	};
+	r = jc_supervise_run(c->engine, plan, &o, res, err);
+out:
+	if (ws.job_created)
+		r = check_remove(ws.root_fd, req->job, r, err);
+	if (sibling_made)
+		r = check_remove(ws.root_fd, sibling, r, err);
+	jc_ws_close(&ws);
+	jc_plan_free(plan);
+	return r;
+}
+
+/* Volume mode, as run_volume: a volume of the check job's own, removed
+ * after it. */
+static int check_volume(struct ctx *c, struct jc_job_request *req, const struct inputs *in,
+			struct capture *cap, struct jc_run_result *res, jc_error *err)
+{
+	struct jc_plan *plan = NULL;
+	cleanup_free char *user = NULL;
+	cleanup_free char *supervisor = NULL;
+	cleanup_free char *volume = NULL;
+	cleanup_free char *placeholder = NULL;
+	struct check_run k = { NULL, { .c = c, .in = in, .base_fd = -1, .out_fd = -1 } };
+	jc_error rm = { 0 };
+	char nonce[17];
+	uid_t uid;
+	gid_t gid;
+	int r = -1;
+
+	req->tenant = c->cfg.tenant;
+	req->run = c->cfg.run;
+	if (!(placeholder =
+		  jc_volume_name(req->tenant ? req->tenant : "", req->run ? req->run : "", 0, 0)))
+		return jc_error_oom(err);
+	req->volume = placeholder;
+	if (jc_plan_build(&c->cfg, req, NULL, 0, &plan, err) < 0)
+		return -1;
+	jc_plan_free(plan);
+	plan = NULL;
+	if (setup_signals(c, true, err) < 0 ||
+	    resolve_user(c, req->image ? req->image : c->cfg.image, &user, &uid, &gid, err) < 0 ||
+	    make_nonce(nonce, err) < 0 || jc_supervisor_self(&supervisor, err) < 0)
+		return -1;
+	req->nonce = nonce;
+	req->supervisor = supervisor;
+	if (jc_plan_build(&c->cfg, req, user, (int64_t)time(NULL), &plan, err) < 0 ||
+	    jc_plan_check_api(plan, jc_engine_api(c->engine), err) < 0) {
+		jc_plan_free(plan);
+		return -1;
+	}
+	jc_plan_free(plan);
+	plan = NULL;
+
+	struct jc_volume_spec spec = { c->cfg.site_name, req->tenant, req->run,           req->job,
+				       supervisor,       false,       (int64_t)time(NULL) };
+	if (jc_volume_make(c->engine, &spec, &volume, err) < 0)
+		return -1;
+	req->volume = volume;
+	if (jc_plan_build(&c->cfg, req, user, spec.created, &plan, err) < 0 ||
+	    volume_fill(c, plan->image, user, uid, gid, volume, supervisor, &(struct inputs){ 0 },
+			err) < 0)
+		goto out;
+
+	k.v.plan = plan;
+	k.v.uid = uid;
+	k.v.gid = gid;
+	struct jc_supervise_opts o = {
+		.signal_fd = c->signal_fd,
+		.parent = c->parent,
+		.sink = sink_capture,
+		.sink_ctx = cap,
+		.before_start = check_before_start,
+		.before_start_ctx = &k,
+	};
+	r = jc_supervise_run(c->engine, plan, &o, res, err);
+out:
+	if (jc_volume_remove_retry(c->engine, volume, VOLUME_REMOVE_TRIES, &rm) < 0) {
+		if (r == 0)
+			jc_error_set(err, rm.kind, rm.status, "volume `%s` left behind: %s", volume,
+				     rm.msg);
+		else
+			jc_error_wrap(err, "volume `%s` left behind (%s)", volume, rm.msg);
+		r = -1;
+	}
+	jc_error_clear(&rm);
+	jc_plan_free(plan);
+	return r;
+}
+
+/* Append the rows of `from` to `to`, emptying `from`. */
+static int check_move_rows(struct jc_check_report *to, struct jc_check_report *from, jc_error *err)
+{
+	struct jc_check_row *rows = realloc(to->rows, (to->n + from->n) * sizeof(*rows) + 1);
+
+	if (!rows)
+		return jc_error_oom(err);
+	memcpy(rows + to->n, from->rows, from->n * sizeof(*rows));
+	to->rows = rows;
+	to->n += from->n;
+	free(from->rows);
+	from->rows = NULL;
+	from->n = 0;
+	return 0;
+}
+
+/* Run the probe as a job of the site and read its report into `rep`. */
+static int check_isolation(struct ctx *c, struct jc_check_report *rep, jc_error *err)
+{
+	struct jc_job_request req = { .timeout_ms = -1 };
+	struct jc_check_report promises = { 0 };
+	struct inputs in = { 0 };
+	struct jc_run_result res = { 0 };
+	cleanup_free char *dir = NULL;
+	cleanup_free struct capture *cap = calloc(1, sizeof(*cap));
+	cleanup_close int dir_fd = -1;
+	cleanup_free char *how = NULL; /* the probe row's detail */
+	size_t how_len = 0;
+	FILE *f;
+	uint32_t rnd[2];
+	char job[32], sibling[32];
+	int r = -1;
+
+	if (!cap)
+		return jc_error_oom(err);
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return jc_error_set(err, JC_ERR_SYSTEM, errno, "getrandom: %s", strerror(errno));
+	/* random names: a real job of the site is never touched */
+	snprintf(job, sizeof(job), "check.%08" PRIx32, rnd[0]);
+	snprintf(sibling, sizeof(sibling), "check.%08" PRIx32, rnd[1] ^ (rnd[0] == rnd[1]));
+	if (jc_check_probe_dir(NULL, &dir, err) < 0)
+		return -1;
+	if ((dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return jc_error_set(err, JC_ERR_CONFIG, errno, "open `%s`: %s", dir,
+				    strerror(errno));
+	if (!(in.v = calloc(1, sizeof(*in.v))))
+		return jc_error_oom(err);
+	if (jc_input_open(JC_PROBE_NAME, dir_fd, &in.v[0], err) < 0)
+		goto out;
+	in.n = 1;
+	if (jc_input_scan(in.v, in.n, &in.bytes, err) < 0)
+		goto out;
+	req.job = job;
+	if (c->cfg.timeout_ms == 0 || c->cfg.timeout_ms > CHECK_TIMEOUT_MS)
+		req.timeout_ms = CHECK_TIMEOUT_MS;
+	if (jc_check_probe_cmd(&c->cfg, job, c->cfg.ws_mode == JC_WS_BIND ? sibling : NULL,
+			       &req.cmd, err) < 0)
+		goto out;
+	if (c->cfg.ws_mode == JC_WS_BIND)
+		r = check_bind(c, &req, &in, sibling, cap, &res, err);
+	else
+		r = check_volume(c, &req, &in, cap, &res, err);
+	if (r < 0)
+		goto out;
+	r = -1;
+	if (res.signal) {
+		jc_error_set(err, JC_ERR_SYSTEM, EINTR, "check: %s: the probe job was stopped",
+			     res.parent_died ? "parent exited" : strsignal(res.signal));
+		goto out;
+	}
+
+	/* the run itself, then every promise */
+	if (jc_check_parse(&promises, cap->out, cap->out_len, err) < 0)
+		goto out;
+	/* a log stream that ended late (res.warning) is no failure of the probe's
+	 * when its whole report has arrived */
+	bool ran = res.exit_code == 0 && !res.timed_out && !cap->cut && promises.ended;
+	if (!(f = open_memstream(&how, &how_len))) {
+		jc_error_oom(err);
+		goto out;
+	}
+	fprintf(f, "job `%s` of image `%s`: ", job, req.image ? req.image : c->cfg.image);
+	if (res.timed_out)
+		fprintf(f, "timed out");
+	else
+		fprintf(f, "exit %d", res.exit_code);
+	fprintf(f, ", %zu bytes of report%s", cap->out_len,
+		cap->cut          ? " (cut)"
+		: !promises.ended ? " without its end line"
+				  : "");
+	if (promises.ignored)
+		fprintf(f, "; %zu other line%s ignored, the first: `%s`", promises.ignored,
+			promises.ignored == 1 ? "" : "s", promises.first_ignored);
+	if (res.warning)
+		fprintf(f, "; %s", res.warning);
+	if (cap->err_len)
+		fprintf(f, "; stderr: %.*s", (int)cap->err_len, cap->err);
+	if (fclose(f) != 0 || !how) {
+		jc_error_oom(err);
+		goto out;
+	}
+	if (jc_check_add(rep, "probe", ran ? JC_CHECK_KEPT : JC_CHECK_BROKEN, err, "%s", how) < 0 ||
+	    check_move_rows(rep, &promises, err) < 0)
+		goto out;
+	r = 0;
+out:
+	jc_run_result_free(&res);
+	jc_check_report_free(&promises);
+	jc_strv_free(&req.cmd);
+	inputs_free(&in);
+	return r;
+}
+
+/* The table (or one JSON object), a line on stderr for each promise not
+ * kept, and the exit status: 0 all kept, 1 some not, 125 when jobcell
+ * itself failed (`err` set). */
+static int check_print(const struct ctx *c, const struct jc_check_report *rep, const jc_error *err)
+{
+	cleanup_free char *line =
+	    err ? printable_copy(err->msg ? err->msg : "unknown error") : NULL;
+	bool ok = jc_check_ok(rep);
+	int status = err ? EXIT_JOBCELL : ok ? 0 : 1;
+
+	if (c->json) {
+		printf("{\"ok\":%s,\"exit_code\":%d,\"rows\":[", ok && !err ? "true" : "false",
+		       status);
+		for (size_t i = 0; i < rep->n; i++) {
+			printf("%s{\"name\":", i ? "," : "");
+			json_string(stdout, rep->rows[i].name);
+			printf(",\"state\":\"%s\",\"detail\":",
+			       jc_check_state_name(rep->rows[i].state));
+			json_string(stdout, rep->rows[i].detail);
+			printf("}");
+		}
+		printf("],\"error\":");
+		if (err) {
+			printf("{\"kind\":\"%s\",\"message\":", jc_error_kind_name(err->kind));
+			json_string(stdout, line);
+			printf(",\"errno\":\"%s\",\"retry\":%s}",
+			       strerrorname_np(err->status) ? strerrorname_np(err->status) : "",
+			       err->retry ? "true" : "false");
+		} else {
+			printf("null");
+		}
+		printf("}\n");
+	} else {
+		printf("%-25s %-8s %s\n", "PROMISE", "STATE", "DETAIL");
+		for (size_t i = 0; i < rep->n; i++)
+			printf("%-25s %-8s %s\n", rep->rows[i].name,
+			       jc_check_state_name(rep->rows[i].state), rep->rows[i].detail);
+	}
+	fflush(stdout);
+	for (size_t i = 0; i < rep->n; i++)
+		if (rep->rows[i].state == JC_CHECK_BROKEN || rep->rows[i].state == JC_CHECK_UNKNOWN)
+			fprintf(stderr, "jobcell: check: %s: %s: %s\n",
+				jc_check_state_name(rep->rows[i].state), rep->rows[i].name,
+				rep->rows[i].detail);
+	if (err)
+		fprintf(stderr, "jobcell: error: %s\n", line ? line : "out of memory");
+	return status;
+}
+
+static int cmd_check(struct ctx *c, int argc, char **argv)
+{
+	static const int no_opts[] = { 0 };
+	struct job_args a = { 0 };
+	struct jc_check_report rep = { 0 };
+	jc_error err = { 0 };
+	int status = parse_job_args(c, argc, argv, no_opts, false, false, &a);
+
+	if (status)
+		goto out;
+	/* 1. the configuration: every problem, each with file:line */
+	if (load_config(c, &err) < 0) {
+		for (size_t i = 0; c->cfg_loaded && i < c->cfg.problems.n; i++)
+			jc_check_add(&rep, "config", JC_CHECK_BROKEN, NULL, "%s",
+				     c->cfg.problems.v[i]);
+		if (!c->cfg_loaded || !c->cfg.problems.n)
+			jc_check_add(&rep, "config", JC_CHECK_BROKEN, NULL, "%s",
+				     err.msg ? err.msg : "?");
+		goto fail;
+	}
+	if (jc_check_add(&rep, "config", JC_CHECK_KEPT, &err, "%s `%s` loads and validates",
+			 c->config_file ? "file" : "site",
+			 c->config_file ? c->config_file : c->site) < 0)
+		goto fail;
+	/* 2. the engine and what it supports */
+	if (open_engine(c, &err) < 0) {
+		jc_check_add(&rep, "engine", JC_CHECK_BROKEN, NULL, "%s", err.msg ? err.msg : "?");
+		goto fail;
+	}
+	if (jc_check_engine(c->engine, &c->cfg, &rep, &err) < 0)
+		goto fail;
+	/* 3. the isolation, from inside a job of the site */
+	if (check_isolation(c, &rep, &err) < 0)
+		goto fail;
+	status = check_print(c, &rep, NULL);
+	goto out;
+fail:
+	status = check_print(c, &rep, &err);
+out:
+	jc_check_report_free(&rep);
+	jc_error_clear(&err);
+	job_args_free(&a);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1477,6 +1922,8 @@ int main(int argc, char **argv)
 		status = cmd_volume(&c, argc, argv);
 	else if (strcmp(cmd, "gc") == 0)
 		status = cmd_gc(&c, argc, argv);
+	else if (strcmp(cmd, "check") == 0)
+		status = cmd_check(&c, argc, argv);
 	else if (strcmp(cmd, "version") == 0) {
 		printf("jobcell %s (engine API %s..%s)\n", JC_VERSION, JC_API_MIN, JC_API_MAX);
 		status = 0;

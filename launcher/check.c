@@ -1,0 +1,518 @@
+/* `jobcell check`: the rows of its table, the reader of the isolation
+ * probe's report (launcher/probe/probe.c), the probe's command line, where
+ * the probe is installed, and what the engine supports. */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "jobcell.h"
+#include "probe/promises.h"
+
+#ifndef JC_LIBEXECDIR
+#define JC_LIBEXECDIR "/usr/local/libexec"
+#endif
+
+static const char *const promises[] = {
+#define X(id, name, what) name,
+	JC_PROBE_PROMISES(X)
+#undef X
+};
+#define NPROMISES (sizeof(promises) / sizeof(promises[0]))
+
+const char *const *jc_check_promises(size_t *n)
+{
+	*n = NPROMISES;
+	return promises;
+}
+
+const char *jc_check_state_name(enum jc_check_state s)
+{
+	switch (s) {
+	case JC_CHECK_KEPT:
+		return "kept";
+	case JC_CHECK_BROKEN:
+		return "broken";
+	case JC_CHECK_UNKNOWN:
+		return "unknown";
+	case JC_CHECK_YES:
+		return "yes";
+	case JC_CHECK_NO:
+		return "no";
+	}
+	return "?";
+}
+
+/* A copy of at most `max` bytes of `s` (which may hold NULs up to `len`)
+ * fit for a terminal, a log and JSON: bytes outside printable ASCII become
+ * '?'; a cut is marked with "...". */
+static char *printable(const char *s, size_t len, size_t max)
+{
+	bool cut = len > max;
+	size_t n = cut ? max : len;
+	char *out = malloc(n + (cut ? 4 : 1));
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e ? '?' : s[i];
+	if (cut)
+		memcpy(out + n, "...", 4);
+	else
+		out[n] = '\0';
+	return out;
+}
+
+static int add_row(struct jc_check_report *r, const char *name, enum jc_check_state state,
+		   const char *detail, size_t detail_len)
+{
+	struct jc_check_row *rows = realloc(r->rows, (r->n + 1) * sizeof(*rows));
+	struct jc_check_row row = { NULL, state, NULL };
+
+	if (!rows)
+		return -1;
+	r->rows = rows;
+	row.name = printable(name, strlen(name), JC_NAME_MAX);
+	row.detail = printable(detail, detail_len, JC_CHECK_DETAIL_MAX);
+	if (!row.name || !row.detail) {
+		free(row.name);
+		free(row.detail);
+		return -1;
+	}
+	r->rows[r->n++] = row;
+	return 0;
+}
+
+int jc_check_add(struct jc_check_report *r, const char *name, enum jc_check_state state,
+		 jc_error *err, const char *fmt, ...)
+{
+	cleanup_free char *detail = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&detail, fmt, ap);
+	va_end(ap);
+	if (n < 0 || add_row(r, name, state, detail, (size_t)n) < 0) {
+		if (n < 0)
+			detail = NULL;
+		return jc_error_oom(err);
+	}
+	return 0;
+}
+
+bool jc_check_ok(const struct jc_check_report *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->rows[i].state == JC_CHECK_BROKEN || r->rows[i].state == JC_CHECK_UNKNOWN)
+			return false;
+	return true;
+}
+
+void jc_check_report_free(struct jc_check_report *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->rows[i].name);
+		free(r->rows[i].detail);
+	}
+	free(r->rows);
+	free(r->first_ignored);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- the probe's report ---- */
+
+/* How bad a state is, for a promise reported more than once. */
+static int severity(enum jc_check_state s)
+{
+	return s == JC_CHECK_BROKEN ? 2 : s == JC_CHECK_UNKNOWN ? 1 : 0;
+}
+
+struct seen {
+	bool reported;
+	enum jc_check_state state;
+	const char *detail; /* into the text */
+	size_t detail_len;
+};
+
+/* One line, without its LF: "name TAB state TAB detail".  Returns false
+ * when it is not a report line. */
+static bool parse_line(const char *line, size_t len, struct seen *seen)
+{
+	const char *tab1 = memchr(line, '\t', len), *state, *tab2, *detail;
+	size_t name_len, state_len;
+	enum jc_check_state st;
+	size_t i;
+
+	if (!tab1)
+		return false;
+	name_len = (size_t)(tab1 - line);
+	state = tab1 + 1;
+	tab2 = memchr(state, '\t', len - name_len - 1);
+	state_len = tab2 ? (size_t)(tab2 - state) : len - name_len - 1;
+	detail = tab2 ? tab2 + 1 : line + len;
+	if (state_len == 4 && memcmp(state, "kept", 4) == 0)
+		st = JC_CHECK_KEPT;
+	else if (state_len == 6 && memcmp(state, "broken", 6) == 0)
+		st = JC_CHECK_BROKEN;
+	else if (state_len == 7 && memcmp(state, "unknown", 7) == 0)
+		st = JC_CHECK_UNKNOWN;
+	else
+		return false;
+	for (i = 0; i < NPROMISES; i++)
+		if (strlen(promises[i]) == name_len && memcmp(promises[i], line, name_len) == 0)
+			break;
+	if (i == NPROMISES)
+		return false;
+	/* reported twice: the worse report stands, so that none can hide one */
+	if (!seen[i].reported || severity(st) > severity(seen[i].state)) {
+		seen[i].reported = true;
+		seen[i].state = st;
+		seen[i].detail = detail;
+		seen[i].detail_len = (size_t)(line + len - detail);
+	}
+	return true;
+}
+
+int jc_check_parse(struct jc_check_report *r, const char *text, size_t len, jc_error *err)
+{
+	struct seen seen[NPROMISES];
+	size_t pos = 0;
+
+	memset(seen, 0, sizeof(seen));
+	while (pos < len) {
+		const char *line = text + pos, *lf = memchr(line, '\n', len - pos);
+		size_t n = lf ? (size_t)(lf - line) : len - pos;
+
+		pos += n + (lf ? 1 : 0);
+		if (n && line[n - 1] == '\r')
+			n--;
+		/* an overlong line is read as far as the limit: its detail is cut */
+		if (n > JC_CHECK_LINE_MAX)
+			n = JC_CHECK_LINE_MAX;
+		if (n == 5 && memcmp(line, "# end", 5) == 0)
+			r->ended = true;
+		if (n == 0 || line[0] == '#')
+			continue;
+		if (parse_line(line, n, seen))
+			continue;
+		/* kept for the table: it may be the answer of an entrypoint */
+		if (!r->ignored++ && !(r->first_ignored = printable(line, n, 120)))
+			return jc_error_oom(err);
+	}
+	for (size_t i = 0; i < NPROMISES; i++) {
+		int rc = seen[i].reported ? add_row(r, promises[i], seen[i].state, seen[i].detail,
+						    seen[i].detail_len)
+					  : add_row(r, promises[i], JC_CHECK_BROKEN, "not reported",
+						    strlen("not reported"));
+		if (rc < 0)
+			return jc_error_oom(err);
+	}
+	return 0;
+}
+
+/* ---- the probe's command line ---- */
+
+static const char *const cap_names[] = {
+	"CHOWN",
+	"DAC_OVERRIDE",
+	"DAC_READ_SEARCH",
+	"FOWNER",
+	"FSETID",
+	"KILL",
+	"SETGID",
+	"SETUID",
+	"SETPCAP",
+	"LINUX_IMMUTABLE",
+	"NET_BIND_SERVICE",
+	"NET_BROADCAST",
+	"NET_ADMIN",
+	"NET_RAW",
+	"IPC_LOCK",
+	"IPC_OWNER",
+	"SYS_MODULE",
+	"SYS_RAWIO",
+	"SYS_CHROOT",
+	"SYS_PTRACE",
+	"SYS_PACCT",
+	"SYS_ADMIN",
+	"SYS_BOOT",
+	"SYS_NICE",
+	"SYS_RESOURCE",
+	"SYS_TIME",
+	"SYS_TTY_CONFIG",
+	"MKNOD",
+	"LEASE",
+	"AUDIT_WRITE",
+	"AUDIT_CONTROL",
+	"SETFCAP",
+	"MAC_OVERRIDE",
+	"MAC_ADMIN",
+	"SYSLOG",
+	"WAKE_ALARM",
+	"BLOCK_SUSPEND",
+	"AUDIT_READ",
+	"PERFMON",
+	"BPF",
+	"CHECKPOINT_RESTORE",
+};
+
+int jc_check_cap_mask(const struct jc_strv *caps, uint64_t *mask, jc_error *err)
+{
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < caps->n; i++) {
+		const char *c = caps->v[i];
+		size_t k;
+
+		if (strcmp(c, "ALL") == 0) {
+			m = UINT64_MAX;
+			continue;
+		}
+		if (strncmp(c, "CAP_", 4) == 0)
+			c += 4;
+		for (k = 0; k < sizeof(cap_names) / sizeof(cap_names[0]); k++)
+			if (strcmp(c, cap_names[k]) == 0)
+				break;
+		if (k == sizeof(cap_names) / sizeof(cap_names[0]))
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "[job] cap_add `%s`: not a capability jobcell knows",
+					    caps->v[i]);
+		m |= UINT64_C(1) << k;
+	}
+	*mask = m;
+	return 0;
+}
+
+int jc_check_probe_cmd(const struct jc_config *cfg, const char *job, const char *sibling,
+		       struct jc_strv *cmd, jc_error *err)
+{
+	struct jc_strv v = { 0 };
+	uint64_t mask;
+	char hex[17];
+
+	if (jc_check_cap_mask(&cfg->cap_add, &mask, err) < 0)
+		return -1;
+	snprintf(hex, sizeof(hex), "%016" PRIx64, mask);
+	if (jc_strv_push(&v, "./" JC_PROBE_NAME) < 0 || jc_strv_push(&v, "--mount-point") < 0 ||
+	    jc_strv_push(&v, cfg->mount_point) < 0 || jc_strv_push(&v, "--job") < 0 ||
+	    jc_strv_push(&v, job) < 0 ||
+	    (sibling && (jc_strv_push(&v, "--sibling") < 0 || jc_strv_push(&v, sibling) < 0)) ||
+	    jc_strv_push(&v, "--caps") < 0 || jc_strv_push(&v, hex) < 0 ||
+	    jc_strv_push(&v, "--network") < 0 || jc_strv_push(&v, cfg->network) < 0) {
+		jc_strv_free(&v);
+		return jc_error_oom(err);
+	}
+	jc_strv_free(cmd);
+	*cmd = v;
+	return 0;
+}
+
+/* ---- where the probe is ---- */
+
+static bool is_probe(const char *dir)
+{
+	cleanup_free char *path = NULL;
+	struct stat st;
+
+	if (asprintf(&path, "%s/%s", dir, JC_PROBE_NAME) < 0)
+		return false;
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int jc_check_probe_dir(const char *exe, char **dir, jc_error *err)
+{
+	char self[PATH_MAX];
+	const char *libexec = JC_LIBEXECDIR "/jobcell";
+	char *slash;
+
+	if (!exe) {
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n < 0)
+			n = 0;
+		self[n] = '\0';
+	} else {
+		snprintf(self, sizeof(self), "%s", exe);
+	}
+	slash = strrchr(self, '/');
+	if (slash) {
+		*slash = '\0';
+		if (!*self)
+			strcpy(self, "/");
+		if (is_probe(self)) {
+			if (!(*dir = strdup(self)))
+				return jc_error_oom(err);
+			return 0;
+		}
+	}
+	if (is_probe(libexec)) {
+		if (!(*dir = strdup(libexec)))
+			return jc_error_oom(err);
+		return 0;
+	}
+	return jc_error_set(err, JC_ERR_CONFIG, ENOENT,
+			    "isolation probe `%s` is neither next to jobcell (`%s`) nor in `%s`",
+			    JC_PROBE_NAME, slash ? self : "?", libexec);
+}
+
+/* ---- the engine ---- */
+
+static int api_minor(const char *api)
+{
+	int minor;
+	char end;
+
+	if (!api || sscanf(api, "1.%d%c", &minor, &end) != 1)
+		return -1;
+	return minor;
+}
+
+/* GET /version: the engine's name and version, for the table only. */
+static char *engine_version(struct jc_engine *e)
+{
+	struct jc_async *a = NULL;
+	cleanup_free char *body = NULL;
+	cleanup_cjson cJSON *root = NULL;
+	jc_error err = { 0 };
+	const cJSON *v, *api, *comps, *c;
+	const char *product = "engine";
+	char *out = NULL;
+
+	if (jc_async_begin(e, "GET", "/version", jc_engine_timeout(e), NULL, NULL, &a, &err) < 0)
+		goto out;
+	while (!jc_async_done(a))
+		if (jc_engine_poll(e, -1, 200, &err) < 0)
+			goto out;
+	if (jc_async_result(a, "engine version", NULL, &body, &err) < 0 || !body ||
+	    !(root = cJSON_Parse(body)))
+		goto out;
+	v = cJSON_GetObjectItemCaseSensitive(root, "Version");
+	api = cJSON_GetObjectItemCaseSensitive(root, "ApiVersion");
+	comps = cJSON_GetObjectItemCaseSensitive(root, "Components");
+	cJSON_ArrayForEach(c, comps)
+	{
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "Name");
+		if (cJSON_IsString(n) && strstr(n->valuestring, "Engine")) {
+			product = n->valuestring;
+			break;
+		}
+	}
+	if (cJSON_IsString(v) && asprintf(&out, "%s %s, API %s", product, v->valuestring,
+					  cJSON_IsString(api) ? api->valuestring : "?") < 0)
+		out = NULL;
+out:
+	jc_async_free(a);
+	jc_error_clear(&err);
+	return out;
+}
+
+int jc_check_engine(struct jc_engine *e, const struct jc_config *cfg, struct jc_check_report *r,
+		    jc_error *err)
+{
+	cleanup_free char *version = engine_version(e);
+	const char *api = jc_engine_api(e);
+	int minor = api_minor(api);
+	bool subpath = minor >= api_minor(JC_API_SUBPATH);
+	bool mountpoint = minor >= api_minor(JC_API_CREATE_MOUNTPOINT);
+	bool wants_subpath = cfg->ws_mode == JC_WS_VOLUME && cfg->site_volume && *cfg->site_volume;
+
+	if (jc_check_add(r, "engine", JC_CHECK_KEPT, err, "`%s` answers: %s; jobcell speaks API %s",
+			 cfg->endpoint, version ? version : "version unknown", api) < 0)
+		return -1;
+	if (subpath) {
+		if (jc_check_add(r, "engine-subpath", JC_CHECK_YES, err,
+				 "volume subpaths (VolumeOptions.Subpath, API %s): [volume] "
+				 "site_volume can be used",
+				 JC_API_SUBPATH) < 0)
+			return -1;
+	} else if (jc_check_add(r, "engine-subpath", JC_CHECK_NO, err,
+				"volume subpaths need API %s: [volume] site_volume %s; "
+				"startup_volume and local_volume work",
+				JC_API_SUBPATH,
+				wants_subpath ? "is set and cannot work" : "cannot be used") < 0) {
+		return -1;
+	}
+	return jc_check_add(
+	    r, "engine-create-mountpoint", mountpoint ? JC_CHECK_YES : JC_CHECK_NO, err,
+	    "BindOptions.CreateMountpoint %s API %s (Docker 23.0); jobcell does not "
+	    "use it: it makes job directories itself and refuses missing ones",
+	    mountpoint ? "is there, since" : "needs", JC_API_CREATE_MOUNTPOINT);
+}
+
+/* ---- cleaning up ---- */
+
+static int remove_at(int dfd, const char *name, int depth, jc_error *err)
+{
+	int fd;
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (depth > 64)
+		return jc_error_set(err, JC_ERR_WORKSPACE, ELOOP,
+				    "remove `%s`: more than 64 levels deep", name);
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		/* not a directory (a symlink included): the entry itself goes */
+		if ((errno == ENOTDIR || errno == ELOOP) && unlinkat(dfd, name, 0) == 0)
+			return 0;
+		return jc_error_set(err, JC_ERR_WORKSPACE, errno, "remove `%s`: %s", name,
+				    strerror(errno));
+	}
+	if (!(d = fdopendir(fd))) {
+		int e = errno;
+		close(fd);
+		return jc_error_set(err, JC_ERR_WORKSPACE, e, "remove `%s`: %s", name, strerror(e));
+	}
+	/* entries removed while reading may make readdir skip others: read again
+	 * until the directory is empty, a few times at most */
+	for (int pass = 0; r == 0 && pass < 3; pass++) {
+		bool any = false;
+
+		rewinddir(d);
+		while ((de = readdir(d))) {
+			struct stat st;
+
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			any = true;
+			if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISDIR(st.st_mode)) {
+				if (remove_at(fd, de->d_name, depth + 1, err) < 0) {
+					r = -1;
+					break;
+				}
+			} else if (unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT) {
+				r = jc_error_set(err, JC_ERR_WORKSPACE, errno, "remove `%s/%s`: %s",
+						 name, de->d_name, strerror(errno));
+				break;
+			}
+		}
+		if (!any)
+			break;
+	}
+	closedir(d);
+	if (r == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		r = jc_error_set(err, JC_ERR_WORKSPACE, errno, "remove `%s`: %s", name,
+				 strerror(errno));
+	return r;
+}
+
+int jc_check_remove_tree(int dfd, const char *name, jc_error *err)
+{
+	if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "remove `%s`: not a plain name",
+				    name);
+	return remove_at(dfd, name, 0, err);
+}

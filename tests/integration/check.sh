@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016 # backquotes in patterns are jobcell's quoting, not expansions
+# Integration tests of `jobcell check`: the linter, the engine probe, and the
+# isolation probe run as a job of the site on a real engine -- every promise
+# kept on hardened sites, and the weakened promise named on weakened ones.
+. "$(dirname "$0")/lib.sh"
+set -e
+S=ck$$ # site-name prefix: unique per run, so leftovers are attributable
+PROBE=${JOBCELL_PROBE_BIN:-$(dirname "$JOBCELL")/jobcell-probe}
+SV_START=${S}-startup SV_LOCAL=${S}-local # the site volumes this script makes
+NPROMISES=12                              # launcher/probe/promises.h
+
+# ---- helpers ----
+engine_json() { # METHOD PATH BODY
+	curl -sS --max-time 20 --unix-socket "$SOCK" -X "$1" -H 'Content-Type: application/json' \
+		-d "$3" "http://localhost$2"
+}
+label_filter() { printf '%s' "%7B%22label%22%3A%5B%22${1/=/%3D}%22%5D%7D"; }
+vols_by_label() {
+	engine_get "/volumes?filters=$(label_filter "$1")" 2>/dev/null |
+		grep -o '"Name":"[^"]*"' | cut -d'"' -f4 | sort -u
+}
+count_vols() { vols_by_label "jobcell.site=$1" | wc -l; }
+
+# set_key FILE SECTION KEY=VALUE: add a key at the top of [SECTION]
+set_key() {
+	sed -i "s|^\[$2\]\$|[$2]\n${3/=/ = }|" "$1"
+}
+
+# row NAME: the state of row NAME in the last table (OUT)
+row() { printf '%s\n' "$OUT" | awk -v n="$1" '$1 == n { print $2; exit }'; }
+# kept_rows: how many rows of the last table are kept
+kept_rows() { printf '%s\n' "$OUT" | awk '$2 == "kept"' | wc -l; }
+broken_lines() { printf '%s\n' "$ERR" | grep -c '^jobcell: check: broken: ' || true; }
+
+# expect_all_kept NAME: exit 0, config + engine + probe + every promise kept
+expect_all_kept() {
+	if [ "$RC" = 0 ] && [ "$(kept_rows)" = $((NPROMISES + 3)) ] && [ -z "$ERR" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "exit $RC, $(kept_rows) rows kept (want $((NPROMISES + 3)))" "$OUT" "$ERR"
+	fi
+}
+
+# expect_broken NAME PROMISE: exit 1, and PROMISE alone named broken on stderr
+expect_broken() {
+	if [ "$RC" = 1 ] && [ "$(row "$2")" = broken ] && [ "$(broken_lines)" = 1 ] &&
+		printf '%s\n' "$ERR" | grep -q "^jobcell: check: broken: $2: "; then
+		ok "$1"
+	else
+		not_ok "$1" "exit $RC (want 1), row $2: $(row "$2"), $(broken_lines) broken lines" "$ERR"
+	fi
+}
+
+# nothing of the check job left: no container, no volume, no directory
+expect_clean() { # NAME SITE
+	local ws=$TMP/$2 left
+	left=$(count_site "$2")
+	if [ -d "$ws" ]; then left="$left containers, entries: $(ls -A "$ws" | tr '\n' ' ')"; fi
+	if [ "$(count_site "$2")" = 0 ] && [ "$(count_vols "$2")" = 0 ] &&
+		{ [ ! -d "$ws" ] || [ "$(ls -A "$ws" | tr '\n' ' ')" = "local startup " ]; }; then
+		ok "$1"
+	else
+		not_ok "$1" "$left, volumes: $(vols_by_label "jobcell.site=$2" | tr '\n' ' ')"
+	fi
+}
+
+ck_cleanup() {
+	set +e
+	local site id v
+	if engine_up; then
+		for site in "${SITES[@]}"; do
+			for v in $(vols_by_label "jobcell.site=$site"); do
+				printf 'cleanup: removing volume %s left by site %s\n' "$v" "$site"
+				engine_req DELETE "/volumes/$v?force=1" >/dev/null 2>&1
+			done
+		done
+		for id in $(engine_get "/containers/json?all=1&filters=$(label_filter "jobcell-test.run=$S")" 2>/dev/null |
+			grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
+			engine_req DELETE "/containers/$id?force=1" >/dev/null 2>&1
+		done
+		for v in $(vols_by_label "jobcell-test.run=$S"); do
+			engine_req DELETE "/volumes/$v?force=1" >/dev/null 2>&1
+		done
+	fi
+	cleanup_all
+}
+trap ck_cleanup EXIT
+
+# ---- the linter: every problem with file:line, then 125 ----
+printf '[site]\nname = %slint\n[job]\nnope = 1\nstop_grace = 10 parsecs\n[wat]\n' "$S" >"$TMP/lint.ini"
+jc -c "$TMP/lint.ini" check
+if [ "$RC" = 125 ] && printf '%s\n' "$OUT" | grep -q "^config .*broken .*lint.ini:4: unknown key \`nope\`" &&
+	printf '%s\n' "$OUT" | grep -q "^config .*broken .*lint.ini:5: \[job\] stop_grace" &&
+	printf '%s\n' "$OUT" | grep -q "^config .*broken .*lint.ini:6: unknown section \[wat\]" &&
+	[ "$(printf '%s\n' "$ERR" | grep -c '^jobcell: error: ')" = 1 ]; then
+	ok "lint: every problem of the file is a row with file:line; exit 125"
+else
+	not_ok "lint: every problem is a row with file:line" "exit $RC" "$OUT" "$ERR"
+fi
+jc --json -c "$TMP/lint.ini" check
+if [ "$RC" = 125 ] && printf '%s' "$OUT" | grep -q '^{"ok":false,"exit_code":125,"rows":\[' &&
+	[ "$(printf '%s' "$OUT" | grep -o '"state":"broken"' | wc -l)" = 3 ] &&
+	printf '%s' "$OUT" | grep -q '"error":{"kind":"config"'; then
+	ok "lint --json: one object, three broken rows, the error"
+else
+	not_ok "lint --json: one object, three broken rows, the error" "exit $RC" "$OUT"
+fi
+jc check
+expect_refusal "check without a site fails (125)" 125 'no site'
+jc -c "$TMP/lint.ini" check --bogus
+expect_refusal "check takes no options" 125 'unknown option `--bogus`'
+
+# ---- the engine is down: 125, the row says why ----
+make_site "${S}down" image=jobcell-test/root:latest
+sed -i "s|^endpoint = .*|endpoint = unix://$TMP/no-engine.sock|" "$TMP/${S}down.ini"
+jc -c "$TMP/${S}down.ini" check
+if [ "$RC" = 125 ] && [ "$(row config)" = kept ] && [ "$(row engine)" = broken ] &&
+	printf '%s\n' "$ERR" | grep -q '^jobcell: error: .*no-engine.sock'; then
+	ok "engine down: config kept, engine broken, exit 125"
+else
+	not_ok "engine down: config kept, engine broken, exit 125" "exit $RC" "$OUT" "$ERR"
+fi
+
+# ---- the probe itself, on the host: it sees what is wrong ----
+if [ -x "$PROBE" ]; then
+	fake=$TMP/fake
+	mkdir -p "$fake/startup" "$fake/local" "$fake/job" "$fake/sib"
+	touch "$fake/startup/f"
+	(cd "$fake/job" && "$PROBE" --mount-point "$fake" --job job --sibling sib --network none) \
+		>"$TMP/probe.out" 2>"$TMP/probe.err"
+	prc=$?
+	OUT=$(cat "$TMP/probe.out")
+	if [ "$prc" = 0 ] && [ "$(grep -cE $'^[a-z-]+\t(kept|broken|unknown)\t' "$TMP/probe.out")" = "$NPROMISES" ] &&
+		[ "$(cut -f1 "$TMP/probe.out" | grep -v '^#' | sort -u | wc -l)" = "$NPROMISES" ]; then
+		ok "the probe reports each of the $NPROMISES promises once and exits 0"
+	else
+		not_ok "the probe reports each promise once" "exit $prc" "$OUT" "$(cat "$TMP/probe.err")"
+	fi
+	want_host() { # PROMISE STATE PATTERN
+		if grep -qE "^$1"$'\t'"$2"$'\t'"$3" "$TMP/probe.out"; then ok "probe on a bad layout: $1 $2"; else
+			not_ok "probe on a bad layout: $1 $2" "$(grep "^$1" "$TMP/probe.out")"; fi
+	}
+	want_host siblings-invisible broken 'sibling job directory visible at `[^`]*/fake/sib`.*unexpected entries `sib`'
+	want_host workspace-root-readonly broken '.*succeeded'
+	want_host startup-readonly broken '.*(created a file|mounted writable)'
+	want_host job-dir-writable kept ''
+	want_host workdir-is-job-dir kept ''
+	if [ -z "$(ls -A "$fake/job")" ] && [ "$(ls -A "$fake" | tr '\n' ' ')" = "job local sib startup " ]; then
+		ok "the probe removes what it managed to create"
+	else
+		not_ok "the probe removes what it managed to create" "$(ls -laR "$fake")"
+	fi
+	"$PROBE" --job x >/dev/null 2>&1 && prc=0 || prc=$?
+	if [ "$prc" = 2 ]; then ok "the probe refuses a bad command line (2)"; else not_ok "the probe refuses a bad command line" "exit $prc"; fi
+else
+	not_ok "the probe is built" "$PROBE is missing: cc -static -O2 -o build/jobcell-probe launcher/probe/probe.c"
+fi
+
+if ! engine_up; then
+	skip "real engine" "no engine answers on $SOCK (run contrib/bootstrap.sh)"
+	summary check
+	exit $?
+fi
+for img in jobcell-test/root:latest jobcell-test/nonroot:latest; do
+	image_present "$img" || {
+		skip "real engine" "image $img is missing (run contrib/bootstrap.sh)"
+		summary check
+		exit $?
+	}
+done
+
+# ---- bind mode: hardened sites keep every promise ----
+make_site "${S}nr" image=jobcell-test/nonroot:latest # 65532 from the image
+jc -c "$TMP/${S}nr.ini" check
+expect_all_kept "bind, as 65532: every promise kept, exit 0"
+expect_line() { if printf '%s\n' "$2" | grep -qE -- "$3"; then ok "$1"; else not_ok "$1" "want /$3/ in:" "$2"; fi; }
+expect_line "the report names the engine and its API" "$OUT" '^engine +kept +`unix://.*` answers: .*API 1\.[0-9]+'
+expect_line "the report says whether volume subpaths work" "$OUT" '^engine-subpath +(yes|no) '
+expect_line "the report says whether CreateMountpoint works" "$OUT" '^engine-create-mountpoint +(yes|no) .*API 1\.42'
+expect_line "the probe ran as 65532" "$OUT" '^workspace-root-readonly +kept +as uid 65532:'
+expect_line "a sibling was looked for" "$OUT" '^siblings-invisible +kept .*sibling `check\.[0-9a-f]{8}`'
+expect_clean "bind: the check job, its directory and its sibling are gone" "${S}nr"
+
+make_site "${S}rt" image=jobcell-test/root:latest user=0:0
+jc -c "$TMP/${S}rt.ini" check
+expect_all_kept "bind, as root: every promise kept, exit 0"
+expect_line "the probe ran as root" "$OUT" '^workspace-root-readonly +kept +as uid 0:'
+jc --json -c "$TMP/${S}rt.ini" check
+if [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q '^{"ok":true,"exit_code":0,"rows":\[' &&
+	[ "$(printf '%s' "$OUT" | grep -o '"state":"kept"' | wc -l)" = $((NPROMISES + 3)) ] &&
+	printf '%s' "$OUT" | grep -q '"error":null}$' && [ "$(printf '%s\n' "$OUT" | wc -l)" = 1 ]; then
+	ok "--json: one object, ok, every row kept"
+else
+	not_ok "--json: one object, ok, every row kept" "exit $RC" "$OUT"
+fi
+expect_clean "bind, as root: nothing left" "${S}rt"
+
+make_site "${S}cap" image=jobcell-test/root:latest user=0:0 cap_add=CHOWN
+jc -c "$TMP/${S}cap.ini" check
+expect_all_kept "cap_add = CHOWN: the capability the site adds is allowed"
+expect_line "CapEff shows CHOWN alone" "$OUT" '^capabilities +kept +CapEff 0000000000000001 '
+
+# ---- bind mode: weakened sites fail, naming the promise ----
+make_site "${S}wr" image=jobcell-test/root:latest user=0:0
+set_key "$TMP/${S}wr.ini" workspace root_readonly=false
+jc -c "$TMP/${S}wr.ini" check
+expect_broken "root_readonly = false, as root: workspace-root-readonly broken, exit 1" workspace-root-readonly
+expect_clean "a broken promise leaves nothing either" "${S}wr"
+if [ ! -e "$TMP/${S}wr/.jobcell-probe.1" ] && [ -z "$(find "$TMP/${S}wr" -maxdepth 1 -name '.jobcell-probe*')" ]; then
+	ok "what the probe could plant in the root did not outlive the job"
+else
+	not_ok "what the probe could plant did not outlive the job" "$(ls -A "$TMP/${S}wr")"
+fi
+
+make_site "${S}wn" image=jobcell-test/nonroot:latest
+set_key "$TMP/${S}wn.ini" workspace root_readonly=false
+jc -c "$TMP/${S}wn.ini" check
+expect_broken "root_readonly = false, as 65532: broken all the same (mode bits would not stop root)" \
+	workspace-root-readonly
+
+make_site "${S}fs" image=jobcell-test/root:latest user=0:0 readonly_rootfs=false
+jc -c "$TMP/${S}fs.ini" check
+expect_broken "readonly_rootfs = false: rootfs-readonly broken, exit 1" rootfs-readonly
+
+make_site "${S}jm" image=jobcell-test/nonroot:latest
+set_key "$TMP/${S}jm.ini" workspace job_mode=0755
+jc -c "$TMP/${S}jm.ini" check
+expect_broken "job_mode = 0755 (readable by others): job-dir-private broken, exit 1" job-dir-private
+
+make_site "${S}nn" image=jobcell-test/root:latest user=0:0 no_new_privileges=false
+jc -c "$TMP/${S}nn.ini" check
+expect_broken "no_new_privileges = false: no-new-privileges broken, exit 1" no-new-privileges
+
+make_site "${S}cd" image=jobcell-test/nonroot:latest cap_drop=
+jc -c "$TMP/${S}cd.ini" check
+expect_broken "cap_drop emptied, as 65532: capabilities broken (bounding set), exit 1" capabilities
+
+for s in wr wn fs jm nn cd cap; do
+	[ "$(count_site "${S}$s")" = 0 ] || not_ok "site ${S}$s left a container" "$(count_site "${S}$s")"
+done
+
+# ---- volume mode: two site volumes, the probe in the job's own volume ----
+fill_volume() { # VOLUME TARFILE
+	local id code
+	id=$(engine_json POST /containers/create "{\"Image\":\"jobcell-test/root:latest\",\"Cmd\":[\"true\"],\"Labels\":{\"jobcell-test.run\":\"$S\"},\"HostConfig\":{\"NetworkMode\":\"none\",\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"$1\",\"Target\":\"/v\"}]}}" |
+		grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4)
+	[ -n "$id" ] || return 1
+	code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 20 --unix-socket "$SOCK" -X PUT \
+		-H 'Content-Type: application/x-tar' --data-binary @"$2" \
+		"http://localhost/containers/$id/archive?path=/v" || true)
+	engine_req DELETE "/containers/$id?force=1" >/dev/null 2>&1 || true
+	[ "$code" = 200 ]
+}
+mkdir -p "$TMP/sv/startup" "$TMP/sv/local"
+echo "startup-$S" >"$TMP/sv/startup/fed.json"
+echo "local-$S" >"$TMP/sv/local/resources.json"
+chmod 0644 "$TMP/sv/startup/fed.json" "$TMP/sv/local/resources.json"
+tar --owner=0 --group=0 -C "$TMP/sv/startup" -cf "$TMP/sv/startup.tar" fed.json
+tar --owner=0 --group=0 -C "$TMP/sv/local" -cf "$TMP/sv/local.tar" resources.json
+made=0
+for v in "$SV_START:startup" "$SV_LOCAL:local"; do
+	engine_json POST /volumes/create "{\"Name\":\"${v%%:*}\",\"Labels\":{\"jobcell-test.run\":\"$S\"}}" >/dev/null &&
+		fill_volume "${v%%:*}" "$TMP/sv/${v#*:}.tar" && made=$((made + 1))
+done
+make_vsite() { # NAME [job key=value]...
+	local name=$1 kv
+	shift
+	SITES+=("$name")
+	{
+		printf '[engine]\nendpoint = unix://%s\n' "$SOCK"
+		printf '[site]\nname = %s\n' "$name"
+		printf '[workspace]\nmode = volume\n'
+		printf '[volume]\nstartup_volume = %s\nlocal_volume = %s\n' "$SV_START" "$SV_LOCAL"
+		printf '[job]\n'
+		for kv in "$@"; do printf '%s\n' "${kv/=/ = }"; done
+	} >"$TMP/$name.ini"
+}
+if [ $made = 2 ]; then
+	make_vsite "${S}vn" image=jobcell-test/nonroot:latest
+	jc -c "$TMP/${S}vn.ini" check
+	expect_all_kept "volume mode, as 65532: every promise kept, exit 0"
+	expect_line "volume mode has no sibling directory to look for" "$OUT" '^siblings-invisible +kept .*no sibling to look for'
+	expect_clean "volume mode: the check job's container and volume are gone" "${S}vn"
+	make_vsite "${S}vr" image=jobcell-test/root:latest user=0:0
+	jc -c "$TMP/${S}vr.ini" check
+	expect_all_kept "volume mode, as root: every promise kept, exit 0"
+	expect_clean "volume mode, as root: nothing left" "${S}vr"
+	make_vsite "${S}vw" image=jobcell-test/root:latest user=0:0
+	set_key "$TMP/${S}vw.ini" workspace root_readonly=false
+	jc -c "$TMP/${S}vw.ini" check
+	expect_broken "volume mode, root_readonly = false: workspace-root-readonly broken" workspace-root-readonly
+	expect_clean "volume mode, weakened: nothing left" "${S}vw"
+else
+	not_ok "site volumes made and filled" "$made of 2"
+fi
+
+# ---- nothing labelled is left ----
+left=0
+for s in "${SITES[@]}"; do left=$((left + $(count_site "$s") + $(count_vols "$s"))); done
+if [ "$left" = 0 ]; then ok "no container or volume labelled for these sites is left"; else not_ok "nothing labelled is left" "$left left"; fi
+summary check
