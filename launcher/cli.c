@@ -637,13 +637,24 @@ static int fetch(struct ctx *c, const char *ref, const char *name, const char *p
 }
 
 /* Send inputs into `path` of container `ref`. */
+/* Send inputs into `path` of container `ref`.  An archive is extracted the
+ * same way twice, so an engine failure that may pass (a 5xx, a dropped
+ * connection: Podman 4.3 now and then answers 500 "passing bulk input to
+ * subprocess: ... broken pipe") is tried again, up to PUT_TRIES times. */
+#define PUT_TRIES 3
 static int send_inputs(struct ctx *c, const char *ref, const char *name, const char *path,
 		       const struct jc_tar_opts *o, const struct inputs *in, jc_error *err)
 {
-	struct progress p = { "sending", in->bytes, 0, false };
-	int r = jc_transfer_put(c->engine, ref, name, path, o, in->v, in->n, progress_cb, &p, err);
-	progress_end(&p);
-	return r;
+	for (int i = 1;; i++) {
+		struct progress p = { "sending", in->bytes, 0, false };
+		int r = jc_transfer_put(c->engine, ref, name, path, o, in->v, in->n, progress_cb,
+					&p, err);
+		progress_end(&p);
+		if (r == 0 || i >= PUT_TRIES || !err->retry || err->kind != JC_ERR_ENGINE)
+			return r;
+		jc_error_clear(err);
+		nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+	}
 }
 
 /* Through a never-started container: give the volume's root to the job's
