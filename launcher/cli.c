@@ -41,10 +41,10 @@ struct ctx {
 
 static const char usage_text[] =
     "usage: jobcell [-c FILE | --site NAME] [--json] COMMAND [ARGS]\n"
-    "  run JOB [--image I] [--env K=V]... [--timeout D] [-- CMD...]\n"
+    "  run JOB [--image I] [--env K=V]... [--timeout D] [--set KEY=VALUE]... [-- CMD...]\n"
     "      volume mode: [--tenant T] [--run R] [--input SRC[:DEST]]...\n"
     "                   [--output DIR] [--keep]\n"
-    "  start JOB [--image I] [--env K=V]... [-- CMD...]\n"
+    "  start JOB [--image I] [--env K=V]... [--set KEY=VALUE]... [-- CMD...]\n"
     "      volume mode: [--tenant T] [--run R] [--input SRC[:DEST]]... [--keep]\n"
     "  wait JOB [--timeout D]\n"
     "  stop JOB [--grace D]\n"
@@ -247,7 +247,9 @@ struct job_args {
 	bool keep_set;
 	int64_t older_than_ms;
 	bool dry_run;
-	bool opts_anywhere; /* options may follow operands (volume commands) */
+	bool opts_anywhere;      /* options may follow operands (volume commands) */
+	const char *timeout_raw; /* --timeout as given: run/plan apply it to the config */
+	struct jc_strv sets;     /* --set KEY=VALUE */
 };
 
 static void job_args_free(struct job_args *a)
@@ -255,6 +257,8 @@ static void job_args_free(struct job_args *a)
 	jc_strv_free(&a->req.cmd);
 	jc_strv_free(&a->req.env);
 	jc_strv_free(&a->inputs);
+	jc_strv_free(&a->sets);
+	jc_strv_free(&a->req.passed_env);
 }
 
 enum {
@@ -272,6 +276,7 @@ enum {
 	OPT_TO,
 	OPT_OLDER,
 	OPT_DRY,
+	OPT_SET,
 };
 
 static const struct {
@@ -286,7 +291,7 @@ static const struct {
 	{ "--run", OPT_RUN, true },         { "--input", OPT_INPUT, true },
 	{ "--output", OPT_OUTPUT, true },   { "--keep", OPT_KEEP, false },
 	{ "--to", OPT_TO, true },           { "--older-than", OPT_OLDER, true },
-	{ "--dry-run", OPT_DRY, false },
+	{ "--dry-run", OPT_DRY, false },    { "--set", OPT_SET, true },
 };
 
 /* Parse a subcommand's arguments: options, then JOB (when `want_job`),
@@ -349,6 +354,11 @@ static int parse_job_args(struct ctx *c, int argc, char **argv, const int *allow
 		case OPT_TIMEOUT:
 			if (jc_parse_duration(val, &a->req.timeout_ms) < 0)
 				return usage_error(c, "--timeout `%s`: not a duration", val);
+			a->timeout_raw = val;
+			break;
+		case OPT_SET:
+			if (jc_strv_push(&a->sets, val) < 0)
+				return usage_error(c, "out of memory");
 			break;
 		case OPT_GRACE:
 			if (jc_parse_duration(val, &a->grace_ms) < 0)
@@ -477,6 +487,30 @@ static void print_result(const struct ctx *c, const char *job, const char *volum
 		}
 		fputs("}\n", stdout);
 	}
+}
+
+/* The job request's changes to the site's [job] keys, each allowed only
+ * when the site lists the key in `overridable` (and limits only lowered):
+ * --image, --timeout and every --set KEY=VALUE.  Then the variables
+ * pass_env names, from jobcell's own environment. */
+static int apply_request(struct ctx *c, struct job_args *a, jc_error *err)
+{
+	extern char **environ;
+
+	if (a->req.image) {
+		if (jc_config_override(&c->cfg, "image", a->req.image, err) < 0)
+			return -1;
+		a->req.image = NULL;
+	}
+	if (a->timeout_raw) {
+		if (jc_config_override(&c->cfg, "timeout", a->timeout_raw, err) < 0)
+			return -1;
+		a->req.timeout_ms = -1;
+	}
+	for (size_t i = 0; i < a->sets.n; i++)
+		if (jc_config_override_entry(&c->cfg, a->sets.v[i], err) < 0)
+			return -1;
+	return jc_pass_env_collect(&c->cfg, environ, &a->req.passed_env, err);
 }
 
 /* ---- volume mode ---- */
@@ -864,9 +898,9 @@ out:
 static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 {
 	static const int run_opts[] = { OPT_IMAGE, OPT_ENV,    OPT_TIMEOUT, OPT_TENANT, OPT_RUN,
-					OPT_INPUT, OPT_OUTPUT, OPT_KEEP,    0 };
+					OPT_INPUT, OPT_OUTPUT, OPT_KEEP,    OPT_SET,    0 };
 	static const int start_opts[] = { OPT_IMAGE, OPT_ENV,  OPT_TENANT, OPT_RUN,
-					  OPT_INPUT, OPT_KEEP, 0 };
+					  OPT_INPUT, OPT_KEEP, OPT_SET,    0 };
 	struct job_args a = { 0 };
 	struct jc_workspace ws = { .root_fd = -1, .startup_fd = -1, .local_fd = -1, .job_fd = -1 };
 	struct jc_plan *plan = NULL;
@@ -883,7 +917,7 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 	if (status)
 		goto out;
 	status = EXIT_JOBCELL;
-	if (load_config(c, &err) < 0)
+	if (load_config(c, &err) < 0 || apply_request(c, &a, &err) < 0)
 		goto fail;
 	if (c->cfg.ws_mode == JC_WS_VOLUME) {
 		if (run_volume(c, &a, detach, &err, &status) < 0)
@@ -957,7 +991,9 @@ out:
 
 static int cmd_plan(struct ctx *c, int argc, char **argv)
 {
-	static const int opts[] = { OPT_IMAGE, OPT_ENV, OPT_TIMEOUT, OPT_TENANT, OPT_RUN, 0 };
+	static const int opts[] = {
+		OPT_IMAGE, OPT_ENV, OPT_TIMEOUT, OPT_TENANT, OPT_RUN, OPT_SET, 0
+	};
 	struct job_args a = { 0 };
 	struct jc_plan *plan = NULL;
 	cleanup_free char *json = NULL;
@@ -967,7 +1003,7 @@ static int cmd_plan(struct ctx *c, int argc, char **argv)
 
 	if (status)
 		goto out;
-	if (load_config(c, &err) < 0)
+	if (load_config(c, &err) < 0 || apply_request(c, &a, &err) < 0)
 		goto fail;
 	if (c->cfg.ws_mode == JC_WS_VOLUME) {
 		/* the name the volume would get now; nothing is created */

@@ -1,13 +1,17 @@
-/* Site configuration: INI files read with inih, layered defaults < site.
- * One table below names every key, its type and default; the defaults, the
- * parser, the reference file test and the man page all follow it. */
+/* Site configuration: INI files read with inih, layered defaults < site <
+ * job request.  One table below names every key, its type, its default and
+ * what a job request may do with it; the defaults, the parser, the
+ * overrides, the reference file test and the man page all follow it.
+ * [env] and [labels] hold free NAME = VALUE entries instead of keys. */
 #include <errno.h>
+#include <inttypes.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cleanup.h"
 #include "jobcell.h"
@@ -27,51 +31,85 @@ enum key_type {
 	T_LIST,
 	T_USER,
 	T_CAPS,
-	T_NETWORK
+	T_NETWORK,
+	T_IMAGE,
+	T_MEMORY,    /* a size, 0 or at least the engine's least */
+	T_CPUS,      /* nano-CPUs */
+	T_GPUS,      /* struct jc_gpus */
+	T_ENV_NAMES, /* a list of environment names */
+	T_KEYS       /* a list of [job] keys a request may change */
+};
+
+/* What a job request may do with a key (jc_config_override).  Whatever is
+ * not named here stays the site's: a key added later is never overridable
+ * until someone decides it may be. */
+enum override_rule {
+	OV_NEVER, /* never, whatever [job] overridable says */
+	OV_ANY,   /* any value the site file would take */
+	OV_LIMIT, /* at most the site's; 0 is no limit, so only while the site's is 0 */
+	OV_LOWER, /* at most the site's; 0 is the least */
+	OV_SHM,   /* at most the site's; 0 counts as the engine's default */
+	OV_GPUS,  /* none, fewer, or some of the site's devices */
 };
 
 struct key_def {
 	struct jc_config_key pub;
 	enum key_type type;
 	size_t off;
+	enum override_rule ov;
 };
 
-#define K(sec, key, type, field, def)                                                              \
+#define K(sec, key, type, field, def, ov)                                                          \
 	{                                                                                          \
-		{ sec, key, def }, type, offsetof(struct jc_config, field)                         \
+		{ sec, key, def }, type, offsetof(struct jc_config, field), ov                     \
 	}
 
+/* Docker refuses a memory limit below 6 MiB (linuxMinMemory). */
+#define MEMORY_MIN (INT64_C(6) << 20)
+/* /dev/shm when HostConfig.ShmSize is 0 or missing (Engine API 1.41). */
+#define SHM_DEFAULT (INT64_C(64) << 20)
+/* Label keys and values of [labels]. */
+#define LABEL_KEY_MAX   128
+#define LABEL_VALUE_MAX 256
+
 static const struct key_def keys[] = {
-	K("engine", "endpoint", T_STRING, endpoint, "unix:///var/run/docker.sock"),
-	K("engine", "timeout", T_DURATION, engine_timeout_ms, "30s"),
-	K("site", "name", T_NAME, site_name, ""),
-	K("workspace", "mode", T_WS_MODE, ws_mode, "bind"),
-	K("workspace", "path", T_PATH, ws_path, ""),
-	K("workspace", "host_path", T_PATH, ws_host_path, ""),
-	K("workspace", "mount_point", T_PATH, mount_point, "/workspace"),
-	K("workspace", "root_mode", T_MODE, root_mode, "0555"),
-	K("workspace", "root_readonly", T_BOOL, root_readonly, "true"),
-	K("workspace", "root_size", T_SIZE, root_size, "1m"),
-	K("workspace", "job_mode", T_MODE, job_mode, "0700"),
-	K("workspace", "reserved", T_LIST, reserved, ""),
-	K("job", "image", T_STRING, image, ""),
-	K("job", "user", T_USER, user, ""),
-	K("job", "network", T_NETWORK, network, "none"),
-	K("job", "stop_grace", T_DURATION, stop_grace_ms, "10s"),
-	K("job", "timeout", T_DURATION, timeout_ms, "0"),
-	K("job", "cap_drop", T_CAPS, cap_drop, "ALL"),
-	K("job", "cap_add", T_CAPS, cap_add, ""),
-	K("job", "no_new_privileges", T_BOOL, no_new_privileges, "true"),
-	K("job", "readonly_rootfs", T_BOOL, readonly_rootfs, "true"),
-	K("job", "tmp_size", T_SIZE, tmp_size, "64m"),
-	K("job", "pids_limit", T_UINT, pids_limit, "512"),
-	K("volume", "tenant", T_LABEL, tenant, "default"),
-	K("volume", "run", T_LABEL, run, "default"),
-	K("volume", "startup_volume", T_VOLUME, startup_volume, ""),
-	K("volume", "local_volume", T_VOLUME, local_volume, ""),
-	K("volume", "site_volume", T_VOLUME, site_volume, ""),
-	K("volume", "keep", T_BOOL, keep, "false"),
-	K("volume", "transfer_dir", T_PATH, transfer_dir, ""),
+	K("engine", "endpoint", T_STRING, endpoint, "unix:///var/run/docker.sock", OV_NEVER),
+	K("engine", "timeout", T_DURATION, engine_timeout_ms, "30s", OV_NEVER),
+	K("site", "name", T_NAME, site_name, "", OV_NEVER),
+	K("workspace", "mode", T_WS_MODE, ws_mode, "bind", OV_NEVER),
+	K("workspace", "path", T_PATH, ws_path, "", OV_NEVER),
+	K("workspace", "host_path", T_PATH, ws_host_path, "", OV_NEVER),
+	K("workspace", "mount_point", T_PATH, mount_point, "/workspace", OV_NEVER),
+	K("workspace", "root_mode", T_MODE, root_mode, "0555", OV_NEVER),
+	K("workspace", "root_readonly", T_BOOL, root_readonly, "true", OV_NEVER),
+	K("workspace", "root_size", T_SIZE, root_size, "1m", OV_NEVER),
+	K("workspace", "job_mode", T_MODE, job_mode, "0700", OV_NEVER),
+	K("workspace", "reserved", T_LIST, reserved, "", OV_NEVER),
+	K("job", "image", T_IMAGE, image, "", OV_ANY),
+	/* a request choosing its uid could choose 0 */
+	K("job", "user", T_USER, user, "", OV_NEVER),
+	K("job", "network", T_NETWORK, network, "none", OV_NEVER),
+	K("job", "stop_grace", T_DURATION, stop_grace_ms, "10s", OV_LOWER),
+	K("job", "timeout", T_DURATION, timeout_ms, "0", OV_LIMIT),
+	K("job", "cap_drop", T_CAPS, cap_drop, "ALL", OV_NEVER),
+	K("job", "cap_add", T_CAPS, cap_add, "", OV_NEVER),
+	K("job", "no_new_privileges", T_BOOL, no_new_privileges, "true", OV_NEVER),
+	K("job", "readonly_rootfs", T_BOOL, readonly_rootfs, "true", OV_NEVER),
+	K("job", "tmp_size", T_SIZE, tmp_size, "64m", OV_LOWER),
+	K("job", "pids_limit", T_UINT, pids_limit, "512", OV_LIMIT),
+	K("job", "memory", T_MEMORY, memory, "0", OV_LIMIT),
+	K("job", "cpus", T_CPUS, nano_cpus, "0", OV_LIMIT),
+	K("job", "shm_size", T_SIZE, shm_size, "64m", OV_SHM),
+	K("job", "gpus", T_GPUS, gpus, "", OV_GPUS),
+	K("job", "pass_env", T_ENV_NAMES, pass_env, "", OV_NEVER),
+	K("job", "overridable", T_KEYS, overridable, "image, timeout, env", OV_NEVER),
+	K("volume", "tenant", T_LABEL, tenant, "default", OV_NEVER),
+	K("volume", "run", T_LABEL, run, "default", OV_NEVER),
+	K("volume", "startup_volume", T_VOLUME, startup_volume, "", OV_NEVER),
+	K("volume", "local_volume", T_VOLUME, local_volume, "", OV_NEVER),
+	K("volume", "site_volume", T_VOLUME, site_volume, "", OV_NEVER),
+	K("volume", "keep", T_BOOL, keep, "false", OV_NEVER),
+	K("volume", "transfer_dir", T_PATH, transfer_dir, "", OV_NEVER),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -93,10 +131,27 @@ static const struct key_def *find_key(const char *section, const char *key)
 	return NULL;
 }
 
+/* Sections of free NAME = VALUE entries rather than keys. */
+static bool entry_section(const char *section)
+{
+	return strcmp(section, "env") == 0 || strcmp(section, "labels") == 0;
+}
+
 static bool known_section(const char *section)
 {
 	for (size_t i = 0; i < NKEYS; i++)
 		if (strcmp(keys[i].pub.section, section) == 0)
+			return true;
+	return entry_section(section);
+}
+
+/* The name a job request uses for the environment in [job] overridable. */
+#define ENV_KEY "env"
+
+static bool listed(const struct jc_strv *v, const char *s)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (strcmp(v->v[i], s) == 0)
 			return true;
 	return false;
 }
@@ -149,8 +204,44 @@ static bool path_ok(const char *p)
 	return true;
 }
 
-/* Parse `value` for `k` into cfg.  Returns NULL or a static reason. */
-static const char *set_value(struct jc_config *cfg, const struct key_def *k, const char *value)
+int jc_config_check_network(const char *network, jc_error *err)
+{
+	jc_error e = { 0 };
+
+	/* the engine's socket and other tenants' services are reachable from
+	 * the host's namespace; another container's is someone else's */
+	if (strcasecmp(network, "host") == 0)
+		return jc_error_set(
+		    err, JC_ERR_CONFIG, EINVAL,
+		    "refused: `host` shares the host's network namespace, from which "
+		    "a job could reach the engine and other tenants");
+	if (strncasecmp(network, "container:", 10) == 0)
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "refused: `container:...` shares another container's network "
+				    "namespace, from which a job could reach whatever it can");
+	if (jc_name_check(network, "network", &e) < 0) {
+		jc_error_clear(&e);
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "not a network name: want none, bridge or "
+				    "[A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 characters");
+	}
+	return 0;
+}
+
+/* Names of environment variables: the NAME rule of jc_name_check_env. */
+static int env_name_check(const char *name, jc_error *err)
+{
+	cleanup_free char *entry = NULL;
+
+	if (asprintf(&entry, "%s=", name) < 0)
+		return jc_error_oom(err);
+	return jc_name_check_env(entry, err);
+}
+
+/* Parse `value` for `k` into cfg.  Returns NULL, or a reason: static, or
+ * written into buf. */
+static const char *set_value(struct jc_config *cfg, const struct key_def *k, const char *value,
+			     char *buf, size_t size)
 {
 	void *field = (char *)cfg + k->off;
 	jc_error e = { 0 };
@@ -192,8 +283,17 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 		break;
 	}
 	case T_NETWORK:
-		if (strncmp(value, "container:", 10) == 0 || jc_name_check(value, "n", &e) < 0)
-			why = "not a network name";
+		if (jc_config_check_network(value, &e) < 0) {
+			snprintf(buf, size, "%s", e.msg ? e.msg : "out of memory");
+			why = buf;
+		}
+		break;
+	case T_IMAGE:
+		if (*value && jc_name_check_image(value, &e) < 0) {
+			snprintf(buf, size, "not an image reference: %s",
+				 e.msg ? e.msg : "out of memory");
+			why = buf;
+		}
 		break;
 	case T_STRING:
 		break;
@@ -204,6 +304,25 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 	case T_SIZE:
 		if (jc_parse_size(value, (int64_t *)field) < 0)
 			why = "not a size: want a number with k, m or g";
+		return why;
+	case T_MEMORY: {
+		int64_t v;
+		if (jc_parse_size(value, &v) < 0)
+			return "not a size: want a number with k, m or g";
+		if (v != 0 && v < MEMORY_MIN)
+			return "below the engine's least memory limit of 6m; 0 means no limit";
+		*(int64_t *)field = v;
+		return NULL;
+	}
+	case T_CPUS:
+		if (jc_parse_cpus(value, (int64_t *)field) < 0)
+			why = "not a number of CPUs: want 0 (no limit) or 0.01 to 1024, at most "
+			      "three decimals";
+		return why;
+	case T_GPUS:
+		if (jc_parse_gpus(value, (struct jc_gpus *)field) < 0)
+			why = "not a GPU request: want all, a count, or up to 16 device ids "
+			      "[A-Za-z0-9][A-Za-z0-9_-]* separated by commas";
 		return why;
 	case T_MODE:
 		if (jc_parse_mode(value, (unsigned *)field) < 0)
@@ -218,16 +337,42 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 			why = "not a non-negative whole number";
 		return why;
 	case T_CAPS:
-	case T_LIST: {
+	case T_LIST:
+	case T_ENV_NAMES:
+	case T_KEYS: {
 		struct jc_strv words = { 0 };
 		if (split_words(value, &words) < 0)
 			return "out of memory";
-		for (size_t i = 0; k->type == T_CAPS && i < words.n; i++)
-			if (!valid_cap(words.v[i]))
-				why = "not a capability name such as ALL or CAP_CHOWN";
-		for (size_t i = 0; k->type == T_LIST && i < words.n; i++)
-			if (jc_name_check(words.v[i], "n", &e) < 0)
-				why = "not a list of names";
+		for (size_t i = 0; !why && i < words.n; i++) {
+			const char *w = words.v[i];
+			const struct key_def *o;
+			if (k->type == T_CAPS) {
+				if (!valid_cap(w))
+					why = "not a capability name such as ALL or CAP_CHOWN";
+			} else if (k->type == T_LIST) {
+				if (jc_name_check(w, "n", &e) < 0)
+					why = "not a list of names";
+			} else if (k->type == T_ENV_NAMES) {
+				if (env_name_check(w, &e) < 0) {
+					snprintf(buf, size, "not a list of environment names: %s",
+						 e.msg ? e.msg : "out of memory");
+					why = buf;
+				}
+			} else if (strcmp(w, ENV_KEY) != 0) { /* T_KEYS */
+				o = find_key("job", w);
+				if (!o) {
+					snprintf(buf, size,
+						 "`%.64s` is not a key of [job] (nor `env`)", w);
+					why = buf;
+				} else if (o->ov == OV_NEVER) {
+					snprintf(buf, size,
+						 "`%s` is one of the keys a job request may never "
+						 "change",
+						 w);
+					why = buf;
+				}
+			}
+		}
 		if (!why) {
 			jc_strv_free((struct jc_strv *)field);
 			*(struct jc_strv *)field = words;
@@ -253,11 +398,110 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 	return NULL;
 }
 
+static void free_field(struct jc_config *cfg, const struct key_def *k)
+{
+	void *field = (char *)cfg + k->off;
+
+	switch (k->type) {
+	case T_STRING:
+	case T_NAME:
+	case T_LABEL:
+	case T_VOLUME:
+	case T_PATH:
+	case T_USER:
+	case T_NETWORK:
+	case T_IMAGE:
+		free(*(char **)field);
+		*(char **)field = NULL;
+		break;
+	case T_LIST:
+	case T_CAPS:
+	case T_ENV_NAMES:
+	case T_KEYS:
+		jc_strv_free(field);
+		break;
+	case T_GPUS:
+		jc_gpus_free(field);
+		break;
+	case T_DURATION:
+	case T_SIZE:
+	case T_MEMORY:
+	case T_CPUS:
+	case T_MODE:
+	case T_BOOL:
+	case T_UINT:
+	case T_WS_MODE:
+		break;
+	}
+}
+
+/* Set, replace or (value NULL or "") remove KEY in a vector of "KEY=VALUE".
+ * Returns -1 when out of memory. */
+static int kv_set(struct jc_strv *v, const char *key, const char *value)
+{
+	size_t n = strlen(key), i;
+	char *entry = NULL;
+
+	for (i = 0; i < v->n; i++)
+		if (strncmp(v->v[i], key, n) == 0 && v->v[i][n] == '=')
+			break;
+	if (!value || !*value) {
+		if (i < v->n) {
+			free(v->v[i]);
+			memmove(&v->v[i], &v->v[i + 1], (v->n - i) * sizeof(*v->v));
+			v->n--;
+		}
+		return 0;
+	}
+	if (asprintf(&entry, "%s=%s", key, value) < 0)
+		return -1;
+	if (i < v->n) {
+		free(v->v[i]);
+		v->v[i] = entry;
+		return 0;
+	}
+	i = (size_t)jc_strv_push(v, entry);
+	free(entry);
+	return (int)i;
+}
+
+/* [labels] keys: [A-Za-z0-9][A-Za-z0-9_.-]*, at most LABEL_KEY_MAX, and
+ * never one of jobcell's own, which gc and the supervisor trust. */
+static const char *label_key_why(const char *key)
+{
+	size_t n = strlen(key);
+
+	if (n < 1 || n > LABEL_KEY_MAX)
+		return "not a label key: want 1 to 128 characters";
+	for (size_t i = 0; i < n; i++) {
+		char c = key[i];
+		bool alnum =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
+			return "not a label key: want [A-Za-z0-9][A-Za-z0-9_.-]*";
+	}
+	if (strncasecmp(key, "jobcell.", 8) == 0)
+		return "refused: labels that would overwrite jobcell's own (`jobcell.*`)";
+	return NULL;
+}
+
+static const char *label_value_why(const char *value)
+{
+	if (strlen(value) > LABEL_VALUE_MAX)
+		return "label value longer than 256 characters";
+	for (const char *p = value; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			return "label value has a character that is not printable ASCII";
+	return NULL;
+}
+
 int jc_config_init(struct jc_config *cfg, const char *docker_host, jc_error *err)
 {
+	char buf[256];
+
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < NKEYS; i++) {
-		const char *why = set_value(cfg, &keys[i], keys[i].pub.def);
+		const char *why = set_value(cfg, &keys[i], keys[i].pub.def, buf, sizeof(buf));
 		if (why) {
 			jc_config_free(cfg);
 			return jc_error_set(err, JC_ERR_SYSTEM, ENOMEM, "config defaults: %s", why);
@@ -275,12 +519,19 @@ int jc_config_init(struct jc_config *cfg, const char *docker_host, jc_error *err
 	return 0;
 }
 
+struct seen_entry {
+	char *name; /* "section/NAME" */
+	int line;
+};
+
 struct load_state {
 	struct jc_config *cfg;
 	const char *path;
 	FILE *f;
 	int line;
 	int seen[NKEYS];
+	struct seen_entry *seen_entries; /* of [env] and [labels] in this file */
+	size_t nseen_entries;
 	bool oom;
 };
 
@@ -355,11 +606,67 @@ static char *reader(char *buf, int size, void *stream)
 	return buf;
 }
 
+/* An entry of [env] or [labels]: NAME = VALUE; an empty value removes
+ * what an earlier file set. */
+static void set_entry(struct load_state *st, const char *section, const char *name,
+		      const char *value)
+{
+	bool env = strcmp(section, "env") == 0;
+	struct jc_strv *v = env ? &st->cfg->env : &st->cfg->labels;
+	cleanup_free char *id = NULL;
+	cleanup_free char *entry = NULL;
+	struct seen_entry *grown;
+	jc_error e = { 0 };
+	const char *why = NULL;
+
+	if (asprintf(&id, "%s/%s", section, name) < 0) {
+		st->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < st->nseen_entries; i++) {
+		if (strcmp(st->seen_entries[i].name, id) == 0) {
+			problem(st, st->line, "[%s] %s: set twice (first at line %d)", section,
+				name, st->seen_entries[i].line);
+			return;
+		}
+	}
+	grown = realloc(st->seen_entries, (st->nseen_entries + 1) * sizeof(*grown));
+	if (!grown) {
+		st->oom = true;
+		return;
+	}
+	st->seen_entries = grown;
+	grown[st->nseen_entries] = (struct seen_entry){ .name = id, .line = st->line };
+	st->nseen_entries++;
+	id = NULL;
+
+	if (env) {
+		if (env_name_check(name, &e) == 0 && *value) {
+			if (asprintf(&entry, "%s=%s", name, value) < 0) {
+				st->oom = true;
+				return;
+			}
+			jc_name_check_env(entry, &e);
+		}
+		why = e.msg;
+	} else {
+		why = label_key_why(name);
+		if (!why)
+			why = label_value_why(value);
+	}
+	if (why)
+		problem(st, st->line, "[%s] %s = `%s`: %s", section, name, value, why);
+	else if (kv_set(v, name, value) < 0)
+		st->oom = true;
+	jc_error_clear(&e);
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct load_state *st = user;
 	const struct key_def *k;
 	const char *why;
+	char buf[256];
 
 	if (!*section) {
 		problem(st, st->line, "key `%s` stands before any [section]", name);
@@ -367,6 +674,10 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	if (!known_section(section))
 		return 1; /* reported once, by the reader */
+	if (entry_section(section)) {
+		set_entry(st, section, name, value);
+		return 1;
+	}
 	k = find_key(section, name);
 	if (!k) {
 		problem(st, st->line, "unknown key `%s` in [%s]", name, section);
@@ -378,7 +689,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		return 1;
 	}
 	st->seen[k - keys] = st->line;
-	why = set_value(st->cfg, k, value);
+	why = set_value(st->cfg, k, value, buf, sizeof(buf));
 	if (why)
 		problem(st, st->line, "[%s] %s = `%s`: %s", section, name, value, why);
 	return 1;
@@ -396,6 +707,9 @@ int jc_config_load(struct jc_config *cfg, const char *path, jc_error *err)
 				    strerror(errno));
 	st.f = f;
 	r = ini_parse_stream(reader, &st, handler, &st);
+	for (size_t i = 0; i < st.nseen_entries; i++)
+		free(st.seen_entries[i].name);
+	free(st.seen_entries);
 	if (r > 0 && cfg->problems.n == before)
 		problem(&st, r, "syntax error: want `key = value`, `[section]` or a comment");
 	else if (r < 0 && r != -1)
@@ -456,31 +770,243 @@ int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 
 void jc_config_free(struct jc_config *cfg)
 {
-	for (size_t i = 0; i < NKEYS; i++) {
-		void *field = (char *)cfg + keys[i].off;
-		switch (keys[i].type) {
-		case T_STRING:
-		case T_NAME:
-		case T_LABEL:
-		case T_VOLUME:
-		case T_PATH:
-		case T_USER:
-		case T_NETWORK:
-			free(*(char **)field);
-			*(char **)field = NULL;
+	for (size_t i = 0; i < NKEYS; i++)
+		free_field(cfg, &keys[i]);
+	jc_strv_free(&cfg->env);
+	jc_strv_free(&cfg->labels);
+	jc_strv_free(&cfg->problems);
+}
+
+/* ---- job requests on top of the site ------------------------------------------ */
+
+/* A request's key or value in a message: only when it is short and
+ * printable (it comes from a remote submitter). */
+static const char *shown(const char *s)
+{
+	size_t n = strnlen(s, 65);
+
+	if (n > 64)
+		return "(too long to show)";
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return "(not printable)";
+	return s;
+}
+
+static bool key_anywhere(const char *key)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].pub.key, key) == 0)
+			return true;
+	return entry_section(key);
+}
+
+bool jc_config_overridable(const struct jc_config *cfg, const char *key)
+{
+	const struct key_def *k = find_key("job", key);
+
+	if (strcmp(key, ENV_KEY) != 0 && (!k || k->ov == OV_NEVER))
+		return false;
+	return listed(&cfg->overridable, key);
+}
+
+/* A value of `k` as a message shows it. */
+static void format_value(const struct key_def *k, int64_t v, char *buf, size_t size)
+{
+	if (k->type == T_DURATION) {
+		snprintf(buf, size, "%" PRId64 "ms", v);
+	} else if (k->type == T_SIZE || k->type == T_MEMORY) {
+		snprintf(buf, size, "%" PRId64 " bytes", v);
+	} else if (k->type == T_CPUS) {
+		/* "1.5 CPUs": nano-CPUs are whole milli-CPUs (jc_parse_cpus) */
+		char num[32];
+		int n = snprintf(num, sizeof(num), "%" PRId64 ".%03" PRId64, v / 1000000000,
+				 v / 1000000 % 1000);
+		while (n > 0 && num[n - 1] == '0')
+			num[--n] = '\0';
+		if (n > 0 && num[n - 1] == '.')
+			num[--n] = '\0';
+		snprintf(buf, size, "%s CPUs", num);
+	} else {
+		snprintf(buf, size, "%" PRId64, v);
+	}
+}
+
+static void format_gpus(const struct jc_gpus *g, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	if (g->count < 0) {
+		snprintf(buf, size, "all");
+		return;
+	}
+	if (!g->ids.n) {
+		if (g->count)
+			snprintf(buf, size, "%" PRId64, g->count);
+		else
+			snprintf(buf, size, "none");
+		return;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < g->ids.n && used < size; i++) {
+		int n = snprintf(buf + used, size - used, "%s%s", i ? "," : "", g->ids.v[i]);
+		if (n < 0)
 			break;
-		case T_LIST:
-		case T_CAPS:
-			jc_strv_free(field);
+		used += (size_t)n;
+	}
+}
+
+/* Is `req` within `site`: none, fewer, or some of the site's devices? */
+static bool gpus_within(const struct jc_gpus *site, const struct jc_gpus *req)
+{
+	if (req->count == 0 && !req->ids.n)
+		return true;
+	if (site->count < 0)
+		return true;
+	if (req->count < 0)
+		return false;
+	if (site->ids.n) {
+		/* a count lets the engine pick devices the site did not name */
+		if (!req->ids.n)
+			return false;
+		for (size_t i = 0; i < req->ids.n; i++)
+			if (!listed(&site->ids, req->ids.v[i]))
+				return false;
+		return true;
+	}
+	return (int64_t)(req->ids.n ? req->ids.n : (size_t)req->count) <= site->count;
+}
+
+/* The request's value `rq` of `k` against the site's `site`: NULL when it
+ * tightens or keeps the limit, else why not (written into buf). */
+static const char *loosens(const struct key_def *k, const struct jc_config *site,
+			   const struct jc_config *rq, char *buf, size_t size)
+{
+	char have[64], want[64];
+	int64_t s, r;
+
+	if (k->ov == OV_GPUS) {
+		const struct jc_gpus *sg = (const void *)((const char *)site + k->off);
+		const struct jc_gpus *rg = (const void *)((const char *)rq + k->off);
+		if (gpus_within(sg, rg))
+			return NULL;
+		format_gpus(sg, have, sizeof(have));
+		snprintf(buf, size,
+			 "more than the site's `%s`: a request may ask for no GPUs, fewer, or "
+			 "some of the site's devices",
+			 have);
+		return buf;
+	}
+	if (k->ov != OV_LIMIT && k->ov != OV_LOWER && k->ov != OV_SHM)
+		return NULL;
+	s = *(const int64_t *)(const void *)((const char *)site + k->off);
+	r = *(const int64_t *)(const void *)((const char *)rq + k->off);
+	format_value(k, s, have, sizeof(have));
+	format_value(k, r, want, sizeof(want));
+	switch (k->ov) {
+	case OV_LIMIT:
+		if (s > 0 && r == 0) {
+			snprintf(buf, size,
+				 "0 (no limit) would lift the site's limit of %s: a request may "
+				 "lower a limit, never raise or lift it",
+				 have);
+			return buf;
+		}
+		if (s > 0 && r > s)
 			break;
-		case T_DURATION:
-		case T_SIZE:
-		case T_MODE:
-		case T_BOOL:
-		case T_UINT:
-		case T_WS_MODE:
+		return NULL;
+	case OV_LOWER:
+		if (r > s)
+			break;
+		return NULL;
+	case OV_SHM:
+		/* 0 is the engine's default size, not "no limit" */
+		if ((r ? r : SHM_DEFAULT) > (s ? s : SHM_DEFAULT)) {
+			if (!s)
+				snprintf(have, sizeof(have),
+					 "%" PRId64 " bytes (the engine's default)", SHM_DEFAULT);
+			if (!r)
+				snprintf(want, sizeof(want),
+					 "%" PRId64 " bytes (the engine's default)", SHM_DEFAULT);
 			break;
 		}
+		return NULL;
+	case OV_NEVER:
+	case OV_ANY:
+	case OV_GPUS:
+		return NULL;
 	}
-	jc_strv_free(&cfg->problems);
+	snprintf(buf, size,
+		 "%s is above the site's limit of %s: a request may lower a limit, never raise it",
+		 want, have);
+	return buf;
+}
+
+int jc_config_override(struct jc_config *cfg, const char *key, const char *value, jc_error *err)
+{
+	const struct key_def *k = find_key("job", key);
+	struct jc_config scratch;
+	const char *why;
+	char buf[320];
+
+	if (strcmp(key, ENV_KEY) == 0)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "job request sets `env`: give environment variables as "
+				    "NAME=VALUE entries (--env), not as a key");
+	if (!k && key_anywhere(key))
+		return jc_error_set(
+		    err, JC_ERR_INPUT, EPERM,
+		    "job request sets `%s`, which is no key of [job]: a job request "
+		    "may never change it",
+		    key);
+	if (!k)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "job request sets `%s`, which is not a key of [job]",
+				    shown(key));
+	if (k->ov == OV_NEVER)
+		return jc_error_set(err, JC_ERR_INPUT, EPERM,
+				    "job request sets `%s`, which a job request may never change",
+				    key);
+	if (!listed(&cfg->overridable, key))
+		return jc_error_set(err, JC_ERR_INPUT, EPERM,
+				    "job request sets `%s`, which the site does not list in [job] "
+				    "overridable",
+				    key);
+	/* an empty string would unset the key, which is no value a request gives */
+	if (!*value && k->type == T_IMAGE)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job request sets `%s` to nothing",
+				    key);
+
+	/* parse into scratch first: cfg changes only when everything holds */
+	memset(&scratch, 0, sizeof(scratch));
+	why = set_value(&scratch, k, value, buf, sizeof(buf));
+	if (why) {
+		free_field(&scratch, k);
+		if (strcmp(why, "out of memory") == 0)
+			return jc_error_oom(err);
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job request sets `%s` = `%s`: %s",
+				    key, shown(value), why);
+	}
+	why = loosens(k, cfg, &scratch, buf, sizeof(buf));
+	free_field(&scratch, k);
+	if (why)
+		return jc_error_set(err, JC_ERR_INPUT, EPERM, "job request sets `%s` = `%s`: %s",
+				    key, shown(value), why);
+	if (set_value(cfg, k, value, buf, sizeof(buf)))
+		return jc_error_oom(err); /* parsed once already: only memory can fail */
+	return 0;
+}
+
+int jc_config_override_entry(struct jc_config *cfg, const char *entry, jc_error *err)
+{
+	const char *eq = strchr(entry, '=');
+	cleanup_free char *key = NULL;
+
+	if (!eq)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "job request setting `%s` has no `=`: want KEY=VALUE",
+				    shown(entry));
+	if (!(key = strndup(entry, (size_t)(eq - entry))))
+		return jc_error_oom(err);
+	return jc_config_override(cfg, key, eq + 1, err);
 }

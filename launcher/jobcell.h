@@ -107,6 +107,30 @@ int jc_parse_bool(const char *s, bool *b);
 int jc_parse_uint(const char *s, int64_t *v);
 /* "uid" or "uid:gid", both numeric; "" is left to the image. */
 int jc_parse_user(const char *s, uid_t *uid, gid_t *gid);
+/* CPUs as a decimal number: "2", "1.5", "0.25"; no sign, at most three
+ * decimals; 0 (no limit) or 0.01 to 1024.  Billionths of a CPU out
+ * (HostConfig.NanoCpus). */
+#define JC_NANO_CPUS_MIN INT64_C(10000000) /* 0.01: the engine's least */
+#define JC_NANO_CPUS_MAX (INT64_C(1024) * 1000000000)
+int jc_parse_cpus(const char *s, int64_t *nano);
+
+/* GPUs asked of the engine (HostConfig.DeviceRequests, driver-chosen). */
+#define JC_GPU_IDS_MAX   16
+#define JC_GPU_ID_MAX    128 /* characters of one device id */
+#define JC_GPU_COUNT_MAX 1024
+struct jc_gpus {
+	int64_t count;      /* 0: none (or the ids below); -1: all; N: any N */
+	struct jc_strv ids; /* device ids ("0", "GPU-<uuid>"); count is 0 */
+};
+/* "" (none), "all", a count "2" ("0": none), or device ids "0,1" or
+ * "GPU-<uuid>": 1 to JC_GPU_IDS_MAX distinct [A-Za-z0-9][A-Za-z0-9_-]* separated by
+ * commas (spaces around them allowed), none of them all, none or void in
+ * any case (words of the NVIDIA runtime).  A lone number is a count.  `out`
+ * must hold a valid value (zeroed, or parsed); on success that is freed and
+ * replaced, on failure left alone. */
+int jc_parse_gpus(const char *s, struct jc_gpus *out);
+int jc_gpus_copy(struct jc_gpus *dst, const struct jc_gpus *src);
+void jc_gpus_free(struct jc_gpus *g);
 
 /* ---- configuration (config.c) ------------------------------------------------ */
 
@@ -140,6 +164,16 @@ struct jc_config {
 	bool readonly_rootfs;
 	int64_t tmp_size;
 	int64_t pids_limit;
+	int64_t memory;    /* bytes; 0: no limit.  Swap is limited to the same */
+	int64_t nano_cpus; /* billionths of a CPU; 0: no limit */
+	int64_t shm_size;  /* bytes of /dev/shm; 0: the engine's default */
+	struct jc_gpus gpus;
+	struct jc_strv pass_env;    /* names copied from jobcell's environment */
+	struct jc_strv overridable; /* [job] keys (and "env") a job request may change */
+	/* [env]: "NAME=VALUE", each NAME once, in file order */
+	struct jc_strv env;
+	/* [labels]: "KEY=VALUE", each KEY once, none starting with "jobcell." */
+	struct jc_strv labels;
 	/* [volume] */
 	char *tenant;         /* default tenant of a request */
 	char *run;            /* default run of a request */
@@ -161,6 +195,32 @@ int jc_config_load(struct jc_config *cfg, const char *path, jc_error *err);
 /* Check that the keys a job needs are set and consistent. */
 int jc_config_validate(const struct jc_config *cfg, jc_error *err);
 void jc_config_free(struct jc_config *cfg);
+
+/* Apply one setting of a job request on top of the site's configuration
+ * (defaults < site files < job request).  `key` is a key of [job] by its
+ * bare name ("memory", "timeout"); keys of other sections cannot be named.
+ * Refused (JC_ERR_INPUT, EPERM, naming the key): keys that are not in
+ * [job] overridable, and whatever the list says, the keys no request may
+ * ever change: user, network, cap_drop, cap_add, no_new_privileges,
+ * readonly_rootfs, pass_env, overridable, [env] and [labels] entries, and
+ * every key of [engine], [site], [workspace] and [volume].  The value is
+ * parsed as in a site file (JC_ERR_INPUT, EINVAL with the parser's reason).
+ * Limits may only be tightened: memory, cpus, pids_limit and timeout (where
+ * 0 is no limit, so 0 lifts a limit), stop_grace and tmp_size (where 0 is
+ * the least), shm_size (0 counts as the engine's 64m), and gpus (none, fewer,
+ * or some of the site's devices).  `cfg` changes only on success.  The
+ * environment is not set here: a request's NAME=VALUE entries go in
+ * jc_job_request.env, and replace the site's only when `env` is listed. */
+int jc_config_override(struct jc_config *cfg, const char *key, const char *value, jc_error *err);
+/* The same for "KEY=VALUE" (split at the first `=`). */
+int jc_config_override_entry(struct jc_config *cfg, const char *entry, jc_error *err);
+/* May a job request change `key` ("env" included): listed in [job]
+ * overridable and not one of the keys no request may change. */
+bool jc_config_overridable(const struct jc_config *cfg, const char *key);
+/* [job] network: "none", "bridge" or a network's name
+ * ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 64); "host" and "container:..." are
+ * refused: they share the host's or another container's network namespace. */
+int jc_config_check_network(const char *network, jc_error *err);
 
 /* The table of keys, for the reference file test and the man page. */
 struct jc_config_key {
@@ -221,7 +281,17 @@ struct jc_job_request {
 	const char *run;        /* label jobcell.run */
 	const char *supervisor; /* label jobcell.supervisor, or NULL */
 	bool keep;              /* label jobcell.keep=true: the volume outlives the job */
+	/* NAME=VALUE of the site's pass_env names that are set in jobcell's own
+	 * environment (jc_pass_env_collect); only those names are taken */
+	struct jc_strv passed_env;
 };
+
+/* Copy from `envp` (an environ-style array, NULL-terminated) the variables
+ * named in cfg->pass_env, in that order, as NAME=VALUE into *out (replaced
+ * on success).  A name that is not set is skipped; a value with a control
+ * character other than tab is an error naming the variable. */
+int jc_pass_env_collect(const struct jc_config *cfg, char *const *envp, struct jc_strv *out,
+			jc_error *err);
 
 /* Subpaths of volumes (VolumeOptions.Subpath) need this Engine API. */
 #define JC_API_SUBPATH "1.45"
@@ -264,13 +334,23 @@ struct jc_plan {
 	bool readonly_rootfs;
 	int64_t tmp_size;
 	int64_t pids_limit;
+	int64_t memory;      /* HostConfig.Memory and MemorySwap; 0: none */
+	int64_t nano_cpus;   /* HostConfig.NanoCpus; 0: none */
+	int64_t shm_size;    /* HostConfig.ShmSize; 0: the engine's default */
+	struct jc_gpus gpus; /* HostConfig.DeviceRequests when any */
 	int64_t stop_grace_ms;
 	int64_t timeout_ms;
 };
 
 /* Validate the request against the site and build the plan.  Pure: no I/O.
  * `user` overrides cfg->user when not NULL; `created` is the label's unix
- * time.  The caller frees *out with jc_plan_free. */
+ * time.  The job's Env is the site's [env], then req->passed_env, then
+ * req->env, each NAME once (the later wins); a request entry that names a
+ * variable of the site ([env] or pass_env) is refused (EPERM) unless `env`
+ * is in [job] overridable.  Site [labels] follow jobcell's own labels.
+ * req->image and req->timeout_ms are the caller's own choices and are not
+ * judged against overridable: a job request's settings go through
+ * jc_config_override.  The caller frees *out with jc_plan_free. */
 int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req, const char *user,
 		  int64_t created, struct jc_plan **out, jc_error *err);
 void jc_plan_free(struct jc_plan *plan);

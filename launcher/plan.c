@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cleanup.h"
 #include "jobcell.h"
@@ -119,6 +120,155 @@ int jc_plan_check_api(const struct jc_plan *plan, const char *api, jc_error *err
 	return 0;
 }
 
+/* Length of NAME in "NAME=VALUE". */
+static size_t env_name_len(const char *entry)
+{
+	const char *eq = strchr(entry, '=');
+	return eq ? (size_t)(eq - entry) : strlen(entry);
+}
+
+static bool env_has(const struct jc_strv *v, const char *entry)
+{
+	size_t n = env_name_len(entry);
+
+	for (size_t i = 0; i < v->n; i++)
+		if (env_name_len(v->v[i]) == n && strncmp(v->v[i], entry, n) == 0)
+			return true;
+	return false;
+}
+
+/* Is NAME of `entry` one of these bare names? */
+static bool name_listed(const struct jc_strv *names, const char *entry)
+{
+	size_t n = env_name_len(entry);
+
+	for (size_t i = 0; i < names->n; i++)
+		if (strlen(names->v[i]) == n && strncmp(names->v[i], entry, n) == 0)
+			return true;
+	return false;
+}
+
+/* Replace the entry of the same NAME, or append: the engine sees each NAME
+ * once (with duplicates, which one wins is the engine's choice). */
+static int env_set(struct jc_strv *v, const char *entry)
+{
+	size_t n = env_name_len(entry);
+
+	for (size_t i = 0; i < v->n; i++) {
+		if (env_name_len(v->v[i]) == n && strncmp(v->v[i], entry, n) == 0) {
+			char *copy = strdup(entry);
+			if (!copy)
+				return -1;
+			free(v->v[i]);
+			v->v[i] = copy;
+			return 0;
+		}
+	}
+	return jc_strv_push(v, entry);
+}
+
+int jc_pass_env_collect(const struct jc_config *cfg, char *const *envp, struct jc_strv *out,
+			jc_error *err)
+{
+	struct jc_strv got = { 0 };
+
+	for (size_t i = 0; i < cfg->pass_env.n; i++) {
+		const char *name = cfg->pass_env.v[i];
+		size_t n = strlen(name);
+		const char *found = NULL;
+
+		/* the first, as getenv(3) finds it */
+		for (char *const *e = envp; e && *e && !found; e++)
+			if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+				found = *e;
+		if (!found || env_has(&got, found))
+			continue;
+		if (jc_name_check_env(found, err) < 0) {
+			jc_strv_free(&got);
+			return jc_error_wrap(err, "[job] pass_env `%s`", name);
+		}
+		if (jc_strv_push(&got, found) < 0) {
+			jc_strv_free(&got);
+			return jc_error_oom(err);
+		}
+	}
+	jc_strv_free(out);
+	*out = got;
+	return 0;
+}
+
+/* The job's Env: the site's [env], then what pass_env brought, then the
+ * request's own; judged before anything is built. */
+static int check_env(const struct jc_config *cfg, const struct jc_job_request *req, jc_error *err)
+{
+	bool may_replace = jc_config_overridable(cfg, "env");
+
+	for (size_t i = 0; i < req->passed_env.n; i++) {
+		const char *e = req->passed_env.v[i];
+		if (jc_name_check_env(e, err) < 0)
+			return jc_error_wrap(err, "passed environment");
+		if (!name_listed(&cfg->pass_env, e))
+			return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+					    "passed environment `%.*s` is not named in [job] "
+					    "pass_env",
+					    (int)env_name_len(e), e);
+	}
+	for (size_t i = 0; i < req->env.n; i++) {
+		const char *e = req->env.v[i];
+		if (jc_name_check_env(e, err) < 0)
+			return jc_error_wrap(err, "job request --env");
+		if (!may_replace && (env_has(&cfg->env, e) || name_listed(&cfg->pass_env, e)))
+			return jc_error_set(
+			    err, JC_ERR_INPUT, EPERM,
+			    "job request --env sets `%.*s`, which the site sets ([env] "
+			    "or pass_env) and does not let a request replace (`env` "
+			    "is not in [job] overridable)",
+			    (int)env_name_len(e), e);
+	}
+	return 0;
+}
+
+static int build_env(const struct jc_config *cfg, const struct jc_job_request *req,
+		     struct jc_strv *out)
+{
+	const struct jc_strv *parts[] = { &req->passed_env, &req->env };
+
+	if (jc_strv_copy(out, &cfg->env) < 0)
+		return -1;
+	for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++)
+		for (size_t i = 0; i < parts[p]->n; i++)
+			if (env_set(out, parts[p]->v[i]) < 0)
+				return -1;
+	return 0;
+}
+
+/* The site's [labels] after jobcell's own; config.c refused any key of
+ * jobcell's, and so does this, for a configuration built by other means. */
+static int check_labels(const struct jc_config *cfg, jc_error *err)
+{
+	for (size_t i = 0; i < cfg->labels.n; i++) {
+		const char *l = cfg->labels.v[i];
+		if (!strchr(l, '=') || strncasecmp(l, "jobcell.", 8) == 0)
+			return jc_error_set(
+			    err, JC_ERR_CONFIG, EINVAL,
+			    "config: [labels] entry %zu is refused: not KEY=VALUE, or "
+			    "a key of jobcell's own",
+			    i + 1);
+	}
+	return 0;
+}
+
+static int add_site_labels(struct jc_plan *p, const struct jc_config *cfg)
+{
+	for (size_t i = 0; i < cfg->labels.n; i++) {
+		const char *l = cfg->labels.v[i], *eq = strchr(l, '=');
+		cleanup_free char *key = strndup(l, (size_t)(eq - l));
+		if (!key || add_label(p, key, eq + 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req, const char *user,
 		  int64_t created, struct jc_plan **out, jc_error *err)
 {
@@ -135,9 +285,12 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 				    "no image: set [job] image or pass --image");
 	if (jc_name_check_image(image, err) < 0)
 		return -1;
-	for (size_t i = 0; i < req->env.n; i++)
-		if (jc_name_check_env(req->env.v[i], err) < 0)
-			return jc_error_wrap(err, "job request --env");
+	if (check_env(cfg, req, err) < 0)
+		return -1;
+	if (jc_config_check_network(cfg->network ? cfg->network : "", err) < 0)
+		return jc_error_wrap(err, "config: [job] network");
+	if (check_labels(cfg, err) < 0)
+		return -1;
 	if (req->cmd.n && !*req->cmd.v[0])
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job command is empty");
 	if (req->nonce && (!*req->nonce || strlen(req->nonce) > 64 ||
@@ -172,7 +325,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	if (!p)
 		return jc_error_oom(err);
 	p->mounts = calloc(5, sizeof(*p->mounts));
-	p->labels = calloc(12, sizeof(*p->labels));
+	p->labels = calloc(12 + cfg->labels.n, sizeof(*p->labels));
 	snprintf(created_s, sizeof(created_s), "%" PRId64, created);
 	if (!p->mounts || !p->labels || !(p->name = jc_container_name(cfg->site_name, req->job)) ||
 	    !(p->site = strdup(cfg->site_name)) || !(p->job = strdup(req->job)) ||
@@ -180,9 +333,8 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	    !(p->user = strdup(user ? user : (cfg->user ? cfg->user : ""))) ||
 	    !(p->workdir = join(cfg->mount_point, req->job)) ||
 	    !(p->network = strdup(cfg->network)) || jc_strv_copy(&p->cmd, &req->cmd) < 0 ||
-	    jc_strv_copy(&p->env, &req->env) < 0 ||
-	    jc_strv_copy(&p->cap_drop, &cfg->cap_drop) < 0 ||
-	    jc_strv_copy(&p->cap_add, &cfg->cap_add) < 0)
+	    build_env(cfg, req, &p->env) < 0 || jc_strv_copy(&p->cap_drop, &cfg->cap_drop) < 0 ||
+	    jc_strv_copy(&p->cap_add, &cfg->cap_add) < 0 || jc_gpus_copy(&p->gpus, &cfg->gpus) < 0)
 		goto oom;
 	/* the root first: the engine mounts in path order, binds land inside it */
 	if (add_mount(p, JC_MOUNT_TMPFS, NULL, cfg->mount_point, cfg->root_readonly, cfg->root_mode,
@@ -212,10 +364,15 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	     add_label(p, "jobcell.volume", req->volume) < 0 ||
 	     (req->keep && add_label(p, "jobcell.keep", "true") < 0)))
 		goto oom;
+	if (add_site_labels(p, cfg) < 0)
+		goto oom;
 	p->no_new_privileges = cfg->no_new_privileges;
 	p->readonly_rootfs = cfg->readonly_rootfs;
 	p->tmp_size = cfg->tmp_size;
 	p->pids_limit = cfg->pids_limit;
+	p->memory = cfg->memory;
+	p->nano_cpus = cfg->nano_cpus;
+	p->shm_size = cfg->shm_size;
 	p->stop_grace_ms = cfg->stop_grace_ms;
 	p->timeout_ms = req->timeout_ms >= 0 ? req->timeout_ms : cfg->timeout_ms;
 	*out = p;
@@ -241,6 +398,7 @@ void jc_plan_free(struct jc_plan *p)
 	jc_strv_free(&p->env);
 	jc_strv_free(&p->cap_drop);
 	jc_strv_free(&p->cap_add);
+	jc_gpus_free(&p->gpus);
 	for (size_t i = 0; i < p->nmounts; i++) {
 		free(p->mounts[i].source);
 		free(p->mounts[i].subpath);

@@ -2,6 +2,7 @@
  * becomes the create body; the engine's answers become structs after every
  * field's type is checked (the engine's JSON is input like any other). */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,46 @@ static cJSON *add_strv(struct builder *b, cJSON *obj, const char *key, const str
 	return arr;
 }
 
+/* A whole number, written exactly: cJSON holds numbers as doubles and
+ * prints those past 1e17 with an exponent, which the engine's Go decoder
+ * refuses for an int64 field. */
+static void add_int(struct builder *b, cJSON *obj, const char *key, int64_t v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%" PRId64, v);
+	chk(b, cJSON_AddRawToObject(obj, key, num));
+}
+
+/* HostConfig.DeviceRequests: one request for GPUs, the driver left to the
+ * engine ("": the one that has the "gpu" capability, nvidia today). */
+static void add_gpus(struct builder *b, cJSON *hc, const struct jc_gpus *g)
+{
+	cJSON *arr = chk(b, cJSON_AddArrayToObject(hc, "DeviceRequests"));
+	cJSON *o = arr ? chk(b, cJSON_CreateObject()) : NULL;
+	cJSON *caps, *gpu;
+
+	if (!o)
+		return;
+	if (!cJSON_AddItemToArray(arr, o)) {
+		cJSON_Delete(o);
+		b->failed = true;
+		return;
+	}
+	chk(b, cJSON_AddStringToObject(o, "Driver", ""));
+	/* -1: all; a count; 0 with DeviceIDs (the engine refuses both at once) */
+	add_int(b, o, "Count", g->ids.n ? 0 : g->count);
+	add_strv(b, o, "DeviceIDs", &g->ids);
+	/* an OR list of AND lists: [["gpu"]] */
+	caps = chk(b, cJSON_AddArrayToObject(o, "Capabilities"));
+	gpu = caps ? chk(b, cJSON_CreateStringArray((const char *const[]){ "gpu" }, 1)) : NULL;
+	if (gpu && !cJSON_AddItemToArray(caps, gpu)) {
+		cJSON_Delete(gpu);
+		b->failed = true;
+	}
+	chk(b, cJSON_AddObjectToObject(o, "Options"));
+}
+
 static void add_mount(struct builder *b, cJSON *arr, const struct jc_mount *m)
 {
 	cJSON *o = chk(b, cJSON_CreateObject());
@@ -58,7 +99,7 @@ static void add_mount(struct builder *b, cJSON *arr, const struct jc_mount *m)
 	if (m->type == JC_MOUNT_TMPFS) {
 		cJSON *t = chk(b, cJSON_AddObjectToObject(o, "TmpfsOptions"));
 		if (t) {
-			chk(b, cJSON_AddNumberToObject(t, "SizeBytes", (double)m->size));
+			add_int(b, t, "SizeBytes", m->size);
 			chk(b, cJSON_AddNumberToObject(t, "Mode", m->mode));
 		}
 	} else if (m->type == JC_MOUNT_VOLUME) {
@@ -133,7 +174,18 @@ char *jc_request_create_json(const struct jc_plan *p, bool pretty, jc_error *err
 			add_strv(&b, hc, "SecurityOpt", &nnp);
 		}
 		if (p->pids_limit > 0)
-			chk(&b, cJSON_AddNumberToObject(hc, "PidsLimit", (double)p->pids_limit));
+			add_int(&b, hc, "PidsLimit", p->pids_limit);
+		if (p->memory > 0) {
+			/* MemorySwap is memory + swap: the same value allows no swap */
+			add_int(&b, hc, "Memory", p->memory);
+			add_int(&b, hc, "MemorySwap", p->memory);
+		}
+		if (p->nano_cpus > 0)
+			add_int(&b, hc, "NanoCpus", p->nano_cpus);
+		if (p->shm_size > 0)
+			add_int(&b, hc, "ShmSize", p->shm_size);
+		if (p->gpus.count != 0 || p->gpus.ids.n)
+			add_gpus(&b, hc, &p->gpus);
 		chk(&b, cJSON_AddBoolToObject(hc, "AutoRemove", false));
 	}
 	if (b.failed)

@@ -255,8 +255,12 @@ static void test_refusals_reach_nothing(void **state)
 		{ "ok", "--timeout", "soon", "--timeout `soon`: not a duration" },
 		{ "ok", "--grace", "1s", "run: unknown option `--grace`" },
 		{ "ok", "--timeout", "2h",
-		  "--timeout of 7200000ms exceeds the site's [job] timeout of 3600000ms" },
-		{ "ok", "--timeout", "0", "--timeout of 0ms exceeds the site's [job] timeout" },
+		  "job request sets `timeout` = `2h`: 7200000ms is above the site's limit of "
+		  "3600000ms" },
+		{ "ok", "--timeout", "0", "0 (no limit) would lift the site's limit of 3600000ms" },
+		{ "ok", "--set", "memory=1g",
+		  "job request sets `memory`, which the site does not list in [job] overridable" },
+		{ "ok", "--set", "cap_add=SYS_ADMIN", "cap_add" },
 	};
 	struct fx *f = *state;
 

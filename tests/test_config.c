@@ -168,6 +168,18 @@ static void test_defaults(void **state)
 	assert_true(c->readonly_rootfs);
 	assert_int_equal(c->tmp_size, 64 << 20);
 	assert_int_equal(c->pids_limit, 512);
+	assert_int_equal(c->memory, 0);
+	assert_int_equal(c->nano_cpus, 0);
+	assert_int_equal(c->shm_size, 64 << 20);
+	assert_int_equal(c->gpus.count, 0);
+	assert_int_equal(c->gpus.ids.n, 0);
+	assert_int_equal(c->pass_env.n, 0);
+	{
+		static const char *const over[] = { "image", "timeout", "env" };
+		assert_strv(&c->overridable, over, 3);
+	}
+	assert_int_equal(c->env.n, 0);
+	assert_int_equal(c->labels.n, 0);
 	assert_string_equal(c->tenant, "default");
 	assert_string_equal(c->run, "default");
 	assert_null(c->startup_volume);
@@ -204,6 +216,12 @@ static void test_keys_table(void **state)
 		{ "job", "readonly_rootfs", "true" },
 		{ "job", "tmp_size", "64m" },
 		{ "job", "pids_limit", "512" },
+		{ "job", "memory", "0" },
+		{ "job", "cpus", "0" },
+		{ "job", "shm_size", "64m" },
+		{ "job", "gpus", "" },
+		{ "job", "pass_env", "" },
+		{ "job", "overridable", "image, timeout, env" },
 		{ "volume", "tenant", "default" },
 		{ "volume", "run", "default" },
 		{ "volume", "startup_volume", "" },
@@ -318,6 +336,11 @@ static void test_every_key_from_file(void **state)
 	static const char *const reserved[] = { "shared", "inbox" };
 	static const char *const drop[] = { "CAP_NET_RAW", "MKNOD" };
 	static const char *const add[] = { "CAP_CHOWN" };
+	static const char *const gpu_ids[] = { "0", "GPU-fef8089b" };
+	static const char *const pass[] = { "API_TOKEN", "_X1" };
+	static const char *const over[] = { "memory", "cpus", "gpus", "env" };
+	static const char *const env[] = { "LANG=C.UTF-8", "PATH=/usr/bin:/bin" };
+	static const char *const labels[] = { "org.example.team=lab 1" };
 
 	expect_loaded(f, load(f, "; a site file\n"
 				 "# with comments\n"
@@ -349,6 +372,17 @@ static void test_every_key_from_file(void **state)
 				 "readonly_rootfs = off\n"
 				 "tmp_size = 128m\n"
 				 "pids_limit = 0\n"
+				 "memory = 2g\n"
+				 "cpus = 1.5\n"
+				 "shm_size = 0\n"
+				 "gpus = 0, GPU-fef8089b\n"
+				 "pass_env = API_TOKEN, _X1\n"
+				 "overridable = memory cpus gpus, env\n"
+				 "[env]\n"
+				 "LANG = C.UTF-8\n"
+				 "PATH = /usr/bin:/bin\n"
+				 "[labels]\n"
+				 "org.example.team = lab 1\n"
 				 "[volume]\n"
 				 "tenant = acme\n"
 				 "run = nightly-2025.11_01\n"
@@ -379,6 +413,15 @@ static void test_every_key_from_file(void **state)
 	assert_false(c->readonly_rootfs);
 	assert_int_equal(c->tmp_size, 128 << 20);
 	assert_int_equal(c->pids_limit, 0);
+	assert_int_equal(c->memory, INT64_C(2) << 30);
+	assert_int_equal(c->nano_cpus, 1500000000);
+	assert_int_equal(c->shm_size, 0);
+	assert_int_equal(c->gpus.count, 0);
+	assert_strv(&c->gpus.ids, gpu_ids, 2);
+	assert_strv(&c->pass_env, pass, 2);
+	assert_strv(&c->overridable, over, 4);
+	assert_strv(&c->env, env, 2);
+	assert_strv(&c->labels, labels, 1);
 	assert_int_equal(c->ws_mode, JC_WS_VOLUME);
 	assert_string_equal(c->tenant, "acme");
 	assert_string_equal(c->run, "nightly-2025.11_01");
@@ -487,9 +530,60 @@ static void test_malformed_values(void **state)
 		{ "job", "cap_add", "SYS_admin", "not a capability name such as ALL or CAP_CHOWN" },
 		{ "job", "cap_add", "CAP_", "not a capability name" },
 		{ "job", "cap_drop", "ALL, cap_chown", "not a capability name" },
-		{ "job", "network", "container:victim", "not a network name" },
-		{ "job", "network", "a/b", "not a network name" },
+		{ "job", "network", "container:victim",
+		  "refused: `container:...` shares another container's network namespace" },
+		{ "job", "network", "host",
+		  "refused: `host` shares the host's network namespace, from which a job could "
+		  "reach the engine and other tenants" },
+		{ "job", "network", "HOST", "refused: `host` shares the host's network namespace" },
+		{ "job", "network", "a/b",
+		  "not a network name: want none, bridge or [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 "
+		  "characters" },
 		{ "job", "network", "", "not a network name" },
+		{ "job", "network", "-net", "not a network name" },
+		{ "job", "network", "a:b", "not a network name" },
+		{ "job", "network",
+		  "n1234567890123456789012345678901234567890123456789012345678901234",
+		  "not a network name" }, /* 65 characters */
+		{ "job", "image", "alpine latest",
+		  "not an image reference: image has a character outside [A-Za-z0-9._/:@-]" },
+		{ "job", "image", "a/../b",
+		  "not an image reference: image `a/../b` contains `..`" },
+		{ "job", "memory", "1t", "not a size: want a number with k, m or g" },
+		{ "job", "memory", "-1", "not a size" },
+		{ "job", "memory", "6291455",
+		  "below the engine's least memory limit of 6m; 0 means no limit" },
+		{ "job", "memory", "5m", "below the engine's least memory limit" },
+		{ "job", "memory", "1", "below the engine's least memory limit" },
+		{ "job", "cpus", "-1",
+		  "not a number of CPUs: want 0 (no limit) or 0.01 to 1024, at most three "
+		  "decimals" },
+		{ "job", "cpus", "1.2345", "not a number of CPUs" },
+		{ "job", "cpus", "1025", "not a number of CPUs" },
+		{ "job", "cpus", "0.001", "not a number of CPUs" },
+		{ "job", "cpus", "", "not a number of CPUs" },
+		{ "job", "shm_size", "64x", "not a size" },
+		{ "job", "gpus", "0,,1",
+		  "not a GPU request: want all, a count, or up to 16 device ids "
+		  "[A-Za-z0-9][A-Za-z0-9_-]* separated by commas" },
+		{ "job", "gpus", "GPU/0", "not a GPU request" },
+		{ "job", "gpus", "0,0", "not a GPU request" },
+		{ "job", "gpus", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", "not a GPU request" },
+		{ "job", "pass_env", "OK, 1BAD",
+		  "not a list of environment names: environment name `1BAD` must start with a "
+		  "letter or `_`" },
+		{ "job", "pass_env", "A-B", "not a list of environment names" },
+		{ "job", "overridable", "image, privileged",
+		  "`privileged` is not a key of [job] (nor `env`)" },
+		{ "job", "overridable", "endpoint",
+		  "`endpoint` is not a key of [job] (nor `env`)" },
+		{ "job", "overridable", "timeout network",
+		  "`network` is one of the keys a job request may never change" },
+		{ "job", "overridable", "cap_add", "`cap_add` is one of the keys" },
+		{ "job", "overridable", "overridable", "`overridable` is one of the keys" },
+		{ "job", "overridable", "pass_env", "`pass_env` is one of the keys" },
+		{ "job", "overridable", "user", "`user` is one of the keys" },
+		{ "job", "overridable", "labels", "`labels` is not a key of [job]" },
 		{ "workspace", "path", "srv/ws",
 		  "not an absolute path without `.` or `..` components" },
 		{ "workspace", "path", "/srv/../etc", "not an absolute path without" },
@@ -1143,6 +1237,590 @@ static void test_file_has_key_helper(void **state)
 	assert_false(file_has_key(t, "job", "network"));
 }
 
+/* ---- [env] and [labels] ------------------------------------------------------ */
+
+static void test_env_section(void **state)
+{
+	struct fx *f = *state;
+	static const char *const layered[] = { "LANG=C.UTF-8", "_X=a = b;c", "NEW=1" };
+
+	/* inih ends a value at " ;": what follows is a comment */
+	expect_loaded(f, load_named(f, "a.ini", "[env]\nLANG = C\nHOME = /tmp\n_X = a = b ;c\n"));
+	assert_string_equal(f->cfg.env.v[2], "_X=a = b");
+	/* values keep `=`, spaces inside and a `;` with no space before it */
+	jc_strv_free(&f->cfg.env);
+	expect_loaded(f, load_named(f, "a2.ini", "[env]\nLANG = C\nHOME = /tmp\n_X = a = b;c\n"));
+	assert_string_equal(f->cfg.env.v[2], "_X=a = b;c");
+	/* a later file replaces a NAME in place, an empty value removes it, new
+	 * names come last */
+	expect_loaded(f, load_named(f, "b.ini", "[env]\nHOME =\nLANG = C.UTF-8\nNEW = 1\n"));
+	assert_strv(&f->cfg.env, layered, 3);
+	/* removing what is not there is fine */
+	expect_loaded(f, load_named(f, "c.ini", "[env]\nABSENT =\n"));
+	assert_int_equal(f->cfg.env.n, 3);
+	/* names are case-sensitive */
+	expect_loaded(f, load_named(f, "d.ini", "[env]\nlang = x\n"));
+	assert_int_equal(f->cfg.env.n, 4);
+	assert_string_equal(f->cfg.env.v[3], "lang=x");
+}
+
+static void test_env_section_refused(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "[env]\n1A = x\n", "f.ini:2: [env] 1A = `x`: environment name `1A` must start "
+				     "with a letter or `_`" },
+		{ "[env]\nA-B = x\n",
+		  "f.ini:2: [env] A-B = `x`: environment name has a character outside [A-Za-z0-9_] "
+		  "at offset 1" },
+		{ "[env]\nA.B = x\n",
+		  "f.ini:2: [env] A.B = `x`: environment name has a character" },
+		{ "[env]\nA = \x01x\n",
+		  "f.ini:2: [env] A = `\x01x`: environment value of `A` has a control character" },
+		{ "[env]\nA = x\x7f\x1b\n", "environment value of `A` has a control character" },
+		{ "[env]\nA = 1\nB = 2\nA = 3\n", "f.ini:4: [env] A: set twice (first at line 2)" },
+		{ "[env]\nA = 1\n[labels]\nA = 2\n[env]\nA =\n",
+		  "f.ini:6: [env] A: set twice (first at line 2)" },
+		/* a bad name is refused even with an empty value */
+		{ "[env]\n9 =\n", "f.ini:2: [env] 9 = ``: environment name `9` must start" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		void *st;
+		struct fx *f;
+		int rc;
+
+		assert_int_equal(setup(&st), 0);
+		f = st;
+		rc = load(f, cases[i].text);
+		assert_int_equal(rc, -1);
+		assert_int_equal(f->err.kind, JC_ERR_CONFIG);
+		if (!strstr(f->err.msg, cases[i].want))
+			fail_msg("case %zu: `%s` lacks `%s`", i, f->err.msg, cases[i].want);
+		teardown(&st);
+	}
+}
+
+/* A tab is the one control character a value may hold. */
+static void test_env_tab(void **state)
+{
+	struct fx *f = *state;
+
+	expect_loaded(f, load(f, "[env]\nA = x\ty\n"));
+	assert_string_equal(f->cfg.env.v[0], "A=x\ty");
+}
+
+static void test_labels_section(void **state)
+{
+	struct fx *f = *state;
+	static const char *const want[] = { "org.example.team=lab", "a=x y", "9_-.=v" };
+	char text[600], key[200];
+
+	expect_loaded(f, load_named(f, "a.ini",
+				    "[labels]\norg.example.team = lab\na = x y\n9_-. = v\n"
+				    "gone = soon\n"));
+	expect_loaded(f, load_named(f, "b.ini", "[labels]\ngone =\n"));
+	assert_strv(&f->cfg.labels, want, 3);
+
+	/* a key of 128 characters is fine; so is a value of 180 (a line holds 198) */
+	memset(key, 'k', 128);
+	key[128] = '\0';
+	snprintf(text, sizeof(text), "[labels]\n%s = v\n", key);
+	expect_loaded(f, load_named(f, "c.ini", text));
+	assert_int_equal(f->cfg.labels.n, 4);
+}
+
+static void test_labels_section_refused(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "[labels]\njobcell.managed = false\n",
+		  "f.ini:2: [labels] jobcell.managed = `false`: refused: labels that would "
+		  "overwrite jobcell's own (`jobcell.*`)" },
+		{ "[labels]\njobcell.site = other\n", "refused: labels that would overwrite" },
+		{ "[labels]\nJobCell.supervisor = x\n", "refused: labels that would overwrite" },
+		{ "[labels]\njobcell. = x\n", "refused: labels that would overwrite" },
+		/* refused even to remove */
+		{ "[labels]\njobcell.keep =\n", "refused: labels that would overwrite" },
+		{ "[labels]\n.a = x\n",
+		  "f.ini:2: [labels] .a = `x`: not a label key: want [A-Za-z0-9][A-Za-z0-9_.-]*" },
+		{ "[labels]\n-a = x\n", "not a label key" },
+		{ "[labels]\na/b = x\n", "not a label key" },
+		{ "[labels]\na b = x\n", "not a label key" },
+		{ "[labels]\na = \x01\n",
+		  "f.ini:2: [labels] a = `\x01`: label value has a character that is not printable "
+		  "ASCII" },
+		{ "[labels]\na = caf\xc3\xa9\n",
+		  "label value has a character that is not printable" },
+		{ "[labels]\na = x\ty\n", "label value has a character that is not printable" },
+		{ "[labels]\na = 1\na = 2\n", "f.ini:3: [labels] a: set twice (first at line 2)" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		void *st;
+		struct fx *f;
+
+		assert_int_equal(setup(&st), 0);
+		f = st;
+		assert_int_equal(load(f, cases[i].text), -1);
+		assert_int_equal(f->err.kind, JC_ERR_CONFIG);
+		if (!strstr(f->err.msg, cases[i].want))
+			fail_msg("case %zu: `%s` lacks `%s`", i, f->err.msg, cases[i].want);
+		/* nothing refused was taken; set twice keeps the first */
+		assert_int_equal(f->cfg.labels.n, strstr(cases[i].want, "set twice") ? 1 : 0);
+		teardown(&st);
+	}
+}
+
+/* Keys and values past the limits; lines hold at most 198 characters, so
+ * a value of 257 cannot be written at all. */
+static void test_labels_limits(void **state)
+{
+	struct fx *f = *state;
+	char text[600], key[200];
+
+	memset(key, 'k', 129);
+	key[129] = '\0';
+	snprintf(text, sizeof(text), "[labels]\n%s = v\n", key);
+	assert_int_equal(load(f, text), -1);
+	assert_non_null(strstr(f->err.msg, "f.ini:2: [labels] kkkk"));
+	assert_non_null(strstr(f->err.msg, "k = `v`: not a label key: want 1 to 128 characters"));
+}
+
+/* [env] and [labels] are sections without keys: any other section still
+ * refuses unknown keys, and the two are not keys of [job]. */
+static void test_entry_sections_are_not_keys(void **state)
+{
+	struct fx *f = *state;
+
+	expect_problem(f, load(f, "[job]\nenv = A=1\n"), 2, "unknown key `env` in [job]");
+	jc_strv_free(&f->cfg.problems);
+	expect_problem(f, load(f, "[job]\nlabels = a\n"), 2, "unknown key `labels` in [job]");
+	jc_strv_free(&f->cfg.problems);
+	expect_problem(f, load(f, "[ENV]\nA = 1\n"), 1, "unknown section [ENV]");
+}
+
+/* ---- network ------------------------------------------------------------------ */
+
+static void test_network_names(void **state)
+{
+	static const char *const good[] = {
+		"none",
+		"bridge",
+		"my-net",
+		"net_1.x",
+		"a",
+		"n123456789012345678901234567890123456789012345678901234567890123", /* 64 */
+	};
+	struct fx *f = *state;
+	jc_error e = { 0 };
+
+	for (size_t i = 0; i < N(good); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "[job]\nnetwork = %s\n", good[i]);
+		expect_loaded(f, load_named(f, "n.ini", text));
+		assert_string_equal(f->cfg.network, good[i]);
+		assert_int_equal(jc_config_check_network(good[i], &e), 0);
+	}
+	assert_int_equal(jc_config_check_network("host", &e), -1);
+	assert_int_equal(e.kind, JC_ERR_CONFIG);
+	assert_int_equal(e.status, EINVAL);
+	assert_non_null(strstr(e.msg, "host's network namespace"));
+	jc_error_clear(&e);
+	assert_int_equal(jc_config_check_network("container:abc", &e), -1);
+	assert_non_null(strstr(e.msg, "another container's network namespace"));
+	jc_error_clear(&e);
+	/* a refused value leaves the earlier one */
+	assert_int_equal(load(f, "[job]\nnetwork = host\n"), -1);
+	assert_string_equal(f->cfg.network, good[N(good) - 1]);
+}
+
+/* ---- job requests: jc_config_override ----------------------------------------- */
+
+static void set_overridable(struct fx *f, const char *words)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), "[job]\noverridable = %s\n", words);
+	expect_loaded(f, load_named(f, "over.ini", text));
+}
+
+/* An override refused: kind, status and a part of the message; cfg as it
+ * was (checked by the caller). */
+static void expect_override_refused_at(struct fx *f, const char *key, const char *value, int status,
+				       const char *part, const char *file, int line)
+{
+	jc_error e = { 0 };
+	int rc = jc_config_override(&f->cfg, key, value, &e);
+
+	if (rc != -1 || e.kind != JC_ERR_INPUT || e.status != status || !e.msg ||
+	    !strstr(e.msg, part)) {
+		print_error("override %s=%s gave %d %s/%d `%s`, want -1 input/%d with `%s`\n", key,
+			    value, rc, jc_error_kind_name(e.kind), e.status,
+			    e.msg ? e.msg : "(none)", status, part);
+		_fail(file, line);
+	}
+	jc_error_clear(&e);
+}
+#define expect_override_refused(f, key, value, status, part)                                       \
+	expect_override_refused_at((f), (key), (value), (status), (part), __FILE__, __LINE__)
+
+static void expect_override_at(struct fx *f, const char *key, const char *value, const char *file,
+			       int line)
+{
+	jc_error e = { 0 };
+
+	if (jc_config_override(&f->cfg, key, value, &e) != 0 || e.msg) {
+		print_error("override %s=%s refused: %s\n", key, value, e.msg ? e.msg : "");
+		_fail(file, line);
+	}
+}
+#define expect_override(f, key, value) expect_override_at((f), (key), (value), __FILE__, __LINE__)
+
+/* The default list keeps today's command line working. */
+static void test_override_defaults(void **state)
+{
+	struct fx *f = *state;
+
+	expect_override(f, "image", "busybox:1.36");
+	assert_string_equal(f->cfg.image, "busybox:1.36");
+	expect_override(f, "timeout", "90s");
+	assert_int_equal(f->cfg.timeout_ms, 90000);
+	assert_true(jc_config_overridable(&f->cfg, "image"));
+	assert_true(jc_config_overridable(&f->cfg, "timeout"));
+	assert_true(jc_config_overridable(&f->cfg, "env"));
+	assert_false(jc_config_overridable(&f->cfg, "memory"));
+	assert_false(jc_config_overridable(&f->cfg, "network"));
+	assert_false(jc_config_overridable(&f->cfg, "endpoint"));
+	/* the site's timeout was 0 (none): any is a tightening; now 90s is the
+	 * limit the next setting is held to */
+	expect_override_refused(f, "timeout", "91s", EPERM,
+				"job request sets `timeout` = `91s`: 91000ms is above the site's "
+				"limit of 90000ms: a request may lower a limit, never raise it");
+	assert_int_equal(f->cfg.timeout_ms, 90000);
+}
+
+/* A key the site does not list: refused with EPERM, naming the key. */
+static void test_override_not_listed(void **state)
+{
+	struct fx *f = *state;
+
+	expect_override_refused(f, "memory", "1g", EPERM,
+				"job request sets `memory`, which the site does not list in [job] "
+				"overridable");
+	assert_int_equal(f->cfg.memory, 0);
+	set_overridable(f, "memory");
+	/* image is no longer listed */
+	expect_override_refused(f, "image", "busybox", EPERM,
+				"job request sets `image`, which the site does not list");
+	assert_null(f->cfg.image);
+	expect_override(f, "memory", "1g");
+	assert_int_equal(f->cfg.memory, INT64_C(1) << 30);
+}
+
+/* The keys no request may change, even when the list names them (a list
+ * built by other means than the loader, which refuses them). */
+static void test_override_never(void **state)
+{
+	static const char *const never[] = { "user",     "network",           "cap_drop",
+					     "cap_add",  "no_new_privileges", "readonly_rootfs",
+					     "pass_env", "overridable" };
+	static const char *const other[] = {
+		"endpoint",    "name",      "mode",          "path",           "host_path",
+		"mount_point", "root_mode", "root_readonly", "root_size",      "job_mode",
+		"reserved",    "tenant",    "run",           "startup_volume", "local_volume",
+		"site_volume", "keep",      "transfer_dir",  "labels",
+	};
+	struct fx *f = *state;
+	char want[160];
+
+	for (size_t i = 0; i < N(never); i++)
+		assert_int_equal(jc_strv_push(&f->cfg.overridable, never[i]), 0);
+	for (size_t i = 0; i < N(other); i++)
+		assert_int_equal(jc_strv_push(&f->cfg.overridable, other[i]), 0);
+	for (size_t i = 0; i < N(never); i++) {
+		snprintf(want, sizeof(want),
+			 "job request sets `%s`, which a job request may never change", never[i]);
+		expect_override_refused(f, never[i], "1", EPERM, want);
+		assert_false(jc_config_overridable(&f->cfg, never[i]));
+	}
+	for (size_t i = 0; i < N(other); i++) {
+		snprintf(want, sizeof(want),
+			 "job request sets `%s`, which is no key of [job]: a job request may never "
+			 "change it",
+			 other[i]);
+		expect_override_refused(f, other[i], "x", EPERM, want);
+		assert_false(jc_config_overridable(&f->cfg, other[i]));
+	}
+	/* the workspace, the network and the user are as the site set them */
+	assert_string_equal(f->cfg.network, "none");
+	assert_null(f->cfg.user);
+	assert_string_equal(f->cfg.mount_point, "/workspace");
+	/* [engine] timeout is no [job] key: `timeout` is [job]'s */
+	expect_override(f, "timeout", "5s");
+	assert_int_equal(f->cfg.engine_timeout_ms, 30000);
+	assert_int_equal(f->cfg.timeout_ms, 5000);
+}
+
+static void test_override_unknown(void **state)
+{
+	struct fx *f = *state;
+
+	expect_override_refused(f, "privileged", "true", EINVAL,
+				"job request sets `privileged`, which is not a key of [job]");
+	expect_override_refused(f, "", "x", EINVAL, "job request sets ``, which is not a key");
+	expect_override_refused(f, "a\nb", "x", EINVAL,
+				"job request sets `(not printable)`, which is not a key");
+	expect_override_refused(f, "Image", "x", EINVAL, "`Image`, which is not a key of [job]");
+	expect_override_refused(f, "job.image", "x", EINVAL, "`job.image`, which is not a key");
+	expect_override_refused(f, "env", "A=1", EINVAL,
+				"job request sets `env`: give environment variables as NAME=VALUE "
+				"entries (--env), not as a key");
+}
+
+/* Values are parsed as in a site file, with the same reasons; cfg stays. */
+static void test_override_bad_values(void **state)
+{
+	static const struct {
+		const char *key, *value, *why;
+	} cases[] = {
+		{ "memory", "lots", "not a size: want a number with k, m or g" },
+		{ "memory", "1m", "below the engine's least memory limit of 6m; 0 means no limit" },
+		{ "cpus", "1.2345",
+		  "not a number of CPUs: want 0 (no limit) or 0.01 to 1024, at most three "
+		  "decimals" },
+		{ "cpus", "-1", "not a number of CPUs" },
+		{ "pids_limit", "-5", "not a non-negative whole number" },
+		{ "timeout", "1d", "not a duration: want a number with ms, s, m or h" },
+		{ "stop_grace", "1.5s", "not a duration" },
+		{ "tmp_size", "1t", "not a size" },
+		{ "shm_size", "", "not a size" },
+		{ "gpus", "0,,1", "not a GPU request" },
+		{ "image", "alpine latest",
+		  "not an image reference: image has a character outside [A-Za-z0-9._/:@-]" },
+		{ "image", "../../x", "not an image reference: image must start with a letter" },
+	};
+	struct fx *f = *state;
+	char want[300];
+
+	set_overridable(f,
+			"memory cpus pids_limit timeout stop_grace tmp_size shm_size gpus image");
+	expect_loaded(f, load_named(f, "img.ini", "[job]\nimage = alpine\n"));
+	for (size_t i = 0; i < N(cases); i++) {
+		snprintf(want, sizeof(want), "job request sets `%s` = `%s`: %s", cases[i].key,
+			 cases[i].value, cases[i].why);
+		expect_override_refused(f, cases[i].key, cases[i].value, EINVAL, want);
+	}
+	/* a value that is not printable is not echoed */
+	expect_override_refused(f, "memory", "1\n2", EINVAL,
+				"job request sets `memory` = `(not printable)`: not a size");
+	expect_override_refused(f, "image", "", EINVAL, "job request sets `image` to nothing");
+	assert_string_equal(f->cfg.image, "alpine");
+	assert_int_equal(f->cfg.memory, 0);
+	assert_int_equal(f->cfg.nano_cpus, 0);
+	assert_int_equal(f->cfg.pids_limit, 512);
+	assert_int_equal(f->cfg.timeout_ms, 0);
+	assert_int_equal(f->cfg.shm_size, 64 << 20);
+}
+
+/* Limits may be lowered, never raised or lifted. */
+static void test_override_limits(void **state)
+{
+	struct fx *f = *state;
+
+	set_overridable(f, "memory cpus pids_limit timeout stop_grace tmp_size");
+	expect_loaded(f, load_named(f, "lim.ini",
+				    "[job]\nmemory = 1g\ncpus = 2\npids_limit = 100\ntimeout = 1h\n"
+				    "stop_grace = 10s\ntmp_size = 64m\n"));
+
+	expect_override_refused(
+	    f, "memory", "2g", EPERM,
+	    "job request sets `memory` = `2g`: 2147483648 bytes is above the "
+	    "site's limit of 1073741824 bytes: a request may lower a limit, never "
+	    "raise it");
+	expect_override_refused(
+	    f, "memory", "0", EPERM,
+	    "job request sets `memory` = `0`: 0 (no limit) would lift the site's "
+	    "limit of 1073741824 bytes: a request may lower a limit, never raise "
+	    "or lift it");
+	expect_override_refused(f, "cpus", "2.001", EPERM,
+				"2.001 CPUs is above the site's limit of 2 CPUs");
+	expect_override_refused(f, "cpus", "0", EPERM, "would lift the site's limit of 2 CPUs");
+	expect_override_refused(f, "pids_limit", "101", EPERM,
+				"101 is above the site's limit of 100");
+	expect_override_refused(f, "pids_limit", "0", EPERM, "would lift the site's limit of 100");
+	expect_override_refused(f, "timeout", "61m", EPERM,
+				"3660000ms is above the site's limit of 3600000ms");
+	expect_override_refused(f, "timeout", "0", EPERM, "0 (no limit) would lift");
+	expect_override_refused(f, "stop_grace", "11s", EPERM,
+				"11000ms is above the site's limit of 10000ms");
+	expect_override_refused(f, "tmp_size", "65m", EPERM,
+				"68157440 bytes is above the site's limit of 67108864 bytes");
+	assert_int_equal(f->cfg.memory, INT64_C(1) << 30);
+	assert_int_equal(f->cfg.nano_cpus, 2000000000);
+	assert_int_equal(f->cfg.pids_limit, 100);
+	assert_int_equal(f->cfg.timeout_ms, 3600000);
+	assert_int_equal(f->cfg.stop_grace_ms, 10000);
+	assert_int_equal(f->cfg.tmp_size, 64 << 20);
+
+	/* equal and lower are fine; 0 is the least for stop_grace and tmp_size */
+	expect_override(f, "memory", "1g");
+	expect_override(f, "memory", "512m");
+	assert_int_equal(f->cfg.memory, 512 << 20);
+	expect_override(f, "cpus", "0.5");
+	assert_int_equal(f->cfg.nano_cpus, 500000000);
+	expect_override(f, "pids_limit", "1");
+	assert_int_equal(f->cfg.pids_limit, 1);
+	expect_override(f, "timeout", "30s");
+	assert_int_equal(f->cfg.timeout_ms, 30000);
+	expect_override(f, "stop_grace", "0");
+	assert_int_equal(f->cfg.stop_grace_ms, 0);
+	expect_override(f, "tmp_size", "0");
+	assert_int_equal(f->cfg.tmp_size, 0);
+	/* what was lowered is the new limit */
+	expect_override_refused(f, "memory", "1g", EPERM, "above the site's limit of 536870912");
+}
+
+/* With no limit at the site, any value is a tightening, 0 included. */
+static void test_override_no_site_limit(void **state)
+{
+	struct fx *f = *state;
+
+	set_overridable(f, "memory cpus pids_limit timeout");
+	expect_loaded(f, load_named(f, "lim.ini", "[job]\npids_limit = 0\n"));
+	expect_override(f, "memory", "0");
+	expect_override(f, "memory", "64g");
+	assert_int_equal(f->cfg.memory, INT64_C(64) << 30);
+	expect_override(f, "cpus", "1024");
+	assert_int_equal(f->cfg.nano_cpus, INT64_C(1024) * 1000000000);
+	expect_override(f, "pids_limit", "0");
+	expect_override(f, "pids_limit", "100000");
+	expect_override(f, "timeout", "0");
+	expect_override(f, "timeout", "24h");
+}
+
+/* shm_size 0 is the engine's 64m, not "no limit". */
+static void test_override_shm(void **state)
+{
+	struct fx *f = *state;
+
+	set_overridable(f, "shm_size");
+	expect_override(f, "shm_size", "64m");
+	expect_override(f, "shm_size", "0");
+	expect_override(f, "shm_size", "1m");
+	expect_override_refused(
+	    f, "shm_size", "0", EPERM,
+	    "67108864 bytes (the engine's default) is above the site's limit of "
+	    "1048576 bytes");
+	expect_override_refused(f, "shm_size", "2m", EPERM, "above the site's limit");
+	assert_int_equal(f->cfg.shm_size, 1 << 20);
+	expect_loaded(f, load_named(f, "shm.ini", "[job]\nshm_size = 0\n"));
+	expect_override_refused(f, "shm_size", "65m", EPERM,
+				"68157440 bytes is above the site's limit of 67108864 bytes (the "
+				"engine's default)");
+	expect_override(f, "shm_size", "64m");
+}
+
+static void test_override_gpus(void **state)
+{
+	static const struct {
+		const char *site, *req;
+		bool ok;
+	} cases[] = {
+		{ "", "", true },           { "", "0", true },           { "", "1", false },
+		{ "", "all", false },       { "", "0,1", false },        { "all", "all", true },
+		{ "all", "8", true },       { "all", "GPU-a", true },    { "all", "", true },
+		{ "2", "2", true },         { "2", "1", true },          { "2", "3", false },
+		{ "2", "all", false },      { "2", "0,1", true },        { "2", "0,1,2", false },
+		{ "2", "", true },          { "0,1", "1", false },       { "0,1", "1,0", true },
+		{ "0,1", "0", true },  /* a lone number is a count: 0 is none */
+		{ "0,1", "2", false }, /* a count lets the engine choose */
+		{ "0,1", "0,2", false },    { "0,1", "all", false },     { "0,1", "", true },
+		{ "GPU-a", "GPU-a", true }, { "GPU-a", "GPU-b", false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		void *st;
+		struct fx *f;
+		char text[128];
+		jc_error e = { 0 };
+		int rc;
+
+		assert_int_equal(setup(&st), 0);
+		f = st;
+		snprintf(text, sizeof(text), "[job]\noverridable = gpus\ngpus = %s\n",
+			 cases[i].site);
+		expect_loaded(f, load(f, text));
+		rc = jc_config_override(&f->cfg, "gpus", cases[i].req, &e);
+		if (cases[i].ok && rc != 0)
+			fail_msg("site `%s`, request `%s` refused: %s", cases[i].site, cases[i].req,
+				 e.msg);
+		if (!cases[i].ok && (rc != -1 || e.status != EPERM || !e.msg ||
+				     !strstr(e.msg, "a request may ask for no GPUs, fewer, or "
+						    "some of the site's devices")))
+			fail_msg("site `%s`, request `%s`: %d `%s`", cases[i].site, cases[i].req,
+				 rc, e.msg ? e.msg : "");
+		jc_error_clear(&e);
+		teardown(&st);
+	}
+}
+
+static void test_override_gpus_message(void **state)
+{
+	struct fx *f = *state;
+
+	expect_loaded(f, load(f, "[job]\noverridable = gpus\ngpus = 0,GPU-a\n"));
+	expect_override_refused(f, "gpus", "all", EPERM,
+				"job request sets `gpus` = `all`: more than the site's `0,GPU-a`");
+	expect_override(f, "gpus", "GPU-a");
+	assert_int_equal(f->cfg.gpus.ids.n, 1);
+	assert_string_equal(f->cfg.gpus.ids.v[0], "GPU-a");
+	expect_override_refused(f, "gpus", "1", EPERM, "more than the site's `GPU-a`");
+	expect_override(f, "gpus", "");
+	assert_int_equal(f->cfg.gpus.ids.n, 0);
+	assert_int_equal(f->cfg.gpus.count, 0);
+	expect_override_refused(f, "gpus", "1", EPERM, "more than the site's `none`");
+}
+
+static void test_override_entry(void **state)
+{
+	struct fx *f = *state;
+	jc_error e = { 0 };
+
+	assert_int_equal(jc_config_override_entry(&f->cfg, "timeout=2m", &e), 0);
+	assert_int_equal(f->cfg.timeout_ms, 120000);
+	/* split at the first `=` */
+	assert_int_equal(jc_config_override_entry(&f->cfg, "image=a=b", &e), -1);
+	assert_non_null(strstr(e.msg, "job request sets `image` = `a=b`: not an image reference"));
+	jc_error_clear(&e);
+	assert_int_equal(jc_config_override_entry(&f->cfg, "timeout", &e), -1);
+	assert_int_equal(e.kind, JC_ERR_INPUT);
+	assert_int_equal(e.status, EINVAL);
+	assert_string_equal(e.msg, "job request setting `timeout` has no `=`: want KEY=VALUE");
+	jc_error_clear(&e);
+	assert_int_equal(jc_config_override_entry(&f->cfg, "memory=1g", &e), -1);
+	assert_int_equal(e.status, EPERM);
+	assert_non_null(strstr(e.msg, "`memory`, which the site does not list"));
+	jc_error_clear(&e);
+}
+
+/* An empty overridable: the request may change nothing. */
+static void test_override_nothing_listed(void **state)
+{
+	struct fx *f = *state;
+
+	set_overridable(f, "");
+	assert_int_equal(f->cfg.overridable.n, 0);
+	expect_override_refused(f, "image", "x", EPERM, "does not list in [job] overridable");
+	expect_override_refused(f, "timeout", "1s", EPERM, "does not list in [job] overridable");
+	assert_false(jc_config_overridable(&f->cfg, "env"));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1190,6 +1868,26 @@ int main(void)
 		cmocka_unit_test(test_reference_file),
 		cmocka_unit_test(test_example_files),
 		cmocka_unit_test(test_file_has_key_helper),
+		T(test_env_section),
+		cmocka_unit_test(test_env_section_refused),
+		T(test_env_tab),
+		T(test_labels_section),
+		cmocka_unit_test(test_labels_section_refused),
+		T(test_labels_limits),
+		T(test_entry_sections_are_not_keys),
+		T(test_network_names),
+		T(test_override_defaults),
+		T(test_override_not_listed),
+		T(test_override_never),
+		T(test_override_unknown),
+		T(test_override_bad_values),
+		T(test_override_limits),
+		T(test_override_no_site_limit),
+		T(test_override_shm),
+		cmocka_unit_test(test_override_gpus),
+		T(test_override_gpus_message),
+		T(test_override_entry),
+		T(test_override_nothing_listed),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -319,8 +319,9 @@ static void test_create_body_defaults(void **state)
 	 * writes beneath a read-only entry of Mounts.  The writable /tmp stays a
 	 * typed tmpfs mount (commit 2be669e) */
 	json_keys(hc, "NetworkMode", "Tmpfs", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd",
-		  "SecurityOpt", "PidsLimit", "AutoRemove");
+		  "SecurityOpt", "PidsLimit", "ShmSize", "AutoRemove");
 	json_str(hc, "NetworkMode", "none");
+	json_num(hc, "ShmSize", 67108864);
 	ro_root(hc, "/workspace", "ro,mode=0555,size=1048576");
 	m = mounts(f, 4);
 	bind_mount(cJSON_GetArrayItem(m, 0), "/srv/ws/startup", "/workspace/startup", true);
@@ -420,6 +421,7 @@ static void test_relaxed_site(void **state)
 	assert_int_equal(jc_strv_push(&f->cfg.cap_add, "CAP_CHOWN"), 0);
 	f->cfg.pids_limit = 0;
 	f->cfg.tmp_size = 0;
+	f->cfg.shm_size = 0; /* the engine's default: no ShmSize */
 	set_str(&f->cfg.network, "bridge");
 	f->cfg.root_mode = 0755;
 	f->cfg.root_size = 2 << 20;
@@ -535,7 +537,7 @@ static void test_root_writable_stays_in_mounts(void **state)
 	build(f, NULL);
 	hc = get(f->root, "HostConfig");
 	json_keys(hc, "NetworkMode", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd", "SecurityOpt",
-		  "PidsLimit", "AutoRemove");
+		  "PidsLimit", "ShmSize", "AutoRemove");
 	m = mounts(f, 5);
 	tmpfs_mount(cJSON_GetArrayItem(m, 0), "/workspace", false, 365 /* 0555 */, 1048576);
 	bind_mount(cJSON_GetArrayItem(m, 1), "/srv/ws/startup", "/workspace/startup", true);
@@ -611,7 +613,7 @@ static void test_volume_mode_body(void **state)
 
 	hc = get(f->root, "HostConfig");
 	json_keys(hc, "NetworkMode", "Tmpfs", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd",
-		  "SecurityOpt", "PidsLimit", "AutoRemove");
+		  "SecurityOpt", "PidsLimit", "ShmSize", "AutoRemove");
 	ro_root(hc, "/workspace", "ro,mode=0555,size=1048576");
 	m = mounts(f, 4);
 	volume_mount(cJSON_GetArrayItem(m, 0), "lab-startup", NULL, "/workspace/startup", true);
@@ -1626,6 +1628,402 @@ static void test_parse_volume_list_hostile(void **state)
 	}
 }
 
+/* ---- resource limits, GPUs, network, labels ------------------------------------ */
+
+static void test_limits_in_body(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *hc;
+
+	f->cfg.memory = INT64_C(1) << 30;
+	f->cfg.nano_cpus = 1500000000;
+	f->cfg.shm_size = 128 << 20;
+	f->cfg.pids_limit = 100;
+	build(f, NULL);
+	hc = get(f->root, "HostConfig");
+	json_keys(hc, "NetworkMode", "Tmpfs", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd",
+		  "SecurityOpt", "PidsLimit", "Memory", "MemorySwap", "NanoCpus", "ShmSize",
+		  "AutoRemove");
+	json_num(hc, "Memory", 1073741824);
+	/* memory + swap: the same value, so no swap at all */
+	json_num(hc, "MemorySwap", 1073741824);
+	json_num(hc, "NanoCpus", 1500000000);
+	json_num(hc, "ShmSize", 134217728);
+	json_num(hc, "PidsLimit", 100);
+	/* whole numbers, as the engine's int64 fields want them */
+	assert_non_null(strstr(f->json, "\"Memory\":1073741824,"));
+	assert_non_null(strstr(f->json, "\"NanoCpus\":1500000000,"));
+	assert_non_null(strstr(f->json, "\"ShmSize\":134217728,"));
+	assert_int_equal(f->plan->memory, INT64_C(1) << 30);
+	assert_int_equal(f->plan->nano_cpus, 1500000000);
+	assert_int_equal(f->plan->shm_size, 128 << 20);
+}
+
+/* Numbers past 2^53 (and past 1e17, where cJSON would write an exponent)
+ * reach the body digit for digit. */
+static void test_big_numbers_exact(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(jc_parse_size("8589934591g", &f->cfg.memory), 0);
+	assert_int_equal(jc_parse_size("8589934591g", &f->cfg.tmp_size), 0);
+	assert_int_equal(jc_parse_size("4611686018427387903", &f->cfg.shm_size), 0);
+	f->cfg.pids_limit = INT64_MAX;
+	f->cfg.nano_cpus = JC_NANO_CPUS_MAX;
+	build(f, NULL);
+	assert_non_null(strstr(f->json, "\"Memory\":9223372035781033984,"));
+	assert_non_null(strstr(f->json, "\"MemorySwap\":9223372035781033984,"));
+	assert_non_null(strstr(f->json, "\"SizeBytes\":9223372035781033984,"));
+	assert_non_null(strstr(f->json, "\"ShmSize\":4611686018427387903,"));
+	assert_non_null(strstr(f->json, "\"PidsLimit\":9223372036854775807,"));
+	assert_non_null(strstr(f->json, "\"NanoCpus\":1024000000000,"));
+	assert_null(strstr(f->json, "e+"));
+}
+
+/* Unset limits are absent, not 0: the engine's own defaults apply. */
+static void test_no_limits(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *hc;
+
+	f->cfg.shm_size = 0;
+	f->cfg.pids_limit = 0;
+	build(f, NULL);
+	hc = get(f->root, "HostConfig");
+	assert_null(cJSON_GetObjectItemCaseSensitive(hc, "Memory"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(hc, "MemorySwap"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(hc, "NanoCpus"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(hc, "ShmSize"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(hc, "PidsLimit"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(hc, "DeviceRequests"));
+}
+
+/* One device request; `ids` NULL: the count form with an empty DeviceIDs. */
+static void device_request_at(const cJSON *hc, double count, const char *const *ids, size_t n,
+			      const char *file, int line)
+{
+	const cJSON *dr = get_at(hc, "DeviceRequests", file, line), *d, *caps;
+
+	if (!cJSON_IsArray(dr) || cJSON_GetArraySize(dr) != 1) {
+		print_error("DeviceRequests is not an array of one\n");
+		_fail(file, line);
+	}
+	d = cJSON_GetArrayItem(dr, 0);
+	json_keys_at(
+	    d, (const char *const[]){ "Driver", "Count", "DeviceIDs", "Capabilities", "Options" },
+	    5, file, line);
+	json_str_at(d, "Driver", "", file, line);
+	json_num_at(d, "Count", count, file, line);
+	json_strs_at(d, "DeviceIDs", ids, n, file, line);
+	caps = get_at(d, "Capabilities", file, line);
+	if (!cJSON_IsArray(caps) || cJSON_GetArraySize(caps) != 1) {
+		print_error("Capabilities is not an array of one\n");
+		_fail(file, line);
+	}
+	/* [["gpu"]]: an OR list of AND lists */
+	{
+		const cJSON *and = cJSON_GetArrayItem(caps, 0);
+		const cJSON *one = cJSON_GetArrayItem(and, 0);
+		if (!cJSON_IsArray(and) || cJSON_GetArraySize(and) != 1 || !cJSON_IsString(one) ||
+		    strcmp(one->valuestring, "gpu") != 0) {
+			print_error("Capabilities is not [[\"gpu\"]]\n");
+			_fail(file, line);
+		}
+	}
+	json_keys_at(get_at(d, "Options", file, line), NULL, 0, file, line);
+}
+#define device_request(hc, count, ids, n)                                                          \
+	device_request_at((hc), (count), (ids), (n), __FILE__, __LINE__)
+
+static void test_gpus_in_body(void **state)
+{
+	static const char *const two[] = { "0", "GPU-fef8089b-4820-abfc-e83e-94318197576e" };
+	struct fx *f = *state;
+
+	assert_int_equal(jc_parse_gpus("all", &f->cfg.gpus), 0);
+	build(f, NULL);
+	device_request(get(f->root, "HostConfig"), -1, NULL, 0);
+	assert_non_null(strstr(f->json, "\"Count\":-1,"));
+	unbuild(f);
+
+	assert_int_equal(jc_parse_gpus("2", &f->cfg.gpus), 0);
+	build(f, NULL);
+	device_request(get(f->root, "HostConfig"), 2, NULL, 0);
+	unbuild(f);
+
+	assert_int_equal(jc_parse_gpus("0, GPU-fef8089b-4820-abfc-e83e-94318197576e", &f->cfg.gpus),
+			 0);
+	build(f, NULL);
+	/* ids with Count 0: the engine refuses both at once */
+	device_request(get(f->root, "HostConfig"), 0, two, 2);
+	assert_int_equal(f->plan->gpus.ids.n, 2);
+	assert_ptr_not_equal(f->plan->gpus.ids.v, f->cfg.gpus.ids.v);
+	unbuild(f);
+
+	assert_int_equal(jc_parse_gpus("", &f->cfg.gpus), 0);
+	build(f, NULL);
+	assert_null(cJSON_GetObjectItemCaseSensitive(get(f->root, "HostConfig"), "DeviceRequests"));
+}
+
+static void test_network_in_body(void **state)
+{
+	static const char *const good[] = { "bridge", "lab_net.1", "none" };
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < N(good); i++) {
+		set_str(&f->cfg.network, good[i]);
+		build(f, NULL);
+		json_str(get(f->root, "HostConfig"), "NetworkMode", good[i]);
+		unbuild(f);
+	}
+}
+
+/* A configuration built other than by the loader is judged again. */
+static void test_refuse_network(void **state)
+{
+	struct fx *f = *state;
+
+	set_str(&f->cfg.network, "host");
+	expect_refused(f, JC_ERR_CONFIG,
+		       "config: [job] network: refused: `host` shares the host's network "
+		       "namespace");
+	set_str(&f->cfg.network, "container:db");
+	expect_refused(f, JC_ERR_CONFIG,
+		       "config: [job] network: refused: `container:...` shares another "
+		       "container's network namespace");
+	set_str(&f->cfg.network, "a b");
+	expect_refused(f, JC_ERR_CONFIG, "config: [job] network: not a network name");
+	set_str(&f->cfg.network, NULL);
+	expect_refused(f, JC_ERR_CONFIG, "config: [job] network: not a network name");
+}
+
+static void test_site_labels(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *labels;
+
+	assert_int_equal(jc_strv_push(&f->cfg.labels, "org.example.team=lab"), 0);
+	assert_int_equal(jc_strv_push(&f->cfg.labels, "cost-centre=a=b c"), 0);
+	f->req.nonce = "0123abcd";
+	build(f, NULL);
+	labels = get(f->root, "Labels");
+	json_keys(labels, "jobcell.managed", "jobcell.site", "jobcell.job", "jobcell.created",
+		  "jobcell.nonce", "org.example.team", "cost-centre");
+	json_str(labels, "org.example.team", "lab");
+	json_str(labels, "cost-centre", "a=b c");
+	json_str(labels, "jobcell.managed", "true");
+	/* jobcell's own first, the site's after */
+	assert_int_equal(f->plan->nlabels, 7);
+	assert_string_equal(f->plan->labels[5].key, "org.example.team");
+	assert_string_equal(f->plan->labels[6].key, "cost-centre");
+	unbuild(f);
+
+	/* in volume mode too, with the most labels jobcell sets */
+	volume_mode(f);
+	f->req.keep = true;
+	f->req.supervisor = SUP;
+	build(f, NULL);
+	assert_int_equal(f->plan->nlabels, 12);
+	json_str(get(f->root, "Labels"), "cost-centre", "a=b c");
+}
+
+static void test_refuse_site_labels(void **state)
+{
+	static const char *const bad[] = { "jobcell.managed=false", "JobCell.site=x", "noequals" };
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < N(bad); i++) {
+		jc_strv_free(&f->cfg.labels);
+		assert_int_equal(jc_strv_push(&f->cfg.labels, "ok=1"), 0);
+		assert_int_equal(jc_strv_push(&f->cfg.labels, bad[i]), 0);
+		expect_refused(f, JC_ERR_CONFIG,
+			       "config: [labels] entry 2 is refused: not KEY=VALUE, or a key of "
+			       "jobcell's own");
+	}
+}
+
+/* ---- the job's environment ---------------------------------------------------- */
+
+static void set_env(struct jc_strv *v, const char *const *entries, size_t n)
+{
+	jc_strv_free(v);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(jc_strv_push(v, entries[i]), 0);
+}
+
+/* [env], then pass_env, then --env; each NAME once, the later wins, in the
+ * place where the NAME first appeared. */
+static void test_env_layers(void **state)
+{
+	static const char *const site[] = { "A=site", "B=site", "LANG=C" };
+	static const char *const passed[] = { "SECRET=s3=cr et", "B=passed" };
+	static const char *const req[] = { "C=req", "A=req", "C=req2" };
+	struct fx *f = *state;
+	struct jc_strv env = { 0 }, pass = { 0 };
+
+	set_env(&f->cfg.env, site, N(site));
+	assert_int_equal(jc_strv_push(&f->cfg.pass_env, "SECRET"), 0);
+	assert_int_equal(jc_strv_push(&f->cfg.pass_env, "B"), 0);
+	set_env(&pass, passed, N(passed));
+	set_env(&env, req, N(req));
+	f->req.passed_env = pass;
+	f->req.env = env;
+	build(f, NULL);
+	json_strs(f->root, "Env", "A=req", "B=passed", "LANG=C", "SECRET=s3=cr et", "C=req2");
+	/* the plan holds its own copies */
+	assert_ptr_not_equal(f->plan->env.v, f->cfg.env.v);
+	jc_strv_free(&env);
+	jc_strv_free(&pass);
+}
+
+/* With no site environment, the request's alone, duplicates folded. */
+static void test_env_request_duplicates(void **state)
+{
+	static const char *const req[] = { "A=1", "B=2", "A=3", "A=" };
+	struct fx *f = *state;
+	struct jc_strv env = { 0 };
+
+	set_env(&env, req, N(req));
+	f->req.env = env;
+	build(f, NULL);
+	json_strs(f->root, "Env", "A=", "B=2");
+	jc_strv_free(&env);
+}
+
+/* `env` not in overridable: a request may add variables, never replace
+ * the site's ([env] or pass_env, set at run time or not). */
+static void test_env_not_overridable(void **state)
+{
+	static const char *const site[] = { "PROXY=http://proxy:3128" };
+	static const struct {
+		const char *entry, *name;
+	} bad[] = { { "PROXY=http://evil:1", "PROXY" }, { "TOKEN=guess", "TOKEN" } };
+	struct fx *f = *state;
+	struct jc_strv env = { 0 };
+
+	set_env(&f->cfg.env, site, N(site));
+	assert_int_equal(jc_strv_push(&f->cfg.pass_env, "TOKEN"), 0);
+	jc_strv_free(&f->cfg.overridable);
+	assert_int_equal(jc_strv_push(&f->cfg.overridable, "image"), 0);
+	for (size_t i = 0; i < N(bad); i++) {
+		struct jc_plan *p = (struct jc_plan *)(uintptr_t)0x1;
+		char want[200];
+
+		set_env(&env, (const char *const[]){ "OK=1", bad[i].entry }, 2);
+		f->req.env = env;
+		assert_int_equal(jc_plan_build(&f->cfg, &f->req, NULL, CREATED, &p, &f->err), -1);
+		assert_ptr_equal(p, (struct jc_plan *)(uintptr_t)0x1);
+		assert_int_equal(f->err.kind, JC_ERR_INPUT);
+		assert_int_equal(f->err.status, EPERM);
+		snprintf(want, sizeof(want),
+			 "job request --env sets `%s`, which the site sets ([env] or pass_env) and "
+			 "does not let a request replace (`env` is not in [job] overridable)",
+			 bad[i].name);
+		assert_string_equal(f->err.msg, want);
+		jc_error_clear(&f->err);
+	}
+	/* new names are fine */
+	set_env(&env, (const char *const[]){ "OK=1", "PROXYX=2" }, 2);
+	f->req.env = env;
+	build(f, NULL);
+	json_strs(f->root, "Env", "PROXY=http://proxy:3128", "OK=1", "PROXYX=2");
+	unbuild(f);
+	/* and with `env` listed, the request wins */
+	assert_int_equal(jc_strv_push(&f->cfg.overridable, "env"), 0);
+	set_env(&env, (const char *const[]){ "PROXY=http://other:1" }, 1);
+	f->req.env = env;
+	build(f, NULL);
+	json_strs(f->root, "Env", "PROXY=http://other:1");
+	jc_strv_free(&env);
+}
+
+static void test_refuse_passed_env(void **state)
+{
+	struct fx *f = *state;
+	struct jc_strv pass = { 0 };
+
+	assert_int_equal(jc_strv_push(&f->cfg.pass_env, "TOKEN"), 0);
+	set_env(&pass, (const char *const[]){ "TOKEN=1", "OTHER=2" }, 2);
+	f->req.passed_env = pass;
+	expect_refused(f, JC_ERR_INPUT,
+		       "passed environment `OTHER` is not named in [job] pass_env");
+	set_env(&pass, (const char *const[]){ "TOKEN=a\nb" }, 1);
+	f->req.passed_env = pass;
+	expect_refused(f, JC_ERR_INPUT,
+		       "passed environment: environment value of `TOKEN` has a control character");
+	jc_strv_free(&pass);
+}
+
+static void test_pass_env_collect(void **state)
+{
+	char *envp[] = { "A=1",        "SECRET=s3=cr et", "B=2", "SECRET=second", "EMPTY=", "NOEQ",
+			 "SECRETX=no", "SECRE=no",        NULL };
+	static const char *const names[] = { "SECRET", "MISSING", "EMPTY", "B", "NOEQ" };
+	struct jc_config cfg;
+	struct jc_strv out = { 0 };
+	jc_error e = { 0 };
+
+	(void)state;
+	assert_int_equal(jc_config_init(&cfg, NULL, &e), 0);
+	set_env(&cfg.pass_env, names, N(names));
+	assert_int_equal(jc_strv_push(&out, "OLD=1"), 0);
+	assert_int_equal(jc_pass_env_collect(&cfg, envp, &out, &e), 0);
+	assert_null(e.msg);
+	/* in pass_env's order; unset names skipped; the first of a name wins */
+	assert_int_equal(out.n, 3);
+	assert_string_equal(out.v[0], "SECRET=s3=cr et");
+	assert_string_equal(out.v[1], "EMPTY=");
+	assert_string_equal(out.v[2], "B=2");
+	jc_strv_free(&out);
+
+	/* an empty environment, and none at all */
+	assert_int_equal(jc_pass_env_collect(&cfg, (char *[]){ NULL }, &out, &e), 0);
+	assert_int_equal(out.n, 0);
+	assert_int_equal(jc_pass_env_collect(&cfg, NULL, &out, &e), 0);
+	assert_int_equal(out.n, 0);
+
+	/* a control character is an error naming the variable; out stays */
+	assert_int_equal(jc_strv_push(&out, "OLD=1"), 0);
+	assert_int_equal(jc_pass_env_collect(&cfg, (char *[]){ "B=x\ny", NULL }, &out, &e), -1);
+	assert_string_equal(e.msg,
+			    "[job] pass_env `B`: environment value of `B` has a control character");
+	assert_int_equal(out.n, 1);
+	assert_string_equal(out.v[0], "OLD=1");
+	jc_error_clear(&e);
+	jc_strv_free(&out);
+	jc_config_free(&cfg);
+}
+
+/* Site < request, through jc_config_override, into the body. */
+static void test_override_reaches_body(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *hc;
+
+	jc_strv_free(&f->cfg.overridable);
+	assert_int_equal(jc_strv_push(&f->cfg.overridable, "memory"), 0);
+	assert_int_equal(jc_strv_push(&f->cfg.overridable, "cpus"), 0);
+	assert_int_equal(jc_strv_push(&f->cfg.overridable, "shm_size"), 0);
+	assert_int_equal(jc_strv_push(&f->cfg.overridable, "gpus"), 0);
+	assert_int_equal(jc_strv_push(&f->cfg.overridable, "image"), 0);
+	f->cfg.memory = INT64_C(4) << 30;
+	f->cfg.nano_cpus = 4000000000;
+	assert_int_equal(jc_parse_gpus("all", &f->cfg.gpus), 0);
+	assert_int_equal(jc_config_override(&f->cfg, "memory", "512m", &f->err), 0);
+	assert_int_equal(jc_config_override(&f->cfg, "cpus", "0.5", &f->err), 0);
+	assert_int_equal(jc_config_override(&f->cfg, "shm_size", "16m", &f->err), 0);
+	assert_int_equal(jc_config_override(&f->cfg, "gpus", "1", &f->err), 0);
+	assert_int_equal(jc_config_override(&f->cfg, "image", "busybox:1.36", &f->err), 0);
+	build(f, NULL);
+	hc = get(f->root, "HostConfig");
+	json_num(hc, "Memory", 536870912);
+	json_num(hc, "MemorySwap", 536870912);
+	json_num(hc, "NanoCpus", 500000000);
+	json_num(hc, "ShmSize", 16777216);
+	device_request(hc, 1, NULL, 0);
+	json_str(f->root, "Image", "busybox:1.36");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1666,6 +2064,20 @@ int main(void)
 		T(test_refuse_volume_mode_bad_volume),
 		T(test_refuse_bad_supervisor),
 		T(test_refuse_volume_mode_config),
+		T(test_limits_in_body),
+		T(test_big_numbers_exact),
+		T(test_no_limits),
+		T(test_gpus_in_body),
+		T(test_network_in_body),
+		T(test_refuse_network),
+		T(test_site_labels),
+		T(test_refuse_site_labels),
+		T(test_env_layers),
+		T(test_env_request_duplicates),
+		T(test_env_not_overridable),
+		T(test_refuse_passed_env),
+		cmocka_unit_test(test_pass_env_collect),
+		T(test_override_reaches_body),
 		cmocka_unit_test(test_parse_inspect_good),
 		cmocka_unit_test(test_parse_inspect_minimal),
 		cmocka_unit_test(test_parse_inspect_label_types),

@@ -1,5 +1,5 @@
-/* Value parsers (units.c): durations, sizes, modes, booleans, whole numbers
- * and users.  Each refusal must leave the output untouched. */
+/* Value parsers (units.c): durations, sizes, modes, booleans, whole numbers,
+ * users, CPUs and GPUs.  Each refusal must leave the output untouched. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -306,6 +306,184 @@ static void test_user_bad(void **state)
 	}
 }
 
+/* ---- CPUs ----------------------------------------------------------------- */
+
+static void test_cpus_good(void **state)
+{
+	static const struct {
+		const char *s;
+		int64_t nano;
+	} cases[] = {
+		{ "0", 0 },
+		{ "0.0", 0 },
+		{ "0.000", 0 },
+		{ "1", 1000000000 },
+		{ "1.5", 1500000000 },
+		{ "0.25", 250000000 },
+		{ "0.01", 10000000 }, /* the engine's least */
+		{ "0.010", 10000000 },
+		{ "2.125", 2125000000 },
+		{ "01.5", 1500000000 },
+		{ "1024", INT64_C(1024000000000) },
+		{ "1024.000", INT64_C(1024000000000) },
+		{ "1023.999", INT64_C(1023999000000) },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		int64_t n = SENTINEL;
+		if (jc_parse_cpus(cases[i].s, &n) != 0)
+			fail_msg("`%s` refused", cases[i].s);
+		if (n != cases[i].nano)
+			fail_msg("`%s` gave %lld nano-CPUs, want %lld", cases[i].s, (long long)n,
+				 (long long)cases[i].nano);
+	}
+}
+
+static void test_cpus_bad(void **state)
+{
+	static const char *const bad[] = {
+		"",         "-1",
+		"-0.5",     "+1",
+		"1.2345", /* more than three decimals */
+		"0.0001",   "1.",
+		".5",       "1..5",
+		"1.5.",     "1,5",
+		"1e3",      "0x10",
+		" 1",       "1 ",
+		"1.5 ",     "1k",
+		"1024.001", /* more than 1024 */
+		"1025",     "99999999999999999999",
+		"0.001", /* below the engine's least of 0.01 */
+		"0.009",    "nan",
+		"inf",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(bad); i++) {
+		int64_t n = SENTINEL;
+		if (jc_parse_cpus(bad[i], &n) != -1)
+			fail_msg("`%s` accepted as %lld nano-CPUs", bad[i], (long long)n);
+		if (n != SENTINEL)
+			fail_msg("`%s` refused but changed the output", bad[i]);
+	}
+}
+
+/* ---- GPUs ----------------------------------------------------------------- */
+
+static void test_gpus_good(void **state)
+{
+	static const struct {
+		const char *s;
+		int64_t count;
+		const char *ids[3];
+		size_t n;
+	} cases[] = {
+		{ "", 0, { NULL }, 0 },
+		{ "0", 0, { NULL }, 0 },
+		{ "all", -1, { NULL }, 0 },
+		{ "2", 2, { NULL }, 0 },
+		{ "1024", 1024, { NULL }, 0 },
+		{ "0,1", 0, { "0", "1" }, 2 },
+		{ "0, 1 ,2", 0, { "0", "1", "2" }, 3 },
+		{ "GPU-fef8089b-4820-abfc-e83e-94318197576e",
+		  0,
+		  { "GPU-fef8089b-4820-abfc-e83e-94318197576e" },
+		  1 },
+		{ "MIG-1_a,3", 0, { "MIG-1_a", "3" }, 2 },
+		{ "gpu0", 0, { "gpu0" }, 1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		/* starts from an earlier value, which is replaced */
+		struct jc_gpus g = { 0 };
+		assert_int_equal(jc_parse_gpus("a,b", &g), 0);
+		if (jc_parse_gpus(cases[i].s, &g) != 0)
+			fail_msg("`%s` refused", cases[i].s);
+		if (g.count != cases[i].count || g.ids.n != cases[i].n)
+			fail_msg("`%s` gave count %lld and %zu ids", cases[i].s, (long long)g.count,
+				 g.ids.n);
+		for (size_t j = 0; j < cases[i].n; j++)
+			assert_string_equal(g.ids.v[j], cases[i].ids[j]);
+		jc_gpus_free(&g);
+	}
+}
+
+static void test_gpus_bad(void **state)
+{
+	static const char *const bad[] = {
+		"ALL", /* the NVIDIA runtime's words, not device ids */
+		"All",
+		"all,0",
+		"0,none",
+		"VOID",
+		"-1",
+		"_a",
+		"0,-1",
+		"1025", /* a count past the cap */
+		"0,",
+		",0",
+		"0,,1",
+		" ",
+		"0;1",
+		"0 1",
+		"GPU/0",
+		"../x",
+		"a:b",
+		"0,0",                               /* the same device twice */
+		"a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", /* 17 ids */
+		"99999999999999999999",
+		"\t",
+		"a\nb",
+	};
+	char longid[JC_GPU_ID_MAX + 2];
+
+	(void)state;
+	for (size_t i = 0; i < N(bad); i++) {
+		struct jc_gpus g = { 0 };
+		assert_int_equal(jc_parse_gpus("x,y", &g), 0);
+		if (jc_parse_gpus(bad[i], &g) != -1)
+			fail_msg("`%s` accepted", bad[i]);
+		if (g.count != 0 || g.ids.n != 2 || strcmp(g.ids.v[0], "x") != 0)
+			fail_msg("`%s` refused but changed the output", bad[i]);
+		jc_gpus_free(&g);
+	}
+	/* sixteen ids are fine; an id of JC_GPU_ID_MAX is, one more is not */
+	{
+		struct jc_gpus g = { 0 };
+		assert_int_equal(jc_parse_gpus("a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p", &g), 0);
+		assert_int_equal(g.ids.n, JC_GPU_IDS_MAX);
+		memset(longid, 'g', sizeof(longid));
+		longid[JC_GPU_ID_MAX] = '\0';
+		assert_int_equal(jc_parse_gpus(longid, &g), 0);
+		assert_int_equal(g.ids.n, 1);
+		longid[JC_GPU_ID_MAX] = 'g';
+		longid[JC_GPU_ID_MAX + 1] = '\0';
+		assert_int_equal(jc_parse_gpus(longid, &g), -1);
+		assert_int_equal(strlen(g.ids.v[0]), JC_GPU_ID_MAX);
+		jc_gpus_free(&g);
+		assert_int_equal(g.ids.n, 0);
+		assert_null(g.ids.v);
+	}
+}
+
+static void test_gpus_copy(void **state)
+{
+	struct jc_gpus a = { 0 }, b = { 0 };
+
+	(void)state;
+	assert_int_equal(jc_parse_gpus("0,GPU-1", &a), 0);
+	assert_int_equal(jc_parse_gpus("all", &b), 0);
+	assert_int_equal(jc_gpus_copy(&b, &a), 0);
+	assert_int_equal(b.count, 0);
+	assert_int_equal(b.ids.n, 2);
+	assert_string_equal(b.ids.v[1], "GPU-1");
+	assert_ptr_not_equal(b.ids.v, a.ids.v);
+	jc_gpus_free(&a);
+	jc_gpus_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +492,9 @@ int main(void)
 		cmocka_unit_test(test_mode_good),     cmocka_unit_test(test_mode_bad),
 		cmocka_unit_test(test_bool),          cmocka_unit_test(test_uint),
 		cmocka_unit_test(test_user_good),     cmocka_unit_test(test_user_bad),
+		cmocka_unit_test(test_cpus_good),     cmocka_unit_test(test_cpus_bad),
+		cmocka_unit_test(test_gpus_good),     cmocka_unit_test(test_gpus_bad),
+		cmocka_unit_test(test_gpus_copy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
