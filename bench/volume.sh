@@ -38,6 +38,7 @@ transfer_dir = $TMP
 [job]
 image = jobcell-test/root:latest
 user = 0:0
+allow_root = true
 INI
 head -c $((MIB * 1048576)) /dev/urandom >"$TMP/big"
 want=$(sha256sum <"$TMP/big" | cut -d' ' -f1)

@@ -427,15 +427,45 @@ static int make_nonce(char out[17], jc_error *err)
 	return 0;
 }
 
-/* The user the job runs as, numeric: the site's, else the image's. */
-static int resolve_user(struct ctx *c, const char *image, char **user, uid_t *uid, gid_t *gid,
-			jc_error *err)
+/* How resolve_user treats `[job] user = auto` without a job directory. */
+enum auto_user {
+	AUTO_NEEDS_DIR, /* refuse: auto takes the directory's owner */
+	AUTO_NOBODY,    /* check: its own new directory will belong to nobody */
+	AUTO_IMAGE,     /* volume put/get: no job runs; the image's user */
+};
+
+#define NOBODY 65534
+
+/* The user the job runs as, numeric: the site's uid[:gid]; with `auto`,
+ * the owner of the job directory `job_fd` (bind mode); else the image's.
+ * uid 0 only when the site sets allow_root, for a job (`for_job`). */
+static int resolve_user(struct ctx *c, const char *image, int job_fd, enum auto_user au,
+			bool for_job, char **user, uid_t *uid, gid_t *gid, jc_error *err)
 {
 	cleanup_free char *img_user = NULL;
-	const char *u = c->cfg.user;
+	const char *u = c->cfg.user, *from = "[job] user";
+	bool is_auto = u && strcmp(u, "auto") == 0;
 	char buf[32];
+	struct stat st;
 
-	if (!u) {
+	if (is_auto && job_fd >= 0) {
+		from = "[job] user = auto";
+		if (fstat(job_fd, &st) < 0)
+			return jc_error_set(err, JC_ERR_SYSTEM, errno,
+					    "user = auto: fstat the job directory: %s",
+					    strerror(errno));
+		*uid = st.st_uid;
+		*gid = st.st_gid;
+	} else if (is_auto && au == AUTO_NOBODY) {
+		from = "[job] user = auto";
+		*uid = NOBODY;
+		*gid = NOBODY;
+	} else if (is_auto && au == AUTO_NEEDS_DIR) {
+		return jc_error_set(err, JC_ERR_INPUT, ENOENT,
+				    "[job] user = auto takes the job directory's owner, and the "
+				    "job directory does not exist");
+	} else if (!u || is_auto) {
+		from = "the image's user";
 		if (jc_engine_image_user(c->engine, image, &img_user, err) < 0)
 			return -1;
 		u = *img_user ? img_user : "0:0";
@@ -448,6 +478,11 @@ static int resolve_user(struct ctx *c, const char *image, char **user, uid_t *ui
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "[job] user `%s` is not numeric",
 				    u);
 	}
+	if (for_job && *uid == 0 && !c->cfg.allow_root)
+		return jc_error_set(err, JC_ERR_CONFIG, EPERM,
+				    "the job would run as root (uid 0, from %s): set [job] "
+				    "allow_root = true to allow it",
+				    from);
 	snprintf(buf, sizeof(buf), "%u:%u", (unsigned)*uid, (unsigned)*gid);
 	if (!(*user = strdup(buf)))
 		return jc_error_oom(err);
@@ -806,7 +841,8 @@ static int run_volume(struct ctx *c, struct job_args *a, bool detach, jc_error *
 	if (a->output && open_output(base, a->output, false, &out_fd, err) < 0)
 		goto out;
 	if (open_engine(c, err) < 0 ||
-	    resolve_user(c, a->req.image ? a->req.image : c->cfg.image, &user, &uid, &gid, err) < 0)
+	    resolve_user(c, a->req.image ? a->req.image : c->cfg.image, -1, AUTO_NEEDS_DIR, true,
+			 &user, &uid, &gid, err) < 0)
 		goto out;
 	if (make_nonce(nonce, err) < 0 || (!detach && jc_supervisor_self(&supervisor, err) < 0))
 		goto out;
@@ -939,7 +975,8 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 	if (jc_ws_prepare_job(&ws, a.req.job, false, 0, 0, 0, &err) < 0 && err.status != ENOENT)
 		goto fail;
 	jc_error_clear(&err);
-	if (open_engine(c, &err) < 0 || resolve_user(c, plan->image, &user, &uid, &gid, &err) < 0)
+	if (open_engine(c, &err) < 0 || resolve_user(c, plan->image, ws.job_fd, AUTO_NEEDS_DIR,
+						     true, &user, &uid, &gid, &err) < 0)
 		goto fail;
 	jc_plan_free(plan);
 	plan = NULL;
@@ -1253,7 +1290,7 @@ static int volume_put(struct ctx *c, const char *volume, const struct jc_strv *s
 		    "volume put: no [job] image to make the transfer container from");
 	if (open_transfer_dir(c, &base, err) < 0 || open_inputs(base, specs, &in, err) < 0 ||
 	    open_engine(c, err) < 0 || site_volume(c, volume, err) < 0 ||
-	    resolve_user(c, c->cfg.image, &user, &uid, &gid, err) < 0)
+	    resolve_user(c, c->cfg.image, -1, AUTO_IMAGE, false, &user, &uid, &gid, err) < 0)
 		goto out;
 	if (jc_supervisor_self(&supervisor, err) < 0)
 		goto out;
@@ -1581,7 +1618,8 @@ static int check_bind(struct ctx *c, struct jc_job_request *req, const struct in
 	if (err->status != ENOENT)
 		goto out;
 	jc_error_clear(err);
-	if (resolve_user(c, req->image ? req->image : c->cfg.image, &user, &uid, &gid, err) < 0 ||
+	if (resolve_user(c, req->image ? req->image : c->cfg.image, -1, AUTO_NOBODY, true, &user,
+			 &uid, &gid, err) < 0 ||
 	    make_nonce(nonce, err) < 0 || jc_supervisor_self(&supervisor, err) < 0)
 		goto out;
 	req->nonce = nonce;
@@ -1648,7 +1686,8 @@ static int check_volume(struct ctx *c, struct jc_job_request *req, const struct 
 	jc_plan_free(plan);
 	plan = NULL;
 	if (setup_signals(c, true, err) < 0 ||
-	    resolve_user(c, req->image ? req->image : c->cfg.image, &user, &uid, &gid, err) < 0 ||
+	    resolve_user(c, req->image ? req->image : c->cfg.image, -1, AUTO_NEEDS_DIR, true, &user,
+			 &uid, &gid, err) < 0 ||
 	    make_nonce(nonce, err) < 0 || jc_supervisor_self(&supervisor, err) < 0)
 		return -1;
 	req->nonce = nonce;

@@ -88,6 +88,7 @@ static const struct key_def keys[] = {
 	K("job", "image", T_IMAGE, image, "", OV_ANY),
 	/* a request choosing its uid could choose 0 */
 	K("job", "user", T_USER, user, "", OV_NEVER),
+	K("job", "allow_root", T_BOOL, allow_root, "false", OV_NEVER),
 	K("job", "network", T_NETWORK, network, "none", OV_NEVER),
 	K("job", "stop_grace", T_DURATION, stop_grace_ms, "10s", OV_LOWER),
 	K("job", "timeout", T_DURATION, timeout_ms, "0", OV_LIMIT),
@@ -278,8 +279,8 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 	case T_USER: {
 		uid_t u;
 		gid_t g;
-		if (*value && jc_parse_user(value, &u, &g) < 0)
-			why = "not a numeric uid or uid:gid";
+		if (*value && strcmp(value, "auto") != 0 && jc_parse_user(value, &u, &g) < 0)
+			why = "not auto, a numeric uid or uid:gid";
 		break;
 	}
 	case T_NETWORK:
@@ -747,6 +748,11 @@ int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 		if (cfg->ws_host_path)
 			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 					    "config: [workspace] host_path is for bind mode");
+		/* a fresh volume has no owner to take */
+		if (cfg->user && strcmp(cfg->user, "auto") == 0)
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "config: [job] user = auto is for bind mode: it takes "
+					    "the job directory's owner");
 		/* one layout or the other: a mix would leave it unclear which
 		 * volume startup/ and local/ come from */
 		if (cfg->site_volume && (cfg->startup_volume || cfg->local_volume))

@@ -154,7 +154,8 @@ struct jc_config {
 	struct jc_strv reserved;
 	/* [job] */
 	char *image;
-	char *user;
+	char *user;      /* "uid[:gid]", "auto" (the job directory's owner), or NULL */
+	bool allow_root; /* a job may run as uid 0 */
 	char *network;
 	int64_t stop_grace_ms;
 	int64_t timeout_ms;

@@ -330,7 +330,10 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	if (!p->mounts || !p->labels || !(p->name = jc_container_name(cfg->site_name, req->job)) ||
 	    !(p->site = strdup(cfg->site_name)) || !(p->job = strdup(req->job)) ||
 	    !(p->image = strdup(image)) ||
-	    !(p->user = strdup(user ? user : (cfg->user ? cfg->user : ""))) ||
+	    /* `auto` is resolved by the caller; a plan without it shows the image's */
+	    !(p->user = strdup(user                                          ? user
+			       : cfg->user && strcmp(cfg->user, "auto") != 0 ? cfg->user
+									     : "")) ||
 	    !(p->workdir = join(cfg->mount_point, req->job)) ||
 	    !(p->network = strdup(cfg->network)) || jc_strv_copy(&p->cmd, &req->cmd) < 0 ||
 	    build_env(cfg, req, &p->env) < 0 || jc_strv_copy(&p->cap_drop, &cfg->cap_drop) < 0 ||

@@ -51,7 +51,7 @@ static void write_site(struct fx *f, const char *endpoint, const char *extra)
 	char text[1024];
 	snprintf(text, sizeof(text),
 		 "[engine]\nendpoint = %s\ntimeout = 3s\n[site]\nname = s\n[workspace]\npath = %s\n"
-		 "[job]\nimage = img\nuser = 0:0\nstop_grace = 1s\ntimeout = 1h\n%s",
+		 "[job]\nimage = img\nuser = 0:0\nallow_root = true\nstop_grace = 1s\ntimeout = 1h\n%s",
 		 endpoint, f->ws, extra);
 	write_file(f->ini, text);
 }

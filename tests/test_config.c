@@ -207,6 +207,7 @@ static void test_keys_table(void **state)
 		{ "workspace", "reserved", "" },
 		{ "job", "image", "" },
 		{ "job", "user", "" },
+		{ "job", "allow_root", "false" },
 		{ "job", "network", "none" },
 		{ "job", "stop_grace", "10s" },
 		{ "job", "timeout", "0" },
@@ -525,8 +526,9 @@ static void test_malformed_values(void **state)
 		{ "job", "readonly_rootfs", "", "not a boolean" },
 		{ "job", "pids_limit", "-1", "not a non-negative whole number" },
 		{ "job", "pids_limit", "1k", "not a non-negative whole number" },
-		{ "job", "user", "root", "not a numeric uid or uid:gid" },
-		{ "job", "user", "1:", "not a numeric uid or uid:gid" },
+		{ "job", "user", "root", "not auto, a numeric uid or uid:gid" },
+		{ "job", "user", "1:", "not auto, a numeric uid or uid:gid" },
+		{ "job", "allow_root", "maybe", "not a boolean" },
 		{ "job", "cap_add", "SYS_admin", "not a capability name such as ALL or CAP_CHOWN" },
 		{ "job", "cap_add", "CAP_", "not a capability name" },
 		{ "job", "cap_drop", "ALL, cap_chown", "not a capability name" },
@@ -858,7 +860,7 @@ static void test_several_problems(void **state)
 	assert_int_equal(f->cfg.problems.n, 3);
 	assert_non_null(strstr(f->cfg.problems.v[0], "f.ini:2: unknown key `bogus` in [job]"));
 	assert_non_null(
-	    strstr(f->cfg.problems.v[1], "f.ini:3: [job] user = `root`: not a numeric"));
+	    strstr(f->cfg.problems.v[1], "f.ini:3: [job] user = `root`: not auto, a numeric"));
 	assert_non_null(strstr(f->cfg.problems.v[2], "f.ini:4: unknown section [nope]"));
 	/* timeout in [nope] is not judged; tmp_size on line 7 is in [job] again and taken */
 	assert_int_equal(f->cfg.timeout_ms, 0);
@@ -1024,6 +1026,12 @@ static void test_validate_volume_mode(void **state)
 			"[site]\nname = s\n[workspace]\nmode = volume\n"
 			"[volume]\nstartup_volume = st\nlocal_volume = lo\n",
 			NULL);
+	/* a fresh volume has no owner for user = auto to take */
+	expect_validate(
+	    f,
+	    "[site]\nname = s\n[workspace]\nmode = volume\n"
+	    "[volume]\nstartup_volume = st\nlocal_volume = lo\n[job]\nuser = auto\n",
+	    "config: [job] user = auto is for bind mode: it takes the job directory's owner");
 	/* one site volume */
 	expect_validate(f,
 			"[site]\nname = s\n[workspace]\nmode = volume\n"

@@ -182,7 +182,7 @@ expect_line "the probe ran as 65532" "$OUT" '^workspace-root-readonly +kept +as 
 expect_line "a sibling was looked for" "$OUT" '^siblings-invisible +kept .*sibling `check\.[0-9a-f]{8}`'
 expect_clean "bind: the check job, its directory and its sibling are gone" "${S}nr"
 
-make_site "${S}rt" image=jobcell-test/root:latest user=0:0
+make_site "${S}rt" image=jobcell-test/root:latest user=0:0 allow_root=true
 jc -c "$TMP/${S}rt.ini" check
 expect_all_kept "bind, as root: every promise kept, exit 0"
 expect_line "the probe ran as root" "$OUT" '^workspace-root-readonly +kept +as uid 0:'
@@ -196,13 +196,13 @@ else
 fi
 expect_clean "bind, as root: nothing left" "${S}rt"
 
-make_site "${S}cap" image=jobcell-test/root:latest user=0:0 cap_add=CHOWN
+make_site "${S}cap" image=jobcell-test/root:latest user=0:0 allow_root=true cap_add=CHOWN
 jc -c "$TMP/${S}cap.ini" check
 expect_all_kept "cap_add = CHOWN: the capability the site adds is allowed"
 expect_line "CapEff shows CHOWN alone" "$OUT" '^capabilities +kept +CapEff 0000000000000001 '
 
 # ---- bind mode: weakened sites fail, naming the promise ----
-make_site "${S}wr" image=jobcell-test/root:latest user=0:0
+make_site "${S}wr" image=jobcell-test/root:latest user=0:0 allow_root=true
 set_key "$TMP/${S}wr.ini" workspace root_readonly=false
 jc -c "$TMP/${S}wr.ini" check
 expect_broken "root_readonly = false, as root: workspace-root-readonly broken, exit 1" workspace-root-readonly
@@ -219,7 +219,7 @@ jc -c "$TMP/${S}wn.ini" check
 expect_broken "root_readonly = false, as 65532: broken all the same (mode bits would not stop root)" \
 	workspace-root-readonly
 
-make_site "${S}fs" image=jobcell-test/root:latest user=0:0 readonly_rootfs=false
+make_site "${S}fs" image=jobcell-test/root:latest user=0:0 allow_root=true readonly_rootfs=false
 jc -c "$TMP/${S}fs.ini" check
 expect_broken "readonly_rootfs = false: rootfs-readonly broken, exit 1" rootfs-readonly
 
@@ -228,7 +228,7 @@ set_key "$TMP/${S}jm.ini" workspace job_mode=0755
 jc -c "$TMP/${S}jm.ini" check
 expect_broken "job_mode = 0755 (readable by others): job-dir-private broken, exit 1" job-dir-private
 
-make_site "${S}nn" image=jobcell-test/root:latest user=0:0 no_new_privileges=false
+make_site "${S}nn" image=jobcell-test/root:latest user=0:0 allow_root=true no_new_privileges=false
 jc -c "$TMP/${S}nn.ini" check
 expect_broken "no_new_privileges = false: no-new-privileges broken, exit 1" no-new-privileges
 
@@ -282,11 +282,11 @@ if [ $made = 2 ]; then
 	expect_all_kept "volume mode, as 65532: every promise kept, exit 0"
 	expect_line "volume mode has no sibling directory to look for" "$OUT" '^siblings-invisible +kept .*no sibling to look for'
 	expect_clean "volume mode: the check job's container and volume are gone" "${S}vn"
-	make_vsite "${S}vr" image=jobcell-test/root:latest user=0:0
+	make_vsite "${S}vr" image=jobcell-test/root:latest user=0:0 allow_root=true
 	jc -c "$TMP/${S}vr.ini" check
 	expect_all_kept "volume mode, as root: every promise kept, exit 0"
 	expect_clean "volume mode, as root: nothing left" "${S}vr"
-	make_vsite "${S}vw" image=jobcell-test/root:latest user=0:0
+	make_vsite "${S}vw" image=jobcell-test/root:latest user=0:0 allow_root=true
 	set_key "$TMP/${S}vw.ini" workspace root_readonly=false
 	jc -c "$TMP/${S}vw.ini" check
 	expect_broken "volume mode, root_readonly = false: workspace-root-readonly broken" workspace-root-readonly

@@ -56,7 +56,7 @@ for img in jobcell-test/root:latest jobcell-test/nonroot:latest; do
 done
 
 # ---- exit statuses ----
-make_site "${S}x" image=jobcell-test/root:latest user=0:0 stop_grace=2s
+make_site "${S}x" image=jobcell-test/root:latest user=0:0 allow_root=true stop_grace=2s
 C=$TMP/${S}x.ini
 jc -c "$C" run j0 -- true
 expect_rc "exit status 0 passes through" 0
@@ -104,7 +104,7 @@ t "no network" "[ \"\$(ls /sys/class/net)\" = lo ]"
 exit $fail'
 for who in root nonroot; do
 	if [ $who = root ]; then
-		make_site "${S}$who" image=jobcell-test/root:latest user=0:0
+		make_site "${S}$who" image=jobcell-test/root:latest user=0:0 allow_root=true
 		want_uid=0
 	else
 		make_site "${S}$who" image=jobcell-test/nonroot:latest # user from the image
@@ -132,7 +132,7 @@ for who in root nonroot; do
 done
 
 # ---- symlinked job directories: 125, nothing created on the engine ----
-make_site "${S}ln" image=jobcell-test/root:latest user=0:0
+make_site "${S}ln" image=jobcell-test/root:latest user=0:0 allow_root=true
 W=$TMP/${S}ln
 mkdir -p "$W/other"
 ln -s / "$W/toroot"; ln -s other "$W/tosib"; ln -s startup "$W/tostartup"; ln -s nowhere "$W/dangling"
@@ -155,7 +155,7 @@ else
 fi
 
 # ---- signals, parent death, timeout ----
-make_site "${S}sig" image=jobcell-test/root:latest user=0:0 stop_grace=2s
+make_site "${S}sig" image=jobcell-test/root:latest user=0:0 allow_root=true stop_grace=2s
 C=$TMP/${S}sig.ini
 trap_loop='trap "exit 143" TERM; while :; do sleep 0.2; done'
 signal_case "SIGTERM stops the job gracefully (job status 143)" "${S}sig" graceful 143 TERM \
@@ -163,7 +163,7 @@ signal_case "SIGTERM stops the job gracefully (job status 143)" "${S}sig" gracef
 signal_case "a job ignoring SIGTERM is killed after the grace (137)" "${S}sig" stubborn 137 TERM \
 	sleep 60
 # a 30 s grace: only the kill of the second signal ends it inside the 15 s bound
-make_site "${S}sig2" image=jobcell-test/root:latest user=0:0 stop_grace=30s
+make_site "${S}sig2" image=jobcell-test/root:latest user=0:0 allow_root=true stop_grace=30s
 signal_case "a second signal kills at once (137)" "${S}sig2" twice 137 "INT INT" sleep 60
 # the parent dies (SIGKILL): PR_SET_PDEATHSIG turns that into a stop, one
 # stop: the job's TERM trap leaves a file in its directory
@@ -232,6 +232,28 @@ jc -c "$C" rm det
 expect_rc "rm removes the job's container" 0
 jc -c "$C" --json run jj -- true
 if [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q '"exit_code":0'; then ok "--json run record"; else not_ok "--json run record" "$OUT"; fi
+
+# ---- the job's user: root only with allow_root; auto takes the job dir's owner ----
+make_site "${S}ur" image=jobcell-test/root:latest
+jc -c "$TMP/${S}ur.ini" run rootjob -- true
+expect_refusal "a root job without allow_root refused" 125 \
+	"would run as root \(uid 0, from the image's user\): set \[job\] allow_root = true"
+[ ! -e "$TMP/${S}ur/rootjob" ] && [ "$(count_site "${S}ur")" = 0 ] &&
+	ok "the refused root job made nothing" || not_ok "the refused root job made nothing" "$(ls "$TMP/${S}ur")"
+make_site "${S}au" image=jobcell-test/root:latest user=auto
+mkdir -m 0700 "$TMP/${S}au/tenant-a" && chown 65532:65532 "$TMP/${S}au/tenant-a"
+jc -c "$TMP/${S}au.ini" run tenant-a -- sh -c 'id -u; id -g; echo x > f'
+if [ "$RC" = 0 ] && [ "$OUT" = "$(printf '65532\n65532')" ] &&
+	[ "$(stat -c %u "$TMP/${S}au/tenant-a/f")" = 65532 ]; then
+	ok "user = auto runs as the job directory's owner (65532)"
+else
+	not_ok "user = auto runs as the job directory's owner (65532)" "rc $RC out $OUT err $ERR"
+fi
+jc -c "$TMP/${S}au.ini" run newjob -- true
+expect_refusal "user = auto without a job directory refused" 125 "user = auto takes the job directory's owner"
+mkdir -m 0700 "$TMP/${S}au/rootdir"
+jc -c "$TMP/${S}au.ini" run rootdir -- true
+expect_refusal "user = auto on a root-owned job directory refused" 125 "from \[job\] user = auto"
 
 # ---- nothing labelled is left ----
 left=0

@@ -68,7 +68,7 @@ make_vsite() {
 		*) echo "make_vsite: bad key $kv" >&2 && exit 2 ;;
 		esac
 	done
-	[ $img = 1 ] || job+=("image=jobcell-test/root:latest")
+	[ $img = 1 ] || job+=("image=jobcell-test/root:latest" "allow_root=true")
 	[ $sv = 1 ] || vol+=("startup_volume=$SV_START" "local_volume=$SV_LOCAL")
 	{
 		printf '[engine]\nendpoint = unix://%s\n' "$SOCK"
@@ -184,7 +184,7 @@ jc -c "$C" volume create --tenant '../x'
 expect_refusal "volume create --tenant ../x refused" 125 'tenant `\.\./x`'
 jc -c "$C" volume get some-volume ../x --to got
 expect_refusal "volume get PATH with .. refused" 125 'path component `\.\.`'
-make_site "${S}bind" image=jobcell-test/root:latest user=0:0
+make_site "${S}bind" image=jobcell-test/root:latest user=0:0 allow_root=true
 for opt in "--tenant t" "--run r" "--input in.txt" "--output o" "--keep"; do
 	# shellcheck disable=SC2086 # the option and its value are two words
 	jc -c "$TMP/${S}bind.ini" run bj $opt -- true
