@@ -367,24 +367,6 @@ static char *join(const char *a, const char *b)
 	return s;
 }
 
-static const char *type_name(mode_t m)
-{
-	switch (m & S_IFMT) {
-	case S_IFLNK:
-		return "a symlink";
-	case S_IFIFO:
-		return "a fifo";
-	case S_IFSOCK:
-		return "a socket";
-	case S_IFCHR:
-		return "a character device";
-	case S_IFBLK:
-		return "a block device";
-	default:
-		return "of an unknown type";
-	}
-}
-
 /* Refuses what could name something outside the target or be read two ways:
  * absolute paths, empty, `.` and `..` components, control bytes, and names
  * longer than the kernel's NAME_MAX/PATH_MAX take. */
@@ -511,7 +493,7 @@ static int open_checked(int dfd, const char *path, const char *spec, const char 
 		return jc_error_set(err, JC_ERR_INPUT, S_ISLNK(st->st_mode) ? ELOOP : EINVAL,
 				    "input `%s`: `%s` is %s; inputs hold only regular files and "
 				    "directories",
-				    spec, shown_path, type_name(st->st_mode));
+				    spec, shown_path, jc_file_type(st->st_mode));
 	close(fd);
 	fd = open_beneath(
 	    dfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0));

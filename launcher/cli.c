@@ -410,9 +410,20 @@ static int parse_job_args(struct ctx *c, int argc, char **argv, const int *allow
 
 /* ---- run / start ---- */
 
-static int recheck(void *ws, jc_error *err)
+/* What a bind-mode run checked on disk, compared again just before start. */
+struct bind_run {
+	const struct jc_config *cfg;
+	struct jc_workspace *ws;
+	struct jc_data *data;
+};
+
+static int recheck(void *ctx, jc_error *err)
 {
-	return jc_ws_recheck(ws, err);
+	struct bind_run *b = ctx;
+
+	if (jc_ws_recheck(b->ws, err) < 0)
+		return -1;
+	return jc_data_recheck(b->cfg, b->data, err);
 }
 
 /* 64 random bits in hex: this run's jobcell.nonce. */
@@ -769,6 +780,7 @@ struct vol_run {
 	const char *output; /* --output DIR, or NULL */
 	int out_fd;         /* DIR once open, else -1 */
 	struct jc_extract_report rep;
+	const struct jc_data *data; /* [mounts] as checked, or NULL */
 };
 
 static int vol_before_start(void *ctx, jc_error *err)
@@ -776,6 +788,8 @@ static int vol_before_start(void *ctx, jc_error *err)
 	struct vol_run *v = ctx;
 	struct jc_tar_opts o = { ".", v->c->cfg.job_mode & 0777, v->uid, v->gid };
 
+	if (v->data && jc_data_recheck(&v->c->cfg, v->data, err) < 0)
+		return -1;
 	if (!v->in->n)
 		return 0;
 	return send_inputs(v->c, v->plan->name, v->plan->name, v->plan->workdir, &o, v->in, err);
@@ -810,7 +824,8 @@ static int run_volume(struct ctx *c, struct job_args *a, bool detach, jc_error *
 	cleanup_free char *placeholder = NULL;
 	cleanup_close int base = -1;
 	cleanup_close int out_fd = -1;
-	struct vol_run v = { .c = c, .in = &in, .base_fd = -1, .out_fd = -1 };
+	struct jc_data data = { 0 };
+	struct vol_run v = { .c = c, .in = &in, .base_fd = -1, .out_fd = -1, .data = &data };
 	char nonce[17];
 	bool keep = a->keep_set || c->cfg.keep;
 	uid_t uid;
@@ -834,8 +849,8 @@ static int run_volume(struct ctx *c, struct job_args *a, bool detach, jc_error *
 		return -1;
 	jc_plan_free(plan);
 	plan = NULL;
-	if (setup_signals(c, !detach, err) < 0 || open_transfer_dir(c, &base, err) < 0 ||
-	    open_inputs(base, &a->inputs, &in, err) < 0)
+	if (setup_signals(c, !detach, err) < 0 || jc_data_open(&c->cfg, &data, err) < 0 ||
+	    open_transfer_dir(c, &base, err) < 0 || open_inputs(base, &a->inputs, &in, err) < 0)
 		goto out;
 	/* checked now, made only when there is something to put in it */
 	if (a->output && open_output(base, a->output, false, &out_fd, err) < 0)
@@ -928,6 +943,7 @@ out:
 	jc_run_result_free(&res);
 	jc_plan_free(plan);
 	inputs_free(&in);
+	jc_data_close(&data);
 	return r;
 }
 
@@ -939,6 +955,8 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 					  OPT_INPUT, OPT_KEEP, OPT_SET,    0 };
 	struct job_args a = { 0 };
 	struct jc_workspace ws = { .root_fd = -1, .startup_fd = -1, .local_fd = -1, .job_fd = -1 };
+	struct jc_data data = { 0 };
+	struct bind_run br = { &c->cfg, &ws, &data };
 	struct jc_plan *plan = NULL;
 	struct jc_run_result res = { 0 };
 	cleanup_free char *user = NULL;
@@ -970,7 +988,8 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 	/* pure checks first, then the disk, then the engine: bad input is
 	 * refused before anything is created */
 	if (jc_plan_build(&c->cfg, &a.req, NULL, 0, &plan, &err) < 0 ||
-	    setup_signals(c, !detach, &err) < 0 || jc_ws_open(&ws, c->cfg.ws_path, &err) < 0)
+	    setup_signals(c, !detach, &err) < 0 || jc_ws_open(&ws, c->cfg.ws_path, &err) < 0 ||
+	    jc_data_open(&c->cfg, &data, &err) < 0)
 		goto fail;
 	if (jc_ws_prepare_job(&ws, a.req.job, false, 0, 0, 0, &err) < 0 && err.status != ENOENT)
 		goto fail;
@@ -996,7 +1015,7 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 		.sink = sink_fds,
 		.detach = detach,
 		.before_start = recheck,
-		.before_start_ctx = &ws,
+		.before_start_ctx = &br,
 	};
 	if (jc_supervise_run(c->engine, plan, &o, &res, &err) < 0) {
 		jc_ws_undo_job(&ws);
@@ -1019,6 +1038,7 @@ out:
 	jc_run_result_free(&res);
 	jc_plan_free(plan);
 	jc_ws_close(&ws);
+	jc_data_close(&data);
 	jc_error_clear(&err);
 	job_args_free(&a);
 	return status;
@@ -1596,7 +1616,9 @@ static int check_bind(struct ctx *c, struct jc_job_request *req, const struct in
 	struct jc_plan *plan = NULL;
 	cleanup_free char *user = NULL;
 	cleanup_free char *supervisor = NULL;
-	struct check_run k = { &ws, { .c = c, .in = in, .base_fd = -1, .out_fd = -1 } };
+	struct jc_data data = { 0 };
+	struct check_run k = { &ws,
+			       { .c = c, .in = in, .base_fd = -1, .out_fd = -1, .data = &data } };
 	bool sibling_made = false;
 	char nonce[17];
 	uid_t uid;
@@ -1607,7 +1629,8 @@ static int check_bind(struct ctx *c, struct jc_job_request *req, const struct in
 		return -1;
 	jc_plan_free(plan);
 	plan = NULL;
-	if (setup_signals(c, true, err) < 0 || jc_ws_open(&ws, c->cfg.ws_path, err) < 0)
+	if (setup_signals(c, true, err) < 0 || jc_ws_open(&ws, c->cfg.ws_path, err) < 0 ||
+	    jc_data_open(&c->cfg, &data, err) < 0)
 		goto out;
 	if (jc_ws_prepare_job(&ws, req->job, false, 0, 0, 0, err) == 0) {
 		jc_error_set(err, JC_ERR_WORKSPACE, EEXIST,
@@ -1654,6 +1677,7 @@ out:
 	if (sibling_made)
 		r = check_remove(ws.root_fd, sibling, r, err);
 	jc_ws_close(&ws);
+	jc_data_close(&data);
 	jc_plan_free(plan);
 	return r;
 }
@@ -1668,7 +1692,10 @@ static int check_volume(struct ctx *c, struct jc_job_request *req, const struct 
 	cleanup_free char *supervisor = NULL;
 	cleanup_free char *volume = NULL;
 	cleanup_free char *placeholder = NULL;
-	struct check_run k = { NULL, { .c = c, .in = in, .base_fd = -1, .out_fd = -1 } };
+	/* closed on every return, the early ones included */
+	__attribute__((cleanup(jc_data_close))) struct jc_data data = { 0 };
+	struct check_run k = { NULL,
+			       { .c = c, .in = in, .base_fd = -1, .out_fd = -1, .data = &data } };
 	jc_error rm = { 0 };
 	char nonce[17];
 	uid_t uid;
@@ -1685,8 +1712,9 @@ static int check_volume(struct ctx *c, struct jc_job_request *req, const struct 
 		return -1;
 	jc_plan_free(plan);
 	plan = NULL;
-	if (setup_signals(c, true, err) < 0 ||
-	    resolve_user(c, req->image ? req->image : c->cfg.image, -1, AUTO_NEEDS_DIR, true, &user,
+	if (setup_signals(c, true, err) < 0 || jc_data_open(&c->cfg, &data, err) < 0)
+		return -1;
+	if (resolve_user(c, req->image ? req->image : c->cfg.image, -1, AUTO_NEEDS_DIR, true, &user,
 			 &uid, &gid, err) < 0 ||
 	    make_nonce(nonce, err) < 0 || jc_supervisor_self(&supervisor, err) < 0)
 		return -1;

@@ -2,7 +2,8 @@
  * job request.  One table below names every key, its type, its default and
  * what a job request may do with it; the defaults, the parser, the
  * overrides, the reference file test and the man page all follow it.
- * [env] and [labels] hold free NAME = VALUE entries instead of keys. */
+ * [env], [labels] and [mounts] hold free NAME = VALUE entries instead of
+ * keys. */
 #include <errno.h>
 #include <inttypes.h>
 #include <ini.h>
@@ -37,7 +38,8 @@ enum key_type {
 	T_CPUS,      /* nano-CPUs */
 	T_GPUS,      /* struct jc_gpus */
 	T_ENV_NAMES, /* a list of environment names */
-	T_KEYS       /* a list of [job] keys a request may change */
+	T_KEYS,      /* a list of [job] keys a request may change */
+	T_PATHS      /* a list of absolute paths */
 };
 
 /* What a job request may do with a key (jc_config_override).  Whatever is
@@ -104,6 +106,9 @@ static const struct key_def keys[] = {
 	K("job", "gpus", T_GPUS, gpus, "", OV_GPUS),
 	K("job", "pass_env", T_ENV_NAMES, pass_env, "", OV_NEVER),
 	K("job", "overridable", T_KEYS, overridable, "image, timeout, env", OV_NEVER),
+	/* what may be mounted is the site's alone */
+	K("job", "data_prefixes", T_PATHS, data_prefixes, "", OV_NEVER),
+	K("job", "data_mount_point", T_PATH, data_mount_point, "/data", OV_NEVER),
 	K("volume", "tenant", T_LABEL, tenant, "default", OV_NEVER),
 	K("volume", "run", T_LABEL, run, "default", OV_NEVER),
 	K("volume", "startup_volume", T_VOLUME, startup_volume, "", OV_NEVER),
@@ -135,7 +140,8 @@ static const struct key_def *find_key(const char *section, const char *key)
 /* Sections of free NAME = VALUE entries rather than keys. */
 static bool entry_section(const char *section)
 {
-	return strcmp(section, "env") == 0 || strcmp(section, "labels") == 0;
+	return strcmp(section, "env") == 0 || strcmp(section, "labels") == 0 ||
+	       strcmp(section, "mounts") == 0;
 }
 
 static bool known_section(const char *section)
@@ -203,6 +209,82 @@ static bool path_ok(const char *p)
 			return false;
 	}
 	return true;
+}
+
+/* `p` without repeated or trailing slashes ("/" stays).  Caller frees. */
+static char *path_norm(const char *p)
+{
+	char *n = malloc(strlen(p) + 1), *o = n;
+
+	if (!n)
+		return NULL;
+	for (const char *c = p; *c; c++)
+		if (!(c[0] == '/' && o > n && o[-1] == '/'))
+			*o++ = *c;
+	if (o - n > 1 && o[-1] == '/')
+		o--;
+	*o = '\0';
+	return n;
+}
+
+bool jc_path_within(const char *path, const char *dir)
+{
+	cleanup_free char *p = path_norm(path);
+	cleanup_free char *d = path_norm(dir);
+	size_t n;
+
+	if (!p || !d)
+		return false;
+	if (strcmp(d, "/") == 0)
+		return p[0] == '/';
+	n = strlen(d);
+	return strncmp(p, d, n) == 0 && (p[n] == '\0' || p[n] == '/');
+}
+
+/* Engine sockets wherever distributions put them; /var/run is usually a
+ * link to /run, and the check is on strings, so both spellings. */
+static const char *const usual_sockets[] = {
+	"/var/run/docker.sock",
+	"/run/docker.sock",
+	"/run/podman/podman.sock",
+	"/var/run/podman/podman.sock",
+};
+
+static int data_path_meets(const char *path, const char *what, const char *other,
+			   const char *other_what, jc_error *err)
+{
+	const char *rel = NULL;
+
+	if (jc_path_within(path, other) && jc_path_within(other, path))
+		rel = "is";
+	else if (jc_path_within(path, other))
+		rel = "lies under";
+	else if (jc_path_within(other, path))
+		rel = "contains";
+	if (!rel)
+		return 0;
+	return jc_error_set(err, JC_ERR_CONFIG, EPERM, "%s `%s` %s %s `%s`: never mounted", what,
+			    path, rel, other_what, other);
+}
+
+int jc_config_check_data_path(const struct jc_config *cfg, const char *path, const char *what,
+			      jc_error *err)
+{
+	if (cfg->endpoint && strncmp(cfg->endpoint, "unix://", 7) == 0 && cfg->endpoint[7] == '/' &&
+	    data_path_meets(path, what, cfg->endpoint + 7, "the engine socket", err) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(usual_sockets) / sizeof(usual_sockets[0]); i++)
+		if (data_path_meets(path, what, usual_sockets[i], "the engine socket", err) < 0)
+			return -1;
+	/* the workspace has mounts of its own, each checked; a data mount
+	 * of it would show every job to every other */
+	if (cfg->ws_path &&
+	    data_path_meets(path, what, cfg->ws_path, "the site workspace", err) < 0)
+		return -1;
+	if (cfg->ws_host_path &&
+	    data_path_meets(path, what, cfg->ws_host_path, "the site workspace", err) < 0)
+		return -1;
+	return 0;
 }
 
 int jc_config_check_network(const char *network, jc_error *err)
@@ -340,6 +422,7 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 	case T_CAPS:
 	case T_LIST:
 	case T_ENV_NAMES:
+	case T_PATHS:
 	case T_KEYS: {
 		struct jc_strv words = { 0 };
 		if (split_words(value, &words) < 0)
@@ -353,6 +436,18 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 			} else if (k->type == T_LIST) {
 				if (jc_name_check(w, "n", &e) < 0)
 					why = "not a list of names";
+			} else if (k->type == T_PATHS) {
+				if (!path_ok(w)) {
+					snprintf(buf, size,
+						 "`%.200s` is not an absolute path without `.` or "
+						 "`..` components",
+						 w);
+					why = buf;
+				} else if (jc_config_check_data_path(cfg, w, "data prefix", &e) <
+					   0) {
+					snprintf(buf, size, "%s", e.msg ? e.msg : "out of memory");
+					why = buf;
+				}
 			} else if (k->type == T_ENV_NAMES) {
 				if (env_name_check(w, &e) < 0) {
 					snprintf(buf, size, "not a list of environment names: %s",
@@ -418,6 +513,7 @@ static void free_field(struct jc_config *cfg, const struct key_def *k)
 	case T_LIST:
 	case T_CAPS:
 	case T_ENV_NAMES:
+	case T_PATHS:
 	case T_KEYS:
 		jc_strv_free(field);
 		break;
@@ -607,12 +703,51 @@ static char *reader(char *buf, int size, void *stream)
 	return buf;
 }
 
-/* An entry of [env] or [labels]: NAME = VALUE; an empty value removes
- * what an earlier file set. */
+/* Set, replace or (value "") remove NAME of [mounts], with where it was set.
+ * Returns -1 when out of memory. */
+static int mount_set(struct jc_config *cfg, const char *name, const char *value, const char *origin)
+{
+	size_t n = strlen(name), i;
+	struct jc_strv *v = &cfg->mounts, *o = &cfg->mounts_origin;
+
+	for (i = 0; i < v->n; i++)
+		if (strncmp(v->v[i], name, n) == 0 && v->v[i][n] == '=')
+			break;
+	if (!*value) {
+		if (i < v->n) {
+			free(v->v[i]);
+			free(o->v[i]);
+			memmove(&v->v[i], &v->v[i + 1], (v->n - i) * sizeof(*v->v));
+			memmove(&o->v[i], &o->v[i + 1], (o->n - i) * sizeof(*o->v));
+			v->n--;
+			o->n--;
+		}
+		return 0;
+	}
+	if (i < v->n) {
+		char *copy = strdup(origin);
+		if (!copy)
+			return -1;
+		free(o->v[i]);
+		o->v[i] = copy;
+		return kv_set(v, name, value);
+	}
+	if (jc_strv_push(o, origin) < 0)
+		return -1;
+	if (kv_set(v, name, value) < 0) {
+		free(o->v[--o->n]);
+		return -1;
+	}
+	return 0;
+}
+
+/* An entry of [env], [labels] or [mounts]: NAME = VALUE; an empty value
+ * removes what an earlier file set. */
 static void set_entry(struct load_state *st, const char *section, const char *name,
 		      const char *value)
 {
 	bool env = strcmp(section, "env") == 0;
+	bool mounts = strcmp(section, "mounts") == 0;
 	struct jc_strv *v = env ? &st->cfg->env : &st->cfg->labels;
 	cleanup_free char *id = NULL;
 	cleanup_free char *entry = NULL;
@@ -641,6 +776,24 @@ static void set_entry(struct load_state *st, const char *section, const char *na
 	st->nseen_entries++;
 	id = NULL;
 
+	if (mounts) {
+		cleanup_free char *origin = NULL;
+		if (jc_name_check(name, "mount name", &e) < 0)
+			why = e.msg;
+		else if (*value && !path_ok(value))
+			why = "not an absolute path without `.` or `..` components";
+		else if (*value && jc_config_check_data_path(st->cfg, value, "data mount", &e) < 0)
+			why = e.msg;
+		if (why) {
+			problem(st, st->line, "[%s] %s = `%s`: %s", section, name, value, why);
+		} else if (asprintf(&origin, "%s:%d", st->path, st->line) < 0 ||
+			   mount_set(st->cfg, name, value, origin) < 0) {
+			origin = NULL;
+			st->oom = true;
+		}
+		jc_error_clear(&e);
+		return;
+	}
 	if (env) {
 		if (env_name_check(name, &e) == 0 && *value) {
 			if (asprintf(&entry, "%s=%s", name, value) < 0) {
@@ -729,6 +882,61 @@ int jc_config_load(struct jc_config *cfg, const char *path, jc_error *err)
 	return 0;
 }
 
+/* [mounts] and data_prefixes once every file is read: the socket and
+ * workspace rules again (endpoint or path may have come later), and every
+ * mount under a prefix. */
+static int validate_data(const struct jc_config *cfg, jc_error *err)
+{
+	const char *dmp = cfg->data_mount_point;
+
+	for (size_t i = 0; i < cfg->data_prefixes.n; i++)
+		if (!path_ok(cfg->data_prefixes.v[i]) ||
+		    jc_config_check_data_path(cfg, cfg->data_prefixes.v[i], "data prefix", err) < 0)
+			return jc_error_wrap(err, "config: [job] data_prefixes");
+	if (!cfg->mounts.n)
+		return 0;
+	if (!dmp || strcmp(dmp, "/") == 0 || !path_ok(dmp))
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "config: [job] data_mount_point must be an absolute path "
+				    "below `/`");
+	/* a data mount inside the workspace tree (or the tree inside the data
+	 * mounts) could shadow a job directory or startup/ and local/ */
+	if (jc_path_within(dmp, cfg->mount_point) || jc_path_within(cfg->mount_point, dmp))
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "config: [job] data_mount_point `%s` must not be at, under or "
+				    "above [workspace] mount_point `%s`",
+				    dmp, cfg->mount_point);
+	for (size_t i = 0; i < cfg->mounts.n; i++) {
+		const char *entry = cfg->mounts.v[i], *eq = strchr(entry, '='), *path;
+		const char *origin = i < cfg->mounts_origin.n ? cfg->mounts_origin.v[i] : "config";
+		bool under = false;
+
+		cleanup_free char *name = eq ? strndup(entry, (size_t)(eq - entry)) : NULL;
+
+		if (!eq || !name || jc_name_check(name, "mount name", NULL) < 0)
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "config: [mounts] entry %zu is not NAME=HOST_PATH",
+					    i + 1);
+		path = eq + 1;
+		if (!path_ok(path))
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "%s: [mounts] %.*s = `%s`: not an absolute path "
+					    "without `.` or `..` components",
+					    origin, (int)(eq - entry), entry, path);
+		if (jc_config_check_data_path(cfg, path, "data mount", err) < 0)
+			return jc_error_wrap(err, "%s: [mounts] %.*s", origin, (int)(eq - entry),
+					     entry);
+		for (size_t j = 0; !under && j < cfg->data_prefixes.n; j++)
+			under = jc_path_within(path, cfg->data_prefixes.v[j]);
+		if (!under)
+			return jc_error_set(err, JC_ERR_CONFIG, EPERM,
+					    "%s: [mounts] %.*s = `%s`: not under any of [job] "
+					    "data_prefixes",
+					    origin, (int)(eq - entry), entry, path);
+	}
+	return 0;
+}
+
 int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 {
 	if (!cfg->endpoint)
@@ -771,7 +979,7 @@ int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 	if (cfg->engine_timeout_ms <= 0)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 				    "config: [engine] timeout must be more than 0");
-	return 0;
+	return validate_data(cfg, err);
 }
 
 void jc_config_free(struct jc_config *cfg)
@@ -780,6 +988,8 @@ void jc_config_free(struct jc_config *cfg)
 		free_field(cfg, &keys[i]);
 	jc_strv_free(&cfg->env);
 	jc_strv_free(&cfg->labels);
+	jc_strv_free(&cfg->mounts);
+	jc_strv_free(&cfg->mounts_origin);
 	jc_strv_free(&cfg->problems);
 }
 

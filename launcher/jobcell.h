@@ -57,6 +57,8 @@ struct jc_strv {
 int jc_strv_push(struct jc_strv *s, const char *str);
 int jc_strv_copy(struct jc_strv *dst, const struct jc_strv *src);
 void jc_strv_free(struct jc_strv *s);
+/* "a symlink", "a regular file", "a fifo", ... for messages. */
+const char *jc_file_type(mode_t m);
 
 /* ---- names (names.c): pure checks, no I/O --------------------------------- */
 
@@ -169,12 +171,19 @@ struct jc_config {
 	int64_t nano_cpus; /* billionths of a CPU; 0: no limit */
 	int64_t shm_size;  /* bytes of /dev/shm; 0: the engine's default */
 	struct jc_gpus gpus;
-	struct jc_strv pass_env;    /* names copied from jobcell's environment */
-	struct jc_strv overridable; /* [job] keys (and "env") a job request may change */
+	struct jc_strv pass_env;      /* names copied from jobcell's environment */
+	struct jc_strv overridable;   /* [job] keys (and "env") a job request may change */
+	struct jc_strv data_prefixes; /* absolute host directories [mounts] may come from */
+	char *data_mount_point;       /* where [mounts] appear in the job: <this>/NAME */
 	/* [env]: "NAME=VALUE", each NAME once, in file order */
 	struct jc_strv env;
 	/* [labels]: "KEY=VALUE", each KEY once, none starting with "jobcell." */
 	struct jc_strv labels;
+	/* [mounts]: "NAME=HOST_PATH", each NAME once, in file order; mounted
+	 * read-only at data_mount_point/NAME.  mounts_origin[i] is the
+	 * "file:line" that set mounts.v[i], for messages of validate */
+	struct jc_strv mounts;
+	struct jc_strv mounts_origin;
 	/* [volume] */
 	char *tenant;         /* default tenant of a request */
 	char *run;            /* default run of a request */
@@ -218,6 +227,17 @@ int jc_config_override_entry(struct jc_config *cfg, const char *entry, jc_error 
 /* May a job request change `key` ("env" included): listed in [job]
  * overridable and not one of the keys no request may change. */
 bool jc_config_overridable(const struct jc_config *cfg, const char *key);
+/* A path that no [mounts] entry or data prefix may be, lie under, or
+ * contain (compared component-wise on normalised strings): the engine's
+ * socket (from a unix:// endpoint), the usual engine sockets, and the site
+ * workspace (path and host_path).  `what` names the path in the message
+ * (JC_ERR_CONFIG, EPERM). */
+int jc_config_check_data_path(const struct jc_config *cfg, const char *path, const char *what,
+			      jc_error *err);
+/* Is `path` `dir` or beneath it, component-wise (/srv/data2 is not under
+ * /srv/data)?  Both absolute; repeated and trailing slashes are ignored. */
+bool jc_path_within(const char *path, const char *dir);
+
 /* [job] network: "none", "bridge" or a network's name
  * ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 64); "host" and "container:..." are
  * refused: they share the host's or another container's network namespace. */
@@ -265,6 +285,36 @@ void jc_ws_undo_job(struct jc_workspace *ws);
 void jc_ws_close(struct jc_workspace *ws);
 /* Tests force the openat fallback with this. */
 extern bool jc_ws_no_openat2;
+
+/* ---- data mounts (data.c) ----------------------------------------------------- */
+
+struct jc_data_mount {
+	char *name; /* [mounts] NAME */
+	char *path; /* HOST_PATH as configured */
+	int fd;     /* O_PATH of what was checked */
+	dev_t dev;  /* ... and its identity, for the recheck */
+	ino_t ino;
+};
+
+struct jc_data {
+	struct jc_data_mount *m;
+	size_t n;
+};
+
+/* Open every [mounts] entry through descriptors: the longest matching data
+ * prefix with O_PATH|O_DIRECTORY|O_NOFOLLOW (refused when group- or
+ * world-writable without the sticky bit, or when, resolved, it meets an
+ * engine socket or the workspace), then the rest beneath it with openat2
+ * (RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS) or, without
+ * openat2 (or with jc_ws_no_openat2), a walk with O_NOFOLLOW.  What is found
+ * must be a directory or a regular file.  Errors name the mount and the
+ * step (JC_ERR_WORKSPACE; outside every prefix: JC_ERR_CONFIG).  *out is
+ * overwritten on success (start from { 0 }); free with jc_data_close. */
+int jc_data_open(const struct jc_config *cfg, struct jc_data *out, jc_error *err);
+/* Open every mount again the same way and compare device and inode with
+ * what jc_data_open found: catches a swap since the check. */
+int jc_data_recheck(const struct jc_config *cfg, const struct jc_data *d, jc_error *err);
+void jc_data_close(struct jc_data *d);
 
 /* ---- job request and plan (plan.c) --------------------------------------------- */
 

@@ -105,6 +105,22 @@ static int add_children(struct jc_plan *p, const struct jc_config *cfg,
 	return add_volume(p, req->volume, NULL, mp, req->job, false);
 }
 
+/* [mounts], read-only at data_mount_point/NAME.  The source is HOST_PATH as
+ * configured, in volume mode too: a data mount is always a host bind, and
+ * with jobcell in a container (host_path set) the engine must find data at
+ * the same paths jobcell checked them at. */
+static int add_data(struct jc_plan *p, const struct jc_config *cfg)
+{
+	for (size_t i = 0; i < cfg->mounts.n; i++) {
+		const char *entry = cfg->mounts.v[i], *eq = strchr(entry, '=');
+		cleanup_free char *name = strndup(entry, (size_t)(eq - entry));
+		cleanup_free char *dst = name ? join(cfg->data_mount_point, name) : NULL;
+		if (!dst || add_mount(p, JC_MOUNT_BIND, eq + 1, dst, true, 0, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int jc_plan_check_api(const struct jc_plan *plan, const char *api, jc_error *err)
 {
 	for (size_t i = 0; i < plan->nmounts; i++) {
@@ -324,7 +340,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return jc_error_oom(err);
-	p->mounts = calloc(5, sizeof(*p->mounts));
+	p->mounts = calloc(5 + cfg->mounts.n, sizeof(*p->mounts));
 	p->labels = calloc(12 + cfg->labels.n, sizeof(*p->labels));
 	snprintf(created_s, sizeof(created_s), "%" PRId64, created);
 	if (!p->mounts || !p->labels || !(p->name = jc_container_name(cfg->site_name, req->job)) ||
@@ -342,7 +358,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	/* the root first: the engine mounts in path order, binds land inside it */
 	if (add_mount(p, JC_MOUNT_TMPFS, NULL, cfg->mount_point, cfg->root_readonly, cfg->root_mode,
 		      cfg->root_size) < 0 ||
-	    add_children(p, cfg, req) < 0)
+	    add_children(p, cfg, req) < 0 || add_data(p, cfg) < 0)
 		goto oom;
 	/* a writable /tmp so ordinary programs work on a read-only root.  Docker
 	 * 20.10 gives a tmpfs the mode of the image's own directory when the

@@ -1,6 +1,7 @@
-/* Growable string vectors. */
+/* Growable string vectors, and names of file types for messages. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jobcell.h"
 
@@ -44,4 +45,26 @@ void jc_strv_free(struct jc_strv *s)
 	free(s->v);
 	s->v = NULL;
 	s->n = 0;
+}
+
+const char *jc_file_type(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFLNK:
+		return "a symlink";
+	case S_IFREG:
+		return "a regular file";
+	case S_IFIFO:
+		return "a fifo";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFDIR:
+		return "a directory";
+	default:
+		return "of an unknown type";
+	}
 }

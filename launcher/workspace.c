@@ -18,28 +18,6 @@
 
 bool jc_ws_no_openat2;
 
-static const char *type_name(mode_t m)
-{
-	switch (m & S_IFMT) {
-	case S_IFLNK:
-		return "a symlink";
-	case S_IFREG:
-		return "a regular file";
-	case S_IFIFO:
-		return "a fifo";
-	case S_IFSOCK:
-		return "a socket";
-	case S_IFCHR:
-		return "a character device";
-	case S_IFBLK:
-		return "a block device";
-	case S_IFDIR:
-		return "a directory";
-	default:
-		return "not a directory";
-	}
-}
-
 /* Explain why `name` under dirfd is not an acceptable directory. */
 static int refuse_child(int dirfd, const char *name, const char *what, int e, jc_error *err)
 {
@@ -51,7 +29,7 @@ static int refuse_child(int dirfd, const char *name, const char *what, int e, jc
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
 		return jc_error_set(err, JC_ERR_WORKSPACE, S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR,
 				    "%s `%s` is %s, not a directory", what, name,
-				    type_name(st.st_mode));
+				    jc_file_type(st.st_mode));
 	return jc_error_set(err, JC_ERR_WORKSPACE, e, "open %s `%s`: %s", what, name, strerror(e));
 }
 
@@ -87,7 +65,7 @@ static int open_child(int dirfd, const char *name, int flags, const char *what, 
 	if (!S_ISDIR(st.st_mode))
 		return jc_error_set(err, JC_ERR_WORKSPACE, S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR,
 				    "%s `%s` is %s, not a directory", what, name,
-				    type_name(st.st_mode));
+				    jc_file_type(st.st_mode));
 	*out = steal_fd(&fd);
 	return 0;
 }
@@ -172,7 +150,7 @@ int jc_ws_open(struct jc_workspace *ws, const char *path, jc_error *err)
 		if ((e == ELOOP || e == ENOTDIR) && lstat(path, &st) == 0)
 			jc_error_set(err, JC_ERR_WORKSPACE, e,
 				     "workspace root `%s` is %s, not a directory", path,
-				     type_name(st.st_mode));
+				     jc_file_type(st.st_mode));
 		else
 			jc_error_set(err, JC_ERR_WORKSPACE, e, "open workspace root `%s`: %s", path,
 				     strerror(e));

@@ -223,6 +223,8 @@ static void test_keys_table(void **state)
 		{ "job", "gpus", "" },
 		{ "job", "pass_env", "" },
 		{ "job", "overridable", "image, timeout, env" },
+		{ "job", "data_prefixes", "" },
+		{ "job", "data_mount_point", "/data" },
 		{ "volume", "tenant", "default" },
 		{ "volume", "run", "default" },
 		{ "volume", "startup_volume", "" },
@@ -1311,6 +1313,142 @@ static void test_env_section_refused(void **state)
 	}
 }
 
+/* ---- [mounts] and data_prefixes ------------------------------------------------ */
+
+static void test_mounts_section(void **state)
+{
+	struct fx *f = *state;
+
+	expect_loaded(f, load_named(f, "a.ini",
+				    "[site]\nname = lab\n[workspace]\npath = /srv/ws\n"
+				    "[job]\ndata_prefixes = /srv/data, /mnt/ref/\n"
+				    "[mounts]\nmodels = /srv/data/models\nref.v2 = /mnt/ref\n"
+				    "gone = /srv/data/x\n"));
+	expect_loaded(f, load_named(f, "b.ini", "[mounts]\ngone =\n"));
+	assert_int_equal(f->cfg.data_prefixes.n, 2);
+	assert_string_equal(f->cfg.data_prefixes.v[1], "/mnt/ref/");
+	assert_string_equal(f->cfg.data_mount_point, "/data");
+	assert_int_equal(f->cfg.mounts.n, 2);
+	assert_string_equal(f->cfg.mounts.v[0], "models=/srv/data/models");
+	assert_string_equal(f->cfg.mounts.v[1], "ref.v2=/mnt/ref");
+	assert_int_equal(f->cfg.mounts_origin.n, 2);
+	assert_non_null(strstr(f->cfg.mounts_origin.v[1], "a.ini:9"));
+	assert_int_equal(jc_config_validate(&f->cfg, &f->err), 0);
+
+	/* component-wise: /srv/data2 is not under /srv/data */
+	assert_true(jc_path_within("/srv/data/x", "/srv/data"));
+	assert_true(jc_path_within("/srv//data/", "/srv/data"));
+	assert_true(jc_path_within("/srv/data", "/"));
+	assert_false(jc_path_within("/srv/data2", "/srv/data"));
+	assert_false(jc_path_within("/srv", "/srv/data"));
+}
+
+static void test_mounts_refused(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "[mounts]\n-x = /srv/data/x\n",
+		  "f.ini:2: [mounts] -x = `/srv/data/x`: mount name" },
+		{ "[mounts]\n.. = /srv/data/x\n", "f.ini:2: [mounts] .. = `/srv/data/x`:" },
+		{ "[mounts]\nm = srv/data\n",
+		  "f.ini:2: [mounts] m = `srv/data`: not an absolute path" },
+		{ "[mounts]\nm = /srv/data/../etc\n", "f.ini:2: [mounts] m = `/srv/data/../etc`: "
+						      "not an absolute path" },
+		{ "[mounts]\nm = /var/run\n",
+		  "data mount `/var/run` contains the engine socket `/var/run/docker.sock`" },
+		{ "[mounts]\nm = /run/docker.sock\n",
+		  "data mount `/run/docker.sock` is the engine socket `/run/docker.sock`" },
+		{ "[mounts]\nm = /run/podman/podman.sock/x\n", "lies under the engine socket" },
+		{ "[engine]\nendpoint = unix:///srv/eng/e.sock\n[mounts]\nm = /srv/eng\n",
+		  "f.ini:4: [mounts] m = `/srv/eng`: data mount `/srv/eng` contains the engine "
+		  "socket `/srv/eng/e.sock`" },
+		{ "[workspace]\npath = /srv/ws\n[mounts]\nm = /srv/ws/startup\n",
+		  "lies under the site workspace `/srv/ws`" },
+		{ "[job]\ndata_prefixes = /\n", "f.ini:2: [job] data_prefixes = `/`: data prefix "
+						"`/` contains the engine socket" },
+		{ "[job]\ndata_prefixes = /srv/data, rel\n", "`rel` is not an absolute path" },
+		{ "[workspace]\npath = /srv/ws\n[job]\ndata_prefixes = /srv\n",
+		  "data prefix `/srv` contains the site workspace `/srv/ws`" },
+		{ "[mounts]\na = /x\na = /y\n",
+		  "f.ini:3: [mounts] a: set twice (first at line 2)" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		void *st;
+		struct fx *f;
+		int rc;
+
+		assert_int_equal(setup(&st), 0);
+		f = st;
+		rc = load(f, cases[i].text);
+		assert_int_equal(rc, -1);
+		assert_int_equal(f->err.kind, JC_ERR_CONFIG);
+		if (!strstr(f->err.msg, cases[i].want))
+			fail_msg("case %zu: `%s` lacks `%s`", i, f->err.msg, cases[i].want);
+		teardown(&st);
+	}
+}
+
+/* What only validate can judge, once every file is read: the prefix rule,
+ * and the socket and workspace rules against keys set after the mount. */
+static void test_mounts_validate(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "[job]\ndata_prefixes = /srv/data\n[mounts]\nm = /srv/data2/x\n",
+		  "f.ini:4: [mounts] m = `/srv/data2/x`: not under any of [job] data_prefixes" },
+		{ "[mounts]\nm = /srv/data/x\n",
+		  "f.ini:2: [mounts] m = `/srv/data/x`: not under any of [job] data_prefixes" },
+		{ "[mounts]\nm = /srv/ws/x\n[workspace]\npath = /srv/ws\n",
+		  "f.ini:2: [mounts] m: data mount `/srv/ws/x` lies under the site workspace" },
+		{ "[job]\ndata_prefixes = /srv\n[engine]\nendpoint = unix:///srv/d.sock\n",
+		  "[job] data_prefixes: data prefix `/srv` contains the engine socket" },
+		{ "[job]\ndata_prefixes = /srv/data\ndata_mount_point = /workspace/d\n"
+		  "[mounts]\nm = /srv/data/x\n",
+		  "data_mount_point `/workspace/d` must not be at, under or above" },
+		{ "[job]\ndata_prefixes = /srv/data\ndata_mount_point =\n"
+		  "[mounts]\nm = /srv/data/x\n",
+		  "data_mount_point must be an absolute path below `/`" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		void *st;
+		struct fx *f;
+
+		assert_int_equal(setup(&st), 0);
+		f = st;
+		if (load(f, "[site]\nname = lab\n[workspace]\npath = /w0\n") != 0 ||
+		    load_named(f, "f.ini", cases[i].text) != 0)
+			fail_msg("case %zu loads with %s", i, f->err.msg);
+		assert_int_equal(jc_config_validate(&f->cfg, &f->err), -1);
+		assert_int_equal(f->err.kind, JC_ERR_CONFIG);
+		if (!strstr(f->err.msg, cases[i].want))
+			fail_msg("case %zu: `%s` lacks `%s`", i, f->err.msg, cases[i].want);
+		teardown(&st);
+	}
+}
+
+/* No job request may change what is mounted. */
+static void test_mounts_not_overridable(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(jc_config_override(&f->cfg, "data_prefixes", "/", &f->err), -1);
+	assert_int_equal(f->err.status, EPERM);
+	jc_error_clear(&f->err);
+	assert_int_equal(jc_config_override(&f->cfg, "data_mount_point", "/x", &f->err), -1);
+	assert_int_equal(f->err.status, EPERM);
+	jc_error_clear(&f->err);
+	assert_int_equal(jc_config_override(&f->cfg, "mounts", "/", &f->err), -1);
+	assert_int_equal(f->err.status, EPERM);
+	expect_problem(f, load(f, "[job]\noverridable = data_prefixes\n"), 2,
+		       "[job] overridable = `data_prefixes`: `data_prefixes` is one of the keys");
+}
+
 /* A tab is the one control character a value may hold. */
 static void test_env_tab(void **state)
 {
@@ -1878,6 +2016,10 @@ int main(void)
 		cmocka_unit_test(test_file_has_key_helper),
 		T(test_env_section),
 		cmocka_unit_test(test_env_section_refused),
+		T(test_mounts_section),
+		cmocka_unit_test(test_mounts_refused),
+		cmocka_unit_test(test_mounts_validate),
+		T(test_mounts_not_overridable),
 		T(test_env_tab),
 		T(test_labels_section),
 		cmocka_unit_test(test_labels_section_refused),

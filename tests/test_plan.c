@@ -526,6 +526,57 @@ static void test_host_path_bind_sources(void **state)
 	bind_mount(cJSON_GetArrayItem(mounts(f, 4), 2), "/srv/ws/job1", "/w/job1", false);
 }
 
+/* [mounts] reach the create body as read-only binds at /data/NAME, with
+ * HOST_PATH as the source in every mode. */
+static void volume_mode(struct fx *f);
+
+static void test_data_mounts(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *m;
+
+	assert_int_equal(jc_strv_push(&f->cfg.data_prefixes, "/srv/data"), 0);
+	assert_int_equal(jc_strv_push(&f->cfg.mounts, "models=/srv/data/models"), 0);
+	assert_int_equal(jc_strv_push(&f->cfg.mounts, "ref.v2=/srv/data/ref/genome.fa"), 0);
+	build(f, NULL);
+	m = mounts(f, 6);
+	bind_mount(cJSON_GetArrayItem(m, 3), "/srv/data/models", "/data/models", true);
+	bind_mount(cJSON_GetArrayItem(m, 4), "/srv/data/ref/genome.fa", "/data/ref.v2", true);
+	tmpfs_mount(cJSON_GetArrayItem(m, 5), "/tmp", false, 1023, 67108864);
+	unbuild(f);
+
+	/* jobcell in a container: the data source is still HOST_PATH */
+	set_str(&f->cfg.ws_host_path, "/var/lib/sites/lab");
+	set_str(&f->cfg.data_mount_point, "/in");
+	build(f, NULL);
+	m = mounts(f, 6);
+	bind_mount(cJSON_GetArrayItem(m, 3), "/srv/data/models", "/in/models", true);
+	unbuild(f);
+	set_str(&f->cfg.ws_host_path, NULL);
+
+	/* a data mount point inside the workspace tree, or /, is refused */
+	set_str(&f->cfg.data_mount_point, "/workspace/data");
+	assert_int_equal(jc_plan_build(&f->cfg, &f->req, NULL, CREATED, &f->plan, &f->err), -1);
+	assert_non_null(strstr(f->err.msg, "data_mount_point"));
+	jc_error_clear(&f->err);
+	set_str(&f->cfg.data_mount_point, "/");
+	assert_int_equal(jc_plan_build(&f->cfg, &f->req, NULL, CREATED, &f->plan, &f->err), -1);
+	jc_error_clear(&f->err);
+	set_str(&f->cfg.data_mount_point, "/data");
+
+	/* volume mode: a data mount is still a host bind */
+	volume_mode(f);
+	build(f, NULL);
+	m = get(get(f->root, "HostConfig"), "Mounts");
+	bind_mount(cJSON_GetArrayItem(m, 3), "/srv/data/models", "/data/models", true);
+	unbuild(f);
+
+	/* outside every prefix: refused, never dropped */
+	assert_int_equal(jc_strv_push(&f->cfg.mounts, "x=/srv/data2/x"), 0);
+	assert_int_equal(jc_plan_build(&f->cfg, &f->req, NULL, CREATED, &f->plan, &f->err), -1);
+	assert_non_null(strstr(f->err.msg, "not under any of [job] data_prefixes"));
+}
+
 /* A writable root stays in Mounts with TmpfsOptions: only a read-only
  * tmpfs moves to HostConfig.Tmpfs. */
 static void test_root_writable_stays_in_mounts(void **state)
@@ -2038,6 +2089,7 @@ int main(void)
 		T(test_custom_mount_point),
 		T(test_mount_point_trailing_slash),
 		T(test_host_path_bind_sources),
+		T(test_data_mounts),
 		T(test_host_path_needs_path),
 		T(test_host_path_volume_mode),
 		T(test_root_writable_stays_in_mounts),

@@ -699,6 +699,138 @@ static void recheck_local_swapped_for_symlink(struct fx *f)
 }
 BOTH(recheck_local_swapped_for_symlink)
 
+/* ---- data mounts (data.c) ---------------------------------------------------- */
+
+/* base/data/ the prefix; data/models/ a directory, data/file a file. */
+static void data_cfg(struct fx *f, struct jc_config *c, const char *name, const char *rel)
+{
+	char p[256], entry[320];
+	jc_error e = { 0 };
+
+	assert_int_equal(jc_config_init(c, NULL, &e), 0);
+	assert_int_equal(jc_strv_push(&c->data_prefixes, at(f, "data", p, sizeof(p))), 0);
+	snprintf(entry, sizeof(entry), "%s=%s/%s", name, f->base, rel);
+	assert_int_equal(jc_strv_push(&c->mounts, entry), 0);
+}
+
+static void data_layout(struct fx *f)
+{
+	char p[256];
+	FILE *fp;
+
+	mkdir_at(f, "data", 0755);
+	mkdir_at(f, "data/models", 0755);
+	mkdir_at(f, "data/sub", 0755);
+	fp = fopen(at(f, "data/file", p, sizeof(p)), "w");
+	assert_non_null(fp);
+	fputs("x\n", fp);
+	fclose(fp);
+}
+
+/* Open one mount; expect success, or a refusal holding `part`. */
+static void data_case(struct fx *f, const char *name, const char *rel, const char *part)
+{
+	struct jc_config c;
+	struct jc_data d = { 0 };
+	int rc;
+
+	data_cfg(f, &c, name, rel);
+	rc = jc_data_open(&c, &d, &f->err);
+	if (!part) {
+		if (rc != 0)
+			fail_msg("%s: %s", rel, f->err.msg);
+		assert_int_equal(d.n, 1);
+		assert_true(d.m[0].fd >= 0);
+		assert_int_equal(jc_data_recheck(&c, &d, &f->err), 0);
+	} else {
+		assert_int_equal(rc, -1);
+		if (!f->err.msg || !strstr(f->err.msg, part))
+			fail_msg("%s: `%s` lacks `%s`", rel, f->err.msg ? f->err.msg : "", part);
+		assert_non_null(strstr(f->err.msg, name));
+	}
+	jc_error_clear(&f->err);
+	jc_data_close(&d);
+	jc_config_free(&c);
+}
+
+static void data_ok(void *state)
+{
+	struct fx *f = state;
+
+	data_layout(f);
+	data_case(f, "models", "data/models", NULL);
+	data_case(f, "file", "data/file", NULL);
+	data_case(f, "all", "data", NULL);
+}
+BOTH(data_ok)
+
+static void data_refused(void *state)
+{
+	struct fx *f = state;
+	char p[256], q[256];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int sfd;
+
+	data_layout(f);
+	/* a symlink as the mount itself, and a directory reached through one */
+	assert_int_equal(
+	    symlink(at(f, "data/models", q, sizeof(q)), at(f, "data/link", p, sizeof(p))), 0);
+	data_case(f, "link", "data/link", "a symlink");
+	assert_int_equal(symlink("sub", at(f, "data/lsub", p, sizeof(p))), 0);
+	assert_int_equal(mkdir(at(f, "data/sub/inner", p, sizeof(p)), 0755), 0);
+	data_case(f, "through", "data/lsub/inner", "`lsub` is a symlink");
+	/* a symlink out of the prefix */
+	assert_int_equal(symlink(f->root, at(f, "data/ws", p, sizeof(p))), 0);
+	data_case(f, "out", "data/ws/startup", "symlink");
+	/* a socket, a fifo */
+	at(f, "data/s.sock", sa.sun_path, sizeof(sa.sun_path));
+	sfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(sfd >= 0);
+	assert_int_equal(bind(sfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	data_case(f, "sock", "data/s.sock", "is a socket");
+	close(sfd);
+	assert_int_equal(mkfifo(at(f, "data/fifo", p, sizeof(p)), 0600), 0);
+	data_case(f, "fifo", "data/fifo", "is a fifo");
+	/* outside the prefix, and a prefix that is only a string prefix */
+	data_case(f, "elsewhere", "elsewhere", "not under any of [job] data_prefixes");
+	mkdir_at(f, "data2", 0755);
+	data_case(f, "d2", "data2", "not under any of [job] data_prefixes");
+	data_case(f, "missing", "data/nope", "No such file");
+	/* a world-writable prefix could have entries swapped under it */
+	assert_int_equal(chmod(at(f, "data", p, sizeof(p)), 0777), 0);
+	data_case(f, "models", "data/models", "group- or world-writable");
+}
+BOTH(data_refused)
+
+static void data_recheck_swap(void *state)
+{
+	struct fx *f = state;
+	struct jc_config c;
+	struct jc_data d = { 0 };
+	char p[256], q[256];
+
+	data_layout(f);
+	data_cfg(f, &c, "models", "data/models");
+	assert_int_equal(jc_data_open(&c, &d, &f->err), 0);
+	/* swapped for another directory */
+	assert_int_equal(
+	    rename(at(f, "data/models", p, sizeof(p)), at(f, "data/old", q, sizeof(q))), 0);
+	mkdir_at(f, "data/models", 0755);
+	assert_int_equal(jc_data_recheck(&c, &d, &f->err), -1);
+	assert_int_equal(f->err.status, ESTALE);
+	assert_non_null(strstr(f->err.msg, "was replaced"));
+	jc_error_clear(&f->err);
+	/* swapped for a symlink to what was checked */
+	assert_int_equal(rmdir(at(f, "data/models", p, sizeof(p))), 0);
+	assert_int_equal(symlink("old", p), 0);
+	assert_int_equal(jc_data_recheck(&c, &d, &f->err), -1);
+	assert_non_null(strstr(f->err.msg, "symlink"));
+	jc_error_clear(&f->err);
+	jc_data_close(&d);
+	jc_config_free(&c);
+}
+BOTH(data_recheck_swap)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -731,6 +863,9 @@ int main(void)
 		TESTS(recheck_job_removed),
 		TESTS(recheck_startup_swapped),
 		TESTS(recheck_local_swapped_for_symlink),
+		TESTS(data_ok),
+		TESTS(data_refused),
+		TESTS(data_recheck_swap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

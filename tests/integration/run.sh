@@ -255,6 +255,31 @@ mkdir -m 0700 "$TMP/${S}au/rootdir"
 jc -c "$TMP/${S}au.ini" run rootdir -- true
 expect_refusal "user = auto on a root-owned job directory refused" 125 "from \[job\] user = auto"
 
+# ---- [mounts]: read-only data beneath data_prefixes, opened without symlinks ----
+mkdir -p "$TMP/data/models" "$TMP/data/real" && chmod 0755 "$TMP/data" "$TMP/data/models"
+echo model-bytes >"$TMP/data/models/file" && chmod 0644 "$TMP/data/models/file"
+ln -s real "$TMP/data/link"
+make_site "${S}dm" image=jobcell-test/root:latest user=0:0 allow_root=true "data_prefixes=$TMP/data"
+printf '[mounts]\nmodels = %s\n' "$TMP/data/models" >>"$TMP/${S}dm.ini"
+jc -c "$TMP/${S}dm.ini" run dm -- sh -c 'cat /data/models/file; echo x > /data/models/file 2>&1 && echo WROTE; touch /data/models/new 2>&1 || true'
+if [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q '^model-bytes$' && ! printf '%s' "$OUT" | grep -q WROTE &&
+	printf '%s' "$OUT" | grep -qi 'read-only file system' && [ "$(cat "$TMP/data/models/file")" = model-bytes ] &&
+	[ ! -e "$TMP/data/models/new" ]; then
+	ok "a data mount is readable at /data/NAME and read-only (EROFS), even for root"
+else
+	not_ok "a data mount is readable at /data/NAME and read-only (EROFS), even for root" "rc $RC out $OUT err $ERR"
+fi
+make_site "${S}dl" image=jobcell-test/root:latest user=0:0 allow_root=true "data_prefixes=$TMP/data"
+printf '[mounts]\nlinked = %s\n' "$TMP/data/link" >>"$TMP/${S}dl.ini"
+jc -c "$TMP/${S}dl.ini" run dl -- true
+expect_refusal "a data mount that is a symlink refused" 125 "data mount \`linked\`.*symlink"
+[ ! -e "$TMP/${S}dl/dl" ] && [ "$(count_site "${S}dl")" = 0 ] &&
+	ok "the refused data mount made nothing" || not_ok "the refused data mount made nothing" "$(ls "$TMP/${S}dl")"
+make_site "${S}do" image=jobcell-test/root:latest user=0:0 allow_root=true "data_prefixes=$TMP/data"
+mkdir -p "$TMP/data2" && printf '[mounts]\nout = %s\n' "$TMP/data2" >>"$TMP/${S}do.ini"
+jc -c "$TMP/${S}do.ini" run do -- true
+expect_refusal "a [mounts] entry outside data_prefixes refused" 125 "not under any of \[job\] data_prefixes"
+
 # ---- nothing labelled is left ----
 left=0
 for s in "${SITES[@]}"; do left=$((left + $(count_site "$s"))); done
