@@ -1822,6 +1822,16 @@ static int check_isolation(struct ctx *c, struct jc_check_report *rep, jc_error 
 	if (jc_check_probe_cmd(&c->cfg, job, c->cfg.ws_mode == JC_WS_BIND ? sibling : NULL,
 			       &req.cmd, err) < 0)
 		goto out;
+	/* the probe is the entrypoint: an image's own entrypoint would take the
+	 * probe's command line as its arguments, and could print any report */
+	if (jc_strv_push(&req.entrypoint, req.cmd.v[0]) < 0) {
+		jc_error_oom(err);
+		goto out;
+	}
+	free(req.cmd.v[0]);
+	memmove(req.cmd.v, req.cmd.v + 1, (req.cmd.n - 1) * sizeof(*req.cmd.v));
+	req.cmd.n--;
+	req.cmd.v[req.cmd.n] = NULL;
 	if (c->cfg.ws_mode == JC_WS_BIND)
 		r = check_bind(c, &req, &in, sibling, cap, &res, err);
 	else
@@ -1873,6 +1883,7 @@ out:
 	jc_run_result_free(&res);
 	jc_check_report_free(&promises);
 	jc_strv_free(&req.cmd);
+	jc_strv_free(&req.entrypoint);
 	inputs_free(&in);
 	return r;
 }

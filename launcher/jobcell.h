@@ -322,6 +322,8 @@ struct jc_job_request {
 	const char *job;
 	const char *image;  /* NULL: the site's */
 	struct jc_strv cmd; /* empty: the image's */
+	/* empty: the image's; set, it replaces the image's (check: the probe) */
+	struct jc_strv entrypoint;
 	struct jc_strv env; /* NAME=VALUE */
 	int64_t timeout_ms; /* -1: the site's */
 	const char *nonce;  /* label jobcell.nonce: tells this run's container from any
@@ -374,6 +376,7 @@ struct jc_plan {
 	char *workdir;
 	char *network;
 	struct jc_strv cmd;
+	struct jc_strv entrypoint; /* empty: the image's */
 	struct jc_strv env;
 	struct jc_mount *mounts;
 	size_t nmounts;

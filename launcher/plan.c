@@ -352,6 +352,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 									     : "")) ||
 	    !(p->workdir = join(cfg->mount_point, req->job)) ||
 	    !(p->network = strdup(cfg->network)) || jc_strv_copy(&p->cmd, &req->cmd) < 0 ||
+	    jc_strv_copy(&p->entrypoint, &req->entrypoint) < 0 ||
 	    build_env(cfg, req, &p->env) < 0 || jc_strv_copy(&p->cap_drop, &cfg->cap_drop) < 0 ||
 	    jc_strv_copy(&p->cap_add, &cfg->cap_add) < 0 || jc_gpus_copy(&p->gpus, &cfg->gpus) < 0)
 		goto oom;
@@ -414,6 +415,7 @@ void jc_plan_free(struct jc_plan *p)
 	free(p->workdir);
 	free(p->network);
 	jc_strv_free(&p->cmd);
+	jc_strv_free(&p->entrypoint);
 	jc_strv_free(&p->env);
 	jc_strv_free(&p->cap_drop);
 	jc_strv_free(&p->cap_add);

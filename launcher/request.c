@@ -142,6 +142,8 @@ char *jc_request_create_json(const struct jc_plan *p, bool pretty, jc_error *err
 	chk(&b, cJSON_AddStringToObject(root, "Image", p->image));
 	if (p->cmd.n)
 		add_strv(&b, root, "Cmd", &p->cmd);
+	if (p->entrypoint.n)
+		add_strv(&b, root, "Entrypoint", &p->entrypoint);
 	add_strv(&b, root, "Env", &p->env);
 	if (*p->user)
 		chk(&b, cJSON_AddStringToObject(root, "User", p->user));

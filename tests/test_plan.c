@@ -289,6 +289,22 @@ static void unbuild(struct fx *f)
 
 /* ---- the create body ------------------------------------------------------------- */
 
+/* An entrypoint in the request replaces the image's; none leaves it be
+ * (no key at all: an empty Entrypoint would also clear the image's). */
+static void test_entrypoint(void **state)
+{
+	struct fx *f = *state;
+
+	build(f, NULL);
+	assert_null(cJSON_GetObjectItemCaseSensitive(f->root, "Entrypoint"));
+	unbuild(f);
+	assert_int_equal(jc_strv_push(&f->req.entrypoint, "./jobcell-probe"), 0);
+	build(f, NULL);
+	json_strs(f->root, "Entrypoint", "./jobcell-probe");
+	json_strs(f->root, "Cmd", "sh", "-c", "echo hi > out.txt");
+	jc_strv_free(&f->req.entrypoint);
+}
+
 static void test_create_body_defaults(void **state)
 {
 	struct fx *f = *state;
@@ -2079,6 +2095,7 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		T(test_entrypoint),
 		T(test_create_body_defaults),
 		T(test_plan_fields),
 		cmocka_unit_test(test_container_name),

@@ -182,6 +182,29 @@ expect_line "the probe ran as 65532" "$OUT" '^workspace-root-readonly +kept +as 
 expect_line "a sibling was looked for" "$OUT" '^siblings-invisible +kept .*sibling `check\.[0-9a-f]{8}`'
 expect_clean "bind: the check job, its directory and its sibling are gone" "${S}nr"
 
+# ---- an image whose ENTRYPOINT would print a report of its own ----
+ENTRY_IMG=jobcell-test/entry:$S
+eid=$(curl -sS --max-time 20 --unix-socket "$SOCK" -X POST -H 'Content-Type: application/json' \
+	-d '{"Image":"jobcell-test/nonroot:latest","Cmd":["true"]}' \
+	"http://localhost/containers/create" | grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4)
+curl -sS --max-time 20 --unix-socket "$SOCK" -X POST "http://localhost/commit" \
+	-H 'Content-Type: application/json' -d '{}' \
+	--url-query "container=$eid" --url-query "repo=jobcell-test/entry" --url-query "tag=$S" \
+	--url-query 'changes=ENTRYPOINT ["/bin/sh","-c","printf \"workspace-root-readonly\\tkept\\tfake\\n# end\\n\""]' \
+	>/dev/null
+engine_req DELETE "/containers/$eid?force=1" >/dev/null 2>&1
+if image_present "$ENTRY_IMG"; then
+	make_site "${S}ep" image="$ENTRY_IMG"
+	jc -c "$TMP/${S}ep.ini" check
+	expect_all_kept "an image's ENTRYPOINT is replaced by the probe: every promise kept"
+	expect_line "the report is the probe's, not the entrypoint's" "$OUT" \
+		'^workspace-root-readonly +kept +as uid 65532:'
+	expect_clean "entrypoint image: nothing left" "${S}ep"
+	engine_req DELETE "/images/$ENTRY_IMG?force=1" >/dev/null 2>&1
+else
+	not_ok "an image with an ENTRYPOINT could be made for the test" "commit of $eid failed"
+fi
+
 make_site "${S}rt" image=jobcell-test/root:latest user=0:0 allow_root=true
 jc -c "$TMP/${S}rt.ini" check
 expect_all_kept "bind, as root: every promise kept, exit 0"
