@@ -1780,8 +1780,23 @@ static int check_move_rows(struct jc_check_report *to, struct jc_check_report *f
 	return 0;
 }
 
-/* Run the probe as a job of the site and read its report into `rep`. */
-static int check_isolation(struct ctx *c, struct jc_check_report *rep, jc_error *err)
+/* Give every row of `r` the name prefix `prefix`. */
+static int check_prefix_rows(struct jc_check_report *r, const char *prefix, jc_error *err)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		char *name = NULL;
+		if (asprintf(&name, "%s%s", prefix, r->rows[i].name) < 0)
+			return jc_error_oom(err);
+		free(r->rows[i].name);
+		r->rows[i].name = name;
+	}
+	return 0;
+}
+
+/* Run the probe as a job of the site and read its report into `rep`; with
+ * `prefix`, each row's name starts with it (the run as root). */
+static int check_isolation(struct ctx *c, const char *prefix, struct jc_check_report *rep,
+			   jc_error *err)
 {
 	struct jc_job_request req = { .timeout_ms = -1 };
 	struct jc_check_report promises = { 0 };
@@ -1875,7 +1890,16 @@ static int check_isolation(struct ctx *c, struct jc_check_report *rep, jc_error 
 		jc_error_oom(err);
 		goto out;
 	}
-	if (jc_check_add(rep, "probe", ran ? JC_CHECK_KEPT : JC_CHECK_BROKEN, err, "%s", how) < 0 ||
+	if (jc_check_add(&promises, "probe", ran ? JC_CHECK_KEPT : JC_CHECK_BROKEN, err, "%s",
+			 how) < 0)
+		goto out;
+	/* the probe row first, as it was before the promises */
+	{
+		struct jc_check_row probe = promises.rows[promises.n - 1];
+		memmove(promises.rows + 1, promises.rows, (promises.n - 1) * sizeof(probe));
+		promises.rows[0] = probe;
+	}
+	if ((prefix && check_prefix_rows(&promises, prefix, err) < 0) ||
 	    check_move_rows(rep, &promises, err) < 0)
 		goto out;
 	r = 0;
@@ -1968,9 +1992,19 @@ static int cmd_check(struct ctx *c, int argc, char **argv)
 	}
 	if (jc_check_engine(c->engine, &c->cfg, &rep, &err) < 0)
 		goto fail;
-	/* 3. the isolation, from inside a job of the site */
-	if (check_isolation(c, &rep, &err) < 0)
+	/* 3. the isolation, from inside a job of the site; where the site lets
+	 * jobs run as root, again as root: uid 0 ignores mode bits, so only the
+	 * mounts' read-only flags hold it */
+	if (check_isolation(c, NULL, &rep, &err) < 0)
 		goto fail;
+	if (c->cfg.allow_root && !(c->cfg.user && strcmp(c->cfg.user, "0:0") == 0)) {
+		char *site_user = c->cfg.user;
+		c->cfg.user = "0:0";
+		int r = check_isolation(c, "as-root:", &rep, &err);
+		c->cfg.user = site_user;
+		if (r < 0)
+			goto fail;
+	}
 	status = check_print(c, &rep, NULL);
 	goto out;
 fail:

@@ -182,6 +182,29 @@ expect_line "the probe ran as 65532" "$OUT" '^workspace-root-readonly +kept +as 
 expect_line "a sibling was looked for" "$OUT" '^siblings-invisible +kept .*sibling `check\.[0-9a-f]{8}`'
 expect_clean "bind: the check job, its directory and its sibling are gone" "${S}nr"
 
+# ---- a site that allows root is probed as its user and again as root ----
+make_site "${S}ar" image=jobcell-test/nonroot:latest allow_root=true
+jc -c "$TMP/${S}ar.ini" check
+if [ "$RC" = 0 ] && [ "$(kept_rows)" = $((2 * NPROMISES + 4)) ] && [ -z "$ERR" ]; then
+	ok "allow_root: every promise kept as 65532 and as root, exit 0"
+else
+	not_ok "allow_root: every promise kept as 65532 and as root, exit 0" \
+		"exit $RC, $(kept_rows) rows kept (want $((2 * NPROMISES + 4)))" "$OUT" "$ERR"
+fi
+expect_line "the first run is as 65532" "$OUT" '^workspace-root-readonly +kept +as uid 65532:'
+expect_line "the second run is as root" "$OUT" '^as-root:workspace-root-readonly +kept +as uid 0:'
+expect_line "the second run has its probe row" "$OUT" '^as-root:probe +kept '
+expect_clean "allow_root: nothing left" "${S}ar"
+make_site "${S}arw" image=jobcell-test/nonroot:latest allow_root=true
+set_key "$TMP/${S}arw.ini" workspace root_readonly=false
+jc -c "$TMP/${S}arw.ini" check
+if [ "$RC" = 1 ] && printf '%s' "$ERR" | grep -q 'broken: as-root:workspace-root-readonly'; then
+	ok "allow_root with a writable root: the root run names the broken promise"
+else
+	not_ok "allow_root with a writable root: the root run names the broken promise" "exit $RC" "$ERR"
+fi
+expect_clean "allow_root, weakened: nothing left" "${S}arw"
+
 # ---- an image whose ENTRYPOINT would print a report of its own ----
 ENTRY_IMG=jobcell-test/entry:$S
 eid=$(curl -sS --max-time 20 --unix-socket "$SOCK" -X POST -H 'Content-Type: application/json' \
