@@ -11,10 +11,6 @@ SV_START=${S}-startup SV_LOCAL=${S}-local # the site volumes this script makes
 NPROMISES=12                              # launcher/probe/promises.h
 
 # ---- helpers ----
-engine_json() { # METHOD PATH BODY
-	curl -sS --max-time 20 --unix-socket "$SOCK" -X "$1" -H 'Content-Type: application/json' \
-		-d "$3" "http://localhost$2"
-}
 label_filter() { printf '%s' "%7B%22label%22%3A%5B%22${1/=/%3D}%22%5D%7D"; }
 vols_by_label() {
 	engine_get "/volumes?filters=$(label_filter "$1")" 2>/dev/null |
@@ -287,17 +283,6 @@ for s in wr wn fs jm nn cd cap; do
 done
 
 # ---- volume mode: two site volumes, the probe in the job's own volume ----
-fill_volume() { # VOLUME TARFILE
-	local id code
-	id=$(engine_json POST /containers/create "{\"Image\":\"jobcell-test/root:latest\",\"Cmd\":[\"true\"],\"Labels\":{\"jobcell-test.run\":\"$S\"},\"HostConfig\":{\"NetworkMode\":\"none\",\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"$1\",\"Target\":\"/v\"}]}}" |
-		grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4)
-	[ -n "$id" ] || return 1
-	code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 20 --unix-socket "$SOCK" -X PUT \
-		-H 'Content-Type: application/x-tar' --data-binary @"$2" \
-		"http://localhost/containers/$id/archive?path=/v" || true)
-	engine_req DELETE "/containers/$id?force=1" >/dev/null 2>&1 || true
-	[ "$code" = 200 ]
-}
 mkdir -p "$TMP/sv/startup" "$TMP/sv/local"
 echo "startup-$S" >"$TMP/sv/startup/fed.json"
 echo "local-$S" >"$TMP/sv/local/resources.json"

@@ -41,6 +41,31 @@ engine_get() { engine_req GET "$1"; }
 engine_up() { curl -fsS --max-time 3 --unix-socket "$SOCK" http://localhost/_ping >/dev/null 2>&1; }
 image_present() { curl -fsS --max-time 5 --unix-socket "$SOCK" "http://localhost/images/$1/json" >/dev/null 2>&1; }
 
+engine_json() { # METHOD PATH BODY
+	curl -sS --max-time 20 --unix-socket "$SOCK" -X "$1" -H 'Content-Type: application/json' \
+		-d "$3" "http://localhost$2"
+}
+
+# fill_volume VOLUME TARFILE: unpack TARFILE at the volume's root through a
+# never-started throwaway container (labelled jobcell-test.run=$S).  Tried
+# up to 3 times: Podman 4.3 now and then answers an archive PUT with 500
+# "passing bulk input to subprocess: ... broken pipe".
+fill_volume() {
+	local id code try
+	id=$(engine_json POST /containers/create "{\"Image\":\"jobcell-test/root:latest\",\"Cmd\":[\"true\"],\"Labels\":{\"jobcell-test.run\":\"$S\"},\"HostConfig\":{\"NetworkMode\":\"none\",\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"$1\",\"Target\":\"/v\"}]}}" |
+		grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4)
+	[ -n "$id" ] || return 1
+	for try in 1 2 3; do
+		code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 20 --unix-socket "$SOCK" -X PUT \
+			-H 'Content-Type: application/x-tar' --data-binary @"$2" \
+			"http://localhost/containers/$id/archive?path=/v" || true)
+		[ "$code" = 200 ] && break
+		sleep 0.2
+	done
+	engine_req DELETE "/containers/$id?force=1" >/dev/null 2>&1 || true
+	[ "$code" = 200 ]
+}
+
 # Containers of a site (all states), by label.
 site_ids() {
 	engine_get "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22jobcell.site%3D$1%22%5D%7D" 2>/dev/null |

@@ -39,10 +39,6 @@ sibling_cleanup() {
 }
 trap sibling_cleanup EXIT
 
-engine_json() { # METHOD PATH BODY
-	curl -sS --max-time 20 --unix-socket "$SOCK" -X "$1" -H 'Content-Type: application/json' \
-		-d "$3" "http://localhost$2"
-}
 # Docker's multiplexed log stream -> stdout and stderr (8-byte frame headers)
 demux() {
 	perl -e 'binmode STDIN; while (read(STDIN, $h, 8) == 8) {

@@ -17,10 +17,6 @@ cd "$XFER"
 # ---- helpers ----
 # (not_ok gets two arguments or more throughout: with one, it returns 1,
 # which set -e turns into the end of the script)
-engine_json() { # METHOD PATH BODY
-	curl -sS --max-time 20 --unix-socket "$SOCK" -X "$1" -H 'Content-Type: application/json' \
-		-d "$3" "http://localhost$2"
-}
 http_code() { # METHOD PATH: the status code alone
 	curl -sS -o /dev/null -w '%{http_code}' --max-time 20 --unix-socket "$SOCK" -X "$1" \
 		"http://localhost$2" 2>/dev/null || true
@@ -82,19 +78,6 @@ make_vsite() {
 	} >"$TMP/$name.ini"
 }
 
-# fill_volume VOLUME TARFILE: unpack TARFILE at the volume's root through a
-# never-started throwaway container
-fill_volume() {
-	local id code
-	id=$(engine_json POST /containers/create "{\"Image\":\"jobcell-test/root:latest\",\"Cmd\":[\"true\"],\"Labels\":{\"jobcell-test.run\":\"$S\"},\"HostConfig\":{\"NetworkMode\":\"none\",\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"$1\",\"Target\":\"/v\"}]}}" |
-		grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4)
-	[ -n "$id" ] || return 1
-	code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 20 --unix-socket "$SOCK" -X PUT \
-		-H 'Content-Type: application/x-tar' --data-binary @"$2" \
-		"http://localhost/containers/$id/archive?path=/v" || true)
-	engine_req DELETE "/containers/$id?force=1" >/dev/null 2>&1 || true
-	[ "$code" = 200 ]
-}
 
 # expect_out NAME PATTERN: stdout has a line matching the ERE
 expect_line() { # NAME TEXT PATTERN
