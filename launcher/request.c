@@ -233,11 +233,18 @@ static int dup_opt(char **dst, const char *src)
 	return (src && !(*dst = strdup(src))) ? -1 : 0;
 }
 
+/* A label that is there and says "true". */
+static bool label_true(const cJSON *labels, const char *key)
+{
+	const char *v = get_str(labels, key);
+	return v && strcmp(v, "true") == 0;
+}
+
 /* Fill what both inspect and list items carry. */
 static int fill_common(const cJSON *o, const cJSON *labels, const char *name, const char *status,
 		       struct jc_inspect *in)
 {
-	const char *id = get_str(o, "Id"), *m;
+	const char *id = get_str(o, "Id");
 
 	memset(in, 0, sizeof(*in));
 	if (!valid_id(id) || !status)
@@ -256,8 +263,8 @@ static int fill_common(const cJSON *o, const cJSON *labels, const char *name, co
 		jc_inspect_free(in);
 		return -1;
 	}
-	in->managed = (m = get_str(labels, "jobcell.managed")) && strcmp(m, "true") == 0;
-	in->keep = (m = get_str(labels, "jobcell.keep")) && strcmp(m, "true") == 0;
+	in->managed = label_true(labels, "jobcell.managed");
+	in->keep = label_true(labels, "jobcell.keep");
 	return 0;
 }
 
@@ -410,7 +417,7 @@ char *jc_request_volume_json(const char *name, const struct jc_label *labels, si
 static int fill_volume(const cJSON *o, struct jc_volume *v)
 {
 	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(o, "Labels");
-	const char *name = get_str(o, "Name"), *m;
+	const char *name = get_str(o, "Name");
 
 	memset(v, 0, sizeof(*v));
 	if (!name || jc_volume_name_check(name, NULL) < 0)
@@ -426,8 +433,8 @@ static int fill_volume(const cJSON *o, struct jc_volume *v)
 		jc_volume_free(v);
 		return -1;
 	}
-	v->managed = (m = get_str(labels, "jobcell.managed")) && strcmp(m, "true") == 0;
-	v->keep = (m = get_str(labels, "jobcell.keep")) && strcmp(m, "true") == 0;
+	v->managed = label_true(labels, "jobcell.managed");
+	v->keep = label_true(labels, "jobcell.keep");
 	return 0;
 }
 
