@@ -4,6 +4,7 @@
 #include "fake_engine.h"
 
 #include <cjson/cJSON.h>
+#include <fnmatch.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -1924,6 +1925,15 @@ static bool upload_add(struct conn_ctx *ctx, const char *data, size_t len)
 	return true;
 }
 
+/* A rule's path: a substring, or with a '*' in it an fnmatch pattern for the
+ * whole path (so that a container's inspect is told from the list). */
+static bool rule_path_match(const struct rule *r, const char *path)
+{
+	if (strchr(r->substr, '*'))
+		return fnmatch(r->substr, path, 0) == 0;
+	return strstr(path, r->substr) != NULL;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
 			       const char *method, const char *version, const char *upload,
 			       size_t *upload_size, void **con_cls)
@@ -1958,7 +1968,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	const struct rule *rule = NULL;
 	for (size_t i = 0; req && i < fe->nrules && !rule; i++) {
 		struct rule *r = fe->rules[i];
-		if (r->times != 0 && !strcmp(r->method, method) && strstr(req->path, r->substr)) {
+		if (r->times != 0 && !strcmp(r->method, method) && rule_path_match(r, req->path)) {
 			rule = r;
 			if (r->times > 0)
 				r->times--;
@@ -2191,6 +2201,14 @@ void fake_engine_fail(struct fake_engine *fe, const char *method, const char *pa
 		r->times = times;
 		fe->rules[fe->nrules++] = r;
 	}
+	pthread_mutex_unlock(&fe->lock);
+}
+
+void fake_engine_clear_faults(struct fake_engine *fe)
+{
+	pthread_mutex_lock(&fe->lock);
+	for (size_t i = 0; i < fe->nrules; i++)
+		fe->rules[i]->times = 0;
 	pthread_mutex_unlock(&fe->lock);
 }
 

@@ -57,10 +57,13 @@ size_t fake_engine_count(struct fake_engine *fe, const char *method, const char 
 void fake_engine_reset_requests(struct fake_engine *fe);
 
 /* Make the next `times` requests (-1: all) whose method equals `method` and
- * whose path contains `path_substr` fail as `fault`.  `status`/`message`
- * are used by FAKE_FAULT_STATUS. */
+ * whose path contains `path_substr` fail as `fault`; a `path_substr` with a
+ * '*' is instead an fnmatch(3) pattern for the whole path (version prefix and
+ * query removed).  `status`/`message` are used by FAKE_FAULT_STATUS. */
 void fake_engine_fail(struct fake_engine *fe, const char *method, const char *path_substr,
 		      enum fake_fault fault, int status, const char *message, int times);
+/* Turn every fault set so far off: the engine works again. */
+void fake_engine_clear_faults(struct fake_engine *fe);
 
 /* Containers that exist now (any state). */
 size_t fake_engine_container_count(struct fake_engine *fe);
