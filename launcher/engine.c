@@ -674,7 +674,18 @@ struct stream {
 	struct buf error;  /* the body of an error answer */
 	jc_progress_fn progress;
 	void *ctx;
+	/* stall detection: the bytes moved at the last change, and when */
+	uint64_t moved;
+	int64_t moved_at;
+	bool stalled;
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static size_t stream_read(char *ptr, size_t size, size_t nmemb, void *ud)
 {
@@ -721,23 +732,35 @@ static int stream_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_
 			   curl_off_t ulnow)
 {
 	struct stream *st = ud;
+	uint64_t moved = (uint64_t)dlnow + (uint64_t)ulnow;
+	int64_t now = mono_ms();
 	(void)dltotal;
 	(void)ultotal;
+	/* libcurl calls this at least once a second, moving or not */
+	if (moved != st->moved) {
+		st->moved = moved;
+		st->moved_at = now;
+	} else if (now - st->moved_at >= st->e->timeout_ms) {
+		st->stalled = true;
+		return 1;
+	}
 	if (st->progress)
-		st->progress(st->ctx, (uint64_t)dlnow + (uint64_t)ulnow);
+		st->progress(st->ctx, moved);
 	return 0;
 }
 
 /* PUT (upload from fd) or GET (download into fd) on the reused handle.  A
- * transfer of any size is fine; one that stalls for the engine timeout is
- * not. */
+ * transfer of any size is fine; one that moves no byte either way for the
+ * engine timeout (an upload sent whole and never answered included) is
+ * not.  libcurl's low-speed limit averages over several seconds, so the
+ * progress callback keeps the clock. */
 static int do_stream(struct jc_engine *e, bool put, const char *path, const char *step,
 		     const char *object, int fd, const int *failed, jc_progress_fn progress,
 		     void *ctx, jc_error *err)
 {
 	cleanup_free char *url = make_url(e, path);
 	cleanup_slist struct curl_slist *hdrs = NULL;
-	struct stream st = { e, fd, failed, 0, { 0 }, progress, ctx };
+	struct stream st = { e, fd, failed, 0, { 0 }, progress, ctx, 0, mono_ms(), false };
 	char errbuf[CURL_ERROR_SIZE] = "";
 	long status = 0, stall_s = (long)((e->timeout_ms + 999) / 1000);
 	CURLcode c;
@@ -764,8 +787,6 @@ static int do_stream(struct jc_engine *e, bool put, const char *path, const char
 		SET(CURLOPT_WRITEFUNCTION, stream_write);
 		SET(CURLOPT_WRITEDATA, &st);
 	}
-	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
-	SET(CURLOPT_LOW_SPEED_TIME, stall_s);
 	SET(CURLOPT_ERRORBUFFER, errbuf);
 	SET(CURLOPT_XFERINFOFUNCTION, stream_progress);
 	SET(CURLOPT_XFERINFODATA, &st);
@@ -784,7 +805,7 @@ static int do_stream(struct jc_engine *e, bool put, const char *path, const char
 		r = jc_error_set(err, JC_ERR_SYSTEM, st.fd_errno, "%s `%s`: %s the archive: %s",
 				 step, object, put ? "reading" : "passing on",
 				 strerror(st.fd_errno));
-	} else if (c == CURLE_OPERATION_TIMEDOUT) {
+	} else if (st.stalled) {
 		r = jc_error_set(err, JC_ERR_ENGINE, ETIMEDOUT,
 				 "%s `%s`: the transfer stalled for %lds at `%s`", step, object,
 				 stall_s, e->endpoint);
