@@ -6,6 +6,7 @@
  * signalfd polled beside them.  Every wait is bounded. */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,38 @@ struct life {
 	/* the parent's death was seen through getppid(): the SIGTERM that
 	 * PR_SET_PDEATHSIG sends for it is the same event, not a second signal */
 	bool pdeath_seen;
+	/* a silent wait: when to look at the container next, when it was
+	 * first seen not running (0: not yet), and what it was then */
+	int64_t check_at, stopped_at;
+	char stopped_as[16];
 };
+
+/* Something went wrong that did not change the job's outcome: it is added
+ * to the result's warning, one line with "; " between. */
+static int warn(struct life *l, jc_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int warn(struct life *l, jc_error *err, const char *fmt, ...)
+{
+	char *add = NULL, *all = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&add, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return jc_error_oom(err);
+	if (l->res->warning) {
+		n = asprintf(&all, "%s; %s", l->res->warning, add);
+		free(add);
+		if (n < 0)
+			return jc_error_oom(err);
+		free(l->res->warning);
+		add = all;
+	}
+	l->res->warning = add;
+	return 0;
+}
 
 #define PATH_MAX_LEN 512
 
@@ -108,10 +140,14 @@ static int ask_stop(struct life *l, jc_error *err)
 		     &l->stop, err);
 }
 
-static int ask_kill(struct life *l, jc_error *err)
+/* SIGKILL; `why` (a whole sentence, or NULL when asked for) becomes the
+ * result's warning. */
+static int ask_kill(struct life *l, const char *why, jc_error *err)
 {
 	if (l->kill)
 		return 0;
+	if (why && warn(l, err, "%s; killed it", why) < 0)
+		return -1;
 	l->kill_at = now_ms();
 	return begin(l, "POST", "kill?signal=SIGKILL", jc_engine_timeout(l->e), false, &l->kill,
 		     err);
@@ -129,7 +165,7 @@ static int on_signal(struct life *l, int sig, jc_error *err)
 		return ask_stop(l, err);
 	}
 	/* a second signal: no more grace */
-	return ask_kill(l, err);
+	return ask_kill(l, NULL, err);
 }
 
 static void free_async(struct life *l)
@@ -141,6 +177,50 @@ static void free_async(struct life *l)
 	l->wait = l->logs = l->stop = l->kill = NULL;
 }
 
+/* The wait is the authority on the job's end, but an engine can fail it
+ * silently: a wait that never answers, a start acknowledged and not done.
+ * While the wait is silent, the container is inspected once per engine
+ * timeout; once it is seen not running, the wait has one more engine
+ * timeout to answer.  An inspect that fails proves nothing: it is asked
+ * again next time. */
+static int check_silent_wait(struct life *l, int64_t now, jc_error *err)
+{
+	int64_t engine_ms = jc_engine_timeout(l->e);
+	struct jc_inspect in = { 0 };
+	jc_error ie = { 0 };
+
+	if (now < l->check_at)
+		return 0;
+	l->check_at = now + engine_ms;
+	if (l->stopped_at) {
+		if (now < l->stopped_at + engine_ms)
+			return 0;
+		if (!strcmp(l->stopped_as, "created"))
+			return jc_error_set(
+			    err, JC_ERR_ENGINE, EPROTO,
+			    "start container `%s`: the engine said it started, but it "
+			    "is still `created`",
+			    l->plan->name);
+		return jc_error_set(err, JC_ERR_ENGINE, ETIMEDOUT,
+				    "wait for container `%s`: no answer %llds after the "
+				    "container was seen %s",
+				    l->plan->name, (long long)(engine_ms / 1000), l->stopped_as);
+	}
+	if (jc_engine_inspect(l->e, l->id, &in, &ie) < 0) {
+		if (ie.status == ENOENT) {
+			l->stopped_at = now;
+			snprintf(l->stopped_as, sizeof(l->stopped_as), "removed");
+		}
+	} else if (!in.running) {
+		l->stopped_at = now;
+		snprintf(l->stopped_as, sizeof(l->stopped_as), "%.15s",
+			 in.status ? in.status : "stopped");
+	}
+	jc_inspect_free(&in);
+	jc_error_clear(&ie);
+	return 0;
+}
+
 /* The supervision loop proper: returns when the wait has an answer. */
 static int supervise(struct life *l, jc_error *err)
 {
@@ -148,6 +228,7 @@ static int supervise(struct life *l, jc_error *err)
 	int64_t engine_ms = jc_engine_timeout(l->e);
 	int64_t deadline = l->plan->timeout_ms > 0 ? now_ms() + l->plan->timeout_ms : 0;
 
+	l->check_at = now_ms() + engine_ms;
 	while (!jc_async_done(l->wait)) {
 		int64_t now = now_ms(), next = now + 1000;
 		int r;
@@ -166,9 +247,15 @@ static int supervise(struct life *l, jc_error *err)
 			l->pdeath_seen = true;
 		}
 		if (l->stop && !l->kill && now >= l->stop_at + l->plan->stop_grace_ms + engine_ms) {
-			if (ask_kill(l, err) < 0)
+			char why[PATH_MAX_LEN];
+			snprintf(why, sizeof(why), "stop container `%s`: no answer in %llds",
+				 l->plan->name,
+				 (long long)((l->plan->stop_grace_ms + engine_ms) / 1000));
+			if (ask_kill(l, why, err) < 0)
 				return -1;
 		}
+		if (check_silent_wait(l, now, err) < 0)
+			return -1;
 		if (l->kill && now >= l->kill_at + engine_ms)
 			return jc_error_set(err, JC_ERR_ENGINE, ETIMEDOUT,
 					    "stop container `%s`: still running %llds after kill",
@@ -183,16 +270,16 @@ static int supervise(struct life *l, jc_error *err)
 			if (sig && on_signal(l, sig, err) < 0)
 				return -1;
 		}
-		/* a failed stop is not fatal: the kill deadline still holds */
+		/* a failed stop is not fatal: the job is killed instead */
 		if (l->stop && jc_async_done(l->stop) && !l->kill) {
 			jc_error se = { 0 };
+			int k = 0;
 			if (jc_async_result(l->stop, "stop container", l->plan->name, NULL, &se) <
-				0 &&
-			    ask_kill(l, err) < 0) {
-				jc_error_clear(&se);
-				return -1;
-			}
+			    0)
+				k = ask_kill(l, se.msg, err);
 			jc_error_clear(&se);
+			if (k < 0)
+				return -1;
 		}
 	}
 	return 0;
@@ -233,14 +320,9 @@ static int drain_logs(struct life *l, jc_error *err)
 	if (!why && !e.msg &&
 	    jc_async_result(l->logs, "stream logs of", l->plan->name, NULL, &e) == 0)
 		return 0;
-	if (asprintf(&l->res->warning, "output of `%s` is incomplete: %s", l->plan->name,
-		     why ? why : e.msg) < 0) {
-		l->res->warning = NULL;
-		jc_error_clear(&e);
-		return jc_error_oom(err);
-	}
+	int r = warn(l, err, "output of `%s` is incomplete: %s", l->plan->name, why ? why : e.msg);
 	jc_error_clear(&e);
-	return 0;
+	return r;
 }
 
 /* A signal or the parent's death before the start: the job must not start. */
