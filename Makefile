@@ -91,10 +91,21 @@ demo: bootstrap
 	contrib/demo.sh
 
 # Benchmarks measure; tests do not (these machines are shared and noisy).
-# BENCH_MIB sets the size of the volume round trip (default 1 GiB).
+# One table: launch, volume round trip, large put, instructions per launch.
+# BENCH_RUNS (default 15) runs each; BENCH_MIB the large file (default 1024).
 bench: bootstrap
-	$(MAKE) $(B)/jobcell
-	bench/volume.sh $(BENCH_MIB)
+	$(MAKE) $(B)/jobcell $(B)/bench/fake-serve $(B)/bench/measure
+	bench/run.sh
+
+# The benchmarks' helpers: the fake engine as a server, and a runner that
+# reports wall time, CPU time and peak RSS (docs/performance.md).
+$(B)/bench/fake-serve: bench/fake_serve.c $(B)/tests/fake_engine.o tests/fake_engine.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -o $@ $< $(B)/tests/fake_engine.o $(LIBS) $(TEST_LIBS)
+
+$(B)/bench/measure: bench/measure.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
 
 install: $(B)/jobcell $(B)/jobcell-probe
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \

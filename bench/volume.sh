@@ -1,30 +1,23 @@
 #!/usr/bin/env bash
-# Benchmark: a volume-mode round trip of one large file (default 1 GiB):
-# --input into the job's volume, the job copies it, --output brings both
-# back.  Reports wall time and jobcell's peak resident memory (GNU time's
-# %M), which must not grow with the file: the archive is streamed.
-# Usage: bench/volume.sh [SIZE_MIB]   (JOBCELL_TEST_SOCKET picks the engine)
+# Benchmark: one large file (BENCH_MIB, default 1 GiB) into a volume and
+# back out, BENCH_BIG_RUNS times each (default 3), alternating; medians:
+#   jobcell  `jobcell volume put VOLUME big`, `jobcell volume get VOLUME big`
+#   docker   `docker cp` into and out of a created (never started) container
+#            that mounts a volume
+# What comes back is checked by SHA-256.  jobcell's peak RSS must not grow
+# with the file: the archive is streamed both ways.
+# Usage: bench/volume.sh   (settings: bench/lib.sh)
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-JOBCELL=${JOBCELL:-$ROOT/build/jobcell}
-SOCK=${JOBCELL_TEST_SOCKET:-/var/run/docker.sock}
-MIB=${1:-1024}
-TMP=$(mktemp -d /var/tmp/jobcell-bench.XXXXXX)
-SITE=bench$$
-VOLS=("$SITE-startup" "$SITE-local")
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-req() { curl -sS --max-time 20 --unix-socket "$SOCK" "$@"; }
-cleanup() {
-	for v in "${VOLS[@]}"; do req -X DELETE "http://localhost/volumes/$v" >/dev/null || true; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-for v in "${VOLS[@]}"; do
-	req -X POST -H 'Content-Type: application/json' -d "{\"Name\":\"$v\"}" \
-		http://localhost/volumes/create >/dev/null
-done
-cat >"$TMP/site.ini" <<INI
+need_engine
+XFER=$TMP/xfer
+STARTUP=$SITE-startup LOCAL=$SITE-local
+mkdir -p "$XFER/got"
+make_volume "$STARTUP"
+make_volume "$LOCAL"
+cat >"$TMP/vsite.ini" <<INI
 [engine]
 endpoint = unix://$SOCK
 [site]
@@ -32,32 +25,64 @@ name = $SITE
 [workspace]
 mode = volume
 [volume]
-startup_volume = ${VOLS[0]}
-local_volume = ${VOLS[1]}
-transfer_dir = $TMP
+startup_volume = $STARTUP
+local_volume = $LOCAL
+transfer_dir = $XFER
 [job]
-image = jobcell-test/root:latest
+image = $IMAGE
 user = 0:0
 allow_root = true
 INI
-head -c $((MIB * 1048576)) /dev/urandom >"$TMP/big"
-want=$(sha256sum <"$TMP/big" | cut -d' ' -f1)
 
-for small in 1; do
-	head -c $((small * 1048576)) /dev/urandom >"$TMP/small"
-	/usr/bin/time -f '%e %M' -o "$TMP/time.small" "$JOBCELL" -c "$TMP/site.ini" run bench \
-		--input small --output out.small -- cp small copy >/dev/null
+say "large file: writing $MIB MiB of random bytes"
+head -c $((MIB * 1048576)) /dev/urandom >"$XFER/big"
+want=$(sha256sum <"$XFER/big" | cut -d' ' -f1)
+
+JVOL=$("$JOBCELL" -c "$TMP/vsite.ini" volume create --run bench)
+DVOL=$SITE-cp
+make_volume "$DVOL"
+CID=$("$DOCKER" create --network none --label "jobcell-bench=$SITE" -v "$DVOL:/v" "$IMAGE" true)
+
+check() { # FILE WHO
+	[ "$(sha256sum <"$1" | cut -d' ' -f1)" = "$want" ] ||
+		die "large file ($2): what came back is not what went in"
+	rm -rf "$XFER/got"/*
+}
+one() { # CONTENDER
+	case $1 in
+	jobcell)
+		measure "$TMP/put.jobcell" "$JOBCELL" -c "$TMP/vsite.ini" volume put "$JVOL" big
+		measure "$TMP/get.jobcell" "$JOBCELL" -c "$TMP/vsite.ini" volume get "$JVOL" big --to got/j
+		check "$XFER/got/j/big" jobcell
+		;;
+	docker)
+		measure "$TMP/put.docker" "$DOCKER" cp "$XFER/big" "$CID:/v/big"
+		measure "$TMP/get.docker" "$DOCKER" cp "$CID:/v/big" "$XFER/got/d"
+		check "$XFER/got/d" "docker cp"
+		;;
+	esac
+}
+
+say "large file: 2 ways, $BIG_RUNS runs each, in and out"
+for ((i = 1; i <= BIG_RUNS; i++)); do
+	if [ $((i % 2)) = 1 ]; then order=(docker jobcell); else order=(jobcell docker); fi
+	for w in "${order[@]}"; do one "$w"; done
 done
-/usr/bin/time -f '%e %M' -o "$TMP/time.big" "$JOBCELL" -c "$TMP/site.ini" run bench \
-	--input big --output out.big -- cp big copy </dev/null
-for f in big copy; do
-	got=$(sha256sum <"$TMP/out.big/$f" | cut -d' ' -f1)
-	[ "$got" = "$want" ] || { echo "bench: $f came back different" >&2; exit 1; }
+"$DOCKER" rm -f "$CID" >/dev/null
+"$JOBCELL" -c "$TMP/vsite.ini" volume rm "$JVOL"
+
+rate() { awk -v m="$MIB" -v s="$(median "$1" 1)" 'BEGIN { printf "%.0f MiB/s", (s > 0 ? m / s : 0) }'; }
+B="large file: $MIB MiB"
+for dir in put get; do
+	d=$(median "$TMP/$dir.docker" 1)
+	j=$(median "$TMP/$dir.jobcell" 1)
+	jr=$(median "$TMP/$dir.jobcell" 4)
+	if [ $dir = put ]; then
+		what=("docker cp in" "jobcell volume put")
+	else
+		what=("docker cp out" "jobcell volume get")
+	fi
+	row_of "$B" "${what[0]}" "$TMP/$dir.docker" "1.00×" "$(rate "$TMP/$dir.docker")" "" ""
+	row_of "$B" "${what[1]}" "$TMP/$dir.jobcell" "$(fmt_x "$j" "$d")" "$(rate "$TMP/$dir.jobcell")" \
+		"peak < 16 MiB" "$(verdict lt "$jr" 16384)"
 done
-read -r s_wall s_rss <"$TMP/time.small"
-read -r b_wall b_rss <"$TMP/time.big"
-printf 'volume round trip, engine %s\n' "$SOCK"
-printf '  %6s MiB in, %6s MiB out: %7ss wall, peak RSS %6s KiB\n' 1 2 "$s_wall" "$s_rss"
-printf '  %6s MiB in, %6s MiB out: %7ss wall, peak RSS %6s KiB\n' "$MIB" $((2 * MIB)) "$b_wall" "$b_rss"
-printf '  MiB/s through the engine (in + out): %s\n' \
-	"$(awk -v m=$((3 * MIB)) -v s="$b_wall" 'BEGIN { printf "%.0f", (s > 0 ? m / s : 0) }')"

@@ -16,7 +16,7 @@ SOCK=${JOBCELL_TEST_SOCKET:-/var/run/docker.sock}
 LOG=${JOBCELL_DOCKERD_LOG:-/var/log/jobcell-dockerd.log}
 PKGS=(build-essential pkg-config curl libcurl4-openssl-dev libcjson-dev libinih-dev
 	libcmocka-dev libarchive-dev libmicrohttpd-dev docker.io busybox-static man-db podman
-	time)
+	time python3-docker valgrind)
 PODMAN_SOCK=${JOBCELL_PODMAN_SOCKET:-/run/jobcell-podman.sock}
 PODMAN_LOG=${JOBCELL_PODMAN_LOG:-/var/log/jobcell-podman.log}
 export CONTAINERS_CONF=$(cd "$(dirname "$0")" && pwd)/podman/containers.conf

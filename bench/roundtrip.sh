@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Benchmark: a volume round trip of three small files.  Make a volume, put
+# the three files in, run a job that reads them and writes one output,
+# fetch it, remove the volume:
+#   jobcell  one `jobcell run --input a --input b --input c --output DIR`
+#            in volume mode (docs/volumes.md: it does all of the above)
+#   helper   the docker CLI and helper containers (bench/helper_roundtrip.sh)
+# BENCH_RUNS times each, interleaved after one warm-up round; medians.
+# Usage: bench/roundtrip.sh   (settings: bench/lib.sh)
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+need_engine
+XFER=$TMP/xfer
+STARTUP=$SITE-startup LOCAL=$SITE-local
+mkdir -p "$XFER/out"
+for f in a b c; do head -c 4096 /dev/urandom | base64 >"$XFER/$f.txt"; done
+cat "$XFER/a.txt" "$XFER/b.txt" "$XFER/c.txt" >"$TMP/want"
+make_volume "$STARTUP"
+make_volume "$LOCAL"
+cat >"$TMP/vsite.ini" <<INI
+[engine]
+endpoint = unix://$SOCK
+[site]
+name = $SITE
+[workspace]
+mode = volume
+[volume]
+startup_volume = $STARTUP
+local_volume = $LOCAL
+transfer_dir = $XFER
+[job]
+image = $IMAGE
+user = 0:0
+allow_root = true
+INI
+
+one() { # CONTENDER FILE N
+	local got
+	case $1 in
+	jobcell)
+		measure "$2" "$JOBCELL" -c "$TMP/vsite.ini" run --input a.txt --input b.txt \
+			--input c.txt --output "out/j$3" rt -- sh -c 'cat a.txt b.txt c.txt > result.txt'
+		got=$XFER/out/j$3/result.txt
+		;;
+	helper)
+		measure "$2" "$BENCH/helper_roundtrip.sh" "$DOCKER" "$IMAGE" "$SITE" "$STARTUP" "$LOCAL" \
+			"$XFER" "$XFER/out/h$3" a.txt b.txt c.txt
+		got=$XFER/out/h$3
+		;;
+	esac
+	cmp -s "$got" "$TMP/want" || die "round trip ($1): the output is not the three inputs"
+	rm -rf "$got"
+}
+
+say "round trip: 2 ways, 1 + $RUNS runs each"
+for ((i = 0; i <= RUNS; i++)); do
+	if [ $((i % 2)) = 0 ]; then order=(jobcell helper); else order=(helper jobcell); fi
+	for w in "${order[@]}"; do
+		if [ "$i" = 0 ]; then one "$w" "$TMP/warmup" "$i"; else one "$w" "$TMP/rt.$w" "$i"; fi
+	done
+done
+
+helper=$(median "$TMP/rt.helper" 1)
+jc=$(median "$TMP/rt.jobcell" 1)
+B="round trip: 3 files in, 1 out"
+row_of "$B" "docker CLI, 6 helper runs" "$TMP/rt.helper" "1.00×" "" "" ""
+row_of "$B" "jobcell run --input ×3 --output" "$TMP/rt.jobcell" "$(fmt_x "$jc" "$helper")" "" \
+	"wall ≤ 0.25× helpers" "$(verdict le "$jc" "$(awk -v h="$helper" 'BEGIN { print h / 4 }')")"

@@ -1,0 +1,50 @@
+#!/usr/bin/python3
+"""One job launched with the Docker SDK (Debian's python3-docker), the way a
+federated-learning launcher does it: containers.run(detach=True), then
+wait(), logs() and remove().  The same image, user, mounts and options as
+`jobcell run` in bind mode (see `jobcell plan`), and `true` as the command.
+
+Usage: bench/sdk_launch.py SOCKET WORKSPACE JOB SITE
+Exits with the job's status.
+"""
+import sys
+
+import docker
+from docker.types import Mount
+
+
+def main():
+    sock, ws, job, site = sys.argv[1:5]
+    client = docker.DockerClient(base_url="unix://" + sock)
+    mounts = [
+        Mount("/workspace/startup", ws + "/startup", type="bind", read_only=True),
+        Mount("/workspace/local", ws + "/local", type="bind", read_only=True),
+        Mount("/workspace/" + job, ws + "/" + job, type="bind"),
+        Mount("/tmp", None, type="tmpfs", tmpfs_size=64 << 20, tmpfs_mode=0o1777),
+    ]
+    container = client.containers.run(
+        "jobcell-test/root:latest",
+        ["true"],
+        detach=True,
+        user="0:0",
+        working_dir="/workspace/" + job,
+        network_mode="none",
+        read_only=True,
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        pids_limit=512,
+        shm_size="64m",
+        tmpfs={"/workspace": "ro,mode=0555,size=1m"},
+        mounts=mounts,
+        labels={"jobcell-bench": site},
+    )
+    try:
+        status = container.wait()
+        sys.stdout.buffer.write(container.logs())
+    finally:
+        container.remove(force=True)
+    return status["StatusCode"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
