@@ -5,6 +5,7 @@
  * becomes one message carrying the step, the object and the engine's own
  * `message`. */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,9 @@ struct jc_engine {
 	char api[16]; /* negotiated, "" before ping */
 	int64_t timeout_ms;
 	int running; /* transfers in the multi handle */
+	/* header and body callbacks of asynchronous transfers so far: what
+	 * jc_engine_poll compares to know whether anything happened */
+	uint64_t events;
 };
 
 struct jc_async {
@@ -905,6 +909,7 @@ static size_t async_write(char *ptr, size_t size, size_t nmemb, void *ud)
 	char *p;
 
 	a->received += n;
+	a->e->events++;
 	if (curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
 		return 0;
 	if (!a->stream || status >= 300)
@@ -972,6 +977,7 @@ static size_t async_header(char *ptr, size_t size, size_t nmemb, void *ud)
 	struct jc_async *a = ud;
 	(void)ptr;
 	a->answered = true;
+	a->e->events++;
 	return size * nmemb;
 }
 
@@ -1075,22 +1081,13 @@ void jc_async_free(struct jc_async *a)
 	free(a);
 }
 
-int jc_engine_poll(struct jc_engine *e, int fd, int timeout_ms, jc_error *err)
+/* Mark the transfers that have finished; true when there was one. */
+static bool reap(struct jc_engine *e)
 {
-	struct curl_waitfd extra = { .fd = fd, .events = CURL_WAIT_POLLIN };
-	CURLMcode mc;
 	CURLMsg *msg;
 	int left;
+	bool any = false;
 
-	mc = curl_multi_perform(e->multi, &e->running);
-	if (mc == CURLM_OK)
-		mc = curl_multi_poll(e->multi, fd >= 0 ? &extra : NULL, fd >= 0 ? 1 : 0, timeout_ms,
-				     NULL);
-	if (mc == CURLM_OK)
-		mc = curl_multi_perform(e->multi, &e->running);
-	if (mc != CURLM_OK)
-		return jc_error_set(err, JC_ERR_SYSTEM, EIO, "libcurl: %s",
-				    curl_multi_strerror(mc));
 	while ((msg = curl_multi_info_read(e->multi, &left))) {
 		struct jc_async *a = NULL;
 		if (msg->msg != CURLMSG_DONE)
@@ -1100,7 +1097,34 @@ int jc_engine_poll(struct jc_engine *e, int fd, int timeout_ms, jc_error *err)
 		if (a) {
 			a->done = true;
 			a->result = msg->data.result;
+			any = true;
 		}
 	}
+	return any;
+}
+
+int jc_engine_poll(struct jc_engine *e, int fd, int timeout_ms, jc_error *err)
+{
+	struct curl_waitfd extra = { .fd = fd, .events = CURL_WAIT_POLLIN };
+	uint64_t events = e->events;
+	CURLMcode mc;
+
+	/* what the first perform brought (an answer, a finished transfer) is
+	 * the caller's to look at now, not after a poll that would sleep; fd
+	 * is still looked at, or a busy stream would hide the signals */
+	mc = curl_multi_perform(e->multi, &e->running);
+	if (mc == CURLM_OK && (reap(e) || e->events != events)) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN) ? 1 : 0;
+	}
+	if (mc == CURLM_OK)
+		mc = curl_multi_poll(e->multi, fd >= 0 ? &extra : NULL, fd >= 0 ? 1 : 0, timeout_ms,
+				     NULL);
+	if (mc == CURLM_OK)
+		mc = curl_multi_perform(e->multi, &e->running);
+	if (mc != CURLM_OK)
+		return jc_error_set(err, JC_ERR_SYSTEM, EIO, "libcurl: %s",
+				    curl_multi_strerror(mc));
+	reap(e);
 	return fd >= 0 && (extra.revents & CURL_WAIT_POLLIN) ? 1 : 0;
 }
