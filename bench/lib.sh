@@ -101,6 +101,30 @@ make_volume() {
 		http://localhost/volumes/create >/dev/null
 }
 
+# volume_site XFER: the site's two volumes, and $TMP/vsite.ini, a volume-mode
+# site with transfer_dir XFER; sets STARTUP and LOCAL
+volume_site() {
+	STARTUP=$SITE-startup LOCAL=$SITE-local
+	make_volume "$STARTUP"
+	make_volume "$LOCAL"
+	cat >"$TMP/vsite.ini" <<INI
+[engine]
+endpoint = unix://$SOCK
+[site]
+name = $SITE
+[workspace]
+mode = volume
+[volume]
+startup_volume = $STARTUP
+local_volume = $LOCAL
+transfer_dir = $1
+[job]
+image = $IMAGE
+user = 0:0
+allow_root = true
+INI
+}
+
 # measure FILE CMD...: run CMD once, append "wall user sys maxrss status" to
 # FILE (bench/measure.c); CMD's stdout and stderr go to $TMP/last.out
 measure() {

@@ -13,28 +13,10 @@ set -euo pipefail
 
 need_engine
 XFER=$TMP/xfer
-STARTUP=$SITE-startup LOCAL=$SITE-local
 mkdir -p "$XFER/out"
 for f in a b c; do head -c 4096 /dev/urandom | base64 >"$XFER/$f.txt"; done
 cat "$XFER/a.txt" "$XFER/b.txt" "$XFER/c.txt" >"$TMP/want"
-make_volume "$STARTUP"
-make_volume "$LOCAL"
-cat >"$TMP/vsite.ini" <<INI
-[engine]
-endpoint = unix://$SOCK
-[site]
-name = $SITE
-[workspace]
-mode = volume
-[volume]
-startup_volume = $STARTUP
-local_volume = $LOCAL
-transfer_dir = $XFER
-[job]
-image = $IMAGE
-user = 0:0
-allow_root = true
-INI
+volume_site "$XFER"
 
 one() { # CONTENDER FILE N
 	local got

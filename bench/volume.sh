@@ -13,26 +13,8 @@ set -euo pipefail
 
 need_engine
 XFER=$TMP/xfer
-STARTUP=$SITE-startup LOCAL=$SITE-local
 mkdir -p "$XFER/got"
-make_volume "$STARTUP"
-make_volume "$LOCAL"
-cat >"$TMP/vsite.ini" <<INI
-[engine]
-endpoint = unix://$SOCK
-[site]
-name = $SITE
-[workspace]
-mode = volume
-[volume]
-startup_volume = $STARTUP
-local_volume = $LOCAL
-transfer_dir = $XFER
-[job]
-image = $IMAGE
-user = 0:0
-allow_root = true
-INI
+volume_site "$XFER"
 
 say "large file: writing $MIB MiB of random bytes"
 head -c $((MIB * 1048576)) /dev/urandom >"$XFER/big"
