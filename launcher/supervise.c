@@ -65,13 +65,14 @@ struct life {
 	const struct jc_supervise_opts *o;
 	struct jc_run_result *res;
 	const char *id;
-	struct jc_async *wait, *logs, *stop, *kill;
+	struct jc_async *wait, *logs, *stop, *kill, *look;
 	int64_t stop_at, kill_at;
 	/* the parent's death was seen through getppid(): the SIGTERM that
 	 * PR_SET_PDEATHSIG sends for it is the same event, not a second signal */
 	bool pdeath_seen;
-	/* a silent wait: when to look at the container next, when it was
-	 * first seen not running (0: not yet), and what it was then */
+	/* a silent wait: when to look at the container next (the look is an
+	 * asynchronous inspect), when it was first seen not running (0: not
+	 * yet), and what it was then */
 	int64_t check_at, stopped_at;
 	char stopped_as[16];
 };
@@ -174,24 +175,39 @@ static void free_async(struct life *l)
 	jc_async_free(l->logs);
 	jc_async_free(l->stop);
 	jc_async_free(l->kill);
-	l->wait = l->logs = l->stop = l->kill = NULL;
+	jc_async_free(l->look);
+	l->wait = l->logs = l->stop = l->kill = l->look = NULL;
 }
 
 /* The wait is the authority on the job's end, but an engine can fail it
  * silently: a wait that never answers, a start acknowledged and not done.
  * While the wait is silent, the container is inspected once per engine
- * timeout; once it is seen not running, the wait has one more engine
- * timeout to answer.  An inspect that fails proves nothing: it is asked
- * again next time. */
+ * timeout, asynchronously, so that a frozen engine holds up no deadline;
+ * once it is seen not running, the wait has one more engine timeout to
+ * answer.  An inspect that fails proves nothing: it is asked again. */
 static int check_silent_wait(struct life *l, int64_t now, jc_error *err)
 {
 	int64_t engine_ms = jc_engine_timeout(l->e);
-	struct jc_inspect in = { 0 };
-	jc_error ie = { 0 };
 
-	if (now < l->check_at)
-		return 0;
-	l->check_at = now + engine_ms;
+	if (l->look && jc_async_done(l->look)) {
+		cleanup_free char *body = NULL;
+		struct jc_inspect in = { 0 };
+		jc_error ie = { 0 };
+		const char *as = NULL;
+
+		if (jc_async_result(l->look, "inspect container", l->plan->name, &body, &ie) < 0)
+			as = ie.status == ENOENT ? "removed" : NULL;
+		else if (jc_request_parse_inspect(body, &in, &ie) == 0 && !in.running)
+			as = in.status ? in.status : "stopped";
+		if (as) {
+			l->stopped_at = now;
+			snprintf(l->stopped_as, sizeof(l->stopped_as), "%.15s", as);
+		}
+		jc_inspect_free(&in);
+		jc_error_clear(&ie);
+		jc_async_free(l->look);
+		l->look = NULL;
+	}
 	if (l->stopped_at) {
 		if (now < l->stopped_at + engine_ms)
 			return 0;
@@ -206,19 +222,10 @@ static int check_silent_wait(struct life *l, int64_t now, jc_error *err)
 				    "container was seen %s",
 				    l->plan->name, (long long)(engine_ms / 1000), l->stopped_as);
 	}
-	if (jc_engine_inspect(l->e, l->id, &in, &ie) < 0) {
-		if (ie.status == ENOENT) {
-			l->stopped_at = now;
-			snprintf(l->stopped_as, sizeof(l->stopped_as), "removed");
-		}
-	} else if (!in.running) {
-		l->stopped_at = now;
-		snprintf(l->stopped_as, sizeof(l->stopped_as), "%.15s",
-			 in.status ? in.status : "stopped");
-	}
-	jc_inspect_free(&in);
-	jc_error_clear(&ie);
-	return 0;
+	if (l->look || now < l->check_at)
+		return 0;
+	l->check_at = now + engine_ms;
+	return begin(l, "GET", "json", engine_ms, false, &l->look, err);
 }
 
 /* The supervision loop proper: returns when the wait has an answer. */
