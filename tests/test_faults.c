@@ -407,12 +407,6 @@ static void test_row(void **state)
 		fail_msg("%s: %d of %zu cells failed", calls[ci].name, bad, NFAULTS);
 }
 
-static int row_setup(void **state)
-{
-	(void)state;
-	return 0;
-}
-
 /* The table: one line per cell with what was seen. */
 static int print_table(void **state)
 {
@@ -450,7 +444,7 @@ int main(void)
 	struct CMUnitTest tests[NCALLS];
 
 	for (size_t i = 0; i < NCALLS; i++) {
-		tests[i] = (struct CMUnitTest){ calls[i].name, test_row, row_setup, NULL,
+		tests[i] = (struct CMUnitTest){ calls[i].name, test_row, NULL, NULL,
 						(void *)(uintptr_t)i };
 	}
 	return _cmocka_run_group_tests("faults", tests, NCALLS, NULL, print_table);
