@@ -168,10 +168,12 @@ purge_site() { # SOCK SITE
 }
 stop_pid() { # PID SECONDS: SIGTERM, then SIGKILL when it is still there
 	[ -n "$1" ] || return 0
-	kill -CONT "$1" 2>/dev/null || true # a frozen engine would not act on it
-	kill -TERM "$1" 2>/dev/null || true
-	wait_gone "$1" "$2" || { kill -KILL "$1" 2>/dev/null || true; wait_gone "$1" 10 || true; }
-	wait "$1" 2>/dev/null || true
+	{ # (stderr: bash's notice of an engine killed by SIGKILL)
+		kill -CONT "$1" || true # a frozen engine would not act on it
+		kill -TERM "$1" || true
+		wait_gone "$1" "$2" || { kill -KILL "$1" || true; wait_gone "$1" 10 || true; }
+		wait "$1" || true
+	} 2>/dev/null
 }
 stop_private_dockerd() {
 	local f pid m
