@@ -14,7 +14,7 @@ TEST_PKGS := cmocka libmicrohttpd
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wswitch-enum
-override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Ilauncher \
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -iquote launcher -Iinclude \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
 TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS) 2>/dev/null) -Itests
@@ -23,7 +23,7 @@ TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null) -lpthread
 B := build
 LIB_SRC := $(filter-out launcher/cli.c,$(wildcard launcher/*.c))
 LIB_OBJ := $(LIB_SRC:launcher/%.c=$(B)/obj/%.o)
-HDRS := $(wildcard launcher/*.h launcher/probe/*.h)
+HDRS := $(wildcard include/*.h launcher/*.h launcher/probe/*.h)
 UNIT_SRC := $(wildcard tests/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
 MAN := docs/man/jobcell.1 docs/man/jobcell.ini.5

@@ -27,7 +27,10 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "jobcell.h"
+#include "archive.h"
+#include "error.h"
+#include "util.h"
+#include "workspace.h"
 
 #define REPORT_MAX 100
 

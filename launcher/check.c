@@ -15,7 +15,13 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "jobcell.h"
+#include "check.h"
+#include "config.h"
+#include "engine.h"
+#include "error.h"
+#include "names.h"
+#include "plan.h"
+#include "util.h"
 #include "probe/promises.h"
 
 #ifndef JC_LIBEXECDIR

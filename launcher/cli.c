@@ -19,7 +19,20 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "jobcell.h"
+#include "archive.h"
+#include "check.h"
+#include "config.h"
+#include "data.h"
+#include "engine.h"
+#include "error.h"
+#include "names.h"
+#include "plan.h"
+#include "request.h"
+#include "supervise.h"
+#include "units.h"
+#include "util.h"
+#include "volume.h"
+#include "workspace.h"
 
 enum {
 	EXIT_TIMEOUT = 124,

@@ -15,7 +15,12 @@
 #include <strings.h>
 
 #include "cleanup.h"
-#include "jobcell.h"
+#include "config.h"
+#include "error.h"
+#include "names.h"
+#include "units.h"
+#include "util.h"
+#include "workspace.h"
 
 enum key_type {
 	T_STRING,

@@ -16,7 +16,11 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "jobcell.h"
+#include "config.h"
+#include "data.h"
+#include "error.h"
+#include "util.h"
+#include "workspace.h"
 
 /* The longest data prefix that `path` lies under, or NULL. */
 static const char *find_prefix(const struct jc_config *cfg, const char *path)

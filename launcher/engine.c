@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "jobcell.h"
+#include "engine.h"
+#include "error.h"
+#include "request.h"
 
 #define BODY_MAX (8u << 20)
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jobcell.h"
+#include "error.h"
 
 static const char oom_msg[] = "out of memory";
 

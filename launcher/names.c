@@ -5,7 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "jobcell.h"
+#include "error.h"
+#include "names.h"
+#include "util.h"
 
 static const char *const builtin_reserved[] = { "startup", "local" };
 

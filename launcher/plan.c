@@ -9,7 +9,13 @@
 #include <strings.h>
 
 #include "cleanup.h"
-#include "jobcell.h"
+#include "config.h"
+#include "engine.h"
+#include "error.h"
+#include "names.h"
+#include "plan.h"
+#include "units.h"
+#include "util.h"
 
 char *jc_container_name(const char *site, const char *job)
 {

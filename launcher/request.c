@@ -9,7 +9,12 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "jobcell.h"
+#include "error.h"
+#include "names.h"
+#include "plan.h"
+#include "request.h"
+#include "units.h"
+#include "util.h"
 
 /* cJSON_Add* return NULL on failure; collect failures instead of branching
  * on each one. */

@@ -15,7 +15,11 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "jobcell.h"
+#include "engine.h"
+#include "error.h"
+#include "plan.h"
+#include "request.h"
+#include "supervise.h"
 
 /* How long an engine that has not flushed the wait's headers gets before we
  * start anyway (Docker flushes them as soon as the wait is registered). */

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "jobcell.h"
+#include "units.h"
+#include "util.h"
 
 /* A decimal number with no sign, no spaces; *end at the first non-digit. */
 static int parse_digits(const char *s, uint64_t *v, const char **end)

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "jobcell.h"
+#include "util.h"
 
 int jc_strv_push(struct jc_strv *s, const char *str)
 {

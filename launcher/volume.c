@@ -22,7 +22,13 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "jobcell.h"
+#include "archive.h"
+#include "engine.h"
+#include "error.h"
+#include "names.h"
+#include "plan.h"
+#include "request.h"
+#include "volume.h"
 
 /* ---- supervisor identity ---- */
 

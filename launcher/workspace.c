@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "jobcell.h"
+#include "error.h"
+#include "util.h"
+#include "workspace.h"
 
 bool jc_ws_no_openat2;
 

@@ -24,7 +24,9 @@
 
 #include <cmocka.h>
 
-#include "jobcell.h"
+#include "archive.h"
+#include "error.h"
+#include "workspace.h"
 #include "testutil.h"
 
 struct fx {

@@ -18,7 +18,11 @@
 
 #include "cleanup.h"
 #include "fake_engine.h"
-#include "jobcell.h"
+#include "check.h"
+#include "config.h"
+#include "engine.h"
+#include "error.h"
+#include "util.h"
 #include "testutil.h"
 
 /* ---- helpers ---------------------------------------------------------------- */

@@ -22,7 +22,9 @@
 #include <cmocka.h>
 
 #include "fake_engine.h"
-#include "jobcell.h"
+#include "engine.h"
+#include "error.h"
+#include "volume.h"
 
 #define JOBCELL "build/jobcell"
 

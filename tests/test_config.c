@@ -13,7 +13,10 @@
 
 #include <cmocka.h>
 
-#include "jobcell.h"
+#include "config.h"
+#include "error.h"
+#include "names.h"
+#include "util.h"
 #include "testutil.h"
 
 #ifndef SRCDIR

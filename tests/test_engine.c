@@ -12,7 +12,9 @@
 #include <cmocka.h>
 
 #include "fake_engine.h"
-#include "jobcell.h"
+#include "engine.h"
+#include "error.h"
+#include "request.h"
 
 static struct jc_engine *open_on(struct fake_engine *fe, int64_t timeout_ms)
 {

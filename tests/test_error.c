@@ -11,7 +11,8 @@
 
 #include <cmocka.h>
 
-#include "jobcell.h"
+#include "error.h"
+#include "util.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

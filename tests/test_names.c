@@ -12,7 +12,9 @@
 
 #include <cmocka.h>
 
-#include "jobcell.h"
+#include "error.h"
+#include "names.h"
+#include "util.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 

@@ -13,7 +13,12 @@
 
 #include <cmocka.h>
 
-#include "jobcell.h"
+#include "config.h"
+#include "error.h"
+#include "plan.h"
+#include "request.h"
+#include "units.h"
+#include "util.h"
 
 #define N(a)    (sizeof(a) / sizeof((a)[0]))
 #define CREATED INT64_C(1700000000)

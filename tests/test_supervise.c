@@ -18,7 +18,13 @@
 #include <cmocka.h>
 
 #include "fake_engine.h"
-#include "jobcell.h"
+#include "config.h"
+#include "engine.h"
+#include "error.h"
+#include "plan.h"
+#include "request.h"
+#include "supervise.h"
+#include "util.h"
 
 struct fixture {
 	struct fake_engine *fe;

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "jobcell.h"
+#include "units.h"
 
 #define N(a)     (sizeof(a) / sizeof((a)[0]))
 #define SENTINEL INT64_C(-777)

@@ -29,7 +29,12 @@
 #include <cmocka.h>
 
 #include "fake_engine.h"
-#include "jobcell.h"
+#include "archive.h"
+#include "engine.h"
+#include "error.h"
+#include "names.h"
+#include "request.h"
+#include "volume.h"
 #include "testutil.h"
 
 struct fixture {

@@ -22,7 +22,11 @@
 
 #include <cmocka.h>
 
-#include "jobcell.h"
+#include "config.h"
+#include "data.h"
+#include "error.h"
+#include "util.h"
+#include "workspace.h"
 #include "testutil.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,0 +1,82 @@
+/* `jobcell check` (check.c). */
+#ifndef JC_CHECK_H
+#define JC_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "engine.h"
+#include "config.h"
+
+/* The probe's file name, next to jobcell or in $(libexecdir)/jobcell. */
+#define JC_PROBE_NAME "jobcell-probe"
+/* BindOptions.CreateMountpoint appeared in Engine API 1.42 (Docker 23.0). */
+#define JC_API_CREATE_MOUNTPOINT "1.42"
+/* A row's detail is cut to this many bytes; a line of the probe's report is
+ * read only this far. */
+#define JC_CHECK_DETAIL_MAX 512
+#define JC_CHECK_LINE_MAX   1024
+
+enum jc_check_state {
+	JC_CHECK_KEPT,    /* the promise holds */
+	JC_CHECK_BROKEN,  /* it does not, or it was not reported */
+	JC_CHECK_UNKNOWN, /* it could not be observed */
+	JC_CHECK_YES,     /* an engine feature is there */
+	JC_CHECK_NO,      /* an engine feature is missing: not a failure by itself */
+};
+
+struct jc_check_row {
+	char *name; /* "config", "engine", "workspace-root-readonly", ... */
+	enum jc_check_state state;
+	char *detail; /* printable ASCII only, at most JC_CHECK_DETAIL_MAX (+ "...") */
+};
+
+struct jc_check_report {
+	struct jc_check_row *rows;
+	size_t n;
+	size_t ignored;      /* lines of the probe's output that were not report lines */
+	bool ended;          /* the probe's last line, "# end", was read */
+	char *first_ignored; /* the first line ignored, printable and cut, or NULL */
+};
+
+/* "kept", "broken", "unknown", "yes", "no". */
+const char *jc_check_state_name(enum jc_check_state s);
+/* The promises the probe reports, in the order of the table. */
+const char *const *jc_check_promises(size_t *n);
+/* Append a row; the detail is made printable and cut.  Returns -1 only when
+ * out of memory. */
+int jc_check_add(struct jc_check_report *r, const char *name, enum jc_check_state state,
+		 jc_error *err, const char *fmt, ...) JC_FORMAT(5, 6);
+/* Read the probe's report (`len` bytes, NULs allowed): lines
+ * "promise TAB kept|broken|unknown TAB detail"; `#` comments and empty lines
+ * are skipped ("# end" sets r->ended), any other line counted in r->ignored.  Appends one row per
+ * promise of jc_check_promises, in that order: a promise reported twice
+ * gets the worse state, one never reported is broken ("not reported").
+ * Returns -1 only when out of memory. */
+int jc_check_parse(struct jc_check_report *r, const char *text, size_t len, jc_error *err);
+/* No row is broken or unknown. */
+bool jc_check_ok(const struct jc_check_report *r);
+void jc_check_report_free(struct jc_check_report *r);
+
+/* The capabilities named (cap_add syntax: NAME, CAP_NAME or ALL) as a
+ * bit mask of Linux capability numbers. */
+int jc_check_cap_mask(const struct jc_strv *caps, uint64_t *mask, jc_error *err);
+/* The probe's command, run in the job directory: "./jobcell-probe
+ * --mount-point MP --job JOB [--sibling SIBLING] --caps HEX --network NET"
+ * where HEX is the mask of the site's cap_add.  Replaces *cmd. */
+int jc_check_probe_cmd(const struct jc_config *cfg, const char *job, const char *sibling,
+		       struct jc_strv *cmd, jc_error *err);
+/* The directory holding the probe: the one of `exe` (NULL: /proc/self/exe)
+ * when jobcell-probe is there, else $(libexecdir)/jobcell (JC_LIBEXECDIR at
+ * build time).  Caller frees *dir. */
+int jc_check_probe_dir(const char *exe, char **dir, jc_error *err);
+/* Rows "engine" (what answers, the API spoken), "engine-subpath" and
+ * "engine-create-mountpoint" for a pinged engine. */
+int jc_check_engine(struct jc_engine *e, const struct jc_config *cfg, struct jc_check_report *r,
+		    jc_error *err);
+/* Remove `name` beneath `dfd` and everything in it, never following a
+ * symlink.  A missing `name` is success. */
+int jc_check_remove_tree(int dfd, const char *name, jc_error *err);
+
+#endif

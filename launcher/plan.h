@@ -1,0 +1,108 @@
+/* Job request -> plan: pure (plan.c). */
+#ifndef JC_PLAN_H
+#define JC_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "config.h"
+
+struct jc_job_request {
+	const char *job;
+	const char *image;  /* NULL: the site's */
+	struct jc_strv cmd; /* empty: the image's */
+	/* empty: the image's; set, it replaces the image's (check: the probe) */
+	struct jc_strv entrypoint;
+	struct jc_strv env; /* NAME=VALUE */
+	int64_t timeout_ms; /* -1: the site's */
+	const char *nonce;  /* label jobcell.nonce: tells this run's container from any
+			       other of the same name; NULL: none */
+	/* volume mode */
+	const char *volume;     /* the job's own volume */
+	const char *tenant;     /* label jobcell.tenant */
+	const char *run;        /* label jobcell.run */
+	const char *supervisor; /* label jobcell.supervisor, or NULL */
+	bool keep;              /* label jobcell.keep=true: the volume outlives the job */
+	/* NAME=VALUE of the site's pass_env names that are set in jobcell's own
+	 * environment (jc_pass_env_collect); only those names are taken */
+	struct jc_strv passed_env;
+};
+
+/* Copy from `envp` (an environ-style array, NULL-terminated) the variables
+ * named in cfg->pass_env, in that order, as NAME=VALUE into *out (replaced
+ * on success).  A name that is not set is skipped; a value with a control
+ * character other than tab is an error naming the variable. */
+int jc_pass_env_collect(const struct jc_config *cfg, char *const *envp, struct jc_strv *out,
+			jc_error *err);
+
+/* Subpaths of volumes (VolumeOptions.Subpath) need this Engine API. */
+#define JC_API_SUBPATH "1.45"
+
+enum jc_mount_type { JC_MOUNT_TMPFS, JC_MOUNT_BIND, JC_MOUNT_VOLUME };
+
+struct jc_mount {
+	enum jc_mount_type type;
+	char *source;  /* bind: the path the engine sees; volume: its name */
+	char *subpath; /* volume: VolumeOptions.Subpath, or NULL */
+	char *target;
+	bool readonly;
+	unsigned mode; /* tmpfs */
+	int64_t size;  /* tmpfs, bytes */
+};
+
+struct jc_label {
+	char *key;
+	char *value;
+};
+
+struct jc_plan {
+	char *name;  /* container name jobcell-<site>-<job> */
+	char *nonce; /* this run's jobcell.nonce label, or NULL */
+	char *site;
+	char *job;
+	char *image;
+	char *user; /* "uid:gid" or "" for the image's */
+	char *workdir;
+	char *network;
+	struct jc_strv cmd;
+	struct jc_strv entrypoint; /* empty: the image's */
+	struct jc_strv env;
+	struct jc_mount *mounts;
+	size_t nmounts;
+	struct jc_label *labels;
+	size_t nlabels;
+	struct jc_strv cap_drop;
+	struct jc_strv cap_add;
+	bool no_new_privileges;
+	bool readonly_rootfs;
+	int64_t tmp_size;
+	int64_t pids_limit;
+	int64_t memory;      /* HostConfig.Memory and MemorySwap; 0: none */
+	int64_t nano_cpus;   /* HostConfig.NanoCpus; 0: none */
+	int64_t shm_size;    /* HostConfig.ShmSize; 0: the engine's default */
+	struct jc_gpus gpus; /* HostConfig.DeviceRequests when any */
+	int64_t stop_grace_ms;
+	int64_t timeout_ms;
+};
+
+/* Validate the request against the site and build the plan.  Pure: no I/O.
+ * `user` overrides cfg->user when not NULL; `created` is the label's unix
+ * time.  The job's Env is the site's [env], then req->passed_env, then
+ * req->env, each NAME once (the later wins); a request entry that names a
+ * variable of the site ([env] or pass_env) is refused (EPERM) unless `env`
+ * is in [job] overridable.  Site [labels] follow jobcell's own labels.
+ * req->image and req->timeout_ms are the caller's own choices and are not
+ * judged against overridable: a job request's settings go through
+ * jc_config_override.  The caller frees *out with jc_plan_free. */
+int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req, const char *user,
+		  int64_t created, struct jc_plan **out, jc_error *err);
+void jc_plan_free(struct jc_plan *plan);
+/* Refuse a plan the engine's API `api` cannot carry out as written (volume
+ * subpaths before JC_API_SUBPATH): an older engine would ignore the field and
+ * mount the whole volume. */
+int jc_plan_check_api(const struct jc_plan *plan, const char *api, jc_error *err);
+/* Container name for a job of a site: "jobcell-<site>-<job>". */
+char *jc_container_name(const char *site, const char *job);
+
+#endif

@@ -1,0 +1,44 @@
+/* The site workspace, judged through descriptors (workspace.c). */
+#ifndef JC_WORKSPACE_H
+#define JC_WORKSPACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "error.h"
+
+struct jc_workspace {
+	int root_fd;    /* O_PATH of the site workspace root */
+	int startup_fd; /* O_PATH of startup/ */
+	int local_fd;   /* O_PATH of local/ */
+	int job_fd;     /* O_PATH of the job directory, -1 before jc_ws_prepare_job */
+	bool job_created;
+	char *job;
+	char *path; /* the root as configured ([workspace] path): checks run here */
+};
+
+/* Open the workspace root and its read-only children through file
+ * descriptors: root with O_PATH|O_DIRECTORY|O_NOFOLLOW, children with openat2
+ * (RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS) or, where the
+ * kernel lacks openat2, openat(O_NOFOLLOW)+fstat.  Refuses a root that is
+ * group- or world-writable or owned by another user, a directory above it
+ * that others could rename entries in, and children that are symlinks or
+ * not directories. */
+int jc_ws_open(struct jc_workspace *ws, const char *path, jc_error *err);
+/* Check the job directory: a real directory, not a symlink, no existing
+ * entry that differs only by case.  When `create` and it is missing, create
+ * it with `mode` and give it to uid:gid. */
+int jc_ws_prepare_job(struct jc_workspace *ws, const char *job, bool create, unsigned mode,
+		      uid_t uid, gid_t gid, jc_error *err);
+/* Re-open the root by its path and every checked child by name, and compare
+ * device and inode with the descriptors held: catches a swap since the check. */
+int jc_ws_recheck(const struct jc_workspace *ws, jc_error *err);
+/* Remove the job directory again if this process created it and it is still
+ * empty (used when the job never started). */
+void jc_ws_undo_job(struct jc_workspace *ws);
+void jc_ws_close(struct jc_workspace *ws);
+/* Tests force the openat fallback with this. */
+extern bool jc_ws_no_openat2;
+
+#endif
