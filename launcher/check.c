@@ -58,26 +58,6 @@ const char *jc_check_state_name(enum jc_check_state s)
 	return "?";
 }
 
-/* A copy of at most `max` bytes of `s` (which may hold NULs up to `len`)
- * fit for a terminal, a log and JSON: bytes outside printable ASCII become
- * '?'; a cut is marked with "...". */
-static char *printable(const char *s, size_t len, size_t max)
-{
-	bool cut = len > max;
-	size_t n = cut ? max : len;
-	char *out = malloc(n + (cut ? 4 : 1));
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e ? '?' : s[i];
-	if (cut)
-		memcpy(out + n, "...", 4);
-	else
-		out[n] = '\0';
-	return out;
-}
-
 static int add_row(struct jc_check_report *r, const char *name, enum jc_check_state state,
 		   const char *detail, size_t detail_len)
 {
@@ -87,8 +67,8 @@ static int add_row(struct jc_check_report *r, const char *name, enum jc_check_st
 	if (!rows)
 		return -1;
 	r->rows = rows;
-	row.name = printable(name, strlen(name), JC_NAME_MAX);
-	row.detail = printable(detail, detail_len, JC_CHECK_DETAIL_MAX);
+	row.name = jc_text_printable(name, strlen(name), JC_NAME_MAX);
+	row.detail = jc_text_printable(detail, detail_len, JC_CHECK_DETAIL_MAX);
 	if (!row.name || !row.detail) {
 		free(row.name);
 		free(row.detail);
@@ -212,7 +192,7 @@ int jc_check_parse(struct jc_check_report *r, const char *text, size_t len, jc_e
 		if (parse_line(line, n, seen))
 			continue;
 		/* kept for the table: it may be the answer of an entrypoint */
-		if (!r->ignored++ && !(r->first_ignored = printable(line, n, 120)))
+		if (!r->ignored++ && !(r->first_ignored = jc_text_printable(line, n, 120)))
 			return jc_error_oom(err);
 	}
 	for (size_t i = 0; i < NPROMISES; i++) {

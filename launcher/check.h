@@ -79,4 +79,17 @@ int jc_check_engine(struct jc_engine *e, const struct jc_config *cfg, struct jc_
  * symlink.  A missing `name` is success. */
 int jc_check_remove_tree(int dfd, const char *name, jc_error *err);
 
+/* ---- the run (check_run.c) ---- */
+
+struct jc_site;
+struct jc_check_opts {
+	int signal_fd; /* a signalfd that stops the probe, or -1 */
+	pid_t parent;  /* the caller's parent: its death stops the probe; 0: none */
+};
+/* The rows of the engine ("engine", "engine-subpath", ...), then the probe
+ * run as a job of the site ("probe" and one row per promise), and where the
+ * site allows root, the same again as root ("as-root:..."). */
+int jc_check_site(struct jc_site *site, const struct jc_check_opts *o, struct jc_check_report *rep,
+		  jc_error *err);
+
 #endif

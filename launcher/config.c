@@ -998,6 +998,104 @@ void jc_config_free(struct jc_config *cfg)
 	jc_strv_free(&cfg->problems);
 }
 
+/* The size of a key's field when it owns no memory, else 0. */
+static size_t plain_size(const struct key_def *k)
+{
+	switch (k->type) {
+	case T_DURATION:
+	case T_SIZE:
+	case T_MEMORY:
+	case T_CPUS:
+	case T_UINT:
+		return sizeof(int64_t);
+	case T_MODE:
+		return sizeof(unsigned);
+	case T_BOOL:
+		return sizeof(bool);
+	case T_WS_MODE:
+		return sizeof(enum jc_ws_mode);
+	case T_STRING:
+	case T_NAME:
+	case T_LABEL:
+	case T_VOLUME:
+	case T_PATH:
+	case T_USER:
+	case T_NETWORK:
+	case T_IMAGE:
+	case T_LIST:
+	case T_CAPS:
+	case T_ENV_NAMES:
+	case T_PATHS:
+	case T_KEYS:
+	case T_GPUS:
+		return 0;
+	}
+	return 0;
+}
+
+/* Deep-copy the field of `k` from `src` into `dst`, whose owned fields are
+ * all empty. */
+static int copy_field(struct jc_config *dst, const struct jc_config *src, const struct key_def *k)
+{
+	const void *from = (const char *)src + k->off;
+	void *to = (char *)dst + k->off;
+
+	switch (k->type) {
+	case T_STRING:
+	case T_NAME:
+	case T_LABEL:
+	case T_VOLUME:
+	case T_PATH:
+	case T_USER:
+	case T_NETWORK:
+	case T_IMAGE:
+		if (*(char *const *)from && !(*(char **)to = strdup(*(char *const *)from)))
+			return -1;
+		return 0;
+	case T_LIST:
+	case T_CAPS:
+	case T_ENV_NAMES:
+	case T_PATHS:
+	case T_KEYS:
+		return jc_strv_copy(to, from);
+	case T_GPUS:
+		return jc_gpus_copy(to, from);
+	case T_DURATION:
+	case T_SIZE:
+	case T_MEMORY:
+	case T_CPUS:
+	case T_MODE:
+	case T_BOOL:
+	case T_UINT:
+	case T_WS_MODE:
+		return 0;
+	}
+	return 0;
+}
+
+int jc_config_copy(struct jc_config *dst, const struct jc_config *src, jc_error *err)
+{
+	struct jc_config c = { 0 };
+	bool ok = true;
+
+	/* the plain values by key, then the owned ones, each from empty: a
+	 * half-made copy frees only what it made */
+	for (size_t i = 0; i < NKEYS; i++)
+		memcpy((char *)&c + keys[i].off, (const char *)src + keys[i].off,
+		       plain_size(&keys[i]));
+	for (size_t i = 0; ok && i < NKEYS; i++)
+		ok = copy_field(&c, src, &keys[i]) == 0;
+	if (!ok || jc_strv_copy(&c.env, &src->env) < 0 || jc_strv_copy(&c.labels, &src->labels) < 0 ||
+	    jc_strv_copy(&c.mounts, &src->mounts) < 0 ||
+	    jc_strv_copy(&c.mounts_origin, &src->mounts_origin) < 0 ||
+	    jc_strv_copy(&c.problems, &src->problems) < 0) {
+		jc_config_free(&c);
+		return jc_error_oom(err);
+	}
+	*dst = c;
+	return 0;
+}
+
 /* ---- job requests on top of the site ------------------------------------------ */
 
 /* A request's key or value in a message: only when it is short and

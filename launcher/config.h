@@ -79,6 +79,9 @@ int jc_config_load(struct jc_config *cfg, const char *path, jc_error *err);
 /* Check that the keys a job needs are set and consistent. */
 int jc_config_validate(const struct jc_config *cfg, jc_error *err);
 void jc_config_free(struct jc_config *cfg);
+/* A deep copy of `src` into `dst` (overwritten): a job's own configuration,
+ * which its request's overrides change without touching the site's. */
+int jc_config_copy(struct jc_config *dst, const struct jc_config *src, jc_error *err);
 
 /* Apply one setting of a job request on top of the site's configuration
  * (defaults < site files < job request).  `key` is a key of [job] by its

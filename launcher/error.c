@@ -99,3 +99,31 @@ const char *jc_error_kind_name(enum jc_error_kind kind)
 	}
 	return "unknown";
 }
+
+int jc_exit_status_of_error(const jc_error *err)
+{
+	switch (err->kind) {
+	case JC_ERR_CMD_NOT_FOUND:
+		return JC_EXIT_NOTFOUND;
+	case JC_ERR_CMD_NOT_EXEC:
+		return JC_EXIT_NOEXEC;
+	case JC_ERR_NONE:
+	case JC_ERR_CONFIG:
+	case JC_ERR_INPUT:
+	case JC_ERR_WORKSPACE:
+	case JC_ERR_ENGINE:
+	case JC_ERR_SYSTEM:
+		break;
+	}
+	return JC_EXIT_JOBCELL;
+}
+
+int jc_exit_status_of_outcome(int job_status, bool timed_out)
+{
+	return timed_out ? JC_EXIT_TIMEOUT : job_status;
+}
+
+const char *jc_version(void)
+{
+	return JC_VERSION;
+}

@@ -21,4 +21,8 @@ int jc_error_wrap(jc_error *err, const char *fmt, ...) JC_FORMAT(2, 3);
 /* Shorthand for an allocation failure. */
 int jc_error_oom(jc_error *err);
 
+/* The exit status of a job that ran: 124 when the wall clock stopped it,
+ * else its own status (the engine reports 128+N for a signal N). */
+int jc_exit_status_of_outcome(int job_status, bool timed_out);
+
 #endif

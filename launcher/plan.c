@@ -127,18 +127,15 @@ static int add_data(struct jc_plan *p, const struct jc_config *cfg)
 	return 0;
 }
 
-int jc_plan_check_api(const struct jc_plan *plan, const char *api, jc_error *err)
+int jc_plan_check_api(const struct jc_config *cfg, const char *api, jc_error *err)
 {
-	for (size_t i = 0; i < plan->nmounts; i++) {
-		const struct jc_mount *m = &plan->mounts[i];
-		/* "1.41" < "1.45": both are "1." and two digits, see jc_engine_ping */
-		if (m->subpath && strlen(api) == strlen(JC_API_SUBPATH) &&
-		    strcmp(api, JC_API_SUBPATH) < 0)
-			return jc_error_set(err, JC_ERR_ENGINE, ENOTSUP,
-					    "mount volume `%s` subpath `%s`: volume subpaths need "
-					    "Engine API %s, the engine speaks %s",
-					    m->source, m->subpath, JC_API_SUBPATH, api);
-	}
+	/* "1.41" < "1.45": both are "1." and two digits, see jc_engine_ping */
+	if (cfg->ws_mode == JC_WS_VOLUME && cfg->site_volume && *cfg->site_volume &&
+	    strlen(api) == strlen(JC_API_SUBPATH) && strcmp(api, JC_API_SUBPATH) < 0)
+		return jc_error_set(err, JC_ERR_ENGINE, ENOTSUP,
+				    "mount volume `%s` subpath `startup`: volume subpaths need "
+				    "Engine API %s, the engine speaks %s",
+				    cfg->site_volume, JC_API_SUBPATH, api);
 	return 0;
 }
 
@@ -291,12 +288,9 @@ static int add_site_labels(struct jc_plan *p, const struct jc_config *cfg)
 	return 0;
 }
 
-int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req, const char *user,
-		  int64_t created, struct jc_plan **out, jc_error *err)
+int jc_plan_check(const struct jc_config *cfg, const struct jc_job_request *req, jc_error *err)
 {
-	struct jc_plan *p;
 	const char *image = req->image ? req->image : cfg->image;
-	char created_s[32];
 
 	if (jc_config_validate(cfg, err) < 0)
 		return -1;
@@ -321,14 +315,13 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	if (req->timeout_ms < -1)
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job timeout is negative");
 	if (cfg->ws_mode == JC_WS_VOLUME) {
-		if (!req->volume || !req->tenant || !req->run)
-			return jc_error_set(
-			    err, JC_ERR_INPUT, EINVAL,
-			    "volume mode: the request names no volume, tenant or run");
+		if (!req->tenant || !req->run)
+			return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+					    "volume mode: the request names no volume, tenant or run");
 		if (jc_name_check(req->tenant, "tenant", err) < 0 ||
 		    jc_name_check(req->run, "run", err) < 0)
 			return -1;
-		if (jc_volume_name_check(req->volume, err) < 0)
+		if (req->volume && jc_volume_name_check(req->volume, err) < 0)
 			return -1;
 	}
 	if (req->supervisor && jc_supervisor_check(req->supervisor, err) < 0)
@@ -342,6 +335,40 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 		    "job request --timeout of %lldms exceeds the site's [job] timeout "
 		    "of %lldms",
 		    (long long)req->timeout_ms, (long long)cfg->timeout_ms);
+
+	return 0;
+}
+
+/* A plan names uid 0 only where the site allows root; a plan with no user
+ * ("": the image's) is for printing, and jc_job never builds one. */
+static int check_root(const struct jc_config *cfg, const char *user, jc_error *err)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (user && *user && strcmp(user, "auto") != 0 && jc_parse_user(user, &uid, &gid) == 0 &&
+	    uid == 0 && !cfg->allow_root)
+		return jc_error_set(err, JC_ERR_CONFIG, EPERM,
+				    "the job would run as root (uid 0, from `%s`): set [job] "
+				    "allow_root = true to allow it",
+				    user);
+	return 0;
+}
+
+int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req, const char *user,
+		  int64_t created, struct jc_plan **out, jc_error *err)
+{
+	struct jc_plan *p;
+	const char *image = req->image ? req->image : cfg->image;
+	char created_s[32];
+
+	if (jc_plan_check(cfg, req, err) < 0)
+		return -1;
+	if (cfg->ws_mode == JC_WS_VOLUME && !req->volume)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "volume mode: the request names no volume, tenant or run");
+	if (check_root(cfg, user ? user : cfg->user, err) < 0)
+		return -1;
 
 	p = calloc(1, sizeof(*p));
 	if (!p)

@@ -95,13 +95,17 @@ struct jc_plan {
  * req->image and req->timeout_ms are the caller's own choices and are not
  * judged against overridable: a job request's settings go through
  * jc_config_override.  The caller frees *out with jc_plan_free. */
+/* The checks of jc_plan_build that need nothing resolved yet (no user, no
+ * volume name): names, image, environment, network, labels, limits.  Pure:
+ * a request is refused here before anything is opened or made. */
+int jc_plan_check(const struct jc_config *cfg, const struct jc_job_request *req, jc_error *err);
 int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req, const char *user,
 		  int64_t created, struct jc_plan **out, jc_error *err);
 void jc_plan_free(struct jc_plan *plan);
-/* Refuse a plan the engine's API `api` cannot carry out as written (volume
+/* Refuse a site the engine's API `api` cannot serve as configured (volume
  * subpaths before JC_API_SUBPATH): an older engine would ignore the field and
  * mount the whole volume. */
-int jc_plan_check_api(const struct jc_plan *plan, const char *api, jc_error *err);
+int jc_plan_check_api(const struct jc_config *cfg, const char *api, jc_error *err);
 /* Container name for a job of a site: "jobcell-<site>-<job>". */
 char *jc_container_name(const char *site, const char *job);
 

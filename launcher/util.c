@@ -1,7 +1,10 @@
-/* Growable string vectors, and names of file types for messages. */
+/* Growable string vectors, names of file types, printable text for
+ * messages, and the monotonic clock. */
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -67,4 +70,34 @@ const char *jc_file_type(mode_t m)
 	default:
 		return "of an unknown type";
 	}
+}
+
+char *jc_text_printable(const char *s, size_t len, size_t max)
+{
+	bool cut = len > max;
+	size_t n = cut ? max : len;
+	char *out = malloc(n + (cut ? 4 : 1));
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e ? '?' : s[i];
+	if (cut)
+		memcpy(out + n, "...", 4);
+	else
+		out[n] = '\0';
+	return out;
+}
+
+char *jc_text_printable_str(const char *s)
+{
+	return s ? jc_text_printable(s, strlen(s), SIZE_MAX) : NULL;
+}
+
+int64_t jc_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -19,4 +19,15 @@ void jc_strv_free(struct jc_strv *s);
 /* "a symlink", "a regular file", "a fifo", ... for messages. */
 const char *jc_file_type(mode_t m);
 
+/* A copy of at most `max` bytes of `s` (which may hold NULs up to `len`)
+ * fit for a terminal, a log and JSON: bytes outside printable ASCII become
+ * '?'; a cut is marked with "...".  The one rule for text that quotes a
+ * request, a job or the engine.  NULL when out of memory. */
+char *jc_text_printable(const char *s, size_t len, size_t max);
+/* The same for a whole string, never cut; NULL stays NULL. */
+char *jc_text_printable_str(const char *s);
+
+/* Milliseconds on the monotonic clock: every deadline and interval. */
+int64_t jc_mono_ms(void);
+
 #endif

@@ -225,7 +225,7 @@ static void test_create_failure_json_and_undo(void **state)
 	run(f, "-c", f->ini, "--json", "run", "fresh", "--", "true", NULL);
 	assert_one_error(f, 125, "create container `jobcell-s-fresh`: engine said 500: boom");
 	assert_string_equal(
-	    f->out, "{\"error\":{\"kind\":\"engine\",\"message\":\"create container "
+	    f->out, "{\"schema\":1,\"error\":{\"kind\":\"engine\",\"message\":\"create container "
 		    "`jobcell-s-fresh`: engine said 500: boom\",\"errno\":\"EIO\",\"retry\":"
 		    "true},\"exit_code\":125}\n");
 	assert_false(job_dir_exists(f, "fresh"));
@@ -315,7 +315,7 @@ static void test_detached_commands(void **state)
 	assert_int_equal(strlen(f->out), 65); /* the id and a newline */
 	/* --all: under load the 0.3 s job may have exited before ps looks */
 	run(f, "-c", f->ini, "--json", "ps", "--all", NULL);
-	assert_non_null(strstr(f->out, "[{\"job\":\"d\",\"container\":\""));
+	assert_non_null(strstr(f->out, "[{\"schema\":1,\"job\":\"d\",\"container\":\""));
 	run(f, "-c", f->ini, "wait", "d", "--timeout", "10s", NULL);
 	assert_int_equal(f->status, 0);
 	run(f, "-c", f->ini, "rm", "d", NULL);

@@ -793,7 +793,7 @@ static void test_check_api_subpath(void **state)
 	set_str(&f->cfg.site_volume, "lab-site");
 	build(f, NULL);
 	for (size_t i = 0; i < N(old); i++) {
-		assert_int_equal(jc_plan_check_api(f->plan, old[i], &err), -1);
+		assert_int_equal(jc_plan_check_api(&f->cfg, old[i], &err), -1);
 		assert_int_equal(err.kind, JC_ERR_ENGINE);
 		assert_int_equal(err.status, ENOTSUP);
 		assert_non_null(err.msg);
@@ -802,7 +802,7 @@ static void test_check_api_subpath(void **state)
 			fail_msg("message `%s` lacks 1.45, %s or the volume", err.msg, old[i]);
 		jc_error_clear(&err);
 	}
-	assert_int_equal(jc_plan_check_api(f->plan, "1.45", &err), 0);
+	assert_int_equal(jc_plan_check_api(&f->cfg, "1.45", &err), 0);
 	assert_null(err.msg);
 }
 
@@ -812,13 +812,13 @@ static void test_check_api_no_subpath(void **state)
 	jc_error err = { 0 };
 
 	build(f, NULL); /* bind mode */
-	assert_int_equal(jc_plan_check_api(f->plan, "1.41", &err), 0);
+	assert_int_equal(jc_plan_check_api(&f->cfg, "1.41", &err), 0);
 	assert_null(err.msg);
 	unbuild(f);
 	volume_mode(f); /* whole volumes, no subpath */
 	build(f, NULL);
-	assert_int_equal(jc_plan_check_api(f->plan, "1.41", &err), 0);
-	assert_int_equal(jc_plan_check_api(f->plan, "1.44", &err), 0);
+	assert_int_equal(jc_plan_check_api(&f->cfg, "1.41", &err), 0);
+	assert_int_equal(jc_plan_check_api(&f->cfg, "1.44", &err), 0);
 	assert_null(err.msg);
 }
 
@@ -1024,6 +1024,27 @@ static void test_refuse_invalid_config(void **state)
 	set_str(&f->cfg.site_name, "lab");
 	set_str(&f->cfg.ws_path, NULL);
 	expect_refused(f, JC_ERR_CONFIG, "config: [workspace] path is not set");
+}
+
+/* A plan runs as root only where the site allows it: a program linked
+ * against the library cannot pass "0:0" past allow_root. */
+static void test_refuse_root_without_allow_root(void **state)
+{
+	struct fx *f = *state;
+	struct jc_plan *p = NULL;
+
+	f->cfg.allow_root = false;
+	assert_int_equal(jc_plan_build(&f->cfg, &f->req, "0:0", CREATED, &p, &f->err), -1);
+	assert_null(p);
+	assert_int_equal(f->err.kind, JC_ERR_CONFIG);
+	assert_int_equal(f->err.status, EPERM);
+	assert_non_null(strstr(f->err.msg, "would run as root"));
+	jc_error_clear(&f->err);
+	assert_int_equal(jc_plan_build(&f->cfg, &f->req, "0", CREATED, &p, &f->err), -1);
+	jc_error_clear(&f->err);
+	f->cfg.allow_root = true;
+	build(f, "0:0");
+	json_str(f->root, "User", "0:0");
 }
 
 static void test_refuse_volume_mode_missing(void **state)
@@ -2133,6 +2154,7 @@ int main(void)
 		T(test_refuse_no_image),
 		T(test_refuse_bad_request),
 		T(test_refuse_invalid_config),
+		T(test_refuse_root_without_allow_root),
 		T(test_refuse_volume_mode_missing),
 		T(test_refuse_volume_mode_bad_tenant_run),
 		T(test_refuse_volume_mode_bad_volume),

@@ -95,7 +95,7 @@ else
 	not_ok "lint: every problem is a row with file:line" "exit $RC" "$OUT" "$ERR"
 fi
 jc --json -c "$TMP/lint.ini" check
-if [ "$RC" = 125 ] && printf '%s' "$OUT" | grep -q '^{"ok":false,"exit_code":125,"rows":\[' &&
+if [ "$RC" = 125 ] && printf '%s' "$OUT" | grep -q '^{"schema":1,"ok":false,"exit_code":125,"rows":\[' &&
 	[ "$(printf '%s' "$OUT" | grep -o '"state":"broken"' | wc -l)" = 3 ] &&
 	printf '%s' "$OUT" | grep -q '"error":{"kind":"config"'; then
 	ok "lint --json: one object, three broken rows, the error"
@@ -229,7 +229,7 @@ jc -c "$TMP/${S}rt.ini" check
 expect_all_kept "bind, as root: every promise kept, exit 0"
 expect_line "the probe ran as root" "$OUT" '^workspace-root-readonly +kept +as uid 0:'
 jc --json -c "$TMP/${S}rt.ini" check
-if [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q '^{"ok":true,"exit_code":0,"rows":\[' &&
+if [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q '^{"schema":1,"ok":true,"exit_code":0,"rows":\[' &&
 	[ "$(printf '%s' "$OUT" | grep -o '"state":"kept"' | wc -l)" = $((NPROMISES + 3)) ] &&
 	printf '%s' "$OUT" | grep -q '"error":null}$' && [ "$(printf '%s\n' "$OUT" | wc -l)" = 1 ]; then
 	ok "--json: one object, ok, every row kept"

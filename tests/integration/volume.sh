@@ -473,7 +473,7 @@ fi
 jc -c "$L" volume ls
 expect_line "volume ls lists the kept volume" "$OUT" "^$KV +acme +r7 +kept +[0-9]+ +kept\$"
 jc -c "$L" --json volume ls
-expect_line "volume ls --json lists it" "$OUT" "\\{\"volume\":\"$KV\",\"tenant\":\"acme\",\"run\":\"r7\",\"job\":\"kept\",\"created\":\"[0-9]+\",\"keep\":true\\}"
+expect_line "volume ls --json lists it" "$OUT" "\\{\"schema\":1,\"volume\":\"$KV\",\"tenant\":\"acme\",\"run\":\"r7\",\"job\":\"kept\",\"created\":\"[0-9]+\",\"keep\":true\\}"
 jc -c "$L" volume get "$KV" --to got
 if [ "$RC" = 0 ] && [ "$(cat got/result.txt 2>/dev/null)" = kept-data ] && [ "$(cat got/sub/d.txt 2>/dev/null)" = deep ]; then
 	ok "volume get fetches the whole volume"

@@ -1,0 +1,731 @@
+/* One job's life, once: check the request, open the workspace, resolve the
+ * user, make the job's directory or volume, build the plan, stage inputs,
+ * create, start, supervise, collect outputs, release.  `run`, `start` and
+ * `check` all go through launch() below; the bind and the volume workspace
+ * are strategies of it (struct ws_ops), not copies of it.
+ *
+ * Everything a request can get wrong is refused before anything is
+ * created; from the first thing made on, a failure undoes what was made
+ * (the container by supervise.c, the directory or volume by release). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "request.h"
+#include "fsutil.h"
+#include "cleanup.h"
+#include "data.h"
+#include "job.h"
+#include "names.h"
+#include "plan.h"
+#include "supervise.h"
+#include "volume.h"
+#include "workspace.h"
+
+struct jc_job {
+	jc_site *site;
+	struct jc_config cfg; /* the site's, with the request's overrides */
+	char *name;
+	struct jc_strv cmd, entrypoint, env;
+	char *tenant, *run, *output;
+	bool keep;
+	struct jc_strv inputs; /* SRC[:DEST] */
+	int input_base;        /* where inputs resolve: -1 for transfer_dir */
+	bool fresh;            /* check: a new directory or volume, removed after */
+	enum jc_auto_user auto_user;
+	int fds[2]; /* stdout, stderr */
+	int signal_fd;
+	pid_t parent;
+	jc_sink_fn sink;
+	void *sink_ctx;
+	struct jc_stage_progress progress;
+	bool launched;
+	/* the outcome */
+	char *container, *volume, *warning, *output_warning;
+	bool volume_kept;
+	struct jc_extract_report rep;
+};
+
+/* ---- the request -------------------------------------------------------- */
+
+int jc_job_new(jc_site *site, const char *name, jc_job **out, jc_error *err)
+{
+	jc_job *j;
+
+	if (jc_name_check_job(name, &site->cfg.reserved, err) < 0)
+		return -1;
+	if (!(j = calloc(1, sizeof(*j))))
+		return jc_error_oom(err);
+	j->site = site;
+	j->input_base = -1;
+	j->fds[0] = STDOUT_FILENO;
+	j->fds[1] = STDERR_FILENO;
+	j->signal_fd = -1;
+	j->auto_user = JC_AUTO_NEEDS_DIR;
+	if (jc_config_copy(&j->cfg, &site->cfg, err) < 0) {
+		free(j);
+		return -1;
+	}
+	if (!(j->name = strdup(name))) {
+		jc_job_free(j);
+		return jc_error_oom(err);
+	}
+	*out = j;
+	return 0;
+}
+
+void jc_job_free(jc_job *j)
+{
+	if (!j)
+		return;
+	jc_config_free(&j->cfg);
+	jc_strv_free(&j->cmd);
+	jc_strv_free(&j->entrypoint);
+	jc_strv_free(&j->env);
+	jc_strv_free(&j->inputs);
+	jc_extract_report_free(&j->rep);
+	free(j->name);
+	free(j->tenant);
+	free(j->run);
+	free(j->output);
+	free(j->container);
+	free(j->volume);
+	free(j->warning);
+	free(j->output_warning);
+	free(j);
+}
+
+int jc_job_set(jc_job *j, const char *key, const char *value, jc_error *err)
+{
+	return jc_config_override(&j->cfg, key, value, err);
+}
+
+int jc_job_add_env(jc_job *j, const char *entry, jc_error *err)
+{
+	if (jc_name_check_env(entry, err) < 0)
+		return -1;
+	return jc_strv_push(&j->env, entry) < 0 ? jc_error_oom(err) : 0;
+}
+
+int jc_job_add_arg(jc_job *j, const char *arg, jc_error *err)
+{
+	return jc_strv_push(&j->cmd, arg) < 0 ? jc_error_oom(err) : 0;
+}
+
+int jc_job_set_entrypoint(jc_job *j, const char *arg, jc_error *err)
+{
+	return jc_strv_push(&j->entrypoint, arg) < 0 ? jc_error_oom(err) : 0;
+}
+
+/* What only volume mode has: `what` names the request's input. */
+static int volume_only(const jc_job *j, const char *what, jc_error *err)
+{
+	if (j->cfg.ws_mode == JC_WS_VOLUME)
+		return 0;
+	return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+			    "%s: tenant, run, inputs, output and keep need [workspace] mode = "
+			    "volume (site `%s` is in bind mode)",
+			    what, j->cfg.site_name);
+}
+
+static int set_str(char **field, const char *value, jc_error *err)
+{
+	char *s = strdup(value);
+
+	if (!s)
+		return jc_error_oom(err);
+	free(*field);
+	*field = s;
+	return 0;
+}
+
+int jc_job_set_tenant(jc_job *j, const char *tenant, jc_error *err)
+{
+	if (volume_only(j, "tenant", err) < 0 || jc_name_check(tenant, "tenant", err) < 0)
+		return -1;
+	return set_str(&j->tenant, tenant, err);
+}
+
+int jc_job_set_run(jc_job *j, const char *run, jc_error *err)
+{
+	if (volume_only(j, "run", err) < 0 || jc_name_check(run, "run", err) < 0)
+		return -1;
+	return set_str(&j->run, run, err);
+}
+
+int jc_job_add_input(jc_job *j, const char *spec, jc_error *err)
+{
+	if (volume_only(j, "input", err) < 0)
+		return -1;
+	return jc_strv_push(&j->inputs, spec) < 0 ? jc_error_oom(err) : 0;
+}
+
+int jc_job_add_input_at(jc_job *j, int base_fd, const char *spec, jc_error *err)
+{
+	j->input_base = base_fd;
+	return jc_strv_push(&j->inputs, spec) < 0 ? jc_error_oom(err) : 0;
+}
+
+int jc_job_set_output(jc_job *j, const char *dir, jc_error *err)
+{
+	if (volume_only(j, "output directory", err) < 0 ||
+	    jc_path_check(dir, "output directory", err) < 0)
+		return -1;
+	return set_str(&j->output, dir, err);
+}
+
+int jc_job_set_keep(jc_job *j, bool keep, jc_error *err)
+{
+	if (keep && volume_only(j, "keep", err) < 0)
+		return -1;
+	j->keep = keep;
+	return 0;
+}
+
+void jc_job_set_output_fds(jc_job *j, int out_fd, int err_fd)
+{
+	j->fds[0] = out_fd;
+	j->fds[1] = err_fd;
+}
+
+void jc_job_set_signal_fd(jc_job *j, int fd)
+{
+	j->signal_fd = fd;
+}
+
+void jc_job_set_parent(jc_job *j, pid_t parent)
+{
+	j->parent = parent;
+}
+
+void jc_job_set_sink(jc_job *j, jc_sink_fn sink, void *ctx)
+{
+	j->sink = sink;
+	j->sink_ctx = ctx;
+}
+
+void jc_job_set_progress(jc_job *j, jc_stage_progress_fn fn, void *ctx)
+{
+	j->progress = (struct jc_stage_progress){ fn, ctx };
+}
+
+struct jc_config *jc_job_config(jc_job *j)
+{
+	return &j->cfg;
+}
+
+void jc_job_set_fresh(jc_job *j, enum jc_auto_user au)
+{
+	j->fresh = true;
+	j->auto_user = au;
+}
+
+const char *jc_job_container(const jc_job *j)
+{
+	return j->container;
+}
+
+const char *jc_job_volume(const jc_job *j)
+{
+	return j->volume;
+}
+
+const char *jc_job_warning(const jc_job *j)
+{
+	return j->warning ? j->warning : j->output_warning;
+}
+
+const char *jc_job_output_warning(const jc_job *j)
+{
+	return j->output_warning;
+}
+
+const struct jc_extract_report *jc_job_extract_report(const jc_job *j)
+{
+	return &j->rep;
+}
+
+bool jc_job_volume_kept(const jc_job *j)
+{
+	return j->volume_kept;
+}
+
+/* ---- job output ----------------------------------------------------------- */
+
+/* Write what the fd takes now, never blocking: a caller that stops reading
+ * pauses the job's output stream, not the supervision of the job.  After
+ * POLLOUT a write of at most PIPE_BUF does not block on a pipe.  Returns
+ * how much was taken. */
+size_t jc_sink_fds(void *ctx, int stream, const char *buf, size_t len)
+{
+	const int *fds = ctx;
+	int fd = stream == 2 ? fds[1] : fds[0];
+	size_t done = 0;
+
+	while (done < len) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		size_t chunk = len - done < PIPE_BUF ? len - done : PIPE_BUF;
+		ssize_t n;
+
+		if (poll(&p, 1, 0) < 1)
+			break;
+		n = write(fd, buf + done, chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0)
+			return len; /* the reader is gone: the output is lost, not the job */
+		done += (size_t)n;
+	}
+	return done;
+}
+
+/* ---- one launch ------------------------------------------------------------- */
+
+struct launch {
+	jc_job *j;
+	const struct ws_ops *ws_ops;
+	struct jc_engine *e;
+	struct jc_job_request req;
+	struct jc_workspace ws;  /* bind mode */
+	struct jc_data data;     /* [mounts] as checked */
+	struct jc_inputs in;     /* opened and scanned */
+	int base_fd;             /* transfer_dir when opened, else -1 */
+	int out_fd;              /* the output directory once open, else -1 */
+	char *user;              /* "uid:gid" */
+	uid_t uid;
+	gid_t gid;
+	char nonce[17];
+	char *supervisor;        /* NULL for a detached job */
+	char *volume;            /* volume mode, once made */
+	int64_t created;         /* unix seconds, for the labels */
+	struct jc_plan *plan;
+};
+
+/* A workspace strategy: what differs between a job directory on disk and
+ * a volume of the job's own. */
+struct ws_ops {
+	/* check what exists before anything is made */
+	int (*open)(struct launch *l, jc_error *err);
+	/* the job directory the user may come from (auto), or -1 */
+	int (*job_fd)(const struct launch *l);
+	/* make the job's directory or volume, for l->uid:l->gid */
+	int (*make)(struct launch *l, jc_error *err);
+	/* after the plan: prepare what was made (may be NULL) */
+	int (*fill)(struct launch *l, jc_error *err);
+	/* just before the start: what was checked is still what it was */
+	int (*recheck)(struct launch *l, jc_error *err);
+	/* after the job, or after a failure (`failed`): remove what was made
+	 * unless it is to stay; may fail the run or add to err */
+	int (*release)(struct launch *l, bool failed, jc_error *err);
+};
+
+/* -- bind mode: the job directory in the site workspace -- */
+
+static int bind_open(struct launch *l, jc_error *err)
+{
+	jc_job *j = l->j;
+
+	if (jc_ws_open(&l->ws, j->cfg.ws_path, err) < 0)
+		return -1;
+	if (jc_ws_prepare_job(&l->ws, j->name, false, 0, 0, 0, err) == 0) {
+		if (j->fresh)
+			return jc_error_set(err, JC_ERR_WORKSPACE, EEXIST,
+					    "check: job directory `%s` exists already: not check's "
+					    "to use",
+					    j->name);
+		return 0;
+	}
+	if (err->status != ENOENT)
+		return -1;
+	jc_error_clear(err);
+	return 0;
+}
+
+static int bind_job_fd(const struct launch *l)
+{
+	return l->ws.job_fd;
+}
+
+static int bind_make(struct launch *l, jc_error *err)
+{
+	jc_job *j = l->j;
+
+	/* the job directory was checked by open; only a missing one is left */
+	if (l->ws.job_fd >= 0)
+		return 0;
+	if (jc_ws_prepare_job(&l->ws, j->name, true, j->cfg.job_mode, l->uid, l->gid, err) < 0)
+		return -1;
+	if (j->fresh && !l->ws.job_created)
+		return jc_error_set(err, JC_ERR_WORKSPACE, EEXIST,
+				    "check: job directory `%s` appeared meanwhile", j->name);
+	return 0;
+}
+
+static int bind_recheck(struct launch *l, jc_error *err)
+{
+	return jc_ws_recheck(&l->ws, err);
+}
+
+/* Remove what check made in the workspace; failing to is an error of its
+ * own, or is added to the first one. */
+static int remove_made(int root_fd, const char *name, bool failed, jc_error *err)
+{
+	jc_error undo = { 0 };
+	int r = failed ? -1 : 0;
+
+	if (jc_check_remove_tree(root_fd, name, &undo) < 0) {
+		if (!failed)
+			jc_error_set(err, undo.kind, undo.status, "%s left behind: %s", name,
+				     undo.msg);
+		else
+			jc_error_wrap(err, "`%s` left behind (%s)", name, undo.msg);
+		r = -1;
+	}
+	jc_error_clear(&undo);
+	return r;
+}
+
+static int bind_release(struct launch *l, bool failed, jc_error *err)
+{
+	if (l->j->fresh && l->ws.job_created)
+		return remove_made(l->ws.root_fd, l->j->name, failed, err);
+	if (failed)
+		jc_ws_undo_job(&l->ws); /* only an empty one it made */
+	return failed ? -1 : 0;
+}
+
+static const struct ws_ops bind_ops = {
+	.open = bind_open,
+	.job_fd = bind_job_fd,
+	.make = bind_make,
+	.recheck = bind_recheck,
+	.release = bind_release,
+};
+
+/* -- volume mode: a volume of the job's own -- */
+
+static int volume_open(struct launch *l, jc_error *err)
+{
+	jc_job *j = l->j;
+
+	/* checked now, made only when there is something to put in it */
+	if (j->output && jc_fs_open_dir(l->base_fd, j->output, false, &l->out_fd, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int volume_job_fd(const struct launch *l)
+{
+	(void)l;
+	return -1;
+}
+
+static int volume_make(struct launch *l, jc_error *err)
+{
+	const struct jc_volume_spec spec = {
+		l->j->cfg.site_name, l->req.tenant, l->req.run, l->req.job,
+		l->supervisor,       l->req.keep,   l->created,
+	};
+
+	if (jc_volume_make(l->e, &spec, &l->volume, err) < 0)
+		return -1;
+	l->req.volume = l->volume;
+	return 0;
+}
+
+/* The volume's root belongs to the job's user, with the site's job_mode. */
+static int volume_fill(struct launch *l, jc_error *err)
+{
+	const struct jc_inputs none = { 0 };
+
+	return jc_stage_fill_volume(l->e, &l->j->cfg, l->plan->image, l->user, l->uid, l->gid,
+				    l->volume, l->supervisor, &none, &l->j->progress, err);
+}
+
+static int volume_recheck(struct launch *l, jc_error *err)
+{
+	(void)l;
+	(void)err;
+	return 0;
+}
+
+static int volume_release(struct launch *l, bool failed, jc_error *err)
+{
+	jc_job *j = l->j;
+	jc_error rm = { 0 };
+
+	if (!l->volume)
+		return failed ? -1 : 0;
+	if (l->req.keep) {
+		if (failed)
+			return jc_error_wrap(err, "volume `%s` kept", l->volume); /* say which */
+		j->volume_kept = true;
+		return 0;
+	}
+	if (jc_volume_remove_retry(l->e, l->volume, JC_VOLUME_REMOVE_TRIES, &rm) == 0)
+		return failed ? -1 : 0;
+	if (failed)
+		jc_error_wrap(err, "volume `%s` left behind (%s)", l->volume, rm.msg);
+	else if (j->fresh) /* check: what it makes it must remove */
+		jc_error_set(err, rm.kind, rm.status, "volume `%s` left behind: %s", l->volume,
+			     rm.msg);
+	else if (asprintf(&j->warning, "volume `%s` left behind: %s", l->volume, rm.msg) < 0)
+		j->warning = NULL;
+	jc_error_clear(&rm);
+	return failed || j->fresh ? -1 : 0;
+}
+
+static const struct ws_ops volume_ops = {
+	.open = volume_open,
+	.job_fd = volume_job_fd,
+	.make = volume_make,
+	.fill = volume_fill,
+	.recheck = volume_recheck,
+	.release = volume_release,
+};
+
+/* -- the steps shared by both -- */
+
+/* 64 random bits in hex: this run's jobcell.nonce. */
+static int make_nonce(char out[17], jc_error *err)
+{
+	unsigned char b[8];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return jc_error_set(err, JC_ERR_SYSTEM, errno, "getrandom: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	return 0;
+}
+
+/* The request as the plan takes it.  The request's own settings (image,
+ * timeout, --set) are in j->cfg already, through the override rules. */
+static int make_request(struct launch *l, bool detach, jc_error *err)
+{
+	extern char **environ;
+	jc_job *j = l->j;
+
+	if (detach && j->output)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "start: --output needs a supervised run (use run)");
+	l->req = (struct jc_job_request){
+		.job = j->name,
+		.cmd = j->cmd,
+		.entrypoint = j->entrypoint,
+		.env = j->env,
+		.timeout_ms = -1,
+	};
+	if (j->cfg.ws_mode == JC_WS_VOLUME) {
+		l->req.tenant = j->tenant ? j->tenant : j->cfg.tenant;
+		l->req.run = j->run ? j->run : j->cfg.run;
+		l->req.keep = !j->fresh && (j->keep || j->cfg.keep);
+	}
+	return jc_pass_env_collect(&j->cfg, environ, &l->req.passed_env, err);
+}
+
+/* Between create and start: what was checked is still there, then the
+ * inputs go into the job's directory (volume mode, and check's probe). */
+static int before_start(void *ctx, jc_error *err)
+{
+	struct launch *l = ctx;
+	struct jc_tar_opts o = { ".", l->j->cfg.job_mode & 0777, l->uid, l->gid };
+
+	if (l->ws_ops->recheck(l, err) < 0 || jc_data_recheck(&l->j->cfg, &l->data, err) < 0)
+		return -1;
+	if (!l->in.n)
+		return 0;
+	return jc_stage_in(l->e, l->plan->name, l->plan->name, l->plan->workdir, &o, &l->in,
+			   &l->j->progress, err);
+}
+
+/* After the exit, before the container goes: the job's directory into the
+ * output directory, made now if it was missing. */
+static int after_exit(void *ctx, const char *id, jc_error *err)
+{
+	struct launch *l = ctx;
+	cleanup_free char *path = NULL;
+
+	if (!l->j->output)
+		return 0;
+	if (l->out_fd < 0 && jc_fs_open_dir(l->base_fd, l->j->output, true, &l->out_fd, err) < 0)
+		return -1;
+	if (asprintf(&path, "%s/.", l->plan->workdir) < 0)
+		return jc_error_oom(err);
+	return jc_stage_out(l->e, id, l->plan->name, path, l->out_fd, &l->j->rep,
+			    &l->j->progress, err);
+}
+
+static void launch_free(struct launch *l)
+{
+	jc_plan_free(l->plan);
+	jc_strv_free(&l->req.passed_env);
+	jc_inputs_free(&l->in);
+	jc_data_close(&l->data);
+	jc_ws_close(&l->ws);
+	if (l->base_fd >= 0)
+		close(l->base_fd);
+	if (l->out_fd >= 0)
+		close(l->out_fd);
+	free(l->user);
+	free(l->supervisor);
+	free(l->volume);
+}
+
+/* The pipeline.  `detach`: return once the job runs (start). */
+static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *err)
+{
+	struct launch l = {
+		.j = j,
+		.ws_ops = j->cfg.ws_mode == JC_WS_VOLUME ? &volume_ops : &bind_ops,
+		.ws = { .root_fd = -1, .startup_fd = -1, .local_fd = -1, .job_fd = -1 },
+		.base_fd = -1,
+		.out_fd = -1,
+	};
+	const char *image;
+	bool made = false;
+	int r = -1;
+
+	if (j->launched) {
+		jc_error_set(err, JC_ERR_INPUT, EALREADY, "job `%s` was launched already", j->name);
+		goto out;
+	}
+	j->launched = true;
+	image = j->cfg.image;
+	/* 1. the request alone: bad input is refused before anything is opened */
+	if (make_request(&l, detach, err) < 0 || jc_plan_check(&j->cfg, &l.req, err) < 0)
+		goto out;
+	/* 2. what exists: the workspace, the data mounts, the inputs */
+	if (l.ws_ops->open == volume_open || j->inputs.n) {
+		if (j->input_base >= 0) {
+			if ((l.base_fd = dup(j->input_base)) < 0) {
+				jc_error_set(err, JC_ERR_SYSTEM, errno, "dup: %s", strerror(errno));
+				goto out;
+			}
+		} else if (jc_stage_open_base(&j->cfg, &l.base_fd, err) < 0) {
+			goto out;
+		}
+	}
+	if (l.ws_ops->open(&l, err) < 0 || jc_data_open(&j->cfg, &l.data, err) < 0 ||
+	    jc_inputs_open(l.base_fd, &j->inputs, &l.in, err) < 0)
+		goto out;
+	/* 3. the engine, and who the job runs as */
+	if (jc_site_engine(j->site, &l.e, err) < 0 ||
+	    jc_plan_check_api(&j->cfg, jc_engine_api(l.e), err) < 0 ||
+	    jc_policy_user(&j->cfg, l.e, image, l.ws_ops->job_fd(&l), j->auto_user, true, &l.user,
+			   &l.uid, &l.gid, err) < 0)
+		goto out;
+	if (make_nonce(l.nonce, err) < 0 || (!detach && jc_supervisor_self(&l.supervisor, err) < 0))
+		goto out;
+	l.req.nonce = l.nonce;
+	l.req.supervisor = l.supervisor;
+	l.created = (int64_t)time(NULL);
+	/* 4. from here on, what is made is undone on failure */
+	made = true;
+	if (l.ws_ops->make(&l, err) < 0 ||
+	    jc_plan_build(&j->cfg, &l.req, l.user, l.created, &l.plan, err) < 0 ||
+	    (l.ws_ops->fill && l.ws_ops->fill(&l, err) < 0))
+		goto out;
+	/* 5. create, stage in, start, supervise, collect, remove the container */
+	struct jc_supervise_opts o = {
+		.signal_fd = j->signal_fd,
+		.parent = detach ? 0 : j->parent,
+		.sink = j->sink ? j->sink : jc_sink_fds,
+		.sink_ctx = j->sink ? j->sink_ctx : j->fds,
+		.detach = detach,
+		.before_start = before_start,
+		.before_start_ctx = &l,
+		.after_exit = after_exit,
+		.after_exit_ctx = &l,
+	};
+	if (jc_supervise_run(l.e, l.plan, &o, res, err) < 0)
+		goto out;
+	r = 0;
+out:
+	/* 6. release: a started job keeps its directory or volume; a finished
+	 * one keeps it only when asked */
+	if (made && !(r == 0 && detach))
+		r = l.ws_ops->release(&l, r < 0, err);
+	if (l.volume && !j->volume)
+		j->volume = steal_pointer(&l.volume);
+	launch_free(&l);
+	return r;
+}
+
+int jc_job_run(jc_job *j, struct jc_job_outcome *out, jc_error *err)
+{
+	struct jc_run_result res = { 0 };
+
+	if (launch(j, false, &res, err) < 0)
+		return -1;
+	free(j->container);
+	j->container = steal_pointer(&res.id);
+	free(j->output_warning);
+	j->output_warning = steal_pointer(&res.warning);
+	*out = (struct jc_job_outcome){
+		.exit_status = jc_exit_status_of_outcome(res.exit_code, res.timed_out),
+		.job_status = res.exit_code,
+		.timed_out = res.timed_out,
+		.oom_killed = res.oom_killed,
+		.parent_died = res.parent_died,
+		.signal = res.signal,
+	};
+	jc_run_result_free(&res);
+	return 0;
+}
+
+int jc_job_start(jc_job *j, jc_error *err)
+{
+	struct jc_run_result res = { 0 };
+
+	if (launch(j, true, &res, err) < 0)
+		return -1;
+	free(j->container);
+	j->container = steal_pointer(&res.id);
+	jc_run_result_free(&res);
+	return 0;
+}
+
+int jc_job_plan(jc_job *j, char **json, jc_error *err)
+{
+	struct launch l = { .j = j };
+	struct timespec ts;
+	uint32_t rnd = 0;
+	int r = -1;
+
+	if (make_request(&l, false, err) < 0)
+		goto out;
+	if (j->cfg.ws_mode == JC_WS_VOLUME) {
+		/* the name the volume would get now; nothing is created */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (getrandom(&rnd, sizeof(rnd), 0) < 0)
+			rnd = 0;
+		if (jc_plan_check(&j->cfg, &l.req, err) < 0)
+			goto out;
+		if (!(l.volume = jc_volume_name(l.req.tenant, l.req.run,
+						(int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+						rnd))) {
+			jc_error_oom(err);
+			goto out;
+		}
+		l.req.volume = l.volume;
+	}
+	if (jc_plan_build(&j->cfg, &l.req, NULL, (int64_t)time(NULL), &l.plan, err) < 0 ||
+	    !(*json = jc_request_create_json(l.plan, true, err)))
+		goto out;
+	r = 0;
+out:
+	jc_plan_free(l.plan);
+	jc_strv_free(&l.req.passed_env);
+	free(l.volume);
+	return r;
+}

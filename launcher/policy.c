@@ -1,0 +1,87 @@
+/* Who may do what: the user a job runs as (and whether root is allowed),
+ * and which engine objects are this site's.  The override allowlist and the
+ * limits a request may only lower are config.c's jc_config_override. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cleanup.h"
+#include "policy.h"
+#include "units.h"
+
+int jc_policy_user(const struct jc_config *cfg, struct jc_engine *e, const char *image, int job_fd,
+		   enum jc_auto_user au, bool for_job, char **user, uid_t *uid, gid_t *gid,
+		   jc_error *err)
+{
+	cleanup_free char *img_user = NULL;
+	const char *u = cfg->user, *from = "[job] user";
+	bool is_auto = u && strcmp(u, "auto") == 0;
+	char buf[32];
+	struct stat st;
+	uid_t id;
+	gid_t gr;
+
+	if (is_auto && job_fd >= 0) {
+		from = "[job] user = auto";
+		if (fstat(job_fd, &st) < 0)
+			return jc_error_set(err, JC_ERR_SYSTEM, errno,
+					    "user = auto: fstat the job directory: %s",
+					    strerror(errno));
+		id = st.st_uid;
+		gr = st.st_gid;
+	} else if (is_auto && au == JC_AUTO_NOBODY) {
+		from = "[job] user = auto";
+		id = JC_NOBODY;
+		gr = JC_NOBODY;
+	} else if (is_auto && au == JC_AUTO_NEEDS_DIR) {
+		return jc_error_set(err, JC_ERR_INPUT, ENOENT,
+				    "[job] user = auto takes the job directory's owner, and the "
+				    "job directory does not exist");
+	} else if (!u || is_auto) {
+		from = "the image's user";
+		if (jc_engine_image_user(e, image, &img_user, err) < 0)
+			return -1;
+		u = *img_user ? img_user : "0:0";
+		if (jc_parse_user(u, &id, &gr) < 0)
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "image `%s` runs as `%.64s`, which is not numeric: set "
+					    "[job] user = uid:gid",
+					    image, u);
+	} else if (jc_parse_user(u, &id, &gr) < 0) {
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "[job] user `%s` is not numeric",
+				    u);
+	}
+	if (for_job && id == 0 && !cfg->allow_root)
+		return jc_error_set(err, JC_ERR_CONFIG, EPERM,
+				    "the job would run as root (uid 0, from %s): set [job] "
+				    "allow_root = true to allow it",
+				    from);
+	snprintf(buf, sizeof(buf), "%u:%u", (unsigned)id, (unsigned)gr);
+	if (!(*user = strdup(buf)))
+		return jc_error_oom(err);
+	*uid = id;
+	*gid = gr;
+	return 0;
+}
+
+int jc_policy_own_container(const struct jc_config *cfg, const char *job, const char *name,
+			    const struct jc_inspect *in, jc_error *err)
+{
+	if (in->managed && in->job && strcmp(in->job, job) == 0 && in->site &&
+	    strcmp(in->site, cfg->site_name) == 0)
+		return 0;
+	return jc_error_set(err, JC_ERR_INPUT, EPERM,
+			    "container `%s` is not labelled as job `%s` of site `%s`",
+			    name, job, cfg->site_name);
+}
+
+int jc_policy_own_volume(const struct jc_config *cfg, const struct jc_volume *v, jc_error *err)
+{
+	if (v->managed && v->site && strcmp(v->site, cfg->site_name) == 0)
+		return 0;
+	return jc_error_set(err, JC_ERR_INPUT, EPERM,
+			    "volume `%s` is not labelled as a volume of site `%s`", v->name,
+			    cfg->site_name);
+}

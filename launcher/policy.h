@@ -1,0 +1,42 @@
+/* Who may do what (policy.c): the rules the library enforces whoever calls
+ * it, the command line or a program linked against libjobcell. */
+#ifndef JC_POLICY_H
+#define JC_POLICY_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "engine.h"
+#include "error.h"
+#include "request.h"
+
+/* The uid:gid of nobody, for `[job] user = auto` where no directory exists
+ * yet to take an owner from. */
+#define JC_NOBODY 65534
+
+/* How `[job] user = auto` is taken where there is no job directory. */
+enum jc_auto_user {
+	JC_AUTO_NEEDS_DIR, /* refuse: auto takes the directory's owner */
+	JC_AUTO_NOBODY,    /* check: its own new directory will belong to nobody */
+	JC_AUTO_IMAGE,     /* volume put/get: no job runs; the image's user */
+};
+
+/* The numeric user a container runs as: the site's uid[:gid]; with `auto`,
+ * the owner of the job directory `job_fd` (when >= 0); else the image's
+ * Config.User, which must be numeric (asked of the engine).  For a job
+ * (`for_job`), uid 0 only when the site sets allow_root (JC_ERR_CONFIG,
+ * EPERM).  *user is "uid:gid", the caller's to free. */
+int jc_policy_user(const struct jc_config *cfg, struct jc_engine *e, const char *image, int job_fd,
+		   enum jc_auto_user au, bool for_job, char **user, uid_t *uid, gid_t *gid,
+		   jc_error *err);
+
+/* Is the container `in`, asked for by `name`, job `job` of this site by its labels?  A name alone
+ * could be anyone's (JC_ERR_INPUT, EPERM). */
+int jc_policy_own_container(const struct jc_config *cfg, const char *job, const char *name,
+			    const struct jc_inspect *in, jc_error *err);
+/* Is the volume `v` one of this site's, made by jobcell (JC_ERR_INPUT,
+ * EPERM)? */
+int jc_policy_own_volume(const struct jc_config *cfg, const struct jc_volume *v, jc_error *err);
+
+#endif

@@ -1,0 +1,288 @@
+/* The job pipeline through the public API alone (include/jobcell.h), as a
+ * program linked against libjobcell calls it: the site's policy holds
+ * without the command line.  A root job without allow_root, an override
+ * that the site does not allow, a container or volume that is not the
+ * site's: each is refused, and nothing is created or removed. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jobcell.h>
+
+#include "fake_engine.h"
+
+struct fx {
+	struct fake_engine *fe;
+	char dir[64];
+	char ws[128];
+	char ini[160];
+	char ep[256];
+	jc_site *site;
+};
+
+static void write_site(struct fx *f, const char *job_keys)
+{
+	FILE *o = fopen(f->ini, "w");
+
+	assert_non_null(o);
+	fprintf(o,
+		"[engine]\nendpoint = %s\ntimeout = 3s\n[site]\nname = s\n[workspace]\npath = %s\n"
+		"[job]\nimage = img\nstop_grace = 1s\ntimeout = 1h\n%s",
+		f->ep, f->ws, job_keys);
+	fclose(o);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char p[200];
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/jobcell-job.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	snprintf(f->ws, sizeof(f->ws), "%s/ws", f->dir);
+	snprintf(f->ini, sizeof(f->ini), "%s/site.ini", f->dir);
+	assert_int_equal(mkdir(f->ws, 0755), 0);
+	snprintf(p, sizeof(p), "%s/startup", f->ws);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/local", f->ws);
+	assert_int_equal(mkdir(p, 0755), 0);
+	f->fe = fake_engine_start("1.41");
+	assert_non_null(f->fe);
+	fake_engine_add_image(f->fe, "img", "");     /* runs as root by default */
+	fake_engine_add_image(f->fe, "app", "1000"); /* a numeric user */
+	snprintf(f->ep, sizeof(f->ep), "unix://%s", fake_engine_socket(f->fe));
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[160];
+
+	jc_site_close(f->site);
+	fake_engine_stop(f->fe);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void open_site(struct fx *f, const char *job_keys)
+{
+	jc_error err = { 0 };
+
+	write_site(f, job_keys);
+	if (jc_site_open(f->dir, f->ini, NULL, &f->site, &err) < 0)
+		fail_msg("jc_site_open: %s", err.msg);
+}
+
+static void expect_error(const jc_error *err, enum jc_error_kind kind, int status,
+			 const char *text)
+{
+	assert_int_equal(err->kind, kind);
+	assert_int_equal(err->status, status);
+	assert_non_null(err->msg);
+	if (!strstr(err->msg, text))
+		fail_msg("message `%s` lacks `%s`", err->msg, text);
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ud)
+{
+	(void)p;
+	(void)ud;
+	return size * n;
+}
+
+/* A container made behind jobcell's back, by the engine's own API. */
+static void engine_create(struct fx *f, const char *name, const char *body)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	char url[256];
+	long code = 0;
+
+	assert_non_null(h);
+	snprintf(url, sizeof(url), "http://localhost/v1.41/containers/create?name=%s", name);
+	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, fake_engine_socket(f->fe));
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	assert_int_equal(curl_easy_perform(h), CURLE_OK);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	assert_int_equal(code, 201);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+}
+
+/* ---- a job that runs ---- */
+
+static void test_run_through_the_api(void **state)
+{
+	struct fx *f = *state;
+	struct jc_job_outcome out = { 0 };
+	jc_error err = { 0 };
+	jc_job *j = NULL;
+
+	open_site(f, "user = 1000:1000\n");
+	assert_string_equal(jc_site_name(f->site), "s");
+	assert_int_equal(jc_job_new(f->site, "j", &j, &err), 0);
+	assert_int_equal(jc_job_add_arg(j, "exit", &err), 0);
+	assert_int_equal(jc_job_add_arg(j, "3", &err), 0);
+	if (jc_job_run(j, &out, &err) < 0)
+		fail_msg("jc_job_run: %s", err.msg);
+	assert_int_equal(out.exit_status, 3);
+	assert_int_equal(out.job_status, 3);
+	assert_false(out.timed_out);
+	assert_non_null(jc_job_container(j));
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	/* a job runs once */
+	assert_int_equal(jc_job_run(j, &out, &err), -1);
+	expect_error(&err, JC_ERR_INPUT, EALREADY, "launched already");
+	jc_error_clear(&err);
+	jc_job_free(j);
+	assert_string_equal(jc_version(), JC_VERSION);
+}
+
+/* ---- policy ---- */
+
+/* No root job unless the site says so: from the site's user, from the
+ * image's, and whatever the request asks. */
+static void test_root_refused_without_allow_root(void **state)
+{
+	static const char *const sites[] = { "user = 0:0\n", "" /* the image's: root */ };
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < sizeof(sites) / sizeof(sites[0]); i++) {
+		struct jc_job_outcome out = { 0 };
+		jc_error err = { 0 };
+		jc_job *j = NULL;
+
+		jc_site_close(f->site);
+		open_site(f, sites[i]);
+		assert_int_equal(jc_job_new(f->site, "j", &j, &err), 0);
+		assert_int_equal(jc_job_run(j, &out, &err), -1);
+		expect_error(&err, JC_ERR_CONFIG, EPERM, "would run as root");
+		assert_int_equal(jc_exit_status_of_error(&err), JC_EXIT_JOBCELL);
+		assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+		assert_int_equal(fake_engine_container_count(f->fe), 0);
+		jc_error_clear(&err);
+		jc_job_free(j);
+	}
+}
+
+/* The request cannot make itself root or take a key the site keeps. */
+static void test_override_outside_allowlist_refused(void **state)
+{
+	struct fx *f = *state;
+	jc_error err = { 0 };
+	jc_job *j = NULL;
+
+	open_site(f, "user = 1000:1000\nmemory = 1g\noverridable = memory\n");
+	assert_int_equal(jc_job_new(f->site, "j", &j, &err), 0);
+	/* never a request's to change, whatever overridable lists */
+	assert_int_equal(jc_job_set(j, "user", "0:0", &err), -1);
+	expect_error(&err, JC_ERR_INPUT, EPERM, "user");
+	jc_error_clear(&err);
+	/* not listed */
+	assert_int_equal(jc_job_set(j, "image", "app", &err), -1);
+	expect_error(&err, JC_ERR_INPUT, EPERM, "image");
+	jc_error_clear(&err);
+	/* listed, but a limit may only be lowered */
+	assert_int_equal(jc_job_set(j, "memory", "2g", &err), -1);
+	expect_error(&err, JC_ERR_INPUT, EPERM, "memory");
+	jc_error_clear(&err);
+	assert_int_equal(jc_job_set(j, "memory", "512m", &err), 0);
+	/* the site's variables are the site's */
+	assert_int_equal(jc_job_add_env(j, "BAD NAME=1", &err), -1);
+	assert_int_equal(err.kind, JC_ERR_INPUT);
+	jc_error_clear(&err);
+	/* volume-mode requests on a bind-mode site */
+	assert_int_equal(jc_job_set_tenant(j, "acme", &err), -1);
+	expect_error(&err, JC_ERR_INPUT, EINVAL, "need [workspace] mode = volume");
+	jc_error_clear(&err);
+	assert_int_equal(jc_job_add_input(j, "a.txt", &err), -1);
+	expect_error(&err, JC_ERR_INPUT, EINVAL, "need [workspace] mode = volume");
+	jc_error_clear(&err);
+	assert_int_equal(fake_engine_request_count(f->fe), 0);
+	jc_job_free(j);
+	/* a job name the site reserves */
+	assert_int_equal(jc_job_new(f->site, "startup", &j, &err), -1);
+	assert_int_equal(err.kind, JC_ERR_INPUT);
+	jc_error_clear(&err);
+}
+
+/* A container named like a job of the site, labelled for another site, is
+ * not the site's to wait for, stop or remove. */
+static void test_foreign_container_refused(void **state)
+{
+	struct fx *f = *state;
+	jc_error err = { 0 };
+	int status = -1;
+
+	open_site(f, "user = 1000:1000\n");
+	engine_create(f, "jobcell-s-x",
+		      "{\"Image\":\"img\",\"Labels\":{\"jobcell.managed\":\"true\","
+		      "\"jobcell.site\":\"other\",\"jobcell.job\":\"x\"}}");
+	engine_create(f, "jobcell-s-y", "{\"Image\":\"img\"}");
+	for (int k = 0; k < 2; k++) {
+		const char *job = k ? "y" : "x";
+		assert_int_equal(jc_job_stop(f->site, job, 0, &err), -1);
+		expect_error(&err, JC_ERR_INPUT, EPERM, "is not labelled as job");
+		jc_error_clear(&err);
+		assert_int_equal(jc_job_wait(f->site, job, 1000, &status, &err), -1);
+		expect_error(&err, JC_ERR_INPUT, EPERM, "is not labelled as job");
+		jc_error_clear(&err);
+		assert_int_equal(jc_job_remove(f->site, job, &err), -1);
+		expect_error(&err, JC_ERR_INPUT, EPERM, "is not labelled as job");
+		jc_error_clear(&err);
+	}
+	assert_int_equal(fake_engine_container_count(f->fe), 2);
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/containers/"), 0);
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/jobcell-s-x/stop"), 0);
+}
+
+/* A job container of the site whose jobcell.volume label names a volume of
+ * another site: removing the job does not remove that volume. */
+static void test_foreign_volume_refused(void **state)
+{
+	struct fx *f = *state;
+	jc_error err = { 0 };
+
+	open_site(f, "user = 1000:1000\n");
+	fake_engine_add_volume(f->fe, "theirs",
+			       "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"other\"}");
+	engine_create(f, "jobcell-s-v",
+		      "{\"Image\":\"img\",\"Labels\":{\"jobcell.managed\":\"true\","
+		      "\"jobcell.site\":\"s\",\"jobcell.job\":\"v\",\"jobcell.volume\":\"theirs\"}}");
+	assert_int_equal(jc_job_remove(f->site, "v", &err), -1);
+	expect_error(&err, JC_ERR_INPUT, EPERM, "is not labelled as a volume of site `s`");
+	jc_error_clear(&err);
+	assert_true(fake_engine_has_volume(f->fe, "theirs"));
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/volumes/"), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_run_through_the_api, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_root_refused_without_allow_root, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_override_outside_allowlist_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_container_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_volume_refused, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
