@@ -605,7 +605,7 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	if (make_request(&l, detach, err) < 0 || jc_plan_check(&j->cfg, &l.req, err) < 0)
 		goto out;
 	/* 2. what exists: the workspace, the data mounts, the inputs */
-	if (l.ws_ops->open == volume_open || j->inputs.n) {
+	if (j->inputs.n || j->output) {
 		if (j->input_base >= 0) {
 			if ((l.base_fd = dup(j->input_base)) < 0) {
 				jc_error_set(err, JC_ERR_SYSTEM, errno, "dup: %s", strerror(errno));
