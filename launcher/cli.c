@@ -25,6 +25,7 @@
 #include "data.h"
 #include "engine.h"
 #include "error.h"
+#include "fsutil.h"
 #include "names.h"
 #include "plan.h"
 #include "request.h"
@@ -632,41 +633,9 @@ static int open_transfer_dir(const struct ctx *c, int *fd, jc_error *err)
  * when `create`; otherwise *out is -1 and the path is good to create later. */
 static int open_output(int base, const char *path, bool create, int *out, jc_error *err)
 {
-	cleanup_free char *copy = strdup(path);
-	char *save = NULL, *comp, *next;
-	int cur;
-
-	if (!copy)
-		return jc_error_oom(err);
 	if (jc_path_check(path, "output directory", err) < 0)
 		return -1;
-	if ((cur = dup(base)) < 0)
-		return jc_error_set(err, JC_ERR_SYSTEM, errno, "dup: %s", strerror(errno));
-	for (comp = strtok_r(copy, "/", &save); comp; comp = next) {
-		int fd;
-		next = strtok_r(NULL, "/", &save);
-		fd = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 && errno == ENOENT && !next && !create) {
-			close(cur);
-			*out = -1;
-			return 0;
-		}
-		if (fd < 0 && errno == ENOENT && !next && mkdirat(cur, comp, 0700) == 0)
-			fd = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			int e = errno;
-			close(cur);
-			return jc_error_set(err, JC_ERR_INPUT, e, "output directory `%s`: `%s`: %s",
-					    path, comp,
-					    e == ELOOP || e == ENOTDIR
-						? "not a directory (symlinks are not followed)"
-						: strerror(e));
-		}
-		close(cur);
-		cur = fd;
-	}
-	*out = cur;
-	return 0;
+	return jc_fs_open_dir(base, path, "output directory", create, out, err);
 }
 
 struct inputs {
