@@ -1,9 +1,9 @@
 /* Tar streams with libarchive.  Extraction is the side that faces a hostile
  * job: the stream comes from the job's own directory or volume, so every
  * member is judged on its own.  Paths are walked one component at a time
- * from the destination's descriptor with O_NOFOLLOW ("." and ".." are
- * refused before), so nothing is ever written through a symlink and nothing
- * lands outside the destination.  Data is copied block by block: memory does
+ * from the destination's descriptor with jc_fs_open_beneath ("." and ".."
+ * are refused before), so nothing is ever written through a symlink and
+ * nothing lands outside the destination.  Data is copied block by block: memory does
  * not grow with the size of a member.
  *
  * Sending inputs is the other side: files and directories beneath the
@@ -15,22 +15,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "archive.h"
 #include "error.h"
+#include "fsutil.h"
 #include "util.h"
-#include "workspace.h"
 
 #define REPORT_MAX 100
 
@@ -80,7 +78,7 @@ static int split_name(const char *raw, unsigned strip, struct jc_strv *out, cons
 }
 
 /* Open the directory holding the last component, creating the ones on the
- * way when `create`.  Returns an fd, or -1 with *why. */
+ * way (0700) when `create`.  Returns an fd, or -1 with *why. */
 static int walk_parent(int dest_fd, const struct jc_strv *c, bool create, const char **why)
 {
 	int cur = dup(dest_fd);
@@ -88,16 +86,16 @@ static int walk_parent(int dest_fd, const struct jc_strv *c, bool create, const 
 	if (cur < 0)
 		return *why = "cannot open the destination", -1;
 	for (size_t i = 0; i + 1 < c->n; i++) {
-		int next = openat(cur, c->v[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0 && errno == ENOENT && create && mkdirat(cur, c->v[i], 0700) == 0)
-			next = openat(cur, c->v[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int next = create ? jc_fs_mkdir_beneath(cur, c->v[i], 0700, O_PATH)
+				  : jc_fs_open_beneath(cur, c->v[i], O_PATH | O_DIRECTORY, 0);
 		if (next < 0) {
 			struct stat st;
+			int e = errno;
 			*why = fstatat(cur, c->v[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 				       S_ISLNK(st.st_mode)
 				   ? "path passes through a symlink"
-			       : errno == ENOENT ? "path does not exist"
-						 : "path passes through a non-directory";
+			       : e == ENOENT ? "path does not exist"
+					     : "path passes through a non-directory";
 			close(cur);
 			return -1;
 		}
@@ -207,9 +205,8 @@ static int extract_one(struct archive *a, struct archive_entry *e, int dest_fd, 
 		}
 		/* NOFOLLOW: a planted symlink is refused; NONBLOCK: a planted
 		 * fifo cannot block the open */
-		fd = openat(parent, name,
-			    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-			    0600);
+		fd = jc_fs_open_beneath(parent, name, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK,
+					0600);
 		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 			refuse(rep, raw,
 			       errno == ELOOP ? "a symlink is in its place"
@@ -234,7 +231,7 @@ static int extract_one(struct archive *a, struct archive_entry *e, int dest_fd, 
 			refuse(rep, raw, strerror(errno));
 			goto skip;
 		}
-		fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd = jc_fs_open_beneath(parent, name, O_RDONLY | O_DIRECTORY, 0);
 		if (fd < 0) {
 			refuse(rep, raw, "something that is not a directory is in its place");
 			goto skip;
@@ -408,60 +405,6 @@ int jc_path_check(const char *path, const char *what, jc_error *err)
 	return jc_error_set(err, JC_ERR_INPUT, EINVAL, "%s `%s`: %s", what, p, why);
 }
 
-/* Open a checked relative path beneath dfd without following any symlink:
- * openat2 where the kernel has it (Linux 5.6), else one component at a time
- * with O_NOFOLLOW, refusing `..`.  A symlink as the last component with
- * O_PATH gives a descriptor of the link itself, for fstat to report.
- * Returns an fd, or -1 with errno (ELOOP for a symlink on the way). */
-static int open_beneath(int dfd, const char *path, int flags)
-{
-	cleanup_free char *copy = NULL;
-	char *save = NULL, *c, *next;
-	int cur = dfd, fd;
-
-	if (!jc_ws_no_openat2) {
-		struct open_how how = {
-			.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-		};
-		fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
-		if (fd >= 0 || errno != ENOSYS)
-			return fd;
-		jc_ws_no_openat2 = true;
-	}
-	if (!*path)
-		return errno = ENOENT, -1;
-	if (!(copy = strdup(path)))
-		return -1;
-	for (c = strtok_r(copy, "/", &save); c; c = next) {
-		next = strtok_r(NULL, "/", &save);
-		if (strcmp(c, "..") == 0)
-			fd = -1, errno = EXDEV;
-		else if (next)
-			fd = openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		else
-			fd = openat(cur, c, flags | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 && errno == ENOTDIR && next) {
-			/* O_DIRECTORY|O_NOFOLLOW says ENOTDIR for a symlink too */
-			struct stat st;
-			int e = errno;
-			errno =
-			    fstatat(cur, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)
-				? ELOOP
-				: e;
-		}
-		if (cur != dfd) {
-			int e = errno;
-			close(cur);
-			errno = e;
-		}
-		if (fd < 0)
-			return -1;
-		cur = fd;
-	}
-	return cur;
-}
-
 static int open_failed(const char *spec, const char *path, int e, jc_error *err)
 {
 	if (e == ELOOP)
@@ -483,7 +426,7 @@ static int open_failed(const char *spec, const char *path, int e, jc_error *err)
 static int open_checked(int dfd, const char *path, const char *spec, const char *shown_path,
 			struct stat *st, jc_error *err)
 {
-	cleanup_close int fd = open_beneath(dfd, path, O_PATH);
+	cleanup_close int fd = jc_fs_open_beneath(dfd, path, O_PATH, 0);
 	struct stat now;
 	int fl;
 
@@ -498,8 +441,9 @@ static int open_checked(int dfd, const char *path, const char *spec, const char 
 				    "directories",
 				    spec, shown_path, jc_file_type(st->st_mode));
 	close(fd);
-	fd = open_beneath(
-	    dfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0));
+	fd = jc_fs_open_beneath(
+	    dfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0),
+	    0);
 	if (fd < 0)
 		return open_failed(spec, shown_path, errno, err);
 	if (fstat(fd, &now) < 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||

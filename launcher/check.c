@@ -19,6 +19,7 @@
 #include "config.h"
 #include "engine.h"
 #include "error.h"
+#include "fsutil.h"
 #include "names.h"
 #include "plan.h"
 #include "util.h"
@@ -446,7 +447,7 @@ static int remove_at(int dfd, const char *name, int depth, jc_error *err)
 	if (depth > 64)
 		return jc_error_set(err, JC_ERR_WORKSPACE, ELOOP,
 				    "remove `%s`: more than 64 levels deep", name);
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = jc_fs_open_beneath(dfd, name, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;

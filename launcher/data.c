@@ -7,20 +7,18 @@
  * start, compares device and inode again. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "config.h"
 #include "data.h"
 #include "error.h"
+#include "fsutil.h"
 #include "util.h"
-#include "workspace.h"
 
 /* The longest data prefix that `path` lies under, or NULL. */
 static const char *find_prefix(const struct jc_config *cfg, const char *path)
@@ -107,49 +105,16 @@ static int refuse_walk(int dirfd, const char *name, const char *rest, int e, jc_
 }
 
 /* Open `rest` beneath dirfd without following any symlink; a trailing
- * symlink is opened as itself (O_PATH|O_NOFOLLOW) and refused by type. */
+ * symlink is opened as itself (O_PATH) and refused by type. */
 static int open_beneath(int dirfd, const char *name, const char *rest, int *out, jc_error *err)
 {
-	cleanup_close int fd = -1;
+	int fd = jc_fs_open_beneath(dirfd, rest, O_PATH, 0);
 
-	if (!jc_ws_no_openat2) {
-		struct open_how how = {
-			.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-		};
-		fd = (int)syscall(SYS_openat2, dirfd, rest, &how, sizeof(how));
-		if (fd < 0 && errno == ENOSYS)
-			jc_ws_no_openat2 = true; /* before Linux 5.6 */
-		else if (fd < 0)
-			return refuse_walk(dirfd, name, rest, errno, err);
-	}
-	if (fd < 0) {
-		cleanup_free char *copy = strdup(rest);
-		char *save = NULL, *c, *next;
-
-		if (!copy)
-			return jc_error_oom(err);
-		fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-		if (fd < 0)
-			return jc_error_set(err, JC_ERR_SYSTEM, errno, "data mount `%s`: %s", name,
-					    strerror(errno));
-		/* config.c refused `.` and `..` components; each intermediate
-		 * one must be a real directory, the last may be anything (and is
-		 * judged by type below) */
-		for (c = strtok_r(copy, "/", &save); c; c = next) {
-			int nfd;
-			next = strtok_r(NULL, "/", &save);
-			if (strcmp(c, ".") == 0 && !next)
-				break;
-			nfd = openat(fd, c,
-				     O_PATH | O_NOFOLLOW | O_CLOEXEC | (next ? O_DIRECTORY : 0));
-			if (nfd < 0)
-				return refuse_walk(dirfd, name, rest, errno, err);
-			close(fd);
-			fd = nfd;
-		}
-	}
-	*out = steal_fd(&fd);
+	if (fd < 0 && errno == ENOMEM)
+		return jc_error_oom(err);
+	if (fd < 0)
+		return refuse_walk(dirfd, name, rest, errno, err);
+	*out = fd;
 	return 0;
 }
 

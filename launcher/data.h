@@ -24,10 +24,9 @@ struct jc_data {
 /* Open every [mounts] entry through descriptors: the longest matching data
  * prefix with O_PATH|O_DIRECTORY|O_NOFOLLOW (refused when group- or
  * world-writable without the sticky bit, or when, resolved, it meets an
- * engine socket or the workspace), then the rest beneath it with openat2
- * (RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS) or, without
- * openat2 (or with jc_ws_no_openat2), a walk with O_NOFOLLOW.  What is found
- * must be a directory or a regular file.  Errors name the mount and the
+ * engine socket or the workspace), then the rest beneath it with
+ * jc_fs_open_beneath (no symlink followed, on the way or at the end).  What
+ * is found must be a directory or a regular file.  Errors name the mount and the
  * step (JC_ERR_WORKSPACE; outside every prefix: JC_ERR_CONFIG).  *out is
  * overwritten on success (start from { 0 }); free with jc_data_close. */
 int jc_data_open(const struct jc_config *cfg, struct jc_data *out, jc_error *err);

@@ -1,16 +1,37 @@
-/* Opening and creating beneath a directory without following symlinks
+/* Opening paths beneath a directory descriptor without following symlinks
  * (fsutil.c). */
 #ifndef JC_FSUTIL_H
 #define JC_FSUTIL_H
 
 #include <stdbool.h>
-
+#include <sys/types.h>
 #include "error.h"
 
-/* Open the directory `path` (relative, checked with jc_path_check) beneath
- * `base`, one component at a time without following symlinks.  A missing
+/* Open the relative `path` beneath the directory `dirfd` with `flags`
+ * (plus O_NOFOLLOW|O_CLOEXEC) and, with O_CREAT, `mode`, following no
+ * symlink on the way or at the end: openat2 with RESOLVE_BENEATH|
+ * RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS, or, where the kernel lacks it
+ * (ENOSYS: before Linux 5.6, under valgrind or a seccomp filter), one
+ * component at a time with O_NOFOLLOW.  Both answer alike: a symlink on the
+ * way is ELOOP; a symlink as the last component is ELOOP, ENOTDIR with
+ * O_DIRECTORY, or, with O_PATH, a descriptor of the link itself; an absolute
+ * path or any `..` component is EXDEV.  O_DIRECTORY also keeps a fifo from
+ * blocking the open.  Returns a new fd, or -1 with errno. */
+int jc_fs_open_beneath(int dirfd, const char *path, int flags, mode_t mode);
+
+/* Open the directory `path` beneath `dirfd` as jc_fs_open_beneath does with
+ * `flags | O_DIRECTORY`, first creating its last component with `mode` when
+ * that is missing (the components before it must exist).  Returns a new fd,
+ * or -1 with errno (ENOTDIR or ELOOP when something else is in its place). */
+int jc_fs_mkdir_beneath(int dirfd, const char *path, mode_t mode, int flags);
+
+/* Open the directory `path` (relative) beneath `base` with O_RDONLY, one
+ * component at a time, so that an error names the component.  A missing
  * last component is created (0700) when `create`; otherwise *out is -1 and
- * the path is good to create later. */
-int jc_fs_open_dir(int base, const char *path, bool create, int *out, jc_error *err);
+ * the path is good to create later.  Errors are JC_ERR_INPUT: "WHAT `PATH`:
+ * `COMPONENT`: not a directory (symlinks are not followed)" for a symlink
+ * or a non-directory.  *out is the caller's to close. */
+int jc_fs_open_dir(int base, const char *path, const char *what, bool create, int *out,
+		   jc_error *err);
 
 #endif

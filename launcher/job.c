@@ -419,7 +419,8 @@ static int volume_open(struct launch *l, jc_error *err)
 	jc_job *j = l->j;
 
 	/* checked now, made only when there is something to put in it */
-	if (j->output && jc_fs_open_dir(l->base_fd, j->output, false, &l->out_fd, err) < 0)
+	if (j->output && jc_fs_open_dir(l->base_fd, j->output, "output directory", false,
+					&l->out_fd, err) < 0)
 		return -1;
 	return 0;
 }
@@ -557,7 +558,8 @@ static int after_exit(void *ctx, const char *id, jc_error *err)
 
 	if (!l->j->output)
 		return 0;
-	if (l->out_fd < 0 && jc_fs_open_dir(l->base_fd, l->j->output, true, &l->out_fd, err) < 0)
+	if (l->out_fd < 0 && jc_fs_open_dir(l->base_fd, l->j->output, "output directory", true,
+					    &l->out_fd, err) < 0)
 		return -1;
 	if (asprintf(&path, "%s/.", l->plan->workdir) < 0)
 		return jc_error_oom(err);

@@ -248,7 +248,8 @@ int jc_site_volume_get(jc_site *s, const char *volume, const struct jc_strv *pat
 		return -1;
 	if (jc_supervisor_self(&supervisor, err) < 0 ||
 	    jc_stage_open_base(&s->cfg, &base, err) < 0 || own_volume(s, volume, &e, err) < 0 ||
-	    jc_fs_open_dir(base, to, true, &out_fd, err) < 0 ||
+	    jc_path_check(to, "output directory", err) < 0 ||
+	    jc_fs_open_dir(base, to, "output directory", true, &out_fd, err) < 0 ||
 	    jc_transfer_open(e, s->cfg.image, NULL, volume, s->cfg.site_name, supervisor, &id,
 			     err) < 0)
 		return -1;

@@ -6,19 +6,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "error.h"
+#include "fsutil.h"
 #include "util.h"
 #include "workspace.h"
-
-bool jc_ws_no_openat2;
 
 /* Explain why `name` under dirfd is not an acceptable directory. */
 static int refuse_child(int dirfd, const char *name, const char *what, int e, jc_error *err)
@@ -39,28 +36,13 @@ static int refuse_child(int dirfd, const char *name, const char *what, int e, jc
 static int open_child(int dirfd, const char *name, int flags, const char *what, int *out,
 		      jc_error *err)
 {
-	cleanup_close int fd = -1;
+	/* O_DIRECTORY keeps a fifo from blocking the open and a device from
+	 * being opened */
+	cleanup_close int fd = jc_fs_open_beneath(dirfd, name, flags | O_DIRECTORY, 0);
 	struct stat st;
 
-	if (!jc_ws_no_openat2) {
-		struct open_how how = {
-			.flags = (uint64_t)(flags | O_DIRECTORY | O_CLOEXEC),
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-		};
-		fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
-		if (fd < 0 && errno == ENOSYS)
-			jc_ws_no_openat2 = true; /* before Linux 5.6 */
-		else if (fd < 0)
-			return refuse_child(dirfd, name, what, errno, err);
-	}
-	if (fd < 0) {
-		/* `name` is one component (names.c refuses '/'), so NOFOLLOW on
-		 * the last one covers the whole resolution; O_DIRECTORY keeps a
-		 * fifo from blocking the open and a device from being opened */
-		fd = openat(dirfd, name, flags | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return refuse_child(dirfd, name, what, errno, err);
-	}
+	if (fd < 0)
+		return refuse_child(dirfd, name, what, errno, err);
 	if (fstat(fd, &st) < 0)
 		return jc_error_set(err, JC_ERR_WORKSPACE, errno, "stat %s `%s`: %s", what, name,
 				    strerror(errno));

@@ -19,9 +19,8 @@ struct jc_workspace {
 };
 
 /* Open the workspace root and its read-only children through file
- * descriptors: root with O_PATH|O_DIRECTORY|O_NOFOLLOW, children with openat2
- * (RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS) or, where the
- * kernel lacks openat2, openat(O_NOFOLLOW)+fstat.  Refuses a root that is
+ * descriptors: root with O_PATH|O_DIRECTORY|O_NOFOLLOW, children with
+ * jc_fs_open_beneath (no symlink followed) and fstat.  Refuses a root that is
  * group- or world-writable or owned by another user, a directory above it
  * that others could rename entries in, and children that are symlinks or
  * not directories. */
@@ -38,7 +37,5 @@ int jc_ws_recheck(const struct jc_workspace *ws, jc_error *err);
  * empty (used when the job never started). */
 void jc_ws_undo_job(struct jc_workspace *ws);
 void jc_ws_close(struct jc_workspace *ws);
-/* Tests force the openat fallback with this. */
-extern bool jc_ws_no_openat2;
 
 #endif

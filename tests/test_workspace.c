@@ -1,9 +1,9 @@
-/* The workspace on disk (workspace.c).  Every case runs twice: with openat2
- * and with the openat(O_NOFOLLOW)+fstat fallback (jc_ws_no_openat2). */
+/* The workspace on disk (workspace.c).  make unit runs this file twice: as
+ * the kernel is (openat2), and under tests/no-openat2, where fsutil.c opens
+ * children with its O_NOFOLLOW walk; every case holds on both. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <linux/openat2.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -93,42 +92,16 @@ static int teardown(void **state)
 	jc_error_clear(&f->err);
 	rm_tree(f->base);
 	free(f);
-	jc_ws_no_openat2 = false;
 	return 0;
 }
 
-/* Does this kernel (or valgrind, which lacks it) offer openat2? */
-static bool have_openat2(void)
-{
-	struct open_how how = { .flags = O_PATH | O_CLOEXEC };
-	int fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));
-
-	if (fd >= 0) {
-		close(fd);
-		return true;
-	}
-	return errno != ENOSYS;
-}
-
-/* Run each case with openat2, then with the fallback. */
-#define BOTH(fn)                                                                                   \
-	static void fn##_openat2(void **state)                                                     \
+/* A case takes the fixture; cmocka wants void **. */
+#define CASE(fn)                                                                                   \
+	static void fn##_test(void **state)                                                        \
 	{                                                                                          \
-		if (!have_openat2())                                                               \
-			skip();                                                                    \
-		jc_ws_no_openat2 = false;                                                          \
-		fn(*state);                                                                        \
-		/* the kernel has openat2 (5.6+): the case really ran on it */                     \
-		assert_false(jc_ws_no_openat2);                                                    \
-	}                                                                                          \
-	static void fn##_fallback(void **state)                                                    \
-	{                                                                                          \
-		jc_ws_no_openat2 = true;                                                           \
 		fn(*state);                                                                        \
 	}
-#define TESTS(fn)                                                                                  \
-	cmocka_unit_test_setup_teardown(fn##_openat2, setup, teardown),                            \
-	    cmocka_unit_test_setup_teardown(fn##_fallback, setup, teardown)
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn##_test, setup, teardown)
 
 static void expect_err_at(int rc, jc_error *err, enum jc_error_kind kind, int status,
 			  const char *part, const char *file, int line)
@@ -202,7 +175,7 @@ static void good_layout(struct fx *f)
 	assert_int_equal(f->ws.job_fd, -1);
 	assert_null(f->ws.job);
 }
-BOTH(good_layout)
+CASE(good_layout)
 
 /* A second job replaces the first in the struct without leaking. */
 static void prepare_twice(struct fx *f)
@@ -213,7 +186,7 @@ static void prepare_twice(struct fx *f)
 	assert_string_equal(f->ws.job, "other");
 	assert_int_equal(jc_ws_recheck(&f->ws, &f->err), 0);
 }
-BOTH(prepare_twice)
+CASE(prepare_twice)
 
 static void root_missing(struct fx *f)
 {
@@ -223,7 +196,7 @@ static void root_missing(struct fx *f)
 	snprintf(want, sizeof(want), "open workspace root `%s`: No such file or directory", p);
 	expect_err(jc_ws_open(&f->ws, p, &f->err), &f->err, JC_ERR_WORKSPACE, ENOENT, want);
 }
-BOTH(root_missing)
+CASE(root_missing)
 
 /* Regression (fixed): workspace.c:100-106 opens the root with O_PATH|O_DIRECTORY|O_NOFOLLOW,
  * which fails with ENOTDIR (not ELOOP) on a symlink, so the message reads
@@ -244,7 +217,7 @@ static void root_symlink(struct fx *f)
 		fail_msg("message `%s` does not say the root is a symlink", f->err.msg);
 	jc_error_clear(&f->err);
 }
-BOTH(root_symlink)
+CASE(root_symlink)
 
 static void root_regular_file(struct fx *f)
 {
@@ -258,7 +231,7 @@ static void root_regular_file(struct fx *f)
 	expect_err(jc_ws_open(&f->ws, p, &f->err), &f->err, JC_ERR_WORKSPACE, ENOTDIR,
 		   "not a directory");
 }
-BOTH(root_regular_file)
+CASE(root_regular_file)
 
 static void root_writable(struct fx *f)
 {
@@ -283,7 +256,7 @@ static void root_writable(struct fx *f)
 	assert_int_equal(chmod(f->root, 0755), 0);
 	open_ok(f);
 }
-BOTH(root_writable)
+CASE(root_writable)
 
 static void root_foreign_owner(struct fx *f)
 {
@@ -297,7 +270,7 @@ static void root_foreign_owner(struct fx *f)
 		 f->root);
 	expect_err(jc_ws_open(&f->ws, f->root, &f->err), &f->err, JC_ERR_WORKSPACE, EPERM, want);
 }
-BOTH(root_foreign_owner)
+CASE(root_foreign_owner)
 
 static void replace_with_symlink(const struct fx *f, const char *rel, const char *target)
 {
@@ -317,7 +290,7 @@ static void startup_symlink(struct fx *f)
 		   "workspace child `startup` is a symlink, not a directory");
 	assert_int_equal(f->ws.root_fd, -1); /* nothing handed out */
 }
-BOTH(startup_symlink)
+CASE(startup_symlink)
 
 static void local_symlink(struct fx *f)
 {
@@ -325,7 +298,7 @@ static void local_symlink(struct fx *f)
 	expect_err(jc_ws_open(&f->ws, f->root, &f->err), &f->err, JC_ERR_WORKSPACE, ELOOP,
 		   "workspace child `local` is a symlink, not a directory");
 }
-BOTH(local_symlink)
+CASE(local_symlink)
 
 static void local_regular_file(struct fx *f)
 {
@@ -340,7 +313,7 @@ static void local_regular_file(struct fx *f)
 	expect_err(jc_ws_open(&f->ws, f->root, &f->err), &f->err, JC_ERR_WORKSPACE, ENOTDIR,
 		   "workspace child `local` is a regular file, not a directory");
 }
-BOTH(local_regular_file)
+CASE(local_regular_file)
 
 static void startup_missing(struct fx *f)
 {
@@ -350,7 +323,7 @@ static void startup_missing(struct fx *f)
 	expect_err(jc_ws_open(&f->ws, f->root, &f->err), &f->err, JC_ERR_WORKSPACE, ENOENT,
 		   "workspace child `startup` does not exist");
 }
-BOTH(startup_missing)
+CASE(startup_missing)
 
 /* ---- jc_ws_prepare_job: what is on disk under the job's name --------------- */
 
@@ -387,7 +360,7 @@ static void job_symlinks(struct fx *f)
 	/* nothing was made at the dangling link's target */
 	assert_false(exists(f, "ws/nowhere"));
 }
-BOTH(job_symlinks)
+CASE(job_symlinks)
 
 static void job_regular_file(struct fx *f)
 {
@@ -403,7 +376,7 @@ static void job_regular_file(struct fx *f)
 		   "job directory `jfile` is a regular file, not a directory");
 	assert_int_equal(f->ws.job_fd, -1);
 }
-BOTH(job_regular_file)
+CASE(job_regular_file)
 
 static void job_socket(struct fx *f)
 {
@@ -419,7 +392,7 @@ static void job_socket(struct fx *f)
 	expect_err(jc_ws_prepare_job(&f->ws, "jsock", true, 0700, 0, 0, &f->err), &f->err,
 		   JC_ERR_WORKSPACE, ENOTDIR, "job directory `jsock` is a socket, not a directory");
 }
-BOTH(job_socket)
+CASE(job_socket)
 
 /* A fifo must be refused at once: opening one for reading waits for a
  * writer.  The check runs in a child so that a hang fails the test instead
@@ -471,7 +444,7 @@ static void job_fifo(struct fx *f)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
-BOTH(job_fifo)
+CASE(job_fifo)
 
 static void job_missing_no_create(struct fx *f)
 {
@@ -482,7 +455,7 @@ static void job_missing_no_create(struct fx *f)
 	assert_int_equal(f->ws.job_fd, -1);
 	assert_null(f->ws.job);
 }
-BOTH(job_missing_no_create)
+CASE(job_missing_no_create)
 
 static void create_and_check(struct fx *f, const char *job, unsigned mode, uid_t uid, gid_t gid)
 {
@@ -513,7 +486,7 @@ static void job_create(struct fx *f)
 	if (geteuid() == 0)
 		create_and_check(f, "new3", 0700, 65532, 65532);
 }
-BOTH(job_create)
+CASE(job_create)
 
 static void undo_removes_empty(struct fx *f)
 {
@@ -526,7 +499,7 @@ static void undo_removes_empty(struct fx *f)
 	jc_ws_undo_job(&f->ws);
 	assert_false(exists(f, "ws/new1"));
 }
-BOTH(undo_removes_empty)
+CASE(undo_removes_empty)
 
 static void undo_keeps_nonempty(struct fx *f)
 {
@@ -542,7 +515,7 @@ static void undo_keeps_nonempty(struct fx *f)
 	assert_true(exists(f, "ws/new1"));
 	assert_true(exists(f, "ws/new1/output.txt"));
 }
-BOTH(undo_keeps_nonempty)
+CASE(undo_keeps_nonempty)
 
 static void case_duplicate(struct fx *f)
 {
@@ -559,7 +532,7 @@ static void case_duplicate(struct fx *f)
 	/* the exact name is fine */
 	assert_int_equal(jc_ws_prepare_job(&f->ws, "Job2", false, 0700, 0, 0, &f->err), 0);
 }
-BOTH(case_duplicate)
+CASE(case_duplicate)
 
 /* ---- jc_ws_recheck ---------------------------------------------------------- */
 
@@ -574,7 +547,7 @@ static void parent_writable_refused(struct fx *f)
 	assert_int_equal(chmod(f->base, 01777), 0);
 	open_ok(f);
 }
-BOTH(parent_writable_refused)
+CASE(parent_writable_refused)
 
 static void parent_of_another_user_refused(struct fx *f)
 {
@@ -584,7 +557,7 @@ static void parent_of_another_user_refused(struct fx *f)
 	expect_err(jc_ws_open(&f->ws, f->root, &f->err), &f->err, JC_ERR_WORKSPACE, EPERM,
 		   "is owned by another user");
 }
-BOTH(parent_of_another_user_refused)
+CASE(parent_of_another_user_refused)
 
 /* A symlink in the configured path: the directories it leads through are
  * checked too, and the link itself must not belong to another user. */
@@ -617,7 +590,7 @@ static void parent_through_symlink_refused(struct fx *f)
 		fail_msg("a root-owned link into root-owned directories: %s", f->err.msg);
 	f->opened = true;
 }
-BOTH(parent_through_symlink_refused)
+CASE(parent_through_symlink_refused)
 
 /* The engine mounts by path: a root renamed away and replaced after the
  * check is caught by the recheck. */
@@ -634,7 +607,7 @@ static void recheck_root_swapped(struct fx *f)
 		 f->root);
 	expect_err(jc_ws_recheck(&f->ws, &f->err), &f->err, JC_ERR_WORKSPACE, ESTALE, want);
 }
-BOTH(recheck_root_swapped)
+CASE(recheck_root_swapped)
 
 static void recheck_job_swapped_for_dir(struct fx *f)
 {
@@ -648,7 +621,7 @@ static void recheck_job_swapped_for_dir(struct fx *f)
 	expect_err(jc_ws_recheck(&f->ws, &f->err), &f->err, JC_ERR_WORKSPACE, ESTALE,
 		   "workspace child `job1` was replaced after it was checked");
 }
-BOTH(recheck_job_swapped_for_dir)
+CASE(recheck_job_swapped_for_dir)
 
 static void recheck_job_swapped_for_symlink(struct fx *f)
 {
@@ -663,7 +636,7 @@ static void recheck_job_swapped_for_symlink(struct fx *f)
 	expect_err(jc_ws_recheck(&f->ws, &f->err), &f->err, JC_ERR_WORKSPACE, ELOOP,
 		   "recheck workspace: workspace child `job1` is a symlink, not a directory");
 }
-BOTH(recheck_job_swapped_for_symlink)
+CASE(recheck_job_swapped_for_symlink)
 
 static void recheck_job_removed(struct fx *f)
 {
@@ -675,7 +648,7 @@ static void recheck_job_removed(struct fx *f)
 	expect_err(jc_ws_recheck(&f->ws, &f->err), &f->err, JC_ERR_WORKSPACE, ENOENT,
 		   "recheck workspace: workspace child `job1` does not exist");
 }
-BOTH(recheck_job_removed)
+CASE(recheck_job_removed)
 
 static void recheck_startup_swapped(struct fx *f)
 {
@@ -688,7 +661,7 @@ static void recheck_startup_swapped(struct fx *f)
 	expect_err(jc_ws_recheck(&f->ws, &f->err), &f->err, JC_ERR_WORKSPACE, ESTALE,
 		   "workspace child `startup` was replaced after it was checked");
 }
-BOTH(recheck_startup_swapped)
+CASE(recheck_startup_swapped)
 
 static void recheck_local_swapped_for_symlink(struct fx *f)
 {
@@ -701,7 +674,7 @@ static void recheck_local_swapped_for_symlink(struct fx *f)
 	expect_err(jc_ws_recheck(&f->ws, &f->err), &f->err, JC_ERR_WORKSPACE, ELOOP,
 		   "recheck workspace: workspace child `local` is a symlink, not a directory");
 }
-BOTH(recheck_local_swapped_for_symlink)
+CASE(recheck_local_swapped_for_symlink)
 
 /* ---- data mounts (data.c) ---------------------------------------------------- */
 
@@ -766,7 +739,7 @@ static void data_ok(void *state)
 	data_case(f, "file", "data/file", NULL);
 	data_case(f, "all", "data", NULL);
 }
-BOTH(data_ok)
+CASE(data_ok)
 
 static void data_refused(void *state)
 {
@@ -804,7 +777,7 @@ static void data_refused(void *state)
 	assert_int_equal(chmod(at(f, "data", p, sizeof(p)), 0777), 0);
 	data_case(f, "models", "data/models", "group- or world-writable");
 }
-BOTH(data_refused)
+CASE(data_refused)
 
 static void data_recheck_swap(void *state)
 {
@@ -833,43 +806,43 @@ static void data_recheck_swap(void *state)
 	jc_data_close(&d);
 	jc_config_free(&c);
 }
-BOTH(data_recheck_swap)
+CASE(data_recheck_swap)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		TESTS(good_layout),
-		TESTS(prepare_twice),
-		TESTS(root_missing),
-		TESTS(root_symlink),
-		TESTS(root_regular_file),
-		TESTS(root_writable),
-		TESTS(root_foreign_owner),
-		TESTS(startup_symlink),
-		TESTS(local_symlink),
-		TESTS(local_regular_file),
-		TESTS(startup_missing),
-		TESTS(job_symlinks),
-		TESTS(job_regular_file),
-		TESTS(job_socket),
-		TESTS(job_fifo),
-		TESTS(job_missing_no_create),
-		TESTS(job_create),
-		TESTS(undo_removes_empty),
-		TESTS(undo_keeps_nonempty),
-		TESTS(case_duplicate),
-		TESTS(parent_writable_refused),
-		TESTS(parent_of_another_user_refused),
-		TESTS(recheck_root_swapped),
-		TESTS(parent_through_symlink_refused),
-		TESTS(recheck_job_swapped_for_dir),
-		TESTS(recheck_job_swapped_for_symlink),
-		TESTS(recheck_job_removed),
-		TESTS(recheck_startup_swapped),
-		TESTS(recheck_local_swapped_for_symlink),
-		TESTS(data_ok),
-		TESTS(data_refused),
-		TESTS(data_recheck_swap),
+		TEST(good_layout),
+		TEST(prepare_twice),
+		TEST(root_missing),
+		TEST(root_symlink),
+		TEST(root_regular_file),
+		TEST(root_writable),
+		TEST(root_foreign_owner),
+		TEST(startup_symlink),
+		TEST(local_symlink),
+		TEST(local_regular_file),
+		TEST(startup_missing),
+		TEST(job_symlinks),
+		TEST(job_regular_file),
+		TEST(job_socket),
+		TEST(job_fifo),
+		TEST(job_missing_no_create),
+		TEST(job_create),
+		TEST(undo_removes_empty),
+		TEST(undo_keeps_nonempty),
+		TEST(case_duplicate),
+		TEST(parent_writable_refused),
+		TEST(parent_of_another_user_refused),
+		TEST(recheck_root_swapped),
+		TEST(parent_through_symlink_refused),
+		TEST(recheck_job_swapped_for_dir),
+		TEST(recheck_job_swapped_for_symlink),
+		TEST(recheck_job_removed),
+		TEST(recheck_startup_swapped),
+		TEST(recheck_local_swapped_for_symlink),
+		TEST(data_ok),
+		TEST(data_refused),
+		TEST(data_recheck_swap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
