@@ -35,17 +35,17 @@
 static void refuse(struct jc_extract_report *rep, const char *name, const char *why)
 {
 	char *line = NULL;
+	char *shown_line;
 
 	rep->refused++;
 	if (rep->reasons.n >= REPORT_MAX)
 		return;
-	/* the name comes from the job: never echo control bytes */
 	if (asprintf(&line, "`%s`: %s", name, why) < 0)
 		return;
-	for (char *p = line; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
-			*p = '?';
-	jc_strv_push(&rep->reasons, line);
+	/* the name comes from the job: never echo control bytes */
+	if ((shown_line = jc_text_printable_str(line)))
+		jc_strv_push(&rep->reasons, shown_line);
+	free(shown_line);
 	free(line);
 }
 
@@ -338,19 +338,11 @@ static bool is_control(unsigned char c)
 	return c < 0x20 || c == 0x7f;
 }
 
-/* A copy of `s` fit for a message: control bytes as `?`, cut after 120
- * bytes.  NULL when out of memory. */
+/* A copy of `s` fit for a message, cut after 120 bytes.  NULL when out of
+ * memory. */
 static char *shown(const char *s)
 {
-	size_t n = strnlen(s, 120);
-	char *c = malloc(n + 4);
-
-	if (!c)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		c[i] = is_control((unsigned char)s[i]) ? '?' : s[i];
-	strcpy(c + n, s[n] ? "..." : "");
-	return c;
+	return jc_text_printable(s, strnlen(s, 121), 120);
 }
 
 /* "a/b", or NULL when out of memory. */
