@@ -1,62 +1,128 @@
-# jobcell: `make` builds build/jobcell and build/libjobcell.a; `make check`
-# runs every test (unit, fake engine, real engine); see README.md.
+# jobcell: `make` builds build/jobcell, build/libjobcell.a and the shared
+# library build/libjobcell.so.$(VERSION); `make check` runs every test (unit,
+# fake engine, real engine), `make unit` those that need no engine, `make asan`
+# those again under AddressSanitizer and UBSan; see README.md.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 PKG_CONFIG ?= pkg-config
 CC ?= cc
 CFLAGS ?= -O2 -g
+# Warnings are errors; `make WERROR=` for a compiler newer than the code.
+WERROR ?= -Werror
+# Compile and link flags of every object and binary but the static probe
+# (`make asan` sets them).
+SANITIZE ?=
+
+# One version, the header's; the soname changes with the major only.
+VERSION := $(shell sed -n 's/^.define JC_VERSION  *"\(.*\)"$$/\1/p' include/jobcell.h)
+ifeq ($(VERSION),)
+$(error include/jobcell.h has no JC_VERSION)
+endif
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+SONAME := libjobcell.so.$(SOMAJOR)
 
 PKGS := libcurl libcjson inih libarchive
 TEST_PKGS := cmocka libmicrohttpd
 
-WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+# $(call pkg,--cflags,PKGS): pkg-config's answer, or stop with the names of
+# the packages it cannot find (`2>/dev/null` alone would build without them).
+pkg_missing = $(strip $(foreach p,$(1),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
+pkg = $(if $(call pkg_missing,$(2)),$(error pkg-config cannot find \
+	$(call pkg_missing,$(2)): install the -dev packages contrib/bootstrap.sh lists, or set \
+	PKG_CONFIG_PATH),$(shell $(PKG_CONFIG) $(1) $(2)))
+
+# bootstrap installs the packages; the goals that run it re-enter make after
+# it, so on a fresh machine pkg-config is asked only then.
+NOPKG_GOALS := bootstrap check demo bench stress clean format
+ifneq ($(filter-out $(NOPKG_GOALS),$(or $(MAKECMDGOALS),all)),)
+PKG_CFLAGS := $(call pkg,--cflags,$(PKGS))
+LIBS := $(call pkg,--libs,$(PKGS)) -lpthread
+endif
+# Deferred: asked only when a test or bench helper is built.
+TEST_CFLAGS = $(call pkg,--cflags,$(TEST_PKGS)) -Itests
+TEST_LIBS = $(call pkg,--libs,$(TEST_PKGS)) -lpthread
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wswitch-enum
-override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -iquote launcher -Iinclude \
-	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
-TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS) 2>/dev/null) -Itests
-TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null) -lpthread
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(WERROR) -MMD -MP $(SANITIZE) \
+	-iquote launcher -Iinclude $(PKG_CFLAGS)
+override LDFLAGS += $(SANITIZE)
 
 B := build
-LIB_SRC := $(filter-out launcher/cli.c,$(wildcard launcher/*.c))
+# launcher/ and its subdirectories but the probe's, which is built apart
+LIB_SRC := $(filter-out launcher/cli.c launcher/probe/%,$(wildcard launcher/*.c launcher/*/*.c))
 LIB_OBJ := $(LIB_SRC:launcher/%.c=$(B)/obj/%.o)
-HDRS := $(wildcard include/*.h launcher/*.h launcher/probe/*.h)
+SO := $(B)/libjobcell.so.$(VERSION)
 UNIT_SRC := $(wildcard tests/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
 MAN := docs/man/jobcell.1 docs/man/jobcell.ini.5
 
-.PHONY: all check unit integration bootstrap demo bench stress install clean format
-all: $(B)/jobcell $(B)/jobcell-probe
+# The tests run the binary and read the library of this build directory.
+export JOBCELL_BIN := $(CURDIR)/$(B)/jobcell
+export JOBCELL_LIB := $(CURDIR)/$(SO)
 
-$(B)/obj/%.o: launcher/%.c $(HDRS) | $(B)/obj
-	$(CC) $(CFLAGS) -c -o $@ $<
+.PHONY: FORCE all check unit asan integration bootstrap demo bench stress install clean format
+all: $(B)/jobcell $(B)/jobcell-probe $(SO) $(B)/$(SONAME) $(B)/libjobcell.so
+
+# -fPIC: the shared library is made of these; the static archive of the CLI
+# and the tests uses the same ones.
+$(B)/obj/%.o: launcher/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
 
 # check.c looks for the probe here when it is not next to jobcell
 $(B)/obj/check.o: override CFLAGS += -DJC_LIBEXECDIR='"$(LIBEXECDIR)"'
 
 # The isolation probe of `jobcell check`: static, so that it runs in any
-# image.  In launcher/probe/, out of LIB_SRC's wildcard.
-$(B)/jobcell-probe: launcher/probe/probe.c launcher/probe/promises.h | $(B)/obj
-	$(CC) $(CFLAGS) -static -o $@ launcher/probe/probe.c
+# image (and without the sanitizers, which cannot link statically).  In
+# launcher/probe/, out of LIB_SRC's wildcard.
+$(B)/jobcell-probe: launcher/probe/probe.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out $(SANITIZE),$(CFLAGS) $(LDFLAGS)) -static -o $@ $<
 
-$(B)/libjobcell.a: $(LIB_OBJ)
-	$(AR) rcs $@ $^
+# The objects' names, rewritten when they change: a source removed or moved
+# relinks the libraries, and leaves no stale member in the archive.
+$(B)/obj/list: FORCE
+	@mkdir -p $(@D)
+	@echo '$(LIB_OBJ)' | cmp -s - $@ || echo '$(LIB_OBJ)' >$@
+
+$(B)/libjobcell.a: $(LIB_OBJ) $(B)/obj/list
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+# The shared library exports the functions of include/jobcell.h and nothing
+# else (launcher/libjobcell.map; tests/abi.sh checks it).
+$(SO): $(LIB_OBJ) $(B)/obj/list launcher/libjobcell.map
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) \
+		-Wl,--version-script=launcher/libjobcell.map -Wl,--no-undefined \
+		-o $@ $(LIB_OBJ) $(LIBS)
+
+$(B)/$(SONAME): $(SO)
+	ln -sf $(<F) $@
+
+$(B)/libjobcell.so: $(B)/$(SONAME)
+	ln -sf $(<F) $@
 
 $(B)/jobcell: $(B)/obj/cli.o $(B)/libjobcell.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/tests/fake_engine.o: tests/fake_engine.c tests/fake_engine.h | $(B)/tests
+$(B)/tests/fake_engine.o: tests/fake_engine.c | $(B)/tests
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
-$(B)/tests/test_%: tests/test_%.c $(B)/tests/fake_engine.o $(B)/libjobcell.a $(HDRS) | $(B)/tests
-	$(CC) $(CFLAGS) $(TEST_CFLAGS) -o $@ $< $(B)/tests/fake_engine.o $(B)/libjobcell.a \
-		$(LIBS) $(TEST_LIBS)
+$(B)/tests/test_%: tests/test_%.c $(B)/tests/fake_engine.o $(B)/libjobcell.a | $(B)/tests
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/tests/fake_engine.o \
+		$(B)/libjobcell.a $(LIBS) $(TEST_LIBS)
 
-$(B)/obj $(B)/tests:
+$(B)/tests:
 	mkdir -p $@
+
+# The headers each object and binary was built from (-MMD -MP).
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 bootstrap:
 	contrib/bootstrap.sh
@@ -66,20 +132,31 @@ bootstrap:
 check: bootstrap
 	$(MAKE) unit integration
 
-# The suite twice: as the kernel is, then with openat2 hidden by a seccomp
-# filter (tests/no_openat2.c), so that fsutil.c's fallback walk is tested.
-unit: $(B)/jobcell $(UNIT_BIN) $(B)/tests/no-openat2
-	tests/run-unit.sh --wrap $(B)/tests/no-openat2 $(UNIT_BIN)
+# No engine: the cmocka suites (the fault matrix runs $(B)/jobcell against
+# the fake engine) and the shared library's exports, twice: as the kernel
+# is, then with openat2 hidden by a seccomp filter (tests/no_openat2.c), so
+# that fsutil.c's fallback walk is tested.
+unit: $(B)/jobcell $(SO) $(UNIT_BIN) $(B)/tests/no-openat2
+	tests/run-unit.sh --wrap $(B)/tests/no-openat2 $(UNIT_BIN) tests/abi.sh
 
 $(B)/tests/no-openat2: tests/no_openat2.c | $(B)/tests
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
-# The same suite against Docker and against Podman's compatible API.
-integration: $(B)/jobcell $(B)/jobcell-probe
+# Everything again in build-asan/ with AddressSanitizer and UBSan, and the
+# unit suite against it: any report fails the run.
+ASAN_B := build-asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+asan:
+	UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) B=$(ASAN_B) SANITIZE='$(ASAN_FLAGS)' all unit
+
+# The same suite against Docker and against Podman's compatible API; the
+# library's example program, installed, against Docker.
+integration: all
 	tests/integration/run.sh
 	tests/integration/volume.sh
 	tests/integration/check.sh
 	tests/integration/sibling.sh
+	tests/integration/example.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/run.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
@@ -111,25 +188,39 @@ bench: bootstrap
 
 # The benchmarks' helpers: the fake engine as a server, and a runner that
 # reports wall time, CPU time and peak RSS (docs/performance.md).
-$(B)/bench/fake-serve: bench/fake_serve.c $(B)/tests/fake_engine.o tests/fake_engine.h
+$(B)/bench/fake-serve: bench/fake_serve.c $(B)/tests/fake_engine.o
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(TEST_CFLAGS) -o $@ $< $(B)/tests/fake_engine.o $(LIBS) $(TEST_LIBS)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/tests/fake_engine.o $(LIBS) \
+		$(TEST_LIBS)
 
 $(B)/bench/measure: bench/measure.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
-install: $(B)/jobcell $(B)/jobcell-probe
+# pkg-config's file, written at install time: PREFIX and LIBDIR are the
+# install's.  libdir and includedir follow ${prefix} when beneath it.
+pc_dir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
+install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(LIBEXECDIR)/jobcell
+		$(DESTDIR)$(LIBEXECDIR)/jobcell $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(INCLUDEDIR)
 	install -m 0755 $(B)/jobcell $(DESTDIR)$(BINDIR)/jobcell
 	install -m 0755 $(B)/jobcell-probe $(DESTDIR)$(LIBEXECDIR)/jobcell/jobcell-probe
 	install -m 0644 docs/man/jobcell.1 $(DESTDIR)$(MANDIR)/man1/jobcell.1
 	install -m 0644 docs/man/jobcell.ini.5 $(DESTDIR)$(MANDIR)/man5/jobcell.ini.5
+	install -m 0755 $(SO) $(DESTDIR)$(LIBDIR)/$(notdir $(SO))
+	ln -sf $(notdir $(SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libjobcell.so
+	install -m 0644 include/jobcell.h $(DESTDIR)$(INCLUDEDIR)/jobcell.h
+	sed -e 's|@prefix@|$(PREFIX)|' -e 's|@libdir@|$(call pc_dir,$(LIBDIR))|' \
+		-e 's|@includedir@|$(call pc_dir,$(INCLUDEDIR))|' -e 's|@version@|$(VERSION)|' \
+		-e 's|@requires@|$(PKGS)|' contrib/jobcell.pc.in >$(B)/jobcell.pc
+	install -m 0644 $(B)/jobcell.pc $(DESTDIR)$(LIBDIR)/pkgconfig/jobcell.pc
 
 format:
 	clang-format -i launcher/*.c launcher/*.h launcher/probe/*.c launcher/probe/*.h \
 		tests/*.c tests/*.h
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) $(ASAN_B)

@@ -3,6 +3,7 @@
 # measuring runner, medians, and the result table.
 #
 # Settings (environment):
+#   JOBCELL_BIN          the binary (default build/jobcell; the Makefile sets it)
 #   JOBCELL_TEST_SOCKET  engine socket (default /var/run/docker.sock)
 #   BENCH_RUNS           measured runs of each launch and round trip (default 15)
 #   BENCH_BIG_RUNS       measured runs of each large transfer (default 3)
@@ -15,9 +16,9 @@
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
-JOBCELL=${JOBCELL:-$ROOT/build/jobcell}
-MEASURE=${MEASURE:-$ROOT/build/bench/measure}
-FAKE_SERVE=${FAKE_SERVE:-$ROOT/build/bench/fake-serve}
+JOBCELL=${JOBCELL_BIN:-$ROOT/build/jobcell}
+MEASURE=${MEASURE:-$(dirname "$JOBCELL")/bench/measure}
+FAKE_SERVE=${FAKE_SERVE:-$(dirname "$JOBCELL")/bench/fake-serve}
 SOCK=${JOBCELL_TEST_SOCKET:-/var/run/docker.sock}
 RUNS=${BENCH_RUNS:-15}
 BIG_RUNS=${BENCH_BIG_RUNS:-3}

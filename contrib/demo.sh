@@ -5,7 +5,7 @@
 # in, which a clone in someone's home directory may have.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-JC=$PWD/build/jobcell
+JC=${JOBCELL_BIN:-$PWD/build/jobcell}
 D=$(mktemp -d /tmp/jobcell-demo.XXXXXX)
 WS=$D/workspace
 mkdir -p "$WS/startup" "$WS/local" "$WS/job-other"

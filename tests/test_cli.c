@@ -26,7 +26,13 @@
 #include "error.h"
 #include "volume.h"
 
-#define JOBCELL "build/jobcell"
+/* The binary under test: $JOBCELL_BIN (the Makefile's, of the build
+ * directory being tested), else build/jobcell from the top of the tree. */
+static const char *jobcell_bin(void)
+{
+	const char *p = getenv("JOBCELL_BIN");
+	return p && *p ? p : "build/jobcell";
+}
 
 struct fx {
 	struct fake_engine *fe;
@@ -107,7 +113,7 @@ static void slurp(int fd, char *buf, size_t cap)
 /* Run the binary with NULL-terminated arguments; fills out, err, status. */
 static void run(struct fx *f, const char *arg, ...)
 {
-	const char *argv[32] = { JOBCELL };
+	const char *argv[32] = { jobcell_bin() };
 	int n = 1, o, e;
 	va_list ap;
 	pid_t pid;
@@ -127,7 +133,7 @@ static void run(struct fx *f, const char *arg, ...)
 		dup2(e, 2);
 		unsetenv("DOCKER_HOST");
 		setenv("JOBCELL_CONFIG_DIR", f->dir, 1);
-		execv(JOBCELL, (char **)argv);
+		execv(jobcell_bin(), (char **)argv);
 		_exit(99);
 	}
 	assert_int_equal(waitpid(pid, &f->status, 0), pid);

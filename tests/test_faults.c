@@ -27,7 +27,13 @@
 
 #include "fake_engine.h"
 
-#define JOBCELL "build/jobcell"
+/* The binary under test: $JOBCELL_BIN (the Makefile's, of the build
+ * directory being tested), else build/jobcell from the top of the tree. */
+static const char *jobcell_bin(void)
+{
+	const char *p = getenv("JOBCELL_BIN");
+	return p && *p ? p : "build/jobcell";
+}
 /* A cell that runs longer than this hangs: the child is killed. */
 #define CELL_LIMIT_MS 30000
 
@@ -260,7 +266,7 @@ static void slurp(int fd, char *buf, size_t cap)
  * was killed. */
 static int run(struct fx *f, const char *arg, ...)
 {
-	const char *argv[32] = { JOBCELL, "-c", f->ini };
+	const char *argv[32] = { jobcell_bin(), "-c", f->ini };
 	int n = 3, e, status = 0;
 	long deadline = now_ms() + CELL_LIMIT_MS;
 	va_list ap;
@@ -282,7 +288,7 @@ static int run(struct fx *f, const char *arg, ...)
 		dup2(e, 2);
 		unsetenv("DOCKER_HOST");
 		setenv("JOBCELL_CONFIG_DIR", f->dir, 1);
-		execv(JOBCELL, (char **)argv);
+		execv(jobcell_bin(), (char **)argv);
 		_exit(99);
 	}
 	while ((w = waitpid(pid, &status, WNOHANG)) == 0 && now_ms() < deadline)

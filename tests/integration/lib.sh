@@ -2,7 +2,8 @@
 # passes, failures and skips and prints one summary line at the end.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-JOBCELL=${JOBCELL:-$ROOT/build/jobcell}
+# the binary under test: the Makefile exports its build directory's
+JOBCELL=${JOBCELL_BIN:-$ROOT/build/jobcell}
 SOCK=${JOBCELL_TEST_SOCKET:-/var/run/docker.sock}
 PASS=0 FAIL=0 SKIP=0
 SITES=()
