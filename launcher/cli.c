@@ -1125,7 +1125,7 @@ static int site_volume(struct ctx *c, const char *name, jc_error *err)
 		return jc_error_wrap(err, "volume");
 	if (jc_engine_volume_inspect(c->engine, name, &v, err) < 0)
 		return -1;
-	ours = v.managed && v.site && strcmp(v.site, c->cfg.site_name) == 0;
+	ours = v.labels.managed && v.labels.site && strcmp(v.labels.site, c->cfg.site_name) == 0;
 	jc_volume_free(&v);
 	if (!ours)
 		return jc_error_set(err, JC_ERR_INPUT, EPERM,
@@ -1149,8 +1149,8 @@ static int job_container(struct ctx *c, const char *job, struct jc_inspect *out,
 		return jc_error_oom(err);
 	if (jc_engine_inspect(c->engine, name, &in, err) < 0)
 		return -1;
-	ours = in.managed && in.job && strcmp(in.job, job) == 0 && in.site &&
-	       strcmp(in.site, c->cfg.site_name) == 0;
+	ours = in.labels.managed && in.labels.job && strcmp(in.labels.job, job) == 0 && in.labels.site &&
+	       strcmp(in.labels.site, c->cfg.site_name) == 0;
 	if (!ours) {
 		jc_inspect_free(&in);
 		return jc_error_set(err, JC_ERR_INPUT, EPERM,
@@ -1206,9 +1206,9 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 		if (jc_engine_remove(c->engine, id, name, &err) < 0)
 			goto fail;
 		/* a volume-mode job's own volume goes with it, unless kept */
-		if (in.volume && !in.keep &&
-		    (site_volume(c, in.volume, &err) < 0 ||
-		     jc_volume_remove_retry(c->engine, in.volume, VOLUME_REMOVE_TRIES, &err) < 0))
+		if (in.labels.volume && !in.labels.keep &&
+		    (site_volume(c, in.labels.volume, &err) < 0 ||
+		     jc_volume_remove_retry(c->engine, in.labels.volume, VOLUME_REMOVE_TRIES, &err) < 0))
 			goto fail;
 	}
 	goto out;
@@ -1224,9 +1224,9 @@ out:
 /* What `gc` would make of a container's supervisor. */
 static const char *supervisor_state(const struct jc_inspect *in)
 {
-	if (!in->supervisor)
+	if (!in->labels.supervisor)
 		return "detached";
-	switch (jc_supervisor_liveness(in->supervisor)) {
+	switch (jc_supervisor_liveness(in->labels.supervisor)) {
 	case JC_SUPERVISOR_ALIVE:
 		return "alive";
 	case JC_SUPERVISOR_DEAD:
@@ -1257,13 +1257,13 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 		printf("[");
 		for (size_t i = 0; i < l.n; i++) {
 			printf("%s{\"job\":", i ? "," : "");
-			json_string(stdout, l.items[i].job);
+			json_string(stdout, l.items[i].labels.job);
 			printf(",\"container\":");
 			json_string(stdout, l.items[i].id);
 			printf(",\"state\":");
 			json_string(stdout, l.items[i].status);
 			printf(",\"created\":");
-			json_string(stdout, l.items[i].created);
+			json_string(stdout, l.items[i].labels.created);
 			printf(",\"supervisor\":\"%s\"}", supervisor_state(&l.items[i]));
 		}
 		printf("]\n");
@@ -1272,8 +1272,8 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 		       "CONTAINER");
 		for (size_t i = 0; i < l.n; i++)
 			printf("%-24s %-10s %-12s %-12s %.12s\n",
-			       l.items[i].job ? l.items[i].job : "?", l.items[i].status,
-			       l.items[i].created ? l.items[i].created : "?",
+			       l.items[i].labels.job ? l.items[i].labels.job : "?", l.items[i].status,
+			       l.items[i].labels.created ? l.items[i].labels.created : "?",
 			       supervisor_state(&l.items[i]), l.items[i].id);
 	}
 	jc_container_list_free(&l);
@@ -1285,24 +1285,24 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 static void print_volume(const struct ctx *c, const struct jc_volume *v, bool first)
 {
 	if (!c->json) {
-		printf("%-56s %-12s %-12s %-16s %-11s %s\n", v->name, v->tenant ? v->tenant : "-",
-		       v->run ? v->run : "-", v->job ? v->job : "-", v->created ? v->created : "-",
-		       v->keep         ? "kept"
-		       : v->supervisor ? "supervised"
+		printf("%-56s %-12s %-12s %-16s %-11s %s\n", v->name, v->labels.tenant ? v->labels.tenant : "-",
+		       v->labels.run ? v->labels.run : "-", v->labels.job ? v->labels.job : "-", v->labels.created ? v->labels.created : "-",
+		       v->labels.keep         ? "kept"
+		       : v->labels.supervisor ? "supervised"
 				       : "-");
 		return;
 	}
 	printf("%s{\"volume\":", first ? "" : ",");
 	json_string(stdout, v->name);
 	printf(",\"tenant\":");
-	json_string(stdout, v->tenant);
+	json_string(stdout, v->labels.tenant);
 	printf(",\"run\":");
-	json_string(stdout, v->run);
+	json_string(stdout, v->labels.run);
 	printf(",\"job\":");
-	json_string(stdout, v->job);
+	json_string(stdout, v->labels.job);
 	printf(",\"created\":");
-	json_string(stdout, v->created);
-	printf(",\"keep\":%s}", v->keep ? "true" : "false");
+	json_string(stdout, v->labels.created);
+	printf(",\"keep\":%s}", v->labels.keep ? "true" : "false");
 }
 
 static int volume_put(struct ctx *c, const char *volume, const struct jc_strv *specs, jc_error *err)

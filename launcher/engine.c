@@ -659,7 +659,7 @@ int jc_engine_volume_list(struct jc_engine *e, const char *site, struct jc_volum
 		return jc_error_wrap(err, "list volumes");
 	for (size_t i = 0; i < out->n;) {
 		struct jc_volume *v = &out->items[i];
-		if (v->managed && (!site || (v->site && strcmp(v->site, site) == 0))) {
+		if (v->labels.managed && (!site || (v->labels.site && strcmp(v->labels.site, site) == 0))) {
 			i++;
 			continue;
 		}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "config.h"
+#include "labels.h"
 
 struct jc_job_request {
 	const char *job;
@@ -49,11 +50,6 @@ struct jc_mount {
 	bool readonly;
 	unsigned mode; /* tmpfs */
 	int64_t size;  /* tmpfs, bytes */
-};
-
-struct jc_label {
-	char *key;
-	char *value;
 };
 
 struct jc_plan {

@@ -238,11 +238,28 @@ static int dup_opt(char **dst, const char *src)
 	return (src && !(*dst = strdup(src))) ? -1 : 0;
 }
 
-/* A label that is there and says "true". */
-static bool label_true(const cJSON *labels, const char *key)
+/* jobcell's labels out of a Labels object (absent or null: none). */
+static int parse_labels(const cJSON *labels, struct jc_labels *out)
 {
-	const char *v = get_str(labels, key);
-	return v && strcmp(v, "true") == 0;
+	cleanup_free struct jc_label *kv = NULL;
+	const cJSON *it;
+	size_t n = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsObject(labels))
+		return 0;
+	kv = calloc((size_t)cJSON_GetArraySize(labels) + 1, sizeof(*kv));
+	if (!kv)
+		return -1;
+	cJSON_ArrayForEach(it, labels)
+	{
+		if (!it->string)
+			continue;
+		/* a label that is not a string is there, but says nothing */
+		kv[n++] = (struct jc_label){ it->string,
+					     cJSON_IsString(it) ? it->valuestring : NULL };
+	}
+	return jc_labels_parse(kv, n, out, NULL);
 }
 
 /* Fill what both inspect and list items carry. */
@@ -257,19 +274,10 @@ static int fill_common(const cJSON *o, const cJSON *labels, const char *name, co
 	if (name && name[0] == '/')
 		name++;
 	if (dup_opt(&in->id, id) < 0 || dup_opt(&in->name, name) < 0 ||
-	    dup_opt(&in->status, status) < 0 ||
-	    dup_opt(&in->job, get_str(labels, "jobcell.job")) < 0 ||
-	    dup_opt(&in->site, get_str(labels, "jobcell.site")) < 0 ||
-	    dup_opt(&in->nonce, get_str(labels, "jobcell.nonce")) < 0 ||
-	    dup_opt(&in->created, get_str(labels, "jobcell.created")) < 0 ||
-	    dup_opt(&in->supervisor, get_str(labels, "jobcell.supervisor")) < 0 ||
-	    dup_opt(&in->volume, get_str(labels, "jobcell.volume")) < 0 ||
-	    dup_opt(&in->role, get_str(labels, "jobcell.role")) < 0) {
+	    dup_opt(&in->status, status) < 0 || parse_labels(labels, &in->labels) < 0) {
 		jc_inspect_free(in);
 		return -1;
 	}
-	in->managed = label_true(labels, "jobcell.managed");
-	in->keep = label_true(labels, "jobcell.keep");
 	return 0;
 }
 
@@ -305,13 +313,7 @@ void jc_inspect_free(struct jc_inspect *in)
 	free(in->id);
 	free(in->name);
 	free(in->status);
-	free(in->job);
-	free(in->site);
-	free(in->nonce);
-	free(in->created);
-	free(in->supervisor);
-	free(in->volume);
-	free(in->role);
+	jc_labels_free(&in->labels);
 	memset(in, 0, sizeof(*in));
 }
 
@@ -398,11 +400,12 @@ void jc_container_list_free(struct jc_container_list *l)
 
 /* ---- volumes ---- */
 
-char *jc_request_volume_json(const char *name, const struct jc_label *labels, size_t n,
-			     jc_error *err)
+char *jc_request_volume_json(const char *name, const struct jc_labels *labels, jc_error *err)
 {
 	struct builder b = { 0 };
 	cleanup_cjson cJSON *root = cJSON_CreateObject();
+	struct jc_label kv[JC_LABELS_MAX];
+	size_t n = jc_labels_build(labels, kv);
 	cJSON *l;
 	char *out;
 
@@ -412,7 +415,7 @@ char *jc_request_volume_json(const char *name, const struct jc_label *labels, si
 	chk(&b, cJSON_AddStringToObject(root, "Driver", "local"));
 	l = chk(&b, cJSON_AddObjectToObject(root, "Labels"));
 	for (size_t i = 0; l && i < n; i++)
-		chk(&b, cJSON_AddStringToObject(l, labels[i].key, labels[i].value));
+		chk(&b, cJSON_AddStringToObject(l, kv[i].key, kv[i].value));
 	if (b.failed || !(out = cJSON_PrintUnformatted(root)))
 		return jc_error_oom(err), NULL;
 	return out;
@@ -428,18 +431,10 @@ static int fill_volume(const cJSON *o, struct jc_volume *v)
 	if (!name || jc_volume_name_check(name, NULL) < 0)
 		return 1;
 	if (dup_opt(&v->name, name) < 0 || dup_opt(&v->created_at, get_str(o, "CreatedAt")) < 0 ||
-	    dup_opt(&v->tenant, get_str(labels, "jobcell.tenant")) < 0 ||
-	    dup_opt(&v->run, get_str(labels, "jobcell.run")) < 0 ||
-	    dup_opt(&v->site, get_str(labels, "jobcell.site")) < 0 ||
-	    dup_opt(&v->job, get_str(labels, "jobcell.job")) < 0 ||
-	    dup_opt(&v->created, get_str(labels, "jobcell.created")) < 0 ||
-	    dup_opt(&v->nonce, get_str(labels, "jobcell.nonce")) < 0 ||
-	    dup_opt(&v->supervisor, get_str(labels, "jobcell.supervisor")) < 0) {
+	    parse_labels(labels, &v->labels) < 0) {
 		jc_volume_free(v);
 		return -1;
 	}
-	v->managed = label_true(labels, "jobcell.managed");
-	v->keep = label_true(labels, "jobcell.keep");
 	return 0;
 }
 
@@ -465,13 +460,7 @@ void jc_volume_free(struct jc_volume *v)
 {
 	free(v->name);
 	free(v->created_at);
-	free(v->tenant);
-	free(v->run);
-	free(v->site);
-	free(v->job);
-	free(v->created);
-	free(v->nonce);
-	free(v->supervisor);
+	jc_labels_free(&v->labels);
 	memset(v, 0, sizeof(*v));
 }
 

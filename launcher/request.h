@@ -19,15 +19,7 @@ struct jc_inspect {
 	bool running;
 	bool oom_killed;
 	int exit_code;
-	char *job;        /* label jobcell.job, or NULL */
-	char *site;       /* label jobcell.site, or NULL */
-	char *nonce;      /* label jobcell.nonce, or NULL */
-	bool managed;     /* label jobcell.managed=true */
-	char *created;    /* label jobcell.created, or NULL */
-	char *supervisor; /* label jobcell.supervisor, or NULL */
-	char *volume;     /* label jobcell.volume, or NULL */
-	char *role;       /* label jobcell.role ("transfer"), or NULL for a job */
-	bool keep;        /* label jobcell.keep=true */
+	struct jc_labels labels;
 };
 int jc_request_parse_inspect(const char *json, struct jc_inspect *out, jc_error *err);
 void jc_inspect_free(struct jc_inspect *in);
@@ -39,7 +31,7 @@ int jc_request_parse_wait(const char *json, int *status, jc_error *err);
 char *jc_request_error_message(const char *json);
 
 struct jc_container_list {
-	struct jc_inspect *items; /* id, name, status, job, created filled */
+	struct jc_inspect *items; /* id, name, status, labels filled */
 	size_t n;
 };
 int jc_request_parse_list(const char *json, struct jc_container_list *out, jc_error *err);
@@ -48,9 +40,7 @@ void jc_container_list_free(struct jc_container_list *l);
 struct jc_volume {
 	char *name;
 	char *created_at; /* the engine's CreatedAt */
-	bool managed;     /* label jobcell.managed=true */
-	bool keep;        /* label jobcell.keep=true */
-	char *tenant, *run, *site, *job, *created, *nonce, *supervisor; /* labels, or NULL */
+	struct jc_labels labels;
 };
 int jc_request_parse_volume(const char *json, struct jc_volume *out, jc_error *err);
 void jc_volume_free(struct jc_volume *v);
@@ -62,7 +52,6 @@ struct jc_volume_list {
 int jc_request_parse_volume_list(const char *json, struct jc_volume_list *out, jc_error *err);
 void jc_volume_list_free(struct jc_volume_list *l);
 /* The body of POST /volumes/create. */
-char *jc_request_volume_json(const char *name, const struct jc_label *labels, size_t n,
-			     jc_error *err);
+char *jc_request_volume_json(const char *name, const struct jc_labels *labels, jc_error *err);
 
 #endif

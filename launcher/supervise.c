@@ -373,7 +373,7 @@ static void undo_lost_create(struct jc_engine *e, const struct jc_plan *plan, jc
 			jc_error_wrap(err,
 				      "container `%s` may yet appear, labelled jobcell.nonce=%s",
 				      plan->name, plan->nonce);
-	} else if (in.nonce && strcmp(in.nonce, plan->nonce) == 0 &&
+	} else if (in.labels.nonce && strcmp(in.labels.nonce, plan->nonce) == 0 &&
 		   jc_engine_remove(e, in.id, plan->name, &ie) < 0) {
 		jc_error_wrap(err, "container `%s` left behind (%s)", plan->name, ie.msg);
 	}

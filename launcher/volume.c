@@ -159,7 +159,7 @@ static void undo_lost_volume(struct jc_engine *e, const char *name, const char *
 	if (jc_engine_volume_inspect(e, name, &v, &ie) < 0) {
 		if (ie.status != ENOENT)
 			jc_error_wrap(err, "volume `%s` may be left behind (%s)", name, ie.msg);
-	} else if (v.nonce && strcmp(v.nonce, nonce) == 0 &&
+	} else if (v.labels.nonce && strcmp(v.labels.nonce, nonce) == 0 &&
 		   jc_engine_volume_remove(e, name, &ie) < 0) {
 		jc_error_wrap(err, "volume `%s` left behind (%s)", name, ie.msg);
 	}
@@ -176,8 +176,7 @@ int jc_volume_make(struct jc_engine *e, const struct jc_volume_spec *s, char **n
 		return -1;
 	snprintf(created, sizeof(created), "%" PRId64, s->created);
 	for (int attempt = 0; attempt < 4; attempt++) {
-		struct jc_label labels[9];
-		size_t n = 0;
+		struct jc_labels labels;
 		cleanup_free char *vname = NULL;
 		cleanup_free char *json = NULL;
 		struct jc_volume got = { 0 };
@@ -192,26 +191,22 @@ int jc_volume_make(struct jc_engine *e, const struct jc_volume_spec *s, char **n
 			return jc_error_oom(err);
 		if (jc_volume_name_check(vname, err) < 0)
 			return -1;
-		labels[n++] = (struct jc_label){ "jobcell.managed", "true" };
-		labels[n++] = (struct jc_label){ "jobcell.site", (char *)s->site };
-		labels[n++] = (struct jc_label){ "jobcell.tenant", (char *)s->tenant };
-		labels[n++] = (struct jc_label){ "jobcell.run", (char *)s->run };
-		labels[n++] = (struct jc_label){ "jobcell.created", created };
-		labels[n++] = (struct jc_label){ "jobcell.nonce", nonce };
-		if (s->job)
-			labels[n++] = (struct jc_label){ "jobcell.job", (char *)s->job };
-		if (s->supervisor)
-			labels[n++] =
-			    (struct jc_label){ "jobcell.supervisor", (char *)s->supervisor };
-		if (s->keep)
-			labels[n++] = (struct jc_label){ "jobcell.keep", "true" };
-		if (!(json = jc_request_volume_json(vname, labels, n, err)))
+		labels = (struct jc_labels){ .managed = true,
+					     .site = (char *)s->site,
+					     .job = (char *)s->job,
+					     .tenant = (char *)s->tenant,
+					     .run = (char *)s->run,
+					     .created = created,
+					     .nonce = nonce,
+					     .supervisor = (char *)s->supervisor,
+					     .keep = s->keep };
+		if (!(json = jc_request_volume_json(vname, &labels, err)))
 			return -1;
 		if (jc_engine_volume_create(e, vname, json, &got, err) < 0) {
 			undo_lost_volume(e, vname, nonce, err);
 			return -1;
 		}
-		ours = got.nonce && strcmp(got.nonce, nonce) == 0 && strcmp(got.name, vname) == 0;
+		ours = got.labels.nonce && strcmp(got.labels.nonce, nonce) == 0 && strcmp(got.name, vname) == 0;
 		jc_volume_free(&got);
 		if (ours) {
 			*name = vname;
@@ -248,6 +243,14 @@ int jc_transfer_open(struct jc_engine *e, const char *image, const char *user, c
 	cleanup_free char *json = NULL;
 	cJSON *labels, *hc, *mounts, *m, *vo, *cmd;
 	char created[32];
+	struct jc_labels own = { .managed = true,
+				 .site = (char *)site,
+				 .role = "transfer",
+				 .volume = (char *)volume,
+				 .created = created,
+				 .supervisor = (char *)supervisor };
+	struct jc_label kv[JC_LABELS_MAX];
+	size_t n = jc_labels_build(&own, kv);
 
 	snprintf(created, sizeof(created), "%" PRId64, now_unix_ms() / 1000);
 	if (!root)
@@ -258,12 +261,6 @@ int jc_transfer_open(struct jc_engine *e, const char *image, const char *user, c
 	    !(cmd = cJSON_AddArrayToObject(root, "Cmd")) ||
 	    !cJSON_AddItemToArray(cmd, cJSON_CreateString("/jobcell-transfer-never-runs")) ||
 	    !(labels = cJSON_AddObjectToObject(root, "Labels")) ||
-	    !cJSON_AddStringToObject(labels, "jobcell.managed", "true") ||
-	    !cJSON_AddStringToObject(labels, "jobcell.site", site) ||
-	    !cJSON_AddStringToObject(labels, "jobcell.role", "transfer") ||
-	    !cJSON_AddStringToObject(labels, "jobcell.volume", volume) ||
-	    !cJSON_AddStringToObject(labels, "jobcell.created", created) ||
-	    (supervisor && !cJSON_AddStringToObject(labels, "jobcell.supervisor", supervisor)) ||
 	    !(hc = cJSON_AddObjectToObject(root, "HostConfig")) ||
 	    !cJSON_AddStringToObject(hc, "NetworkMode", "none") ||
 	    !(mounts = cJSON_AddArrayToObject(hc, "Mounts")) || !(m = cJSON_CreateObject()) ||
@@ -271,7 +268,12 @@ int jc_transfer_open(struct jc_engine *e, const char *image, const char *user, c
 	    !cJSON_AddStringToObject(m, "Source", volume) ||
 	    !cJSON_AddStringToObject(m, "Target", JC_TRANSFER_MOUNT) ||
 	    !(vo = cJSON_AddObjectToObject(m, "VolumeOptions")) ||
-	    !cJSON_AddBoolToObject(vo, "NoCopy", true) || !(json = cJSON_PrintUnformatted(root)))
+	    !cJSON_AddBoolToObject(vo, "NoCopy", true))
+		return jc_error_oom(err);
+	for (size_t i = 0; i < n; i++)
+		if (!cJSON_AddStringToObject(labels, kv[i].key, kv[i].value))
+			return jc_error_oom(err);
+	if (!(json = cJSON_PrintUnformatted(root)))
 		return jc_error_oom(err);
 	/* the engine names it: no name of ours can clash with a job's */
 	if (jc_engine_create(e, NULL, json, id, err) < 0)
@@ -489,7 +491,7 @@ int jc_gc(struct jc_engine *e, const char *site, int64_t older_than_ms, bool dry
 	for (size_t i = 0; i < cl.n; i++) {
 		struct jc_inspect *c = &cl.items[i];
 		settle(&g, "container", c->id, c->name ? c->name : c->id,
-		       verdict(c->supervisor, c->created, false, older_than_ms, now_s));
+		       verdict(c->labels.supervisor, c->labels.created, false, older_than_ms, now_s));
 	}
 	jc_container_list_free(&cl);
 	if (jc_engine_volume_list(e, site, &vl, err) < 0) {
@@ -499,7 +501,7 @@ int jc_gc(struct jc_engine *e, const char *site, int64_t older_than_ms, bool dry
 	for (size_t i = 0; i < vl.n; i++) {
 		struct jc_volume *v = &vl.items[i];
 		settle(&g, "volume", v->name, v->name,
-		       verdict(v->supervisor, v->created, v->keep, older_than_ms, now_s));
+		       verdict(v->labels.supervisor, v->labels.created, v->labels.keep, older_than_ms, now_s));
 	}
 	jc_volume_list_free(&vl);
 	if (g.failed) {

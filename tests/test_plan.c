@@ -1199,19 +1199,19 @@ static void test_parse_inspect_good(void **state)
 	assert_false(in.running);
 	assert_true(in.oom_killed);
 	assert_int_equal(in.exit_code, 137);
-	assert_string_equal(in.job, "job1");
-	assert_string_equal(in.site, "lab");
-	assert_true(in.managed);
-	assert_string_equal(in.created, "1700000000");
-	assert_string_equal(in.supervisor, SUP);
-	assert_string_equal(in.volume, VOL);
-	assert_string_equal(in.role, "job");
-	assert_true(in.keep);
-	assert_string_equal(in.nonce, "0123abcd");
+	assert_string_equal(in.labels.job, "job1");
+	assert_string_equal(in.labels.site, "lab");
+	assert_true(in.labels.managed);
+	assert_string_equal(in.labels.created, "1700000000");
+	assert_string_equal(in.labels.supervisor, SUP);
+	assert_string_equal(in.labels.volume, VOL);
+	assert_string_equal(in.labels.role, "job");
+	assert_true(in.labels.keep);
+	assert_string_equal(in.labels.nonce, "0123abcd");
 	jc_inspect_free(&in);
 	assert_null(in.id);
-	assert_null(in.volume);
-	assert_false(in.keep);
+	assert_null(in.labels.volume);
+	assert_false(in.labels.keep);
 }
 
 static void test_parse_inspect_minimal(void **state)
@@ -1226,14 +1226,14 @@ static void test_parse_inspect_minimal(void **state)
 	assert_null(in.name);
 	assert_false(in.running); /* "yes" is not JSON true */
 	assert_false(in.oom_killed);
-	assert_null(in.job);
-	assert_null(in.site);
-	assert_false(in.managed);
-	assert_null(in.created);
-	assert_null(in.supervisor);
-	assert_null(in.volume);
-	assert_null(in.role);
-	assert_false(in.keep);
+	assert_null(in.labels.job);
+	assert_null(in.labels.site);
+	assert_false(in.labels.managed);
+	assert_null(in.labels.created);
+	assert_null(in.labels.supervisor);
+	assert_null(in.labels.volume);
+	assert_null(in.labels.role);
+	assert_false(in.labels.keep);
 	jc_inspect_free(&in);
 }
 
@@ -1249,11 +1249,11 @@ static void test_parse_inspect_label_types(void **state)
 
 	(void)state;
 	assert_int_equal(jc_request_parse_inspect(json, &in, &err), 0);
-	assert_false(in.keep);
-	assert_false(in.managed);
-	assert_null(in.supervisor);
-	assert_null(in.volume);
-	assert_null(in.role);
+	assert_false(in.labels.keep);
+	assert_false(in.labels.managed);
+	assert_null(in.labels.supervisor);
+	assert_null(in.labels.volume);
+	assert_null(in.labels.role);
 	jc_inspect_free(&in);
 }
 
@@ -1433,19 +1433,19 @@ static void test_parse_list(void **state)
 	assert_string_equal(l.items[0].id, ID64);
 	assert_string_equal(l.items[0].name, "jobcell-lab-a");
 	assert_string_equal(l.items[0].status, "running");
-	assert_string_equal(l.items[0].job, "a");
-	assert_string_equal(l.items[0].created, "1");
+	assert_string_equal(l.items[0].labels.job, "a");
+	assert_string_equal(l.items[0].labels.created, "1");
 	/* gc tells transfer containers and their owners by these */
-	assert_string_equal(l.items[0].role, "transfer");
-	assert_string_equal(l.items[0].volume, VOL);
-	assert_string_equal(l.items[0].supervisor, SUP);
-	assert_null(l.items[1].role);
+	assert_string_equal(l.items[0].labels.role, "transfer");
+	assert_string_equal(l.items[0].labels.volume, VOL);
+	assert_string_equal(l.items[0].labels.supervisor, SUP);
+	assert_null(l.items[1].labels.role);
 	assert_string_equal(l.items[1].id, "abcdefabcdef");
 	assert_null(l.items[1].name);
 	assert_string_equal(l.items[1].status, "exited");
-	assert_null(l.items[1].job);
+	assert_null(l.items[1].labels.job);
 	assert_null(l.items[2].name);
-	assert_null(l.items[2].created);
+	assert_null(l.items[2].labels.created);
 	jc_container_list_free(&l);
 	assert_int_equal(l.n, 0);
 
@@ -1492,15 +1492,15 @@ static void test_parse_list_hostile(void **state)
 
 static void test_volume_json(void **state)
 {
-	struct jc_label labels[] = { { "jobcell.managed", "true" },
-				     { "jobcell.tenant", "acme" },
-				     { "jobcell.nonce", "quote\" and\nnewline" } };
+	struct jc_labels labels = { .managed = true,
+				    .tenant = (char *)"acme",
+				    .nonce = (char *)"quote\" and\nnewline" };
 	jc_error err = { 0 };
 	cJSON *root;
 	char *json;
 
 	(void)state;
-	json = jc_request_volume_json(VOL, labels, N(labels), &err);
+	json = jc_request_volume_json(VOL, &labels, &err);
 	assert_non_null(json);
 	assert_null(err.msg);
 	root = cJSON_Parse(json);
@@ -1515,7 +1515,7 @@ static void test_volume_json(void **state)
 	free(json);
 
 	/* no labels: an empty object, not a missing one */
-	json = jc_request_volume_json("ab", NULL, 0, &err);
+	json = jc_request_volume_json("ab", &(struct jc_labels){ 0 }, &err);
 	assert_non_null(json);
 	root = cJSON_Parse(json);
 	json_keys(root, "Name", "Driver", "Labels");
@@ -1543,18 +1543,18 @@ static void test_parse_volume_good(void **state)
 	assert_null(err.msg);
 	assert_string_equal(v.name, VOL);
 	assert_string_equal(v.created_at, "2024-05-01T10:00:00Z");
-	assert_true(v.managed);
-	assert_true(v.keep);
-	assert_string_equal(v.tenant, "acme");
-	assert_string_equal(v.run, "r1");
-	assert_string_equal(v.site, "lab");
-	assert_string_equal(v.job, "job1");
-	assert_string_equal(v.created, "1700000000");
-	assert_string_equal(v.nonce, "0123abcd");
-	assert_string_equal(v.supervisor, SUP);
+	assert_true(v.labels.managed);
+	assert_true(v.labels.keep);
+	assert_string_equal(v.labels.tenant, "acme");
+	assert_string_equal(v.labels.run, "r1");
+	assert_string_equal(v.labels.site, "lab");
+	assert_string_equal(v.labels.job, "job1");
+	assert_string_equal(v.labels.created, "1700000000");
+	assert_string_equal(v.labels.nonce, "0123abcd");
+	assert_string_equal(v.labels.supervisor, SUP);
 	jc_volume_free(&v);
 	assert_null(v.name);
-	assert_false(v.managed);
+	assert_false(v.labels.managed);
 }
 
 /* A volume jobcell did not make: no labels, nothing managed. */
@@ -1577,16 +1577,16 @@ static void test_parse_volume_unlabelled(void **state)
 		if (jc_request_parse_volume(cases[i], &v, &err) != 0)
 			fail_msg("case %zu refused: %s", i, err.msg);
 		assert_string_equal(v.name, "plain");
-		assert_false(v.managed);
-		assert_false(v.keep);
+		assert_false(v.labels.managed);
+		assert_false(v.labels.keep);
 		assert_null(v.created_at);
-		assert_null(v.tenant);
-		assert_null(v.run);
-		assert_null(v.site);
-		assert_null(v.job);
-		assert_null(v.created);
-		assert_null(v.nonce);
-		assert_null(v.supervisor);
+		assert_null(v.labels.tenant);
+		assert_null(v.labels.run);
+		assert_null(v.labels.site);
+		assert_null(v.labels.job);
+		assert_null(v.labels.created);
+		assert_null(v.labels.nonce);
+		assert_null(v.labels.supervisor);
 		jc_volume_free(&v);
 	}
 }
@@ -1617,13 +1617,13 @@ static void test_parse_volume_hostile(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < N(cases); i++) {
-		struct jc_volume v = { .name = sentinel, .keep = true };
+		struct jc_volume v = { .name = sentinel, .labels.keep = true };
 		jc_error err = { 0 };
 
 		expect_engine_err(jc_request_parse_volume(cases[i].json, &v, &err), &err, EBADMSG,
 				  cases[i].part);
 		/* out-parameters are assigned only on success (jobcell.h) */
-		if (v.name != sentinel || !v.keep)
+		if (v.name != sentinel || !v.labels.keep)
 			fail_msg("case %zu: out-parameter changed on failure", i);
 	}
 }
@@ -1646,11 +1646,11 @@ static void test_parse_volume_list(void **state)
 	assert_null(err.msg);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.items[0].name, VOL);
-	assert_true(l.items[0].managed);
-	assert_string_equal(l.items[0].tenant, "acme");
+	assert_true(l.items[0].labels.managed);
+	assert_string_equal(l.items[0].labels.tenant, "acme");
 	assert_string_equal(l.items[1].name, "plain");
-	assert_false(l.items[1].managed);
-	assert_null(l.items[1].tenant);
+	assert_false(l.items[1].labels.managed);
+	assert_null(l.items[1].labels.tenant);
 	jc_volume_list_free(&l);
 	assert_int_equal(l.n, 0);
 	assert_null(l.items);

@@ -218,9 +218,9 @@ static void test_make_sends_name_driver_and_labels(void **state)
 	assert_true(fake_engine_has_volume(f->fe, name));
 	assert_int_equal(fake_engine_volume_count(f->fe), 1);
 	assert_int_equal(jc_engine_volume_inspect(f->e, name, &got, &err), 0);
-	assert_string_equal(got.nonce, label(labels, "jobcell.nonce"));
-	assert_true(got.managed);
-	assert_false(got.keep);
+	assert_string_equal(got.labels.nonce, label(labels, "jobcell.nonce"));
+	assert_true(got.labels.managed);
+	assert_false(got.labels.keep);
 	jc_volume_free(&got);
 	cJSON_Delete(b);
 	free(name);
@@ -479,21 +479,21 @@ static void test_list_filters_and_parses(void **state)
 	assert_list_filter(f->fe, 0, "s1");
 	assert_int_equal(l.n, 2);
 	assert_non_null(v = find_vol(&l, "a1"));
-	assert_true(v->managed);
-	assert_true(v->keep);
-	assert_string_equal(v->site, "s1");
-	assert_string_equal(v->tenant, "T");
-	assert_string_equal(v->run, "R");
-	assert_string_equal(v->job, "j");
-	assert_string_equal(v->created, "17");
-	assert_string_equal(v->nonce, "00112233aabbccdd");
-	assert_string_equal(v->supervisor, "ab/1/2/3");
+	assert_true(v->labels.managed);
+	assert_true(v->labels.keep);
+	assert_string_equal(v->labels.site, "s1");
+	assert_string_equal(v->labels.tenant, "T");
+	assert_string_equal(v->labels.run, "R");
+	assert_string_equal(v->labels.job, "j");
+	assert_string_equal(v->labels.created, "17");
+	assert_string_equal(v->labels.nonce, "00112233aabbccdd");
+	assert_string_equal(v->labels.supervisor, "ab/1/2/3");
 	assert_non_null(v->created_at);
 	assert_non_null(v = find_vol(&l, "a2"));
-	assert_true(v->managed);
-	assert_false(v->keep);
-	assert_null(v->tenant);
-	assert_null(v->supervisor);
+	assert_true(v->labels.managed);
+	assert_false(v->labels.keep);
+	assert_null(v->labels.tenant);
+	assert_null(v->labels.supervisor);
 	jc_volume_list_free(&l);
 
 	/* every site */
