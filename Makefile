@@ -21,9 +21,10 @@ TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS) 2>/dev/null) -Itests
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null) -lpthread
 
 B := build
-LIB_SRC := $(filter-out launcher/cli.c,$(wildcard launcher/*.c))
+# launcher/docker/: the Docker Engine API backend, objects in $(B)/obj/docker/
+LIB_SRC := $(filter-out launcher/cli.c,$(wildcard launcher/*.c launcher/docker/*.c))
 LIB_OBJ := $(LIB_SRC:launcher/%.c=$(B)/obj/%.o)
-HDRS := $(wildcard include/*.h launcher/*.h launcher/probe/*.h)
+HDRS := $(wildcard include/*.h launcher/*.h launcher/docker/*.h launcher/probe/*.h)
 UNIT_SRC := $(wildcard tests/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
 MAN := docs/man/jobcell.1 docs/man/jobcell.ini.5
@@ -32,6 +33,7 @@ MAN := docs/man/jobcell.1 docs/man/jobcell.ini.5
 all: $(B)/jobcell $(B)/jobcell-probe
 
 $(B)/obj/%.o: launcher/%.c $(HDRS) | $(B)/obj
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # check.c looks for the probe here when it is not next to jobcell
@@ -43,6 +45,7 @@ $(B)/jobcell-probe: launcher/probe/probe.c launcher/probe/promises.h | $(B)/obj
 	$(CC) $(CFLAGS) -static -o $@ launcher/probe/probe.c
 
 $(B)/libjobcell.a: $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(B)/jobcell: $(B)/obj/cli.o $(B)/libjobcell.a
@@ -123,7 +126,8 @@ install: $(B)/jobcell $(B)/jobcell-probe
 	install -m 0644 docs/man/jobcell.ini.5 $(DESTDIR)$(MANDIR)/man5/jobcell.ini.5
 
 format:
-	clang-format -i launcher/*.c launcher/*.h launcher/probe/*.c launcher/probe/*.h \
+	clang-format -i launcher/*.c launcher/*.h launcher/docker/*.c launcher/docker/*.h \
+		launcher/probe/*.c launcher/probe/*.h \
 		tests/*.c tests/*.h
 
 clean:

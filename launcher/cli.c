@@ -23,11 +23,12 @@
 #include "check.h"
 #include "config.h"
 #include "data.h"
-#include "engine.h"
+#include "backend.h"
+#include "docker/engine.h"
+#include "docker/json.h"
 #include "error.h"
 #include "names.h"
 #include "plan.h"
-#include "request.h"
 #include "supervise.h"
 #include "units.h"
 #include "util.h"
@@ -48,7 +49,7 @@ struct ctx {
 	pid_t parent;
 	struct jc_config cfg;
 	bool cfg_loaded;
-	struct jc_engine *engine;
+	struct jc_backend *engine;
 	int signal_fd;
 };
 
@@ -182,9 +183,9 @@ static int load_config(struct ctx *c, jc_error *err)
 
 static int open_engine(struct ctx *c, jc_error *err)
 {
-	if (jc_engine_open(c->cfg.endpoint, c->cfg.engine_timeout_ms, &c->engine, err) < 0)
+	if (jc_backend_open(c->cfg.endpoint, c->cfg.engine_timeout_ms, &c->engine, err) < 0)
 		return -1;
-	return jc_engine_ping(c->engine, err);
+	return jc_backend_ping(c->engine, err);
 }
 
 /* SIGTERM, SIGINT and SIGHUP arrive on a signalfd; the parent's death is
@@ -490,7 +491,7 @@ static int resolve_user(struct ctx *c, const char *image, int job_fd, enum auto_
 				    "job directory does not exist");
 	} else if (!u || is_auto) {
 		from = "the image's user";
-		if (jc_engine_image_user(c->engine, image, &img_user, err) < 0)
+		if (jc_backend_image_user(c->engine, image, &img_user, err) < 0)
 			return -1;
 		u = *img_user ? img_user : "0:0";
 		if (jc_parse_user(u, uid, gid) < 0)
@@ -775,7 +776,7 @@ static int volume_fill(struct ctx *c, const char *image, const char *user, uid_t
 		r = send_inputs(c, id, NULL, JC_TRANSFER_MOUNT, &o, in, err);
 	if (r < 0)
 		jc_error_wrap(err, "fill volume `%s` through a transfer container", volume);
-	if (jc_engine_remove(c->engine, id, NULL, &undo) < 0 && r == 0) {
+	if (jc_backend_remove(c->engine, id, NULL, &undo) < 0 && r == 0) {
 		*err = undo;
 		return -1;
 	}
@@ -877,7 +878,7 @@ static int run_volume(struct ctx *c, struct job_args *a, bool detach, jc_error *
 	a->req.nonce = nonce;
 	a->req.supervisor = supervisor;
 	if (jc_plan_build(&c->cfg, &a->req, user, (int64_t)time(NULL), &plan, err) < 0 ||
-	    jc_plan_check_api(plan, jc_engine_api(c->engine), err) < 0)
+	    jc_plan_check_backend(plan, c->engine, err) < 0)
 		goto out;
 	jc_plan_free(plan);
 	plan = NULL;
@@ -1100,7 +1101,7 @@ static int cmd_plan(struct ctx *c, int argc, char **argv)
 		goto fail;
 	}
 	if (jc_plan_build(&c->cfg, &a.req, NULL, (int64_t)time(NULL), &plan, &err) < 0 ||
-	    !(json = jc_request_create_json(plan, true, &err)))
+	    !(json = jc_docker_create_body(plan, true, &err)))
 		goto fail;
 	printf("%s\n", json);
 	goto out;
@@ -1123,7 +1124,7 @@ static int site_volume(struct ctx *c, const char *name, jc_error *err)
 
 	if (jc_volume_name_check(name, err) < 0)
 		return jc_error_wrap(err, "volume");
-	if (jc_engine_volume_inspect(c->engine, name, &v, err) < 0)
+	if (jc_backend_volume_inspect(c->engine, name, &v, err) < 0)
 		return -1;
 	ours = v.labels.managed && v.labels.site && strcmp(v.labels.site, c->cfg.site_name) == 0;
 	jc_volume_free(&v);
@@ -1147,7 +1148,7 @@ static int job_container(struct ctx *c, const char *job, struct jc_inspect *out,
 		return -1;
 	if (!(name = jc_container_name(c->cfg.site_name, job)))
 		return jc_error_oom(err);
-	if (jc_engine_inspect(c->engine, name, &in, err) < 0)
+	if (jc_backend_inspect(c->engine, name, &in, err) < 0)
 		return -1;
 	ours = in.labels.managed && in.labels.job && strcmp(in.labels.job, job) == 0 && in.labels.site &&
 	       strcmp(in.labels.site, c->cfg.site_name) == 0;
@@ -1196,14 +1197,14 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 			       status, r == 1 ? "true" : "false");
 	} else if (strcmp(cmd, "stop") == 0) {
 		int64_t grace = a.grace_ms >= 0 ? a.grace_ms : c->cfg.stop_grace_ms;
-		if (jc_engine_stop(c->engine, id, name, (int)((grace + 999) / 1000), &err) < 0)
+		if (jc_backend_stop(c->engine, id, name, (int)((grace + 999) / 1000), &err) < 0)
 			goto fail;
 	} else if (strcmp(cmd, "logs") == 0) {
 		if (jc_supervise_logs(c->engine, id, name, a.follow, c->signal_fd, sink_fds, NULL,
 				      &err) < 0)
 			goto fail;
 	} else {
-		if (jc_engine_remove(c->engine, id, name, &err) < 0)
+		if (jc_backend_remove(c->engine, id, name, &err) < 0)
 			goto fail;
 		/* a volume-mode job's own volume goes with it, unless kept */
 		if (in.labels.volume && !in.labels.keep &&
@@ -1248,7 +1249,7 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 	if (status)
 		return status;
 	if (load_config(c, &err) < 0 || open_engine(c, &err) < 0 ||
-	    jc_engine_list(c->engine, c->cfg.site_name, a.all, &l, &err) < 0) {
+	    jc_backend_list(c->engine, c->cfg.site_name, a.all, &l, &err) < 0) {
 		status = fail(c, &err);
 		jc_error_clear(&err);
 		return status;
@@ -1373,7 +1374,7 @@ static int volume_get(struct ctx *c, const char *volume, const struct jc_strv *p
 				break;
 		}
 	}
-	if (jc_engine_remove(c->engine, id, NULL, &undo) < 0 && r == 0) {
+	if (jc_backend_remove(c->engine, id, NULL, &undo) < 0 && r == 0) {
 		jc_error_set(err, undo.kind, undo.status, "%s", undo.msg);
 		r = -1;
 	}
@@ -1430,7 +1431,7 @@ static int cmd_volume(struct ctx *c, int argc, char **argv)
 			printf("%s\n", name);
 	} else if (strcmp(sub, "ls") == 0) {
 		if (open_engine(c, &err) < 0 ||
-		    jc_engine_volume_list(c->engine, c->cfg.site_name, &l, &err) < 0)
+		    jc_backend_volume_list(c->engine, c->cfg.site_name, &l, &err) < 0)
 			goto fail;
 		if (c->json)
 			printf("[");
@@ -1734,7 +1735,7 @@ static int check_volume(struct ctx *c, struct jc_job_request *req, const struct 
 	req->nonce = nonce;
 	req->supervisor = supervisor;
 	if (jc_plan_build(&c->cfg, req, user, (int64_t)time(NULL), &plan, err) < 0 ||
-	    jc_plan_check_api(plan, jc_engine_api(c->engine), err) < 0) {
+	    jc_plan_check_backend(plan, c->engine, err) < 0) {
 		jc_plan_free(plan);
 		return -1;
 	}
@@ -2102,7 +2103,7 @@ int main(int argc, char **argv)
 	} else
 		status = usage_error(&c, "unknown command `%s`", cmd);
 
-	jc_engine_close(c.engine);
+	jc_backend_close(c.engine);
 	if (c.cfg_loaded)
 		jc_config_free(&c.cfg);
 	if (c.signal_fd >= 0)

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "backend.h"
 #include "cleanup.h"
 #include "config.h"
-#include "engine.h"
 #include "error.h"
 #include "names.h"
 #include "plan.h"
@@ -127,17 +127,17 @@ static int add_data(struct jc_plan *p, const struct jc_config *cfg)
 	return 0;
 }
 
-int jc_plan_check_api(const struct jc_plan *plan, const char *api, jc_error *err)
+int jc_plan_check_backend(const struct jc_plan *plan, const struct jc_backend *b, jc_error *err)
 {
+	const char *need = "?";
+
 	for (size_t i = 0; i < plan->nmounts; i++) {
 		const struct jc_mount *m = &plan->mounts[i];
-		/* "1.41" < "1.45": both are "1." and two digits, see jc_engine_ping */
-		if (m->subpath && strlen(api) == strlen(JC_API_SUBPATH) &&
-		    strcmp(api, JC_API_SUBPATH) < 0)
+		if (m->subpath && !jc_backend_supports(b, JC_FEATURE_VOLUME_SUBPATH, &need))
 			return jc_error_set(err, JC_ERR_ENGINE, ENOTSUP,
 					    "mount volume `%s` subpath `%s`: volume subpaths need "
-					    "Engine API %s, the engine speaks %s",
-					    m->source, m->subpath, JC_API_SUBPATH, api);
+					    "%s, the engine speaks %s",
+					    m->source, m->subpath, need, jc_backend_api(b));
 	}
 	return 0;
 }

@@ -37,9 +37,6 @@ struct jc_job_request {
 int jc_pass_env_collect(const struct jc_config *cfg, char *const *envp, struct jc_strv *out,
 			jc_error *err);
 
-/* Subpaths of volumes (VolumeOptions.Subpath) need this Engine API. */
-#define JC_API_SUBPATH "1.45"
-
 enum jc_mount_type { JC_MOUNT_TMPFS, JC_MOUNT_BIND, JC_MOUNT_VOLUME };
 
 struct jc_mount {
@@ -94,10 +91,11 @@ struct jc_plan {
 int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req, const char *user,
 		  int64_t created, struct jc_plan **out, jc_error *err);
 void jc_plan_free(struct jc_plan *plan);
-/* Refuse a plan the engine's API `api` cannot carry out as written (volume
- * subpaths before JC_API_SUBPATH): an older engine would ignore the field and
- * mount the whole volume. */
-int jc_plan_check_api(const struct jc_plan *plan, const char *api, jc_error *err);
+/* Refuse a plan the backend cannot carry out as written (volume subpaths on
+ * an engine without them): an older engine would ignore the field and mount
+ * the whole volume. */
+struct jc_backend;
+int jc_plan_check_backend(const struct jc_plan *plan, const struct jc_backend *b, jc_error *err);
 /* Container name for a job of a site: "jobcell-<site>-<job>". */
 char *jc_container_name(const char *site, const char *job);
 

@@ -16,7 +16,8 @@
 #include "config.h"
 #include "error.h"
 #include "plan.h"
-#include "request.h"
+#include "backend.h"
+#include "docker/json.h"
 #include "units.h"
 #include "util.h"
 
@@ -85,7 +86,7 @@ static void build(struct fx *f, const char *user)
 {
 	if (jc_plan_build(&f->cfg, &f->req, user, CREATED, &f->plan, &f->err) != 0)
 		fail_msg("jc_plan_build: %s", f->err.msg);
-	f->json = jc_request_create_json(f->plan, false, &f->err);
+	f->json = jc_docker_create_body(f->plan, false, &f->err);
 	assert_non_null(f->json);
 	assert_null(f->err.msg);
 	f->root = cJSON_Parse(f->json);
@@ -779,7 +780,38 @@ static void test_bind_mode_supervisor(void **state)
 	bind_mount(cJSON_GetArrayItem(m, 2), "/srv/ws/job1", "/workspace/job1", false);
 }
 
-/* ---- jc_plan_check_api ---------------------------------------------------------- */
+/* ---- jc_plan_check_backend ------------------------------------------------------ */
+
+/* A backend that only answers what the plan check asks: the seam, not an
+ * engine.  It speaks `api` and has subpaths from 1.45 on. */
+struct stub_backend {
+	struct jc_backend b;
+	const char *api;
+};
+
+static const char *stub_api(const struct jc_backend *b)
+{
+	return ((const struct stub_backend *)b)->api;
+}
+
+static bool stub_supports(const struct jc_backend *b, enum jc_feature f, const char **need)
+{
+	if (need)
+		*need = "Engine API 1.45";
+	return f == JC_FEATURE_VOLUME_SUBPATH && strcmp(stub_api(b), "1.45") >= 0;
+}
+
+static const struct jc_backend_ops stub_ops = {
+	.name = "stub",
+	.api_version = stub_api,
+	.supports = stub_supports,
+};
+
+static int check_api(const struct jc_plan *plan, const char *api, jc_error *err)
+{
+	struct stub_backend sb = { { &stub_ops, 1000 }, api };
+	return jc_plan_check_backend(plan, &sb.b, err);
+}
 
 static void test_check_api_subpath(void **state)
 {
@@ -793,7 +825,7 @@ static void test_check_api_subpath(void **state)
 	set_str(&f->cfg.site_volume, "lab-site");
 	build(f, NULL);
 	for (size_t i = 0; i < N(old); i++) {
-		assert_int_equal(jc_plan_check_api(f->plan, old[i], &err), -1);
+		assert_int_equal(check_api(f->plan, old[i], &err), -1);
 		assert_int_equal(err.kind, JC_ERR_ENGINE);
 		assert_int_equal(err.status, ENOTSUP);
 		assert_non_null(err.msg);
@@ -802,7 +834,7 @@ static void test_check_api_subpath(void **state)
 			fail_msg("message `%s` lacks 1.45, %s or the volume", err.msg, old[i]);
 		jc_error_clear(&err);
 	}
-	assert_int_equal(jc_plan_check_api(f->plan, "1.45", &err), 0);
+	assert_int_equal(check_api(f->plan, "1.45", &err), 0);
 	assert_null(err.msg);
 }
 
@@ -812,13 +844,13 @@ static void test_check_api_no_subpath(void **state)
 	jc_error err = { 0 };
 
 	build(f, NULL); /* bind mode */
-	assert_int_equal(jc_plan_check_api(f->plan, "1.41", &err), 0);
+	assert_int_equal(check_api(f->plan, "1.41", &err), 0);
 	assert_null(err.msg);
 	unbuild(f);
 	volume_mode(f); /* whole volumes, no subpath */
 	build(f, NULL);
-	assert_int_equal(jc_plan_check_api(f->plan, "1.41", &err), 0);
-	assert_int_equal(jc_plan_check_api(f->plan, "1.44", &err), 0);
+	assert_int_equal(check_api(f->plan, "1.41", &err), 0);
+	assert_int_equal(check_api(f->plan, "1.44", &err), 0);
 	assert_null(err.msg);
 }
 
@@ -896,7 +928,7 @@ static void test_pretty(void **state)
 	cJSON *a;
 
 	build(f, NULL);
-	pretty = jc_request_create_json(f->plan, true, &f->err);
+	pretty = jc_docker_create_body(f->plan, true, &f->err);
 	assert_non_null(pretty);
 	assert_non_null(strchr(pretty, '\n'));
 	a = cJSON_Parse(pretty);
@@ -1191,7 +1223,7 @@ static void test_parse_inspect_good(void **state)
 	jc_error err = { 0 };
 
 	(void)state;
-	assert_int_equal(jc_request_parse_inspect(json, &in, &err), 0);
+	assert_int_equal(jc_docker_parse_inspect(json, &in, &err), 0);
 	assert_null(err.msg);
 	assert_string_equal(in.id, ID64);
 	assert_string_equal(in.name, "jobcell-lab-job1");
@@ -1222,7 +1254,7 @@ static void test_parse_inspect_minimal(void **state)
 	jc_error err = { 0 };
 
 	(void)state;
-	assert_int_equal(jc_request_parse_inspect(json, &in, &err), 0);
+	assert_int_equal(jc_docker_parse_inspect(json, &in, &err), 0);
 	assert_null(in.name);
 	assert_false(in.running); /* "yes" is not JSON true */
 	assert_false(in.oom_killed);
@@ -1248,7 +1280,7 @@ static void test_parse_inspect_label_types(void **state)
 	jc_error err = { 0 };
 
 	(void)state;
-	assert_int_equal(jc_request_parse_inspect(json, &in, &err), 0);
+	assert_int_equal(jc_docker_parse_inspect(json, &in, &err), 0);
 	assert_false(in.labels.keep);
 	assert_false(in.labels.managed);
 	assert_null(in.labels.supervisor);
@@ -1302,7 +1334,7 @@ static void test_parse_inspect_hostile(void **state)
 		struct jc_inspect in = { .exit_code = 99 };
 		jc_error err = { 0 };
 
-		expect_engine_err(jc_request_parse_inspect(cases[i].json, &in, &err), &err, EBADMSG,
+		expect_engine_err(jc_docker_parse_inspect(cases[i].json, &in, &err), &err, EBADMSG,
 				  cases[i].part);
 		/* out untouched */
 		assert_int_equal(in.exit_code, 99);
@@ -1333,20 +1365,20 @@ static void test_parse_id(void **state)
 	char *id = NULL;
 
 	(void)state;
-	assert_int_equal(jc_request_parse_id("{\"Id\":\"" ID64 "\",\"Warnings\":[]}", &id, &err),
+	assert_int_equal(jc_docker_parse_id("{\"Id\":\"" ID64 "\",\"Warnings\":[]}", &id, &err),
 			 0);
 	assert_string_equal(id, ID64);
 	free(id);
 	id = NULL;
-	assert_int_equal(jc_request_parse_id("{\"Id\":\"0123456789ab\"}", &id, &err), 0); /* 12 */
+	assert_int_equal(jc_docker_parse_id("{\"Id\":\"0123456789ab\"}", &id, &err), 0); /* 12 */
 	assert_string_equal(id, "0123456789ab");
 	free(id);
 	id = NULL;
-	assert_int_equal(jc_request_parse_id("{\"Id\":\"" ID64 ID64 "\"}", &id, &err), 0); /* 128 */
+	assert_int_equal(jc_docker_parse_id("{\"Id\":\"" ID64 ID64 "\"}", &id, &err), 0); /* 128 */
 	free(id);
 	id = NULL;
 	for (size_t i = 0; i < N(bad); i++) {
-		expect_engine_err(jc_request_parse_id(bad[i].json, &id, &err), &err, EBADMSG,
+		expect_engine_err(jc_docker_parse_id(bad[i].json, &id, &err), &err, EBADMSG,
 				  bad[i].part);
 		assert_null(id);
 	}
@@ -1378,21 +1410,21 @@ static void test_parse_wait(void **state)
 
 	(void)state;
 	st = -5;
-	assert_int_equal(jc_request_parse_wait("{\"StatusCode\":0}", &st, &err), 0);
+	assert_int_equal(jc_docker_parse_wait("{\"StatusCode\":0}", &st, &err), 0);
 	assert_int_equal(st, 0);
-	assert_int_equal(jc_request_parse_wait("{\"StatusCode\":255,\"Error\":null}", &st, &err),
+	assert_int_equal(jc_docker_parse_wait("{\"StatusCode\":255,\"Error\":null}", &st, &err),
 			 0);
 	assert_int_equal(st, 255);
 	assert_int_equal(
-	    jc_request_parse_wait("{\"StatusCode\":3,\"Error\":{\"Message\":\"\"}}", &st, &err), 0);
+	    jc_docker_parse_wait("{\"StatusCode\":3,\"Error\":{\"Message\":\"\"}}", &st, &err), 0);
 	assert_int_equal(st, 3);
 	assert_int_equal(
-	    jc_request_parse_wait("{\"StatusCode\":4,\"Error\":{\"Message\":7}}", &st, &err), 0);
+	    jc_docker_parse_wait("{\"StatusCode\":4,\"Error\":{\"Message\":7}}", &st, &err), 0);
 	assert_int_equal(st, 4);
 	assert_null(err.msg);
 	for (size_t i = 0; i < N(bad); i++) {
 		st = -5;
-		expect_engine_err(jc_request_parse_wait(bad[i].json, &st, &err), &err,
+		expect_engine_err(jc_docker_parse_wait(bad[i].json, &st, &err), &err,
 				  bad[i].status, bad[i].part);
 		assert_int_equal(st, -5);
 	}
@@ -1403,16 +1435,16 @@ static void test_error_message(void **state)
 	char *m;
 
 	(void)state;
-	m = jc_request_error_message("{\"message\":\"No such container: x\"}");
+	m = jc_docker_error_message("{\"message\":\"No such container: x\"}");
 	assert_string_equal(m, "No such container: x");
 	free(m);
-	assert_null(jc_request_error_message(NULL));
-	assert_null(jc_request_error_message(""));
-	assert_null(jc_request_error_message("not json"));
-	assert_null(jc_request_error_message("{\"message\":42}"));
-	assert_null(jc_request_error_message("{\"Message\":\"x\"}"));
-	assert_null(jc_request_error_message("[\"message\"]"));
-	assert_null(jc_request_error_message("{\"message\":null}"));
+	assert_null(jc_docker_error_message(NULL));
+	assert_null(jc_docker_error_message(""));
+	assert_null(jc_docker_error_message("not json"));
+	assert_null(jc_docker_error_message("{\"message\":42}"));
+	assert_null(jc_docker_error_message("{\"Message\":\"x\"}"));
+	assert_null(jc_docker_error_message("[\"message\"]"));
+	assert_null(jc_docker_error_message("{\"message\":null}"));
 }
 
 static void test_parse_list(void **state)
@@ -1428,7 +1460,7 @@ static void test_parse_list(void **state)
 	jc_error err = { 0 };
 
 	(void)state;
-	assert_int_equal(jc_request_parse_list(json, &l, &err), 0);
+	assert_int_equal(jc_docker_parse_list(json, &l, &err), 0);
 	assert_int_equal(l.n, 3);
 	assert_string_equal(l.items[0].id, ID64);
 	assert_string_equal(l.items[0].name, "jobcell-lab-a");
@@ -1449,7 +1481,7 @@ static void test_parse_list(void **state)
 	jc_container_list_free(&l);
 	assert_int_equal(l.n, 0);
 
-	assert_int_equal(jc_request_parse_list("[]", &l, &err), 0);
+	assert_int_equal(jc_docker_parse_list("[]", &l, &err), 0);
 	assert_int_equal(l.n, 0);
 	jc_container_list_free(&l);
 }
@@ -1481,7 +1513,7 @@ static void test_parse_list_hostile(void **state)
 	(void)state;
 	for (size_t i = 0; i < N(bad); i++) {
 		struct jc_container_list l = { .n = 77 };
-		expect_engine_err(jc_request_parse_list(bad[i].json, &l, &err), &err, EBADMSG,
+		expect_engine_err(jc_docker_parse_list(bad[i].json, &l, &err), &err, EBADMSG,
 				  bad[i].part);
 		assert_int_equal(l.n, 77);
 		assert_null(l.items);
@@ -1500,7 +1532,7 @@ static void test_volume_json(void **state)
 	char *json;
 
 	(void)state;
-	json = jc_request_volume_json(VOL, &labels, &err);
+	json = jc_docker_volume_body(VOL, &labels, &err);
 	assert_non_null(json);
 	assert_null(err.msg);
 	root = cJSON_Parse(json);
@@ -1515,7 +1547,7 @@ static void test_volume_json(void **state)
 	free(json);
 
 	/* no labels: an empty object, not a missing one */
-	json = jc_request_volume_json("ab", &(struct jc_labels){ 0 }, &err);
+	json = jc_docker_volume_body("ab", &(struct jc_labels){ 0 }, &err);
 	assert_non_null(json);
 	root = cJSON_Parse(json);
 	json_keys(root, "Name", "Driver", "Labels");
@@ -1539,7 +1571,7 @@ static void test_parse_volume_good(void **state)
 	jc_error err = { 0 };
 
 	(void)state;
-	assert_int_equal(jc_request_parse_volume(json, &v, &err), 0);
+	assert_int_equal(jc_docker_parse_volume(json, &v, &err), 0);
 	assert_null(err.msg);
 	assert_string_equal(v.name, VOL);
 	assert_string_equal(v.created_at, "2024-05-01T10:00:00Z");
@@ -1574,7 +1606,7 @@ static void test_parse_volume_unlabelled(void **state)
 		struct jc_volume v;
 		jc_error err = { 0 };
 
-		if (jc_request_parse_volume(cases[i], &v, &err) != 0)
+		if (jc_docker_parse_volume(cases[i], &v, &err) != 0)
 			fail_msg("case %zu refused: %s", i, err.msg);
 		assert_string_equal(v.name, "plain");
 		assert_false(v.labels.managed);
@@ -1620,7 +1652,7 @@ static void test_parse_volume_hostile(void **state)
 		struct jc_volume v = { .name = sentinel, .labels.keep = true };
 		jc_error err = { 0 };
 
-		expect_engine_err(jc_request_parse_volume(cases[i].json, &v, &err), &err, EBADMSG,
+		expect_engine_err(jc_docker_parse_volume(cases[i].json, &v, &err), &err, EBADMSG,
 				  cases[i].part);
 		/* out-parameters are assigned only on success (jobcell.h) */
 		if (v.name != sentinel || !v.labels.keep)
@@ -1642,7 +1674,7 @@ static void test_parse_volume_list(void **state)
 	jc_error err = { 0 };
 
 	(void)state;
-	assert_int_equal(jc_request_parse_volume_list(json, &l, &err), 0);
+	assert_int_equal(jc_docker_parse_volume_list(json, &l, &err), 0);
 	assert_null(err.msg);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.items[0].name, VOL);
@@ -1657,7 +1689,7 @@ static void test_parse_volume_list(void **state)
 
 	for (size_t i = 0; i < N(empty); i++) {
 		l = (struct jc_volume_list){ .n = 77 };
-		if (jc_request_parse_volume_list(empty[i], &l, &err) != 0)
+		if (jc_docker_parse_volume_list(empty[i], &l, &err) != 0)
 			fail_msg("case %zu refused: %s", i, err.msg);
 		assert_int_equal(l.n, 0);
 		jc_volume_list_free(&l);
@@ -1693,7 +1725,7 @@ static void test_parse_volume_list_hostile(void **state)
 	(void)state;
 	for (size_t i = 0; i < N(bad); i++) {
 		struct jc_volume_list l = { .n = 77 };
-		expect_engine_err(jc_request_parse_volume_list(bad[i].json, &l, &err), &err,
+		expect_engine_err(jc_docker_parse_volume_list(bad[i].json, &l, &err), &err,
 				  EBADMSG, bad[i].part);
 		assert_int_equal(l.n, 77);
 		assert_null(l.items);

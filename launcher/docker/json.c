@@ -1,4 +1,4 @@
-/* Engine JSON in both directions.  Pure functions of their input: the plan
+/* The Docker Engine API's JSON in both directions.  Pure functions of their input: the plan
  * becomes the create body; the engine's answers become structs after every
  * field's type is checked (the engine's JSON is input like any other). */
 #include <errno.h>
@@ -12,7 +12,8 @@
 #include "error.h"
 #include "names.h"
 #include "plan.h"
-#include "request.h"
+#include "docker/json.h"
+#include "labels.h"
 #include "units.h"
 #include "util.h"
 
@@ -135,7 +136,7 @@ static void add_tmpfs(struct builder *b, cJSON *hc, cJSON **tmpfs, const struct 
 	chk(b, cJSON_AddStringToObject(*tmpfs, m->target, opts));
 }
 
-char *jc_request_create_json(const struct jc_plan *p, bool pretty, jc_error *err)
+char *jc_docker_create_body(const struct jc_plan *p, bool pretty, jc_error *err)
 {
 	struct builder b = { 0 };
 	cleanup_cjson cJSON *root = cJSON_CreateObject();
@@ -281,7 +282,7 @@ static int fill_common(const cJSON *o, const cJSON *labels, const char *name, co
 	return 0;
 }
 
-int jc_request_parse_inspect(const char *json, struct jc_inspect *out, jc_error *err)
+int jc_docker_parse_inspect(const char *json, struct jc_inspect *out, jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);
 	const cJSON *state, *config;
@@ -308,16 +309,7 @@ int jc_request_parse_inspect(const char *json, struct jc_inspect *out, jc_error 
 	return 0;
 }
 
-void jc_inspect_free(struct jc_inspect *in)
-{
-	free(in->id);
-	free(in->name);
-	free(in->status);
-	jc_labels_free(&in->labels);
-	memset(in, 0, sizeof(*in));
-}
-
-int jc_request_parse_id(const char *json, char **id, jc_error *err)
+int jc_docker_parse_id(const char *json, char **id, jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);
 	const char *s = get_str(root, "Id");
@@ -333,7 +325,7 @@ int jc_request_parse_id(const char *json, char **id, jc_error *err)
 	return 0;
 }
 
-int jc_request_parse_wait(const char *json, int *status, jc_error *err)
+int jc_docker_parse_wait(const char *json, int *status, jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);
 	const cJSON *e;
@@ -352,14 +344,14 @@ int jc_request_parse_wait(const char *json, int *status, jc_error *err)
 	return 0;
 }
 
-char *jc_request_error_message(const char *json)
+char *jc_docker_error_message(const char *json)
 {
 	cleanup_cjson cJSON *root = json ? cJSON_Parse(json) : NULL;
 	const char *m = get_str(root, "message");
 	return m ? strdup(m) : NULL;
 }
 
-int jc_request_parse_list(const char *json, struct jc_container_list *out, jc_error *err)
+int jc_docker_parse_list(const char *json, struct jc_container_list *out, jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);
 	struct jc_container_list l = { 0 };
@@ -389,18 +381,9 @@ int jc_request_parse_list(const char *json, struct jc_container_list *out, jc_er
 	return 0;
 }
 
-void jc_container_list_free(struct jc_container_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		jc_inspect_free(&l->items[i]);
-	free(l->items);
-	l->items = NULL;
-	l->n = 0;
-}
-
 /* ---- volumes ---- */
 
-char *jc_request_volume_json(const char *name, const struct jc_labels *labels, jc_error *err)
+char *jc_docker_volume_body(const char *name, const struct jc_labels *labels, jc_error *err)
 {
 	struct builder b = { 0 };
 	cleanup_cjson cJSON *root = cJSON_CreateObject();
@@ -438,7 +421,7 @@ static int fill_volume(const cJSON *o, struct jc_volume *v)
 	return 0;
 }
 
-int jc_request_parse_volume(const char *json, struct jc_volume *out, jc_error *err)
+int jc_docker_parse_volume(const char *json, struct jc_volume *out, jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);
 	struct jc_volume v;
@@ -456,15 +439,7 @@ int jc_request_parse_volume(const char *json, struct jc_volume *out, jc_error *e
 	return 0;
 }
 
-void jc_volume_free(struct jc_volume *v)
-{
-	free(v->name);
-	free(v->created_at);
-	jc_labels_free(&v->labels);
-	memset(v, 0, sizeof(*v));
-}
-
-int jc_request_parse_volume_list(const char *json, struct jc_volume_list *out, jc_error *err)
+int jc_docker_parse_volume_list(const char *json, struct jc_volume_list *out, jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);
 	const cJSON *vols = cJSON_GetObjectItemCaseSensitive(root, "Volumes"), *item;
@@ -488,11 +463,80 @@ int jc_request_parse_volume_list(const char *json, struct jc_volume_list *out, j
 	return 0;
 }
 
-void jc_volume_list_free(struct jc_volume_list *l)
+/* ---- stage containers, images, the engine's version ---- */
+
+char *jc_docker_stage_body(const char *image, const char *user, const char *volume,
+			   const char *target, const struct jc_labels *labels, jc_error *err)
 {
-	for (size_t i = 0; i < l->n; i++)
-		jc_volume_free(&l->items[i]);
-	free(l->items);
-	l->items = NULL;
-	l->n = 0;
+	cleanup_cjson cJSON *root = cJSON_CreateObject();
+	struct jc_label kv[JC_LABELS_MAX];
+	size_t n = jc_labels_build(labels, kv);
+	cJSON *l, *hc, *mounts, *m, *vo, *cmd;
+	char *out;
+
+	if (!root)
+		return jc_error_oom(err), NULL;
+	/* never started: the command only has to satisfy create */
+	if (!cJSON_AddStringToObject(root, "Image", image) ||
+	    (user && *user && !cJSON_AddStringToObject(root, "User", user)) ||
+	    !(cmd = cJSON_AddArrayToObject(root, "Cmd")) ||
+	    !cJSON_AddItemToArray(cmd, cJSON_CreateString("/jobcell-transfer-never-runs")) ||
+	    !(l = cJSON_AddObjectToObject(root, "Labels")))
+		return jc_error_oom(err), NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!cJSON_AddStringToObject(l, kv[i].key, kv[i].value))
+			return jc_error_oom(err), NULL;
+	if (!(hc = cJSON_AddObjectToObject(root, "HostConfig")) ||
+	    !cJSON_AddStringToObject(hc, "NetworkMode", "none") ||
+	    !(mounts = cJSON_AddArrayToObject(hc, "Mounts")) || !(m = cJSON_CreateObject()) ||
+	    !cJSON_AddItemToArray(mounts, m) || !cJSON_AddStringToObject(m, "Type", "volume") ||
+	    !cJSON_AddStringToObject(m, "Source", volume) ||
+	    !cJSON_AddStringToObject(m, "Target", target) ||
+	    !(vo = cJSON_AddObjectToObject(m, "VolumeOptions")) ||
+	    !cJSON_AddBoolToObject(vo, "NoCopy", true) || !(out = cJSON_PrintUnformatted(root)))
+		return jc_error_oom(err), NULL;
+	return out;
+}
+
+int jc_docker_parse_image_user(const char *json, const char *image, char **user, jc_error *err)
+{
+	cleanup_cjson cJSON *root = cJSON_Parse(json);
+	const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "Config");
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(cfg, "User");
+	char *copy;
+
+	if (!cJSON_IsObject(root) || (u && !cJSON_IsString(u) && !cJSON_IsNull(u)))
+		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG,
+				    "inspect image `%s`: engine answer is not valid JSON", image);
+	copy = strdup(cJSON_IsString(u) ? u->valuestring : "");
+	if (!copy)
+		return jc_error_oom(err);
+	*user = copy;
+	return 0;
+}
+
+char *jc_docker_parse_version(const char *json)
+{
+	cleanup_cjson cJSON *root = json ? cJSON_Parse(json) : NULL;
+	const cJSON *v, *api, *comps, *c;
+	const char *product = "engine";
+	char *out = NULL;
+
+	if (!root)
+		return NULL;
+	v = cJSON_GetObjectItemCaseSensitive(root, "Version");
+	api = cJSON_GetObjectItemCaseSensitive(root, "ApiVersion");
+	comps = cJSON_GetObjectItemCaseSensitive(root, "Components");
+	cJSON_ArrayForEach(c, comps)
+	{
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "Name");
+		if (cJSON_IsString(n) && strstr(n->valuestring, "Engine")) {
+			product = n->valuestring;
+			break;
+		}
+	}
+	if (cJSON_IsString(v) && asprintf(&out, "%s %s, API %s", product, v->valuestring,
+					  cJSON_IsString(api) ? api->valuestring : "?") < 0)
+		out = NULL;
+	return out;
 }
