@@ -371,8 +371,8 @@ int jc_check_probe_dir(const char *exe, char **dir, jc_error *err)
 
 /* ---- the engine ---- */
 
-int jc_check_engine(struct jc_backend *e, const struct jc_config *cfg, struct jc_check_report *r,
-		    jc_error *err)
+int jc_check_engine(struct jc_backend *e, const struct jc_config *cfg,
+		    struct jc_check_report *r, jc_error *err)
 {
 	cleanup_free char *version = e->ops->describe(e);
 	const char *sub_need = "?", *mp_need = "?";

@@ -71,8 +71,8 @@ int jc_check_probe_cmd(const struct jc_config *cfg, const char *job, const char 
 int jc_check_probe_dir(const char *exe, char **dir, jc_error *err);
 /* Rows "engine" (what answers, the API spoken), "engine-subpath" and
  * "engine-create-mountpoint" for a pinged backend, by what it supports. */
-int jc_check_engine(struct jc_backend *e, const struct jc_config *cfg, struct jc_check_report *r,
-		    jc_error *err);
+int jc_check_engine(struct jc_backend *e, const struct jc_config *cfg,
+		    struct jc_check_report *r, jc_error *err);
 /* Remove `name` beneath `dfd` and everything in it, never following a
  * symlink.  A missing `name` is success. */
 int jc_check_remove_tree(int dfd, const char *name, jc_error *err);

@@ -1150,8 +1150,8 @@ static int job_container(struct ctx *c, const char *job, struct jc_inspect *out,
 		return jc_error_oom(err);
 	if (jc_backend_inspect(c->engine, name, &in, err) < 0)
 		return -1;
-	ours = in.labels.managed && in.labels.job && strcmp(in.labels.job, job) == 0 && in.labels.site &&
-	       strcmp(in.labels.site, c->cfg.site_name) == 0;
+	ours = in.labels.managed && in.labels.job && strcmp(in.labels.job, job) == 0 &&
+	       in.labels.site && strcmp(in.labels.site, c->cfg.site_name) == 0;
 	if (!ours) {
 		jc_inspect_free(&in);
 		return jc_error_set(err, JC_ERR_INPUT, EPERM,
@@ -1209,7 +1209,8 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 		/* a volume-mode job's own volume goes with it, unless kept */
 		if (in.labels.volume && !in.labels.keep &&
 		    (site_volume(c, in.labels.volume, &err) < 0 ||
-		     jc_volume_remove_retry(c->engine, in.labels.volume, VOLUME_REMOVE_TRIES, &err) < 0))
+		     jc_volume_remove_retry(c->engine, in.labels.volume, VOLUME_REMOVE_TRIES,
+					    &err) < 0))
 			goto fail;
 	}
 	goto out;
@@ -1273,7 +1274,8 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 		       "CONTAINER");
 		for (size_t i = 0; i < l.n; i++)
 			printf("%-24s %-10s %-12s %-12s %.12s\n",
-			       l.items[i].labels.job ? l.items[i].labels.job : "?", l.items[i].status,
+			       l.items[i].labels.job ? l.items[i].labels.job : "?",
+			       l.items[i].status,
 			       l.items[i].labels.created ? l.items[i].labels.created : "?",
 			       supervisor_state(&l.items[i]), l.items[i].id);
 	}
@@ -1286,10 +1288,11 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 static void print_volume(const struct ctx *c, const struct jc_volume *v, bool first)
 {
 	if (!c->json) {
-		printf("%-56s %-12s %-12s %-16s %-11s %s\n", v->name, v->labels.tenant ? v->labels.tenant : "-",
-		       v->labels.run ? v->labels.run : "-", v->labels.job ? v->labels.job : "-", v->labels.created ? v->labels.created : "-",
-		       v->labels.keep         ? "kept"
-		       : v->labels.supervisor ? "supervised"
+		const struct jc_labels *l = &v->labels;
+		printf("%-56s %-12s %-12s %-16s %-11s %s\n", v->name, l->tenant ? l->tenant : "-",
+		       l->run ? l->run : "-", l->job ? l->job : "-", l->created ? l->created : "-",
+		       l->keep         ? "kept"
+		       : l->supervisor ? "supervised"
 				       : "-");
 		return;
 	}

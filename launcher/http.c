@@ -278,7 +278,8 @@ static int curl_failure(struct jc_http *e, CURLcode c, const char *detail, bool 
 	return -1;
 }
 
-static int http_failure(struct jc_http *e, long status, const char *body, const char *step, const char *object,
+static int http_failure(struct jc_http *e, long status, const char *body, const char *step,
+			const char *object,
 			jc_error *err)
 {
 	cleanup_free char *msg = body && e->message ? e->message(body) : NULL;
@@ -372,8 +373,8 @@ static int do_call_once(struct jc_http *e, const char *method, const char *path,
  * buffers and headers; reset it (the connection cache stays) so that none
  * outlives the call. */
 int jc_http_call(struct jc_http *e, const char *method, const char *path, const char *json,
-		 int64_t timeout_ms, struct jc_http_header *hc, const char *step, const char *object,
-		 char **body, jc_error *err)
+		 int64_t timeout_ms, struct jc_http_header *hc, const char *step,
+		 const char *object, char **body, jc_error *err)
 {
 	int r = do_call_once(e, method, path, json, timeout_ms, hc, step, object, NULL, body, err);
 	curl_easy_reset(e->curl);

@@ -270,7 +270,8 @@ static int check_labels(const struct jc_config *cfg, jc_error *err)
 {
 	for (size_t i = 0; i < cfg->labels.n; i++) {
 		const char *l = cfg->labels.v[i];
-		if (!strchr(l, '=') || strncasecmp(l, JC_LABEL_PREFIX, strlen(JC_LABEL_PREFIX)) == 0)
+		if (!strchr(l, '=') ||
+		    strncasecmp(l, JC_LABEL_PREFIX, strlen(JC_LABEL_PREFIX)) == 0)
 			return jc_error_set(
 			    err, JC_ERR_CONFIG, EINVAL,
 			    "config: [labels] entry %zu is refused: not KEY=VALUE, or "

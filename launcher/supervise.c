@@ -265,8 +265,8 @@ static int supervise(struct life *l, jc_error *err)
 		if (l->stop && jc_op_done(l->stop) && !l->kill) {
 			jc_error se = { 0 };
 			int k = 0;
-			if (jc_op_result(l->stop, "stop container", l->plan->name, NULL, NULL, &se) <
-			    0)
+			if (jc_op_result(l->stop, "stop container", l->plan->name, NULL, NULL,
+					 &se) < 0)
 				k = ask_kill(l, se.msg, err);
 			jc_error_clear(&se);
 			if (k < 0)

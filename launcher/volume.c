@@ -203,7 +203,8 @@ int jc_volume_make(struct jc_backend *e, const struct jc_volume_spec *s, char **
 			undo_lost_volume(e, vname, nonce, err);
 			return -1;
 		}
-		ours = got.labels.nonce && strcmp(got.labels.nonce, nonce) == 0 && strcmp(got.name, vname) == 0;
+		ours = got.labels.nonce && strcmp(got.labels.nonce, nonce) == 0 &&
+		       strcmp(got.name, vname) == 0;
 		jc_volume_free(&got);
 		if (ours) {
 			*name = vname;
@@ -462,7 +463,8 @@ int jc_gc(struct jc_backend *e, const char *site, int64_t older_than_ms, bool dr
 	for (size_t i = 0; i < cl.n; i++) {
 		struct jc_inspect *c = &cl.items[i];
 		settle(&g, "container", c->id, c->name ? c->name : c->id,
-		       verdict(c->labels.supervisor, c->labels.created, false, older_than_ms, now_s));
+		       verdict(c->labels.supervisor, c->labels.created, false, older_than_ms,
+			       now_s));
 	}
 	jc_container_list_free(&cl);
 	if (jc_backend_volume_list(e, site, &vl, err) < 0) {
@@ -472,7 +474,8 @@ int jc_gc(struct jc_backend *e, const char *site, int64_t older_than_ms, bool dr
 	for (size_t i = 0; i < vl.n; i++) {
 		struct jc_volume *v = &vl.items[i];
 		settle(&g, "volume", v->name, v->name,
-		       verdict(v->labels.supervisor, v->labels.created, v->labels.keep, older_than_ms, now_s));
+		       verdict(v->labels.supervisor, v->labels.created, v->labels.keep,
+			       older_than_ms, now_s));
 	}
 	jc_volume_list_free(&vl);
 	if (g.failed) {

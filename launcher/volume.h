@@ -28,7 +28,8 @@ struct jc_volume_spec {
  * keep).  The engine hands back an existing volume when the name is taken:
  * a foreign nonce means exactly that, and another name is tried; a volume
  * is never shared.  *name is the caller's to free. */
-int jc_volume_make(struct jc_backend *e, const struct jc_volume_spec *s, char **name, jc_error *err);
+int jc_volume_make(struct jc_backend *e, const struct jc_volume_spec *s, char **name,
+		   jc_error *err);
 /* Remove a volume, retrying while the engine says it is in use (a removed
  * container can hold it a moment longer): `tries` attempts 500 ms apart. */
 int jc_volume_remove_retry(struct jc_backend *e, const char *name, int tries, jc_error *err);

@@ -329,8 +329,8 @@ static void test_detached_commands(void **state)
 	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
 	assert_int_equal(jc_docker_open(ep, 2000, &e, &err), 0);
 	assert_int_equal(jc_backend_ping(e, &err), 0);
-	assert_int_equal(jc_docker_create_json(e, "jobcell-s-foreign", "{\"Image\":\"img\"}", &id, &err),
-			 0);
+	assert_int_equal(
+	    jc_docker_create_json(e, "jobcell-s-foreign", "{\"Image\":\"img\"}", &id, &err), 0);
 	/* a name alone is not proof: every detached command checks the labels */
 	static const char *const cmds[] = { "rm", "stop", "wait", "logs" };
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

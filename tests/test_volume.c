@@ -599,7 +599,8 @@ static void transfer_setup(struct fixture *f, struct transfer *t)
 	int d;
 
 	memset(t, 0, sizeof(*t));
-	assert_int_equal(jc_docker_create_json(f->e, "xfer", "{\"Image\":\"img\"}", &t->id, &err), 0);
+	assert_int_equal(
+	    jc_docker_create_json(f->e, "xfer", "{\"Image\":\"img\"}", &t->id, &err), 0);
 	make_dir(f->tmp, "in", 0755);
 	t->base_fd = open_dir(f->tmp, "in");
 	write_file(t->base_fd, "data.bin", big, BIG_SIZE, 0644);

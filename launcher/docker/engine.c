@@ -390,8 +390,8 @@ static int docker_volume_create(struct jc_backend *b, const char *name,
 
 	if (!json)
 		return -1;
-	if (call(e, "POST", "/volumes/create", json, e->base.timeout_ms, NULL, "create volume", name,
-		 &body, err) < 0)
+	if (call(e, "POST", "/volumes/create", json, e->base.timeout_ms, NULL, "create volume",
+		 name, &body, err) < 0)
 		return -1;
 	if (jc_docker_parse_volume(body, out, err) < 0)
 		return jc_error_wrap(err, "create volume `%s`", name);
