@@ -219,7 +219,8 @@ install: all
 	install -m 0644 $(B)/jobcell.pc $(DESTDIR)$(LIBDIR)/pkgconfig/jobcell.pc
 
 format:
-	clang-format -i launcher/*.c launcher/*.h launcher/probe/*.c launcher/probe/*.h \
+	clang-format -i launcher/*.c launcher/*.h launcher/docker/*.c launcher/docker/*.h \
+		launcher/probe/*.c launcher/probe/*.h \
 		tests/*.c tests/*.h
 
 clean:

@@ -1,7 +1,6 @@
 /* `jobcell check`: the rows of its table, the reader of the isolation
  * probe's report (launcher/probe/probe.c), the probe's command line, where
  * the probe is installed, and what the engine supports. */
-#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +16,7 @@
 #include "cleanup.h"
 #include "check.h"
 #include "config.h"
-#include "engine.h"
+#include "backend.h"
 #include "error.h"
 #include "fsutil.h"
 #include "names.h"
@@ -353,86 +352,37 @@ int jc_check_probe_dir(const char *exe, char **dir, jc_error *err)
 
 /* ---- the engine ---- */
 
-static int api_minor(const char *api)
+int jc_check_engine(struct jc_backend *e, const struct jc_config *cfg,
+		    struct jc_check_report *r, jc_error *err)
 {
-	int minor;
-	char end;
-
-	if (!api || sscanf(api, "1.%d%c", &minor, &end) != 1)
-		return -1;
-	return minor;
-}
-
-/* GET /version: the engine's name and version, for the table only. */
-static char *engine_version(struct jc_engine *e)
-{
-	struct jc_async *a = NULL;
-	cleanup_free char *body = NULL;
-	cleanup_cjson cJSON *root = NULL;
-	jc_error err = { 0 };
-	const cJSON *v, *api, *comps, *c;
-	const char *product = "engine";
-	char *out = NULL;
-
-	if (jc_async_begin(e, "GET", "/version", jc_engine_timeout(e), NULL, NULL, &a, &err) < 0)
-		goto out;
-	while (!jc_async_done(a))
-		if (jc_engine_poll(e, -1, 200, &err) < 0)
-			goto out;
-	if (jc_async_result(a, "engine version", NULL, &body, &err) < 0 || !body ||
-	    !(root = cJSON_Parse(body)))
-		goto out;
-	v = cJSON_GetObjectItemCaseSensitive(root, "Version");
-	api = cJSON_GetObjectItemCaseSensitive(root, "ApiVersion");
-	comps = cJSON_GetObjectItemCaseSensitive(root, "Components");
-	cJSON_ArrayForEach(c, comps)
-	{
-		const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "Name");
-		if (cJSON_IsString(n) && strstr(n->valuestring, "Engine")) {
-			product = n->valuestring;
-			break;
-		}
-	}
-	if (cJSON_IsString(v) && asprintf(&out, "%s %s, API %s", product, v->valuestring,
-					  cJSON_IsString(api) ? api->valuestring : "?") < 0)
-		out = NULL;
-out:
-	jc_async_free(a);
-	jc_error_clear(&err);
-	return out;
-}
-
-int jc_check_engine(struct jc_engine *e, const struct jc_config *cfg, struct jc_check_report *r,
-		    jc_error *err)
-{
-	cleanup_free char *version = engine_version(e);
-	const char *api = jc_engine_api(e);
-	int minor = api_minor(api);
-	bool subpath = minor >= api_minor(JC_API_SUBPATH);
-	bool mountpoint = minor >= api_minor(JC_API_CREATE_MOUNTPOINT);
+	cleanup_free char *version = e->ops->describe(e);
+	const char *sub_need = "?", *mp_need = "?";
+	bool subpath = jc_backend_supports(e, JC_FEATURE_VOLUME_SUBPATH, &sub_need);
+	bool mountpoint = jc_backend_supports(e, JC_FEATURE_CREATE_MOUNTPOINT, &mp_need);
 	bool wants_subpath = cfg->ws_mode == JC_WS_VOLUME && cfg->site_volume && *cfg->site_volume;
 
 	if (jc_check_add(r, "engine", JC_CHECK_KEPT, err, "`%s` answers: %s; jobcell speaks API %s",
-			 cfg->endpoint, version ? version : "version unknown", api) < 0)
+			 cfg->endpoint, version ? version : "version unknown",
+			 jc_backend_api(e)) < 0)
 		return -1;
 	if (subpath) {
 		if (jc_check_add(r, "engine-subpath", JC_CHECK_YES, err,
-				 "volume subpaths (VolumeOptions.Subpath, API %s): [volume] "
+				 "volume subpaths (%s): [volume] "
 				 "site_volume can be used",
-				 JC_API_SUBPATH) < 0)
+				 sub_need) < 0)
 			return -1;
 	} else if (jc_check_add(r, "engine-subpath", JC_CHECK_NO, err,
-				"volume subpaths need API %s: [volume] site_volume %s; "
+				"volume subpaths need %s: [volume] site_volume %s; "
 				"startup_volume and local_volume work",
-				JC_API_SUBPATH,
+				sub_need,
 				wants_subpath ? "is set and cannot work" : "cannot be used") < 0) {
 		return -1;
 	}
-	return jc_check_add(
-	    r, "engine-create-mountpoint", mountpoint ? JC_CHECK_YES : JC_CHECK_NO, err,
-	    "BindOptions.CreateMountpoint %s API %s (Docker 23.0); jobcell does not "
-	    "use it: it makes job directories itself and refuses missing ones",
-	    mountpoint ? "is there, since" : "needs", JC_API_CREATE_MOUNTPOINT);
+	return jc_check_add(r, "engine-create-mountpoint", mountpoint ? JC_CHECK_YES : JC_CHECK_NO,
+			    err,
+			    "binds that create a missing source %s %s; jobcell does not use them: "
+			    "it makes job directories itself and refuses missing ones",
+			    mountpoint ? "are there, since" : "need", mp_need);
 }
 
 /* ---- cleaning up ---- */

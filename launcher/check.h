@@ -6,13 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "engine.h"
+#include "backend.h"
 #include "config.h"
 
 /* The probe's file name, next to jobcell or in $(libexecdir)/jobcell. */
 #define JC_PROBE_NAME "jobcell-probe"
-/* BindOptions.CreateMountpoint appeared in Engine API 1.42 (Docker 23.0). */
-#define JC_API_CREATE_MOUNTPOINT "1.42"
 /* A row's detail is cut to this many bytes; a line of the probe's report is
  * read only this far. */
 #define JC_CHECK_DETAIL_MAX 512
@@ -72,9 +70,9 @@ int jc_check_probe_cmd(const struct jc_config *cfg, const char *job, const char 
  * build time).  Caller frees *dir. */
 int jc_check_probe_dir(const char *exe, char **dir, jc_error *err);
 /* Rows "engine" (what answers, the API spoken), "engine-subpath" and
- * "engine-create-mountpoint" for a pinged engine. */
-int jc_check_engine(struct jc_engine *e, const struct jc_config *cfg, struct jc_check_report *r,
-		    jc_error *err);
+ * "engine-create-mountpoint" for a pinged backend, by what it supports. */
+int jc_check_engine(struct jc_backend *e, const struct jc_config *cfg,
+		    struct jc_check_report *r, jc_error *err);
 /* Remove `name` beneath `dfd` and everything in it, never following a
  * symlink.  A missing `name` is success. */
 int jc_check_remove_tree(int dfd, const char *name, jc_error *err);

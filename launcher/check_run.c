@@ -259,9 +259,9 @@ int jc_check_site(jc_site *site, const struct jc_check_opts *o, struct jc_check_
 		  jc_error *err)
 {
 	const struct jc_config *cfg = jc_site_config(site);
-	struct jc_engine *e;
+	struct jc_backend *e;
 
-	if (jc_site_engine(site, &e, err) < 0) {
+	if (jc_site_backend(site, &e, err) < 0) {
 		jc_check_add(rep, "engine", JC_CHECK_BROKEN, NULL, "%s", err->msg ? err->msg : "?");
 		return -1;
 	}

@@ -17,7 +17,7 @@
 
 #include "check.h"
 #include "cleanup.h"
-#include "engine.h"
+#include "backend.h"
 #include "job.h"
 #include "names.h"
 #include "plan.h"
@@ -656,11 +656,11 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 			cJSON *o = record();
 			if (!o || !cJSON_AddItemToArray(arr, o))
 				break;
-			add_text(o, "job", it->job ? it->job : "");
+			add_text(o, "job", it->labels.job ? it->labels.job : "");
 			add_text(o, "container", it->id);
 			add_text(o, "state", it->status);
-			add_text(o, "created", it->created ? it->created : "");
-			cJSON_AddStringToObject(o, "supervisor", supervisor_state(it->supervisor));
+			add_text(o, "created", it->labels.created ? it->labels.created : "");
+			cJSON_AddStringToObject(o, "supervisor", supervisor_state(it->labels.supervisor));
 		}
 		emit(arr);
 	} else {
@@ -668,9 +668,9 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 		       "CONTAINER");
 		for (size_t i = 0; i < l.n; i++)
 			printf("%-24s %-10s %-12s %-12s %.12s\n",
-			       l.items[i].job ? l.items[i].job : "?", l.items[i].status,
-			       l.items[i].created ? l.items[i].created : "?",
-			       supervisor_state(l.items[i].supervisor), l.items[i].id);
+			       l.items[i].labels.job ? l.items[i].labels.job : "?", l.items[i].status,
+			       l.items[i].labels.created ? l.items[i].labels.created : "?",
+			       supervisor_state(l.items[i].labels.supervisor), l.items[i].id);
 	}
 	jc_container_list_free(&l);
 	return 0;
@@ -691,21 +691,21 @@ static void print_volumes(const struct ctx *c, const struct jc_volume_list *l)
 
 		if (!c->json) {
 			printf("%-56s %-12s %-12s %-16s %-11s %s\n", v->name,
-			       v->tenant ? v->tenant : "-", v->run ? v->run : "-",
-			       v->job ? v->job : "-", v->created ? v->created : "-",
-			       v->keep         ? "kept"
-			       : v->supervisor ? "supervised"
+			       v->labels.tenant ? v->labels.tenant : "-", v->labels.run ? v->labels.run : "-",
+			       v->labels.job ? v->labels.job : "-", v->labels.created ? v->labels.created : "-",
+			       v->labels.keep         ? "kept"
+			       : v->labels.supervisor ? "supervised"
 					       : "-");
 			continue;
 		}
 		if (!arr || !(o = record()) || !cJSON_AddItemToArray(arr, o))
 			break;
 		add_text(o, "volume", v->name);
-		add_text(o, "tenant", v->tenant ? v->tenant : "");
-		add_text(o, "run", v->run ? v->run : "");
-		add_text(o, "job", v->job ? v->job : "");
-		add_text(o, "created", v->created ? v->created : "");
-		cJSON_AddBoolToObject(o, "keep", v->keep);
+		add_text(o, "tenant", v->labels.tenant ? v->labels.tenant : "");
+		add_text(o, "run", v->labels.run ? v->labels.run : "");
+		add_text(o, "job", v->labels.job ? v->labels.job : "");
+		add_text(o, "created", v->labels.created ? v->labels.created : "");
+		cJSON_AddBoolToObject(o, "keep", v->labels.keep);
 	}
 	if (c->json)
 		emit(arr);
@@ -971,7 +971,7 @@ int main(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return 0;
 		case 'V':
-			printf("jobcell %s\n", JC_VERSION);
+			printf("jobcell %s\n", jc_version());
 			return 0;
 		default:
 			return usage_error(&c, "unknown option or missing value `%s`",
@@ -1003,7 +1003,7 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "check") == 0)
 		status = cmd_check(&c, argc, argv);
 	else if (strcmp(cmd, "version") == 0) {
-		printf("jobcell %s (engine API %s..%s)\n", JC_VERSION, JC_API_MIN, JC_API_MAX);
+		printf("jobcell %s (%s)\n", jc_version(), jc_backend_spoken());
 		status = 0;
 	} else
 		status = usage_error(&c, "unknown command `%s`", cmd);

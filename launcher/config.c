@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "error.h"
+#include "labels.h"
 #include "names.h"
 #include "units.h"
 #include "util.h"
@@ -582,7 +583,7 @@ static const char *label_key_why(const char *key)
 		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
 			return "not a label key: want [A-Za-z0-9][A-Za-z0-9_.-]*";
 	}
-	if (strncasecmp(key, "jobcell.", 8) == 0)
+	if (strncasecmp(key, JC_LABEL_PREFIX, strlen(JC_LABEL_PREFIX)) == 0)
 		return "refused: labels that would overwrite jobcell's own (`jobcell.*`)";
 	return NULL;
 }

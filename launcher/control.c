@@ -13,7 +13,7 @@
 
 /* The engine, and the container of job `name` of this site after checking
  * its labels.  *in is the caller's to free; *cname too. */
-static int find(jc_site *s, const char *name, struct jc_engine **e, struct jc_inspect *in,
+static int find(jc_site *s, const char *name, struct jc_backend **e, struct jc_inspect *in,
 		char **cname, jc_error *err)
 {
 	cleanup_free char *n = NULL;
@@ -23,7 +23,7 @@ static int find(jc_site *s, const char *name, struct jc_engine **e, struct jc_in
 		return -1;
 	if (!(n = jc_container_name(s->cfg.site_name, name)))
 		return jc_error_oom(err);
-	if (jc_site_engine(s, e, err) < 0 || jc_engine_inspect(*e, n, &got, err) < 0)
+	if (jc_site_backend(s, e, err) < 0 || jc_backend_inspect(*e, n, &got, err) < 0)
 		return -1;
 	if (jc_policy_own_container(&s->cfg, name, n, &got, err) < 0) {
 		jc_inspect_free(&got);
@@ -43,7 +43,7 @@ int jc_job_wait(jc_site *s, const char *name, int64_t timeout_ms, int *exit_stat
 int jc_job_wait_signal(jc_site *s, const char *name, int64_t timeout_ms, int signal_fd,
 		       int *exit_status, jc_error *err)
 {
-	struct jc_engine *e;
+	struct jc_backend *e;
 	struct jc_inspect in = { 0 };
 	cleanup_free char *cname = NULL;
 	int status = 0, r;
@@ -61,7 +61,7 @@ int jc_job_wait_signal(jc_site *s, const char *name, int64_t timeout_ms, int sig
 
 int jc_job_stop(jc_site *s, const char *name, int64_t grace_ms, jc_error *err)
 {
-	struct jc_engine *e;
+	struct jc_backend *e;
 	struct jc_inspect in = { 0 };
 	cleanup_free char *cname = NULL;
 	int64_t grace = grace_ms >= 0 ? grace_ms : s->cfg.stop_grace_ms;
@@ -69,7 +69,7 @@ int jc_job_stop(jc_site *s, const char *name, int64_t grace_ms, jc_error *err)
 
 	if (find(s, name, &e, &in, &cname, err) < 0)
 		return -1;
-	r = jc_engine_stop(e, in.id, cname, (int)((grace + 999) / 1000), err);
+	r = jc_backend_stop(e, in.id, cname, (int)((grace + 999) / 1000), err);
 	jc_inspect_free(&in);
 	return r;
 }
@@ -77,7 +77,7 @@ int jc_job_stop(jc_site *s, const char *name, int64_t grace_ms, jc_error *err)
 int jc_job_logs(jc_site *s, const char *name, bool follow, int signal_fd, jc_sink_fn sink,
 		void *ctx, jc_error *err)
 {
-	struct jc_engine *e;
+	struct jc_backend *e;
 	struct jc_inspect in = { 0 };
 	cleanup_free char *cname = NULL;
 	int r;
@@ -91,17 +91,17 @@ int jc_job_logs(jc_site *s, const char *name, bool follow, int signal_fd, jc_sin
 
 int jc_job_remove(jc_site *s, const char *name, jc_error *err)
 {
-	struct jc_engine *e;
+	struct jc_backend *e;
 	struct jc_inspect in = { 0 };
 	cleanup_free char *cname = NULL;
 	int r;
 
 	if (find(s, name, &e, &in, &cname, err) < 0)
 		return -1;
-	r = jc_engine_remove(e, in.id, cname, err);
+	r = jc_backend_remove(e, in.id, cname, err);
 	/* a volume-mode job's own volume goes with it, unless kept */
-	if (r == 0 && in.volume && !in.keep)
-		r = jc_site_volume_remove(s, in.volume, err);
+	if (r == 0 && in.labels.volume && !in.labels.keep)
+		r = jc_site_volume_remove(s, in.labels.volume, err);
 	jc_inspect_free(&in);
 	return r;
 }

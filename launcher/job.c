@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "request.h"
+#include "backend.h"
 #include "fsutil.h"
 #include "cleanup.h"
 #include "data.h"
@@ -294,7 +294,7 @@ size_t jc_sink_fds(void *ctx, int stream, const char *buf, size_t len)
 struct launch {
 	jc_job *j;
 	const struct ws_ops *ws_ops;
-	struct jc_engine *e;
+	struct jc_backend *e;
 	struct jc_job_request req;
 	struct jc_workspace ws;  /* bind mode */
 	struct jc_data data;     /* [mounts] as checked */
@@ -621,8 +621,8 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	    jc_inputs_open(l.base_fd, &j->inputs, &l.in, err) < 0)
 		goto out;
 	/* 3. the engine, and who the job runs as */
-	if (jc_site_engine(j->site, &l.e, err) < 0 ||
-	    jc_plan_check_api(&j->cfg, jc_engine_api(l.e), err) < 0 ||
+	if (jc_site_backend(j->site, &l.e, err) < 0 ||
+	    jc_plan_check_backend(&j->cfg, l.e, err) < 0 ||
 	    jc_policy_user(&j->cfg, l.e, image, l.ws_ops->job_fd(&l), j->auto_user, true, &l.user,
 			   &l.uid, &l.gid, err) < 0)
 		goto out;
@@ -722,10 +722,13 @@ int jc_job_plan(jc_job *j, char **json, jc_error *err)
 		l.req.volume = l.volume;
 	}
 	if (jc_plan_build(&j->cfg, &l.req, NULL, (int64_t)time(NULL), &l.plan, err) < 0 ||
-	    !(*json = jc_request_create_json(l.plan, true, err)))
+	    jc_backend_open(j->cfg.endpoint, j->cfg.engine_timeout_ms, &l.e, err) < 0 ||
+	    !(*json = jc_backend_create_request(l.e, l.plan, err)))
 		goto out;
 	r = 0;
 out:
+	if (l.e)
+		jc_backend_close(l.e);
 	jc_plan_free(l.plan);
 	jc_strv_free(&l.req.passed_env);
 	free(l.volume);

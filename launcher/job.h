@@ -12,7 +12,7 @@
 
 #include "archive.h"
 #include "config.h"
-#include "engine.h"
+#include "backend.h"
 #include "error.h"
 #include "policy.h"
 #include "stage.h"
@@ -21,7 +21,7 @@
 
 struct jc_site {
 	struct jc_config cfg;
-	struct jc_engine *engine; /* opened and pinged by jc_site_engine */
+	struct jc_backend *engine; /* opened and pinged by jc_site_backend */
 };
 
 /* jc_site_open, keeping every problem found while loading in *problems
@@ -30,7 +30,7 @@ int jc_site_load(const char *dir, const char *file, const char *name, jc_site **
 		 struct jc_strv *problems, jc_error *err);
 const struct jc_config *jc_site_config(const jc_site *site);
 /* The site's engine, opened and its API negotiated on first use. */
-int jc_site_engine(jc_site *site, struct jc_engine **e, jc_error *err);
+int jc_site_backend(jc_site *site, struct jc_backend **e, jc_error *err);
 
 /* ---- jobs (job.c) ---- */
 

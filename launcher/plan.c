@@ -8,9 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "backend.h"
 #include "cleanup.h"
 #include "config.h"
-#include "engine.h"
 #include "error.h"
 #include "names.h"
 #include "plan.h"
@@ -127,15 +127,17 @@ static int add_data(struct jc_plan *p, const struct jc_config *cfg)
 	return 0;
 }
 
-int jc_plan_check_api(const struct jc_config *cfg, const char *api, jc_error *err)
+int jc_plan_check_backend(const struct jc_config *cfg, const struct jc_backend *b,
+			  jc_error *err)
 {
-	/* "1.41" < "1.45": both are "1." and two digits, see jc_engine_ping */
+	const char *need = "?";
+
 	if (cfg->ws_mode == JC_WS_VOLUME && cfg->site_volume && *cfg->site_volume &&
-	    strlen(api) == strlen(JC_API_SUBPATH) && strcmp(api, JC_API_SUBPATH) < 0)
+	    !jc_backend_supports(b, JC_FEATURE_VOLUME_SUBPATH, &need))
 		return jc_error_set(err, JC_ERR_ENGINE, ENOTSUP,
 				    "mount volume `%s` subpath `startup`: volume subpaths need "
-				    "Engine API %s, the engine speaks %s",
-				    cfg->site_volume, JC_API_SUBPATH, api);
+				    "%s, the engine speaks %s",
+				    cfg->site_volume, need, jc_backend_api(b));
 	return 0;
 }
 
@@ -267,7 +269,8 @@ static int check_labels(const struct jc_config *cfg, jc_error *err)
 {
 	for (size_t i = 0; i < cfg->labels.n; i++) {
 		const char *l = cfg->labels.v[i];
-		if (!strchr(l, '=') || strncasecmp(l, "jobcell.", 8) == 0)
+		if (!strchr(l, '=') ||
+		    strncasecmp(l, JC_LABEL_PREFIX, strlen(JC_LABEL_PREFIX)) == 0)
 			return jc_error_set(
 			    err, JC_ERR_CONFIG, EINVAL,
 			    "config: [labels] entry %zu is refused: not KEY=VALUE, or "
@@ -361,6 +364,9 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	struct jc_plan *p;
 	const char *image = req->image ? req->image : cfg->image;
 	char created_s[32];
+	struct jc_labels own;
+	struct jc_label pairs[JC_LABELS_MAX];
+	size_t nown;
 
 	if (jc_plan_check(cfg, req, err) < 0)
 		return -1;
@@ -374,7 +380,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	if (!p)
 		return jc_error_oom(err);
 	p->mounts = calloc(5 + cfg->mounts.n, sizeof(*p->mounts));
-	p->labels = calloc(12 + cfg->labels.n, sizeof(*p->labels));
+	p->labels = calloc(JC_LABELS_MAX + cfg->labels.n, sizeof(*p->labels));
 	snprintf(created_s, sizeof(created_s), "%" PRId64, created);
 	if (!p->mounts || !p->labels || !(p->name = jc_container_name(cfg->site_name, req->job)) ||
 	    !(p->site = strdup(cfg->site_name)) || !(p->job = strdup(req->job)) ||
@@ -401,22 +407,24 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	if (cfg->tmp_size > 0 &&
 	    add_mount(p, JC_MOUNT_TMPFS, NULL, "/tmp", false, 01777, cfg->tmp_size) < 0)
 		goto oom;
-	if (add_label(p, "jobcell.managed", "true") < 0 ||
-	    add_label(p, "jobcell.site", cfg->site_name) < 0 ||
-	    add_label(p, "jobcell.job", req->job) < 0 ||
-	    add_label(p, "jobcell.created", created_s) < 0)
+	if (req->nonce && !(p->nonce = strdup(req->nonce)))
 		goto oom;
-	if (req->nonce &&
-	    (add_label(p, "jobcell.nonce", req->nonce) < 0 || !(p->nonce = strdup(req->nonce))))
-		goto oom;
-	if (req->supervisor && add_label(p, "jobcell.supervisor", req->supervisor) < 0)
-		goto oom;
-	if (cfg->ws_mode == JC_WS_VOLUME &&
-	    (add_label(p, "jobcell.tenant", req->tenant) < 0 ||
-	     add_label(p, "jobcell.run", req->run) < 0 ||
-	     add_label(p, "jobcell.volume", req->volume) < 0 ||
-	     (req->keep && add_label(p, "jobcell.keep", "true") < 0)))
-		goto oom;
+	own = (struct jc_labels){ .managed = true,
+				  .site = cfg->site_name,
+				  .job = (char *)req->job,
+				  .created = created_s,
+				  .nonce = (char *)req->nonce,
+				  .supervisor = (char *)req->supervisor };
+	if (cfg->ws_mode == JC_WS_VOLUME) {
+		own.tenant = (char *)req->tenant;
+		own.run = (char *)req->run;
+		own.volume = (char *)req->volume;
+		own.keep = req->keep;
+	}
+	nown = jc_labels_build(&own, pairs);
+	for (size_t i = 0; i < nown; i++)
+		if (add_label(p, pairs[i].key, pairs[i].value) < 0)
+			goto oom;
 	if (add_site_labels(p, cfg) < 0)
 		goto oom;
 	p->no_new_privileges = cfg->no_new_privileges;

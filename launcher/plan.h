@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "config.h"
+#include "labels.h"
 
 struct jc_job_request {
 	const char *job;
@@ -36,9 +37,6 @@ struct jc_job_request {
 int jc_pass_env_collect(const struct jc_config *cfg, char *const *envp, struct jc_strv *out,
 			jc_error *err);
 
-/* Subpaths of volumes (VolumeOptions.Subpath) need this Engine API. */
-#define JC_API_SUBPATH "1.45"
-
 enum jc_mount_type { JC_MOUNT_TMPFS, JC_MOUNT_BIND, JC_MOUNT_VOLUME };
 
 struct jc_mount {
@@ -49,11 +47,6 @@ struct jc_mount {
 	bool readonly;
 	unsigned mode; /* tmpfs */
 	int64_t size;  /* tmpfs, bytes */
-};
-
-struct jc_label {
-	char *key;
-	char *value;
 };
 
 struct jc_plan {
@@ -102,10 +95,12 @@ int jc_plan_check(const struct jc_config *cfg, const struct jc_job_request *req,
 int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req, const char *user,
 		  int64_t created, struct jc_plan **out, jc_error *err);
 void jc_plan_free(struct jc_plan *plan);
-/* Refuse a site the engine's API `api` cannot serve as configured (volume
- * subpaths before JC_API_SUBPATH): an older engine would ignore the field and
- * mount the whole volume. */
-int jc_plan_check_api(const struct jc_config *cfg, const char *api, jc_error *err);
+/* Refuse a site the backend cannot serve as configured (volume subpaths on
+ * an engine without them): an older engine would ignore the field and mount
+ * the whole volume.  Judged from the site, before anything is made. */
+struct jc_backend;
+int jc_plan_check_backend(const struct jc_config *cfg, const struct jc_backend *b,
+			  jc_error *err);
 /* Container name for a job of a site: "jobcell-<site>-<job>". */
 char *jc_container_name(const char *site, const char *job);
 

@@ -11,7 +11,7 @@
 #include "policy.h"
 #include "units.h"
 
-int jc_policy_user(const struct jc_config *cfg, struct jc_engine *e, const char *image, int job_fd,
+int jc_policy_user(const struct jc_config *cfg, struct jc_backend *e, const char *image, int job_fd,
 		   enum jc_auto_user au, bool for_job, char **user, uid_t *uid, gid_t *gid,
 		   jc_error *err)
 {
@@ -41,7 +41,7 @@ int jc_policy_user(const struct jc_config *cfg, struct jc_engine *e, const char 
 				    "job directory does not exist");
 	} else if (!u || is_auto) {
 		from = "the image's user";
-		if (jc_engine_image_user(e, image, &img_user, err) < 0)
+		if (jc_backend_image_user(e, image, &img_user, err) < 0)
 			return -1;
 		u = *img_user ? img_user : "0:0";
 		if (jc_parse_user(u, &id, &gr) < 0)
@@ -69,8 +69,8 @@ int jc_policy_user(const struct jc_config *cfg, struct jc_engine *e, const char 
 int jc_policy_own_container(const struct jc_config *cfg, const char *job, const char *name,
 			    const struct jc_inspect *in, jc_error *err)
 {
-	if (in->managed && in->job && strcmp(in->job, job) == 0 && in->site &&
-	    strcmp(in->site, cfg->site_name) == 0)
+	if (in->labels.managed && in->labels.job && strcmp(in->labels.job, job) == 0 && in->labels.site &&
+	    strcmp(in->labels.site, cfg->site_name) == 0)
 		return 0;
 	return jc_error_set(err, JC_ERR_INPUT, EPERM,
 			    "container `%s` is not labelled as job `%s` of site `%s`",
@@ -79,7 +79,7 @@ int jc_policy_own_container(const struct jc_config *cfg, const char *job, const 
 
 int jc_policy_own_volume(const struct jc_config *cfg, const struct jc_volume *v, jc_error *err)
 {
-	if (v->managed && v->site && strcmp(v->site, cfg->site_name) == 0)
+	if (v->labels.managed && v->labels.site && strcmp(v->labels.site, cfg->site_name) == 0)
 		return 0;
 	return jc_error_set(err, JC_ERR_INPUT, EPERM,
 			    "volume `%s` is not labelled as a volume of site `%s`", v->name,

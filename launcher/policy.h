@@ -7,9 +7,9 @@
 #include <sys/types.h>
 
 #include "config.h"
-#include "engine.h"
+#include "backend.h"
 #include "error.h"
-#include "request.h"
+#include "backend.h"
 
 /* The uid:gid of nobody, for `[job] user = auto` where no directory exists
  * yet to take an owner from. */
@@ -27,7 +27,7 @@ enum jc_auto_user {
  * Config.User, which must be numeric (asked of the engine).  For a job
  * (`for_job`), uid 0 only when the site sets allow_root (JC_ERR_CONFIG,
  * EPERM).  *user is "uid:gid", the caller's to free. */
-int jc_policy_user(const struct jc_config *cfg, struct jc_engine *e, const char *image, int job_fd,
+int jc_policy_user(const struct jc_config *cfg, struct jc_backend *e, const char *image, int job_fd,
 		   enum jc_auto_user au, bool for_job, char **user, uid_t *uid, gid_t *gid,
 		   jc_error *err);
 

@@ -88,7 +88,7 @@ void jc_site_close(jc_site *s)
 {
 	if (!s)
 		return;
-	jc_engine_close(s->engine);
+	jc_backend_close(s->engine);
 	jc_config_free(&s->cfg);
 	free(s);
 }
@@ -103,15 +103,15 @@ const struct jc_config *jc_site_config(const jc_site *s)
 	return &s->cfg;
 }
 
-int jc_site_engine(jc_site *s, struct jc_engine **e, jc_error *err)
+int jc_site_backend(jc_site *s, struct jc_backend **e, jc_error *err)
 {
-	struct jc_engine *opened = NULL;
+	struct jc_backend *opened = NULL;
 
 	if (!s->engine) {
-		if (jc_engine_open(s->cfg.endpoint, s->cfg.engine_timeout_ms, &opened, err) < 0)
+		if (jc_backend_open(s->cfg.endpoint, s->cfg.engine_timeout_ms, &opened, err) < 0)
 			return -1;
-		if (jc_engine_ping(opened, err) < 0) {
-			jc_engine_close(opened);
+		if (jc_backend_ping(opened, err) < 0) {
+			jc_backend_close(opened);
 			return -1;
 		}
 		s->engine = opened;
@@ -123,43 +123,43 @@ int jc_site_engine(jc_site *s, struct jc_engine **e, jc_error *err)
 int jc_site_gc(jc_site *s, int64_t older_than_ms, bool dry_run, jc_gc_fn fn, void *ctx,
 	       jc_error *err)
 {
-	struct jc_engine *e;
+	struct jc_backend *e;
 
-	if (jc_site_engine(s, &e, err) < 0)
+	if (jc_site_backend(s, &e, err) < 0)
 		return -1;
 	return jc_gc(e, s->cfg.site_name, older_than_ms, dry_run, fn, ctx, err);
 }
 
 int jc_site_list(jc_site *s, bool all, struct jc_container_list *out, jc_error *err)
 {
-	struct jc_engine *e;
+	struct jc_backend *e;
 
-	if (jc_site_engine(s, &e, err) < 0)
+	if (jc_site_backend(s, &e, err) < 0)
 		return -1;
-	return jc_engine_list(e, s->cfg.site_name, all, out, err);
+	return jc_backend_list(e, s->cfg.site_name, all, out, err);
 }
 
 int jc_site_volume_list(jc_site *s, struct jc_volume_list *out, jc_error *err)
 {
-	struct jc_engine *e;
+	struct jc_backend *e;
 
-	if (jc_site_engine(s, &e, err) < 0)
+	if (jc_site_backend(s, &e, err) < 0)
 		return -1;
-	return jc_engine_volume_list(e, s->cfg.site_name, out, err);
+	return jc_backend_volume_list(e, s->cfg.site_name, out, err);
 }
 
 /* ---- the site's volumes ---- */
 
 /* The engine, and `name` as a volume of this site that jobcell made: a name
  * alone could be anyone's. */
-static int own_volume(jc_site *s, const char *name, struct jc_engine **e, jc_error *err)
+static int own_volume(jc_site *s, const char *name, struct jc_backend **e, jc_error *err)
 {
 	struct jc_volume v = { 0 };
 	int r;
 
 	if (jc_volume_name_check(name, err) < 0)
 		return jc_error_wrap(err, "volume");
-	if (jc_site_engine(s, e, err) < 0 || jc_engine_volume_inspect(*e, name, &v, err) < 0)
+	if (jc_site_backend(s, e, err) < 0 || jc_backend_volume_inspect(*e, name, &v, err) < 0)
 		return -1;
 	r = jc_policy_own_volume(&s->cfg, &v, err);
 	jc_volume_free(&v);
@@ -169,20 +169,20 @@ static int own_volume(jc_site *s, const char *name, struct jc_engine **e, jc_err
 int jc_site_volume_create(jc_site *s, const char *tenant, const char *run, char **name,
 			  jc_error *err)
 {
-	struct jc_engine *e;
+	struct jc_backend *e;
 	const struct jc_volume_spec spec = {
 		s->cfg.site_name, tenant ? tenant : s->cfg.tenant, run ? run : s->cfg.run, NULL,
 		NULL,             true,                            (int64_t)time(NULL),
 	};
 
-	if (jc_site_engine(s, &e, err) < 0)
+	if (jc_site_backend(s, &e, err) < 0)
 		return -1;
 	return jc_volume_make(e, &spec, name, err);
 }
 
 int jc_site_volume_remove(jc_site *s, const char *name, jc_error *err)
 {
-	struct jc_engine *e;
+	struct jc_backend *e;
 
 	if (own_volume(s, name, &e, err) < 0)
 		return -1;
@@ -202,7 +202,7 @@ int jc_site_volume_put(jc_site *s, const char *volume, const struct jc_strv *spe
 		       const struct jc_stage_progress *p, jc_error *err)
 {
 	struct jc_inputs in = { 0 };
-	struct jc_engine *e;
+	struct jc_backend *e;
 	cleanup_free char *user = NULL;
 	cleanup_free char *supervisor = NULL;
 	cleanup_close int base = -1;
@@ -231,7 +231,7 @@ int jc_site_volume_get(jc_site *s, const char *volume, const struct jc_strv *pat
 		       const char *to, struct jc_extract_report *rep,
 		       const struct jc_stage_progress *p, jc_error *err)
 {
-	struct jc_engine *e;
+	struct jc_backend *e;
 	cleanup_free char *id = NULL;
 	cleanup_free char *supervisor = NULL;
 	cleanup_close int base = -1;
@@ -262,7 +262,7 @@ int jc_site_volume_get(jc_site *s, const char *volume, const struct jc_strv *pat
 		else
 			r = jc_stage_out(e, id, NULL, path, out_fd, rep, p, err);
 	}
-	if (jc_engine_remove(e, id, NULL, &undo) < 0 && r == 0) {
+	if (jc_backend_remove(e, id, NULL, &undo) < 0 && r == 0) {
 		jc_error_set(err, undo.kind, undo.status, "%s", undo.msg);
 		r = -1;
 	}

@@ -74,7 +74,7 @@ static void tell_end(struct tell *t)
 /* Podman 4.3 now and then answers an archive PUT with 500 "passing bulk
  * input to subprocess: ... broken pipe": a 5xx or a dropped connection is
  * tried again, since the same archive extracts the same way twice. */
-int jc_stage_in(struct jc_engine *e, const char *ref, const char *name, const char *path,
+int jc_stage_in(struct jc_backend *e, const char *ref, const char *name, const char *path,
 		const struct jc_tar_opts *o, const struct jc_inputs *in,
 		const struct jc_stage_progress *p, jc_error *err)
 {
@@ -90,7 +90,7 @@ int jc_stage_in(struct jc_engine *e, const char *ref, const char *name, const ch
 	}
 }
 
-int jc_stage_out(struct jc_engine *e, const char *ref, const char *name, const char *path,
+int jc_stage_out(struct jc_backend *e, const char *ref, const char *name, const char *path,
 		 int dest_fd, struct jc_extract_report *rep, const struct jc_stage_progress *p,
 		 jc_error *err)
 {
@@ -112,7 +112,7 @@ int jc_stage_out(struct jc_engine *e, const char *ref, const char *name, const c
  * for the mount point, sent to "/", sets the root; Podman does not enter a
  * mount below the target path, so files must be sent to the mount point
  * itself, where its "." member sets the root.  Both are sent. */
-int jc_stage_fill_volume(struct jc_engine *e, const struct jc_config *cfg, const char *image,
+int jc_stage_fill_volume(struct jc_backend *e, const struct jc_config *cfg, const char *image,
 			 const char *user, uid_t uid, gid_t gid, const char *volume,
 			 const char *supervisor, const struct jc_inputs *in,
 			 const struct jc_stage_progress *p, jc_error *err)
@@ -131,7 +131,7 @@ int jc_stage_fill_volume(struct jc_engine *e, const struct jc_config *cfg, const
 		r = jc_stage_in(e, id, NULL, JC_TRANSFER_MOUNT, &o, in, p, err);
 	if (r < 0)
 		jc_error_wrap(err, "fill volume `%s` through a transfer container", volume);
-	if (jc_engine_remove(e, id, NULL, &undo) < 0 && r == 0) {
+	if (jc_backend_remove(e, id, NULL, &undo) < 0 && r == 0) {
 		*err = undo;
 		free(id);
 		return -1;

@@ -10,7 +10,7 @@
 
 #include "archive.h"
 #include "config.h"
-#include "engine.h"
+#include "backend.h"
 #include "error.h"
 
 /* Told of a transfer's progress (`total` 0: unknown), and once more with
@@ -41,18 +41,18 @@ void jc_inputs_free(struct jc_inputs *in);
  * member owned by o->uid:o->gid.  An archive is extracted the same way
  * twice, so an engine failure that may pass is tried again, up to three
  * times. */
-int jc_stage_in(struct jc_engine *e, const char *ref, const char *name, const char *path,
+int jc_stage_in(struct jc_backend *e, const char *ref, const char *name, const char *path,
 		const struct jc_tar_opts *o, const struct jc_inputs *in,
 		const struct jc_stage_progress *p, jc_error *err);
 /* Fetch `path` of container `ref` and extract it safely into `dest_fd`,
  * adding what was written and refused to *rep (at most 100 reasons). */
-int jc_stage_out(struct jc_engine *e, const char *ref, const char *name, const char *path,
+int jc_stage_out(struct jc_backend *e, const char *ref, const char *name, const char *path,
 		 int dest_fd, struct jc_extract_report *rep, const struct jc_stage_progress *p,
 		 jc_error *err);
 /* Through a never-started transfer container of `image`: give the root of
  * `volume` to uid:gid with the site's job_mode, then send `in` (may be
  * empty) into it. */
-int jc_stage_fill_volume(struct jc_engine *e, const struct jc_config *cfg, const char *image,
+int jc_stage_fill_volume(struct jc_backend *e, const struct jc_config *cfg, const char *image,
 			 const char *user, uid_t uid, gid_t gid, const char *volume,
 			 const char *supervisor, const struct jc_inputs *in,
 			 const struct jc_stage_progress *p, jc_error *err);

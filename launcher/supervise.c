@@ -2,8 +2,9 @@
  * process: create, register the wait, start, stream output, forward
  * signals, enforce the wall clock, notice the parent's death, collect the
  * status, remove.  One thread: the wait, the log stream and any stop or kill
- * are transfers on the engine's multi handle, and signals arrive on a
- * signalfd polled beside them.  Every wait is bounded. */
+ * are operations of the backend polled together, and signals arrive on a
+ * signalfd polled beside them.  Every wait is bounded.  Only backend.h is
+ * spoken here. */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,10 +16,9 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "engine.h"
+#include "backend.h"
 #include "error.h"
 #include "plan.h"
-#include "request.h"
 #include "supervise.h"
 
 /* How long an engine that has not flushed the wait's headers gets before we
@@ -47,12 +47,12 @@ static int poll_for(int64_t deadline)
 
 /* Offer held-back output again; while some is left, the next poll must come
  * soon.  Returns the poll timeout to use. */
-static int pump(struct jc_async *logs, int timeout_ms)
+static int pump(struct jc_op *logs, int timeout_ms)
 {
-	if (!logs || !jc_async_paused(logs))
+	if (!logs || !jc_op_paused(logs))
 		return timeout_ms;
-	jc_async_flush(logs);
-	return jc_async_paused(logs) && timeout_ms > PUMP_MS ? PUMP_MS : timeout_ms;
+	jc_op_flush(logs);
+	return jc_op_paused(logs) && timeout_ms > PUMP_MS ? PUMP_MS : timeout_ms;
 }
 
 /* Read one signal from the signalfd; 0 when none was pending. */
@@ -64,12 +64,12 @@ static int take_signal(int fd)
 }
 
 struct life {
-	struct jc_engine *e;
+	struct jc_backend *e;
 	const struct jc_plan *plan;
 	const struct jc_supervise_opts *o;
 	struct jc_run_result *res;
 	const char *id;
-	struct jc_async *wait, *logs, *stop, *kill, *look;
+	struct jc_op *wait, *logs, *stop, *kill, *look;
 	int64_t stop_at, kill_at;
 	/* the parent's death was seen through getppid(): the SIGTERM that
 	 * PR_SET_PDEATHSIG sends for it is the same event, not a second signal */
@@ -108,41 +108,23 @@ static int warn(struct life *l, jc_error *err, const char *fmt, ...)
 	return 0;
 }
 
-#define PATH_MAX_LEN 512
+/* A sentence about the stop fits: the job's name is a checked name. */
+#define WHY_MAX 512
 
-/* An asynchronous request on /containers/<ref>/<what>: the one place these
- * paths are built; a reference too long for it is refused, not cut. */
-static int begin_on(struct jc_engine *e, const char *method, const char *ref, const char *what,
-		    int64_t timeout_ms, jc_sink_fn sink, void *ctx, struct jc_async **out,
-		    jc_error *err)
+static int begin(struct life *l, enum jc_op_kind kind, int64_t grace_ms, bool stream,
+		 struct jc_op **out, jc_error *err)
 {
-	char path[PATH_MAX_LEN];
-	int n = snprintf(path, sizeof(path), "/containers/%s/%s", ref, what);
-
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return jc_error_set(err, JC_ERR_INPUT, ENAMETOOLONG,
-				    "container reference is too long for a request path");
-	return jc_async_begin(e, method, path, timeout_ms, sink, ctx, out, err);
-}
-
-static int begin(struct life *l, const char *method, const char *what, int64_t timeout_ms,
-		 bool stream, struct jc_async **out, jc_error *err)
-{
-	return begin_on(l->e, method, l->id, what, timeout_ms, stream ? l->o->sink : NULL,
-			stream ? l->o->sink_ctx : NULL, out, err);
+	return jc_backend_begin(l->e, kind, l->id, grace_ms, stream ? l->o->sink : NULL,
+				stream ? l->o->sink_ctx : NULL, out, err);
 }
 
 static int ask_stop(struct life *l, jc_error *err)
 {
-	char what[32];
-	int grace_s = (int)((l->plan->stop_grace_ms + 999) / 1000);
-
 	if (l->stop || l->kill)
 		return 0;
-	snprintf(what, sizeof(what), "stop?t=%d", grace_s); /* durations are capped */
 	l->stop_at = now_ms();
-	return begin(l, "POST", what, l->plan->stop_grace_ms + jc_engine_timeout(l->e), false,
-		     &l->stop, err);
+	/* the engine answers after the grace period at worst */
+	return begin(l, JC_OP_STOP, l->plan->stop_grace_ms, false, &l->stop, err);
 }
 
 /* SIGKILL; `why` (a whole sentence, or NULL when asked for) becomes the
@@ -154,8 +136,7 @@ static int ask_kill(struct life *l, const char *why, jc_error *err)
 	if (why && warn(l, err, "%s; killed it", why) < 0)
 		return -1;
 	l->kill_at = now_ms();
-	return begin(l, "POST", "kill?signal=SIGKILL", jc_engine_timeout(l->e), false, &l->kill,
-		     err);
+	return begin(l, JC_OP_KILL, 0, false, &l->kill, err);
 }
 
 static int on_signal(struct life *l, int sig, jc_error *err)
@@ -175,11 +156,11 @@ static int on_signal(struct life *l, int sig, jc_error *err)
 
 static void free_async(struct life *l)
 {
-	jc_async_free(l->wait);
-	jc_async_free(l->logs);
-	jc_async_free(l->stop);
-	jc_async_free(l->kill);
-	jc_async_free(l->look);
+	jc_op_free(l->wait);
+	jc_op_free(l->logs);
+	jc_op_free(l->stop);
+	jc_op_free(l->kill);
+	jc_op_free(l->look);
 	l->wait = l->logs = l->stop = l->kill = l->look = NULL;
 }
 
@@ -191,17 +172,16 @@ static void free_async(struct life *l)
  * answer.  An inspect that fails proves nothing: it is asked again. */
 static int check_silent_wait(struct life *l, int64_t now, jc_error *err)
 {
-	int64_t engine_ms = jc_engine_timeout(l->e);
+	int64_t engine_ms = jc_backend_timeout(l->e);
 
-	if (l->look && jc_async_done(l->look)) {
-		cleanup_free char *body = NULL;
+	if (l->look && jc_op_done(l->look)) {
 		struct jc_inspect in = { 0 };
 		jc_error ie = { 0 };
 		const char *as = NULL;
 
-		if (jc_async_result(l->look, "inspect container", l->plan->name, &body, &ie) < 0)
+		if (jc_op_result(l->look, "inspect container", l->plan->name, NULL, &in, &ie) < 0)
 			as = ie.status == ENOENT ? "removed" : NULL;
-		else if (jc_request_parse_inspect(body, &in, &ie) == 0 && !in.running)
+		else if (!in.running)
 			as = in.status ? in.status : "stopped";
 		if (as) {
 			l->stopped_at = now;
@@ -209,7 +189,7 @@ static int check_silent_wait(struct life *l, int64_t now, jc_error *err)
 		}
 		jc_inspect_free(&in);
 		jc_error_clear(&ie);
-		jc_async_free(l->look);
+		jc_op_free(l->look);
 		l->look = NULL;
 	}
 	if (l->stopped_at) {
@@ -229,18 +209,18 @@ static int check_silent_wait(struct life *l, int64_t now, jc_error *err)
 	if (l->look || now < l->check_at)
 		return 0;
 	l->check_at = now + engine_ms;
-	return begin(l, "GET", "json", engine_ms, false, &l->look, err);
+	return begin(l, JC_OP_INSPECT, 0, false, &l->look, err);
 }
 
 /* The supervision loop proper: returns when the wait has an answer. */
 static int supervise(struct life *l, jc_error *err)
 {
 	const struct jc_supervise_opts *o = l->o;
-	int64_t engine_ms = jc_engine_timeout(l->e);
+	int64_t engine_ms = jc_backend_timeout(l->e);
 	int64_t deadline = l->plan->timeout_ms > 0 ? now_ms() + l->plan->timeout_ms : 0;
 
 	l->check_at = now_ms() + engine_ms;
-	while (!jc_async_done(l->wait)) {
+	while (!jc_op_done(l->wait)) {
 		int64_t now = now_ms(), next = now + 1000;
 		int r;
 
@@ -258,7 +238,7 @@ static int supervise(struct life *l, jc_error *err)
 			l->pdeath_seen = true;
 		}
 		if (l->stop && !l->kill && now >= l->stop_at + l->plan->stop_grace_ms + engine_ms) {
-			char why[PATH_MAX_LEN];
+			char why[WHY_MAX];
 			snprintf(why, sizeof(why), "stop container `%s`: no answer in %llds",
 				 l->plan->name,
 				 (long long)((l->plan->stop_grace_ms + engine_ms) / 1000));
@@ -273,7 +253,7 @@ static int supervise(struct life *l, jc_error *err)
 					    l->plan->name, (long long)(engine_ms / 1000));
 		if (deadline && !l->stop && deadline < next)
 			next = deadline;
-		r = jc_engine_poll(l->e, o->signal_fd, pump(l->logs, poll_for(next)), err);
+		r = jc_backend_poll(l->e, o->signal_fd, pump(l->logs, poll_for(next)), err);
 		if (r < 0)
 			return -1;
 		if (r == 1) {
@@ -282,11 +262,11 @@ static int supervise(struct life *l, jc_error *err)
 				return -1;
 		}
 		/* a failed stop is not fatal: the job is killed instead */
-		if (l->stop && jc_async_done(l->stop) && !l->kill) {
+		if (l->stop && jc_op_done(l->stop) && !l->kill) {
 			jc_error se = { 0 };
 			int k = 0;
-			if (jc_async_result(l->stop, "stop container", l->plan->name, NULL, &se) <
-			    0)
+			if (jc_op_result(l->stop, "stop container", l->plan->name, NULL, NULL,
+					 &se) < 0)
 				k = ask_kill(l, se.msg, err);
 			jc_error_clear(&se);
 			if (k < 0)
@@ -302,13 +282,13 @@ static int supervise(struct life *l, jc_error *err)
 static int drain_logs(struct life *l, jc_error *err)
 {
 	int64_t until = now_ms() + LOG_DRAIN_MS;
-	uint64_t seen = jc_async_received(l->logs);
+	uint64_t seen = jc_op_received(l->logs);
 	jc_error e = { 0 };
 	const char *why = NULL;
 
-	while (!jc_async_done(l->logs) || jc_async_paused(l->logs)) {
-		if (jc_async_flush(l->logs) || jc_async_received(l->logs) != seen) {
-			seen = jc_async_received(l->logs);
+	while (!jc_op_done(l->logs) || jc_op_paused(l->logs)) {
+		if (jc_op_flush(l->logs) || jc_op_received(l->logs) != seen) {
+			seen = jc_op_received(l->logs);
 			until = now_ms() + LOG_DRAIN_MS;
 		}
 		if (now_ms() >= until) {
@@ -320,7 +300,7 @@ static int drain_logs(struct life *l, jc_error *err)
 			why = "cut short: the parent exited";
 			break;
 		}
-		int r = jc_engine_poll(l->e, l->o->signal_fd, pump(l->logs, poll_for(until)), &e);
+		int r = jc_backend_poll(l->e, l->o->signal_fd, pump(l->logs, poll_for(until)), &e);
 		if (r < 0)
 			break;
 		if (r == 1 && take_signal(l->o->signal_fd)) {
@@ -329,7 +309,7 @@ static int drain_logs(struct life *l, jc_error *err)
 		}
 	}
 	if (!why && !e.msg &&
-	    jc_async_result(l->logs, "stream logs of", l->plan->name, NULL, &e) == 0)
+	    jc_op_result(l->logs, "stream logs of", l->plan->name, NULL, NULL, &e) == 0)
 		return 0;
 	int r = warn(l, err, "output of `%s` is incomplete: %s", l->plan->name, why ? why : e.msg);
 	jc_error_clear(&e);
@@ -355,7 +335,7 @@ static int interrupted(const struct jc_supervise_opts *o, const char *name, jc_e
 /* The create failed, but the container may exist all the same: the answer
  * was lost (timeout, dropped connection, 5xx after the fact, a malformed
  * id).  Remove it if, and only if, it carries this run's nonce. */
-static void undo_lost_create(struct jc_engine *e, const struct jc_plan *plan, jc_error *err)
+static void undo_lost_create(struct jc_backend *e, const struct jc_plan *plan, jc_error *err)
 {
 	struct jc_inspect in = { 0 };
 	jc_error ie = { 0 };
@@ -364,7 +344,7 @@ static void undo_lost_create(struct jc_engine *e, const struct jc_plan *plan, jc
 	if (!plan->nonce || err->status == EEXIST || err->status == EINVAL ||
 	    err->status == ENOENT || err->status == EACCES)
 		return;
-	if (jc_engine_inspect(e, plan->name, &in, &ie) < 0) {
+	if (jc_backend_inspect(e, plan->name, &in, &ie) < 0) {
 		if (ie.status != ENOENT)
 			jc_error_wrap(err, "container `%s` may be left behind (%s)", plan->name,
 				      ie.msg);
@@ -373,42 +353,39 @@ static void undo_lost_create(struct jc_engine *e, const struct jc_plan *plan, jc
 			jc_error_wrap(err,
 				      "container `%s` may yet appear, labelled jobcell.nonce=%s",
 				      plan->name, plan->nonce);
-	} else if (in.nonce && strcmp(in.nonce, plan->nonce) == 0 &&
-		   jc_engine_remove(e, in.id, plan->name, &ie) < 0) {
+	} else if (in.labels.nonce && strcmp(in.labels.nonce, plan->nonce) == 0 &&
+		   jc_backend_remove(e, in.id, plan->name, &ie) < 0) {
 		jc_error_wrap(err, "container `%s` left behind (%s)", plan->name, ie.msg);
 	}
 	jc_inspect_free(&in);
 	jc_error_clear(&ie);
 }
 
-int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
+int jc_supervise_run(struct jc_backend *e, const struct jc_plan *plan,
 		     const struct jc_supervise_opts *o, struct jc_run_result *res, jc_error *err)
 {
-	cleanup_free char *json = NULL;
-	cleanup_free char *wait_body = NULL;
 	struct jc_run_result r = { 0 };
 	struct jc_inspect in = { 0 };
 	struct life l = { .e = e, .plan = plan, .o = o, .res = &r };
 	int64_t until;
 
-	json = jc_request_create_json(plan, false, err);
-	if (!json || interrupted(o, plan->name, err) < 0)
+	if (interrupted(o, plan->name, err) < 0)
 		return -1;
-	if (jc_engine_create(e, plan->name, json, &r.id, err) < 0) {
+	if (jc_backend_create(e, plan, &r.id, err) < 0) {
 		undo_lost_create(e, plan, err);
 		return -1;
 	}
 	l.id = r.id;
 
 	/* from here on the container exists: every failure removes it */
-	if (begin(&l, "POST", "wait?condition=next-exit", 0, false, &l.wait, err) < 0)
+	if (begin(&l, JC_OP_WAIT_NEXT_EXIT, 0, false, &l.wait, err) < 0)
 		goto fail;
 	until = now_ms() + WAIT_REGISTER_MS;
-	while (!jc_async_answered(l.wait) && !jc_async_done(l.wait) && now_ms() < until)
-		if (jc_engine_poll(e, -1, 50, err) < 0)
+	while (!jc_op_answered(l.wait) && !jc_op_done(l.wait) && now_ms() < until)
+		if (jc_backend_poll(e, -1, 50, err) < 0)
 			goto fail;
-	if (jc_async_done(l.wait)) {
-		jc_async_result(l.wait, "wait for container", plan->name, NULL, err);
+	if (jc_op_done(l.wait)) {
+		jc_op_result(l.wait, "wait for container", plan->name, NULL, NULL, err);
 		if (!err->msg)
 			jc_error_set(err, JC_ERR_ENGINE, EPROTO,
 				     "wait for container `%s`: answered before the start",
@@ -419,30 +396,29 @@ int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
 		goto fail;
 	if (interrupted(o, plan->name, err) < 0)
 		goto fail;
-	if (jc_engine_start(e, r.id, plan->name, err) < 0)
+	if (jc_backend_start(e, r.id, plan->name, err) < 0)
 		goto fail;
 	if (o->detach) {
 		free_async(&l);
 		*res = r;
 		return 0;
 	}
-	if (begin(&l, "GET", "logs?follow=1&stdout=1&stderr=1", 0, true, &l.logs, err) < 0)
+	if (begin(&l, JC_OP_LOGS_FOLLOW, 0, true, &l.logs, err) < 0)
 		goto fail;
 	if (supervise(&l, err) < 0)
 		goto fail;
-	if (jc_async_result(l.wait, "wait for container", plan->name, &wait_body, err) < 0 ||
-	    jc_request_parse_wait(wait_body, &r.exit_code, err) < 0)
+	if (jc_op_result(l.wait, "wait for container", plan->name, &r.exit_code, NULL, err) < 0)
 		goto fail;
 	if (drain_logs(&l, err) < 0)
 		goto fail;
 	free_async(&l);
-	if (jc_engine_inspect(e, r.id, &in, err) < 0)
+	if (jc_backend_inspect(e, r.id, &in, err) < 0)
 		goto fail;
 	r.oom_killed = in.oom_killed;
 	jc_inspect_free(&in);
 	if (o->after_exit && o->after_exit(o->after_exit_ctx, r.id, err) < 0)
 		goto fail;
-	if (jc_engine_remove(e, r.id, plan->name, err) < 0) {
+	if (jc_backend_remove(e, r.id, plan->name, err) < 0) {
 		jc_run_result_free(&r);
 		return -1;
 	}
@@ -453,7 +429,7 @@ fail:
 	free_async(&l);
 	{
 		jc_error undo = { 0 };
-		if (jc_engine_remove(e, r.id, plan->name, &undo) < 0)
+		if (jc_backend_remove(e, r.id, plan->name, &undo) < 0)
 			/* keep the first error; say what it left behind */
 			jc_error_wrap(err, "container `%s` left behind (%s)", plan->name, undo.msg);
 		jc_error_clear(&undo);
@@ -469,18 +445,17 @@ void jc_run_result_free(struct jc_run_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int jc_supervise_wait(struct jc_engine *e, const char *ref, const char *name, int64_t timeout_ms,
+int jc_supervise_wait(struct jc_backend *e, const char *ref, const char *name, int64_t timeout_ms,
 		      int signal_fd, int *status, jc_error *err)
 {
-	struct jc_async *a = NULL;
+	struct jc_op *a = NULL;
 	const char *what = name ? name : ref;
-	cleanup_free char *body = NULL;
 	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
 	int r = 0;
 
-	if (begin_on(e, "POST", ref, "wait?condition=not-running", 0, NULL, NULL, &a, err) < 0)
+	if (jc_backend_begin(e, JC_OP_WAIT_NOT_RUNNING, ref, 0, NULL, NULL, &a, err) < 0)
 		return -1;
-	while (!jc_async_done(a)) {
+	while (!jc_op_done(a)) {
 		int64_t next = now_ms() + 1000;
 		if (deadline && now_ms() >= deadline) {
 			r = 1; /* timed out: the caller decides */
@@ -488,7 +463,7 @@ int jc_supervise_wait(struct jc_engine *e, const char *ref, const char *name, in
 		}
 		if (deadline && deadline < next)
 			next = deadline;
-		int p = jc_engine_poll(e, signal_fd, poll_for(next), err);
+		int p = jc_backend_poll(e, signal_fd, poll_for(next), err);
 		if (p < 0) {
 			r = -1;
 			goto out;
@@ -499,33 +474,31 @@ int jc_supervise_wait(struct jc_engine *e, const char *ref, const char *name, in
 			goto out;
 		}
 	}
-	if (jc_async_result(a, "wait for container", what, &body, err) < 0 ||
-	    jc_request_parse_wait(body, status, err) < 0)
+	if (jc_op_result(a, "wait for container", what, status, NULL, err) < 0)
 		r = -1;
 out:
-	jc_async_free(a);
+	jc_op_free(a);
 	return r;
 }
 
-int jc_supervise_logs(struct jc_engine *e, const char *ref, const char *name, bool follow,
+int jc_supervise_logs(struct jc_backend *e, const char *ref, const char *name, bool follow,
 		      int signal_fd, jc_sink_fn sink, void *ctx, jc_error *err)
 {
-	struct jc_async *a = NULL;
+	struct jc_op *a = NULL;
 	const char *what = name ? name : ref;
-	int64_t bound = jc_engine_timeout(e), until = now_ms() + bound;
+	int64_t bound = jc_backend_timeout(e), until = now_ms() + bound;
 	uint64_t seen = 0;
 	int r = 0;
 
-	if (begin_on(e, "GET", ref,
-		     follow ? "logs?follow=1&stdout=1&stderr=1" : "logs?follow=0&stdout=1&stderr=1",
-		     0, sink, ctx, &a, err) < 0)
+	if (jc_backend_begin(e, follow ? JC_OP_LOGS_FOLLOW : JC_OP_LOGS, ref, 0, sink, ctx, &a,
+			     err) < 0)
 		return -1;
-	while (!jc_async_done(a) || jc_async_paused(a)) {
+	while (!jc_op_done(a) || jc_op_paused(a)) {
 		int p;
 		/* a reader that reads slowly, or not at all for now (a pager), is
 		 * the reader's business: only the engine's silence is bounded */
-		if (jc_async_flush(a) || jc_async_received(a) != seen || jc_async_paused(a)) {
-			seen = jc_async_received(a);
+		if (jc_op_flush(a) || jc_op_received(a) != seen || jc_op_paused(a)) {
+			seen = jc_op_received(a);
 			until = now_ms() + bound;
 		}
 		/* a following reader waits for the job; otherwise the engine
@@ -536,7 +509,7 @@ int jc_supervise_logs(struct jc_engine *e, const char *ref, const char *name, bo
 					 (long long)(bound / 1000));
 			break;
 		}
-		p = jc_engine_poll(e, signal_fd, pump(a, 1000), err);
+		p = jc_backend_poll(e, signal_fd, pump(a, 1000), err);
 		if (p < 0) {
 			r = -1;
 			break;
@@ -544,8 +517,8 @@ int jc_supervise_logs(struct jc_engine *e, const char *ref, const char *name, bo
 		if (p == 1 && take_signal(signal_fd))
 			break; /* the reader is done reading: not an error */
 	}
-	if (r == 0 && jc_async_done(a) && !jc_async_paused(a))
-		r = jc_async_result(a, "read logs of", what, NULL, err);
-	jc_async_free(a);
+	if (r == 0 && jc_op_done(a) && !jc_op_paused(a))
+		r = jc_op_result(a, "read logs of", what, NULL, NULL, err);
+	jc_op_free(a);
 	return r;
 }

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "engine.h"
+#include "backend.h"
 #include "plan.h"
 
 struct jc_supervise_opts {
@@ -37,16 +37,16 @@ struct jc_run_result {
 /* create -> wait(next-exit) -> start -> logs -> wait -> inspect -> remove.
  * Any failure after create removes the container.  On success *res holds
  * the job's outcome (free with jc_run_result_free). */
-int jc_supervise_run(struct jc_engine *e, const struct jc_plan *plan,
+int jc_supervise_run(struct jc_backend *e, const struct jc_plan *plan,
 		     const struct jc_supervise_opts *o, struct jc_run_result *res, jc_error *err);
 void jc_run_result_free(struct jc_run_result *r);
 /* Wait for a container to stop running, bounded by timeout_ms (0: none).
  * Returns 1 when that bound passed.  `name` (NULL: ref) is for messages. */
-int jc_supervise_wait(struct jc_engine *e, const char *ref, const char *name, int64_t timeout_ms,
+int jc_supervise_wait(struct jc_backend *e, const char *ref, const char *name, int64_t timeout_ms,
 		      int signal_fd, int *status, jc_error *err);
 /* Print (into sink) a container's logs, following while it runs.  A reader
  * may take its time; only the engine's silence is bounded. */
-int jc_supervise_logs(struct jc_engine *e, const char *ref, const char *name, bool follow,
+int jc_supervise_logs(struct jc_backend *e, const char *ref, const char *name, bool follow,
 		      int signal_fd, jc_sink_fn sink, void *ctx, jc_error *err);
 
 #endif

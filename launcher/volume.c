@@ -23,11 +23,11 @@
 
 #include "cleanup.h"
 #include "archive.h"
-#include "engine.h"
+#include "backend.h"
 #include "error.h"
 #include "names.h"
 #include "plan.h"
-#include "request.h"
+#include "labels.h"
 #include "volume.h"
 
 /* ---- supervisor identity ---- */
@@ -147,7 +147,7 @@ static int random_bytes(void *buf, size_t n, jc_error *err)
 
 /* A create whose answer was lost may have made the volume: remove it if it
  * carries this attempt's nonce, as supervise.c does for containers. */
-static void undo_lost_volume(struct jc_engine *e, const char *name, const char *nonce,
+static void undo_lost_volume(struct jc_backend *e, const char *name, const char *nonce,
 			     jc_error *err)
 {
 	struct jc_volume v = { 0 };
@@ -156,18 +156,18 @@ static void undo_lost_volume(struct jc_engine *e, const char *name, const char *
 	/* a clear refusal made nothing */
 	if (err->status == EINVAL || err->status == ENOENT || err->status == EACCES)
 		return;
-	if (jc_engine_volume_inspect(e, name, &v, &ie) < 0) {
+	if (jc_backend_volume_inspect(e, name, &v, &ie) < 0) {
 		if (ie.status != ENOENT)
 			jc_error_wrap(err, "volume `%s` may be left behind (%s)", name, ie.msg);
-	} else if (v.nonce && strcmp(v.nonce, nonce) == 0 &&
-		   jc_engine_volume_remove(e, name, &ie) < 0) {
+	} else if (v.labels.nonce && strcmp(v.labels.nonce, nonce) == 0 &&
+		   jc_backend_volume_remove(e, name, &ie) < 0) {
 		jc_error_wrap(err, "volume `%s` left behind (%s)", name, ie.msg);
 	}
 	jc_volume_free(&v);
 	jc_error_clear(&ie);
 }
 
-int jc_volume_make(struct jc_engine *e, const struct jc_volume_spec *s, char **name, jc_error *err)
+int jc_volume_make(struct jc_backend *e, const struct jc_volume_spec *s, char **name, jc_error *err)
 {
 	char created[32], nonce[17];
 	uint64_t nv;
@@ -176,10 +176,8 @@ int jc_volume_make(struct jc_engine *e, const struct jc_volume_spec *s, char **n
 		return -1;
 	snprintf(created, sizeof(created), "%" PRId64, s->created);
 	for (int attempt = 0; attempt < 4; attempt++) {
-		struct jc_label labels[9];
-		size_t n = 0;
+		struct jc_labels labels;
 		cleanup_free char *vname = NULL;
-		cleanup_free char *json = NULL;
 		struct jc_volume got = { 0 };
 		uint32_t rnd;
 		bool ours;
@@ -192,26 +190,21 @@ int jc_volume_make(struct jc_engine *e, const struct jc_volume_spec *s, char **n
 			return jc_error_oom(err);
 		if (jc_volume_name_check(vname, err) < 0)
 			return -1;
-		labels[n++] = (struct jc_label){ "jobcell.managed", "true" };
-		labels[n++] = (struct jc_label){ "jobcell.site", (char *)s->site };
-		labels[n++] = (struct jc_label){ "jobcell.tenant", (char *)s->tenant };
-		labels[n++] = (struct jc_label){ "jobcell.run", (char *)s->run };
-		labels[n++] = (struct jc_label){ "jobcell.created", created };
-		labels[n++] = (struct jc_label){ "jobcell.nonce", nonce };
-		if (s->job)
-			labels[n++] = (struct jc_label){ "jobcell.job", (char *)s->job };
-		if (s->supervisor)
-			labels[n++] =
-			    (struct jc_label){ "jobcell.supervisor", (char *)s->supervisor };
-		if (s->keep)
-			labels[n++] = (struct jc_label){ "jobcell.keep", "true" };
-		if (!(json = jc_request_volume_json(vname, labels, n, err)))
-			return -1;
-		if (jc_engine_volume_create(e, vname, json, &got, err) < 0) {
+		labels = (struct jc_labels){ .managed = true,
+					     .site = (char *)s->site,
+					     .job = (char *)s->job,
+					     .tenant = (char *)s->tenant,
+					     .run = (char *)s->run,
+					     .created = created,
+					     .nonce = nonce,
+					     .supervisor = (char *)s->supervisor,
+					     .keep = s->keep };
+		if (jc_backend_volume_create(e, vname, &labels, &got, err) < 0) {
 			undo_lost_volume(e, vname, nonce, err);
 			return -1;
 		}
-		ours = got.nonce && strcmp(got.nonce, nonce) == 0 && strcmp(got.name, vname) == 0;
+		ours = got.labels.nonce && strcmp(got.labels.nonce, nonce) == 0 &&
+		       strcmp(got.name, vname) == 0;
 		jc_volume_free(&got);
 		if (ours) {
 			*name = vname;
@@ -227,10 +220,10 @@ int jc_volume_make(struct jc_engine *e, const struct jc_volume_spec *s, char **n
 			    s->tenant, s->run);
 }
 
-int jc_volume_remove_retry(struct jc_engine *e, const char *name, int tries, jc_error *err)
+int jc_volume_remove_retry(struct jc_backend *e, const char *name, int tries, jc_error *err)
 {
 	for (int i = 1;; i++) {
-		if (jc_engine_volume_remove(e, name, err) == 0)
+		if (jc_backend_volume_remove(e, name, err) == 0)
 			return 0;
 		if (err->status != EBUSY || i >= tries)
 			return -1;
@@ -241,40 +234,21 @@ int jc_volume_remove_retry(struct jc_engine *e, const char *name, int tries, jc_
 
 /* ---- transfers ---- */
 
-int jc_transfer_open(struct jc_engine *e, const char *image, const char *user, const char *volume,
-		     const char *site, const char *supervisor, char **id, jc_error *err)
+int jc_transfer_open(struct jc_backend *e, const char *image, const char *user,
+		     const char *volume, const char *site, const char *supervisor, char **id,
+		     jc_error *err)
 {
-	cleanup_cjson cJSON *root = cJSON_CreateObject();
-	cleanup_free char *json = NULL;
-	cJSON *labels, *hc, *mounts, *m, *vo, *cmd;
 	char created[32];
+	struct jc_labels labels = { .managed = true,
+				    .site = (char *)site,
+				    .role = "transfer",
+				    .volume = (char *)volume,
+				    .created = created,
+				    .supervisor = (char *)supervisor };
 
 	snprintf(created, sizeof(created), "%" PRId64, now_unix_ms() / 1000);
-	if (!root)
-		return jc_error_oom(err);
-	/* never started: the command only has to satisfy create */
-	if (!cJSON_AddStringToObject(root, "Image", image) ||
-	    (user && *user && !cJSON_AddStringToObject(root, "User", user)) ||
-	    !(cmd = cJSON_AddArrayToObject(root, "Cmd")) ||
-	    !cJSON_AddItemToArray(cmd, cJSON_CreateString("/jobcell-transfer-never-runs")) ||
-	    !(labels = cJSON_AddObjectToObject(root, "Labels")) ||
-	    !cJSON_AddStringToObject(labels, "jobcell.managed", "true") ||
-	    !cJSON_AddStringToObject(labels, "jobcell.site", site) ||
-	    !cJSON_AddStringToObject(labels, "jobcell.role", "transfer") ||
-	    !cJSON_AddStringToObject(labels, "jobcell.volume", volume) ||
-	    !cJSON_AddStringToObject(labels, "jobcell.created", created) ||
-	    (supervisor && !cJSON_AddStringToObject(labels, "jobcell.supervisor", supervisor)) ||
-	    !(hc = cJSON_AddObjectToObject(root, "HostConfig")) ||
-	    !cJSON_AddStringToObject(hc, "NetworkMode", "none") ||
-	    !(mounts = cJSON_AddArrayToObject(hc, "Mounts")) || !(m = cJSON_CreateObject()) ||
-	    !cJSON_AddItemToArray(mounts, m) || !cJSON_AddStringToObject(m, "Type", "volume") ||
-	    !cJSON_AddStringToObject(m, "Source", volume) ||
-	    !cJSON_AddStringToObject(m, "Target", JC_TRANSFER_MOUNT) ||
-	    !(vo = cJSON_AddObjectToObject(m, "VolumeOptions")) ||
-	    !cJSON_AddBoolToObject(vo, "NoCopy", true) || !(json = cJSON_PrintUnformatted(root)))
-		return jc_error_oom(err);
-	/* the engine names it: no name of ours can clash with a job's */
-	if (jc_engine_create(e, NULL, json, id, err) < 0)
+	if (e->ops->stage_container(e, image, user, volume, JC_TRANSFER_MOUNT, &labels, id, err) <
+	    0)
 		return jc_error_wrap(err, "transfer container for volume `%s`", volume);
 	return 0;
 }
@@ -300,7 +274,7 @@ static void *put_thread(void *arg)
 	return NULL;
 }
 
-int jc_transfer_put(struct jc_engine *e, const char *ref, const char *name, const char *path,
+int jc_transfer_put(struct jc_backend *e, const char *ref, const char *name, const char *path,
 		    const struct jc_tar_opts *o, const struct jc_input *in, size_t n,
 		    jc_progress_fn progress, void *ctx, jc_error *err)
 {
@@ -317,7 +291,7 @@ int jc_transfer_put(struct jc_engine *e, const char *ref, const char *name, cons
 		close(sv[1]);
 		return jc_error_set(err, JC_ERR_SYSTEM, perr, "start a thread: %s", strerror(perr));
 	}
-	rc = jc_engine_archive_put(e, ref, name, path, sv[0], &j.failed, progress, ctx, err);
+	rc = e->ops->stage_in(e, ref, name, path, sv[0], &j.failed, progress, ctx, err);
 	/* a failed call leaves the writer blocked: closing our end gives it EPIPE */
 	close(sv[0]);
 	pthread_join(t, NULL);
@@ -356,7 +330,7 @@ static void *get_thread(void *arg)
 	return NULL;
 }
 
-int jc_transfer_get(struct jc_engine *e, const char *ref, const char *name, const char *path,
+int jc_transfer_get(struct jc_backend *e, const char *ref, const char *name, const char *path,
 		    int dest_fd, struct jc_extract_report *rep, jc_progress_fn progress, void *ctx,
 		    jc_error *err)
 {
@@ -373,7 +347,7 @@ int jc_transfer_get(struct jc_engine *e, const char *ref, const char *name, cons
 		close(sv[1]);
 		return jc_error_set(err, JC_ERR_SYSTEM, perr, "start a thread: %s", strerror(perr));
 	}
-	rc = jc_engine_archive_get(e, ref, name, path, sv[0], progress, ctx, err);
+	rc = e->ops->stage_out(e, ref, name, path, sv[0], progress, ctx, err);
 	shutdown(sv[0], SHUT_WR); /* end of stream for the extractor */
 	pthread_join(t, NULL);
 	close(sv[0]);
@@ -439,7 +413,7 @@ static const char *verdict(const char *supervisor, const char *created, bool kee
 }
 
 struct gc_run {
-	struct jc_engine *e;
+	struct jc_backend *e;
 	bool dry_run;
 	jc_gc_fn fn;
 	void *ctx;
@@ -459,7 +433,7 @@ static void settle(struct gc_run *g, const char *kind, const char *id, const cha
 		it.why = liveness_why(JC_SUPERVISOR_DEAD);
 		if (!g->dry_run)
 			r = strcmp(kind, "container") == 0
-				? jc_engine_remove(g->e, id, name, &e1)
+				? jc_backend_remove(g->e, id, name, &e1)
 				: jc_volume_remove_retry(g->e, name, 3, &e1);
 		if (r == 0) {
 			it.removed = true;
@@ -475,7 +449,7 @@ static void settle(struct gc_run *g, const char *kind, const char *id, const cha
 	jc_error_clear(&e1);
 }
 
-int jc_gc(struct jc_engine *e, const char *site, int64_t older_than_ms, bool dry_run, jc_gc_fn fn,
+int jc_gc(struct jc_backend *e, const char *site, int64_t older_than_ms, bool dry_run, jc_gc_fn fn,
 	  void *ctx, jc_error *err)
 {
 	struct gc_run g = { e, dry_run, fn, ctx, 0, { 0 } };
@@ -484,22 +458,24 @@ int jc_gc(struct jc_engine *e, const char *site, int64_t older_than_ms, bool dry
 	int64_t now_s = now_unix_ms() / 1000;
 
 	/* containers first: a dead run's container holds its volume */
-	if (jc_engine_list(e, site, true, &cl, err) < 0)
+	if (jc_backend_list(e, site, true, &cl, err) < 0)
 		return -1;
 	for (size_t i = 0; i < cl.n; i++) {
 		struct jc_inspect *c = &cl.items[i];
 		settle(&g, "container", c->id, c->name ? c->name : c->id,
-		       verdict(c->supervisor, c->created, false, older_than_ms, now_s));
+		       verdict(c->labels.supervisor, c->labels.created, false, older_than_ms,
+			       now_s));
 	}
 	jc_container_list_free(&cl);
-	if (jc_engine_volume_list(e, site, &vl, err) < 0) {
+	if (jc_backend_volume_list(e, site, &vl, err) < 0) {
 		jc_error_clear(&g.first);
 		return -1;
 	}
 	for (size_t i = 0; i < vl.n; i++) {
 		struct jc_volume *v = &vl.items[i];
 		settle(&g, "volume", v->name, v->name,
-		       verdict(v->supervisor, v->created, v->keep, older_than_ms, now_s));
+		       verdict(v->labels.supervisor, v->labels.created, v->labels.keep,
+			       older_than_ms, now_s));
 	}
 	jc_volume_list_free(&vl);
 	if (g.failed) {

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "engine.h"
+#include "backend.h"
 #include "archive.h"
 
 /* This process as the jobcell.supervisor label names it.  Caller frees. */
@@ -28,25 +28,27 @@ struct jc_volume_spec {
  * keep).  The engine hands back an existing volume when the name is taken:
  * a foreign nonce means exactly that, and another name is tried; a volume
  * is never shared.  *name is the caller's to free. */
-int jc_volume_make(struct jc_engine *e, const struct jc_volume_spec *s, char **name, jc_error *err);
+int jc_volume_make(struct jc_backend *e, const struct jc_volume_spec *s, char **name,
+		   jc_error *err);
 /* Remove a volume, retrying while the engine says it is in use (a removed
  * container can hold it a moment longer): `tries` attempts 500 ms apart. */
-int jc_volume_remove_retry(struct jc_engine *e, const char *name, int tries, jc_error *err);
+int jc_volume_remove_retry(struct jc_backend *e, const char *name, int tries, jc_error *err);
 
 /* A container that is created and never started, with `volume` mounted
- * read-write at /v: the engine's archive endpoint reads and writes the
- * volume through it.  Labelled (role "transfer") so that gc finds it. */
+ * read-write at /v (the backend's stage container): stage in and out read
+ * and write the volume through it.  Labelled (role "transfer") so that gc
+ * finds it. */
 #define JC_TRANSFER_MOUNT "/v"
-int jc_transfer_open(struct jc_engine *e, const char *image, const char *user, const char *volume,
+int jc_transfer_open(struct jc_backend *e, const char *image, const char *user, const char *volume,
 		     const char *site, const char *supervisor, char **id, jc_error *err);
 /* Stream the inputs as a tar archive into `path` of container `ref`: a
  * thread writes the archive into a socket pair, the engine call reads it. */
-int jc_transfer_put(struct jc_engine *e, const char *ref, const char *name, const char *path,
+int jc_transfer_put(struct jc_backend *e, const char *ref, const char *name, const char *path,
 		    const struct jc_tar_opts *o, const struct jc_input *in, size_t n,
 		    jc_progress_fn progress, void *ctx, jc_error *err);
 /* Fetch `path` of container `ref` and extract it safely into `dest_fd`: the
  * engine call writes into a socket pair, a thread extracts from it. */
-int jc_transfer_get(struct jc_engine *e, const char *ref, const char *name, const char *path,
+int jc_transfer_get(struct jc_backend *e, const char *ref, const char *name, const char *path,
 		    int dest_fd, struct jc_extract_report *rep, jc_progress_fn progress, void *ctx,
 		    jc_error *err);
 
@@ -56,7 +58,7 @@ int jc_transfer_get(struct jc_engine *e, const char *ref, const char *name, cons
  * those were started detached and belong to their caller).  Each decision
  * is reported through `fn`.  Returns -1 when listing fails or any removal
  * failed (the rest is still tried). */
-int jc_gc(struct jc_engine *e, const char *site, int64_t older_than_ms, bool dry_run, jc_gc_fn fn,
+int jc_gc(struct jc_backend *e, const char *site, int64_t older_than_ms, bool dry_run, jc_gc_fn fn,
 	  void *ctx, jc_error *err);
 
 #endif

@@ -20,7 +20,8 @@
 #include "fake_engine.h"
 #include "check.h"
 #include "config.h"
-#include "engine.h"
+#include "backend.h"
+#include "docker/engine.h"
 #include "error.h"
 #include "util.h"
 #include "testutil.h"
@@ -534,7 +535,7 @@ static void test_remove_tree(void **state)
 static void engine_rows(const char *api, struct jc_check_report *r, bool site_volume)
 {
 	struct fake_engine *fe = fake_engine_start(api);
-	struct jc_engine *e = NULL;
+	struct jc_backend *e = NULL;
 	struct jc_config cfg;
 	jc_error err = { 0 };
 	char ep[300];
@@ -546,10 +547,10 @@ static void engine_rows(const char *api, struct jc_check_report *r, bool site_vo
 		cfg.ws_mode = JC_WS_VOLUME;
 		cfg.site_volume = strdup("site-vol");
 	}
-	assert_int_equal(jc_engine_open(ep, 5000, &e, &err), 0);
-	assert_int_equal(jc_engine_ping(e, &err), 0);
+	assert_int_equal(jc_docker_open(ep, 5000, &e, &err), 0);
+	assert_int_equal(jc_backend_ping(e, &err), 0);
 	assert_int_equal(jc_check_engine(e, &cfg, r, &err), 0);
-	jc_engine_close(e);
+	jc_backend_close(e);
 	fake_engine_stop(fe);
 	jc_config_free(&cfg);
 }

@@ -22,7 +22,8 @@
 #include <cmocka.h>
 
 #include "fake_engine.h"
-#include "engine.h"
+#include "backend.h"
+#include "docker/engine.h"
 #include "error.h"
 #include "volume.h"
 
@@ -312,7 +313,7 @@ static void test_config_refusals(void **state)
 static void test_detached_commands(void **state)
 {
 	struct fx *f = *state;
-	struct jc_engine *e;
+	struct jc_backend *e;
 	jc_error err = { 0 };
 	char ep[256], *id = NULL;
 
@@ -332,10 +333,10 @@ static void test_detached_commands(void **state)
 
 	/* rm leaves alone a container of that name that jobcell did not make */
 	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
-	assert_int_equal(jc_engine_open(ep, 2000, &e, &err), 0);
-	assert_int_equal(jc_engine_ping(e, &err), 0);
-	assert_int_equal(jc_engine_create(e, "jobcell-s-foreign", "{\"Image\":\"img\"}", &id, &err),
-			 0);
+	assert_int_equal(jc_docker_open(ep, 2000, &e, &err), 0);
+	assert_int_equal(jc_backend_ping(e, &err), 0);
+	assert_int_equal(
+	    jc_docker_create_json(e, "jobcell-s-foreign", "{\"Image\":\"img\"}", &id, &err), 0);
 	/* a name alone is not proof: every detached command checks the labels */
 	static const char *const cmds[] = { "rm", "stop", "wait", "logs" };
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -343,9 +344,9 @@ static void test_detached_commands(void **state)
 		assert_one_error(f, 125, "not labelled as job `foreign` of site `s`");
 	}
 	assert_int_equal(fake_engine_container_count(f->fe), 1);
-	assert_int_equal(jc_engine_remove(e, id, NULL, &err), 0);
+	assert_int_equal(jc_backend_remove(e, id, NULL, &err), 0);
 	free(id);
-	jc_engine_close(e);
+	jc_backend_close(e);
 }
 
 /* ---- volume mode ---- */
@@ -1218,7 +1219,7 @@ static void test_gc_dry_run_and_gc(void **state)
 	static const char live_vol[] = "tenant-a-run-b-1000000000000-0a11fe00";
 	static const char kept_vol[] = "tenant-a-run-b-1000000000000-0000cafe";
 	struct fx *f = *state;
-	struct jc_engine *e;
+	struct jc_backend *e;
 	jc_error err = { 0 };
 	char dead[200], labels[600], json[1200], ep[256], *self = NULL, *id = NULL;
 	cJSON *doc;
@@ -1249,10 +1250,10 @@ static void test_gc_dry_run_and_gc(void **state)
 		 "ghost\"}]}}",
 		 dead, dead_vol, dead_vol);
 	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
-	assert_int_equal(jc_engine_open(ep, 2000, &e, &err), 0);
-	assert_int_equal(jc_engine_ping(e, &err), 0);
-	assert_int_equal(jc_engine_create(e, "jobcell-s-ghost", json, &id, &err), 0);
-	jc_engine_close(e);
+	assert_int_equal(jc_docker_open(ep, 2000, &e, &err), 0);
+	assert_int_equal(jc_backend_ping(e, &err), 0);
+	assert_int_equal(jc_docker_create_json(e, "jobcell-s-ghost", json, &id, &err), 0);
+	jc_backend_close(e);
 	assert_int_equal(fake_engine_container_count(f->fe), 1);
 	assert_int_equal(fake_engine_volume_count(f->fe), f->nsite + 3);
 

@@ -16,7 +16,8 @@
 #include "config.h"
 #include "error.h"
 #include "plan.h"
-#include "request.h"
+#include "backend.h"
+#include "docker/json.h"
 #include "units.h"
 #include "util.h"
 
@@ -85,7 +86,7 @@ static void build(struct fx *f, const char *user)
 {
 	if (jc_plan_build(&f->cfg, &f->req, user, CREATED, &f->plan, &f->err) != 0)
 		fail_msg("jc_plan_build: %s", f->err.msg);
-	f->json = jc_request_create_json(f->plan, false, &f->err);
+	f->json = jc_docker_create_body(f->plan, false, &f->err);
 	assert_non_null(f->json);
 	assert_null(f->err.msg);
 	f->root = cJSON_Parse(f->json);
@@ -779,7 +780,38 @@ static void test_bind_mode_supervisor(void **state)
 	bind_mount(cJSON_GetArrayItem(m, 2), "/srv/ws/job1", "/workspace/job1", false);
 }
 
-/* ---- jc_plan_check_api ---------------------------------------------------------- */
+/* ---- jc_plan_check_backend ------------------------------------------------------ */
+
+/* A backend that only answers what the plan check asks: the seam, not an
+ * engine.  It speaks `api` and has subpaths from 1.45 on. */
+struct stub_backend {
+	struct jc_backend b;
+	const char *api;
+};
+
+static const char *stub_api(const struct jc_backend *b)
+{
+	return ((const struct stub_backend *)b)->api;
+}
+
+static bool stub_supports(const struct jc_backend *b, enum jc_feature f, const char **need)
+{
+	if (need)
+		*need = "Engine API 1.45";
+	return f == JC_FEATURE_VOLUME_SUBPATH && strcmp(stub_api(b), "1.45") >= 0;
+}
+
+static const struct jc_backend_ops stub_ops = {
+	.name = "stub",
+	.api_version = stub_api,
+	.supports = stub_supports,
+};
+
+static int check_api(const struct fx *f, const char *api, jc_error *err)
+{
+	struct stub_backend sb = { { &stub_ops, 1000 }, api };
+	return jc_plan_check_backend(&f->cfg, &sb.b, err);
+}
 
 static void test_check_api_subpath(void **state)
 {
@@ -793,7 +825,7 @@ static void test_check_api_subpath(void **state)
 	set_str(&f->cfg.site_volume, "lab-site");
 	build(f, NULL);
 	for (size_t i = 0; i < N(old); i++) {
-		assert_int_equal(jc_plan_check_api(&f->cfg, old[i], &err), -1);
+		assert_int_equal(check_api(f, old[i], &err), -1);
 		assert_int_equal(err.kind, JC_ERR_ENGINE);
 		assert_int_equal(err.status, ENOTSUP);
 		assert_non_null(err.msg);
@@ -802,7 +834,7 @@ static void test_check_api_subpath(void **state)
 			fail_msg("message `%s` lacks 1.45, %s or the volume", err.msg, old[i]);
 		jc_error_clear(&err);
 	}
-	assert_int_equal(jc_plan_check_api(&f->cfg, "1.45", &err), 0);
+	assert_int_equal(check_api(f, "1.45", &err), 0);
 	assert_null(err.msg);
 }
 
@@ -812,13 +844,13 @@ static void test_check_api_no_subpath(void **state)
 	jc_error err = { 0 };
 
 	build(f, NULL); /* bind mode */
-	assert_int_equal(jc_plan_check_api(&f->cfg, "1.41", &err), 0);
+	assert_int_equal(check_api(f, "1.41", &err), 0);
 	assert_null(err.msg);
 	unbuild(f);
 	volume_mode(f); /* whole volumes, no subpath */
 	build(f, NULL);
-	assert_int_equal(jc_plan_check_api(&f->cfg, "1.41", &err), 0);
-	assert_int_equal(jc_plan_check_api(&f->cfg, "1.44", &err), 0);
+	assert_int_equal(check_api(f, "1.41", &err), 0);
+	assert_int_equal(check_api(f, "1.44", &err), 0);
 	assert_null(err.msg);
 }
 
@@ -896,7 +928,7 @@ static void test_pretty(void **state)
 	cJSON *a;
 
 	build(f, NULL);
-	pretty = jc_request_create_json(f->plan, true, &f->err);
+	pretty = jc_docker_create_body(f->plan, true, &f->err);
 	assert_non_null(pretty);
 	assert_non_null(strchr(pretty, '\n'));
 	a = cJSON_Parse(pretty);
@@ -1212,7 +1244,7 @@ static void test_parse_inspect_good(void **state)
 	jc_error err = { 0 };
 
 	(void)state;
-	assert_int_equal(jc_request_parse_inspect(json, &in, &err), 0);
+	assert_int_equal(jc_docker_parse_inspect(json, &in, &err), 0);
 	assert_null(err.msg);
 	assert_string_equal(in.id, ID64);
 	assert_string_equal(in.name, "jobcell-lab-job1");
@@ -1220,19 +1252,19 @@ static void test_parse_inspect_good(void **state)
 	assert_false(in.running);
 	assert_true(in.oom_killed);
 	assert_int_equal(in.exit_code, 137);
-	assert_string_equal(in.job, "job1");
-	assert_string_equal(in.site, "lab");
-	assert_true(in.managed);
-	assert_string_equal(in.created, "1700000000");
-	assert_string_equal(in.supervisor, SUP);
-	assert_string_equal(in.volume, VOL);
-	assert_string_equal(in.role, "job");
-	assert_true(in.keep);
-	assert_string_equal(in.nonce, "0123abcd");
+	assert_string_equal(in.labels.job, "job1");
+	assert_string_equal(in.labels.site, "lab");
+	assert_true(in.labels.managed);
+	assert_string_equal(in.labels.created, "1700000000");
+	assert_string_equal(in.labels.supervisor, SUP);
+	assert_string_equal(in.labels.volume, VOL);
+	assert_string_equal(in.labels.role, "job");
+	assert_true(in.labels.keep);
+	assert_string_equal(in.labels.nonce, "0123abcd");
 	jc_inspect_free(&in);
 	assert_null(in.id);
-	assert_null(in.volume);
-	assert_false(in.keep);
+	assert_null(in.labels.volume);
+	assert_false(in.labels.keep);
 }
 
 static void test_parse_inspect_minimal(void **state)
@@ -1243,18 +1275,18 @@ static void test_parse_inspect_minimal(void **state)
 	jc_error err = { 0 };
 
 	(void)state;
-	assert_int_equal(jc_request_parse_inspect(json, &in, &err), 0);
+	assert_int_equal(jc_docker_parse_inspect(json, &in, &err), 0);
 	assert_null(in.name);
 	assert_false(in.running); /* "yes" is not JSON true */
 	assert_false(in.oom_killed);
-	assert_null(in.job);
-	assert_null(in.site);
-	assert_false(in.managed);
-	assert_null(in.created);
-	assert_null(in.supervisor);
-	assert_null(in.volume);
-	assert_null(in.role);
-	assert_false(in.keep);
+	assert_null(in.labels.job);
+	assert_null(in.labels.site);
+	assert_false(in.labels.managed);
+	assert_null(in.labels.created);
+	assert_null(in.labels.supervisor);
+	assert_null(in.labels.volume);
+	assert_null(in.labels.role);
+	assert_false(in.labels.keep);
 	jc_inspect_free(&in);
 }
 
@@ -1269,12 +1301,12 @@ static void test_parse_inspect_label_types(void **state)
 	jc_error err = { 0 };
 
 	(void)state;
-	assert_int_equal(jc_request_parse_inspect(json, &in, &err), 0);
-	assert_false(in.keep);
-	assert_false(in.managed);
-	assert_null(in.supervisor);
-	assert_null(in.volume);
-	assert_null(in.role);
+	assert_int_equal(jc_docker_parse_inspect(json, &in, &err), 0);
+	assert_false(in.labels.keep);
+	assert_false(in.labels.managed);
+	assert_null(in.labels.supervisor);
+	assert_null(in.labels.volume);
+	assert_null(in.labels.role);
 	jc_inspect_free(&in);
 }
 
@@ -1323,7 +1355,7 @@ static void test_parse_inspect_hostile(void **state)
 		struct jc_inspect in = { .exit_code = 99 };
 		jc_error err = { 0 };
 
-		expect_engine_err(jc_request_parse_inspect(cases[i].json, &in, &err), &err, EBADMSG,
+		expect_engine_err(jc_docker_parse_inspect(cases[i].json, &in, &err), &err, EBADMSG,
 				  cases[i].part);
 		/* out untouched */
 		assert_int_equal(in.exit_code, 99);
@@ -1354,20 +1386,20 @@ static void test_parse_id(void **state)
 	char *id = NULL;
 
 	(void)state;
-	assert_int_equal(jc_request_parse_id("{\"Id\":\"" ID64 "\",\"Warnings\":[]}", &id, &err),
+	assert_int_equal(jc_docker_parse_id("{\"Id\":\"" ID64 "\",\"Warnings\":[]}", &id, &err),
 			 0);
 	assert_string_equal(id, ID64);
 	free(id);
 	id = NULL;
-	assert_int_equal(jc_request_parse_id("{\"Id\":\"0123456789ab\"}", &id, &err), 0); /* 12 */
+	assert_int_equal(jc_docker_parse_id("{\"Id\":\"0123456789ab\"}", &id, &err), 0); /* 12 */
 	assert_string_equal(id, "0123456789ab");
 	free(id);
 	id = NULL;
-	assert_int_equal(jc_request_parse_id("{\"Id\":\"" ID64 ID64 "\"}", &id, &err), 0); /* 128 */
+	assert_int_equal(jc_docker_parse_id("{\"Id\":\"" ID64 ID64 "\"}", &id, &err), 0); /* 128 */
 	free(id);
 	id = NULL;
 	for (size_t i = 0; i < N(bad); i++) {
-		expect_engine_err(jc_request_parse_id(bad[i].json, &id, &err), &err, EBADMSG,
+		expect_engine_err(jc_docker_parse_id(bad[i].json, &id, &err), &err, EBADMSG,
 				  bad[i].part);
 		assert_null(id);
 	}
@@ -1399,21 +1431,21 @@ static void test_parse_wait(void **state)
 
 	(void)state;
 	st = -5;
-	assert_int_equal(jc_request_parse_wait("{\"StatusCode\":0}", &st, &err), 0);
+	assert_int_equal(jc_docker_parse_wait("{\"StatusCode\":0}", &st, &err), 0);
 	assert_int_equal(st, 0);
-	assert_int_equal(jc_request_parse_wait("{\"StatusCode\":255,\"Error\":null}", &st, &err),
+	assert_int_equal(jc_docker_parse_wait("{\"StatusCode\":255,\"Error\":null}", &st, &err),
 			 0);
 	assert_int_equal(st, 255);
 	assert_int_equal(
-	    jc_request_parse_wait("{\"StatusCode\":3,\"Error\":{\"Message\":\"\"}}", &st, &err), 0);
+	    jc_docker_parse_wait("{\"StatusCode\":3,\"Error\":{\"Message\":\"\"}}", &st, &err), 0);
 	assert_int_equal(st, 3);
 	assert_int_equal(
-	    jc_request_parse_wait("{\"StatusCode\":4,\"Error\":{\"Message\":7}}", &st, &err), 0);
+	    jc_docker_parse_wait("{\"StatusCode\":4,\"Error\":{\"Message\":7}}", &st, &err), 0);
 	assert_int_equal(st, 4);
 	assert_null(err.msg);
 	for (size_t i = 0; i < N(bad); i++) {
 		st = -5;
-		expect_engine_err(jc_request_parse_wait(bad[i].json, &st, &err), &err,
+		expect_engine_err(jc_docker_parse_wait(bad[i].json, &st, &err), &err,
 				  bad[i].status, bad[i].part);
 		assert_int_equal(st, -5);
 	}
@@ -1424,16 +1456,16 @@ static void test_error_message(void **state)
 	char *m;
 
 	(void)state;
-	m = jc_request_error_message("{\"message\":\"No such container: x\"}");
+	m = jc_docker_error_message("{\"message\":\"No such container: x\"}");
 	assert_string_equal(m, "No such container: x");
 	free(m);
-	assert_null(jc_request_error_message(NULL));
-	assert_null(jc_request_error_message(""));
-	assert_null(jc_request_error_message("not json"));
-	assert_null(jc_request_error_message("{\"message\":42}"));
-	assert_null(jc_request_error_message("{\"Message\":\"x\"}"));
-	assert_null(jc_request_error_message("[\"message\"]"));
-	assert_null(jc_request_error_message("{\"message\":null}"));
+	assert_null(jc_docker_error_message(NULL));
+	assert_null(jc_docker_error_message(""));
+	assert_null(jc_docker_error_message("not json"));
+	assert_null(jc_docker_error_message("{\"message\":42}"));
+	assert_null(jc_docker_error_message("{\"Message\":\"x\"}"));
+	assert_null(jc_docker_error_message("[\"message\"]"));
+	assert_null(jc_docker_error_message("{\"message\":null}"));
 }
 
 static void test_parse_list(void **state)
@@ -1449,28 +1481,28 @@ static void test_parse_list(void **state)
 	jc_error err = { 0 };
 
 	(void)state;
-	assert_int_equal(jc_request_parse_list(json, &l, &err), 0);
+	assert_int_equal(jc_docker_parse_list(json, &l, &err), 0);
 	assert_int_equal(l.n, 3);
 	assert_string_equal(l.items[0].id, ID64);
 	assert_string_equal(l.items[0].name, "jobcell-lab-a");
 	assert_string_equal(l.items[0].status, "running");
-	assert_string_equal(l.items[0].job, "a");
-	assert_string_equal(l.items[0].created, "1");
+	assert_string_equal(l.items[0].labels.job, "a");
+	assert_string_equal(l.items[0].labels.created, "1");
 	/* gc tells transfer containers and their owners by these */
-	assert_string_equal(l.items[0].role, "transfer");
-	assert_string_equal(l.items[0].volume, VOL);
-	assert_string_equal(l.items[0].supervisor, SUP);
-	assert_null(l.items[1].role);
+	assert_string_equal(l.items[0].labels.role, "transfer");
+	assert_string_equal(l.items[0].labels.volume, VOL);
+	assert_string_equal(l.items[0].labels.supervisor, SUP);
+	assert_null(l.items[1].labels.role);
 	assert_string_equal(l.items[1].id, "abcdefabcdef");
 	assert_null(l.items[1].name);
 	assert_string_equal(l.items[1].status, "exited");
-	assert_null(l.items[1].job);
+	assert_null(l.items[1].labels.job);
 	assert_null(l.items[2].name);
-	assert_null(l.items[2].created);
+	assert_null(l.items[2].labels.created);
 	jc_container_list_free(&l);
 	assert_int_equal(l.n, 0);
 
-	assert_int_equal(jc_request_parse_list("[]", &l, &err), 0);
+	assert_int_equal(jc_docker_parse_list("[]", &l, &err), 0);
 	assert_int_equal(l.n, 0);
 	jc_container_list_free(&l);
 }
@@ -1502,7 +1534,7 @@ static void test_parse_list_hostile(void **state)
 	(void)state;
 	for (size_t i = 0; i < N(bad); i++) {
 		struct jc_container_list l = { .n = 77 };
-		expect_engine_err(jc_request_parse_list(bad[i].json, &l, &err), &err, EBADMSG,
+		expect_engine_err(jc_docker_parse_list(bad[i].json, &l, &err), &err, EBADMSG,
 				  bad[i].part);
 		assert_int_equal(l.n, 77);
 		assert_null(l.items);
@@ -1513,15 +1545,15 @@ static void test_parse_list_hostile(void **state)
 
 static void test_volume_json(void **state)
 {
-	struct jc_label labels[] = { { "jobcell.managed", "true" },
-				     { "jobcell.tenant", "acme" },
-				     { "jobcell.nonce", "quote\" and\nnewline" } };
+	struct jc_labels labels = { .managed = true,
+				    .tenant = (char *)"acme",
+				    .nonce = (char *)"quote\" and\nnewline" };
 	jc_error err = { 0 };
 	cJSON *root;
 	char *json;
 
 	(void)state;
-	json = jc_request_volume_json(VOL, labels, N(labels), &err);
+	json = jc_docker_volume_body(VOL, &labels, &err);
 	assert_non_null(json);
 	assert_null(err.msg);
 	root = cJSON_Parse(json);
@@ -1536,7 +1568,7 @@ static void test_volume_json(void **state)
 	free(json);
 
 	/* no labels: an empty object, not a missing one */
-	json = jc_request_volume_json("ab", NULL, 0, &err);
+	json = jc_docker_volume_body("ab", &(struct jc_labels){ 0 }, &err);
 	assert_non_null(json);
 	root = cJSON_Parse(json);
 	json_keys(root, "Name", "Driver", "Labels");
@@ -1560,22 +1592,22 @@ static void test_parse_volume_good(void **state)
 	jc_error err = { 0 };
 
 	(void)state;
-	assert_int_equal(jc_request_parse_volume(json, &v, &err), 0);
+	assert_int_equal(jc_docker_parse_volume(json, &v, &err), 0);
 	assert_null(err.msg);
 	assert_string_equal(v.name, VOL);
 	assert_string_equal(v.created_at, "2024-05-01T10:00:00Z");
-	assert_true(v.managed);
-	assert_true(v.keep);
-	assert_string_equal(v.tenant, "acme");
-	assert_string_equal(v.run, "r1");
-	assert_string_equal(v.site, "lab");
-	assert_string_equal(v.job, "job1");
-	assert_string_equal(v.created, "1700000000");
-	assert_string_equal(v.nonce, "0123abcd");
-	assert_string_equal(v.supervisor, SUP);
+	assert_true(v.labels.managed);
+	assert_true(v.labels.keep);
+	assert_string_equal(v.labels.tenant, "acme");
+	assert_string_equal(v.labels.run, "r1");
+	assert_string_equal(v.labels.site, "lab");
+	assert_string_equal(v.labels.job, "job1");
+	assert_string_equal(v.labels.created, "1700000000");
+	assert_string_equal(v.labels.nonce, "0123abcd");
+	assert_string_equal(v.labels.supervisor, SUP);
 	jc_volume_free(&v);
 	assert_null(v.name);
-	assert_false(v.managed);
+	assert_false(v.labels.managed);
 }
 
 /* A volume jobcell did not make: no labels, nothing managed. */
@@ -1595,19 +1627,19 @@ static void test_parse_volume_unlabelled(void **state)
 		struct jc_volume v;
 		jc_error err = { 0 };
 
-		if (jc_request_parse_volume(cases[i], &v, &err) != 0)
+		if (jc_docker_parse_volume(cases[i], &v, &err) != 0)
 			fail_msg("case %zu refused: %s", i, err.msg);
 		assert_string_equal(v.name, "plain");
-		assert_false(v.managed);
-		assert_false(v.keep);
+		assert_false(v.labels.managed);
+		assert_false(v.labels.keep);
 		assert_null(v.created_at);
-		assert_null(v.tenant);
-		assert_null(v.run);
-		assert_null(v.site);
-		assert_null(v.job);
-		assert_null(v.created);
-		assert_null(v.nonce);
-		assert_null(v.supervisor);
+		assert_null(v.labels.tenant);
+		assert_null(v.labels.run);
+		assert_null(v.labels.site);
+		assert_null(v.labels.job);
+		assert_null(v.labels.created);
+		assert_null(v.labels.nonce);
+		assert_null(v.labels.supervisor);
 		jc_volume_free(&v);
 	}
 }
@@ -1638,13 +1670,13 @@ static void test_parse_volume_hostile(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < N(cases); i++) {
-		struct jc_volume v = { .name = sentinel, .keep = true };
+		struct jc_volume v = { .name = sentinel, .labels.keep = true };
 		jc_error err = { 0 };
 
-		expect_engine_err(jc_request_parse_volume(cases[i].json, &v, &err), &err, EBADMSG,
+		expect_engine_err(jc_docker_parse_volume(cases[i].json, &v, &err), &err, EBADMSG,
 				  cases[i].part);
 		/* out-parameters are assigned only on success (jobcell.h) */
-		if (v.name != sentinel || !v.keep)
+		if (v.name != sentinel || !v.labels.keep)
 			fail_msg("case %zu: out-parameter changed on failure", i);
 	}
 }
@@ -1663,22 +1695,22 @@ static void test_parse_volume_list(void **state)
 	jc_error err = { 0 };
 
 	(void)state;
-	assert_int_equal(jc_request_parse_volume_list(json, &l, &err), 0);
+	assert_int_equal(jc_docker_parse_volume_list(json, &l, &err), 0);
 	assert_null(err.msg);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.items[0].name, VOL);
-	assert_true(l.items[0].managed);
-	assert_string_equal(l.items[0].tenant, "acme");
+	assert_true(l.items[0].labels.managed);
+	assert_string_equal(l.items[0].labels.tenant, "acme");
 	assert_string_equal(l.items[1].name, "plain");
-	assert_false(l.items[1].managed);
-	assert_null(l.items[1].tenant);
+	assert_false(l.items[1].labels.managed);
+	assert_null(l.items[1].labels.tenant);
 	jc_volume_list_free(&l);
 	assert_int_equal(l.n, 0);
 	assert_null(l.items);
 
 	for (size_t i = 0; i < N(empty); i++) {
 		l = (struct jc_volume_list){ .n = 77 };
-		if (jc_request_parse_volume_list(empty[i], &l, &err) != 0)
+		if (jc_docker_parse_volume_list(empty[i], &l, &err) != 0)
 			fail_msg("case %zu refused: %s", i, err.msg);
 		assert_int_equal(l.n, 0);
 		jc_volume_list_free(&l);
@@ -1714,7 +1746,7 @@ static void test_parse_volume_list_hostile(void **state)
 	(void)state;
 	for (size_t i = 0; i < N(bad); i++) {
 		struct jc_volume_list l = { .n = 77 };
-		expect_engine_err(jc_request_parse_volume_list(bad[i].json, &l, &err), &err,
+		expect_engine_err(jc_docker_parse_volume_list(bad[i].json, &l, &err), &err,
 				  EBADMSG, bad[i].part);
 		assert_int_equal(l.n, 77);
 		assert_null(l.items);

@@ -19,16 +19,17 @@
 
 #include "fake_engine.h"
 #include "config.h"
-#include "engine.h"
+#include "backend.h"
+#include "docker/engine.h"
 #include "error.h"
 #include "plan.h"
-#include "request.h"
+#include "docker/json.h"
 #include "supervise.h"
 #include "util.h"
 
 struct fixture {
 	struct fake_engine *fe;
-	struct jc_engine *e;
+	struct jc_backend *e;
 	struct jc_config cfg;
 	int sfd;
 	char out[4096];
@@ -75,8 +76,8 @@ static int setup(void **state)
 	f->cfg.image = strdup("img");
 	f->cfg.stop_grace_ms = 1000;
 	f->cfg.engine_timeout_ms = 2000;
-	assert_int_equal(jc_engine_open(ep, f->cfg.engine_timeout_ms, &f->e, &err), 0);
-	assert_int_equal(jc_engine_ping(f->e, &err), 0);
+	assert_int_equal(jc_docker_open(ep, f->cfg.engine_timeout_ms, &f->e, &err), 0);
+	assert_int_equal(jc_backend_ping(f->e, &err), 0);
 	*state = f;
 	return 0;
 }
@@ -84,7 +85,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	jc_engine_close(f->e);
+	jc_backend_close(f->e);
 	fake_engine_stop(f->fe);
 	jc_config_free(&f->cfg);
 	close(f->sfd);
@@ -168,7 +169,7 @@ static void test_lifecycle_order_and_output(void **state)
 	create = fake_engine_find(f->fe, "POST", "/containers/create");
 	assert_non_null(create);
 	assert_string_equal(create->query, "name=jobcell-s-j");
-	want = jc_request_create_json(p, false, &err);
+	want = jc_docker_create_body(p, false, &err);
 	assert_string_equal(create->body, want);
 	free(want);
 	/* wait is registered before start; logs, inspect and remove follow */
@@ -437,7 +438,7 @@ static void test_logs_reader_may_pause(void **state)
 	    jc_supervise_logs(f->e, r.id, "jobcell-s-j", false, f->sfd, stuck_once_sink, f, &err),
 	    0);
 	assert_int_equal(f->nout, 3000);
-	assert_int_equal(jc_engine_remove(f->e, r.id, NULL, &err), 0);
+	assert_int_equal(jc_backend_remove(f->e, r.id, NULL, &err), 0);
 	jc_run_result_free(&r);
 	jc_plan_free(p);
 }
@@ -476,7 +477,7 @@ static void test_remove_failure_is_reported(void **state)
 	assert_msg(&err, "remove container `jobcell-s-j`: engine said 500: busy");
 	/* the leftover is labelled: found by label, removable */
 	assert_int_equal(fake_engine_container_count(f->fe), 1);
-	assert_int_equal(jc_engine_remove(f->e, "jobcell-s-j", NULL, &err), 0);
+	assert_int_equal(jc_backend_remove(f->e, "jobcell-s-j", NULL, &err), 0);
 	jc_error_clear(&err);
 	jc_plan_free(p);
 }
@@ -514,7 +515,7 @@ static void test_lost_create_answer(void **state)
 	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), -1);
 	assert_string_equal(err.msg, "create container `jobcell-s-j`: engine said 500: boom");
 	assert_int_equal(fake_engine_container_count(f->fe), 1);
-	assert_int_equal(jc_engine_remove(f->e, first.id, NULL, &err), 0);
+	assert_int_equal(jc_backend_remove(f->e, first.id, NULL, &err), 0);
 	jc_run_result_free(&first);
 	jc_error_clear(&err);
 	jc_plan_free(p);
@@ -559,7 +560,7 @@ static void test_name_conflict(void **state)
 	assert_msg(&err, "create container `jobcell-s-j`: engine said 409");
 	/* the first one is untouched by the refused second */
 	assert_int_equal(fake_engine_container_count(f->fe), 1);
-	assert_int_equal(jc_engine_remove(f->e, r.id, NULL, &err), 0);
+	assert_int_equal(jc_backend_remove(f->e, r.id, NULL, &err), 0);
 	jc_run_result_free(&r);
 	jc_error_clear(&err);
 	jc_plan_free(p);
@@ -681,7 +682,7 @@ static void test_detached_wait_and_logs(void **state)
 			 0);
 	assert_int_equal(jc_supervise_wait(f->e, "nosuch", NULL, 1000, f->sfd, &status, &err), -1);
 	assert_msg(&err, "wait for container `nosuch`: engine said 404");
-	assert_int_equal(jc_engine_remove(f->e, r.id, NULL, &err), 0);
+	assert_int_equal(jc_backend_remove(f->e, r.id, NULL, &err), 0);
 	jc_error_clear(&err);
 	jc_run_result_free(&r);
 	jc_plan_free(p);

@@ -30,16 +30,17 @@
 
 #include "fake_engine.h"
 #include "archive.h"
-#include "engine.h"
+#include "backend.h"
+#include "docker/engine.h"
 #include "error.h"
 #include "names.h"
-#include "request.h"
+#include "docker/json.h"
 #include "volume.h"
 #include "testutil.h"
 
 struct fixture {
 	struct fake_engine *fe;
-	struct jc_engine *e;
+	struct jc_backend *e;
 	char tmp[256]; /* scratch directory, removed at teardown */
 };
 
@@ -55,8 +56,8 @@ static int setup(void **state)
 	assert_non_null(f->fe);
 	fake_engine_add_image(f->fe, "img", "");
 	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
-	assert_int_equal(jc_engine_open(ep, 5000, &f->e, &err), 0);
-	assert_int_equal(jc_engine_ping(f->e, &err), 0);
+	assert_int_equal(jc_docker_open(ep, 5000, &f->e, &err), 0);
+	assert_int_equal(jc_backend_ping(f->e, &err), 0);
 	snprintf(f->tmp, sizeof(f->tmp), "%s/test-volume-XXXXXX", t && *t ? t : "/tmp");
 	assert_non_null(mkdtemp(f->tmp));
 	fake_engine_reset_requests(f->fe);
@@ -68,7 +69,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	jc_engine_close(f->e);
+	jc_backend_close(f->e);
 	fake_engine_stop(f->fe);
 	rm_tree(f->tmp);
 	free(f);
@@ -217,10 +218,10 @@ static void test_make_sends_name_driver_and_labels(void **state)
 	/* the engine holds it, with that nonce */
 	assert_true(fake_engine_has_volume(f->fe, name));
 	assert_int_equal(fake_engine_volume_count(f->fe), 1);
-	assert_int_equal(jc_engine_volume_inspect(f->e, name, &got, &err), 0);
-	assert_string_equal(got.nonce, label(labels, "jobcell.nonce"));
-	assert_true(got.managed);
-	assert_false(got.keep);
+	assert_int_equal(jc_backend_volume_inspect(f->e, name, &got, &err), 0);
+	assert_string_equal(got.labels.nonce, label(labels, "jobcell.nonce"));
+	assert_true(got.labels.managed);
+	assert_false(got.labels.keep);
 	jc_volume_free(&got);
 	cJSON_Delete(b);
 	free(name);
@@ -361,7 +362,7 @@ static void test_remove_missing_busy_and_failing(void **state)
 	char *id = NULL;
 
 	/* missing: what removal wanted */
-	assert_int_equal(jc_engine_volume_remove(f->e, "nosuchvol", &err), 0);
+	assert_int_equal(jc_backend_volume_remove(f->e, "nosuchvol", &err), 0);
 	assert_null(err.msg);
 	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/volumes/nosuchvol"), 1);
 	assert_int_equal(jc_volume_remove_retry(f->e, "nosuchvol", 3, &err), 0);
@@ -377,7 +378,7 @@ static void test_remove_missing_busy_and_failing(void **state)
 	assert_false(fake_engine_has_volume(f->fe, "busy1"));
 
 	/* held by a container for good: tries=2 gives up after two */
-	assert_int_equal(jc_engine_create(f->e, "holder",
+	assert_int_equal(jc_docker_create_json(f->e, "holder",
 					  "{\"Image\":\"img\",\"HostConfig\":{\"Mounts\":[{"
 					  "\"Type\":\"volume\",\"Source\":\"busy2\",\"Target\":"
 					  "\"/v\"}]}}",
@@ -475,29 +476,29 @@ static void test_list_filters_and_parses(void **state)
 	fake_engine_add_volume(f->fe, "d1",
 			       "{\"jobcell.managed\":\"false\",\"jobcell.site\":\"s1\"}");
 
-	assert_int_equal(jc_engine_volume_list(f->e, "s1", &l, &err), 0);
+	assert_int_equal(jc_backend_volume_list(f->e, "s1", &l, &err), 0);
 	assert_list_filter(f->fe, 0, "s1");
 	assert_int_equal(l.n, 2);
 	assert_non_null(v = find_vol(&l, "a1"));
-	assert_true(v->managed);
-	assert_true(v->keep);
-	assert_string_equal(v->site, "s1");
-	assert_string_equal(v->tenant, "T");
-	assert_string_equal(v->run, "R");
-	assert_string_equal(v->job, "j");
-	assert_string_equal(v->created, "17");
-	assert_string_equal(v->nonce, "00112233aabbccdd");
-	assert_string_equal(v->supervisor, "ab/1/2/3");
+	assert_true(v->labels.managed);
+	assert_true(v->labels.keep);
+	assert_string_equal(v->labels.site, "s1");
+	assert_string_equal(v->labels.tenant, "T");
+	assert_string_equal(v->labels.run, "R");
+	assert_string_equal(v->labels.job, "j");
+	assert_string_equal(v->labels.created, "17");
+	assert_string_equal(v->labels.nonce, "00112233aabbccdd");
+	assert_string_equal(v->labels.supervisor, "ab/1/2/3");
 	assert_non_null(v->created_at);
 	assert_non_null(v = find_vol(&l, "a2"));
-	assert_true(v->managed);
-	assert_false(v->keep);
-	assert_null(v->tenant);
-	assert_null(v->supervisor);
+	assert_true(v->labels.managed);
+	assert_false(v->labels.keep);
+	assert_null(v->labels.tenant);
+	assert_null(v->labels.supervisor);
 	jc_volume_list_free(&l);
 
 	/* every site */
-	assert_int_equal(jc_engine_volume_list(f->e, NULL, &l, &err), 0);
+	assert_int_equal(jc_backend_volume_list(f->e, NULL, &l, &err), 0);
 	assert_list_filter(f->fe, 1, NULL);
 	assert_int_equal(l.n, 3);
 	assert_non_null(find_vol(&l, "b1"));
@@ -505,7 +506,7 @@ static void test_list_filters_and_parses(void **state)
 
 	/* an answer that is not JSON */
 	fake_engine_fail(f->fe, "GET", "/volumes", FAKE_FAULT_MALFORMED, 0, NULL, 1);
-	assert_int_equal(jc_engine_volume_list(f->e, "s1", &l, &err), -1);
+	assert_int_equal(jc_backend_volume_list(f->e, "s1", &l, &err), -1);
 	assert_int_equal(err.kind, JC_ERR_ENGINE);
 	assert_int_equal(err.status, EBADMSG);
 	assert_msg(&err, "list volumes");
@@ -516,7 +517,7 @@ static void test_list_filters_and_parses(void **state)
 	/* an engine error keeps the engine's message */
 	fake_engine_fail(f->fe, "GET", "/volumes", FAKE_FAULT_STATUS, 500, "volume store broken",
 			 1);
-	assert_int_equal(jc_engine_volume_list(f->e, "s1", &l, &err), -1);
+	assert_int_equal(jc_backend_volume_list(f->e, "s1", &l, &err), -1);
 	assert_string_equal(err.msg, "list volumes `s1`: engine said 500: volume store broken");
 	jc_error_clear(&err);
 }
@@ -598,7 +599,8 @@ static void transfer_setup(struct fixture *f, struct transfer *t)
 	int d;
 
 	memset(t, 0, sizeof(*t));
-	assert_int_equal(jc_engine_create(f->e, "xfer", "{\"Image\":\"img\"}", &t->id, &err), 0);
+	assert_int_equal(
+	    jc_docker_create_json(f->e, "xfer", "{\"Image\":\"img\"}", &t->id, &err), 0);
 	make_dir(f->tmp, "in", 0755);
 	t->base_fd = open_dir(f->tmp, "in");
 	write_file(t->base_fd, "data.bin", big, BIG_SIZE, 0644);
@@ -812,12 +814,12 @@ static void test_put_engine_gone_releases_the_writer(void **state)
 {
 	struct fixture *f = *state;
 	struct jc_tar_opts o = { .root = "v", .root_mode = 0700, .uid = 1, .gid = 1 };
-	struct jc_engine *gone = NULL;
+	struct jc_backend *gone = NULL;
 	struct transfer t;
 	jc_error err = { 0 };
 
 	transfer_setup(f, &t);
-	assert_int_equal(jc_engine_open("unix:///nonexistent/jobcell-test.sock", 1000, &gone, &err),
+	assert_int_equal(jc_docker_open("unix:///nonexistent/jobcell-test.sock", 1000, &gone, &err),
 			 0);
 	assert_int_equal(jc_transfer_put(gone, t.id, "xfer", "/", &o, t.in, t.n, NULL, NULL, &err),
 			 -1);
@@ -825,7 +827,7 @@ static void test_put_engine_gone_releases_the_writer(void **state)
 	assert_int_equal(err.status, ECONNREFUSED);
 	assert_msg(&err, "write files into container `xfer`: engine is not answering");
 	jc_error_clear(&err);
-	jc_engine_close(gone);
+	jc_backend_close(gone);
 	transfer_teardown(&t);
 }
 
@@ -874,7 +876,7 @@ static void test_put_engine_hangs_up_mid_upload(void **state)
 {
 	struct fixture *f = *state;
 	struct jc_tar_opts o = { .root = "v", .root_mode = 0700, .uid = 1, .gid = 1 };
-	struct jc_engine *e = NULL;
+	struct jc_backend *e = NULL;
 	struct hangup h;
 	struct transfer t;
 	jc_error err = { 0 };
@@ -884,11 +886,11 @@ static void test_put_engine_hangs_up_mid_upload(void **state)
 	transfer_setup(f, &t);
 	hangup_start(&h, f->tmp);
 	snprintf(ep, sizeof(ep), "unix://%s", h.path);
-	assert_int_equal(jc_engine_open(ep, 2000, &e, &err), 0);
+	assert_int_equal(jc_docker_open(ep, 2000, &e, &err), 0);
 	rc = jc_transfer_put(e, t.id, "xfer", "/", &o, t.in, t.n, NULL, NULL, &err);
 	pthread_join(h.t, NULL);
 	close(h.lfd);
-	jc_engine_close(e);
+	jc_backend_close(e);
 	transfer_teardown(&t);
 	assert_int_equal(rc, -1);
 	assert_non_null(err.msg);
@@ -1086,7 +1088,7 @@ static void test_get_extracts_a_hostile_tar_safely(void **state)
 	assert_int_equal(mkdir(dest, 0700), 0);
 	dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(dfd >= 0);
-	assert_int_equal(jc_engine_create(f->e, "xfer", "{\"Image\":\"img\"}", &id, &err), 0);
+	assert_int_equal(jc_docker_create_json(f->e, "xfer", "{\"Image\":\"img\"}", &id, &err), 0);
 	fake_engine_set_archive(f->fe, "/v", tar.data, tar.len);
 
 	assert_int_equal(jc_transfer_get(f->e, id, "xfer", "/v", dfd, &rep, NULL, NULL, &err), 0);
@@ -1158,7 +1160,7 @@ static void test_get_failures(void **state)
 	assert_int_equal(mkdir(dest, 0700), 0);
 	dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(dfd >= 0);
-	assert_int_equal(jc_engine_create(f->e, "xfer", "{\"Image\":\"img\"}", &id, &err), 0);
+	assert_int_equal(jc_docker_create_json(f->e, "xfer", "{\"Image\":\"img\"}", &id, &err), 0);
 	fake_engine_set_archive(f->fe, "/v", tar.data, tar.len);
 
 	/* no such path: the engine's word */
@@ -1391,7 +1393,7 @@ static void gc_container(struct fixture *f, const char *name, const char *site, 
 		assert_non_null(cJSON_AddStringToObject(m, "Target", "/v"));
 	}
 	assert_non_null(json = cJSON_PrintUnformatted(b));
-	assert_int_equal(jc_engine_create(f->e, name, json, &id, &err), 0);
+	assert_int_equal(jc_docker_create_json(f->e, name, json, &id, &err), 0);
 	free(id);
 	free(json);
 	cJSON_Delete(b);
@@ -1444,7 +1446,7 @@ static bool container_exists(struct fixture *f, const char *name)
 	struct jc_inspect in;
 	jc_error err = { 0 };
 
-	if (jc_engine_inspect(f->e, name, &in, &err) == 0) {
+	if (jc_backend_inspect(f->e, name, &in, &err) == 0) {
 		jc_inspect_free(&in);
 		return true;
 	}
@@ -1580,7 +1582,7 @@ static void test_gc_failures_are_counted_and_the_rest_goes_on(void **state)
 	/* gc removes by id: c-stuck's removal fails for good */
 	{
 		struct jc_inspect in;
-		assert_int_equal(jc_engine_inspect(f->e, "c-stuck", &in, &err), 0);
+		assert_int_equal(jc_backend_inspect(f->e, "c-stuck", &in, &err), 0);
 		fake_engine_fail(f->fe, "DELETE", in.id, FAKE_FAULT_STATUS, 500, "driver failed",
 				 -1);
 		jc_inspect_free(&in);

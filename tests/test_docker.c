@@ -12,18 +12,19 @@
 #include <cmocka.h>
 
 #include "fake_engine.h"
-#include "engine.h"
+#include "backend.h"
+#include "docker/engine.h"
 #include "error.h"
-#include "request.h"
+#include "docker/json.h"
 
-static struct jc_engine *open_on(struct fake_engine *fe, int64_t timeout_ms)
+static struct jc_backend *open_on(struct fake_engine *fe, int64_t timeout_ms)
 {
 	char ep[256];
-	struct jc_engine *e = NULL;
+	struct jc_backend *e = NULL;
 	jc_error err = { 0 };
 
 	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(fe));
-	assert_int_equal(jc_engine_open(ep, timeout_ms, &e, &err), 0);
+	assert_int_equal(jc_docker_open(ep, timeout_ms, &e, &err), 0);
 	return e;
 }
 
@@ -50,23 +51,23 @@ static void test_negotiation(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct fake_engine *fe = fake_engine_start(cases[i].engine);
-		struct jc_engine *e;
+		struct jc_backend *e;
 		jc_error err = { 0 };
 		int r;
 
 		assert_non_null(fe);
 		e = open_on(fe, 5000);
-		r = jc_engine_ping(e, &err);
+		r = jc_backend_ping(e, &err);
 		if (cases[i].want) {
 			assert_int_equal(r, 0);
-			assert_string_equal(jc_engine_api(e), cases[i].want);
+			assert_string_equal(jc_backend_api(e), cases[i].want);
 		} else {
 			assert_int_equal(r, -1);
 			assert_int_equal(err.kind, JC_ERR_ENGINE);
 			assert_msg(&err, cases[i].msg);
 		}
 		jc_error_clear(&err);
-		jc_engine_close(e);
+		jc_backend_close(e);
 		fake_engine_stop(fe);
 	}
 }
@@ -74,15 +75,15 @@ static void test_negotiation(void **state)
 static void test_versioned_paths(void **state)
 {
 	struct fake_engine *fe = fake_engine_start("1.41");
-	struct jc_engine *e = open_on(fe, 5000);
+	struct jc_backend *e = open_on(fe, 5000);
 	const struct fake_request *rq;
 	jc_error err = { 0 };
 	char *user = NULL;
 	(void)state;
 
 	fake_engine_add_image(fe, "jobcell-test/nonroot:latest", "65532:65532");
-	assert_int_equal(jc_engine_ping(e, &err), 0);
-	assert_int_equal(jc_engine_image_user(e, "jobcell-test/nonroot:latest", &user, &err), 0);
+	assert_int_equal(jc_backend_ping(e, &err), 0);
+	assert_int_equal(jc_backend_image_user(e, "jobcell-test/nonroot:latest", &user, &err), 0);
 	assert_string_equal(user, "65532:65532");
 	free(user);
 	rq = fake_engine_find(fe, "GET", "/_ping");
@@ -91,43 +92,43 @@ static void test_versioned_paths(void **state)
 	rq = fake_engine_find(fe, "GET", "/images/");
 	assert_non_null(rq);
 	assert_string_equal(rq->version, "1.41");
-	assert_int_equal(jc_engine_image_user(e, "nosuch", &user, &err), -1);
+	assert_int_equal(jc_backend_image_user(e, "nosuch", &user, &err), -1);
 	assert_msg(&err, "inspect image `nosuch`: engine said 404: No such image: nosuch");
 	assert_int_equal(err.status, ENOENT);
 	assert_false(err.retry);
 	jc_error_clear(&err);
-	jc_engine_close(e);
+	jc_backend_close(e);
 	fake_engine_stop(fe);
 }
 
 static void test_http_errors_keep_engine_message(void **state)
 {
 	struct fake_engine *fe = fake_engine_start("1.41");
-	struct jc_engine *e = open_on(fe, 5000);
+	struct jc_backend *e = open_on(fe, 5000);
 	jc_error err = { 0 };
 	char *id = NULL;
 	(void)state;
 
 	fake_engine_add_image(fe, "img", "");
-	assert_int_equal(jc_engine_ping(e, &err), 0);
+	assert_int_equal(jc_backend_ping(e, &err), 0);
 	fake_engine_fail(fe, "POST", "/containers/create", FAKE_FAULT_STATUS, 500, "disk on fire",
 			 1);
-	assert_int_equal(jc_engine_create(e, "c1", "{\"Image\":\"img\"}", &id, &err), -1);
+	assert_int_equal(jc_docker_create_json(e, "c1", "{\"Image\":\"img\"}", &id, &err), -1);
 	assert_string_equal(err.msg, "create container `c1`: engine said 500: disk on fire");
 	assert_int_equal(err.status, EIO);
 	assert_true(err.retry);
 	/* the engine holds nothing after a refused create */
 	assert_int_equal(fake_engine_container_count(fe), 0);
-	assert_int_equal(jc_engine_create(e, "c1", "{\"Image\":\"img\"}", &id, &err), 0);
-	assert_int_equal(jc_engine_create(e, "c1", "{\"Image\":\"img\"}", &id, &err), -1);
+	assert_int_equal(jc_docker_create_json(e, "c1", "{\"Image\":\"img\"}", &id, &err), 0);
+	assert_int_equal(jc_docker_create_json(e, "c1", "{\"Image\":\"img\"}", &id, &err), -1);
 	assert_int_equal(err.status, EEXIST);
 	assert_msg(&err, "is already in use");
-	assert_int_equal(jc_engine_remove(e, "c1", NULL, &err), 0);
+	assert_int_equal(jc_backend_remove(e, "c1", NULL, &err), 0);
 	/* removing what is gone already is what removal wanted */
-	assert_int_equal(jc_engine_remove(e, "c1", NULL, &err), 0);
+	assert_int_equal(jc_backend_remove(e, "c1", NULL, &err), 0);
 	free(id);
 	jc_error_clear(&err);
-	jc_engine_close(e);
+	jc_backend_close(e);
 	fake_engine_stop(fe);
 }
 
@@ -146,36 +147,36 @@ static void test_transport_faults(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct fake_engine *fe = fake_engine_start("1.41");
-		struct jc_engine *e = open_on(fe, 500);
+		struct jc_backend *e = open_on(fe, 500);
 		struct jc_inspect in;
 		jc_error err = { 0 };
 
-		assert_int_equal(jc_engine_ping(e, &err), 0);
+		assert_int_equal(jc_backend_ping(e, &err), 0);
 		fake_engine_fail(fe, "GET", "/containers/x1/json", cases[i].fault, 0, NULL, 1);
-		assert_int_equal(jc_engine_inspect(e, "x1", &in, &err), -1);
+		assert_int_equal(jc_backend_inspect(e, "x1", &in, &err), -1);
 		assert_int_equal(err.kind, JC_ERR_ENGINE);
 		assert_int_equal(err.status, cases[i].status);
 		assert_msg(&err, "inspect container `x1`");
 		assert_msg(&err, cases[i].msg);
 		jc_error_clear(&err);
-		jc_engine_close(e);
+		jc_backend_close(e);
 		fake_engine_stop(fe);
 	}
 }
 
 static void test_engine_down(void **state)
 {
-	struct jc_engine *e = NULL;
+	struct jc_backend *e = NULL;
 	jc_error err = { 0 };
 	(void)state;
 
-	assert_int_equal(jc_engine_open("unix:///nonexistent/engine.sock", 1000, &e, &err), 0);
-	assert_int_equal(jc_engine_ping(e, &err), -1);
+	assert_int_equal(jc_docker_open("unix:///nonexistent/engine.sock", 1000, &e, &err), 0);
+	assert_int_equal(jc_backend_ping(e, &err), -1);
 	assert_int_equal(err.status, ECONNREFUSED);
 	assert_true(err.retry);
 	assert_msg(&err, "ping engine `unix:///nonexistent/engine.sock`: engine is not answering");
 	jc_error_clear(&err);
-	jc_engine_close(e);
+	jc_backend_close(e);
 }
 
 static void test_bad_endpoints(void **state)
@@ -184,9 +185,9 @@ static void test_bad_endpoints(void **state)
 					   "tcp://host/path",      "/var/run/docker.sock", "" };
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct jc_engine *e = NULL;
+		struct jc_backend *e = NULL;
 		jc_error err = { 0 };
-		assert_int_equal(jc_engine_open(bad[i], 1000, &e, &err), -1);
+		assert_int_equal(jc_docker_open(bad[i], 1000, &e, &err), -1);
 		assert_int_equal(err.kind, JC_ERR_CONFIG);
 		assert_msg(&err, "engine endpoint");
 		assert_null(e);

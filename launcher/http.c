@@ -1,9 +1,9 @@
-/* The Engine API client: the only module that speaks HTTP.  libcurl on the
+/* The transport: the only module that speaks HTTP.  libcurl on the
  * engine's unix socket (or TCP).  Plain calls reuse one easy handle and so
  * one connection; supervision runs several transfers at once (wait, logs,
  * stop) on a multi handle.  Every answer body is capped; every HTTP error
  * becomes one message carrying the step, the object and the engine's own
- * `message`. */
+ * message, which the backend reads out of its error bodies. */
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -15,9 +15,8 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "engine.h"
 #include "error.h"
-#include "request.h"
+#include "http.h"
 
 #define BODY_MAX (8u << 20)
 
@@ -27,26 +26,26 @@ struct buf {
 	bool overflow;
 };
 
-struct jc_engine {
+struct jc_http {
 	CURL *curl;
 	CURLM *multi;
 	char *socket_path; /* NULL for TCP */
 	char *base;        /* "http://localhost" */
 	char *endpoint;
-	char api[16]; /* negotiated, "" before ping */
+	jc_http_message_fn message;
 	int64_t timeout_ms;
 	int running; /* transfers in the multi handle */
 	/* header and body callbacks of asynchronous transfers so far: what
-	 * jc_engine_poll compares to know whether anything happened */
+	 * jc_http_poll compares to know whether anything happened */
 	uint64_t events;
 };
 
-struct jc_async {
-	struct jc_engine *e;
+struct jc_http_async {
+	struct jc_http *e;
 	CURL *h;
 	struct curl_slist *hdrs;
 	struct buf body;
-	struct jc_demux demux;
+	struct jc_http_decoder dec;
 	bool stream;
 	bool answered;
 	bool done;
@@ -80,6 +79,15 @@ static size_t buf_write(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+char *jc_http_escape(const char *s)
+{
+	char *enc = curl_easy_escape(NULL, s, 0);
+	char *copy = enc ? strdup(enc) : NULL;
+
+	curl_free(enc);
+	return copy;
+}
+
 static char *buf_take(struct buf *b)
 {
 	char *d = b->data ? b->data : strdup("");
@@ -90,9 +98,10 @@ static char *buf_take(struct buf *b)
 
 /* ---- endpoint and setup ---- */
 
-int jc_engine_open(const char *endpoint, int64_t timeout_ms, struct jc_engine **out, jc_error *err)
+int jc_http_open(const char *endpoint, int64_t timeout_ms, jc_http_message_fn message,
+		 struct jc_http **out, jc_error *err)
 {
-	struct jc_engine *e;
+	struct jc_http *e;
 	const char *rest;
 
 	if (!endpoint || !*endpoint)
@@ -105,6 +114,7 @@ int jc_engine_open(const char *endpoint, int64_t timeout_ms, struct jc_engine **
 	if (!e)
 		return jc_error_oom(err);
 	e->timeout_ms = timeout_ms;
+	e->message = message;
 	e->endpoint = strdup(endpoint);
 	if (!e->endpoint)
 		goto oom;
@@ -141,11 +151,11 @@ int jc_engine_open(const char *endpoint, int64_t timeout_ms, struct jc_engine **
 oom:
 	jc_error_oom(err);
 fail:
-	jc_engine_close(e);
+	jc_http_close(e);
 	return -1;
 }
 
-void jc_engine_close(struct jc_engine *e)
+void jc_http_close(struct jc_http *e)
 {
 	if (!e)
 		return;
@@ -159,26 +169,24 @@ void jc_engine_close(struct jc_engine *e)
 	free(e);
 }
 
-const char *jc_engine_api(const struct jc_engine *e)
+const char *jc_http_endpoint(const struct jc_http *e)
 {
-	return e->api;
+	return e->endpoint;
 }
 
-int64_t jc_engine_timeout(const struct jc_engine *e)
+int64_t jc_http_timeout(const struct jc_http *e)
 {
 	return e->timeout_ms;
 }
 
-static char *make_url(const struct jc_engine *e, const char *path)
+static char *make_url(const struct jc_http *e, const char *path)
 {
 	char *url = NULL;
-	int r = *e->api ? asprintf(&url, "%s/v%s%s", e->base, e->api, path)
-			: asprintf(&url, "%s%s", e->base, path);
-	return r < 0 ? NULL : url;
+	return asprintf(&url, "%s%s", e->base, path) < 0 ? NULL : url;
 }
 
 /* Options shared by every request.  Returns the first failing CURLcode. */
-static CURLcode setup(struct jc_engine *e, CURL *h, const char *method, const char *url,
+static CURLcode setup(struct jc_http *e, CURL *h, const char *method, const char *url,
 		      const char *body, struct curl_slist *hdrs, int64_t timeout_ms)
 {
 	CURLcode c = CURLE_OK;
@@ -230,7 +238,7 @@ static int errno_of_http(long status)
 	}
 }
 
-static int curl_failure(struct jc_engine *e, CURLcode c, const char *detail, bool overflow,
+static int curl_failure(struct jc_http *e, CURLcode c, const char *detail, bool overflow,
 			const char *step, const char *object, jc_error *err)
 {
 	int st;
@@ -270,10 +278,11 @@ static int curl_failure(struct jc_engine *e, CURLcode c, const char *detail, boo
 	return -1;
 }
 
-static int http_failure(long status, const char *body, const char *step, const char *object,
+static int http_failure(struct jc_http *e, long status, const char *body, const char *step,
+			const char *object,
 			jc_error *err)
 {
-	cleanup_free char *msg = jc_request_error_message(body);
+	cleanup_free char *msg = body && e->message ? e->message(body) : NULL;
 
 	jc_error_set(err, JC_ERR_ENGINE, errno_of_http(status), "%s `%s`: engine said %ld: %s",
 		     step, object, status, msg ? msg : "(no message)");
@@ -283,35 +292,30 @@ static int http_failure(long status, const char *body, const char *step, const c
 
 /* ---- plain calls ---- */
 
-struct hdr_capture {
-	char api[32];
-};
-
 static size_t hdr_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
-	struct hdr_capture *hc = ud;
-	size_t n = size * nmemb;
-	static const char key[] = "api-version:";
+	struct jc_http_header *hc = ud;
+	size_t n = size * nmemb, klen = strlen(hc->name);
 
-	if (n > sizeof(key) && strncasecmp(ptr, key, sizeof(key) - 1) == 0) {
-		const char *v = ptr + sizeof(key) - 1;
-		size_t len = n - (sizeof(key) - 1);
+	if (n > klen && strncasecmp(ptr, hc->name, klen) == 0) {
+		const char *v = ptr + klen;
+		size_t len = n - klen;
 		while (len && (*v == ' ' || *v == '\t'))
 			v++, len--;
 		while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
 			len--;
-		if (len < sizeof(hc->api)) {
-			memcpy(hc->api, v, len);
-			hc->api[len] = '\0';
+		if (len < sizeof(hc->value)) {
+			memcpy(hc->value, v, len);
+			hc->value[len] = '\0';
 		} else {
-			strcpy(hc->api, "?");
+			strcpy(hc->value, "?");
 		}
 	}
 	return n;
 }
 
-static int do_call_once(struct jc_engine *e, const char *method, const char *path, const char *json,
-			int64_t timeout_ms, struct hdr_capture *hc, const char *step,
+static int do_call_once(struct jc_http *e, const char *method, const char *path, const char *json,
+			int64_t timeout_ms, struct jc_http_header *hc, const char *step,
 			const char *object, long *http_status, char **body, jc_error *err)
 {
 	cleanup_free char *url = make_url(e, path);
@@ -353,7 +357,7 @@ static int do_call_once(struct jc_engine *e, const char *method, const char *pat
 				    object);
 	}
 	if (status >= 400) {
-		int r = http_failure(status, b.data, step, object, err);
+		int r = http_failure(e, status, b.data, step, object, err);
 		free(b.data);
 		return r;
 	}
@@ -368,312 +372,19 @@ static int do_call_once(struct jc_engine *e, const char *method, const char *pat
 /* One call on the reused handle.  The handle keeps pointers to this call's
  * buffers and headers; reset it (the connection cache stays) so that none
  * outlives the call. */
-static int do_call(struct jc_engine *e, const char *method, const char *path, const char *json,
-		   int64_t timeout_ms, struct hdr_capture *hc, const char *step, const char *object,
-		   long *http_status, char **body, jc_error *err)
+int jc_http_call(struct jc_http *e, const char *method, const char *path, const char *json,
+		 int64_t timeout_ms, struct jc_http_header *hc, const char *step,
+		 const char *object, char **body, jc_error *err)
 {
-	int r = do_call_once(e, method, path, json, timeout_ms, hc, step, object, http_status, body,
-			     err);
+	int r = do_call_once(e, method, path, json, timeout_ms, hc, step, object, NULL, body, err);
 	curl_easy_reset(e->curl);
 	return r;
-}
-
-/* "1.41" -> 141; -1 when it is not "1.<digits>". */
-static int api_number(const char *v)
-{
-	int minor = 0;
-
-	if (strncmp(v, "1.", 2) != 0 || !v[2] || strlen(v) > 5)
-		return -1;
-	for (const char *p = v + 2; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		minor = minor * 10 + (*p - '0');
-	}
-	return 100 + minor;
-}
-
-int jc_engine_ping(struct jc_engine *e, jc_error *err)
-{
-	struct hdr_capture hc = { "" };
-	cleanup_free char *body = NULL;
-	int have, min = api_number(JC_API_MIN), max = api_number(JC_API_MAX);
-
-	e->api[0] = '\0';
-	if (do_call(e, "GET", "/_ping", NULL, e->timeout_ms, &hc, "ping engine", e->endpoint, NULL,
-		    &body, err) < 0)
-		return -1;
-	if (!*hc.api)
-		return jc_error_set(err, JC_ERR_ENGINE, EPROTO,
-				    "ping engine `%s`: the engine did not name its API version",
-				    e->endpoint);
-	have = api_number(hc.api);
-	if (have < 0)
-		return jc_error_set(err, JC_ERR_ENGINE, EPROTO,
-				    "ping engine `%s`: malformed API version `%.16s`", e->endpoint,
-				    hc.api);
-	if (have < min)
-		return jc_error_set(err, JC_ERR_ENGINE, EPROTO,
-				    "ping engine `%s`: API %s is older than %s, the oldest jobcell "
-				    "speaks",
-				    e->endpoint, hc.api, JC_API_MIN);
-	if (have > max)
-		have = max;
-	snprintf(e->api, sizeof(e->api), "1.%d", have - 100);
-	return 0;
-}
-
-/* ---- typed calls ---- */
-
-static char *pathf(const char *fmt, ...) JC_FORMAT(1, 2);
-static char *pathf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
-int jc_engine_create(struct jc_engine *e, const char *name, const char *json, char **id,
-		     jc_error *err)
-{
-	cleanup_free char *path =
-	    name ? pathf("/containers/create?name=%s", name) : strdup("/containers/create");
-	cleanup_free char *body = NULL;
-	const char *object = name ? name : "(unnamed)";
-
-	if (!path)
-		return jc_error_oom(err);
-	if (do_call(e, "POST", path, json, e->timeout_ms, NULL, "create container", object, NULL,
-		    &body, err) < 0)
-		return -1;
-	if (jc_request_parse_id(body, id, err) < 0)
-		return jc_error_wrap(err, "create container `%s`", object);
-	return 0;
-}
-
-/* docker run's mapping of runtime errors to 127 and 126, narrowed to the
- * runtime's own report on the job's command: runc says `exec: "cmd": ...`. */
-static void classify_start_error(jc_error *err)
-{
-	const char *exec = err->msg ? strstr(err->msg, "exec: \"") : NULL;
-
-	if (!exec)
-		return;
-	if (strstr(exec, "executable file not found") || strstr(exec, "no such file or directory"))
-		err->kind = JC_ERR_CMD_NOT_FOUND;
-	else if (strstr(exec, "permission denied"))
-		err->kind = JC_ERR_CMD_NOT_EXEC;
-}
-
-int jc_engine_start(struct jc_engine *e, const char *ref, const char *name, jc_error *err)
-{
-	cleanup_free char *path = pathf("/containers/%s/start", ref);
-
-	if (!path)
-		return jc_error_oom(err);
-	if (do_call(e, "POST", path, NULL, e->timeout_ms, NULL, "start container",
-		    name ? name : ref, NULL, NULL, err) < 0) {
-		classify_start_error(err);
-		return -1;
-	}
-	return 0;
-}
-
-int jc_engine_stop(struct jc_engine *e, const char *ref, const char *name, int grace_s,
-		   jc_error *err)
-{
-	cleanup_free char *path = pathf("/containers/%s/stop?t=%d", ref, grace_s);
-
-	if (!path)
-		return jc_error_oom(err);
-	/* the engine answers after the grace period at worst */
-	return do_call(e, "POST", path, NULL, e->timeout_ms + grace_s * 1000LL, NULL,
-		       "stop container", name ? name : ref, NULL, NULL, err);
-}
-
-int jc_engine_remove(struct jc_engine *e, const char *ref, const char *name, jc_error *err)
-{
-	cleanup_free char *path = pathf("/containers/%s?force=1&v=1", ref);
-
-	if (!path)
-		return jc_error_oom(err);
-	if (do_call(e, "DELETE", path, NULL, e->timeout_ms, NULL, "remove container",
-		    name ? name : ref, NULL, NULL, err) < 0) {
-		if (err->status == ENOENT) {
-			jc_error_clear(err); /* gone already: what removal wanted */
-			return 0;
-		}
-		return -1;
-	}
-	return 0;
-}
-
-int jc_engine_inspect(struct jc_engine *e, const char *ref, struct jc_inspect *out, jc_error *err)
-{
-	cleanup_free char *path = pathf("/containers/%s/json", ref);
-	cleanup_free char *body = NULL;
-
-	if (!path)
-		return jc_error_oom(err);
-	if (do_call(e, "GET", path, NULL, e->timeout_ms, NULL, "inspect container", ref, NULL,
-		    &body, err) < 0)
-		return -1;
-	if (jc_request_parse_inspect(body, out, err) < 0)
-		return jc_error_wrap(err, "inspect container `%s`", ref);
-	return 0;
-}
-
-int jc_engine_image_user(struct jc_engine *e, const char *image, char **user, jc_error *err)
-{
-	cleanup_free char *path = pathf("/images/%s/json", image);
-	cleanup_free char *body = NULL;
-	cleanup_cjson cJSON *root = NULL;
-	const cJSON *cfg, *u;
-	char *copy;
-
-	if (!path)
-		return jc_error_oom(err);
-	if (do_call(e, "GET", path, NULL, e->timeout_ms, NULL, "inspect image", image, NULL, &body,
-		    err) < 0)
-		return -1;
-	root = cJSON_Parse(body);
-	cfg = cJSON_GetObjectItemCaseSensitive(root, "Config");
-	u = cJSON_GetObjectItemCaseSensitive(cfg, "User");
-	if (!cJSON_IsObject(root) || (u && !cJSON_IsString(u) && !cJSON_IsNull(u)))
-		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG,
-				    "inspect image `%s`: engine answer is not valid JSON", image);
-	copy = strdup(cJSON_IsString(u) ? u->valuestring : "");
-	if (!copy)
-		return jc_error_oom(err);
-	*user = copy;
-	return 0;
-}
-
-int jc_engine_list(struct jc_engine *e, const char *site, bool all, struct jc_container_list *out,
-		   jc_error *err)
-{
-	cleanup_free char *filters = NULL;
-	cleanup_free char *path = NULL;
-	cleanup_free char *body = NULL;
-	char *enc;
-
-	/* site is a checked name: no JSON or URL metacharacters */
-	if (site)
-		filters = pathf("{\"label\":[\"jobcell.managed=true\",\"jobcell.site=%s\"]}", site);
-	else
-		filters = pathf("{\"label\":[\"jobcell.managed=true\"]}");
-	if (!filters || !(enc = curl_easy_escape(e->curl, filters, 0)))
-		return jc_error_oom(err);
-	path = pathf("/containers/json?all=%d&filters=%s", all ? 1 : 0, enc);
-	curl_free(enc);
-	if (!path)
-		return jc_error_oom(err);
-	if (do_call(e, "GET", path, NULL, e->timeout_ms, NULL, "list containers",
-		    site ? site : "all sites", NULL, &body, err) < 0)
-		return -1;
-	if (jc_request_parse_list(body, out, err) < 0)
-		return jc_error_wrap(err, "list containers");
-	return 0;
-}
-
-/* ---- volumes ---- */
-
-int jc_engine_volume_create(struct jc_engine *e, const char *name, const char *json,
-			    struct jc_volume *out, jc_error *err)
-{
-	cleanup_free char *body = NULL;
-
-	if (do_call(e, "POST", "/volumes/create", json, e->timeout_ms, NULL, "create volume", name,
-		    NULL, &body, err) < 0)
-		return -1;
-	if (jc_request_parse_volume(body, out, err) < 0)
-		return jc_error_wrap(err, "create volume `%s`", name);
-	return 0;
-}
-
-int jc_engine_volume_inspect(struct jc_engine *e, const char *name, struct jc_volume *out,
-			     jc_error *err)
-{
-	cleanup_free char *path = pathf("/volumes/%s", name);
-	cleanup_free char *body = NULL;
-
-	if (!path)
-		return jc_error_oom(err);
-	if (do_call(e, "GET", path, NULL, e->timeout_ms, NULL, "inspect volume", name, NULL, &body,
-		    err) < 0)
-		return -1;
-	if (jc_request_parse_volume(body, out, err) < 0)
-		return jc_error_wrap(err, "inspect volume `%s`", name);
-	return 0;
-}
-
-int jc_engine_volume_remove(struct jc_engine *e, const char *name, jc_error *err)
-{
-	cleanup_free char *path = pathf("/volumes/%s", name);
-
-	if (!path)
-		return jc_error_oom(err);
-	if (do_call(e, "DELETE", path, NULL, e->timeout_ms, NULL, "remove volume", name, NULL, NULL,
-		    err) < 0) {
-		if (err->status == ENOENT) {
-			jc_error_clear(err); /* gone already */
-			return 0;
-		}
-		if (err->status == EEXIST) { /* 409: a container still holds it */
-			err->status = EBUSY;
-			err->retry = true;
-		}
-		return -1;
-	}
-	return 0;
-}
-
-int jc_engine_volume_list(struct jc_engine *e, const char *site, struct jc_volume_list *out,
-			  jc_error *err)
-{
-	cleanup_free char *filters = NULL;
-	cleanup_free char *path = NULL;
-	cleanup_free char *body = NULL;
-	char *enc;
-
-	/* one label only: Podman 4.3 ORs several label filters on volumes
-	 * (Docker ANDs them); the rest is checked here */
-	if (site)
-		filters = pathf("{\"label\":[\"jobcell.site=%s\"]}", site);
-	else
-		filters = pathf("{\"label\":[\"jobcell.managed=true\"]}");
-	if (!filters || !(enc = curl_easy_escape(e->curl, filters, 0)))
-		return jc_error_oom(err);
-	path = pathf("/volumes?filters=%s", enc);
-	curl_free(enc);
-	if (!path)
-		return jc_error_oom(err);
-	if (do_call(e, "GET", path, NULL, e->timeout_ms, NULL, "list volumes",
-		    site ? site : "all sites", NULL, &body, err) < 0)
-		return -1;
-	if (jc_request_parse_volume_list(body, out, err) < 0)
-		return jc_error_wrap(err, "list volumes");
-	for (size_t i = 0; i < out->n;) {
-		struct jc_volume *v = &out->items[i];
-		if (v->managed && (!site || (v->site && strcmp(v->site, site) == 0))) {
-			i++;
-			continue;
-		}
-		jc_volume_free(v);
-		memmove(v, v + 1, (out->n - i - 1) * sizeof(*v));
-		out->n--;
-	}
-	return 0;
 }
 
 /* ---- archives: streamed bodies ---- */
 
 struct stream {
-	struct jc_engine *e;
+	struct jc_http *e;
 	int fd;
 	const int *failed; /* the producer gave up: abort, do not end */
 	int fd_errno;      /* why reading or writing fd failed */
@@ -760,9 +471,9 @@ static int stream_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_
  * engine timeout (an upload sent whole and never answered included) is
  * not.  libcurl's low-speed limit averages over several seconds, so the
  * progress callback keeps the clock. */
-static int do_stream(struct jc_engine *e, bool put, const char *path, const char *step,
-		     const char *object, int fd, const int *failed, jc_progress_fn progress,
-		     void *ctx, jc_error *err)
+int jc_http_stream(struct jc_http *e, bool put, const char *path, const char *step,
+		   const char *object, int fd, const int *failed, jc_progress_fn progress,
+		   void *ctx, jc_error *err)
 {
 	cleanup_free char *url = make_url(e, path);
 	cleanup_slist struct curl_slist *hdrs = NULL;
@@ -806,7 +517,7 @@ static int do_stream(struct jc_engine *e, bool put, const char *path, const char
 	c = curl_easy_perform(e->curl);
 	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 400) {
-		r = http_failure(status, st.error.data, step, object, err);
+		r = http_failure(e, status, st.error.data, step, object, err);
 	} else if (c != CURLE_OK && st.fd_errno) {
 		r = jc_error_set(err, JC_ERR_SYSTEM, st.fd_errno, "%s `%s`: %s the archive: %s",
 				 step, object, put ? "reading" : "passing on",
@@ -828,83 +539,11 @@ out:
 	return r;
 }
 
-static char *archive_path(const char *ref, const char *path)
-{
-	cleanup_free char *enc = curl_easy_escape(NULL, path, 0);
-	return enc ? pathf("/containers/%s/archive?path=%s", ref, enc) : NULL;
-}
-
-int jc_engine_archive_put(struct jc_engine *e, const char *ref, const char *name, const char *path,
-			  int fd, const int *failed, jc_progress_fn progress, void *ctx,
-			  jc_error *err)
-{
-	cleanup_free char *p = archive_path(ref, path);
-
-	if (!p)
-		return jc_error_oom(err);
-	return do_stream(e, true, p, "write files into container", name ? name : ref, fd, failed,
-			 progress, ctx, err);
-}
-
-int jc_engine_archive_get(struct jc_engine *e, const char *ref, const char *name, const char *path,
-			  int fd, jc_progress_fn progress, void *ctx, jc_error *err)
-{
-	cleanup_free char *p = archive_path(ref, path);
-
-	if (!p)
-		return jc_error_oom(err);
-	return do_stream(e, false, p, "read files from container", name ? name : ref, fd, NULL,
-			 progress, ctx, err);
-}
-
-/* ---- the raw stream ---- */
-
-void jc_demux_init(struct jc_demux *d, jc_sink_fn sink, void *ctx)
-{
-	memset(d, 0, sizeof(*d));
-	d->sink = sink;
-	d->ctx = ctx;
-}
-
-ssize_t jc_demux_feed(struct jc_demux *d, const char *buf, size_t len)
-{
-	size_t total = len;
-
-	while (len) {
-		if (d->left == 0) {
-			size_t take = 8 - d->hdr_len;
-			if (take > len)
-				take = len;
-			memcpy(d->hdr + d->hdr_len, buf, take);
-			d->hdr_len += take;
-			buf += take;
-			len -= take;
-			if (d->hdr_len < 8)
-				break;
-			d->hdr_len = 0;
-			if (d->hdr[0] > 2 || d->hdr[1] || d->hdr[2] || d->hdr[3])
-				return -1;
-			d->stream = d->hdr[0];
-			d->left = (uint32_t)d->hdr[4] << 24 | (uint32_t)d->hdr[5] << 16 |
-				  (uint32_t)d->hdr[6] << 8 | d->hdr[7];
-			continue;
-		}
-		size_t n = len < d->left ? len : d->left;
-		size_t took = d->sink ? d->sink(d->ctx, d->stream, buf, n) : n;
-		d->left -= (uint32_t)took;
-		buf += took;
-		len -= took;
-		if (took == 0)
-			break; /* the sink is full; a partial take is offered the rest */
-	}
-	return (ssize_t)(total - len);
-}
-
 /* ---- asynchronous transfers ---- */
 
 static size_t async_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
-	struct jc_async *a = ud;
+	struct jc_http_async *a = ud;
 	size_t n = size * nmemb;
 	long status = 0;
 	ssize_t took;
@@ -916,7 +555,7 @@ static size_t async_write(char *ptr, size_t size, size_t nmemb, void *ud)
 		return 0;
 	if (!a->stream || status >= 300)
 		return buf_write(ptr, size, nmemb, &a->body);
-	took = a->npend ? 0 : jc_demux_feed(&a->demux, ptr, n);
+	took = a->npend ? 0 : a->dec.feed(a->dec.ctx, ptr, n);
 	if (took < 0) {
 		a->bad_frame = true;
 		return 0;
@@ -940,13 +579,13 @@ static size_t async_write(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-bool jc_async_flush(struct jc_async *a)
+bool jc_http_flush(struct jc_http_async *a)
 {
 	ssize_t took;
 
 	if (!a->npend)
 		return false;
-	took = jc_demux_feed(&a->demux, a->pend, a->npend);
+	took = a->dec.feed(a->dec.ctx, a->pend, a->npend);
 	if (took < 0) {
 		/* the paused transfer would never finish: end it here */
 		a->bad_frame = true;
@@ -964,30 +603,30 @@ bool jc_async_flush(struct jc_async *a)
 	return took > 0;
 }
 
-bool jc_async_paused(const struct jc_async *a)
+bool jc_http_paused(const struct jc_http_async *a)
 {
 	return a->npend > 0;
 }
 
-uint64_t jc_async_received(const struct jc_async *a)
+uint64_t jc_http_received(const struct jc_http_async *a)
 {
 	return a->received;
 }
 
 static size_t async_header(char *ptr, size_t size, size_t nmemb, void *ud)
 {
-	struct jc_async *a = ud;
+	struct jc_http_async *a = ud;
 	(void)ptr;
 	a->answered = true;
 	a->e->events++;
 	return size * nmemb;
 }
 
-int jc_async_begin(struct jc_engine *e, const char *method, const char *path, int64_t timeout_ms,
-		   jc_sink_fn sink, void *ctx, struct jc_async **out, jc_error *err)
+int jc_http_begin(struct jc_http *e, const char *method, const char *path, int64_t timeout_ms,
+		  const struct jc_http_decoder *dec, struct jc_http_async **out, jc_error *err)
 {
 	cleanup_free char *url = make_url(e, path);
-	struct jc_async *a;
+	struct jc_http_async *a;
 	CURLcode c;
 
 	if (!url)
@@ -996,11 +635,12 @@ int jc_async_begin(struct jc_engine *e, const char *method, const char *path, in
 	if (!a)
 		return jc_error_oom(err);
 	a->e = e;
-	a->stream = sink != NULL;
-	jc_demux_init(&a->demux, sink, ctx);
+	a->stream = dec != NULL;
+	if (dec)
+		a->dec = *dec;
 	if (!(a->h = curl_easy_init()) ||
 	    !(a->hdrs = curl_slist_append(NULL, "Content-Type: application/json"))) {
-		jc_async_free(a);
+		jc_http_free(a);
 		return jc_error_oom(err);
 	}
 	c = setup(e, a->h, method, url, NULL, a->hdrs, timeout_ms);
@@ -1017,31 +657,31 @@ int jc_async_begin(struct jc_engine *e, const char *method, const char *path, in
 	if (c == CURLE_OK)
 		c = curl_easy_setopt(a->h, CURLOPT_PRIVATE, a);
 	if (c != CURLE_OK) {
-		jc_async_free(a);
+		jc_http_free(a);
 		return jc_error_set(err, JC_ERR_SYSTEM, EINVAL, "libcurl setup for `%s`: %s", path,
 				    curl_easy_strerror(c));
 	}
 	if (curl_multi_add_handle(e->multi, a->h) != CURLM_OK) {
 		curl_easy_cleanup(a->h);
 		a->h = NULL;
-		jc_async_free(a);
+		jc_http_free(a);
 		return jc_error_set(err, JC_ERR_SYSTEM, EINVAL, "libcurl: cannot add `%s`", path);
 	}
 	*out = a;
 	return 0;
 }
 
-bool jc_async_done(const struct jc_async *a)
+bool jc_http_done(const struct jc_http_async *a)
 {
 	return a->done;
 }
 
-bool jc_async_answered(const struct jc_async *a)
+bool jc_http_answered(const struct jc_http_async *a)
 {
 	return a->answered;
 }
 
-int jc_async_result(struct jc_async *a, const char *step, const char *object, char **body,
+int jc_http_result(struct jc_http_async *a, const char *step, const char *object, char **body,
 		    jc_error *err)
 {
 	long status = 0;
@@ -1059,8 +699,8 @@ int jc_async_result(struct jc_async *a, const char *step, const char *object, ch
 		return jc_error_set(err, JC_ERR_SYSTEM, EIO, "%s `%s`: libcurl has no status", step,
 				    object);
 	if (status >= 400)
-		return http_failure(status, a->body.data, step, object, err);
-	if (a->stream && (a->demux.left || a->demux.hdr_len))
+		return http_failure(a->e, status, a->body.data, step, object, err);
+	if (a->stream && a->dec.midway && a->dec.midway(a->dec.ctx))
 		return jc_error_set(err, JC_ERR_ENGINE, ECONNRESET,
 				    "%s `%s`: log stream ended inside a frame", step, object);
 	if (body)
@@ -1068,7 +708,7 @@ int jc_async_result(struct jc_async *a, const char *step, const char *object, ch
 	return 0;
 }
 
-void jc_async_free(struct jc_async *a)
+void jc_http_free(struct jc_http_async *a)
 {
 	if (!a)
 		return;
@@ -1084,14 +724,14 @@ void jc_async_free(struct jc_async *a)
 }
 
 /* Mark the transfers that have finished; true when there was one. */
-static bool reap(struct jc_engine *e)
+static bool reap(struct jc_http *e)
 {
 	CURLMsg *msg;
 	int left;
 	bool any = false;
 
 	while ((msg = curl_multi_info_read(e->multi, &left))) {
-		struct jc_async *a = NULL;
+		struct jc_http_async *a = NULL;
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&a) != CURLE_OK)
@@ -1105,7 +745,7 @@ static bool reap(struct jc_engine *e)
 	return any;
 }
 
-int jc_engine_poll(struct jc_engine *e, int fd, int timeout_ms, jc_error *err)
+int jc_http_poll(struct jc_http *e, int fd, int timeout_ms, jc_error *err)
 {
 	struct curl_waitfd extra = { .fd = fd, .events = CURL_WAIT_POLLIN };
 	uint64_t events = e->events;

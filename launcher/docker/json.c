@@ -1,4 +1,4 @@
-/* Engine JSON in both directions.  Pure functions of their input: the plan
+/* The Docker Engine API's JSON in both directions.  Pure functions of their input: the plan
  * becomes the create body; the engine's answers become structs after every
  * field's type is checked (the engine's JSON is input like any other). */
 #include <errno.h>
@@ -12,7 +12,8 @@
 #include "error.h"
 #include "names.h"
 #include "plan.h"
-#include "request.h"
+#include "docker/json.h"
+#include "labels.h"
 #include "units.h"
 #include "util.h"
 
@@ -135,7 +136,7 @@ static void add_tmpfs(struct builder *b, cJSON *hc, cJSON **tmpfs, const struct 
 	chk(b, cJSON_AddStringToObject(*tmpfs, m->target, opts));
 }
 
-char *jc_request_create_json(const struct jc_plan *p, bool pretty, jc_error *err)
+char *jc_docker_create_body(const struct jc_plan *p, bool pretty, jc_error *err)
 {
 	struct builder b = { 0 };
 	cleanup_cjson cJSON *root = cJSON_CreateObject();
@@ -238,11 +239,28 @@ static int dup_opt(char **dst, const char *src)
 	return (src && !(*dst = strdup(src))) ? -1 : 0;
 }
 
-/* A label that is there and says "true". */
-static bool label_true(const cJSON *labels, const char *key)
+/* jobcell's labels out of a Labels object (absent or null: none). */
+static int parse_labels(const cJSON *labels, struct jc_labels *out)
 {
-	const char *v = get_str(labels, key);
-	return v && strcmp(v, "true") == 0;
+	cleanup_free struct jc_label *kv = NULL;
+	const cJSON *it;
+	size_t n = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsObject(labels))
+		return 0;
+	kv = calloc((size_t)cJSON_GetArraySize(labels) + 1, sizeof(*kv));
+	if (!kv)
+		return -1;
+	cJSON_ArrayForEach(it, labels)
+	{
+		if (!it->string)
+			continue;
+		/* a label that is not a string is there, but says nothing */
+		kv[n++] = (struct jc_label){ it->string,
+					     cJSON_IsString(it) ? it->valuestring : NULL };
+	}
+	return jc_labels_parse(kv, n, out, NULL);
 }
 
 /* Fill what both inspect and list items carry. */
@@ -257,23 +275,14 @@ static int fill_common(const cJSON *o, const cJSON *labels, const char *name, co
 	if (name && name[0] == '/')
 		name++;
 	if (dup_opt(&in->id, id) < 0 || dup_opt(&in->name, name) < 0 ||
-	    dup_opt(&in->status, status) < 0 ||
-	    dup_opt(&in->job, get_str(labels, "jobcell.job")) < 0 ||
-	    dup_opt(&in->site, get_str(labels, "jobcell.site")) < 0 ||
-	    dup_opt(&in->nonce, get_str(labels, "jobcell.nonce")) < 0 ||
-	    dup_opt(&in->created, get_str(labels, "jobcell.created")) < 0 ||
-	    dup_opt(&in->supervisor, get_str(labels, "jobcell.supervisor")) < 0 ||
-	    dup_opt(&in->volume, get_str(labels, "jobcell.volume")) < 0 ||
-	    dup_opt(&in->role, get_str(labels, "jobcell.role")) < 0) {
+	    dup_opt(&in->status, status) < 0 || parse_labels(labels, &in->labels) < 0) {
 		jc_inspect_free(in);
 		return -1;
 	}
-	in->managed = label_true(labels, "jobcell.managed");
-	in->keep = label_true(labels, "jobcell.keep");
 	return 0;
 }
 
-int jc_request_parse_inspect(const char *json, struct jc_inspect *out, jc_error *err)
+int jc_docker_parse_inspect(const char *json, struct jc_inspect *out, jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);
 	const cJSON *state, *config;
@@ -300,22 +309,7 @@ int jc_request_parse_inspect(const char *json, struct jc_inspect *out, jc_error 
 	return 0;
 }
 
-void jc_inspect_free(struct jc_inspect *in)
-{
-	free(in->id);
-	free(in->name);
-	free(in->status);
-	free(in->job);
-	free(in->site);
-	free(in->nonce);
-	free(in->created);
-	free(in->supervisor);
-	free(in->volume);
-	free(in->role);
-	memset(in, 0, sizeof(*in));
-}
-
-int jc_request_parse_id(const char *json, char **id, jc_error *err)
+int jc_docker_parse_id(const char *json, char **id, jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);
 	const char *s = get_str(root, "Id");
@@ -331,7 +325,7 @@ int jc_request_parse_id(const char *json, char **id, jc_error *err)
 	return 0;
 }
 
-int jc_request_parse_wait(const char *json, int *status, jc_error *err)
+int jc_docker_parse_wait(const char *json, int *status, jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);
 	const cJSON *e;
@@ -350,14 +344,14 @@ int jc_request_parse_wait(const char *json, int *status, jc_error *err)
 	return 0;
 }
 
-char *jc_request_error_message(const char *json)
+char *jc_docker_error_message(const char *json)
 {
 	cleanup_cjson cJSON *root = json ? cJSON_Parse(json) : NULL;
 	const char *m = get_str(root, "message");
 	return m ? strdup(m) : NULL;
 }
 
-int jc_request_parse_list(const char *json, struct jc_container_list *out, jc_error *err)
+int jc_docker_parse_list(const char *json, struct jc_container_list *out, jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);
 	struct jc_container_list l = { 0 };
@@ -387,22 +381,14 @@ int jc_request_parse_list(const char *json, struct jc_container_list *out, jc_er
 	return 0;
 }
 
-void jc_container_list_free(struct jc_container_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		jc_inspect_free(&l->items[i]);
-	free(l->items);
-	l->items = NULL;
-	l->n = 0;
-}
-
 /* ---- volumes ---- */
 
-char *jc_request_volume_json(const char *name, const struct jc_label *labels, size_t n,
-			     jc_error *err)
+char *jc_docker_volume_body(const char *name, const struct jc_labels *labels, jc_error *err)
 {
 	struct builder b = { 0 };
 	cleanup_cjson cJSON *root = cJSON_CreateObject();
+	struct jc_label kv[JC_LABELS_MAX];
+	size_t n = jc_labels_build(labels, kv);
 	cJSON *l;
 	char *out;
 
@@ -412,7 +398,7 @@ char *jc_request_volume_json(const char *name, const struct jc_label *labels, si
 	chk(&b, cJSON_AddStringToObject(root, "Driver", "local"));
 	l = chk(&b, cJSON_AddObjectToObject(root, "Labels"));
 	for (size_t i = 0; l && i < n; i++)
-		chk(&b, cJSON_AddStringToObject(l, labels[i].key, labels[i].value));
+		chk(&b, cJSON_AddStringToObject(l, kv[i].key, kv[i].value));
 	if (b.failed || !(out = cJSON_PrintUnformatted(root)))
 		return jc_error_oom(err), NULL;
 	return out;
@@ -428,22 +414,14 @@ static int fill_volume(const cJSON *o, struct jc_volume *v)
 	if (!name || jc_volume_name_check(name, NULL) < 0)
 		return 1;
 	if (dup_opt(&v->name, name) < 0 || dup_opt(&v->created_at, get_str(o, "CreatedAt")) < 0 ||
-	    dup_opt(&v->tenant, get_str(labels, "jobcell.tenant")) < 0 ||
-	    dup_opt(&v->run, get_str(labels, "jobcell.run")) < 0 ||
-	    dup_opt(&v->site, get_str(labels, "jobcell.site")) < 0 ||
-	    dup_opt(&v->job, get_str(labels, "jobcell.job")) < 0 ||
-	    dup_opt(&v->created, get_str(labels, "jobcell.created")) < 0 ||
-	    dup_opt(&v->nonce, get_str(labels, "jobcell.nonce")) < 0 ||
-	    dup_opt(&v->supervisor, get_str(labels, "jobcell.supervisor")) < 0) {
+	    parse_labels(labels, &v->labels) < 0) {
 		jc_volume_free(v);
 		return -1;
 	}
-	v->managed = label_true(labels, "jobcell.managed");
-	v->keep = label_true(labels, "jobcell.keep");
 	return 0;
 }
 
-int jc_request_parse_volume(const char *json, struct jc_volume *out, jc_error *err)
+int jc_docker_parse_volume(const char *json, struct jc_volume *out, jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);
 	struct jc_volume v;
@@ -461,21 +439,7 @@ int jc_request_parse_volume(const char *json, struct jc_volume *out, jc_error *e
 	return 0;
 }
 
-void jc_volume_free(struct jc_volume *v)
-{
-	free(v->name);
-	free(v->created_at);
-	free(v->tenant);
-	free(v->run);
-	free(v->site);
-	free(v->job);
-	free(v->created);
-	free(v->nonce);
-	free(v->supervisor);
-	memset(v, 0, sizeof(*v));
-}
-
-int jc_request_parse_volume_list(const char *json, struct jc_volume_list *out, jc_error *err)
+int jc_docker_parse_volume_list(const char *json, struct jc_volume_list *out, jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);
 	const cJSON *vols = cJSON_GetObjectItemCaseSensitive(root, "Volumes"), *item;
@@ -499,11 +463,80 @@ int jc_request_parse_volume_list(const char *json, struct jc_volume_list *out, j
 	return 0;
 }
 
-void jc_volume_list_free(struct jc_volume_list *l)
+/* ---- stage containers, images, the engine's version ---- */
+
+char *jc_docker_stage_body(const char *image, const char *user, const char *volume,
+			   const char *target, const struct jc_labels *labels, jc_error *err)
 {
-	for (size_t i = 0; i < l->n; i++)
-		jc_volume_free(&l->items[i]);
-	free(l->items);
-	l->items = NULL;
-	l->n = 0;
+	cleanup_cjson cJSON *root = cJSON_CreateObject();
+	struct jc_label kv[JC_LABELS_MAX];
+	size_t n = jc_labels_build(labels, kv);
+	cJSON *l, *hc, *mounts, *m, *vo, *cmd;
+	char *out;
+
+	if (!root)
+		return jc_error_oom(err), NULL;
+	/* never started: the command only has to satisfy create */
+	if (!cJSON_AddStringToObject(root, "Image", image) ||
+	    (user && *user && !cJSON_AddStringToObject(root, "User", user)) ||
+	    !(cmd = cJSON_AddArrayToObject(root, "Cmd")) ||
+	    !cJSON_AddItemToArray(cmd, cJSON_CreateString("/jobcell-transfer-never-runs")) ||
+	    !(l = cJSON_AddObjectToObject(root, "Labels")))
+		return jc_error_oom(err), NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!cJSON_AddStringToObject(l, kv[i].key, kv[i].value))
+			return jc_error_oom(err), NULL;
+	if (!(hc = cJSON_AddObjectToObject(root, "HostConfig")) ||
+	    !cJSON_AddStringToObject(hc, "NetworkMode", "none") ||
+	    !(mounts = cJSON_AddArrayToObject(hc, "Mounts")) || !(m = cJSON_CreateObject()) ||
+	    !cJSON_AddItemToArray(mounts, m) || !cJSON_AddStringToObject(m, "Type", "volume") ||
+	    !cJSON_AddStringToObject(m, "Source", volume) ||
+	    !cJSON_AddStringToObject(m, "Target", target) ||
+	    !(vo = cJSON_AddObjectToObject(m, "VolumeOptions")) ||
+	    !cJSON_AddBoolToObject(vo, "NoCopy", true) || !(out = cJSON_PrintUnformatted(root)))
+		return jc_error_oom(err), NULL;
+	return out;
+}
+
+int jc_docker_parse_image_user(const char *json, const char *image, char **user, jc_error *err)
+{
+	cleanup_cjson cJSON *root = cJSON_Parse(json);
+	const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "Config");
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(cfg, "User");
+	char *copy;
+
+	if (!cJSON_IsObject(root) || (u && !cJSON_IsString(u) && !cJSON_IsNull(u)))
+		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG,
+				    "inspect image `%s`: engine answer is not valid JSON", image);
+	copy = strdup(cJSON_IsString(u) ? u->valuestring : "");
+	if (!copy)
+		return jc_error_oom(err);
+	*user = copy;
+	return 0;
+}
+
+char *jc_docker_parse_version(const char *json)
+{
+	cleanup_cjson cJSON *root = json ? cJSON_Parse(json) : NULL;
+	const cJSON *v, *api, *comps, *c;
+	const char *product = "engine";
+	char *out = NULL;
+
+	if (!root)
+		return NULL;
+	v = cJSON_GetObjectItemCaseSensitive(root, "Version");
+	api = cJSON_GetObjectItemCaseSensitive(root, "ApiVersion");
+	comps = cJSON_GetObjectItemCaseSensitive(root, "Components");
+	cJSON_ArrayForEach(c, comps)
+	{
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "Name");
+		if (cJSON_IsString(n) && strstr(n->valuestring, "Engine")) {
+			product = n->valuestring;
+			break;
+		}
+	}
+	if (cJSON_IsString(v) && asprintf(&out, "%s %s, API %s", product, v->valuestring,
+					  cJSON_IsString(api) ? api->valuestring : "?") < 0)
+		out = NULL;
+	return out;
 }
