@@ -500,10 +500,12 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 	return NULL;
 }
 
-static void free_field(struct jc_config *cfg, const struct key_def *k)
-{
-	void *field = (char *)cfg + k->off;
+/* How a key's field is stored: the one classification free, copy and the
+ * plain copy go by. */
+enum storage { S_PLAIN, S_STRING, S_STRV, S_GPUS };
 
+static enum storage storage_of(const struct key_def *k)
+{
 	switch (k->type) {
 	case T_STRING:
 	case T_NAME:
@@ -513,19 +515,15 @@ static void free_field(struct jc_config *cfg, const struct key_def *k)
 	case T_USER:
 	case T_NETWORK:
 	case T_IMAGE:
-		free(*(char **)field);
-		*(char **)field = NULL;
-		break;
+		return S_STRING;
 	case T_LIST:
 	case T_CAPS:
 	case T_ENV_NAMES:
 	case T_PATHS:
 	case T_KEYS:
-		jc_strv_free(field);
-		break;
+		return S_STRV;
 	case T_GPUS:
-		jc_gpus_free(field);
-		break;
+		return S_GPUS;
 	case T_DURATION:
 	case T_SIZE:
 	case T_MEMORY:
@@ -534,6 +532,27 @@ static void free_field(struct jc_config *cfg, const struct key_def *k)
 	case T_BOOL:
 	case T_UINT:
 	case T_WS_MODE:
+		return S_PLAIN;
+	}
+	return S_PLAIN;
+}
+
+static void free_field(struct jc_config *cfg, const struct key_def *k)
+{
+	void *field = (char *)cfg + k->off;
+
+	switch (storage_of(k)) {
+	case S_STRING:
+		free(*(char **)field);
+		*(char **)field = NULL;
+		break;
+	case S_STRV:
+		jc_strv_free(field);
+		break;
+	case S_GPUS:
+		jc_gpus_free(field);
+		break;
+	case S_PLAIN:
 		break;
 	}
 }
@@ -999,76 +1018,33 @@ void jc_config_free(struct jc_config *cfg)
 	jc_strv_free(&cfg->problems);
 }
 
-/* The size of a key's field when it owns no memory, else 0. */
+/* The size of a plain field. */
 static size_t plain_size(const struct key_def *k)
 {
-	switch (k->type) {
-	case T_DURATION:
-	case T_SIZE:
-	case T_MEMORY:
-	case T_CPUS:
-	case T_UINT:
-		return sizeof(int64_t);
-	case T_MODE:
-		return sizeof(unsigned);
-	case T_BOOL:
-		return sizeof(bool);
-	case T_WS_MODE:
-		return sizeof(enum jc_ws_mode);
-	case T_STRING:
-	case T_NAME:
-	case T_LABEL:
-	case T_VOLUME:
-	case T_PATH:
-	case T_USER:
-	case T_NETWORK:
-	case T_IMAGE:
-	case T_LIST:
-	case T_CAPS:
-	case T_ENV_NAMES:
-	case T_PATHS:
-	case T_KEYS:
-	case T_GPUS:
-		return 0;
-	}
-	return 0;
+	return k->type == T_MODE      ? sizeof(unsigned)
+	       : k->type == T_BOOL    ? sizeof(bool)
+	       : k->type == T_WS_MODE ? sizeof(enum jc_ws_mode)
+				      : sizeof(int64_t);
 }
 
-/* Deep-copy the field of `k` from `src` into `dst`, whose owned fields are
- * all empty. */
+/* Copy the field of `k` from `src` into `dst`, whose owned fields are all
+ * empty. */
 static int copy_field(struct jc_config *dst, const struct jc_config *src, const struct key_def *k)
 {
 	const void *from = (const char *)src + k->off;
 	void *to = (char *)dst + k->off;
 
-	switch (k->type) {
-	case T_STRING:
-	case T_NAME:
-	case T_LABEL:
-	case T_VOLUME:
-	case T_PATH:
-	case T_USER:
-	case T_NETWORK:
-	case T_IMAGE:
+	switch (storage_of(k)) {
+	case S_STRING:
 		if (*(char *const *)from && !(*(char **)to = strdup(*(char *const *)from)))
 			return -1;
 		return 0;
-	case T_LIST:
-	case T_CAPS:
-	case T_ENV_NAMES:
-	case T_PATHS:
-	case T_KEYS:
+	case S_STRV:
 		return jc_strv_copy(to, from);
-	case T_GPUS:
+	case S_GPUS:
 		return jc_gpus_copy(to, from);
-	case T_DURATION:
-	case T_SIZE:
-	case T_MEMORY:
-	case T_CPUS:
-	case T_MODE:
-	case T_BOOL:
-	case T_UINT:
-	case T_WS_MODE:
+	case S_PLAIN:
+		memcpy(to, from, plain_size(k));
 		return 0;
 	}
 	return 0;
@@ -1079,11 +1055,8 @@ int jc_config_copy(struct jc_config *dst, const struct jc_config *src, jc_error 
 	struct jc_config c = { 0 };
 	bool ok = true;
 
-	/* the plain values by key, then the owned ones, each from empty: a
-	 * half-made copy frees only what it made */
-	for (size_t i = 0; i < NKEYS; i++)
-		memcpy((char *)&c + keys[i].off, (const char *)src + keys[i].off,
-		       plain_size(&keys[i]));
+	/* each owned field from empty: a half-made copy frees only what it
+	 * made */
 	for (size_t i = 0; ok && i < NKEYS; i++)
 		ok = copy_field(&c, src, &keys[i]) == 0;
 	if (!ok || jc_strv_copy(&c.env, &src->env) < 0 || jc_strv_copy(&c.labels, &src->labels) < 0 ||

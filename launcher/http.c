@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "util.h"
 #include "http.h"
 
 #define BODY_MAX (8u << 20)
@@ -397,13 +398,6 @@ struct stream {
 	bool stalled;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static size_t stream_read(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	struct stream *st = ud;
@@ -450,7 +444,7 @@ static int stream_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_
 {
 	struct stream *st = ud;
 	uint64_t moved = (uint64_t)dlnow + (uint64_t)ulnow;
-	int64_t now = mono_ms();
+	int64_t now = jc_mono_ms();
 	(void)dltotal;
 	(void)ultotal;
 	/* libcurl calls this at least once a second, moving or not */
@@ -477,7 +471,7 @@ int jc_http_stream(struct jc_http *e, bool put, const char *path, const char *st
 {
 	cleanup_free char *url = make_url(e, path);
 	cleanup_slist struct curl_slist *hdrs = NULL;
-	struct stream st = { e, fd, failed, 0, { 0 }, progress, ctx, 0, mono_ms(), false };
+	struct stream st = { e, fd, failed, 0, { 0 }, progress, ctx, 0, jc_mono_ms(), false };
 	char errbuf[CURL_ERROR_SIZE] = "";
 	long status = 0, stall_s = (long)((e->timeout_ms + 999) / 1000);
 	CURLcode c;

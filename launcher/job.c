@@ -700,7 +700,6 @@ int jc_job_start(jc_job *j, jc_error *err)
 int jc_job_plan(jc_job *j, char **json, jc_error *err)
 {
 	struct launch l = { .j = j };
-	struct timespec ts;
 	uint32_t rnd = 0;
 	int r = -1;
 
@@ -708,14 +707,11 @@ int jc_job_plan(jc_job *j, char **json, jc_error *err)
 		goto out;
 	if (j->cfg.ws_mode == JC_WS_VOLUME) {
 		/* the name the volume would get now; nothing is created */
-		clock_gettime(CLOCK_REALTIME, &ts);
 		if (getrandom(&rnd, sizeof(rnd), 0) < 0)
 			rnd = 0;
 		if (jc_plan_check(&j->cfg, &l.req, err) < 0)
 			goto out;
-		if (!(l.volume = jc_volume_name(l.req.tenant, l.req.run,
-						(int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-						rnd))) {
+		if (!(l.volume = jc_volume_name(l.req.tenant, l.req.run, jc_unix_ms(), rnd))) {
 			jc_error_oom(err);
 			goto out;
 		}

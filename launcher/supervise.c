@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "backend.h"
 #include "error.h"
+#include "util.h"
 #include "plan.h"
 #include "supervise.h"
 
@@ -30,16 +31,9 @@
 /* How often held-back output is offered again while the reader is full. */
 #define PUMP_MS 20
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int poll_for(int64_t deadline)
 {
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - jc_mono_ms();
 	if (left < 0)
 		return 0;
 	return left > 1000 ? 1000 : (int)left;
@@ -122,7 +116,7 @@ static int ask_stop(struct life *l, jc_error *err)
 {
 	if (l->stop || l->kill)
 		return 0;
-	l->stop_at = now_ms();
+	l->stop_at = jc_mono_ms();
 	/* the engine answers after the grace period at worst */
 	return begin(l, JC_OP_STOP, l->plan->stop_grace_ms, false, &l->stop, err);
 }
@@ -135,7 +129,7 @@ static int ask_kill(struct life *l, const char *why, jc_error *err)
 		return 0;
 	if (why && warn(l, err, "%s; killed it", why) < 0)
 		return -1;
-	l->kill_at = now_ms();
+	l->kill_at = jc_mono_ms();
 	return begin(l, JC_OP_KILL, 0, false, &l->kill, err);
 }
 
@@ -217,11 +211,11 @@ static int supervise(struct life *l, jc_error *err)
 {
 	const struct jc_supervise_opts *o = l->o;
 	int64_t engine_ms = jc_backend_timeout(l->e);
-	int64_t deadline = l->plan->timeout_ms > 0 ? now_ms() + l->plan->timeout_ms : 0;
+	int64_t deadline = l->plan->timeout_ms > 0 ? jc_mono_ms() + l->plan->timeout_ms : 0;
 
-	l->check_at = now_ms() + engine_ms;
+	l->check_at = jc_mono_ms() + engine_ms;
 	while (!jc_op_done(l->wait)) {
-		int64_t now = now_ms(), next = now + 1000;
+		int64_t now = jc_mono_ms(), next = now + 1000;
 		int r;
 
 		if (deadline && !l->stop && !l->kill && now >= deadline) {
@@ -281,7 +275,7 @@ static int supervise(struct life *l, jc_error *err)
  * change the job's outcome: it becomes the result's warning. */
 static int drain_logs(struct life *l, jc_error *err)
 {
-	int64_t until = now_ms() + LOG_DRAIN_MS;
+	int64_t until = jc_mono_ms() + LOG_DRAIN_MS;
 	uint64_t seen = jc_op_received(l->logs);
 	jc_error e = { 0 };
 	const char *why = NULL;
@@ -289,9 +283,9 @@ static int drain_logs(struct life *l, jc_error *err)
 	while (!jc_op_done(l->logs) || jc_op_paused(l->logs)) {
 		if (jc_op_flush(l->logs) || jc_op_received(l->logs) != seen) {
 			seen = jc_op_received(l->logs);
-			until = now_ms() + LOG_DRAIN_MS;
+			until = jc_mono_ms() + LOG_DRAIN_MS;
 		}
-		if (now_ms() >= until) {
+		if (jc_mono_ms() >= until) {
 			why = "no progress for 5 s after the job exited (is the output read?)";
 			break;
 		}
@@ -380,8 +374,8 @@ int jc_supervise_run(struct jc_backend *e, const struct jc_plan *plan,
 	/* from here on the container exists: every failure removes it */
 	if (begin(&l, JC_OP_WAIT_NEXT_EXIT, 0, false, &l.wait, err) < 0)
 		goto fail;
-	until = now_ms() + WAIT_REGISTER_MS;
-	while (!jc_op_answered(l.wait) && !jc_op_done(l.wait) && now_ms() < until)
+	until = jc_mono_ms() + WAIT_REGISTER_MS;
+	while (!jc_op_answered(l.wait) && !jc_op_done(l.wait) && jc_mono_ms() < until)
 		if (jc_backend_poll(e, -1, 50, err) < 0)
 			goto fail;
 	if (jc_op_done(l.wait)) {
@@ -450,14 +444,14 @@ int jc_supervise_wait(struct jc_backend *e, const char *ref, const char *name, i
 {
 	struct jc_op *a = NULL;
 	const char *what = name ? name : ref;
-	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	int64_t deadline = timeout_ms > 0 ? jc_mono_ms() + timeout_ms : 0;
 	int r = 0;
 
 	if (jc_backend_begin(e, JC_OP_WAIT_NOT_RUNNING, ref, 0, NULL, NULL, &a, err) < 0)
 		return -1;
 	while (!jc_op_done(a)) {
-		int64_t next = now_ms() + 1000;
-		if (deadline && now_ms() >= deadline) {
+		int64_t next = jc_mono_ms() + 1000;
+		if (deadline && jc_mono_ms() >= deadline) {
 			r = 1; /* timed out: the caller decides */
 			goto out;
 		}
@@ -486,7 +480,7 @@ int jc_supervise_logs(struct jc_backend *e, const char *ref, const char *name, b
 {
 	struct jc_op *a = NULL;
 	const char *what = name ? name : ref;
-	int64_t bound = jc_backend_timeout(e), until = now_ms() + bound;
+	int64_t bound = jc_backend_timeout(e), until = jc_mono_ms() + bound;
 	uint64_t seen = 0;
 	int r = 0;
 
@@ -499,11 +493,11 @@ int jc_supervise_logs(struct jc_backend *e, const char *ref, const char *name, b
 		 * the reader's business: only the engine's silence is bounded */
 		if (jc_op_flush(a) || jc_op_received(a) != seen || jc_op_paused(a)) {
 			seen = jc_op_received(a);
-			until = now_ms() + bound;
+			until = jc_mono_ms() + bound;
 		}
 		/* a following reader waits for the job; otherwise the engine
 		 * must keep the stream moving */
-		if (!follow && now_ms() >= until) {
+		if (!follow && jc_mono_ms() >= until) {
 			r = jc_error_set(err, JC_ERR_ENGINE, ETIMEDOUT,
 					 "read logs of `%s`: no progress for %llds", what,
 					 (long long)(bound / 1000));

@@ -29,5 +29,8 @@ char *jc_text_printable_str(const char *s);
 
 /* Milliseconds on the monotonic clock: every deadline and interval. */
 int64_t jc_mono_ms(void);
+/* Milliseconds since the epoch: volume names and creation labels, never a
+ * deadline (the wall clock can jump). */
+int64_t jc_unix_ms(void);
 
 #endif

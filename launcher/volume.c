@@ -28,6 +28,7 @@
 #include "names.h"
 #include "plan.h"
 #include "labels.h"
+#include "util.h"
 #include "volume.h"
 
 /* ---- supervisor identity ---- */
@@ -130,13 +131,6 @@ enum jc_liveness jc_supervisor_liveness(const char *id)
 
 /* ---- volumes ---- */
 
-static int64_t now_unix_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int random_bytes(void *buf, size_t n, jc_error *err)
 {
 	if (getrandom(buf, n, 0) != (ssize_t)n)
@@ -186,7 +180,7 @@ int jc_volume_make(struct jc_backend *e, const struct jc_volume_spec *s, char **
 		    random_bytes(&nv, sizeof(nv), err) < 0)
 			return -1;
 		snprintf(nonce, sizeof(nonce), "%016" PRIx64, nv);
-		if (!(vname = jc_volume_name(s->tenant, s->run, now_unix_ms(), rnd)))
+		if (!(vname = jc_volume_name(s->tenant, s->run, jc_unix_ms(), rnd)))
 			return jc_error_oom(err);
 		if (jc_volume_name_check(vname, err) < 0)
 			return -1;
@@ -246,7 +240,7 @@ int jc_transfer_open(struct jc_backend *e, const char *image, const char *user,
 				    .created = created,
 				    .supervisor = (char *)supervisor };
 
-	snprintf(created, sizeof(created), "%" PRId64, now_unix_ms() / 1000);
+	snprintf(created, sizeof(created), "%" PRId64, jc_unix_ms() / 1000);
 	if (e->ops->stage_container(e, image, user, volume, JC_TRANSFER_MOUNT, &labels, id, err) <
 	    0)
 		return jc_error_wrap(err, "transfer container for volume `%s`", volume);
@@ -455,7 +449,7 @@ int jc_gc(struct jc_backend *e, const char *site, int64_t older_than_ms, bool dr
 	struct gc_run g = { e, dry_run, fn, ctx, 0, { 0 } };
 	struct jc_container_list cl = { 0 };
 	struct jc_volume_list vl = { 0 };
-	int64_t now_s = now_unix_ms() / 1000;
+	int64_t now_s = jc_unix_ms() / 1000;
 
 	/* containers first: a dead run's container holds its volume */
 	if (jc_backend_list(e, site, true, &cl, err) < 0)
