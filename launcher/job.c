@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -322,7 +321,8 @@ struct ws_ops {
 	int (*make)(struct launch *l, jc_error *err);
 	/* after the plan: prepare what was made (may be NULL) */
 	int (*fill)(struct launch *l, jc_error *err);
-	/* just before the start: what was checked is still what it was */
+	/* just before the start: what was checked is still what it was (may
+	 * be NULL) */
 	int (*recheck)(struct launch *l, jc_error *err);
 	/* after the job, or after a failure (`failed`): remove what was made
 	 * unless it is to stay; may fail the run or add to err */
@@ -453,13 +453,6 @@ static int volume_fill(struct launch *l, jc_error *err)
 				    l->volume, l->supervisor, &none, &l->j->progress, err);
 }
 
-static int volume_recheck(struct launch *l, jc_error *err)
-{
-	(void)l;
-	(void)err;
-	return 0;
-}
-
 static int volume_release(struct launch *l, bool failed, jc_error *err)
 {
 	jc_job *j = l->j;
@@ -491,7 +484,6 @@ static const struct ws_ops volume_ops = {
 	.job_fd = volume_job_fd,
 	.make = volume_make,
 	.fill = volume_fill,
-	.recheck = volume_recheck,
 	.release = volume_release,
 };
 
@@ -541,7 +533,8 @@ static int before_start(void *ctx, jc_error *err)
 	struct launch *l = ctx;
 	struct jc_tar_opts o = { ".", l->j->cfg.job_mode & 0777, l->uid, l->gid };
 
-	if (l->ws_ops->recheck(l, err) < 0 || jc_data_recheck(&l->j->cfg, &l->data, err) < 0)
+	if ((l->ws_ops->recheck && l->ws_ops->recheck(l, err) < 0) ||
+	    jc_data_recheck(&l->j->cfg, &l->data, err) < 0)
 		return -1;
 	if (!l->in.n)
 		return 0;
@@ -630,7 +623,7 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 		goto out;
 	l.req.nonce = l.nonce;
 	l.req.supervisor = l.supervisor;
-	l.created = (int64_t)time(NULL);
+	l.created = jc_unix_ms() / 1000;
 	/* 4. from here on, what is made is undone on failure */
 	made = true;
 	if (l.ws_ops->make(&l, err) < 0 ||
@@ -717,7 +710,7 @@ int jc_job_plan(jc_job *j, char **json, jc_error *err)
 		}
 		l.req.volume = l.volume;
 	}
-	if (jc_plan_build(&j->cfg, &l.req, NULL, (int64_t)time(NULL), &l.plan, err) < 0 ||
+	if (jc_plan_build(&j->cfg, &l.req, NULL, jc_unix_ms() / 1000, &l.plan, err) < 0 ||
 	    jc_backend_open(j->cfg.endpoint, j->cfg.engine_timeout_ms, &l.e, err) < 0 ||
 	    !(*json = jc_backend_create_request(l.e, l.plan, err)))
 		goto out;

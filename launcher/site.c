@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "cleanup.h"
 #include "fsutil.h"
@@ -172,7 +171,7 @@ int jc_site_volume_create(jc_site *s, const char *tenant, const char *run, char 
 	struct jc_backend *e;
 	const struct jc_volume_spec spec = {
 		s->cfg.site_name, tenant ? tenant : s->cfg.tenant, run ? run : s->cfg.run, NULL,
-		NULL,             true,                            (int64_t)time(NULL),
+		NULL,             true,                            jc_unix_ms() / 1000,
 	};
 
 	if (jc_site_backend(s, &e, err) < 0)

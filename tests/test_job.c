@@ -155,6 +155,27 @@ static void test_run_through_the_api(void **state)
 	assert_string_equal(jc_version(), JC_VERSION);
 }
 
+/* A site is a file or a name, never both; a missing one says which. */
+static void test_site_refusals(void **state)
+{
+	struct fx *f = *state;
+	jc_site *site = NULL;
+	jc_error err = { 0 };
+
+	write_site(f, "");
+	assert_int_equal(jc_site_open(f->dir, f->ini, "s", &site, &err), -1);
+	expect_error(&err, JC_ERR_INPUT, EINVAL, "a site file and a site name exclude each other");
+	jc_error_clear(&err);
+	assert_int_equal(jc_site_open(f->dir, NULL, "nosuch", &site, &err), -1);
+	assert_int_equal(err.kind, JC_ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "nosuch.ini"));
+	jc_error_clear(&err);
+	assert_int_equal(jc_site_open(f->dir, NULL, NULL, &site, &err), -1);
+	expect_error(&err, JC_ERR_CONFIG, EINVAL, "no site: pass -c FILE or --site NAME");
+	jc_error_clear(&err);
+	assert_null(site);
+}
+
 /* ---- policy ---- */
 
 /* No root job unless the site says so: from the site's user, from the
@@ -277,6 +298,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_run_through_the_api, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_site_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_root_refused_without_allow_root, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_override_outside_allowlist_refused, setup,
