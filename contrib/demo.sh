@@ -18,9 +18,9 @@ sed "s#^path = .*#path = $WS#" config/examples/demo.ini >"$D/demo.ini"
 echo "== site workspace on the host: $WS"
 (cd "$WS" && find . -mindepth 1 | sort | sed 's/^/   /')
 echo
-echo "== jobcell -c $D/demo.ini run job-1 -- sh -c '...'"
+echo "== jobcell -c $D/demo.ini run --job job-1 -- sh -c '...'"
 set +e
-"$JC" -c "$D/demo.ini" run job-1 -- sh -c '
+"$JC" -c "$D/demo.ini" run --job job-1 -- sh -c '
 say() { printf "   %-44s %s\n" "$1" "$2"; }
 try() { if eval "$2" >/dev/null 2>&1; then say "$1" yes; else say "$1" no; fi; }
 say "running as" "$(id -u):$(id -g)"
@@ -57,9 +57,9 @@ for v in jobcell-demo-startup jobcell-demo-local; do
 	curl -fsS --unix-socket /var/run/docker.sock -X POST -H 'Content-Type: application/json' \
 		-d "{\"Name\":\"$v\"}" http://localhost/volumes/create >/dev/null
 done
-echo "== jobcell -c $D/demo-volume.ini run job-1 --input data.csv --output results -- sh -c '...'"
+echo "== jobcell -c $D/demo-volume.ini run --job job-1 --input data.csv --output results -- sh -c '...'"
 set +e
-"$JC" -c "$D/demo-volume.ini" run job-1 --input data.csv --output results -- sh -c '
+"$JC" -c "$D/demo-volume.ini" run --job job-1 --input data.csv --output results -- sh -c '
 printf "   %-44s %s\n" "working directory" "$(pwd)" "owner of ." "$(stat -c %u:%g .)" \
 	"what /workspace holds" "$(ls -A /workspace | tr "\n" " ")" \
 	"sum of column y in data.csv" "$(awk -F, "NR > 1 { s += \$2 } END { print s }" data.csv)"

@@ -40,6 +40,7 @@ struct ctx {
 
 static const char usage_text[] =
     "usage: jobcell [-c FILE | --site NAME] [--json] COMMAND [ARGS]\n"
+    "  JOB is --job NAME (always, for a name a request supplies) or a first operand\n"
     "  run JOB [--image I] [--env K=V]... [--timeout D] [--set KEY=VALUE]... [-- CMD...]\n"
     "      volume mode: [--tenant T] [--run R] [--input SRC[:DEST]]...\n"
     "                   [--output DIR] [--keep]\n"
@@ -277,6 +278,7 @@ enum {
 	OPT_OLDER,
 	OPT_DRY,
 	OPT_SET,
+	OPT_JOB,
 };
 
 static const struct {
@@ -292,6 +294,7 @@ static const struct {
 	{ "--output", OPT_OUTPUT, true },   { "--keep", OPT_KEEP, false },
 	{ "--to", OPT_TO, true },           { "--older-than", OPT_OLDER, true },
 	{ "--dry-run", OPT_DRY, false },    { "--set", OPT_SET, true },
+	{ "--job", OPT_JOB, true },
 };
 
 /* Parse a subcommand's arguments: options, then JOB (when `want_job`),
@@ -394,6 +397,13 @@ static int parse_job_args(struct ctx *c, int argc, char **argv, const int *allow
 		case OPT_DRY:
 			a->dry_run = true;
 			break;
+		case OPT_JOB:
+			/* the form for a name that comes from a request: it is taken
+			 * as it is, never read as an option */
+			if (a->req.job)
+				return usage_error(c, "%s: JOB given twice", argv[0]);
+			a->req.job = val;
+			break;
 		}
 	}
 	if (want_job && !a->req.job && i < argc)
@@ -482,10 +492,11 @@ static void print_result(const struct ctx *c, const jc_job *j, const char *job,
 
 static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 {
-	static const int run_opts[] = { OPT_IMAGE, OPT_ENV,    OPT_TIMEOUT, OPT_TENANT, OPT_RUN,
-					OPT_INPUT, OPT_OUTPUT, OPT_KEEP,    OPT_SET,    0 };
-	static const int start_opts[] = { OPT_IMAGE, OPT_ENV,  OPT_TENANT, OPT_RUN,
-					  OPT_INPUT, OPT_KEEP, OPT_SET,    0 };
+	static const int run_opts[] = { OPT_IMAGE, OPT_ENV,  OPT_TIMEOUT, OPT_TENANT,
+					OPT_RUN,   OPT_INPUT, OPT_OUTPUT, OPT_KEEP,
+					OPT_SET,   OPT_JOB,  0 };
+	static const int start_opts[] = { OPT_IMAGE, OPT_ENV, OPT_TENANT, OPT_RUN, OPT_INPUT,
+					  OPT_KEEP,  OPT_SET, OPT_JOB,    0 };
 	struct job_args a = { 0 };
 	struct jc_job_outcome res = { 0 };
 	struct progress prog = { 0 };
@@ -543,7 +554,7 @@ out:
 static int cmd_plan(struct ctx *c, int argc, char **argv)
 {
 	static const int opts[] = {
-		OPT_IMAGE, OPT_ENV, OPT_TIMEOUT, OPT_TENANT, OPT_RUN, OPT_SET, 0
+		OPT_IMAGE, OPT_ENV, OPT_TIMEOUT, OPT_TENANT, OPT_RUN, OPT_SET, OPT_JOB, 0
 	};
 	struct job_args a = { 0 };
 	cleanup_free char *json = NULL;
@@ -570,12 +581,13 @@ out:
 
 static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 {
-	static const int wait_opts[] = { OPT_TIMEOUT, 0 }, stop_opts[] = { OPT_GRACE, 0 },
-			 logs_opts[] = { OPT_FOLLOW, 0 }, no_opts[] = { 0 };
+	static const int wait_opts[] = { OPT_TIMEOUT, OPT_JOB, 0 },
+			 stop_opts[] = { OPT_GRACE, OPT_JOB, 0 },
+			 logs_opts[] = { OPT_FOLLOW, OPT_JOB, 0 }, rm_opts[] = { OPT_JOB, 0 };
 	const int *allowed = strcmp(cmd, "wait") == 0   ? wait_opts
 			     : strcmp(cmd, "stop") == 0 ? stop_opts
 			     : strcmp(cmd, "logs") == 0 ? logs_opts
-							: no_opts;
+							: rm_opts;
 	static const int fds[2] = { STDOUT_FILENO, STDERR_FILENO };
 	struct job_args a = { 0 };
 	jc_error err = { 0 };

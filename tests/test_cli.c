@@ -310,6 +310,31 @@ static void test_config_refusals(void **state)
 	assert_one_error(f, 125, "unknown command `frobnicate`");
 }
 
+/* A job name from a request goes after --job and is taken as it is: names
+ * shaped like options are refused as names, never obeyed as options (a
+ * kept volume, a spoofed tenant, another's file sent in). */
+static void test_job_option_takes_any_name(void **state)
+{
+	static const char *const names[] = { "--keep", "--tenant=victim", "--input=b/secret.txt" };
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		run(f, "-c", f->ini, "run", "--job", names[i], "--", "true", NULL);
+		assert_one_error(f, 125, "job name");
+		run(f, "-c", f->ini, "start", "--job", names[i], "--", "true", NULL);
+		assert_one_error(f, 125, "job name");
+		run(f, "-c", f->ini, "rm", "--job", names[i], NULL);
+		assert_one_error(f, 125, "job name");
+	}
+	assert_int_equal(fake_engine_request_count(f->fe), 0);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	/* --job and the command after it; a second name is refused */
+	run(f, "-c", f->ini, "run", "--job", "j", "--", "exit", "4", NULL);
+	assert_int_equal(f->status, 4);
+	run(f, "-c", f->ini, "run", "j", "--job", "k", "--", "true", NULL);
+	assert_one_error(f, 125, "JOB given twice");
+}
+
 static void test_detached_commands(void **state)
 {
 	struct fx *f = *state;
@@ -1376,6 +1401,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_status_passes_through, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_option_takes_any_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_statuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_engine_refused, setup, teardown),
