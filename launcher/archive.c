@@ -124,6 +124,32 @@ static bool link_stays_inside(const char *target)
 }
 
 /* Copy the member's data into fd with pwrite, so holes stay holes. */
+/* A block of zeros is not written: the file is new, so what is skipped
+ * reads as zeros and takes no space.  The engines' archives carry no sparse
+ * map (Go's archive/tar writes holes out as zeros), so this is how a sparse
+ * file in the job's directory stays sparse on the host. */
+#define HOLE_BLOCK 4096
+
+static bool all_zero(const char *p, size_t n)
+{
+	return n && p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
+}
+
+static int write_at(int fd, const char *p, size_t len, la_int64_t off, jc_error *err)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return jc_error_set(err, JC_ERR_SYSTEM, errno, "write: %s", strerror(errno));
+		p += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static int copy_data(struct archive *a, int fd, int64_t size, jc_error *err)
 {
 	const void *buf;
@@ -134,20 +160,22 @@ static int copy_data(struct archive *a, int fd, int64_t size, jc_error *err)
 	while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
 		const char *p = buf;
 		while (len) {
-			ssize_t n = pwrite(fd, p, len, off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return jc_error_set(err, JC_ERR_SYSTEM, errno, "write: %s",
-						    strerror(errno));
+			/* up to the next block boundary of the file, so that holes
+			 * are whole file-system blocks */
+			size_t n = HOLE_BLOCK - (size_t)(off % HOLE_BLOCK);
+			if (n > len)
+				n = len;
+			if (!all_zero(p, n) && write_at(fd, p, n, off, err) < 0)
+				return -1;
 			p += n;
-			off += n;
-			len -= (size_t)n;
+			off += (la_int64_t)n;
+			len -= n;
 		}
 	}
 	if (r != ARCHIVE_EOF)
 		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG, "read archive: %s",
 				    archive_error_string(a));
+	/* the size, trailing holes included */
 	if (ftruncate(fd, size) < 0)
 		return jc_error_set(err, JC_ERR_SYSTEM, errno, "write: %s", strerror(errno));
 	return 0;
@@ -162,7 +190,9 @@ static int extract_one(struct archive *a, struct archive_entry *e, int dest_fd, 
 	struct jc_strv comps = { 0 }, tcomps = { 0 };
 	cleanup_close int parent = -1;
 	cleanup_close int fd = -1;
-	mode_t perm = archive_entry_perm(e) & 0777; /* no setuid, setgid, sticky */
+	/* no setuid, setgid or sticky bit, and nothing others may write: what a
+	 * job made lands on the host */
+	mode_t perm = archive_entry_perm(e) & 0775;
 	const char *name;
 	struct stat st;
 	int r = split_name(raw, strip, &comps, &why);

@@ -20,8 +20,9 @@ struct jc_extract_report {
  * judged on its own and, when refused, skipped and reported in *rep: names
  * that are empty, absolute or hold `..`; paths through a symlink or onto a
  * planted symlink or fifo; symlinks and hard links leading outside; device
- * nodes and fifos.  setuid, setgid and sticky bits are dropped; owners are
- * not kept.  A malformed stream or a failing write is an error.  The caller
+ * nodes and fifos.  setuid, setgid and sticky bits and others' write bit
+ * are dropped; owners are not kept; a 4 KiB block of zeros becomes a hole.
+ * A malformed stream or a failing write is an error.  The caller
  * frees *rep with jc_extract_report_free. */
 int jc_archive_extract(int tar_fd, int dest_fd, unsigned strip, struct jc_extract_report *rep,
 		       jc_error *err);

@@ -181,6 +181,50 @@ static void test_round_trip_binary_modes_and_dirs(void **state)
 	assert_int_equal(st.st_size, 0);
 }
 
+/* What a job made lands on the host: nothing others may write, and zeros
+ * as holes (the engines' archives carry no sparse map). */
+static void test_modes_and_holes(void **state)
+{
+	struct fx *f = *state;
+	const size_t big = 8u << 20;
+	char *data = calloc(1, big);
+	struct stat st;
+	char p[200];
+	int fd;
+
+	assert_non_null(data);
+	memcpy(data + 5000, "middle", 6); /* one block of data among zeros */
+	add(f, "open/", AE_IFDIR, 0777, NULL, 0, NULL, NULL);
+	add(f, "open/all.txt", AE_IFREG, 0666, "x", 1, NULL, NULL);
+	add(f, "sparse.img", AE_IFREG, 0644, data, big, NULL, NULL);
+	assert_int_equal(extract(f, 0), 0);
+	assert_int_equal(f->rep.refused, 0);
+	snprintf(p, sizeof(p), "%s/open", f->dest);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0775);
+	snprintf(p, sizeof(p), "%s/open/all.txt", f->dest);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0664);
+	snprintf(p, sizeof(p), "%s/sparse.img", f->dest);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_size, (off_t)big);
+	/* one or two blocks of data, not 8 MiB */
+	if ((uint64_t)st.st_blocks * 512 > 64 * 1024)
+		fail_msg("%s takes %lld bytes on disk, want holes", p,
+			 (long long)st.st_blocks * 512);
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	{
+		char got[6];
+		assert_int_equal(pread(fd, got, 6, 5000), 6);
+		assert_memory_equal(got, "middle", 6);
+		assert_int_equal(pread(fd, got, 1, (off_t)big - 1), 1);
+		assert_int_equal(got[0], 0);
+	}
+	close(fd);
+	free(data);
+}
+
 static void test_names_refused(void **state)
 {
 	struct fx *f = *state;
@@ -1000,6 +1044,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip_binary_modes_and_dirs, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_modes_and_holes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_links_outside_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_never_written_through_a_symlink, setup,
