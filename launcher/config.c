@@ -910,6 +910,12 @@ int jc_config_load(struct jc_config *cfg, const char *path, jc_error *err)
 /* [mounts] and data_prefixes once every file is read: the socket and
  * workspace rules again (endpoint or path may have come later), and every
  * mount under a prefix. */
+/* A path that names something below `/`: "/", "//" and "///" do not. */
+static bool below_root(const char *p)
+{
+	return p && p[strspn(p, "/")] != '\0';
+}
+
 static int validate_data(const struct jc_config *cfg, jc_error *err)
 {
 	const char *dmp = cfg->data_mount_point;
@@ -920,7 +926,7 @@ static int validate_data(const struct jc_config *cfg, jc_error *err)
 			return jc_error_wrap(err, "config: [job] data_prefixes");
 	if (!cfg->mounts.n)
 		return 0;
-	if (!dmp || strcmp(dmp, "/") == 0 || !path_ok(dmp))
+	if (!below_root(dmp) || !path_ok(dmp))
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 				    "config: [job] data_mount_point must be an absolute path "
 				    "below `/`");
@@ -998,7 +1004,7 @@ int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 					    "startup_volume and local_volume, or site_volume");
 		break;
 	}
-	if (!cfg->mount_point || strcmp(cfg->mount_point, "/") == 0)
+	if (!below_root(cfg->mount_point))
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 				    "config: [workspace] mount_point must be below `/`");
 	if (cfg->engine_timeout_ms <= 0)

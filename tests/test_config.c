@@ -1062,6 +1062,20 @@ static void test_validate_volume_mode(void **state)
 			"[site]\nname = s\n[workspace]\nmode = volume\nmount_point = /\n"
 			"[volume]\nsite_volume = sv\n",
 			"config: [workspace] mount_point must be below `/`");
+	/* the root written another way is still the root */
+	expect_validate(f,
+			"[site]\nname = s\n[workspace]\nmode = volume\nmount_point = //\n"
+			"[volume]\nsite_volume = sv\n",
+			"config: [workspace] mount_point must be below `/`");
+	expect_validate(f,
+			"[site]\nname = s\n[workspace]\nmode = volume\nmount_point = ///\n"
+			"[volume]\nsite_volume = sv\n",
+			"config: [workspace] mount_point must be below `/`");
+	expect_validate(f,
+			"[site]\nname = s\n[workspace]\nmode = volume\n"
+			"[volume]\nsite_volume = sv\n[job]\ndata_mount_point = //\n"
+			"[mounts]\nd = /srv/d\n",
+			"config: [job] data_mount_point must be an absolute path below `/`");
 }
 
 static void test_validate_bind_mode(void **state)
