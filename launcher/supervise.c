@@ -315,14 +315,16 @@ static int interrupted(const struct jc_supervise_opts *o, const char *name, jc_e
 {
 	int sig = o->signal_fd >= 0 ? take_signal(o->signal_fd) : 0;
 
-	if (sig)
-		return jc_error_set(err, JC_ERR_SYSTEM, EINTR,
-				    "start container `%s`: got %s before the job started", name,
-				    strsignal(sig));
+	/* the parent first: its death arrives as SIGTERM too (PR_SET_PDEATHSIG),
+	 * and the cause is the death, not the signal */
 	if (o->parent > 0 && getppid() != o->parent)
 		return jc_error_set(err, JC_ERR_SYSTEM, ESRCH,
 				    "start container `%s`: parent exited before the job started",
 				    name);
+	if (sig)
+		return jc_error_set(err, JC_ERR_SYSTEM, EINTR,
+				    "start container `%s`: got %s before the job started", name,
+				    strsignal(sig));
 	return 0;
 }
 

@@ -656,6 +656,12 @@ static void test_parent_gone_before_start_creates_nothing(void **state)
 	kill(getpid(), SIGUSR1);
 	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), -1);
 	assert_msg(&err, "got User defined signal 1 before the job started");
+	/* a dead parent's signal (PR_SET_PDEATHSIG) is its death, not a signal */
+	o.parent = getppid() + 100000;
+	kill(getpid(), SIGUSR1);
+	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), -1);
+	assert_string_equal(err.msg,
+			    "start container `jobcell-s-j`: parent exited before the job started");
 	assert_int_equal(fake_engine_container_count(f->fe), 0);
 	jc_error_clear(&err);
 	jc_plan_free(p);
