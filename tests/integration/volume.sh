@@ -167,6 +167,12 @@ jc -c "$C" volume create --tenant '../x'
 expect_refusal "volume create --tenant ../x refused" 125 'tenant `\.\./x`'
 jc -c "$C" volume get some-volume ../x --to got
 expect_refusal "volume get PATH with .. refused" 125 'path component `\.\.`'
+# a request's job name after --job is judged as a name, never obeyed as an
+# option (a kept volume, a spoofed tenant, another's file sent in)
+for name in --keep --tenant=victim --input=in.txt; do
+	jc -c "$C" run --job "$name" -- true
+	expect_refusal "job name $name after --job refused as a name" 125 'job name'
+done
 make_site "${S}bind" image=jobcell-test/root:latest user=0:0 allow_root=true
 for opt in "--tenant t" "--run r" "--input in.txt" "--output o" "--keep"; do
 	# shellcheck disable=SC2086 # the option and its value are two words
