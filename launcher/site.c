@@ -174,7 +174,9 @@ int jc_site_volume_create(jc_site *s, const char *tenant, const char *run, char 
 		NULL,             true,                            jc_unix_ms() / 1000,
 	};
 
-	if (jc_site_backend(s, &e, err) < 0)
+	/* bad names are refused before the engine is contacted */
+	if (jc_name_check(spec.tenant, "tenant", err) < 0 || jc_name_check(spec.run, "run", err) < 0 ||
+	    jc_site_backend(s, &e, err) < 0)
 		return -1;
 	return jc_volume_make(e, &spec, name, err);
 }
