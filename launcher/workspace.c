@@ -54,67 +54,14 @@ static int open_child(int dirfd, const char *name, int flags, const char *what, 
 	return 0;
 }
 
-/* Who may rename entries of `st`'s directory: only root and jobcell's own
- * user, or anyone when the sticky bit limits renames to each entry's owner
- * (as in /tmp).  Returns the reason it is unsafe, or NULL. */
-static const char *unsafe_dir(const struct stat *st)
-{
-	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX))
-		return "group- or world-writable";
-	if (st->st_uid != 0 && st->st_uid != geteuid())
-		return "owned by another user";
-	return NULL;
-}
-
-/* The directories above `path`, from its parent up to "/".  With `links`,
- * each is also looked at unresolved: a symlink among them is acceptable only
- * when root or jobcell's user owns it (its directory is checked in turn). */
-static int check_parents(const char *path, bool links, jc_error *err)
-{
-	cleanup_free char *p = strdup(path);
-	struct stat st;
-	const char *why;
-	char *slash;
-
-	if (!p)
-		return jc_error_oom(err);
-	while ((slash = strrchr(p, '/'))) {
-		slash[slash == p ? 1 : 0] = '\0';
-		if (links && lstat(p, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != 0 &&
-		    st.st_uid != geteuid())
-			return jc_error_set(
-			    err, JC_ERR_WORKSPACE, EPERM,
-			    "workspace parent `%s` is a symlink owned by uid %u: it "
-			    "could be swapped",
-			    p, (unsigned)st.st_uid);
-		if (stat(p, &st) < 0)
-			return jc_error_set(err, JC_ERR_WORKSPACE, errno,
-					    "stat workspace parent `%s`: %s", p, strerror(errno));
-		if ((why = unsafe_dir(&st)))
-			return jc_error_set(err, JC_ERR_WORKSPACE, EPERM,
-					    "workspace parent `%s` is %s (mode %04o, uid %u): it "
-					    "could be swapped",
-					    p, why, (unsigned)(st.st_mode & 07777),
-					    (unsigned)st.st_uid);
-		if (slash == p)
-			break;
-	}
-	return 0;
-}
-
-/* Whoever can rename an entry in a directory above the root can swap the
- * whole workspace between the check and the mount.  Check the path as
- * written (its symlinks included) and the directories it resolves to. */
+/* Whoever can rename an entry in a directory above the root, or repoint a
+ * link on the way to it, can swap the whole workspace between the check and
+ * the mount.  Every directory and every link the path passes through, at
+ * any depth of a chain of links, is judged (fsutil.c): the path as written
+ * and its realpath() alone miss the links in between. */
 static int check_ancestors(const char *path, jc_error *err)
 {
-	cleanup_free char *real = NULL;
-
-	if (check_parents(path, true, err) < 0)
-		return -1;
-	real = realpath(path, NULL);
-	if (!real)
-		return 0; /* a missing root is reported by the open that follows */
-	return check_parents(real, false, err);
+	return jc_fs_check_parents(path, "workspace", err);
 }
 
 int jc_ws_open(struct jc_workspace *ws, const char *path, jc_error *err)
