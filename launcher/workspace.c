@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,6 +147,25 @@ static int check_case(int root_fd, const char *job, jc_error *err)
 	return r;
 }
 
+static int same_child(int root_fd, const char *name, int held, jc_error *err);
+
+/* Hold the job directory for this run: an exclusive flock(2) on its
+ * descriptor, kept until the descriptor is closed (jc_ws_close, or the
+ * process's end).  A run that cannot take it is refused: another run holds
+ * the directory and will use it, and this one must neither share it nor
+ * undo anything in it. */
+static int lock_job(int fd, const char *job, jc_error *err)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		return jc_error_set(err, JC_ERR_INPUT, EBUSY,
+				    "job `%s` is running: another jobcell holds its directory",
+				    job);
+	return jc_error_set(err, JC_ERR_WORKSPACE, errno, "lock job directory `%s`: %s", job,
+			    strerror(errno));
+}
+
 int jc_ws_prepare_job(struct jc_workspace *ws, const char *job, bool create, unsigned mode,
 		      uid_t uid, gid_t gid, jc_error *err)
 {
@@ -158,22 +178,46 @@ int jc_ws_prepare_job(struct jc_workspace *ws, const char *job, bool create, uns
 	if (check_case(ws->root_fd, job, err) < 0)
 		return -1;
 	if (open_child(ws->root_fd, job, O_RDONLY, "job directory", &fd, err) == 0)
-		goto done;
+		goto existing;
 	if (err->status != ENOENT || !create)
 		return -1;
 	jc_error_clear(err);
-	if (mkdirat(ws->root_fd, job, mode & 0777) < 0)
+	if (mkdirat(ws->root_fd, job, mode & 0777) < 0) {
+		/* another run made it since the open: it is that run's */
+		if (errno == EEXIST &&
+		    open_child(ws->root_fd, job, O_RDONLY, "job directory", &fd, err) == 0)
+			goto existing;
+		if (errno == EEXIST)
+			return -1;
 		return jc_error_set(err, JC_ERR_WORKSPACE, errno, "create job directory `%s`: %s",
 				    job, strerror(errno));
+	}
 	created = true;
 	if (open_child(ws->root_fd, job, O_RDONLY, "job directory", &fd, err) < 0)
 		return -1; /* swapped between mkdir and open: leave it to the operator */
+	/* at once: a run that finds it now is refused rather than sharing it.
+	 * Failing, it is another run's now, and not ours to remove. */
+	if (lock_job(fd, job, err) < 0)
+		return -1;
 	/* owned by the job's user, or a non-root job could not write it */
 	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0) {
 		jc_error_set(err, JC_ERR_WORKSPACE, errno, "give job directory `%s` to %u:%u: %s",
 			     job, (unsigned)uid, (unsigned)gid, strerror(errno));
 		unlinkat(ws->root_fd, job, AT_REMOVEDIR);
 		return -1;
+	}
+	goto done;
+existing:
+	if (lock_job(fd, job, err) < 0)
+		return -1;
+	/* removed (by the run that made it, undoing) between our open and our
+	 * lock: what we hold is gone from the workspace */
+	if (same_child(ws->root_fd, job, fd, err) < 0) {
+		jc_error_clear(err);
+		return jc_error_set(err, JC_ERR_WORKSPACE, ESTALE,
+				    "job directory `%s` was removed or replaced while this run "
+				    "took it",
+				    job);
 	}
 done:
 	if (ws->job_fd >= 0)
@@ -223,7 +267,9 @@ int jc_ws_recheck(const struct jc_workspace *ws, jc_error *err)
 
 void jc_ws_undo_job(struct jc_workspace *ws)
 {
-	if (ws->job && ws->job_created) {
+	/* job_created is set only once the lock is held, and the lock lasts as
+	 * long as job_fd: what another run holds is never undone here */
+	if (ws->job && ws->job_created && ws->job_fd >= 0) {
 		/* only an empty directory goes: a job that ran may have left files */
 		unlinkat(ws->root_fd, ws->job, AT_REMOVEDIR);
 		ws->job_created = false;
