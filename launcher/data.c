@@ -128,11 +128,16 @@ static int open_one(const struct jc_config *cfg, const char *name, const char *p
 	cleanup_close int pfd = -1;
 	cleanup_close int fd = -1;
 	struct stat st;
+	const char *why;
 
 	if (!prefix)
 		return jc_error_set(err, JC_ERR_CONFIG, EPERM,
 				    "data mount `%s`: `%s` is not under any of [job] data_prefixes",
 				    name, path);
+	/* the way to the prefix, as the workspace's: every directory and link
+	 * on it, at any depth of a chain, only root's or jobcell's to change */
+	if (jc_fs_check_parents(prefix, "data prefix", err) < 0)
+		return jc_error_wrap(err, "data mount `%s`", name);
 	pfd = open(prefix, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd < 0) {
 		int e = errno;
@@ -149,12 +154,13 @@ static int open_one(const struct jc_config *cfg, const char *name, const char *p
 		return jc_error_set(err, JC_ERR_WORKSPACE, errno,
 				    "data mount `%s`: stat data prefix `%s`: %s", name, prefix,
 				    strerror(errno));
-	/* anyone else who can rename entries in it can swap what we check */
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+	/* anyone else who can rename entries in it can swap what we check:
+	 * the same rule as the directories above it */
+	if ((why = jc_fs_unsafe_dir(&st)))
 		return jc_error_set(err, JC_ERR_WORKSPACE, EPERM,
-				    "data mount `%s`: data prefix `%s` is group- or world-writable "
-				    "(mode %04o)",
-				    name, prefix, (unsigned)(st.st_mode & 07777));
+				    "data mount `%s`: data prefix `%s` is %s (mode %04o, uid %u)",
+				    name, prefix, why, (unsigned)(st.st_mode & 07777),
+				    (unsigned)st.st_uid);
 	/* the string rules again on what the prefix resolves to: a link above
 	 * it could lead where the engine socket or the workspace is */
 	if (!(rest = rest_of(path, prefix)))

@@ -21,10 +21,10 @@ struct jc_data {
 	size_t n;
 };
 
-/* Open every [mounts] entry through descriptors: the longest matching data
- * prefix with O_PATH|O_DIRECTORY|O_NOFOLLOW (refused when group- or
- * world-writable without the sticky bit, or when, resolved, it meets an
- * engine socket or the workspace), then the rest beneath it with
+/* Open every [mounts] entry through descriptors: the way to the longest
+ * matching data prefix judged by jc_fs_check_parents, the prefix with
+ * O_PATH|O_DIRECTORY|O_NOFOLLOW (refused when jc_fs_unsafe_dir says so, or
+ * when, resolved, it meets an engine socket or the workspace), then the rest beneath it with
  * jc_fs_open_beneath (no symlink followed, on the way or at the end).  What
  * is found must be a directory or a regular file.  Errors name the mount and the
  * step (JC_ERR_WORKSPACE; outside every prefix: JC_ERR_CONFIG).  *out is

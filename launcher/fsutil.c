@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "fsutil.h"
+#include "util.h"
 
 /* Set once openat2 said ENOSYS: the kernel will not grow it while we run.
  * Atomic because the put and get threads of volume.c open files too. */
@@ -178,4 +180,194 @@ int jc_fs_open_dir(int base, const char *path, const char *what, bool create, in
 	}
 	*out = steal_fd(&cur);
 	return 0;
+}
+
+/* ---- who can change the way to a path ------------------------------------ */
+
+const char *jc_fs_unsafe_dir(const struct stat *st)
+{
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX))
+		return "group- or world-writable";
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return "owned by another user";
+	return NULL;
+}
+
+/* `at` joined with `name`, for messages.  NULL when out of memory. */
+static char *join(const char *at, const char *name)
+{
+	char *s;
+
+	if (asprintf(&s, "%s%s%s", at, strcmp(at, "/") ? "/" : "", name) < 0)
+		return NULL;
+	return s;
+}
+
+/* The walk's position: a descriptor of the directory it is in, judged, and
+ * the path it took there, for messages. */
+struct walk {
+	int fd;
+	char *at;
+	const char *what;
+};
+
+/* Enter the directory `name` of `dirfd`, known as `at` (taken), after
+ * judging it.  O_NOFOLLOW: a link swapped in since the caller's lstat is
+ * refused, and what is judged is what the descriptor holds. */
+static int walk_enter(struct walk *w, int dirfd, const char *name, char *at, jc_error *err)
+{
+	cleanup_free char *path = at;
+	cleanup_close int fd = -1;
+	struct stat st;
+	const char *why;
+
+	if (!path)
+		return jc_error_oom(err);
+	fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return jc_error_set(err, JC_ERR_WORKSPACE, errno, "open %s parent `%s`: %s",
+				    w->what, path, strerror(errno));
+	if ((why = jc_fs_unsafe_dir(&st)))
+		return jc_error_set(err, JC_ERR_WORKSPACE, EPERM,
+				    "%s parent `%s` is %s (mode %04o, uid %u): it could be swapped",
+				    w->what, path, why, (unsigned)(st.st_mode & 07777),
+				    (unsigned)st.st_uid);
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->at);
+	w->fd = steal_fd(&fd);
+	w->at = steal_pointer(&path);
+	return 0;
+}
+
+/* `..` from where the walk is: the kernel's parent, judged like any other. */
+static int walk_up(struct walk *w, jc_error *err)
+{
+	char *at = strdup(w->at), *slash;
+
+	if (at && (slash = strrchr(at, '/')))
+		slash[slash == at ? 1 : 0] = '\0';
+	return walk_enter(w, w->fd, "..", at, err);
+}
+
+/* Why walk and judge rather than refuse every link: sites reach their
+ * workspace through links the operator made (/srv/ws -> /data/ws), and
+ * Debian's own /var/run is one.  A link is as safe as its owner and its
+ * directory; what was missing was judging the links and directories met
+ * between the path as written and its realpath(). */
+int jc_fs_check_parents(const char *path, const char *what, jc_error *err)
+{
+	struct walk w = { .fd = -1, .what = what };
+	cleanup_free char *todo = NULL; /* what is left to resolve */
+	cleanup_free char *name = NULL;
+	unsigned links = 0;
+	size_t pos = 0, len;
+	int r = -1;
+
+	if (path[0] != '/')
+		return jc_error_set(err, JC_ERR_WORKSPACE, EINVAL, "%s path `%s` is not absolute",
+				    what, path);
+	if (!(todo = strdup(path)))
+		return jc_error_oom(err);
+	/* leave out the last component, and the slashes after it */
+	for (len = strlen(todo); len > 1 && todo[len - 1] == '/'; len--)
+		todo[len - 1] = '\0';
+	*strrchr(todo, '/') = '\0';
+	if (walk_enter(&w, AT_FDCWD, "/", strdup("/"), err) < 0)
+		goto out;
+	for (;;) {
+		struct stat st;
+		const char *c;
+
+		while (todo[pos] == '/')
+			pos++;
+		if (!todo[pos])
+			break;
+		c = todo + pos;
+		len = (size_t)(strchrnul(c, '/') - c);
+		free(name);
+		if (!(name = strndup(c, len))) {
+			jc_error_oom(err);
+			goto out;
+		}
+		pos += len;
+		if (!strcmp(name, "."))
+			continue;
+		if (!strcmp(name, "..")) {
+			if (walk_up(&w, err) < 0)
+				goto out;
+			continue;
+		}
+		if (fstatat(w.fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			cleanup_free char *full = join(w.at, name);
+			jc_error_set(err, JC_ERR_WORKSPACE, errno, "stat %s parent `%s`: %s", what,
+				     full ? full : name, strerror(errno));
+			goto out;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			cleanup_free char *full = join(w.at, name);
+			cleanup_free char *target = NULL;
+			char *next;
+			ssize_t n;
+
+			if (!full) {
+				jc_error_oom(err);
+				goto out;
+			}
+			/* its owner can point it anywhere, whatever its directory */
+			if (st.st_uid != 0 && st.st_uid != geteuid()) {
+				jc_error_set(err, JC_ERR_WORKSPACE, EPERM,
+					     "%s parent `%s` is a symlink owned by uid %u: it could "
+					     "be swapped",
+					     what, full, (unsigned)st.st_uid);
+				goto out;
+			}
+			if (++links > JC_FS_MAX_LINKS) {
+				jc_error_set(err, JC_ERR_WORKSPACE, ELOOP,
+					     "%s path `%s`: more than %d symlinks on the way", what,
+					     path, JC_FS_MAX_LINKS);
+				goto out;
+			}
+			if (!(target = malloc((size_t)st.st_size + 2))) {
+				jc_error_oom(err);
+				goto out;
+			}
+			n = readlinkat(w.fd, name, target, (size_t)st.st_size + 1);
+			if (n < 0 || n > st.st_size || n == 0) {
+				/* changed since the stat, or empty: nothing to judge */
+				jc_error_set(err, JC_ERR_WORKSPACE, n < 0 ? errno : ESTALE,
+					     "read %s parent `%s`: %s", what, full,
+					     n < 0 ? strerror(errno) : "it changed while read");
+				goto out;
+			}
+			target[n] = '\0';
+			/* the target, then what was left after the link */
+			if (asprintf(&next, "%s/%s", target, todo + pos) < 0) {
+				jc_error_oom(err);
+				goto out;
+			}
+			free(todo);
+			todo = next;
+			pos = 0;
+			if (target[0] == '/' &&
+			    walk_enter(&w, AT_FDCWD, "/", strdup("/"), err) < 0)
+				goto out;
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			cleanup_free char *full = join(w.at, name);
+			jc_error_set(err, JC_ERR_WORKSPACE, ENOTDIR,
+				     "%s parent `%s` is %s, not a directory", what,
+				     full ? full : name, jc_file_type(st.st_mode));
+			goto out;
+		}
+		if (walk_enter(&w, w.fd, name, join(w.at, name), err) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	if (w.fd >= 0)
+		close(w.fd);
+	free(w.at);
+	return r;
 }

@@ -4,8 +4,13 @@
 #define JC_FSUTIL_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include "error.h"
+
+/* At most this many symlinks on the way of one path, as the kernel's own
+ * bound (MAXSYMLINKS, 40 since Linux 4.2). */
+#define JC_FS_MAX_LINKS 40
 
 /* Open the relative `path` beneath the directory `dirfd` with `flags`
  * (plus O_NOFOLLOW|O_CLOEXEC) and, with O_CREAT, `mode`, following no
@@ -33,5 +38,25 @@ int jc_fs_mkdir_beneath(int dirfd, const char *path, mode_t mode, int flags);
  * or a non-directory.  *out is the caller's to close. */
 int jc_fs_open_dir(int base, const char *path, const char *what, bool create, int *out,
 		   jc_error *err);
+
+/* The one rule for a directory that jobcell hands the engine a path through:
+ * only root and jobcell's own user may rename its entries, or anyone when the
+ * sticky bit limits renames to each entry's owner (as in /tmp).  Returns NULL
+ * when `st` passes, else why not ("owned by another user"). */
+const char *jc_fs_unsafe_dir(const struct stat *st);
+
+/* Walk the absolute `path` from "/" one component at a time, as the kernel
+ * resolves it, up to the directory that holds its last component (the last
+ * component itself is the caller's: it is neither followed nor judged).
+ * Every directory entered, "/" and any reached through `..` or a link
+ * included, must pass jc_fs_unsafe_dir; every symlink met, at any depth of
+ * a chain, must be owned by root or jobcell's user, and its target is
+ * walked the same way (at most JC_FS_MAX_LINKS links in all).  So the path
+ * as the engine will resolve it can be changed only by those two.  `what`
+ * names the path in messages: "WHAT parent `/srv/l` is a symlink owned by
+ * uid 1000: it could be swapped".  Errors are JC_ERR_WORKSPACE: EPERM for
+ * a component that fails the rule, ELOOP for too many links, ENOTDIR, or
+ * the errno of a component that cannot be looked at. */
+int jc_fs_check_parents(const char *path, const char *what, jc_error *err);
 
 #endif

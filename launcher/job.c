@@ -501,6 +501,35 @@ static int make_nonce(char out[17], jc_error *err)
 	return 0;
 }
 
+/* A container of the job's name exists already: a detached `start` of it,
+ * which holds no lock on its directory once jobcell returned, or one left
+ * behind.  Refused before anything is made, rather than failing the create
+ * with a conflict after the directory or volume was made for nothing. */
+static int check_no_container(struct launch *l, jc_error *err)
+{
+	cleanup_free char *name = jc_container_name(l->j->cfg.site_name, l->j->name);
+	struct jc_inspect in = { 0 };
+
+	if (!name)
+		return jc_error_oom(err);
+	if (jc_backend_inspect(l->e, name, &in, err) < 0) {
+		if (err->status != ENOENT)
+			return -1;
+		jc_error_clear(err);
+		return 0;
+	}
+	if (in.running)
+		jc_error_set(err, JC_ERR_INPUT, EEXIST,
+			     "job `%s` is running: its container `%s` exists", l->j->name, name);
+	else
+		jc_error_set(err, JC_ERR_INPUT, EEXIST,
+			     "job `%s` has a container already: `%s` is %s (remove it with "
+			     "`jobcell rm %s`)",
+			     l->j->name, name, in.status ? in.status : "there", l->j->name);
+	jc_inspect_free(&in);
+	return -1;
+}
+
 /* The request as the plan takes it.  The request's own settings (image,
  * timeout, --set) are in j->cfg already, through the override rules. */
 static int make_request(struct launch *l, bool detach, jc_error *err)
@@ -617,7 +646,8 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	if (jc_site_backend(j->site, &l.e, err) < 0 ||
 	    jc_plan_check_backend(&j->cfg, l.e, err) < 0 ||
 	    jc_policy_user(&j->cfg, l.e, image, l.ws_ops->job_fd(&l), j->auto_user, true, &l.user,
-			   &l.uid, &l.gid, err) < 0)
+			   &l.uid, &l.gid, err) < 0 ||
+	    check_no_container(&l, err) < 0)
 		goto out;
 	if (make_nonce(l.nonce, err) < 0 || (!detach && jc_supervisor_self(&l.supervisor, err) < 0))
 		goto out;

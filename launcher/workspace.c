@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,67 +55,14 @@ static int open_child(int dirfd, const char *name, int flags, const char *what, 
 	return 0;
 }
 
-/* Who may rename entries of `st`'s directory: only root and jobcell's own
- * user, or anyone when the sticky bit limits renames to each entry's owner
- * (as in /tmp).  Returns the reason it is unsafe, or NULL. */
-static const char *unsafe_dir(const struct stat *st)
-{
-	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX))
-		return "group- or world-writable";
-	if (st->st_uid != 0 && st->st_uid != geteuid())
-		return "owned by another user";
-	return NULL;
-}
-
-/* The directories above `path`, from its parent up to "/".  With `links`,
- * each is also looked at unresolved: a symlink among them is acceptable only
- * when root or jobcell's user owns it (its directory is checked in turn). */
-static int check_parents(const char *path, bool links, jc_error *err)
-{
-	cleanup_free char *p = strdup(path);
-	struct stat st;
-	const char *why;
-	char *slash;
-
-	if (!p)
-		return jc_error_oom(err);
-	while ((slash = strrchr(p, '/'))) {
-		slash[slash == p ? 1 : 0] = '\0';
-		if (links && lstat(p, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != 0 &&
-		    st.st_uid != geteuid())
-			return jc_error_set(
-			    err, JC_ERR_WORKSPACE, EPERM,
-			    "workspace parent `%s` is a symlink owned by uid %u: it "
-			    "could be swapped",
-			    p, (unsigned)st.st_uid);
-		if (stat(p, &st) < 0)
-			return jc_error_set(err, JC_ERR_WORKSPACE, errno,
-					    "stat workspace parent `%s`: %s", p, strerror(errno));
-		if ((why = unsafe_dir(&st)))
-			return jc_error_set(err, JC_ERR_WORKSPACE, EPERM,
-					    "workspace parent `%s` is %s (mode %04o, uid %u): it "
-					    "could be swapped",
-					    p, why, (unsigned)(st.st_mode & 07777),
-					    (unsigned)st.st_uid);
-		if (slash == p)
-			break;
-	}
-	return 0;
-}
-
-/* Whoever can rename an entry in a directory above the root can swap the
- * whole workspace between the check and the mount.  Check the path as
- * written (its symlinks included) and the directories it resolves to. */
+/* Whoever can rename an entry in a directory above the root, or repoint a
+ * link on the way to it, can swap the whole workspace between the check and
+ * the mount.  Every directory and every link the path passes through, at
+ * any depth of a chain of links, is judged (fsutil.c): the path as written
+ * and its realpath() alone miss the links in between. */
 static int check_ancestors(const char *path, jc_error *err)
 {
-	cleanup_free char *real = NULL;
-
-	if (check_parents(path, true, err) < 0)
-		return -1;
-	real = realpath(path, NULL);
-	if (!real)
-		return 0; /* a missing root is reported by the open that follows */
-	return check_parents(real, false, err);
+	return jc_fs_check_parents(path, "workspace", err);
 }
 
 int jc_ws_open(struct jc_workspace *ws, const char *path, jc_error *err)
@@ -199,6 +147,25 @@ static int check_case(int root_fd, const char *job, jc_error *err)
 	return r;
 }
 
+static int same_child(int root_fd, const char *name, int held, jc_error *err);
+
+/* Hold the job directory for this run: an exclusive flock(2) on its
+ * descriptor, kept until the descriptor is closed (jc_ws_close, or the
+ * process's end).  A run that cannot take it is refused: another run holds
+ * the directory and will use it, and this one must neither share it nor
+ * undo anything in it. */
+static int lock_job(int fd, const char *job, jc_error *err)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		return jc_error_set(err, JC_ERR_INPUT, EBUSY,
+				    "job `%s` is running: another jobcell holds its directory",
+				    job);
+	return jc_error_set(err, JC_ERR_WORKSPACE, errno, "lock job directory `%s`: %s", job,
+			    strerror(errno));
+}
+
 int jc_ws_prepare_job(struct jc_workspace *ws, const char *job, bool create, unsigned mode,
 		      uid_t uid, gid_t gid, jc_error *err)
 {
@@ -211,22 +178,46 @@ int jc_ws_prepare_job(struct jc_workspace *ws, const char *job, bool create, uns
 	if (check_case(ws->root_fd, job, err) < 0)
 		return -1;
 	if (open_child(ws->root_fd, job, O_RDONLY, "job directory", &fd, err) == 0)
-		goto done;
+		goto existing;
 	if (err->status != ENOENT || !create)
 		return -1;
 	jc_error_clear(err);
-	if (mkdirat(ws->root_fd, job, mode & 0777) < 0)
+	if (mkdirat(ws->root_fd, job, mode & 0777) < 0) {
+		/* another run made it since the open: it is that run's */
+		if (errno == EEXIST &&
+		    open_child(ws->root_fd, job, O_RDONLY, "job directory", &fd, err) == 0)
+			goto existing;
+		if (errno == EEXIST)
+			return -1;
 		return jc_error_set(err, JC_ERR_WORKSPACE, errno, "create job directory `%s`: %s",
 				    job, strerror(errno));
+	}
 	created = true;
 	if (open_child(ws->root_fd, job, O_RDONLY, "job directory", &fd, err) < 0)
 		return -1; /* swapped between mkdir and open: leave it to the operator */
+	/* at once: a run that finds it now is refused rather than sharing it.
+	 * Failing, it is another run's now, and not ours to remove. */
+	if (lock_job(fd, job, err) < 0)
+		return -1;
 	/* owned by the job's user, or a non-root job could not write it */
 	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0) {
 		jc_error_set(err, JC_ERR_WORKSPACE, errno, "give job directory `%s` to %u:%u: %s",
 			     job, (unsigned)uid, (unsigned)gid, strerror(errno));
 		unlinkat(ws->root_fd, job, AT_REMOVEDIR);
 		return -1;
+	}
+	goto done;
+existing:
+	if (lock_job(fd, job, err) < 0)
+		return -1;
+	/* removed (by the run that made it, undoing) between our open and our
+	 * lock: what we hold is gone from the workspace */
+	if (same_child(ws->root_fd, job, fd, err) < 0) {
+		jc_error_clear(err);
+		return jc_error_set(err, JC_ERR_WORKSPACE, ESTALE,
+				    "job directory `%s` was removed or replaced while this run "
+				    "took it",
+				    job);
 	}
 done:
 	if (ws->job_fd >= 0)
@@ -276,7 +267,9 @@ int jc_ws_recheck(const struct jc_workspace *ws, jc_error *err)
 
 void jc_ws_undo_job(struct jc_workspace *ws)
 {
-	if (ws->job && ws->job_created) {
+	/* job_created is set only once the lock is held, and the lock lasts as
+	 * long as job_fd: what another run holds is never undone here */
+	if (ws->job && ws->job_created && ws->job_fd >= 0) {
 		/* only an empty directory goes: a job that ran may have left files */
 		unlinkat(ws->root_fd, ws->job, AT_REMOVEDIR);
 		ws->job_created = false;

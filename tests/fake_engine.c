@@ -762,7 +762,8 @@ static enum MHD_Result apply_fault(struct fake_engine *fe, struct MHD_Connection
 								  : "{\"Id\":\"0123",
 				  "application/json");
 	case FAKE_FAULT_LOST:
-		break; /* handled by the caller: route, then lose the answer */
+	case FAKE_FAULT_DELAY:
+		break; /* handled by the caller */
 	case FAKE_FAULT_BADFRAME: {
 		static const char frames[] = { 1, 0, 0, 0, 0, 0, 0, 2, 'o', 'k',
 					       5, 0, 0, 0, 0, 0, 0, 1, 'x' };
@@ -1981,6 +1982,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		fe->lose_answer = true;
 		ret = route(fe, conn, method, path, req, ctx->exit_seq_at_arrival);
 		fe->lose_answer = false;
+	} else if (rule && rule->fault == FAKE_FAULT_DELAY) {
+		/* handler_wait releases the lock while it sleeps */
+		struct timespec until = ts_add(now(CLOCK_MONOTONIC), rule->status / 1000.0),
+				t = now(CLOCK_MONOTONIC);
+		while (ts_before(&t, &until) && handler_wait(fe, conn, &until))
+			t = now(CLOCK_MONOTONIC);
+		if (fe->stopping || peer_gone(conn)) {
+			ret = MHD_NO;
+		} else {
+			engine_tick(fe);
+			ret = route(fe, conn, method, path, req, ctx->exit_seq_at_arrival);
+		}
 	} else if (rule) {
 		ret = apply_fault(fe, conn, rule, method, path);
 	} else if (*req->version && version_num(req->version) > version_num(fe->api_version)) {

@@ -29,6 +29,8 @@ enum fake_fault {
 				 answering: the client cannot know it happened */
 	FAKE_FAULT_BADFRAME,  /* 200 with a raw stream: one good stdout frame ("ok"),
 				 then a frame header with stream byte 5 */
+	FAKE_FAULT_DELAY,     /* wait `status` milliseconds (other requests are served
+				 meanwhile), then answer as if no fault were set */
 };
 
 /* Start an engine speaking `api_version` ("1.41", "1.45") on a fresh socket in

@@ -111,39 +111,67 @@ static void slurp(int fd, char *buf, size_t cap)
 	buf[n] = '\0';
 }
 
-/* Run the binary with NULL-terminated arguments; fills out, err, status. */
-static void run(struct fx *f, const char *arg, ...)
+/* One run of the binary in the background: its pid and where its stdout
+ * and stderr go. */
+struct child {
+	pid_t pid;
+	int o, e;
+};
+
+static void spawn_v(struct fx *f, struct child *c, const char *arg, va_list ap)
 {
 	const char *argv[32] = { jobcell_bin() };
-	int n = 1, o, e;
-	va_list ap;
-	pid_t pid;
+	int n = 1;
 
-	va_start(ap, arg);
 	for (const char *a = arg; a && n < 31; a = va_arg(ap, const char *))
 		argv[n++] = a;
-	va_end(ap);
 	argv[n] = NULL;
-	o = open(f->dir, O_TMPFILE | O_RDWR, 0600);
-	e = open(f->dir, O_TMPFILE | O_RDWR, 0600);
-	assert_true(o >= 0 && e >= 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(o, 1);
-		dup2(e, 2);
+	c->o = open(f->dir, O_TMPFILE | O_RDWR, 0600);
+	c->e = open(f->dir, O_TMPFILE | O_RDWR, 0600);
+	assert_true(c->o >= 0 && c->e >= 0);
+	c->pid = fork();
+	assert_true(c->pid >= 0);
+	if (c->pid == 0) {
+		dup2(c->o, 1);
+		dup2(c->e, 2);
 		unsetenv("DOCKER_HOST");
 		setenv("JOBCELL_CONFIG_DIR", f->dir, 1);
 		execv(jobcell_bin(), (char **)argv);
 		_exit(99);
 	}
-	assert_int_equal(waitpid(pid, &f->status, 0), pid);
+}
+
+static void spawn(struct fx *f, struct child *c, const char *arg, ...)
+{
+	va_list ap;
+
+	va_start(ap, arg);
+	spawn_v(f, c, arg, ap);
+	va_end(ap);
+}
+
+/* Wait for a spawned run; fills f's out, err and status. */
+static void reap(struct fx *f, struct child *c)
+{
+	assert_int_equal(waitpid(c->pid, &f->status, 0), c->pid);
 	assert_true(WIFEXITED(f->status));
 	f->status = WEXITSTATUS(f->status);
-	slurp(o, f->out, sizeof(f->out));
-	slurp(e, f->err, sizeof(f->err));
-	close(o);
-	close(e);
+	slurp(c->o, f->out, sizeof(f->out));
+	slurp(c->e, f->err, sizeof(f->err));
+	close(c->o);
+	close(c->e);
+}
+
+/* Run the binary with NULL-terminated arguments; fills out, err, status. */
+static void run(struct fx *f, const char *arg, ...)
+{
+	struct child c;
+	va_list ap;
+
+	va_start(ap, arg);
+	spawn_v(f, &c, arg, ap);
+	va_end(ap);
+	reap(f, &c);
 }
 
 /* Exactly one line on stderr, the error, containing `part`. */
@@ -369,6 +397,85 @@ static void test_detached_commands(void **state)
 		assert_one_error(f, 125, "not labelled as job `foreign` of site `s`");
 	}
 	assert_int_equal(fake_engine_container_count(f->fe), 1);
+	assert_int_equal(jc_backend_remove(e, id, NULL, &err), 0);
+	free(id);
+	jc_backend_close(e);
+}
+
+/* Poll up to 5 s for `cond`. */
+#define WAIT_FOR(cond)                                                                             \
+	do {                                                                                       \
+		for (int w_ = 0; w_ < 500 && !(cond); w_++)                                         \
+			usleep(10000);                                                             \
+		assert_true(cond);                                                                 \
+	} while (0)
+
+/* Issue 11 item 4: two runs of one new job.  A's create is held back 1.5 s;
+ * B starts once A has made the job directory.  Before: B found it, won the
+ * container's name and ran; A's create failed with 409 and A's undo removed
+ * the directory under B's running job, whose results were gone.  Now B is
+ * refused before it makes anything, and A runs in the directory it holds. */
+static void test_two_runs_one_job(void **state)
+{
+	struct fx *f = *state;
+	struct child a, b;
+	int sa, sb;
+	char ea[8192], eb[8192];
+
+	fake_engine_fail(f->fe, "POST", "/containers/create", FAKE_FAULT_DELAY, 1500, NULL, 1);
+	spawn(f, &a, "-c", f->ini, "run", "dup", "--", "sleep", "1", NULL);
+	WAIT_FOR(job_dir_exists(f, "dup"));
+	/* longer than A's delay: on the old code B still ran when A met 409 */
+	spawn(f, &b, "-c", f->ini, "run", "dup", "--", "sleep", "3", NULL);
+	reap(f, &b);
+	sb = f->status;
+	snprintf(eb, sizeof(eb), "%s", f->err);
+	reap(f, &a);
+	sa = f->status;
+	snprintf(ea, sizeof(ea), "%s", f->err);
+	if (!job_dir_exists(f, "dup"))
+		fail_msg("the job directory is gone: A exited %d (%s), B exited %d (%s)", sa, ea,
+			 sb, eb);
+	/* the first run holds the directory and runs; the second is refused */
+	if (sa != 0 || sb != 125)
+		fail_msg("A exited %d (%s), B exited %d (%s): want 0 and 125", sa, ea, sb, eb);
+	f->status = sb;
+	snprintf(f->err, sizeof(f->err), "%s", eb);
+	assert_one_error(f, 125, "job `dup` is running: another jobcell holds its directory");
+	/* B asked the engine for nothing that makes anything */
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 1);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+}
+
+/* A detached `start` holds no lock once it returned: its container, found
+ * by name, refuses a run of the same job before anything is made; so does
+ * any container of that name, for a job that has no directory yet. */
+static void test_run_refused_while_container_exists(void **state)
+{
+	struct fx *f = *state;
+	struct jc_backend *e;
+	jc_error err = { 0 };
+	char ep[256], *id = NULL;
+
+	run(f, "-c", f->ini, "start", "d", "--", "sleep", "5", NULL);
+	assert_int_equal(f->status, 0);
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "run", "d", "--", "true", NULL);
+	assert_one_error(f, 125, "job `d` is running: its container `jobcell-s-d` exists");
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+	run(f, "-c", f->ini, "rm", "d", NULL);
+	assert_int_equal(f->status, 0);
+
+	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
+	assert_int_equal(jc_docker_open(ep, 2000, &e, &err), 0);
+	assert_int_equal(jc_backend_ping(e, &err), 0);
+	assert_int_equal(jc_docker_create_json(e, "jobcell-s-y", "{\"Image\":\"img\"}", &id, &err),
+			 0);
+	run(f, "-c", f->ini, "run", "y", "--", "true", NULL);
+	assert_one_error(f, 125,
+			 "job `y` has a container already: `jobcell-s-y` is created (remove it with "
+			 "`jobcell rm y`)");
+	assert_false(job_dir_exists(f, "y"));
 	assert_int_equal(jc_backend_remove(e, id, NULL, &err), 0);
 	free(id);
 	jc_backend_close(e);
@@ -1186,6 +1293,44 @@ static void test_vol_start_then_rm(void **state)
 	free(vol);
 }
 
+/* Volume mode, two runs of one job at once: each run has its own volume, so
+ * the run whose create meets the other's container (409) removes its own
+ * volume and nothing of the other's.  A's volume create is held back; B,
+ * started meanwhile, takes the container's name and runs. */
+static size_t count_path_part(struct fake_engine *fe, const char *method, const char *part)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < fake_engine_request_count(fe); i++) {
+		const struct fake_request *r = fake_engine_request(fe, i);
+		n += !strcmp(r->method, method) && strstr(r->path, part);
+	}
+	return n;
+}
+
+static void test_vol_two_runs_one_job(void **state)
+{
+	struct fx *f = *state;
+	struct child a, b;
+
+	fake_engine_reset_requests(f->fe);
+	fake_engine_fail(f->fe, "POST", "/volumes/create", FAKE_FAULT_DELAY, 1500, NULL, 1);
+	spawn(f, &a, "-c", f->ini, "run", "j", "--run", "ra", "--", "exit", "0", NULL);
+	WAIT_FOR(fake_engine_count(f->fe, "POST", "/volumes/create") >= 1);
+	spawn(f, &b, "-c", f->ini, "run", "j", "--run", "rb", "--", "sleep", "3", NULL);
+	reap(f, &a);
+	/* A made its volume, met B's container and took back only its own */
+	assert_one_error(f, 125, "create container `jobcell-s-j`: engine said 409");
+	assert_int_equal(count_path_part(f->fe, "DELETE", "/volumes/tenant-default-run-ra-"), 1);
+	assert_int_equal(count_path_part(f->fe, "DELETE", "/volumes/tenant-default-run-rb-"), 0);
+	assert_int_equal(fake_engine_container_count(f->fe), 1); /* B's, running */
+	reap(f, &b);
+	assert_int_equal(f->status, 0);
+	assert_string_equal(f->err, "");
+	assert_int_equal(count_path_part(f->fe, "DELETE", "/volumes/tenant-default-run-rb-"), 1);
+	assert_vol_clean(f);
+}
+
 /* ---- 6. gc ---- */
 
 /* A supervisor label that names a process of this boot and pid namespace
@@ -1410,6 +1555,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refusals_reach_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detached_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_runs_one_job, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_refused_while_container_exists, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_vol_subpath_refused_before_1_45, setup_vol41,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vol_run_site_volume_subpaths, setup_vol45,
@@ -1425,6 +1573,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vol_keep_ls_rm, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_keep_after_failure, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_start_then_rm, setup_vol45, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_two_runs_one_job, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_dry_run_and_gc, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_volume_create_answer_lost, setup_vol41,
 						teardown),

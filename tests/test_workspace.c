@@ -592,6 +592,79 @@ static void parent_through_symlink_refused(struct fx *f)
 }
 CASE(parent_through_symlink_refused)
 
+/* Issue 11 item 2: base/link (root's) -> base/mid/l (uid 65534's, in a
+ * root-owned directory) -> base/real.  The path as written and its
+ * realpath() are both root's all the way; the link in between is not, and
+ * its owner can point it elsewhere after the check.  Every link met on the
+ * way is held to the rule, at whatever depth of the chain. */
+static void chain_through_foreign_link_refused(struct fx *f)
+{
+	char p[256], q[256], ws[300];
+
+	if (geteuid() != 0)
+		skip(); /* needs lchown */
+	mkdir_at(f, "mid", 0755);
+	mkdir_at(f, "real", 0755);
+	mkdir_at(f, "real/ws", 0755);
+	mkdir_at(f, "real/ws/startup", 0755);
+	mkdir_at(f, "real/ws/local", 0755);
+	assert_int_equal(symlink(at(f, "real", q, sizeof(q)), at(f, "mid/l", p, sizeof(p))), 0);
+	assert_int_equal(lchown(p, 65534, 65534), 0);
+	assert_int_equal(symlink("mid/l", at(f, "link", q, sizeof(q))), 0);
+	snprintf(ws, sizeof(ws), "%s/ws", q);
+	expect_err(jc_ws_open(&f->ws, ws, &f->err), &f->err, JC_ERR_WORKSPACE, EPERM,
+		   "/mid/l` is a symlink owned by uid 65534");
+
+	/* deeper: a root link to a root link to the foreign one */
+	assert_int_equal(symlink("link", at(f, "link2", q, sizeof(q))), 0);
+	snprintf(ws, sizeof(ws), "%s/ws", q);
+	expect_err(jc_ws_open(&f->ws, ws, &f->err), &f->err, JC_ERR_WORKSPACE, EPERM,
+		   "/mid/l` is a symlink owned by uid 65534");
+
+	/* the same chain with every link root's passes */
+	assert_int_equal(lchown(p, 0, 0), 0);
+	if (jc_ws_open(&f->ws, ws, &f->err) != 0)
+		fail_msg("a chain of root-owned links: %s", f->err.msg);
+	f->opened = true;
+}
+CASE(chain_through_foreign_link_refused)
+
+/* A directory reached only through a link, not on the path as written nor
+ * on its realpath()'s way either: base/link -> base/hop/../real, where
+ * base/hop is another user's directory.  The walk enters it, so it is
+ * judged. */
+static void chain_through_foreign_dir_refused(struct fx *f)
+{
+	char p[256], ws[300];
+
+	if (geteuid() != 0)
+		skip(); /* needs chown */
+	mkdir_at(f, "hop", 0755);
+	mkdir_at(f, "real", 0755);
+	mkdir_at(f, "real/ws", 0755);
+	mkdir_at(f, "real/ws/startup", 0755);
+	mkdir_at(f, "real/ws/local", 0755);
+	assert_int_equal(chown(at(f, "hop", p, sizeof(p)), 65534, 65534), 0);
+	assert_int_equal(symlink("hop/../real", at(f, "link", p, sizeof(p))), 0);
+	snprintf(ws, sizeof(ws), "%s/ws", p);
+	expect_err(jc_ws_open(&f->ws, ws, &f->err), &f->err, JC_ERR_WORKSPACE, EPERM,
+		   "/hop` is owned by another user");
+}
+CASE(chain_through_foreign_dir_refused)
+
+/* A loop of links ends in an error, not in a hang. */
+static void chain_loop_refused(struct fx *f)
+{
+	char p[256], ws[300];
+
+	assert_int_equal(symlink("b", at(f, "a", p, sizeof(p))), 0);
+	assert_int_equal(symlink("a", at(f, "b", ws, sizeof(ws))), 0);
+	snprintf(ws, sizeof(ws), "%s/ws", p);
+	expect_err(jc_ws_open(&f->ws, ws, &f->err), &f->err, JC_ERR_WORKSPACE, ELOOP,
+		   "symlinks");
+}
+CASE(chain_loop_refused)
+
 /* The engine mounts by path: a root renamed away and replaced after the
  * check is caught by the recheck. */
 static void recheck_root_swapped(struct fx *f)
@@ -779,6 +852,47 @@ static void data_refused(void *state)
 }
 CASE(data_refused)
 
+/* A data prefix is reached as the workspace is: base/dlink (root's) ->
+ * base/mid/l (uid 65534's) -> base/data is refused, naming the link; so is
+ * a prefix that another user owns (they could rename what is beneath). */
+static void data_prefix_chain_refused(void *state)
+{
+	struct fx *f = state;
+	struct jc_config c;
+	struct jc_data d = { 0 };
+	char p[256], q[256], entry[320];
+	jc_error e = { 0 };
+
+	if (geteuid() != 0)
+		skip(); /* needs lchown */
+	data_layout(f);
+	mkdir_at(f, "mid", 0755);
+	assert_int_equal(symlink(at(f, "data", q, sizeof(q)), at(f, "mid/l", p, sizeof(p))), 0);
+	assert_int_equal(lchown(p, 65534, 65534), 0);
+	assert_int_equal(symlink("mid/l", at(f, "dlink", q, sizeof(q))), 0);
+	assert_int_equal(jc_config_init(&c, NULL, &e), 0);
+	snprintf(entry, sizeof(entry), "%s/sub", q); /* the prefix: base/dlink/sub */
+	assert_int_equal(jc_strv_push(&c.data_prefixes, entry), 0);
+	snprintf(entry, sizeof(entry), "models=%s/sub", q);
+	assert_int_equal(jc_strv_push(&c.mounts, entry), 0);
+	expect_err(jc_data_open(&c, &d, &f->err), &f->err, JC_ERR_WORKSPACE, EPERM,
+		   "data mount `models`: data prefix parent `");
+	assert_int_equal(jc_data_open(&c, &d, &f->err), -1);
+	assert_non_null(strstr(f->err.msg, "/mid/l` is a symlink owned by uid 65534"));
+	jc_error_clear(&f->err);
+	assert_int_equal(lchown(p, 0, 0), 0);
+	if (jc_data_open(&c, &d, &f->err) != 0)
+		fail_msg("root's links all the way: %s", f->err.msg);
+	jc_data_close(&d);
+	jc_config_free(&c);
+
+	/* the prefix itself in another user's hands */
+	assert_int_equal(chown(at(f, "data", p, sizeof(p)), 65534, 65534), 0);
+	data_case(f, "models", "data/models", "data prefix `");
+	data_case(f, "models", "data/models", "is owned by another user");
+}
+CASE(data_prefix_chain_refused)
+
 static void data_recheck_swap(void *state)
 {
 	struct fx *f = state;
@@ -835,6 +949,9 @@ int main(void)
 		TEST(parent_of_another_user_refused),
 		TEST(recheck_root_swapped),
 		TEST(parent_through_symlink_refused),
+		TEST(chain_through_foreign_link_refused),
+		TEST(chain_through_foreign_dir_refused),
+		TEST(chain_loop_refused),
 		TEST(recheck_job_swapped_for_dir),
 		TEST(recheck_job_swapped_for_symlink),
 		TEST(recheck_job_removed),
@@ -842,6 +959,7 @@ int main(void)
 		TEST(recheck_local_swapped_for_symlink),
 		TEST(data_ok),
 		TEST(data_refused),
+		TEST(data_prefix_chain_refused),
 		TEST(data_recheck_swap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

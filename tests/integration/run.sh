@@ -280,6 +280,63 @@ mkdir -p "$TMP/data2" && printf '[mounts]\nout = %s\n' "$TMP/data2" >>"$TMP/${S}
 jc -c "$TMP/${S}do.ini" run do -- true
 expect_refusal "a [mounts] entry outside data_prefixes refused" 125 "not under any of \[job\] data_prefixes"
 
+# ---- a chain of links through another user's link (issue 11 item 2) ----
+# $TMP/chain/link (root's) -> mid/l (uid 65534's) -> real: the path as written
+# and its realpath() are root's all the way; the link in between is not.
+mkdir -p "$TMP/chain/mid" "$TMP/chain/real/ws/startup" "$TMP/chain/real/ws/local"
+chmod 0755 "$TMP/chain" "$TMP/chain/mid" "$TMP/chain/real" "$TMP/chain/real/ws"
+ln -s "$TMP/chain/real" "$TMP/chain/mid/l" && chown -h 65534:65534 "$TMP/chain/mid/l"
+ln -s mid/l "$TMP/chain/link"
+make_site "${S}ch" image=jobcell-test/root:latest user=0:0 allow_root=true
+sed -i "s#^path = .*#path = $TMP/chain/link/ws#" "$TMP/${S}ch.ini"
+jc -c "$TMP/${S}ch.ini" run chainjob -- true
+expect_refusal "a workspace through another user's link in a chain refused, naming it" 125 \
+	"workspace parent \`$TMP/chain/mid/l\` is a symlink owned by uid 65534: it could be swapped"
+[ ! -e "$TMP/chain/real/ws/chainjob" ] && [ "$(count_site "${S}ch")" = 0 ] &&
+	ok "the refused chain made nothing" || not_ok "the refused chain made nothing" "$(ls "$TMP/chain/real/ws")"
+chown -h 0:0 "$TMP/chain/mid/l"
+jc -c "$TMP/${S}ch.ini" run chainjob -- true
+expect_rc "the same chain of root's links runs" 0
+make_site "${S}cd" image=jobcell-test/root:latest user=0:0 allow_root=true "data_prefixes=$TMP/chain/link/ws/local"
+printf '[mounts]\nlocal = %s\n' "$TMP/chain/link/ws/local" >>"$TMP/${S}cd.ini"
+chown -h 65534:65534 "$TMP/chain/mid/l"
+jc -c "$TMP/${S}cd.ini" run cdjob -- true
+expect_refusal "a data prefix through another user's link in a chain refused, naming it" 125 \
+	"data mount \`local\`: data prefix parent \`$TMP/chain/mid/l\` is a symlink owned by uid 65534"
+[ ! -e "$TMP/${S}cd/cdjob" ] && [ "$(count_site "${S}cd")" = 0 ] &&
+	ok "the refused data prefix made nothing" || not_ok "the refused data prefix made nothing" "$(ls "$TMP/${S}cd")"
+
+# ---- two runs of one new job at once (issue 11 item 4) ----
+# Exactly one runs; the other is refused before it makes anything, and never
+# undoes what the first holds: the directory and the winner's output stay.
+make_site "${S}rc" image=jobcell-test/root:latest user=0:0 allow_root=true
+for who in a b; do
+	"$JOBCELL" -c "$TMP/${S}rc.ini" run race -- sh -c "sleep 3; echo $who > result; echo ran-$who" \
+		>"$TMP/race-$who.out" 2>"$TMP/race-$who.err" &
+	eval "pid_$who=\$!"
+done
+set +e; wait "$pid_a"; rc_a=$?; wait "$pid_b"; rc_b=$?; set -e
+if [ "$rc_a" = 0 ] && [ "$rc_b" = 125 ]; then win=a lose=b
+elif [ "$rc_a" = 125 ] && [ "$rc_b" = 0 ]; then win=b lose=a
+else win= lose=; fi
+if [ -n "$win" ]; then
+	RC=125 ERR=$(cat "$TMP/race-$lose.err")
+	expect_refusal "two runs of one new job: the second refused with one line" 125 \
+		"job \`race\` is running: "
+	if [ "$(cat "$TMP/$S""rc/race/result" 2>/dev/null)" = "$win" ] &&
+		[ "$(cat "$TMP/race-$win.out")" = "ran-$win" ] && [ ! -s "$TMP/race-$lose.out" ]; then
+		ok "two runs of one new job: the directory and the winner's output survive"
+	else
+		not_ok "two runs of one new job: the directory and the winner's output survive" \
+			"$(ls -la "$TMP/${S}rc/race" 2>&1)" "winner out: $(cat "$TMP/race-$win.out")"
+	fi
+else
+	not_ok "two runs of one new job: exactly one runs" "exits $rc_a and $rc_b" \
+		"a: $(cat "$TMP/race-a.err")" "b: $(cat "$TMP/race-b.err")"
+fi
+[ "$(count_site "${S}rc")" = 0 ] && ok "two runs of one new job leave no container" ||
+	not_ok "two runs of one new job leave no container"
+
 # ---- nothing labelled is left ----
 left=0
 for s in "${SITES[@]}"; do left=$((left + $(count_site "$s"))); done
