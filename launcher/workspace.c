@@ -5,6 +5,8 @@
  * a moment later. */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <sys/random.h>
 #include <fcntl.h>
 #include <string.h>
 #include <strings.h>
@@ -166,12 +168,39 @@ static int lock_job(int fd, const char *job, jc_error *err)
 			    strerror(errno));
 }
 
+/* A new directory for `job` under the name `tmp` (filled in), locked and
+ * owned by uid:gid with `mode`; *fd holds it.  Removed again on failure. */
+static int make_locked(int root_fd, const char *job, char tmp[static 48], unsigned mode,
+		       uid_t uid, gid_t gid, int *fd, jc_error *err)
+{
+	uint32_t rnd = 0;
+	int e;
+
+	if (getrandom(&rnd, sizeof(rnd), 0) < 0)
+		rnd = (uint32_t)jc_mono_ms();
+	snprintf(tmp, 48, ".jobcell-new-%d-%08" PRIx32, (int)getpid(), rnd);
+	if (mkdirat(root_fd, tmp, 0700) < 0)
+		return jc_error_set(err, JC_ERR_WORKSPACE, errno, "create job directory `%s`: %s",
+				    job, strerror(errno));
+	*fd = openat(root_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd >= 0 && flock(*fd, LOCK_EX | LOCK_NB) == 0 && fchown(*fd, uid, gid) == 0 &&
+	    fchmod(*fd, mode & 0777) == 0)
+		return 0;
+	e = errno;
+	if (*fd >= 0)
+		close(steal_fd(fd));
+	unlinkat(root_fd, tmp, AT_REMOVEDIR);
+	return jc_error_set(err, JC_ERR_WORKSPACE, e, "give job directory `%s` to %u:%u: %s", job,
+			    (unsigned)uid, (unsigned)gid, strerror(e));
+}
+
 int jc_ws_prepare_job(struct jc_workspace *ws, const char *job, bool create, unsigned mode,
 		      uid_t uid, gid_t gid, jc_error *err)
 {
 	cleanup_free char *name = strdup(job);
 	cleanup_close int fd = -1;
 	bool created = false;
+	char tmp_name[48];
 
 	if (!name)
 		return jc_error_oom(err);
@@ -182,30 +211,25 @@ int jc_ws_prepare_job(struct jc_workspace *ws, const char *job, bool create, uns
 	if (err->status != ENOENT || !create)
 		return -1;
 	jc_error_clear(err);
-	if (mkdirat(ws->root_fd, job, mode & 0777) < 0) {
+	/* made under a name no job can have (names start with a letter or a
+	 * digit), locked and given to the job's user there, then renamed into
+	 * place: no other run ever sees it unlocked or still root's */
+	if (make_locked(ws->root_fd, job, tmp_name, mode, uid, gid, &fd, err) < 0)
+		return -1;
+	if (renameat2(ws->root_fd, tmp_name, ws->root_fd, job, RENAME_NOREPLACE) < 0) {
+		int e = errno;
+		unlinkat(ws->root_fd, tmp_name, AT_REMOVEDIR);
+		close(steal_fd(&fd));
 		/* another run made it since the open: it is that run's */
-		if (errno == EEXIST &&
+		if (e == EEXIST &&
 		    open_child(ws->root_fd, job, O_RDONLY, "job directory", &fd, err) == 0)
 			goto existing;
-		if (errno == EEXIST)
+		if (e == EEXIST)
 			return -1;
-		return jc_error_set(err, JC_ERR_WORKSPACE, errno, "create job directory `%s`: %s",
-				    job, strerror(errno));
+		return jc_error_set(err, JC_ERR_WORKSPACE, e, "create job directory `%s`: %s", job,
+				    strerror(e));
 	}
 	created = true;
-	if (open_child(ws->root_fd, job, O_RDONLY, "job directory", &fd, err) < 0)
-		return -1; /* swapped between mkdir and open: leave it to the operator */
-	/* at once: a run that finds it now is refused rather than sharing it.
-	 * Failing, it is another run's now, and not ours to remove. */
-	if (lock_job(fd, job, err) < 0)
-		return -1;
-	/* owned by the job's user, or a non-root job could not write it */
-	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0) {
-		jc_error_set(err, JC_ERR_WORKSPACE, errno, "give job directory `%s` to %u:%u: %s",
-			     job, (unsigned)uid, (unsigned)gid, strerror(errno));
-		unlinkat(ws->root_fd, job, AT_REMOVEDIR);
-		return -1;
-	}
 	goto done;
 existing:
 	if (lock_job(fd, job, err) < 0)
