@@ -165,13 +165,16 @@ asan:
 	UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) B=$(ASAN_B) SANITIZE='$(ASAN_FLAGS)' all unit
 
 # The same suite against Docker and against Podman's compatible API; the
-# library's example program, installed, against Docker.
+# library's example program, installed, against Docker.  race.sh launches
+# JOBCELL_RACE_LAUNCHES jobs (default 100) per engine against a swapping
+# loop.
 integration: all
 	tests/integration/run.sh
 	tests/integration/volume.sh
 	tests/integration/check.sh
 	tests/integration/sibling.sh
 	tests/integration/example.sh
+	tests/integration/race.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/run.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
@@ -180,6 +183,8 @@ integration: all
 		tests/integration/sibling.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/check.sh
+	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
+		tests/integration/race.sh
 
 # Stress (issue 5): sequential and concurrent jobs on both engines, signals,
 # gc, an engine stopped mid-job; prints counts (docs/stress.md).  ENGINE=docker

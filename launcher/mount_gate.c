@@ -138,7 +138,7 @@ int jc_gate_report(const char *line, const char *nonce, const char *container,
 			if (strlen(m[i].target) != (size_t)(sp - path) ||
 			    strncmp(m[i].target, path, (size_t)(sp - path)) != 0)
 				continue;
-			if (sscanf(sp + 1, "error %d", &e) == 1) {
+			if (sscanf(sp + 1, "errno=%d", &e) == 1) {
 				if (asprintf(&found, "%s", strerror(e)) < 0)
 					found = NULL;
 			} else if (!(found = jc_text_printable_str(sp + 1))) {

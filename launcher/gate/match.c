@@ -11,9 +11,10 @@ static int parse_ull(const char *s, const char *end, unsigned long long *out)
 	if (s == end)
 		return -1;
 	for (; s < end; s++) {
-		if (*s < '0' || *s > '9' || v > (~0ULL - 9) / 10)
+		unsigned long long d = (unsigned long long)(*s - '0');
+		if (*s < '0' || *s > '9' || v > (~0ULL - d) / 10)
 			return -1;
-		v = v * 10 + (unsigned long long)(*s - '0');
+		v = v * 10 + d;
 	}
 	*out = v;
 	return 0;
@@ -38,7 +39,7 @@ int gate_compare(const struct gate_want *w, const struct stat *st, int stat_errn
 		 size_t size)
 {
 	if (stat_errno) {
-		snprintf(found, size, "error %d", stat_errno);
+		snprintf(found, size, "errno=%d", stat_errno);
 		return 1;
 	}
 	if ((unsigned long long)st->st_dev == w->dev && (unsigned long long)st->st_ino == w->ino)

@@ -24,7 +24,7 @@ int gate_parse_want(char *spec, struct gate_want *w);
 
 /* Compare what lstat found at w->path (`st`, or `stat_errno` when the lstat
  * failed) with *w.  0 when it is the same file; otherwise 1, and `found`
- * (of `size` bytes) gets what was found: "DEV:INO", or "error N" with the
+ * (of `size` bytes) gets what was found: "DEV:INO", or "errno=N" with the
  * lstat's errno. */
 int gate_compare(const struct gate_want *w, const struct stat *st, int stat_errno, char *found,
 		 size_t size);
