@@ -54,8 +54,10 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(WERROR) -MMD -MP $(SANITIZE)
 override LDFLAGS += $(SANITIZE)
 
 B := build
-# launcher/ and its subdirectories but the probe's, which is built apart
-LIB_SRC := $(filter-out launcher/cli.c launcher/probe/%,$(wildcard launcher/*.c launcher/*/*.c))
+# launcher/ and its subdirectories but the probe's and the gate's, which
+# are built apart
+LIB_SRC := $(filter-out launcher/cli.c launcher/probe/% launcher/gate/%,\
+	$(wildcard launcher/*.c launcher/*/*.c))
 LIB_OBJ := $(LIB_SRC:launcher/%.c=$(B)/obj/%.o)
 SO := $(B)/libjobcell.so.$(VERSION)
 UNIT_SRC := $(wildcard tests/test_*.c)
@@ -67,7 +69,7 @@ export JOBCELL_BIN := $(CURDIR)/$(B)/jobcell
 export JOBCELL_LIB := $(CURDIR)/$(SO)
 
 .PHONY: FORCE all check unit asan integration bootstrap demo bench stress install clean format
-all: $(B)/jobcell $(B)/jobcell-probe $(SO) $(B)/$(SONAME) $(B)/libjobcell.so
+all: $(B)/jobcell $(B)/jobcell-probe $(B)/jobcell-gate $(SO) $(B)/$(SONAME) $(B)/libjobcell.so
 
 # -fPIC: the shared library is made of these; the static archive of the CLI
 # and the tests uses the same ones.
@@ -84,6 +86,18 @@ $(B)/obj/check.o: override CFLAGS += -DJC_LIBEXECDIR='"$(LIBEXECDIR)"'
 $(B)/jobcell-probe: launcher/probe/probe.c
 	@mkdir -p $(@D)
 	$(CC) $(filter-out $(SANITIZE),$(CFLAGS) $(LDFLAGS)) -static -o $@ $<
+
+# The mount gate, every bind-mode job's entrypoint (launcher/gate/): static
+# like the probe, for the same reasons.
+GATE_SRC := launcher/gate/gate.c launcher/gate/match.c
+$(B)/jobcell-gate: $(GATE_SRC) launcher/gate/match.h
+	@mkdir -p $(@D)
+	$(CC) $(filter-out $(SANITIZE),$(CFLAGS) $(LDFLAGS)) -static -o $@ $(GATE_SRC)
+
+# The library's tests run jobs from $(B)/tests/, where check.c looks for
+# the gate first.
+$(B)/tests/jobcell-gate: $(B)/jobcell-gate | $(B)/tests
+	cp $< $@
 
 # The objects' names, rewritten when they change: a source removed or moved
 # relinks the libraries, and leaves no stale member in the archive.
@@ -136,7 +150,8 @@ check: bootstrap
 # the fake engine) and the shared library's exports, twice: as the kernel
 # is, then with openat2 hidden by a seccomp filter (tests/no_openat2.c), so
 # that fsutil.c's fallback walk is tested.
-unit: $(B)/jobcell $(SO) $(UNIT_BIN) $(B)/tests/no-openat2
+unit: $(B)/jobcell $(B)/jobcell-gate $(B)/tests/jobcell-gate $(SO) $(UNIT_BIN) \
+	$(B)/tests/no-openat2
 	tests/run-unit.sh --wrap $(B)/tests/no-openat2 $(UNIT_BIN) tests/abi.sh
 
 $(B)/tests/no-openat2: tests/no_openat2.c | $(B)/tests
@@ -150,13 +165,16 @@ asan:
 	UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) B=$(ASAN_B) SANITIZE='$(ASAN_FLAGS)' all unit
 
 # The same suite against Docker and against Podman's compatible API; the
-# library's example program, installed, against Docker.
+# library's example program, installed, against Docker.  race.sh launches
+# JOBCELL_RACE_LAUNCHES jobs (default 100) per engine against a swapping
+# loop.
 integration: all
 	tests/integration/run.sh
 	tests/integration/volume.sh
 	tests/integration/check.sh
 	tests/integration/sibling.sh
 	tests/integration/example.sh
+	tests/integration/race.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/run.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
@@ -165,6 +183,8 @@ integration: all
 		tests/integration/sibling.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/check.sh
+	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
+		tests/integration/race.sh
 
 # Stress (issue 5): sequential and concurrent jobs on both engines, signals,
 # gc, an engine stopped mid-job; prints counts (docs/stress.md).  ENGINE=docker
@@ -207,6 +227,7 @@ install: all
 		$(DESTDIR)$(INCLUDEDIR)
 	install -m 0755 $(B)/jobcell $(DESTDIR)$(BINDIR)/jobcell
 	install -m 0755 $(B)/jobcell-probe $(DESTDIR)$(LIBEXECDIR)/jobcell/jobcell-probe
+	install -m 0755 $(B)/jobcell-gate $(DESTDIR)$(LIBEXECDIR)/jobcell/jobcell-gate
 	install -m 0644 docs/man/jobcell.1 $(DESTDIR)$(MANDIR)/man1/jobcell.1
 	install -m 0644 docs/man/jobcell.ini.5 $(DESTDIR)$(MANDIR)/man5/jobcell.ini.5
 	install -m 0755 $(SO) $(DESTDIR)$(LIBDIR)/$(notdir $(SO))
@@ -220,7 +241,7 @@ install: all
 
 format:
 	clang-format -i launcher/*.c launcher/*.h launcher/docker/*.c launcher/docker/*.h \
-		launcher/probe/*.c launcher/probe/*.h \
+		launcher/probe/*.c launcher/probe/*.h launcher/gate/*.c launcher/gate/*.h \
 		tests/*.c tests/*.h
 
 clean:

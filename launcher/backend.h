@@ -98,6 +98,10 @@ struct jc_backend_ops {
 
 	/* The image's own user, "" when unset.  Caller frees. */
 	int (*image_user)(struct jc_backend *b, const char *image, char **user, jc_error *err);
+	/* The image's own entrypoint and command (each empty when unset);
+	 * replaces *ep and *cmd on success. */
+	int (*image_command)(struct jc_backend *b, const char *image, struct jc_strv *ep,
+			     struct jc_strv *cmd, jc_error *err);
 	/* Create the plan's container (named plan->name); *id is the caller's. */
 	int (*create)(struct jc_backend *b, const struct jc_plan *plan, char **id, jc_error *err);
 	/* The request create would send for the plan, indented, for `jobcell
@@ -203,6 +207,11 @@ static inline int jc_backend_image_user(struct jc_backend *b, const char *image,
 					jc_error *err)
 {
 	return b->ops->image_user(b, image, user, err);
+}
+static inline int jc_backend_image_command(struct jc_backend *b, const char *image,
+					   struct jc_strv *ep, struct jc_strv *cmd, jc_error *err)
+{
+	return b->ops->image_command(b, image, ep, cmd, err);
 }
 static inline int jc_backend_create(struct jc_backend *b, const struct jc_plan *plan, char **id,
 				    jc_error *err)

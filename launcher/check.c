@@ -303,19 +303,20 @@ int jc_check_probe_cmd(const struct jc_config *cfg, const char *job, const char 
 	return 0;
 }
 
-/* ---- where the probe is ---- */
+/* ---- where the probe and the gate are ---- */
 
-static bool is_probe(const char *dir)
+static bool is_helper(const char *dir, const char *name)
 {
 	cleanup_free char *path = NULL;
 	struct stat st;
 
-	if (asprintf(&path, "%s/%s", dir, JC_PROBE_NAME) < 0)
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
 		return false;
 	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int jc_check_probe_dir(const char *exe, char **dir, jc_error *err)
+int jc_check_helper_dir(const char *exe, const char *name, const char *what, char **dir,
+			jc_error *err)
 {
 	char self[PATH_MAX];
 	const char *libexec = JC_LIBEXECDIR "/jobcell";
@@ -334,20 +335,24 @@ int jc_check_probe_dir(const char *exe, char **dir, jc_error *err)
 		*slash = '\0';
 		if (!*self)
 			strcpy(self, "/");
-		if (is_probe(self)) {
+		if (is_helper(self, name)) {
 			if (!(*dir = strdup(self)))
 				return jc_error_oom(err);
 			return 0;
 		}
 	}
-	if (is_probe(libexec)) {
+	if (is_helper(libexec, name)) {
 		if (!(*dir = strdup(libexec)))
 			return jc_error_oom(err);
 		return 0;
 	}
-	return jc_error_set(err, JC_ERR_CONFIG, ENOENT,
-			    "isolation probe `%s` is neither next to jobcell (`%s`) nor in `%s`",
-			    JC_PROBE_NAME, slash ? self : "?", libexec);
+	return jc_error_set(err, JC_ERR_CONFIG, ENOENT, "%s `%s` is neither next to jobcell (`%s`) nor in `%s`",
+			    what, name, slash ? self : "?", libexec);
+}
+
+int jc_check_probe_dir(const char *exe, char **dir, jc_error *err)
+{
+	return jc_check_helper_dir(exe, JC_PROBE_NAME, "isolation probe", dir, err);
 }
 
 /* ---- the engine ---- */

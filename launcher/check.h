@@ -65,9 +65,13 @@ int jc_check_cap_mask(const struct jc_strv *caps, uint64_t *mask, jc_error *err)
  * where HEX is the mask of the site's cap_add.  Replaces *cmd. */
 int jc_check_probe_cmd(const struct jc_config *cfg, const char *job, const char *sibling,
 		       struct jc_strv *cmd, jc_error *err);
-/* The directory holding the probe: the one of `exe` (NULL: /proc/self/exe)
- * when jobcell-probe is there, else $(libexecdir)/jobcell (JC_LIBEXECDIR at
- * build time).  Caller frees *dir. */
+/* Where helper program `name` is (`what` names it in the error): the
+ * directory of `exe` (NULL: this process's executable) when it holds a
+ * regular file of that name, else LIBEXECDIR/jobcell.  *dir is the caller's.
+ * The probe and the mount gate (mount_gate.h) are found this way. */
+int jc_check_helper_dir(const char *exe, const char *name, const char *what, char **dir,
+			jc_error *err);
+/* The directory holding jobcell-probe, found as above.  Caller frees *dir. */
 int jc_check_probe_dir(const char *exe, char **dir, jc_error *err);
 /* Rows "engine" (what answers, the API spoken), "engine-subpath" and
  * "engine-create-mountpoint" for a pinged backend, by what it supports. */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -23,6 +24,7 @@
 #include "cleanup.h"
 #include "data.h"
 #include "job.h"
+#include "mount_gate.h"
 #include "names.h"
 #include "plan.h"
 #include "supervise.h"
@@ -308,6 +310,13 @@ struct launch {
 	char *volume;            /* volume mode, once made */
 	int64_t created;         /* unix seconds, for the labels */
 	struct jc_plan *plan;
+	/* bind mode: the mounts the gate compares, and its report */
+	struct jc_gate_mount *gate;
+	size_t ngate;
+	jc_sink_fn sink;
+	void *sink_ctx;
+	char gate_line[512];
+	bool gate_said;
 };
 
 /* A workspace strategy: what differs between a job directory on disk and
@@ -487,6 +496,106 @@ static const struct ws_ops volume_ops = {
 	.release = volume_release,
 };
 
+/* -- the mount gate (bind mode): the mounts compared from inside, by the
+ * gate as the container's entrypoint, before the job's command runs;
+ * docs/security.md "Check to mount" -- */
+
+/* What jobcell checked: the job directory, startup/, local/, [mounts]. */
+static int gate_mounts(struct launch *l, jc_error *err)
+{
+	const struct jc_config *cfg = &l->j->cfg;
+	const struct { const char *kind, *name; int fd; } ws[] = {
+		{ NULL, "startup", l->ws.startup_fd },
+		{ NULL, "local", l->ws.local_fd },
+		{ "job directory", l->j->name, l->ws.job_fd },
+	};
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(ws) / sizeof(ws[0]); i++) {
+		if (fstat(ws[i].fd, &st) < 0)
+			return jc_error_set(err, JC_ERR_SYSTEM, errno, "fstat `%s`: %s",
+					    ws[i].name, strerror(errno));
+		if (jc_gate_mounts_add(&l->gate, &l->ngate, ws[i].kind, cfg->mount_point,
+				       ws[i].name, st.st_dev, st.st_ino, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < l->data.n; i++)
+		if (jc_gate_mounts_add(&l->gate, &l->ngate, "data mount", cfg->data_mount_point,
+				       l->data.m[i].name, l->data.m[i].dev, l->data.m[i].ino,
+				       err) < 0)
+			return -1;
+	return 0;
+}
+
+/* Put the gate in front of the job's command.  Not with [workspace]
+ * host_path: jobcell in a container does not know where the engine's host
+ * has the gate. */
+static int gate_plan(struct launch *l, jc_error *err)
+{
+	const struct jc_config *cfg = &l->j->cfg;
+	struct jc_strv img_ep = { 0 }, img_cmd = { 0 }, argv = { 0 };
+	cleanup_free char *dir = NULL;
+	cleanup_free char *src = NULL;
+	int r = -1;
+
+	if (cfg->ws_mode != JC_WS_BIND || cfg->ws_host_path)
+		return 0;
+	if (jc_check_helper_dir(NULL, JC_GATE_NAME, "mount gate", &dir, err) < 0 ||
+	    gate_mounts(l, err) < 0)
+		return -1;
+	if (asprintf(&src, "%s/%s", dir, JC_GATE_NAME) < 0) {
+		src = NULL;
+		return jc_error_oom(err);
+	}
+	if (!l->req.entrypoint.n &&
+	    jc_backend_image_command(l->e, l->plan->image, &img_ep, &img_cmd, err) < 0)
+		goto out;
+	if (jc_gate_argv(&l->req.entrypoint, &l->req.cmd, &img_ep, &img_cmd, l->plan->image,
+			 &argv, err) < 0 ||
+	    jc_gate_apply(l->plan, src, l->nonce, l->gate, l->ngate, &argv, err) < 0)
+		goto out;
+	r = 0;
+out:
+	jc_strv_free(&img_ep);
+	jc_strv_free(&img_cmd);
+	jc_strv_free(&argv);
+	return r;
+}
+
+/* The job's output on its way out: a stderr piece that starts as this
+ * run's gate report is kept, not passed on (the gate writes it in one
+ * write, and the job never ran after it). */
+static size_t gate_sink(void *ctx, int stream, const char *buf, size_t len)
+{
+	struct launch *l = ctx;
+	char head[64];
+	size_t hl = (size_t)snprintf(head, sizeof(head), "jobcell-gate %s ", l->nonce);
+
+	if (stream == 2 && !l->gate_said && len >= hl && memcmp(buf, head, hl) == 0) {
+		size_t n = len < sizeof(l->gate_line) - 1 ? len : sizeof(l->gate_line) - 1;
+		const char *nl = memchr(buf, '\n', n);
+		if (nl)
+			n = (size_t)(nl - buf);
+		memcpy(l->gate_line, buf, n);
+		l->gate_line[n] = '\0';
+		l->gate_said = true;
+		return len;
+	}
+	return l->sink(l->sink_ctx, stream, buf, len);
+}
+
+/* After the run: the gate's report, when it refused, as the run's error. */
+static int gate_verdict(struct launch *l, struct jc_run_result *res, jc_error *err)
+{
+	if (!l->gate || !l->gate_said)
+		return 0;
+	if (!jc_gate_report(l->gate_line, l->nonce, l->plan->name, l->gate, l->ngate, err))
+		return 0;
+	jc_run_result_free(res);
+	*res = (struct jc_run_result){ 0 };
+	return -1;
+}
+
 /* -- the steps shared by both -- */
 
 /* 64 random bits in hex: this run's jobcell.nonce. */
@@ -603,6 +712,7 @@ static void launch_free(struct launch *l)
 	free(l->user);
 	free(l->supervisor);
 	free(l->volume);
+	jc_gate_mounts_free(l->gate, l->ngate);
 }
 
 /* The pipeline.  `detach`: return once the job runs (start). */
@@ -658,21 +768,23 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	made = true;
 	if (l.ws_ops->make(&l, err) < 0 ||
 	    jc_plan_build(&j->cfg, &l.req, l.user, l.created, &l.plan, err) < 0 ||
-	    (l.ws_ops->fill && l.ws_ops->fill(&l, err) < 0))
+	    (l.ws_ops->fill && l.ws_ops->fill(&l, err) < 0) || gate_plan(&l, err) < 0)
 		goto out;
 	/* 5. create, stage in, start, supervise, collect, remove the container */
+	l.sink = j->sink ? j->sink : jc_sink_fds;
+	l.sink_ctx = j->sink ? j->sink_ctx : j->fds;
 	struct jc_supervise_opts o = {
 		.signal_fd = j->signal_fd,
 		.parent = detach ? 0 : j->parent,
-		.sink = j->sink ? j->sink : jc_sink_fds,
-		.sink_ctx = j->sink ? j->sink_ctx : j->fds,
+		.sink = l.gate ? gate_sink : l.sink,
+		.sink_ctx = l.gate ? (void *)&l : l.sink_ctx,
 		.detach = detach,
 		.before_start = before_start,
 		.before_start_ctx = &l,
 		.after_exit = after_exit,
 		.after_exit_ctx = &l,
 	};
-	if (jc_supervise_run(l.e, l.plan, &o, res, err) < 0)
+	if (jc_supervise_run(l.e, l.plan, &o, res, err) < 0 || gate_verdict(&l, res, err) < 0)
 		goto out;
 	r = 0;
 out:

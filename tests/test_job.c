@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <jobcell.h>
 
@@ -153,6 +155,75 @@ static void test_run_through_the_api(void **state)
 	jc_error_clear(&err);
 	jc_job_free(j);
 	assert_string_equal(jc_version(), JC_VERSION);
+}
+
+/* Bind mode: the container starts through the mount gate, with the
+ * device and inode of each directory jobcell checked, then the job's
+ * command; the gate is bound read-only from beside the test binary. */
+static void test_create_goes_through_the_gate(void **state)
+{
+	struct fx *f = *state;
+	struct jc_job_outcome out = { 0 };
+	jc_error err = { 0 };
+	jc_job *j = NULL;
+	const struct fake_request *rq;
+	char p[200], want[256];
+	struct stat st;
+	cJSON *body, *ep, *cmd, *m;
+	bool bound = false;
+
+	open_site(f, "user = 1000:1000\n");
+	assert_int_equal(jc_job_new(f->site, "j", &j, &err), 0);
+	assert_int_equal(jc_job_add_arg(j, "exit", &err), 0);
+	assert_int_equal(jc_job_add_arg(j, "3", &err), 0);
+	if (jc_job_run(j, &out, &err) < 0)
+		fail_msg("jc_job_run: %s", err.msg);
+	assert_int_equal(out.exit_status, 3);
+	assert_non_null(rq = fake_engine_find(f->fe, "POST", "/containers/create"));
+	assert_non_null(body = cJSON_Parse(rq->body));
+	ep = cJSON_GetObjectItemCaseSensitive(body, "Entrypoint");
+	cmd = cJSON_GetObjectItemCaseSensitive(body, "Cmd");
+	assert_int_equal(cJSON_GetArraySize(ep), 6);
+	assert_string_equal(cJSON_GetArrayItem(ep, 0)->valuestring, "/.jobcell-gate");
+	assert_int_equal(strlen(cJSON_GetArrayItem(ep, 1)->valuestring), 16); /* the nonce */
+	const char *names[] = { "startup", "local", "j" };
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", f->ws, names[i]);
+		assert_int_equal(stat(p, &st), 0);
+		snprintf(want, sizeof(want), "/workspace/%s=%ju:%ju", names[i], (uintmax_t)st.st_dev,
+			 (uintmax_t)st.st_ino);
+		assert_string_equal(cJSON_GetArrayItem(ep, 2 + i)->valuestring, want);
+	}
+	assert_string_equal(cJSON_GetArrayItem(ep, 5)->valuestring, "--");
+	assert_int_equal(cJSON_GetArraySize(cmd), 2);
+	assert_string_equal(cJSON_GetArrayItem(cmd, 0)->valuestring, "exit");
+	assert_string_equal(cJSON_GetArrayItem(cmd, 1)->valuestring, "3");
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(
+				      cJSON_GetObjectItemCaseSensitive(body, "HostConfig"), "Mounts"))
+	{
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "Target");
+		const cJSON *src = cJSON_GetObjectItemCaseSensitive(m, "Source");
+		if (!cJSON_IsString(t) || strcmp(t->valuestring, "/.jobcell-gate") != 0)
+			continue;
+		bound = true;
+		assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "ReadOnly")));
+		assert_string_equal(cJSON_GetObjectItemCaseSensitive(m, "Type")->valuestring, "bind");
+		size_t sl = strlen(src->valuestring);
+		assert_true(sl > 13 && !strcmp(src->valuestring + sl - 13, "/jobcell-gate"));
+	}
+	assert_true(bound);
+	cJSON_Delete(body);
+	jc_job_free(j);
+	/* without a command of the request's, the image's; this one has none */
+	fake_engine_reset_requests(f->fe);
+	assert_int_equal(jc_job_new(f->site, "k", &j, &err), 0);
+	assert_int_equal(jc_job_run(j, &out, &err), -1);
+	expect_error(&err, JC_ERR_INPUT, EINVAL,
+		     "image `img` has no command and the request gives none");
+	jc_error_clear(&err);
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+	assert_int_equal(fake_engine_count(f->fe, "GET", "/images/img/json"), 1);
+	jc_job_free(j);
 }
 
 /* A site is a file or a name, never both; a missing one says which. */
@@ -298,6 +369,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_run_through_the_api, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_goes_through_the_gate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_site_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_root_refused_without_allow_root, setup,
 						teardown),

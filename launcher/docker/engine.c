@@ -343,6 +343,21 @@ static int docker_image_user(struct jc_backend *b, const char *image, char **use
 	return jc_docker_parse_image_user(body, image, user, err);
 }
 
+static int docker_image_command(struct jc_backend *b, const char *image, struct jc_strv *ep,
+				struct jc_strv *cmd, jc_error *err)
+{
+	struct jc_docker *e = docker(b);
+	cleanup_free char *path = pathf("/images/%s/json", image);
+	cleanup_free char *body = NULL;
+
+	if (!path)
+		return jc_error_oom(err);
+	if (call(e, "GET", path, NULL, e->base.timeout_ms, NULL, "inspect image", image, &body,
+		 err) < 0)
+		return -1;
+	return jc_docker_parse_image_command(body, image, ep, cmd, err);
+}
+
 /* The label filter of a list, escaped for the query.  `site` is a checked
  * name: no JSON or URL metacharacters. */
 static char *label_filter(const char *site, bool managed_too)
@@ -688,6 +703,7 @@ static const struct jc_backend_ops docker_ops = {
 	.supports = docker_supports,
 	.describe = docker_describe,
 	.image_user = docker_image_user,
+	.image_command = docker_image_command,
 	.create = docker_create,
 	.stage_container = docker_stage_container,
 	.start = docker_start,

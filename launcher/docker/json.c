@@ -498,6 +498,45 @@ char *jc_docker_stage_body(const char *image, const char *user, const char *volu
 	return out;
 }
 
+/* A list of strings, or null or absent (empty); -1 for anything else. */
+static int strv_of(const cJSON *a, struct jc_strv *out)
+{
+	const cJSON *x;
+
+	if (!a || cJSON_IsNull(a))
+		return 0;
+	if (!cJSON_IsArray(a))
+		return -1;
+	cJSON_ArrayForEach(x, a)
+	{
+		if (!cJSON_IsString(x) || jc_strv_push(out, x->valuestring) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int jc_docker_parse_image_command(const char *json, const char *image, struct jc_strv *ep,
+				  struct jc_strv *cmd, jc_error *err)
+{
+	cleanup_cjson cJSON *root = cJSON_Parse(json);
+	const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "Config");
+	struct jc_strv e = { 0 }, c = { 0 };
+
+	if (!cJSON_IsObject(root) ||
+	    strv_of(cJSON_GetObjectItemCaseSensitive(cfg, "Entrypoint"), &e) < 0 ||
+	    strv_of(cJSON_GetObjectItemCaseSensitive(cfg, "Cmd"), &c) < 0) {
+		jc_strv_free(&e);
+		jc_strv_free(&c);
+		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG,
+				    "inspect image `%s`: engine answer is not valid JSON", image);
+	}
+	jc_strv_free(ep);
+	jc_strv_free(cmd);
+	*ep = e;
+	*cmd = c;
+	return 0;
+}
+
 int jc_docker_parse_image_user(const char *json, const char *image, char **user, jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);

@@ -84,6 +84,8 @@ mkdir -p "$ROOTFS/bin" "$ROOTFS/etc" "$ROOTFS/tmp" "$ROOTFS/usr/local/bin"
 chmod 0755 "$ROOTFS" # the root of the image: jobcell checks the directories above /site
 chmod 1777 "$ROOTFS/tmp"
 cp "$JOBCELL" "$ROOTFS/usr/local/bin/jobcell"
+# the mount gate beside it, where jobcell looks first (a bind-mode job needs it)
+cp "$(dirname "$JOBCELL")/jobcell-gate" "$ROOTFS/usr/local/bin/jobcell-gate"
 # every absolute path ldd names: the libraries and the dynamic loader, each
 # at the path the binary will look for it (-L: the file, not the symlink)
 libs=$(ldd "$JOBCELL" | grep -o '/[^ ]*' | sort -u)
