@@ -306,6 +306,7 @@ struct launch {
 	char nonce[17];
 	char *supervisor;        /* NULL for a detached job */
 	char *volume;            /* volume mode, once made */
+	char volume_nonce[17];   /* its jobcell.nonce */
 	int64_t created;         /* unix seconds, for the labels */
 	struct jc_plan *plan;
 };
@@ -438,9 +439,10 @@ static int volume_make(struct launch *l, jc_error *err)
 		l->supervisor,       l->req.keep,   l->created,
 	};
 
-	if (jc_volume_make(l->e, &spec, &l->volume, err) < 0)
+	if (jc_volume_make(l->e, &spec, &l->volume, l->volume_nonce, err) < 0)
 		return -1;
 	l->req.volume = l->volume;
+	l->req.volume_nonce = l->volume_nonce;
 	return 0;
 }
 
@@ -587,6 +589,7 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 		.out_fd = -1,
 	};
 	const char *image;
+	cleanup_free char *image_user = NULL;
 	bool made = false;
 	int r = -1;
 
@@ -613,11 +616,13 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	if (l.ws_ops->open(&l, err) < 0 || jc_data_open(&j->cfg, &l.data, err) < 0 ||
 	    jc_inputs_open(l.base_fd, &j->inputs, &l.in, err) < 0)
 		goto out;
-	/* 3. the engine, and who the job runs as */
+	/* 3. the engine, the image (none with labels of jobcell's), and who
+	 * the job runs as */
 	if (jc_site_backend(j->site, &l.e, err) < 0 ||
 	    jc_plan_check_backend(&j->cfg, l.e, err) < 0 ||
-	    jc_policy_user(&j->cfg, l.e, image, l.ws_ops->job_fd(&l), j->auto_user, true, &l.user,
-			   &l.uid, &l.gid, err) < 0)
+	    jc_policy_image(l.e, image, &image_user, err) < 0 ||
+	    jc_policy_user(&j->cfg, image, image_user, l.ws_ops->job_fd(&l), j->auto_user, true,
+			   &l.user, &l.uid, &l.gid, err) < 0)
 		goto out;
 	if (make_nonce(l.nonce, err) < 0 || (!detach && jc_supervisor_self(&l.supervisor, err) < 0))
 		goto out;

@@ -498,20 +498,36 @@ char *jc_docker_stage_body(const char *image, const char *user, const char *volu
 	return out;
 }
 
-int jc_docker_parse_image_user(const char *json, const char *image, char **user, jc_error *err)
+int jc_docker_parse_image(const char *json, const char *image, struct jc_image *out,
+			  jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);
 	const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "Config");
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(cfg, "User");
-	char *copy;
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(cfg, "Labels"), *it;
+	struct jc_image im = { 0 };
 
-	if (!cJSON_IsObject(root) || (u && !cJSON_IsString(u) && !cJSON_IsNull(u)))
+	if (!cJSON_IsObject(root) || (u && !cJSON_IsString(u) && !cJSON_IsNull(u)) ||
+	    (labels && !cJSON_IsObject(labels) && !cJSON_IsNull(labels)))
 		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG,
 				    "inspect image `%s`: engine answer is not valid JSON", image);
-	copy = strdup(cJSON_IsString(u) ? u->valuestring : "");
-	if (!copy)
+	if (!(im.user = strdup(cJSON_IsString(u) ? u->valuestring : "")))
 		return jc_error_oom(err);
-	*user = copy;
+	/* whatever its value: an image has no say in jobcell's labels */
+	if (!cJSON_IsObject(labels))
+		labels = NULL;
+	cJSON_ArrayForEach(it, labels)
+	{
+		if (!it->string ||
+		    strncasecmp(it->string, JC_LABEL_PREFIX, strlen(JC_LABEL_PREFIX)) != 0)
+			continue;
+		if (!(im.jobcell_label = jc_text_printable(it->string, strlen(it->string), 128))) {
+			jc_image_free(&im);
+			return jc_error_oom(err);
+		}
+		break;
+	}
+	*out = im;
 	return 0;
 }
 
