@@ -41,8 +41,8 @@ void jc_container_list_free(struct jc_container_list *l);
 /* An image as the backend reports it. */
 struct jc_image {
 	char *user;          /* its own user, "" when unset */
-	char *jobcell_label; /* the first of its labels under "jobcell." (any case), or
-				NULL: an image must set none of jobcell's labels */
+	char *jobcell_label; /* the first of its labels that is a key of jobcell's
+				(jc_label_is_own), or NULL: no image may set one */
 };
 void jc_image_free(struct jc_image *im);
 

@@ -3,6 +3,7 @@
  * back, cannot drift apart. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "error.h"
 #include "labels.h"
@@ -80,6 +81,18 @@ int jc_labels_parse(const struct jc_label *kv, size_t n, struct jc_labels *out, 
 	}
 	*out = l;
 	return 0;
+}
+
+bool jc_label_is_own(const char *key)
+{
+	if (!key)
+		return false;
+	if (strcasecmp(key, JC_LABEL_MANAGED) == 0 || strcasecmp(key, JC_LABEL_KEEP) == 0)
+		return true;
+	for (size_t i = 0; i < NSTRINGS; i++)
+		if (strcasecmp(key, strings[i].key) == 0)
+			return true;
+	return false;
 }
 
 void jc_labels_free(struct jc_labels *l)

@@ -58,5 +58,9 @@ size_t jc_labels_build(const struct jc_labels *l, struct jc_label out[JC_LABELS_
  * jc_labels_free. */
 int jc_labels_parse(const struct jc_label *kv, size_t n, struct jc_labels *out, jc_error *err);
 void jc_labels_free(struct jc_labels *l);
+/* Whether `key` is, in any case, one of the keys jc_labels_build sets: a
+ * label that decides what jobcell keeps or removes, which no image may
+ * carry. */
+bool jc_label_is_own(const char *key);
 
 #endif

@@ -19,8 +19,8 @@ int jc_policy_image(struct jc_backend *e, const char *image, char **user, jc_err
 		return -1;
 	if (im.jobcell_label) {
 		jc_error_set(err, JC_ERR_INPUT, EPERM,
-			     "image `%s` carries label `%s`: an image may not set jobcell's own "
-			     "labels (jobcell.*)",
+			     "image `%s` carries label `%s`: an image may not set the labels by "
+			     "which jobcell keeps and removes what it made",
 			     image, im.jobcell_label);
 		jc_image_free(&im);
 		return -1;

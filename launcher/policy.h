@@ -23,7 +23,8 @@ enum jc_auto_user {
 };
 
 /* Ask the engine about `image`, before anything is made from it, and
- * refuse one that carries any label under "jobcell." (JC_ERR_INPUT,
+ * refuse one that carries a label of jobcell's (any key jc_labels_build
+ * sets, in any case: JC_ERR_INPUT,
  * EPERM, naming the image and the label): the engine would merge it into
  * the container's labels, which decide what jobcell keeps and removes.
  * *user (when `user` is not NULL) gets the image's own user, "" when

@@ -185,12 +185,31 @@ static void test_parse_odd_values(void **state)
 	assert_null(l.site);
 }
 
+/* Every key the builder sets, in any case, and nothing else. */
+static void test_is_own(void **state)
+{
+	struct jc_label out[JC_LABELS_MAX];
+	size_t n = jc_labels_build(&(struct jc_labels){ 0 }, out);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		assert_true(jc_label_is_own(out[i].key));
+	assert_true(jc_label_is_own("JobCell.Keep"));
+	assert_true(jc_label_is_own("JOBCELL.VOLUME_NONCE"));
+	assert_false(jc_label_is_own("jobcell.recipe"));
+	assert_false(jc_label_is_own("jobcell.keep "));
+	assert_false(jc_label_is_own("jobcell."));
+	assert_false(jc_label_is_own(""));
+	assert_false(jc_label_is_own(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_every_key_in_order),
 		cmocka_unit_test(test_build_sets_unset_keys_empty),
 		cmocka_unit_test(test_empty_reads_as_absent),
+		cmocka_unit_test(test_is_own),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_parse_odd_values),
 	};

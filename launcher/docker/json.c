@@ -518,8 +518,7 @@ int jc_docker_parse_image(const char *json, const char *image, struct jc_image *
 		labels = NULL;
 	cJSON_ArrayForEach(it, labels)
 	{
-		if (!it->string ||
-		    strncasecmp(it->string, JC_LABEL_PREFIX, strlen(JC_LABEL_PREFIX)) != 0)
+		if (!jc_label_is_own(it->string))
 			continue;
 		if (!(im.jobcell_label = jc_text_printable(it->string, strlen(it->string), 128))) {
 			jc_image_free(&im);

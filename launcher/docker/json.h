@@ -37,8 +37,8 @@ char *jc_docker_volume_body(const char *name, const struct jc_labels *labels, jc
 char *jc_docker_stage_body(const char *image, const char *user, const char *volume,
 			   const char *target, const struct jc_labels *labels, jc_error *err);
 /* GET /images/{name}/json: Config.User ("" when unset) and the first key of
- * Config.Labels under "jobcell." in any case.  Caller frees with
- * jc_image_free. */
+ * Config.Labels that is one of jobcell's (jc_label_is_own).  Caller frees
+ * with jc_image_free. */
 int jc_docker_parse_image(const char *json, const char *image, struct jc_image *out,
 			  jc_error *err);
 /* "<product> <version>, API <api>" out of GET /version, or NULL. */
