@@ -37,6 +37,15 @@ void jc_container_list_free(struct jc_container_list *l)
 	l->n = 0;
 }
 
+void jc_image_free(struct jc_image *im)
+{
+	free(im->user);
+	jc_strv_free(&im->entrypoint);
+	jc_strv_free(&im->cmd);
+	free(im->jobcell_label);
+	memset(im, 0, sizeof(*im));
+}
+
 void jc_volume_free(struct jc_volume *v)
 {
 	free(v->name);

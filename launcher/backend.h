@@ -38,6 +38,15 @@ struct jc_container_list {
 };
 void jc_container_list_free(struct jc_container_list *l);
 
+/* An image as the backend reports it. */
+struct jc_image {
+	char *user;          /* its own user, "" when unset */
+	struct jc_strv entrypoint, cmd; /* its own, empty when unset */
+	char *jobcell_label; /* the first of its labels that is a key of jobcell's
+				(jc_label_is_own), or NULL: no image may set one */
+};
+void jc_image_free(struct jc_image *im);
+
 struct jc_volume {
 	char *name;
 	char *created_at; /* the engine's own creation time, for printing */
@@ -96,12 +105,11 @@ struct jc_backend_ops {
 	 * when it will not say.  Caller frees. */
 	char *(*describe)(struct jc_backend *b);
 
-	/* The image's own user, "" when unset.  Caller frees. */
-	int (*image_user)(struct jc_backend *b, const char *image, char **user, jc_error *err);
-	/* The image's own entrypoint and command (each empty when unset);
-	 * replaces *ep and *cmd on success. */
-	int (*image_command)(struct jc_backend *b, const char *image, struct jc_strv *ep,
-			     struct jc_strv *cmd, jc_error *err);
+	/* The image's user, entrypoint and command, and whether it carries
+	 * labels of jobcell's: one inspect serves the policy and the mount
+	 * gate.  Caller frees with jc_image_free. */
+	int (*image_inspect)(struct jc_backend *b, const char *image, struct jc_image *out,
+			     jc_error *err);
 	/* Create the plan's container (named plan->name); *id is the caller's. */
 	int (*create)(struct jc_backend *b, const struct jc_plan *plan, char **id, jc_error *err);
 	/* The request create would send for the plan, indented, for `jobcell
@@ -203,15 +211,10 @@ static inline int64_t jc_backend_timeout(const struct jc_backend *b)
 {
 	return b->timeout_ms;
 }
-static inline int jc_backend_image_user(struct jc_backend *b, const char *image, char **user,
-					jc_error *err)
+static inline int jc_backend_image_inspect(struct jc_backend *b, const char *image,
+					   struct jc_image *out, jc_error *err)
 {
-	return b->ops->image_user(b, image, user, err);
-}
-static inline int jc_backend_image_command(struct jc_backend *b, const char *image,
-					   struct jc_strv *ep, struct jc_strv *cmd, jc_error *err)
-{
-	return b->ops->image_command(b, image, ep, cmd, err);
+	return b->ops->image_inspect(b, image, out, err);
 }
 static inline int jc_backend_create(struct jc_backend *b, const struct jc_plan *plan, char **id,
 				    jc_error *err)

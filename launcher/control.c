@@ -81,11 +81,38 @@ int jc_job_logs(jc_site *s, const char *name, bool follow, int signal_fd, jc_sin
 int jc_job_remove(jc_site *s, const char *name, jc_error *err)
 {
 	__attribute__((cleanup(target_free))) struct target t = { 0 };
+	struct jc_volume v = { 0 };
+	jc_error verdict = { 0 };
+	bool has_volume = false;
+	int r;
 
-	if (find(s, name, &t, err) < 0 || jc_backend_remove(t.b, t.in.id, t.name, err) < 0)
+	if (find(s, name, &t, err) < 0)
 		return -1;
-	/* a volume-mode job's own volume goes with it, unless kept */
-	if (t.in.labels.volume && !t.in.labels.keep)
-		return jc_site_volume_remove(s, t.in.labels.volume, err);
-	return 0;
+	/* a volume-mode job's own volume goes with it, unless kept.  The
+	 * container's labels only point at it: whether it is the job's own is
+	 * judged on the volume, before anything is removed */
+	if (t.in.labels.volume && !t.in.labels.keep) {
+		if (jc_volume_name_check(t.in.labels.volume, err) < 0)
+			return jc_error_wrap(err, "container `%s`: volume label", t.name);
+		if (jc_backend_volume_inspect(t.b, t.in.labels.volume, &v, err) == 0)
+			has_volume = true;
+		else if (err->status == ENOENT)
+			jc_error_clear(err); /* gone already: nothing of it to remove */
+		else
+			return -1;
+	}
+	if (has_volume && jc_policy_job_volume(&s->cfg, name, &t.in, &v, &verdict) < 0)
+		has_volume = false;
+	/* the container is the job's (find): it goes, whatever its volume */
+	r = jc_backend_remove(t.b, t.in.id, t.name, err);
+	if (r == 0 && has_volume)
+		r = jc_volume_remove_retry(t.b, v.name, JC_VOLUME_REMOVE_TRIES, err);
+	if (r == 0 && verdict.msg) {
+		jc_error_set(err, verdict.kind, verdict.status,
+			     "job `%s` removed, its volume label left alone: %s", name, verdict.msg);
+		r = -1;
+	}
+	jc_error_clear(&verdict);
+	jc_volume_free(&v);
+	return r;
 }

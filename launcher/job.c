@@ -302,12 +302,14 @@ struct launch {
 	struct jc_inputs in;     /* opened and scanned */
 	int base_fd;             /* transfer_dir when opened, else -1 */
 	int out_fd;              /* the output directory once open, else -1 */
+	struct jc_image img;     /* what the image says of itself */
 	char *user;              /* "uid:gid" */
 	uid_t uid;
 	gid_t gid;
 	char nonce[17];
 	char *supervisor;        /* NULL for a detached job */
 	char *volume;            /* volume mode, once made */
+	char volume_nonce[17];   /* its jobcell.nonce */
 	int64_t created;         /* unix seconds, for the labels */
 	struct jc_plan *plan;
 	/* bind mode: the mounts the gate compares, and its report */
@@ -447,9 +449,10 @@ static int volume_make(struct launch *l, jc_error *err)
 		l->supervisor,       l->req.keep,   l->created,
 	};
 
-	if (jc_volume_make(l->e, &spec, &l->volume, err) < 0)
+	if (jc_volume_make(l->e, &spec, &l->volume, l->volume_nonce, err) < 0)
 		return -1;
 	l->req.volume = l->volume;
+	l->req.volume_nonce = l->volume_nonce;
 	return 0;
 }
 
@@ -533,7 +536,7 @@ static int gate_mounts(struct launch *l, jc_error *err)
 static int gate_plan(struct launch *l, jc_error *err)
 {
 	const struct jc_config *cfg = &l->j->cfg;
-	struct jc_strv img_ep = { 0 }, img_cmd = { 0 }, argv = { 0 };
+	struct jc_strv argv = { 0 };
 	cleanup_free char *dir = NULL;
 	cleanup_free char *src = NULL;
 	int r = -1;
@@ -547,17 +550,12 @@ static int gate_plan(struct launch *l, jc_error *err)
 		src = NULL;
 		return jc_error_oom(err);
 	}
-	if (!l->req.entrypoint.n &&
-	    jc_backend_image_command(l->e, l->plan->image, &img_ep, &img_cmd, err) < 0)
-		goto out;
-	if (jc_gate_argv(&l->req.entrypoint, &l->req.cmd, &img_ep, &img_cmd, l->plan->image,
-			 &argv, err) < 0 ||
+	if (jc_gate_argv(&l->req.entrypoint, &l->req.cmd, &l->img.entrypoint, &l->img.cmd,
+			 l->plan->image, &argv, err) < 0 ||
 	    jc_gate_apply(l->plan, src, l->nonce, l->gate, l->ngate, &argv, err) < 0)
 		goto out;
 	r = 0;
 out:
-	jc_strv_free(&img_ep);
-	jc_strv_free(&img_cmd);
 	jc_strv_free(&argv);
 	return r;
 }
@@ -709,6 +707,7 @@ static void launch_free(struct launch *l)
 		close(l->base_fd);
 	if (l->out_fd >= 0)
 		close(l->out_fd);
+	jc_image_free(&l->img);
 	free(l->user);
 	free(l->supervisor);
 	free(l->volume);
@@ -752,11 +751,13 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	if (l.ws_ops->open(&l, err) < 0 || jc_data_open(&j->cfg, &l.data, err) < 0 ||
 	    jc_inputs_open(l.base_fd, &j->inputs, &l.in, err) < 0)
 		goto out;
-	/* 3. the engine, and who the job runs as */
+	/* 3. the engine, the image (none with labels of jobcell's), and who
+	 * the job runs as */
 	if (jc_site_backend(j->site, &l.e, err) < 0 ||
 	    jc_plan_check_backend(&j->cfg, l.e, err) < 0 ||
-	    jc_policy_user(&j->cfg, l.e, image, l.ws_ops->job_fd(&l), j->auto_user, true, &l.user,
-			   &l.uid, &l.gid, err) < 0 ||
+	    jc_policy_image(l.e, image, &l.img, err) < 0 ||
+	    jc_policy_user(&j->cfg, image, l.img.user, l.ws_ops->job_fd(&l), j->auto_user, true,
+			   &l.user, &l.uid, &l.gid, err) < 0 ||
 	    check_no_container(&l, err) < 0)
 		goto out;
 	if (make_nonce(l.nonce, err) < 0 || (!detach && jc_supervisor_self(&l.supervisor, err) < 0))

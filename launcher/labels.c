@@ -3,6 +3,7 @@
  * back, cannot drift apart. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "error.h"
 #include "labels.h"
@@ -17,12 +18,14 @@ static const struct {
 	{ JC_LABEL_TENANT, offsetof(struct jc_labels, tenant) },
 	{ JC_LABEL_RUN, offsetof(struct jc_labels, run) },
 	{ JC_LABEL_VOLUME, offsetof(struct jc_labels, volume) },
+	{ JC_LABEL_VOLUME_NONCE, offsetof(struct jc_labels, volume_nonce) },
 	{ JC_LABEL_ROLE, offsetof(struct jc_labels, role) },
 	{ JC_LABEL_CREATED, offsetof(struct jc_labels, created) },
 	{ JC_LABEL_NONCE, offsetof(struct jc_labels, nonce) },
 	{ JC_LABEL_SUPERVISOR, offsetof(struct jc_labels, supervisor) },
 };
 #define NSTRINGS (sizeof(strings) / sizeof(strings[0]))
+_Static_assert(NSTRINGS + 2 == JC_LABELS_MAX, "JC_LABELS_MAX counts every key");
 
 static char **field(struct jc_labels *l, size_t i)
 {
@@ -33,15 +36,13 @@ size_t jc_labels_build(const struct jc_labels *l, struct jc_label out[JC_LABELS_
 {
 	size_t n = 0;
 
-	if (l->managed)
-		out[n++] = (struct jc_label){ (char *)JC_LABEL_MANAGED, (char *)"true" };
+	/* every key, "" for none: a key left out is the image's to set */
+	out[n++] = (struct jc_label){ (char *)JC_LABEL_MANAGED, (char *)(l->managed ? "true" : "") };
 	for (size_t i = 0; i < NSTRINGS; i++) {
 		char *v = *field((struct jc_labels *)l, i);
-		if (v)
-			out[n++] = (struct jc_label){ (char *)strings[i].key, v };
+		out[n++] = (struct jc_label){ (char *)strings[i].key, v ? v : (char *)"" };
 	}
-	if (l->keep)
-		out[n++] = (struct jc_label){ (char *)JC_LABEL_KEEP, (char *)"true" };
+	out[n++] = (struct jc_label){ (char *)JC_LABEL_KEEP, (char *)(l->keep ? "true" : "") };
 	return n;
 }
 
@@ -71,7 +72,8 @@ int jc_labels_parse(const struct jc_label *kv, size_t n, struct jc_labels *out, 
 			if (strcmp(key, strings[i].key) != 0 || seen[i])
 				continue;
 			seen[i] = true;
-			if (v && !(*field(&l, i) = strdup(v))) {
+			/* "" is jobcell's "none" (jc_labels_build) */
+			if (v && *v && !(*field(&l, i) = strdup(v))) {
 				jc_labels_free(&l);
 				return jc_error_oom(err);
 			}
@@ -79,6 +81,18 @@ int jc_labels_parse(const struct jc_label *kv, size_t n, struct jc_labels *out, 
 	}
 	*out = l;
 	return 0;
+}
+
+bool jc_label_is_own(const char *key)
+{
+	if (!key)
+		return false;
+	if (strcasecmp(key, JC_LABEL_MANAGED) == 0 || strcasecmp(key, JC_LABEL_KEEP) == 0)
+		return true;
+	for (size_t i = 0; i < NSTRINGS; i++)
+		if (strcasecmp(key, strings[i].key) == 0)
+			return true;
+	return false;
 }
 
 void jc_labels_free(struct jc_labels *l)

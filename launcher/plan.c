@@ -315,6 +315,10 @@ int jc_plan_check(const struct jc_config *cfg, const struct jc_job_request *req,
 	if (req->nonce && (!*req->nonce || strlen(req->nonce) > 64 ||
 			   strspn(req->nonce, "0123456789abcdef") != strlen(req->nonce)))
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "nonce must be lowercase hex");
+	if (req->volume_nonce &&
+	    (!*req->volume_nonce || strlen(req->volume_nonce) > 64 ||
+	     strspn(req->volume_nonce, "0123456789abcdef") != strlen(req->volume_nonce)))
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "volume nonce must be lowercase hex");
 	if (req->timeout_ms < -1)
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job timeout is negative");
 	if (cfg->ws_mode == JC_WS_VOLUME) {
@@ -419,6 +423,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 		own.tenant = (char *)req->tenant;
 		own.run = (char *)req->run;
 		own.volume = (char *)req->volume;
+		own.volume_nonce = (char *)req->volume_nonce;
 		own.keep = req->keep;
 	}
 	nown = jc_labels_build(&own, pairs);

@@ -21,6 +21,7 @@ struct jc_job_request {
 			       other of the same name; NULL: none */
 	/* volume mode */
 	const char *volume;     /* the job's own volume */
+	const char *volume_nonce; /* its jobcell.nonce: label jobcell.volume_nonce */
 	const char *tenant;     /* label jobcell.tenant */
 	const char *run;        /* label jobcell.run */
 	const char *supervisor; /* label jobcell.supervisor, or NULL */

@@ -11,11 +11,31 @@
 #include "policy.h"
 #include "units.h"
 
-int jc_policy_user(const struct jc_config *cfg, struct jc_backend *e, const char *image, int job_fd,
-		   enum jc_auto_user au, bool for_job, char **user, uid_t *uid, gid_t *gid,
-		   jc_error *err)
+int jc_policy_image(struct jc_backend *e, const char *image, struct jc_image *out, jc_error *err)
 {
-	cleanup_free char *img_user = NULL;
+	struct jc_image im = { 0 };
+
+	if (jc_backend_image_inspect(e, image, &im, err) < 0)
+		return -1;
+	if (im.jobcell_label) {
+		jc_error_set(err, JC_ERR_INPUT, EPERM,
+			     "image `%s` carries label `%s`: an image may not set the labels by "
+			     "which jobcell keeps and removes what it made",
+			     image, im.jobcell_label);
+		jc_image_free(&im);
+		return -1;
+	}
+	if (out)
+		*out = im;
+	else
+		jc_image_free(&im);
+	return 0;
+}
+
+int jc_policy_user(const struct jc_config *cfg, const char *image, const char *image_user,
+		   int job_fd, enum jc_auto_user au, bool for_job, char **user, uid_t *uid,
+		   gid_t *gid, jc_error *err)
+{
 	const char *u = cfg->user, *from = "[job] user";
 	bool is_auto = u && strcmp(u, "auto") == 0;
 	char buf[32];
@@ -41,9 +61,7 @@ int jc_policy_user(const struct jc_config *cfg, struct jc_backend *e, const char
 				    "job directory does not exist");
 	} else if (!u || is_auto) {
 		from = "the image's user";
-		if (jc_backend_image_user(e, image, &img_user, err) < 0)
-			return -1;
-		u = *img_user ? img_user : "0:0";
+		u = image_user && *image_user ? image_user : "0:0";
 		if (jc_parse_user(u, &id, &gr) < 0)
 			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 					    "image `%s` runs as `%.64s`, which is not numeric: set "
@@ -84,4 +102,31 @@ int jc_policy_own_volume(const struct jc_config *cfg, const struct jc_volume *v,
 	return jc_error_set(err, JC_ERR_INPUT, EPERM,
 			    "volume `%s` is not labelled as a volume of site `%s`", v->name,
 			    cfg->site_name);
+}
+
+/* Both there, and equal. */
+static bool same(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+int jc_policy_job_volume(const struct jc_config *cfg, const char *job,
+			 const struct jc_inspect *in, const struct jc_volume *v, jc_error *err)
+{
+	const struct jc_labels *c = &in->labels, *l = &v->labels;
+
+	if (jc_policy_own_volume(cfg, v, err) < 0)
+		return -1;
+	/* the names say whose it is, the nonce which of theirs: only the run
+	 * that made the volume wrote it into the container's labels */
+	if (!same(c->tenant, l->tenant) || !same(c->run, l->run) || !same(job, l->job) ||
+	    !same(c->job, l->job) || !same(c->volume_nonce, l->nonce))
+		return jc_error_set(err, JC_ERR_INPUT, EPERM,
+				    "volume `%s` is not job `%s`'s own volume: its tenant, run, "
+				    "job or nonce label differs from the container's",
+				    v->name, job);
+	if (l->keep)
+		return jc_error_set(err, JC_ERR_INPUT, EPERM,
+				    "volume `%s` is kept: remove it with `volume rm`", v->name);
+	return 0;
 }

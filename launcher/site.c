@@ -178,7 +178,7 @@ int jc_site_volume_create(jc_site *s, const char *tenant, const char *run, char 
 	if (jc_name_check(spec.tenant, "tenant", err) < 0 || jc_name_check(spec.run, "run", err) < 0 ||
 	    jc_site_backend(s, &e, err) < 0)
 		return -1;
-	return jc_volume_make(e, &spec, name, err);
+	return jc_volume_make(e, &spec, name, NULL, err);
 }
 
 int jc_site_volume_remove(jc_site *s, const char *name, jc_error *err)
@@ -204,6 +204,7 @@ int jc_site_volume_put(jc_site *s, const char *volume, const struct jc_strv *spe
 {
 	struct jc_inputs in = { 0 };
 	struct jc_backend *e;
+	struct jc_image img = { 0 };
 	cleanup_free char *user = NULL;
 	cleanup_free char *supervisor = NULL;
 	cleanup_close int base = -1;
@@ -217,13 +218,15 @@ int jc_site_volume_put(jc_site *s, const char *volume, const struct jc_strv *spe
 		return -1;
 	if (jc_stage_open_base(&s->cfg, &base, err) < 0 ||
 	    jc_inputs_open(base, specs, &in, err) < 0 || own_volume(s, volume, &e, err) < 0 ||
-	    jc_policy_user(&s->cfg, e, s->cfg.image, -1, JC_AUTO_IMAGE, false, &user, &uid, &gid,
-			   err) < 0 ||
+	    jc_policy_image(e, s->cfg.image, &img, err) < 0 ||
+	    jc_policy_user(&s->cfg, s->cfg.image, img.user, -1, JC_AUTO_IMAGE, false, &user,
+			   &uid, &gid, err) < 0 ||
 	    jc_supervisor_self(&supervisor, err) < 0)
 		goto out;
 	r = jc_stage_fill_volume(e, &s->cfg, s->cfg.image, user, uid, gid, volume, supervisor, &in,
 				 p, err);
 out:
+	jc_image_free(&img);
 	jc_inputs_free(&in);
 	return r;
 }
@@ -249,6 +252,7 @@ int jc_site_volume_get(jc_site *s, const char *volume, const struct jc_strv *pat
 		return -1;
 	if (jc_supervisor_self(&supervisor, err) < 0 ||
 	    jc_stage_open_base(&s->cfg, &base, err) < 0 || own_volume(s, volume, &e, err) < 0 ||
+	    jc_policy_image(e, s->cfg.image, NULL, err) < 0 ||
 	    jc_path_check(to, "output directory", err) < 0 ||
 	    jc_fs_open_dir(base, to, "output directory", true, &out_fd, err) < 0 ||
 	    jc_transfer_open(e, s->cfg.image, NULL, volume, s->cfg.site_name, supervisor, &id,

@@ -161,7 +161,8 @@ static void undo_lost_volume(struct jc_backend *e, const char *name, const char 
 	jc_error_clear(&ie);
 }
 
-int jc_volume_make(struct jc_backend *e, const struct jc_volume_spec *s, char **name, jc_error *err)
+int jc_volume_make(struct jc_backend *e, const struct jc_volume_spec *s, char **name,
+		   char nonce_out[17], jc_error *err)
 {
 	char created[32], nonce[17];
 	uint64_t nv;
@@ -201,6 +202,8 @@ int jc_volume_make(struct jc_backend *e, const struct jc_volume_spec *s, char **
 		       strcmp(got.name, vname) == 0;
 		jc_volume_free(&got);
 		if (ours) {
+			if (nonce_out)
+				memcpy(nonce_out, nonce, sizeof(nonce));
 			*name = vname;
 			vname = NULL;
 			return 0;

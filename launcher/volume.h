@@ -27,9 +27,11 @@ struct jc_volume_spec {
  * labels jobcell.managed/tenant/run/site/job/created/nonce (+ supervisor,
  * keep).  The engine hands back an existing volume when the name is taken:
  * a foreign nonce means exactly that, and another name is tried; a volume
- * is never shared.  *name is the caller's to free. */
+ * is never shared.  *name is the caller's to free; `nonce` (may be NULL)
+ * gets the volume's jobcell.nonce, for the job container's
+ * jobcell.volume_nonce. */
 int jc_volume_make(struct jc_backend *e, const struct jc_volume_spec *s, char **name,
-		   jc_error *err);
+		   char nonce[17], jc_error *err);
 /* Remove a volume, retrying while the engine says it is in use (a removed
  * container can hold it a moment longer): `tries` attempts 500 ms apart. */
 int jc_volume_remove_retry(struct jc_backend *e, const char *name, int tries, jc_error *err);

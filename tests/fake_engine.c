@@ -71,6 +71,8 @@ struct image {
 	char *name;
 	char *user;
 	char id[72];
+	cJSON *labels;      /* an object, or NULL */
+	bool labels_shown;  /* inspect reports them */
 };
 
 struct rule {
@@ -787,8 +789,13 @@ static enum MHD_Result h_image(struct fake_engine *fe, struct MHD_Connection *co
 	cJSON *cfg = cJSON_AddObjectToObject(o, "Config"), *tag = cJSON_CreateString(im->name);
 	if (tags && tag && cJSON_AddItemToArray(tags, tag))
 		tag = NULL;
-	if (tag || !tags || !cfg || !cJSON_AddStringToObject(o, "Id", im->id) ||
+	cJSON *labels = im->labels && im->labels_shown ? cJSON_Duplicate(im->labels, true)
+						      : cJSON_CreateNull();
+	if (labels && cfg && cJSON_AddItemToObject(cfg, "Labels", labels))
+		labels = NULL;
+	if (tag || labels || !tags || !cfg || !cJSON_AddStringToObject(o, "Id", im->id) ||
 	    !cJSON_AddStringToObject(cfg, "User", im->user)) {
+		cJSON_Delete(labels);
 		cJSON_Delete(tag);
 		cJSON_Delete(o);
 		o = NULL;
@@ -973,6 +980,32 @@ static int create_mounts(struct fake_engine *fe, cJSON *b, const char *req_versi
 	return 0;
 }
 
+/* As Docker and Podman do: the image's labels go into the container's
+ * where the create body sets no value of the same key. */
+static bool merge_image_labels(cJSON *b, const struct image *im)
+{
+	cJSON *labels = cJSON_GetObjectItemCaseSensitive(b, "Labels");
+
+	if (!im->labels || !im->labels->child)
+		return true;
+	if (!cJSON_IsObject(labels)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(b, "Labels");
+		if (!(labels = cJSON_AddObjectToObject(b, "Labels")))
+			return false;
+	}
+	for (const cJSON *l = im->labels->child; l; l = l->next) {
+		cJSON *copy;
+		if (cJSON_GetObjectItemCaseSensitive(labels, l->string))
+			continue;
+		if (!(copy = cJSON_Duplicate(l, true)) ||
+		    !cJSON_AddItemToObject(labels, l->string, copy)) {
+			cJSON_Delete(copy);
+			return false;
+		}
+	}
+	return true;
+}
+
 static enum MHD_Result h_create(struct fake_engine *fe, struct MHD_Connection *conn,
 				const struct fake_request *req)
 {
@@ -990,9 +1023,11 @@ static enum MHD_Result h_create(struct fake_engine *fe, struct MHD_Connection *c
 		cJSON_Delete(b);
 		return reply_error(fe, conn, (unsigned)status, "%s", msg);
 	}
-	if (!find_image(fe, img->valuestring)) {
+	struct image *im = find_image(fe, img->valuestring);
+	if (!im || !merge_image_labels(b, im)) {
 		enum MHD_Result r =
-		    reply_error(fe, conn, 404, "No such image: %s", img->valuestring);
+		    im ? reply_error(fe, conn, 500, "out of memory")
+		       : reply_error(fe, conn, 404, "No such image: %s", img->valuestring);
 		mounts_free(mounts, nmounts);
 		cJSON_Delete(b);
 		return r;
@@ -2096,6 +2131,7 @@ void fake_engine_stop(struct fake_engine *fe)
 	for (size_t i = 0; i < fe->nimgs; i++) {
 		free(fe->imgs[i]->name);
 		free(fe->imgs[i]->user);
+		cJSON_Delete(fe->imgs[i]->labels);
 		free(fe->imgs[i]);
 	}
 	for (size_t i = 0; i < fe->nrules; i++) {
@@ -2140,6 +2176,28 @@ void fake_engine_add_image(struct fake_engine *fe, const char *name, const char 
 		fe->imgs[fe->nimgs++] = im;
 	}
 	pthread_mutex_unlock(&fe->lock);
+}
+
+void fake_engine_set_image_labels(struct fake_engine *fe, const char *name,
+				  const char *labels_json, bool shown)
+{
+	cJSON *labels = labels_json ? cJSON_Parse(labels_json) : NULL;
+	struct image *im;
+
+	if (labels && !cJSON_IsObject(labels)) {
+		cJSON_Delete(labels);
+		labels = NULL;
+	}
+	pthread_mutex_lock(&fe->lock);
+	im = find_image(fe, name);
+	if (im) {
+		cJSON_Delete(im->labels);
+		im->labels = labels;
+		im->labels_shown = shown;
+		labels = NULL;
+	}
+	pthread_mutex_unlock(&fe->lock);
+	cJSON_Delete(labels);
 }
 
 size_t fake_engine_request_count(struct fake_engine *fe)

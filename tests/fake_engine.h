@@ -44,6 +44,14 @@ const char *fake_engine_socket(const struct fake_engine *fe);
 /* Known images: create fails with 404 "No such image: NAME" for others.
  * `user` is the image's Config.User ("" for root). */
 void fake_engine_add_image(struct fake_engine *fe, const char *name, const char *user);
+/* Give image `name` (added before) the labels `labels_json`, a JSON object
+ * such as {"jobcell.keep":"true"} (NULL: none).  Create merges them into
+ * the container's Labels wherever the body sets no value for the key, as
+ * Docker and Podman do.  `shown`: image inspect reports them in
+ * Config.Labels; false is an image retagged between a client's inspect and
+ * its create. */
+void fake_engine_set_image_labels(struct fake_engine *fe, const char *name,
+				  const char *labels_json, bool shown);
 
 /* Every request so far, in arrival order (thread-safe snapshot semantics:
  * the returned pointer stays valid until fake_engine_stop or _reset). */

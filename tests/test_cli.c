@@ -866,7 +866,8 @@ static void test_vol_run_site_volume_subpaths(void **state)
 	labels = cJSON_GetObjectItemCaseSensitive(body, "Labels");
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(labels, "jobcell.volume")->valuestring,
 			    vol);
-	assert_null(cJSON_GetObjectItemCaseSensitive(labels, "jobcell.keep"));
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(labels, "jobcell.keep")->valuestring,
+			    "");
 	cJSON_Delete(body);
 
 	/* what the engine made of it */
@@ -1268,7 +1269,7 @@ static void test_vol_start_then_rm(void **state)
 	cJSON_Delete(b);
 	/* detached: no supervisor on the volume (gc leaves it to rm) */
 	r = nth_req(f->fe, "POST", "/volumes/create", "", 0);
-	assert_null(strstr(r->body, "jobcell.supervisor"));
+	assert_non_null(strstr(r->body, "\"jobcell.supervisor\":\"\""));
 	assert_int_equal(fake_engine_container_count(f->fe), 1);
 	assert_true(fake_engine_has_volume(f->fe, vol));
 	run(f, "-c", f->ini, "gc", NULL);
@@ -1542,6 +1543,147 @@ static void test_vol_volume_create_answer_lost(void **state)
 	free(vol);
 }
 
+/* ---- 8. an image cannot set jobcell's labels ---- */
+
+/* Any label under jobcell. on the site's image (or --image's) is refused by
+ * every command that makes a container from it, before anything is made:
+ * run, start, check, volume put and volume get. */
+static void test_vol_image_with_jobcell_labels_refused(void **state)
+{
+	static const struct {
+		const char *labels, *key;
+	} cases[] = {
+		{ "{\"jobcell.keep\":\"true\"}", "jobcell.keep" },
+		{ "{\"a\":\"b\",\"jobcell.volume\":\"tenant-b-run-r-1000000000000-0000cafe\"}",
+		  "jobcell.volume" },
+		{ "{\"jobcell.supervisor\":\"x/1/2/3\"}", "jobcell.supervisor" },
+		{ "{\"JobCell.Site\":\"s\"}", "JobCell.Site" },
+	};
+	struct fx *f = *state;
+	char vol[200], want[200], out[300];
+	const char *b, *e;
+
+	xfer_file(f, "c.txt", "gamma", 5, 0644);
+	snprintf(out, sizeof(out), "%s/out", f->xfer);
+	assert_int_equal(mkdir(out, 0755), 0);
+	/* a kept volume to put into and get from, made while the image was clean */
+	run(f, "-c", f->ini, "volume", "create", NULL);
+	assert_int_equal(f->status, 0);
+	b = f->out;
+	e = strchr(b, '\n');
+	assert_non_null(e);
+	snprintf(vol, sizeof(vol), "%.*s", (int)(e - b), b);
+	assert_true(fake_engine_has_volume(f->fe, vol));
+	f->nsite++;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fake_engine_set_image_labels(f->fe, "img", cases[i].labels, true);
+		snprintf(want, sizeof(want), "image `img` carries label `%s`", cases[i].key);
+		fake_engine_reset_requests(f->fe);
+		run(f, "-c", f->ini, "run", "j", "--", "exit", "0", NULL);
+		assert_vol_error(f, want);
+		run(f, "-c", f->ini, "start", "j", "--", "exit", "0", NULL);
+		assert_vol_error(f, want);
+		run(f, "-c", f->ini, "volume", "put", vol, "c.txt", NULL);
+		assert_vol_error(f, want);
+		run(f, "-c", f->ini, "volume", "get", vol, "--to", "out", NULL);
+		assert_vol_error(f, want);
+		run(f, "-c", f->ini, "check", NULL);
+		if (f->status != 125 || !strstr(f->err, want))
+			fail_msg("check: status %d, stderr `%s`", f->status, f->err);
+		assert_vol_clean(f);
+		assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+		assert_int_equal(fake_engine_count(f->fe, "POST", "/volumes/create"), 0);
+		assert_int_equal(fake_engine_count(f->fe, "DELETE", "/"), 0);
+	}
+	assert_true(fake_engine_has_volume(f->fe, vol));
+}
+
+/* Defence in depth: an image whose labels inspect did not show (retagged
+ * between jobcell's inspect and its create) sets none of jobcell's.  Its
+ * jobcell.keep does not keep a started job's volume from rm. */
+static void test_vol_hidden_image_keep_label_keeps_nothing(void **state)
+{
+	struct fx *f = *state;
+	char *vol;
+
+	fake_engine_set_image_labels(f->fe, "img", "{\"jobcell.keep\":\"true\"}", false);
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "start", "j", "--", "exit", "0", NULL);
+	assert_int_equal(f->status, 0);
+	vol = created_volume(f->fe, 0);
+	run(f, "-c", f->ini, "rm", "j", NULL);
+	assert_int_equal(f->status, 0);
+	assert_string_equal(f->err, "");
+	assert_false(fake_engine_has_volume(f->fe, vol));
+	assert_vol_clean(f);
+	free(vol);
+}
+
+/* ... and its jobcell.supervisor naming a dead process does not get a
+ * detached job collected by gc. */
+static void test_vol_hidden_image_supervisor_label_collects_nothing(void **state)
+{
+	struct fx *f = *state;
+	char dead[200], labels[400], *vol;
+
+	dead_supervisor(dead, sizeof(dead));
+	snprintf(labels, sizeof(labels),
+		 "{\"jobcell.supervisor\":\"%s\",\"jobcell.created\":\"1000000000\"}", dead);
+	fake_engine_set_image_labels(f->fe, "img", labels, false);
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "start", "j", "--", "exit", "0", NULL);
+	assert_int_equal(f->status, 0);
+	vol = created_volume(f->fe, 0);
+	assert_int_equal(fake_engine_container_count(f->fe), 1);
+	run(f, "-c", f->ini, "gc", NULL);
+	assert_int_equal(f->status, 0);
+	assert_int_equal(fake_engine_container_count(f->fe), 1);
+	assert_true(fake_engine_has_volume(f->fe, vol));
+	run(f, "-c", f->ini, "rm", "j", NULL);
+	assert_int_equal(f->status, 0);
+	assert_vol_clean(f);
+	free(vol);
+}
+
+/* Bind mode: an image's jobcell.volume naming another tenant's kept volume
+ * of the same site, unseen by inspect, does not make rm remove it. */
+static void test_hidden_image_volume_label_removes_nothing(void **state)
+{
+	static const char theirs[] = "tenant-b-run-r-1000000000000-0000cafe";
+	struct fx *f = *state;
+
+	fake_engine_add_volume(f->fe, theirs,
+			       "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"s\","
+			       "\"jobcell.tenant\":\"b\",\"jobcell.run\":\"r\",\"jobcell.keep\":"
+			       "\"true\",\"jobcell.nonce\":\"00000000000000aa\"}");
+	fake_engine_set_image_labels(
+	    f->fe, "img",
+	    "{\"jobcell.volume\":\"tenant-b-run-r-1000000000000-0000cafe\"}", false);
+	run(f, "-c", f->ini, "start", "d", "--", "exit", "0", NULL);
+	assert_int_equal(f->status, 0);
+	run(f, "-c", f->ini, "rm", "d", NULL);
+	assert_int_equal(f->status, 0);
+	assert_string_equal(f->err, "");
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	assert_true(fake_engine_has_volume(f->fe, theirs));
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/volumes/"), 0);
+}
+
+/* The same through the image that inspect does show: refused (bind mode). */
+static void test_image_with_jobcell_labels_refused(void **state)
+{
+	struct fx *f = *state;
+
+	fake_engine_set_image_labels(f->fe, "img", "{\"jobcell.volume\":\"x\"}", true);
+	run(f, "-c", f->ini, "run", "d", "--", "exit", "0", NULL);
+	assert_one_error(f, 125, "image `img` carries label `jobcell.volume`");
+	run(f, "-c", f->ini, "start", "d", "--", "exit", "0", NULL);
+	assert_one_error(f, 125, "image `img` carries label `jobcell.volume`");
+	assert_false(job_dir_exists(f, "d"));
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1578,6 +1720,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vol_volume_create_answer_lost, setup_vol41,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vol_refusals_reach_nothing, setup_vol41,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vol_image_with_jobcell_labels_refused,
+						setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_hidden_image_keep_label_keeps_nothing,
+						setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_vol_hidden_image_supervisor_label_collects_nothing, setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_hidden_image_volume_label_removes_nothing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_with_jobcell_labels_refused, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,21 +78,37 @@ static void test_versioned_paths(void **state)
 	struct jc_backend *e = open_on(fe, 5000);
 	const struct fake_request *rq;
 	jc_error err = { 0 };
-	char *user = NULL;
+	struct jc_image im = { 0 };
 	(void)state;
 
 	fake_engine_add_image(fe, "jobcell-test/nonroot:latest", "65532:65532");
 	assert_int_equal(jc_backend_ping(e, &err), 0);
-	assert_int_equal(jc_backend_image_user(e, "jobcell-test/nonroot:latest", &user, &err), 0);
-	assert_string_equal(user, "65532:65532");
-	free(user);
+	assert_int_equal(jc_backend_image_inspect(e, "jobcell-test/nonroot:latest", &im, &err), 0);
+	assert_string_equal(im.user, "65532:65532");
+	assert_null(im.jobcell_label);
+	jc_image_free(&im);
+	/* a label of jobcell's, in any case, whatever its value */
+	fake_engine_set_image_labels(fe, "jobcell-test/nonroot:latest",
+				     "{\"org.x\":\"1\",\"JobCell.keep\":\"\"}", true);
+	assert_int_equal(jc_backend_image_inspect(e, "jobcell-test/nonroot:latest", &im, &err), 0);
+	assert_string_equal(im.jobcell_label, "JobCell.keep");
+	jc_image_free(&im);
+	/* a key of jobcell.'s namespace that jobcell never sets or reads (the
+	 * test images' jobcell.recipe stamp) decides nothing */
+	fake_engine_set_image_labels(fe, "jobcell-test/nonroot:latest",
+				     "{\"jobcellx\":\"1\",\"jobcell.recipe\":\"3\","
+				     "\"jobcell.keeps\":\"true\"}",
+				     true);
+	assert_int_equal(jc_backend_image_inspect(e, "jobcell-test/nonroot:latest", &im, &err), 0);
+	assert_null(im.jobcell_label);
+	jc_image_free(&im);
 	rq = fake_engine_find(fe, "GET", "/_ping");
 	assert_non_null(rq);
 	assert_string_equal(rq->version, ""); /* the ping itself is unversioned */
 	rq = fake_engine_find(fe, "GET", "/images/");
 	assert_non_null(rq);
 	assert_string_equal(rq->version, "1.41");
-	assert_int_equal(jc_backend_image_user(e, "nosuch", &user, &err), -1);
+	assert_int_equal(jc_backend_image_inspect(e, "nosuch", &im, &err), -1);
 	assert_msg(&err, "inspect image `nosuch`: engine said 404: No such image: nosuch");
 	assert_int_equal(err.status, ENOENT);
 	assert_false(err.retry);

@@ -339,6 +339,60 @@ static void test_name_conflict(void **state)
 	assert_int_equal(fake_engine_container_count(f->fe), 1);
 }
 
+/* The image's labels go into the container's, the body's own win; an image
+ * whose labels are not shown still gives them (a retag after an inspect). */
+static void test_image_labels_merge(void **state)
+{
+	struct fixture *f = *state;
+	struct resp r;
+	cJSON *j;
+	const cJSON *labels;
+
+	fake_engine_set_image_labels(f->fe, "jobcell-test/root:latest",
+				     "{\"a\":\"image\",\"b\":\"image\"}", true);
+	call(f, "GET", "/v1.41/images/jobcell-test/root:latest/json", NULL, &r);
+	assert_int_equal(r.status, 200);
+	j = json_of(&r);
+	labels = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(j, "Config"), "Labels");
+	assert_string_equal(str_at(labels, "a"), "image");
+	cJSON_Delete(j);
+	free(r.body);
+	call(f, "POST", "/v1.41/containers/create?name=m",
+	     "{\"Image\":\"jobcell-test/root\",\"Labels\":{\"b\":\"\",\"c\":\"body\"}}", &r);
+	assert_int_equal(r.status, 201);
+	free(r.body);
+	call(f, "GET", "/v1.41/containers/m/json", NULL, &r);
+	j = json_of(&r);
+	labels = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(j, "Config"), "Labels");
+	assert_string_equal(str_at(labels, "a"), "image");
+	assert_string_equal(str_at(labels, "b"), "");
+	assert_string_equal(str_at(labels, "c"), "body");
+	cJSON_Delete(j);
+	free(r.body);
+
+	fake_engine_set_image_labels(f->fe, "jobcell-test/root:latest", "{\"a\":\"hidden\"}",
+				     false);
+	call(f, "GET", "/v1.41/images/jobcell-test/root:latest/json", NULL, &r);
+	j = json_of(&r);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(j, "Config"), "Labels")));
+	cJSON_Delete(j);
+	free(r.body);
+	call(f, "POST", "/v1.41/containers/create?name=n", "{\"Image\":\"jobcell-test/root\"}",
+	     &r);
+	assert_int_equal(r.status, 201);
+	free(r.body);
+	call(f, "GET", "/v1.41/containers/n/json", NULL, &r);
+	j = json_of(&r);
+	labels = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(j, "Config"), "Labels");
+	assert_string_equal(str_at(labels, "a"), "hidden");
+	cJSON_Delete(j);
+	free(r.body);
+}
+
 static void test_faults(void **state)
 {
 	struct fixture *f = *state;
@@ -1056,6 +1110,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ping_and_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_echo_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_name_conflict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_labels_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recording, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sleep_and_stop, setup, teardown),

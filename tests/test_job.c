@@ -365,6 +365,80 @@ static void test_foreign_volume_refused(void **state)
 	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/volumes/"), 0);
 }
 
+/* rm removes the job's own volume only: of the site, tenant, run and job the
+ * container is labelled with, with the nonce the container names, not kept.
+ * Any other volume the container's jobcell.volume names stays (EPERM). */
+#define CONTAINER_OF_V                                                                             \
+	"{\"Image\":\"img\",\"Labels\":{\"jobcell.managed\":\"true\",\"jobcell.site\":\"s\","       \
+	"\"jobcell.job\":\"v\",\"jobcell.tenant\":\"a\",\"jobcell.run\":\"r\",\"jobcell.volume\":"     \
+	"\"tenant-a-run-r-1000000000000-0000cafe\",\"jobcell.volume_nonce\":\"00000000000000aa\"}}"
+static void test_rm_takes_only_the_jobs_own_volume(void **state)
+{
+	static const struct {
+		const char *vol_labels, *why;
+	} cases[] = {
+		/* another tenant's, of this site */
+		{ "\"jobcell.tenant\":\"b\",\"jobcell.run\":\"r\",\"jobcell.job\":\"v\","
+		  "\"jobcell.nonce\":\"00000000000000aa\"",
+		  "is not job `v`'s own volume" },
+		/* another run's */
+		{ "\"jobcell.tenant\":\"a\",\"jobcell.run\":\"q\",\"jobcell.job\":\"v\","
+		  "\"jobcell.nonce\":\"00000000000000aa\"",
+		  "is not job `v`'s own volume" },
+		/* another job's */
+		{ "\"jobcell.tenant\":\"a\",\"jobcell.run\":\"r\",\"jobcell.job\":\"w\","
+		  "\"jobcell.nonce\":\"00000000000000aa\"",
+		  "is not job `v`'s own volume" },
+		/* the same names, another volume's nonce */
+		{ "\"jobcell.tenant\":\"a\",\"jobcell.run\":\"r\",\"jobcell.job\":\"v\","
+		  "\"jobcell.nonce\":\"00000000000000bb\"",
+		  "is not job `v`'s own volume" },
+		/* kept */
+		{ "\"jobcell.tenant\":\"a\",\"jobcell.run\":\"r\",\"jobcell.job\":\"v\","
+		  "\"jobcell.nonce\":\"00000000000000aa\",\"jobcell.keep\":\"true\"",
+		  "is kept" },
+	};
+	static const char vol[] = "tenant-a-run-r-1000000000000-0000cafe";
+	struct fx *f = *state;
+	char labels[600];
+	jc_error err = { 0 };
+
+	open_site(f, "user = 1000:1000\n");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(labels, sizeof(labels),
+			 "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"s\",%s}",
+			 cases[i].vol_labels);
+		fake_engine_add_volume(f->fe, vol, labels);
+		engine_create(f, "jobcell-s-v", CONTAINER_OF_V);
+		assert_int_equal(jc_job_remove(f->site, "v", &err), -1);
+		expect_error(&err, JC_ERR_INPUT, EPERM, cases[i].why);
+		assert_non_null(strstr(err.msg, "job `v` removed, its volume label left alone"));
+		jc_error_clear(&err);
+		/* the job's container goes; the volume stays */
+		assert_int_equal(fake_engine_container_count(f->fe), 0);
+		assert_true(fake_engine_has_volume(f->fe, vol));
+		assert_int_equal(fake_engine_count(f->fe, "DELETE", "/volumes/"), 0);
+	}
+	/* a volume that is gone already: the container goes, rm succeeds */
+	engine_create(f, "jobcell-s-v",
+		      "{\"Image\":\"img\",\"Labels\":{\"jobcell.managed\":\"true\","
+		      "\"jobcell.site\":\"s\",\"jobcell.job\":\"v\",\"jobcell.volume\":"
+		      "\"tenant-a-run-r-1000000000000-0000dead\"}}");
+	if (jc_job_remove(f->site, "v", &err) < 0)
+		fail_msg("jc_job_remove: %s", err.msg);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	/* its own: goes, with the container */
+	fake_engine_add_volume(f->fe, vol,
+			       "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"s\","
+			       "\"jobcell.tenant\":\"a\",\"jobcell.run\":\"r\",\"jobcell.job\":\"v\","
+			       "\"jobcell.nonce\":\"00000000000000aa\",\"jobcell.keep\":\"\"}");
+	engine_create(f, "jobcell-s-v", CONTAINER_OF_V);
+	if (jc_job_remove(f->site, "v", &err) < 0)
+		fail_msg("jc_job_remove: %s", err.msg);
+	assert_false(fake_engine_has_volume(f->fe, vol));
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +451,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_container_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_volume_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rm_takes_only_the_jobs_own_volume, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@ static struct jc_labels every(void)
 				   .tenant = (char *)"acme",
 				   .run = (char *)"r1",
 				   .volume = (char *)"tenant-acme-run-r1-1-0a0b0c0d",
+				   .volume_nonce = (char *)"00ff00ff00ff00ff",
 				   .role = (char *)"transfer",
 				   .created = (char *)"1700000000",
 				   .nonce = (char *)"0123abcd",
@@ -29,9 +30,9 @@ static struct jc_labels every(void)
 static void test_build_every_key_in_order(void **state)
 {
 	static const char *const keys[] = {
-		"jobcell.managed", "jobcell.site",    "jobcell.job",   "jobcell.tenant",
-		"jobcell.run",     "jobcell.volume",  "jobcell.role",  "jobcell.created",
-		"jobcell.nonce",   "jobcell.supervisor", "jobcell.keep",
+		"jobcell.managed", "jobcell.site",   "jobcell.job",          "jobcell.tenant",
+		"jobcell.run",     "jobcell.volume", "jobcell.volume_nonce", "jobcell.role",
+		"jobcell.created", "jobcell.nonce",  "jobcell.supervisor",   "jobcell.keep",
 	};
 	struct jc_labels l = every();
 	struct jc_label out[JC_LABELS_MAX];
@@ -44,25 +45,71 @@ static void test_build_every_key_in_order(void **state)
 		assert_string_equal(out[i].key, keys[i]);
 	assert_string_equal(out[0].value, "true");
 	assert_string_equal(out[1].value, "lab");
-	assert_string_equal(out[8].value, "0123abcd");
-	assert_string_equal(out[10].value, "true");
+	assert_string_equal(out[6].value, "00ff00ff00ff00ff");
+	assert_string_equal(out[9].value, "0123abcd");
+	assert_string_equal(out[11].value, "true");
 	/* the pairs borrow the struct's strings */
-	assert_ptr_equal(out[9].value, l.supervisor);
+	assert_ptr_equal(out[10].value, l.supervisor);
 }
 
-static void test_build_leaves_out_unset(void **state)
+/* An unset key is still sent, empty: a key left out would be the image's
+ * to set, as the engine merges the image's labels into the container's. */
+static void test_build_sets_unset_keys_empty(void **state)
 {
 	struct jc_labels l = { .managed = true, .site = (char *)"s", .created = (char *)"1" };
 	struct jc_label out[JC_LABELS_MAX];
 	size_t n = jc_labels_build(&l, out);
 
 	(void)state;
-	assert_int_equal(n, 3);
-	assert_string_equal(out[0].key, JC_LABEL_MANAGED);
-	assert_string_equal(out[1].key, JC_LABEL_SITE);
-	assert_string_equal(out[2].key, JC_LABEL_CREATED);
+	assert_int_equal(n, JC_LABELS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		assert_non_null(out[i].value);
+		if (!strcmp(out[i].key, JC_LABEL_MANAGED))
+			assert_string_equal(out[i].value, "true");
+		else if (!strcmp(out[i].key, JC_LABEL_SITE))
+			assert_string_equal(out[i].value, "s");
+		else if (!strcmp(out[i].key, JC_LABEL_CREATED))
+			assert_string_equal(out[i].value, "1");
+		else
+			assert_string_equal(out[i].value, "");
+	}
 	l = (struct jc_labels){ 0 };
-	assert_int_equal(jc_labels_build(&l, out), 0);
+	assert_int_equal(jc_labels_build(&l, out), JC_LABELS_MAX);
+	assert_string_equal(out[0].value, "");
+	assert_string_equal(out[JC_LABELS_MAX - 1].value, "");
+}
+
+/* What the builder sends for "none" reads back as none, and "" from
+ * anywhere else is none too. */
+static void test_empty_reads_as_absent(void **state)
+{
+	struct jc_labels l = { .managed = true, .site = (char *)"s" }, back = every();
+	struct jc_label out[JC_LABELS_MAX];
+	size_t n = jc_labels_build(&l, out);
+	jc_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(jc_labels_parse(out, n, &back, &err), 0);
+	assert_true(back.managed);
+	assert_string_equal(back.site, "s");
+	assert_null(back.job);
+	assert_null(back.volume);
+	assert_null(back.volume_nonce);
+	assert_null(back.supervisor);
+	assert_null(back.nonce);
+	assert_false(back.keep);
+	jc_labels_free(&back);
+	/* the first of a key wins, even when it is "" */
+	struct jc_label kv[] = {
+		{ (char *)"jobcell.supervisor", (char *)"" },
+		{ (char *)"jobcell.supervisor", (char *)"boot/1/2/3" },
+		{ (char *)"jobcell.keep", (char *)"" },
+		{ (char *)"jobcell.keep", (char *)"true" },
+	};
+	assert_int_equal(jc_labels_parse(kv, N(kv), &back, &err), 0);
+	assert_null(back.supervisor);
+	assert_false(back.keep);
+	jc_labels_free(&back);
 }
 
 static void test_round_trip(void **state)
@@ -82,6 +129,7 @@ static void test_round_trip(void **state)
 	assert_string_equal(back.tenant, l.tenant);
 	assert_string_equal(back.run, l.run);
 	assert_string_equal(back.volume, l.volume);
+	assert_string_equal(back.volume_nonce, l.volume_nonce);
 	assert_string_equal(back.role, l.role);
 	assert_string_equal(back.created, l.created);
 	assert_string_equal(back.nonce, l.nonce);
@@ -137,11 +185,31 @@ static void test_parse_odd_values(void **state)
 	assert_null(l.site);
 }
 
+/* Every key the builder sets, in any case, and nothing else. */
+static void test_is_own(void **state)
+{
+	struct jc_label out[JC_LABELS_MAX];
+	size_t n = jc_labels_build(&(struct jc_labels){ 0 }, out);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		assert_true(jc_label_is_own(out[i].key));
+	assert_true(jc_label_is_own("JobCell.Keep"));
+	assert_true(jc_label_is_own("JOBCELL.VOLUME_NONCE"));
+	assert_false(jc_label_is_own("jobcell.recipe"));
+	assert_false(jc_label_is_own("jobcell.keep "));
+	assert_false(jc_label_is_own("jobcell."));
+	assert_false(jc_label_is_own(""));
+	assert_false(jc_label_is_own(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_every_key_in_order),
-		cmocka_unit_test(test_build_leaves_out_unset),
+		cmocka_unit_test(test_build_sets_unset_keys_empty),
+		cmocka_unit_test(test_empty_reads_as_absent),
+		cmocka_unit_test(test_is_own),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_parse_odd_values),
 	};

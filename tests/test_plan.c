@@ -202,6 +202,29 @@ static void json_keys_at(const cJSON *o, const char *const *want, size_t n, cons
 		     sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *),          \
 		     __FILE__, __LINE__)
 
+/* jobcell's labels in `labels`: every key jc_labels_build knows is there
+ * (one left out would be the image's to set), those of `set` ("key=value")
+ * with that value, every other one "".  Other keys are not looked at. */
+static void own_labels_at(const cJSON *labels, const char *const *set, size_t n,
+			  const char *file, int line)
+{
+	struct jc_label all[JC_LABELS_MAX];
+	size_t nall = jc_labels_build(&(struct jc_labels){ 0 }, all);
+
+	for (size_t k = 0; k < nall; k++) {
+		const char *want = "";
+		size_t kl = strlen(all[k].key);
+		for (size_t i = 0; i < n; i++)
+			if (!strncmp(set[i], all[k].key, kl) && set[i][kl] == '=')
+				want = set[i] + kl + 1;
+		json_str_at(labels, all[k].key, want, file, line);
+	}
+}
+#define own_labels(o, ...)                                                                         \
+	own_labels_at((o), (const char *const[]){ __VA_ARGS__ },                                   \
+		      sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *),         \
+		      __FILE__, __LINE__)
+
 static void bind_mount_at(const cJSON *m, const char *src, const char *dst, bool ro,
 			  const char *file, int line)
 {
@@ -330,11 +353,10 @@ static void test_create_body_defaults(void **state)
 	json_num(f->root, "StopTimeout", 10);
 
 	labels = get(f->root, "Labels");
-	json_keys(labels, "jobcell.managed", "jobcell.site", "jobcell.job", "jobcell.created");
-	json_str(labels, "jobcell.managed", "true");
-	json_str(labels, "jobcell.site", "lab");
-	json_str(labels, "jobcell.job", "job1");
-	json_str(labels, "jobcell.created", "1700000000");
+	/* every key of jobcell's, "" for none: no image label can stand in */
+	assert_int_equal(cJSON_GetArraySize(labels), JC_LABELS_MAX);
+	own_labels(labels, "jobcell.managed=true", "jobcell.site=lab", "jobcell.job=job1",
+		   "jobcell.created=1700000000");
 
 	hc = get(f->root, "HostConfig");
 	/* the read-only root is in HostConfig.Tmpfs: Docker refuses archive
@@ -388,7 +410,7 @@ static void test_plan_fields(void **state)
 	assert_string_equal(p->mounts[4].target, "/tmp");
 	assert_int_equal(p->mounts[4].mode, 01777);
 	assert_int_equal(p->tmp_size, 64 << 20);
-	assert_int_equal(p->nlabels, 4);
+	assert_int_equal(p->nlabels, JC_LABELS_MAX);
 	assert_int_equal(p->stop_grace_ms, 10000);
 	assert_int_equal(p->timeout_ms, 0);
 	/* the plan holds copies, not the request's strings */
@@ -674,15 +696,10 @@ static void test_volume_mode_body(void **state)
 		  "AttachStdin", "StopTimeout", "Labels", "HostConfig");
 	json_str(f->root, "WorkingDir", "/workspace/job1");
 	labels = get(f->root, "Labels");
-	json_keys(labels, "jobcell.managed", "jobcell.site", "jobcell.job", "jobcell.created",
-		  "jobcell.tenant", "jobcell.run", "jobcell.volume");
-	json_str(labels, "jobcell.managed", "true");
-	json_str(labels, "jobcell.site", "lab");
-	json_str(labels, "jobcell.job", "job1");
-	json_str(labels, "jobcell.created", "1700000000");
-	json_str(labels, "jobcell.tenant", "acme");
-	json_str(labels, "jobcell.run", "r1");
-	json_str(labels, "jobcell.volume", VOL);
+	assert_int_equal(cJSON_GetArraySize(labels), JC_LABELS_MAX);
+	own_labels(labels, "jobcell.managed=true", "jobcell.site=lab", "jobcell.job=job1",
+		   "jobcell.created=1700000000", "jobcell.tenant=acme", "jobcell.run=r1",
+		   "jobcell.volume=" VOL);
 
 	hc = get(f->root, "HostConfig");
 	json_keys(hc, "NetworkMode", "Tmpfs", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd",
@@ -707,7 +724,7 @@ static void test_volume_mode_body(void **state)
 	assert_string_equal(p->mounts[2].source, "lab-local");
 	assert_string_equal(p->mounts[3].source, VOL);
 	assert_false(p->mounts[3].readonly);
-	assert_int_equal(p->nlabels, 7);
+	assert_int_equal(p->nlabels, JC_LABELS_MAX);
 	/* the plan holds a copy of the request's volume name */
 	assert_ptr_not_equal(p->mounts[3].source, f->req.volume);
 }
@@ -745,16 +762,16 @@ static void test_volume_mode_keep_supervisor(void **state)
 	f->req.keep = true;
 	f->req.supervisor = SUP;
 	f->req.nonce = "0123abcd";
+	f->req.volume_nonce = "00ff00ff00ff00ff";
 	build(f, NULL);
 	labels = get(f->root, "Labels");
-	json_keys(labels, "jobcell.managed", "jobcell.site", "jobcell.job", "jobcell.created",
-		  "jobcell.nonce", "jobcell.supervisor", "jobcell.tenant", "jobcell.run",
-		  "jobcell.volume", "jobcell.keep");
-	json_str(labels, "jobcell.keep", "true");
-	json_str(labels, "jobcell.supervisor", SUP);
-	json_str(labels, "jobcell.nonce", "0123abcd");
-	json_str(labels, "jobcell.volume", VOL);
-	assert_int_equal(f->plan->nlabels, 10);
+	assert_int_equal(cJSON_GetArraySize(labels), JC_LABELS_MAX);
+	own_labels(labels, "jobcell.managed=true", "jobcell.site=lab", "jobcell.job=job1",
+		   "jobcell.created=1700000000", "jobcell.tenant=acme", "jobcell.run=r1",
+		   "jobcell.volume=" VOL, "jobcell.volume_nonce=00ff00ff00ff00ff",
+		   "jobcell.keep=true", "jobcell.supervisor=" SUP, "jobcell.nonce=0123abcd");
+	assert_int_equal(f->plan->nlabels, JC_LABELS_MAX);
+
 }
 
 /* The supervisor label is not tied to volume mode; the volume-mode fields
@@ -769,11 +786,13 @@ static void test_bind_mode_supervisor(void **state)
 	f->req.tenant = "acme";
 	f->req.run = "r1";
 	f->req.keep = true;
+	f->req.volume_nonce = "00ff00ff00ff00ff";
 	build(f, NULL);
 	labels = get(f->root, "Labels");
-	json_keys(labels, "jobcell.managed", "jobcell.site", "jobcell.job", "jobcell.created",
-		  "jobcell.supervisor");
-	json_str(labels, "jobcell.supervisor", SUP);
+	/* bind mode: no volume and no keep, said as "" */
+	assert_int_equal(cJSON_GetArraySize(labels), JC_LABELS_MAX);
+	own_labels(labels, "jobcell.managed=true", "jobcell.site=lab", "jobcell.job=job1",
+		   "jobcell.created=1700000000", "jobcell.supervisor=" SUP);
 	m = mounts(f, 4);
 	bind_mount(cJSON_GetArrayItem(m, 0), "/srv/ws/startup", "/workspace/startup", true);
 	bind_mount(cJSON_GetArrayItem(m, 1), "/srv/ws/local", "/workspace/local", true);
@@ -1560,20 +1579,20 @@ static void test_volume_json(void **state)
 	json_keys(root, "Name", "Driver", "Labels");
 	json_str(root, "Name", VOL);
 	json_str(root, "Driver", "local");
-	json_keys(get(root, "Labels"), "jobcell.managed", "jobcell.tenant", "jobcell.nonce");
-	json_str(get(root, "Labels"), "jobcell.managed", "true");
-	json_str(get(root, "Labels"), "jobcell.tenant", "acme");
-	json_str(get(root, "Labels"), "jobcell.nonce", "quote\" and\nnewline");
+	assert_int_equal(cJSON_GetArraySize(get(root, "Labels")), JC_LABELS_MAX);
+	own_labels(get(root, "Labels"), "jobcell.managed=true", "jobcell.tenant=acme",
+		   "jobcell.nonce=quote\" and\nnewline");
 	cJSON_Delete(root);
 	free(json);
 
-	/* no labels: an empty object, not a missing one */
+	/* no labels: every key still, empty */
 	json = jc_docker_volume_body("ab", &(struct jc_labels){ 0 }, &err);
 	assert_non_null(json);
 	root = cJSON_Parse(json);
 	json_keys(root, "Name", "Driver", "Labels");
 	assert_true(cJSON_IsObject(get(root, "Labels")));
-	assert_int_equal(cJSON_GetArraySize(get(root, "Labels")), 0);
+	assert_int_equal(cJSON_GetArraySize(get(root, "Labels")), JC_LABELS_MAX);
+	own_labels(get(root, "Labels"), "jobcell.managed=");
 	cJSON_Delete(root);
 	free(json);
 }
@@ -1932,15 +1951,15 @@ static void test_site_labels(void **state)
 	f->req.nonce = "0123abcd";
 	build(f, NULL);
 	labels = get(f->root, "Labels");
-	json_keys(labels, "jobcell.managed", "jobcell.site", "jobcell.job", "jobcell.created",
-		  "jobcell.nonce", "org.example.team", "cost-centre");
+	assert_int_equal(cJSON_GetArraySize(labels), JC_LABELS_MAX + 2);
 	json_str(labels, "org.example.team", "lab");
 	json_str(labels, "cost-centre", "a=b c");
-	json_str(labels, "jobcell.managed", "true");
+	own_labels(labels, "jobcell.managed=true", "jobcell.site=lab", "jobcell.job=job1",
+		   "jobcell.created=1700000000", "jobcell.nonce=0123abcd");
 	/* jobcell's own first, the site's after */
-	assert_int_equal(f->plan->nlabels, 7);
-	assert_string_equal(f->plan->labels[5].key, "org.example.team");
-	assert_string_equal(f->plan->labels[6].key, "cost-centre");
+	assert_int_equal(f->plan->nlabels, JC_LABELS_MAX + 2);
+	assert_string_equal(f->plan->labels[JC_LABELS_MAX].key, "org.example.team");
+	assert_string_equal(f->plan->labels[JC_LABELS_MAX + 1].key, "cost-centre");
 	unbuild(f);
 
 	/* in volume mode too, with the most labels jobcell sets */
@@ -1948,8 +1967,22 @@ static void test_site_labels(void **state)
 	f->req.keep = true;
 	f->req.supervisor = SUP;
 	build(f, NULL);
-	assert_int_equal(f->plan->nlabels, 12);
+	assert_int_equal(f->plan->nlabels, JC_LABELS_MAX + 2);
 	json_str(get(f->root, "Labels"), "cost-centre", "a=b c");
+}
+
+/* The volume's nonce goes into a label as the nonce does: hex only. */
+static void test_refuse_volume_nonce(void **state)
+{
+	static const char *const bad[] = { "", "0A", "0a\"}", "0a b" };
+	struct fx *f = *state;
+
+	volume_mode(f);
+	for (size_t i = 0; i < N(bad); i++) {
+		f->req.volume_nonce = bad[i];
+		expect_refused(f, JC_ERR_INPUT, "volume nonce must be lowercase hex");
+	}
+	f->req.volume_nonce = NULL;
 }
 
 static void test_refuse_site_labels(void **state)
@@ -2199,6 +2232,7 @@ int main(void)
 		T(test_network_in_body),
 		T(test_refuse_network),
 		T(test_site_labels),
+		T(test_refuse_volume_nonce),
 		T(test_refuse_site_labels),
 		T(test_env_layers),
 		T(test_env_request_duplicates),

@@ -187,12 +187,12 @@ static void test_make_sends_name_driver_and_labels(void **state)
 				    .created = 1700000000 };
 	struct jc_volume got = { 0 };
 	jc_error err = { 0 };
-	char *name = NULL;
+	char *name = NULL, nonce[17] = "";
 	int64_t before = now_ms(), after;
 	cJSON *b;
 	const cJSON *labels, *driver;
 
-	assert_int_equal(jc_volume_make(f->e, &s, &name, &err), 0);
+	assert_int_equal(jc_volume_make(f->e, &s, &name, nonce, &err), 0);
 	after = now_ms();
 	assert_null(err.msg);
 	assert_volume_name(name, "T", "R", before, after);
@@ -204,7 +204,8 @@ static void test_make_sends_name_driver_and_labels(void **state)
 	assert_string_equal(driver->valuestring, "local");
 	labels = cJSON_GetObjectItemCaseSensitive(b, "Labels");
 	assert_true(cJSON_IsObject(labels));
-	assert_int_equal(cJSON_GetArraySize(labels), 8);
+	/* every key, "" where there is no value: the engine merges nothing */
+	assert_int_equal(cJSON_GetArraySize(labels), JC_LABELS_MAX);
 	assert_string_equal(label(labels, "jobcell.managed"), "true");
 	assert_string_equal(label(labels, "jobcell.site"), "s1");
 	assert_string_equal(label(labels, "jobcell.tenant"), "T");
@@ -214,7 +215,10 @@ static void test_make_sends_name_driver_and_labels(void **state)
 	assert_string_equal(label(labels, "jobcell.supervisor"), "abc-1/4026531836/77/123");
 	assert_non_null(label(labels, "jobcell.nonce"));
 	assert_true(all_of(label(labels, "jobcell.nonce"), 16, "0123456789abcdef"));
-	assert_null(label(labels, "jobcell.keep"));
+	assert_string_equal(label(labels, "jobcell.nonce"), nonce); /* handed back */
+	assert_string_equal(label(labels, "jobcell.keep"), "");
+	assert_string_equal(label(labels, "jobcell.volume"), "");
+	assert_string_equal(label(labels, "jobcell.role"), "");
 	/* the engine holds it, with that nonce */
 	assert_true(fake_engine_has_volume(f->fe, name));
 	assert_int_equal(fake_engine_volume_count(f->fe), 1);
@@ -230,14 +234,14 @@ static void test_make_sends_name_driver_and_labels(void **state)
 	s.keep = true;
 	s.job = NULL;
 	s.supervisor = NULL;
-	assert_int_equal(jc_volume_make(f->e, &s, &name, &err), 0);
+	assert_int_equal(jc_volume_make(f->e, &s, &name, NULL, &err), 0);
 	b = create_body(f->fe, 1);
 	assert_string_equal(body_name(b), name);
 	labels = cJSON_GetObjectItemCaseSensitive(b, "Labels");
-	assert_int_equal(cJSON_GetArraySize(labels), 7);
+	assert_int_equal(cJSON_GetArraySize(labels), JC_LABELS_MAX);
 	assert_string_equal(label(labels, "jobcell.keep"), "true");
-	assert_null(label(labels, "jobcell.job"));
-	assert_null(label(labels, "jobcell.supervisor"));
+	assert_string_equal(label(labels, "jobcell.job"), "");
+	assert_string_equal(label(labels, "jobcell.supervisor"), "");
 	assert_true(fake_engine_has_volume(f->fe, name));
 	cJSON_Delete(b);
 	free(name);
@@ -261,7 +265,7 @@ static void test_make_refuses_bad_names_before_any_request(void **state)
 		jc_error err = { 0 };
 		char *name = NULL;
 
-		assert_int_equal(jc_volume_make(f->e, &s, &name, &err), -1);
+		assert_int_equal(jc_volume_make(f->e, &s, &name, NULL, &err), -1);
 		assert_null(name);
 		assert_int_equal(err.kind, JC_ERR_INPUT);
 		assert_int_equal(err.status, EINVAL);
@@ -281,7 +285,7 @@ static void test_make_draws_again_on_a_foreign_volume(void **state)
 	cJSON *b0, *b1;
 
 	fake_engine_volume_collide(f->fe, 1);
-	assert_int_equal(jc_volume_make(f->e, &s, &name, &err), 0);
+	assert_int_equal(jc_volume_make(f->e, &s, &name, NULL, &err), 0);
 	assert_int_equal(fake_engine_count(f->fe, "POST", "/volumes/create"), 2);
 	b0 = create_body(f->fe, 0);
 	b1 = create_body(f->fe, 1);
@@ -302,7 +306,7 @@ static void test_make_draws_again_on_a_foreign_volume(void **state)
 	/* every answer foreign: four names tried, then EEXIST */
 	fake_engine_reset_requests(f->fe);
 	fake_engine_volume_collide(f->fe, 4);
-	assert_int_equal(jc_volume_make(f->e, &s, &name, &err), -1);
+	assert_int_equal(jc_volume_make(f->e, &s, &name, NULL, &err), -1);
 	assert_null(name);
 	assert_int_equal(err.kind, JC_ERR_ENGINE);
 	assert_int_equal(err.status, EEXIST);
@@ -323,7 +327,7 @@ static void test_make_draws_again_on_a_foreign_volume(void **state)
 
 	/* the engine is itself again: the next make succeeds at once */
 	fake_engine_reset_requests(f->fe);
-	assert_int_equal(jc_volume_make(f->e, &s, &name, &err), 0);
+	assert_int_equal(jc_volume_make(f->e, &s, &name, NULL, &err), 0);
 	assert_int_equal(fake_engine_count(f->fe, "POST", "/volumes/create"), 1);
 	assert_int_equal(fake_engine_volume_count(f->fe), 2);
 	free(name);
@@ -342,7 +346,7 @@ static void test_make_in_a_tight_loop_gives_distinct_names(void **state)
 	jc_error err = { 0 };
 
 	for (size_t i = 0; i < 50; i++)
-		assert_int_equal(jc_volume_make(f->e, &s, &names[i], &err), 0);
+		assert_int_equal(jc_volume_make(f->e, &s, &names[i], NULL, &err), 0);
 	qsort(names, 50, sizeof(names[0]), cmp_str);
 	for (size_t i = 1; i < 50; i++)
 		assert_string_not_equal(names[i - 1], names[i]);
@@ -677,6 +681,40 @@ static const struct member *find_member(const struct member *m, size_t n, const 
 			return &m[i];
 	fail_msg("no member `%s` in the stream", name);
 	return NULL;
+}
+
+/* A transfer container sets every label of jobcell's, "" where it has no
+ * value: an image's labels, merged in by the engine, set none of them. */
+static void test_transfer_labels_leave_the_image_nothing(void **state)
+{
+	static const char vol[] = "tenant-a-run-r-1000000000000-0000cafe";
+	struct fixture *f = *state;
+	struct jc_inspect in = { 0 };
+	jc_error err = { 0 };
+	char *id = NULL;
+	cJSON *b;
+
+	fake_engine_set_image_labels(f->fe, "img",
+				     "{\"jobcell.keep\":\"true\",\"jobcell.job\":\"x\","
+				     "\"jobcell.nonce\":\"00\",\"jobcell.tenant\":\"t\"}",
+				     false);
+	fake_engine_add_volume(f->fe, vol, NULL);
+	assert_int_equal(jc_transfer_open(f->e, "img", NULL, vol, "s", "boot/1/2/3", &id, &err),
+			 0);
+	b = cJSON_Parse(nth_request(f->fe, "POST", "/containers/create", 0)->body);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(b, "Labels")),
+			 JC_LABELS_MAX);
+	cJSON_Delete(b);
+	assert_int_equal(jc_backend_inspect(f->e, id, &in, &err), 0);
+	assert_string_equal(in.labels.role, "transfer");
+	assert_string_equal(in.labels.volume, vol);
+	assert_string_equal(in.labels.supervisor, "boot/1/2/3");
+	assert_null(in.labels.job);
+	assert_null(in.labels.tenant);
+	assert_null(in.labels.nonce);
+	assert_false(in.labels.keep);
+	jc_inspect_free(&in);
+	free(id);
 }
 
 static void test_put_streams_inputs_into_the_container(void **state)
@@ -1619,6 +1657,7 @@ int main(void)
 		T(test_make_in_a_tight_loop_gives_distinct_names),
 		T(test_remove_missing_busy_and_failing),
 		T(test_list_filters_and_parses),
+		T(test_transfer_labels_leave_the_image_nothing),
 		T(test_put_streams_inputs_into_the_container),
 		T(test_put_engine_faults),
 		T(test_put_engine_gone_releases_the_writer),

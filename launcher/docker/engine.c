@@ -329,7 +329,8 @@ static int docker_inspect(struct jc_backend *b, const char *ref, struct jc_inspe
 	return 0;
 }
 
-static int docker_image_user(struct jc_backend *b, const char *image, char **user, jc_error *err)
+static int docker_image_inspect(struct jc_backend *b, const char *image, struct jc_image *out,
+				jc_error *err)
 {
 	struct jc_docker *e = docker(b);
 	cleanup_free char *path = pathf("/images/%s/json", image);
@@ -340,22 +341,7 @@ static int docker_image_user(struct jc_backend *b, const char *image, char **use
 	if (call(e, "GET", path, NULL, e->base.timeout_ms, NULL, "inspect image", image, &body,
 		 err) < 0)
 		return -1;
-	return jc_docker_parse_image_user(body, image, user, err);
-}
-
-static int docker_image_command(struct jc_backend *b, const char *image, struct jc_strv *ep,
-				struct jc_strv *cmd, jc_error *err)
-{
-	struct jc_docker *e = docker(b);
-	cleanup_free char *path = pathf("/images/%s/json", image);
-	cleanup_free char *body = NULL;
-
-	if (!path)
-		return jc_error_oom(err);
-	if (call(e, "GET", path, NULL, e->base.timeout_ms, NULL, "inspect image", image, &body,
-		 err) < 0)
-		return -1;
-	return jc_docker_parse_image_command(body, image, ep, cmd, err);
+	return jc_docker_parse_image(body, image, out, err);
 }
 
 /* The label filter of a list, escaped for the query.  `site` is a checked
@@ -702,8 +688,7 @@ static const struct jc_backend_ops docker_ops = {
 	.api_version = docker_api_version,
 	.supports = docker_supports,
 	.describe = docker_describe,
-	.image_user = docker_image_user,
-	.image_command = docker_image_command,
+	.image_inspect = docker_image_inspect,
 	.create = docker_create,
 	.stage_container = docker_stage_container,
 	.start = docker_start,

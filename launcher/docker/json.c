@@ -515,42 +515,41 @@ static int strv_of(const cJSON *a, struct jc_strv *out)
 	return 0;
 }
 
-int jc_docker_parse_image_command(const char *json, const char *image, struct jc_strv *ep,
-				  struct jc_strv *cmd, jc_error *err)
-{
-	cleanup_cjson cJSON *root = cJSON_Parse(json);
-	const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "Config");
-	struct jc_strv e = { 0 }, c = { 0 };
-
-	if (!cJSON_IsObject(root) ||
-	    strv_of(cJSON_GetObjectItemCaseSensitive(cfg, "Entrypoint"), &e) < 0 ||
-	    strv_of(cJSON_GetObjectItemCaseSensitive(cfg, "Cmd"), &c) < 0) {
-		jc_strv_free(&e);
-		jc_strv_free(&c);
-		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG,
-				    "inspect image `%s`: engine answer is not valid JSON", image);
-	}
-	jc_strv_free(ep);
-	jc_strv_free(cmd);
-	*ep = e;
-	*cmd = c;
-	return 0;
-}
-
-int jc_docker_parse_image_user(const char *json, const char *image, char **user, jc_error *err)
+int jc_docker_parse_image(const char *json, const char *image, struct jc_image *out,
+			  jc_error *err)
 {
 	cleanup_cjson cJSON *root = cJSON_Parse(json);
 	const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "Config");
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(cfg, "User");
-	char *copy;
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(cfg, "Labels"), *it;
+	struct jc_image im = { 0 };
 
-	if (!cJSON_IsObject(root) || (u && !cJSON_IsString(u) && !cJSON_IsNull(u)))
+	if (!cJSON_IsObject(root) || (u && !cJSON_IsString(u) && !cJSON_IsNull(u)) ||
+	    (labels && !cJSON_IsObject(labels) && !cJSON_IsNull(labels)))
 		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG,
 				    "inspect image `%s`: engine answer is not valid JSON", image);
-	copy = strdup(cJSON_IsString(u) ? u->valuestring : "");
-	if (!copy)
+	if (!(im.user = strdup(cJSON_IsString(u) ? u->valuestring : "")))
 		return jc_error_oom(err);
-	*user = copy;
+	if (strv_of(cJSON_GetObjectItemCaseSensitive(cfg, "Entrypoint"), &im.entrypoint) < 0 ||
+	    strv_of(cJSON_GetObjectItemCaseSensitive(cfg, "Cmd"), &im.cmd) < 0) {
+		jc_image_free(&im);
+		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG,
+				    "inspect image `%s`: engine answer is not valid JSON", image);
+	}
+	/* whatever its value: an image has no say in jobcell's labels */
+	if (!cJSON_IsObject(labels))
+		labels = NULL;
+	cJSON_ArrayForEach(it, labels)
+	{
+		if (!jc_label_is_own(it->string))
+			continue;
+		if (!(im.jobcell_label = jc_text_printable(it->string, strlen(it->string), 128))) {
+			jc_image_free(&im);
+			return jc_error_oom(err);
+		}
+		break;
+	}
+	*out = im;
 	return 0;
 }
 

@@ -36,12 +36,12 @@ char *jc_docker_volume_body(const char *name, const struct jc_labels *labels, jc
  * `target`, `labels` by jc_labels_build.  Caller frees. */
 char *jc_docker_stage_body(const char *image, const char *user, const char *volume,
 			   const char *target, const struct jc_labels *labels, jc_error *err);
-/* Config.User of GET /images/{name}/json, "" when unset.  Caller frees. */
-/* Config.Entrypoint and Config.Cmd of an image inspect answer (null or
- * absent: empty); replaces *ep and *cmd on success. */
-int jc_docker_parse_image_command(const char *json, const char *image, struct jc_strv *ep,
-				  struct jc_strv *cmd, jc_error *err);
-int jc_docker_parse_image_user(const char *json, const char *image, char **user, jc_error *err);
+/* GET /images/{name}/json: Config.User ("" when unset), Config.Entrypoint and
+ * Config.Cmd (null or absent: empty), and the first key of
+ * Config.Labels that is one of jobcell's (jc_label_is_own).  Caller frees
+ * with jc_image_free. */
+int jc_docker_parse_image(const char *json, const char *image, struct jc_image *out,
+			  jc_error *err);
 /* "<product> <version>, API <api>" out of GET /version, or NULL. */
 char *jc_docker_parse_version(const char *json);
 
