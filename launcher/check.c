@@ -319,8 +319,13 @@ int jc_check_helper_dir(const char *exe, const char *name, const char *what, cha
 			jc_error *err)
 {
 	char self[PATH_MAX];
-	const char *libexec = JC_LIBEXECDIR "/jobcell";
+	/* a program linked against an installed library runs from anywhere:
+	 * the environment may say where the helpers were installed */
+	const char *libexec = getenv("JOBCELL_LIBEXECDIR");
 	char *slash;
+
+	if (!libexec || !*libexec)
+		libexec = JC_LIBEXECDIR "/jobcell";
 
 	if (!exe) {
 		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);

@@ -67,7 +67,8 @@ int jc_check_probe_cmd(const struct jc_config *cfg, const char *job, const char 
 		       struct jc_strv *cmd, jc_error *err);
 /* Where helper program `name` is (`what` names it in the error): the
  * directory of `exe` (NULL: this process's executable) when it holds a
- * regular file of that name, else LIBEXECDIR/jobcell.  *dir is the caller's.
+ * regular file of that name, else $JOBCELL_LIBEXECDIR when set, else
+ * LIBEXECDIR/jobcell.  *dir is the caller's.
  * The probe and the mount gate (mount_gate.h) are found this way. */
 int jc_check_helper_dir(const char *exe, const char *name, const char *what, char **dir,
 			jc_error *err);

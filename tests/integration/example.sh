@@ -57,7 +57,8 @@ fi
 # run-job with the installed library; sets OUT, ERR, RC.
 rj() {
 	set +e
-	LD_LIBRARY_PATH=$DEST/usr/lib "$EX/run-job" "$@" >"$TMP/out" 2>"$TMP/err"
+	LD_LIBRARY_PATH=$DEST/usr/lib JOBCELL_LIBEXECDIR=$DEST/usr/libexec/jobcell \
+		"$EX/run-job" "$@" >"$TMP/out" 2>"$TMP/err"
 	RC=$?
 	set -e
 	OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err")
