@@ -57,7 +57,7 @@ for ((i = 0; i < N; i++)); do
 		ran=$((ran + 1))
 	elif [ "$RC" = 125 ] && printf '%s' "$ERR" | grep -q '^jobcell: error: mount check: job directory `victim` in the container is not the one checked (dev:ino [0-9]*:[0-9]*, expected [0-9]*:[0-9]*)$'; then
 		caught=$((caught + 1))
-	elif [ "$RC" = 125 ] && printf '%s' "$ERR" | grep -q '^jobcell: error: job directory `victim` is a symlink\|^jobcell: error: open job directory `victim`: Not a directory\|^jobcell: error: recheck workspace: '; then
+	elif [ "$RC" = 125 ] && printf '%s' "$ERR" | grep -q '^jobcell: error: job directory `victim` is a symlink\|^jobcell: error: open job directory `victim`: Not a directory\|^jobcell: error: recheck workspace: \|^jobcell: error: job directory `victim` was removed or replaced while this run took it$'; then
 		refused=$((refused + 1))
 		[ -z "${JOBCELL_RACE_VERBOSE:-}" ] || printf "refused: %s\n" "$ERR" | sed "s/[0-9][0-9]*/N/g"
 	else
