@@ -594,6 +594,21 @@ static int gate_verdict(struct launch *l, struct jc_run_result *res, jc_error *e
 	return -1;
 }
 
+/* The engine could not run the gate itself: its source is not where the
+ * engine looks (jobcell in a container without [workspace] host_path, and
+ * an engine that makes a missing bind source a directory, as Podman 4.3
+ * does).  That is jobcell's failure, not the job's command's (126, 127). */
+static int gate_not_run(const struct launch *l, jc_error *err)
+{
+	if (!l->gate || (err->kind != JC_ERR_CMD_NOT_EXEC && err->kind != JC_ERR_CMD_NOT_FOUND) ||
+	    !err->msg || !strstr(err->msg, JC_GATE_TARGET))
+		return -1;
+	err->kind = JC_ERR_ENGINE;
+	return jc_error_wrap(err, "mount gate `%s` did not run in the container (does the engine "
+				  "see jobcell's files at the same paths?)",
+			     JC_GATE_TARGET);
+}
+
 /* -- the steps shared by both -- */
 
 /* 64 random bits in hex: this run's jobcell.nonce. */
@@ -785,7 +800,11 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 		.after_exit = after_exit,
 		.after_exit_ctx = &l,
 	};
-	if (jc_supervise_run(l.e, l.plan, &o, res, err) < 0 || gate_verdict(&l, res, err) < 0)
+	if (jc_supervise_run(l.e, l.plan, &o, res, err) < 0) {
+		gate_not_run(&l, err);
+		goto out;
+	}
+	if (gate_verdict(&l, res, err) < 0)
 		goto out;
 	r = 0;
 out:

@@ -224,7 +224,20 @@ if [ -e "$IN_PATH" ]; then
 else
 	in_container run3 without.ini job-2 sh -c 'cat /workspace/startup/fed.json 2>/dev/null || echo no-startup-data'
 	lines=$(printf '%s\n' "$ERR" | grep -c '^jobcell: error: ' || true)
-	if [ "$RC" = 125 ]; then
+	if [ "$ENGINE_NAME" = podman ] && [ "$RC" = 125 ] && [ "$lines" = 1 ] && [ -z "$OUT" ] &&
+		printf '%s\n' "$ERR" | grep -q '^jobcell: error: mount gate `/.jobcell-gate` did not run'; then
+		# Podman 4.3's compatible API creates a missing bind source (as
+		# Docker's legacy Binds did), the gate's among them: a directory,
+		# which runc cannot execute.  The job never runs outside its
+		# workspace; only host_path makes it run at all.
+		ok "without host_path on Podman the mount gate cannot run: 125 and one error line, the job did not run"
+		printf '     %s\n' "$ERR"
+		if [ "$(count_site "$S")" = 0 ]; then
+			ok "the failed run left no container"
+		else
+			not_ok "the failed run left no container" "$(count_site "$S") containers"
+		fi
+	elif [ "$RC" = 125 ]; then
 		# Docker: "bind source path does not exist" names the path the engine tried
 		if [ "$lines" = 1 ] && [ -z "$OUT" ] &&
 			printf '%s\n' "$ERR" | grep -q "^jobcell: error: .*$IN_PATH/startup"; then
