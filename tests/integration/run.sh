@@ -105,6 +105,20 @@ else
 	not_ok "a last line without newline is delivered exactly" "$lost of 100 jobs lost or changed it"
 fi
 
+# ---- no writable mount beyond the site's sizes (issue 11 item 7) ----
+# Podman mounts its own writable /run and /var/tmp (half the host's memory
+# each) on a read-only root unless the create names them: as root, 80 MiB
+# must fit nowhere but the job directory
+jc -c "$C" run scratch -- sh -c 'for d in /run /var/tmp /dev/shm /tmp; do
+	dd if=/dev/zero of=$d/big bs=1M count=80 2>/dev/null && echo "WROTE $d"; rm -f $d/big; done
+	grep -E " /(run|var/tmp) " /proc/self/mountinfo'
+if [ "$RC" = 0 ] && ! printf '%s' "$OUT" | grep -q WROTE &&
+	[ "$(printf '%s\n' "$OUT" | grep -cE '^[0-9]+ [0-9]+ [0-9:]+ [^ ]+ /(run|var/tmp) ro,')" = 2 ]; then
+	ok "no 80 MiB write fits in /run, /var/tmp, /dev/shm or /tmp; /run and /var/tmp are read-only"
+else
+	not_ok "no 80 MiB write fits in /run, /var/tmp, /dev/shm or /tmp" "rc $RC: $OUT" "$ERR"
+fi
+
 # ---- the isolation contract, from inside ----
 probe='
 fail=0
