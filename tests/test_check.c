@@ -349,6 +349,7 @@ static void test_writable_mounts_rule(void **state)
 {
 	const struct wm_site s = { "/workspace", "j1", 64 << 20, 0 };
 	const struct wm_site s1m = { "/workspace", "j1", 64 << 20, 1 << 20 };
+	const struct wm_site sl = { "/w/", "j1", 64 << 20, 0 };
 	const struct {
 		const struct wm_site *site;
 		struct wm_mount m;
@@ -357,7 +358,10 @@ static void test_writable_mounts_rule(void **state)
 		{ &s, { "/workspace/j1", "ext4", -1, WM_DIR, false }, NULL },
 		{ &s, { "/workspace/j1", "tmpfs", -1, WM_DIR, false }, NULL },
 		{ &s, { "/workspace/j2", "ext4", -1, WM_DIR, false }, "not one the site chose" },
-		{ &s, { "/workspace", "tmpfs", 1 << 20, WM_DIR, false }, "not one the site chose" },
+		{ &s, { "/workspace", "tmpfs", 1 << 20, WM_DIR, false }, NULL },
+		{ &s, { "/workspace", "ext4", -1, WM_DIR, false }, "not a tmpfs with a size" },
+		{ &s, { "/workspacex", "ext4", -1, WM_DIR, false }, "not one the site chose" },
+		{ &sl, { "/w/j1", "ext4", -1, WM_DIR, false }, NULL },
 		{ &s, { "/tmp", "tmpfs", 64 << 20, WM_DIR, false }, NULL },
 		{ &s, { "/tmp", "tmpfs", 32 << 20, WM_DIR, false }, "not the site's size" },
 		{ &s, { "/tmp", "tmpfs", -1, WM_DIR, false }, "a tmpfs with no size" },
@@ -379,7 +383,7 @@ static void test_writable_mounts_rule(void **state)
 		{ &s, { "/etc/resolv.conf", "ext4", -1, WM_FILE, false }, NULL },
 		{ &s, { "/etc/passwd", "ext4", -1, WM_FILE, false }, "a writable file" },
 		{ &s, { "/proc/keys", "tmpfs", 64 << 20, WM_OTHER, false }, NULL },
-		{ &s, { "/", "overlay", -1, WM_DIR, false }, "not one the site chose" },
+		{ &s, { "/", "overlay", -1, WM_DIR, false }, NULL },
 		{ &s, { "/data/x", "ext4", -1, WM_DIR, false }, "not one the site chose" },
 	};
 

@@ -6,6 +6,8 @@
  * say rw and its file system holds data (not proc, sysfs, cgroup, devpts,
  * mqueue...: the caller leaves those out).  Expected are:
  *   - the job directory (MOUNT_POINT/JOB), of any file system;
+ *   - `/` and the mount point (a tmpfs with a size) when writable: those
+ *     are rootfs-readonly's and workspace-root-readonly's findings;
  *   - /tmp, and /run and /var/tmp when run_size is not 0: tmpfs of exactly
  *     the site's size (tmp_size, run_size);
  *   - /dev and /dev/shm: tmpfs with a size (the engine's 64m device
@@ -85,8 +87,16 @@ static inline const char *wm_unexpected(const struct wm_site *s, const struct wm
 	bool tmpfs = strcmp(m->fstype, "tmpfs") == 0;
 	const char *p = m->point;
 
+	while (ml > 1 && s->mount_point[ml - 1] == '/')
+		ml--;
 	if (strncmp(p, s->mount_point, ml) == 0 && p[ml] == '/' && strcmp(p + ml + 1, s->job) == 0)
 		return NULL;
+	/* a writable root or workspace root is its own promise's finding
+	 * (rootfs-readonly, workspace-root-readonly); the latter has root_size */
+	if (strcmp(p, "/") == 0)
+		return NULL;
+	if (strncmp(p, s->mount_point, ml) == 0 && p[ml] == '\0')
+		return tmpfs && m->size >= 0 ? NULL : "not a tmpfs with a size";
 	if (m->kind == WM_OTHER)
 		return NULL;
 	if (m->kind == WM_FILE)
