@@ -381,6 +381,7 @@ static void test_writable_mounts_rule(void **state)
 		{ &s, { "/sys/fs/cgroup", "tmpfs", -1, WM_DIR, true }, "not one the site chose" },
 		{ &s, { "/etc/hosts", "ext4", -1, WM_FILE, false }, NULL },
 		{ &s, { "/etc/resolv.conf", "ext4", -1, WM_FILE, false }, NULL },
+		{ &s, { "/run/.containerenv", "ext4", -1, WM_FILE, false }, NULL },
 		{ &s, { "/etc/passwd", "ext4", -1, WM_FILE, false }, "a writable file" },
 		{ &s, { "/proc/keys", "tmpfs", 64 << 20, WM_OTHER, false }, NULL },
 		{ &s, { "/", "overlay", -1, WM_DIR, false }, NULL },

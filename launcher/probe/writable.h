@@ -14,7 +14,8 @@
  *     directory, shm_size);
  *   - /sys/fs/cgroup: the engine's tmpfs of cgroup v1 mount points, when
  *     the job cannot create in it;
- *   - /etc/hosts, /etc/hostname, /etc/resolv.conf: the engine's files;
+ *   - /etc/hosts, /etc/hostname, /etc/resolv.conf, and Podman's
+ *     /run/.containerenv (writable on a writable root): the engine's files;
  *   - a bind of something other than a directory or a regular file (the
  *     engine masks /proc paths with /dev/null).
  * Anything else is unexpected: Podman's own /run and /var/tmp (half the
@@ -101,7 +102,8 @@ static inline const char *wm_unexpected(const struct wm_site *s, const struct wm
 		return NULL;
 	if (m->kind == WM_FILE)
 		return strcmp(p, "/etc/hosts") == 0 || strcmp(p, "/etc/hostname") == 0 ||
-			       strcmp(p, "/etc/resolv.conf") == 0
+			       strcmp(p, "/etc/resolv.conf") == 0 ||
+			       strcmp(p, "/run/.containerenv") == 0
 			   ? NULL
 			   : "a writable file";
 	if (strcmp(p, "/tmp") == 0 || strcmp(p, "/run") == 0 || strcmp(p, "/var/tmp") == 0) {
