@@ -105,6 +105,7 @@ static const struct key_def keys[] = {
 	K("job", "no_new_privileges", T_BOOL, no_new_privileges, "true", OV_NEVER),
 	K("job", "readonly_rootfs", T_BOOL, readonly_rootfs, "true", OV_NEVER),
 	K("job", "tmp_size", T_SIZE, tmp_size, "64m", OV_LOWER),
+	K("job", "run_size", T_SIZE, run_size, "0", OV_LOWER),
 	K("job", "pids_limit", T_UINT, pids_limit, "512", OV_LIMIT),
 	K("job", "memory", T_MEMORY, memory, "0", OV_LIMIT),
 	K("job", "cpus", T_CPUS, nano_cpus, "0", OV_LIMIT),

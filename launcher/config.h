@@ -40,6 +40,7 @@ struct jc_config {
 	bool no_new_privileges;
 	bool readonly_rootfs;
 	int64_t tmp_size;
+	int64_t run_size; /* /run and /var/tmp on a read-only root; 0: read-only */
 	int64_t pids_limit;
 	int64_t memory;    /* bytes; 0: no limit.  Swap is limited to the same */
 	int64_t nano_cpus; /* billionths of a CPU; 0: no limit */
@@ -93,7 +94,7 @@ int jc_config_copy(struct jc_config *dst, const struct jc_config *src, jc_error 
  * every key of [engine], [site], [workspace] and [volume].  The value is
  * parsed as in a site file (JC_ERR_INPUT, EINVAL with the parser's reason).
  * Limits may only be tightened: memory, cpus, pids_limit and timeout (where
- * 0 is no limit, so 0 lifts a limit), stop_grace and tmp_size (where 0 is
+ * 0 is no limit, so 0 lifts a limit), stop_grace, tmp_size and run_size (where 0 is
  * the least), shm_size (0 counts as the engine's 64m), and gpus (none, fewer,
  * or some of the site's devices).  `cfg` changes only on success.  The
  * environment is not set here: a request's NAME=VALUE entries go in

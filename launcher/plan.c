@@ -35,6 +35,10 @@ static char *join(const char *a, const char *b)
 	return s;
 }
 
+/* The size of a read-only tmpfs that stands where an engine would put a
+ * writable one: it holds nothing. */
+#define SCRATCH_RO_SIZE (64 << 10)
+
 static int add_mount(struct jc_plan *p, enum jc_mount_type type, const char *source,
 		     const char *target, bool ro, unsigned mode, int64_t size)
 {
@@ -383,7 +387,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return jc_error_oom(err);
-	p->mounts = calloc(5 + cfg->mounts.n, sizeof(*p->mounts));
+	p->mounts = calloc(8 + cfg->mounts.n, sizeof(*p->mounts));
 	p->labels = calloc(JC_LABELS_MAX + cfg->labels.n, sizeof(*p->labels));
 	snprintf(created_s, sizeof(created_s), "%" PRId64, created);
 	if (!p->mounts || !p->labels || !(p->name = jc_container_name(cfg->site_name, req->job)) ||
@@ -411,6 +415,20 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	if (cfg->tmp_size > 0 &&
 	    add_mount(p, JC_MOUNT_TMPFS, NULL, "/tmp", false, 01777, cfg->tmp_size) < 0)
 		goto oom;
+	/* Podman (containers.conf read_only_tmpfs, on by default) mounts /tmp,
+	 * /run and /var/tmp writable, of half the host's memory each, on a
+	 * read-only root where the create names none there: name all three, so
+	 * that every writable mount has a size the site chose.  0: read-only */
+	if (cfg->readonly_rootfs) {
+		if (cfg->tmp_size == 0 &&
+		    add_mount(p, JC_MOUNT_TMPFS, NULL, "/tmp", true, 0755, SCRATCH_RO_SIZE) < 0)
+			goto oom;
+		for (size_t i = 0; i < 2; i++)
+			if (add_mount(p, JC_MOUNT_TMPFS, NULL, i ? "/var/tmp" : "/run",
+				      cfg->run_size == 0, cfg->run_size ? 01777 : 0755,
+				      cfg->run_size ? cfg->run_size : SCRATCH_RO_SIZE) < 0)
+				goto oom;
+	}
 	if (req->nonce && !(p->nonce = strdup(req->nonce)))
 		goto oom;
 	own = (struct jc_labels){ .managed = true,

@@ -57,6 +57,29 @@ static int take_signal(int fd)
 	return n == (ssize_t)sizeof(si) ? (int)si.ssi_signo : 0;
 }
 
+/* The sink between the engine and the caller's: it counts what the caller
+ * took of each stream, and passes over as much of a second reading. */
+struct tally {
+	jc_sink_fn sink;
+	void *ctx;
+	uint64_t taken[3], skip[3];
+};
+
+static size_t tally_sink(void *ctx, int stream, const char *buf, size_t len)
+{
+	struct tally *t = ctx;
+	int s = stream >= 0 && stream <= 2 ? stream : 1;
+	size_t skipped = len < t->skip[s] ? len : (size_t)t->skip[s];
+	size_t took = 0;
+
+	t->skip[s] -= skipped;
+	if (len > skipped) {
+		took = t->sink(t->ctx, stream, buf + skipped, len - skipped);
+		t->taken[s] += took;
+	}
+	return skipped + took;
+}
+
 struct life {
 	struct jc_backend *e;
 	const struct jc_plan *plan;
@@ -64,6 +87,7 @@ struct life {
 	struct jc_run_result *res;
 	const char *id;
 	struct jc_op *wait, *logs, *stop, *kill, *look;
+	struct tally tally;
 	int64_t stop_at, kill_at;
 	/* the parent's death was seen through getppid(): the SIGTERM that
 	 * PR_SET_PDEATHSIG sends for it is the same event, not a second signal */
@@ -108,8 +132,8 @@ static int warn(struct life *l, jc_error *err, const char *fmt, ...)
 static int begin(struct life *l, enum jc_op_kind kind, int64_t grace_ms, bool stream,
 		 struct jc_op **out, jc_error *err)
 {
-	return jc_backend_begin(l->e, kind, l->id, grace_ms, stream ? l->o->sink : NULL,
-				stream ? l->o->sink_ctx : NULL, out, err);
+	return jc_backend_begin(l->e, kind, l->id, grace_ms, stream ? tally_sink : NULL,
+				stream ? &l->tally : NULL, out, err);
 }
 
 static int ask_stop(struct life *l, jc_error *err)
@@ -270,42 +294,63 @@ static int supervise(struct life *l, jc_error *err)
 	return 0;
 }
 
-/* The job has exited: deliver the rest of its output while the stream or
- * the reader makes progress.  Output that cannot be delivered does not
- * change the job's outcome: it becomes the result's warning. */
-static int drain_logs(struct life *l, jc_error *err)
+/* Deliver what the log operation brings while the stream or the reader
+ * makes progress.  Returns 0 when it ended whole; else 1 with `why` (or e)
+ * saying what cut it. */
+static int deliver(struct life *l, struct jc_op *op, const char **why, jc_error *e)
 {
 	int64_t until = jc_mono_ms() + LOG_DRAIN_MS;
-	uint64_t seen = jc_op_received(l->logs);
-	jc_error e = { 0 };
-	const char *why = NULL;
+	uint64_t seen = jc_op_received(op);
 
-	while (!jc_op_done(l->logs) || jc_op_paused(l->logs)) {
-		if (jc_op_flush(l->logs) || jc_op_received(l->logs) != seen) {
-			seen = jc_op_received(l->logs);
+	while (!jc_op_done(op) || jc_op_paused(op)) {
+		if (jc_op_flush(op) || jc_op_received(op) != seen) {
+			seen = jc_op_received(op);
 			until = jc_mono_ms() + LOG_DRAIN_MS;
 		}
 		if (jc_mono_ms() >= until) {
-			why = "no progress for 5 s after the job exited (is the output read?)";
-			break;
+			*why = "no progress for 5 s after the job exited (is the output read?)";
+			return 1;
 		}
 		/* a signal or the parent's death now means: stop delivering */
 		if (l->o->parent > 0 && getppid() != l->o->parent) {
-			why = "cut short: the parent exited";
-			break;
+			*why = "cut short: the parent exited";
+			return 1;
 		}
-		int r = jc_backend_poll(l->e, l->o->signal_fd, pump(l->logs, poll_for(until)), &e);
+		int r = jc_backend_poll(l->e, l->o->signal_fd, pump(op, poll_for(until)), e);
 		if (r < 0)
-			break;
+			return 1;
 		if (r == 1 && take_signal(l->o->signal_fd)) {
-			why = "cut short by a signal";
-			break;
+			*why = "cut short by a signal";
+			return 1;
 		}
 	}
-	if (!why && !e.msg &&
-	    jc_op_result(l->logs, "stream logs of", l->plan->name, NULL, NULL, &e) == 0)
-		return 0;
-	int r = warn(l, err, "output of `%s` is incomplete: %s", l->plan->name, why ? why : e.msg);
+	return jc_op_result(op, "stream logs of", l->plan->name, NULL, NULL, e) < 0 ? 1 : 0;
+}
+
+/* The job has exited: deliver the rest of its output.  A follow stream that
+ * ended whole may still lack the last bytes: Docker 20.10's json-file
+ * follower can see the logger close before the event of its last write (a
+ * last line without '\n' is written only at the exit), and ends without
+ * it.  So the log is read once more, whole, and what the caller has not
+ * had of each stream is delivered.  Output that cannot be delivered does
+ * not change the job's outcome: it becomes the result's warning. */
+static int drain_logs(struct life *l, jc_error *err)
+{
+	jc_error e = { 0 };
+	const char *why = NULL;
+	struct jc_op *again = NULL;
+	int r;
+
+	if (deliver(l, l->logs, &why, &e) == 0) {
+		memcpy(l->tally.skip, l->tally.taken, sizeof(l->tally.skip));
+		if (begin(l, JC_OP_LOGS, 0, true, &again, &e) == 0 &&
+		    deliver(l, again, &why, &e) == 0) {
+			jc_op_free(again);
+			return 0;
+		}
+		jc_op_free(again);
+	}
+	r = warn(l, err, "output of `%s` is incomplete: %s", l->plan->name, why ? why : e.msg);
 	jc_error_clear(&e);
 	return r;
 }
@@ -363,6 +408,7 @@ int jc_supervise_run(struct jc_backend *e, const struct jc_plan *plan,
 	struct jc_run_result r = { 0 };
 	struct jc_inspect in = { 0 };
 	struct life l = { .e = e, .plan = plan, .o = o, .res = &r };
+	l.tally = (struct tally){ .sink = o->sink, .ctx = o->sink_ctx };
 	int64_t until;
 
 	if (interrupted(o, plan->name, err) < 0)
@@ -477,17 +523,19 @@ out:
 	return r;
 }
 
-int jc_supervise_logs(struct jc_backend *e, const char *ref, const char *name, bool follow,
-		      int signal_fd, jc_sink_fn sink, void *ctx, jc_error *err)
+/* One reading of the logs into the tally; *whole when it ended whole (not
+ * cut by a signal).  Returns 0 or -1. */
+static int read_logs(struct jc_backend *e, const char *ref, const char *what, bool follow,
+		     int signal_fd, struct tally *t, bool *whole, jc_error *err)
 {
 	struct jc_op *a = NULL;
-	const char *what = name ? name : ref;
 	int64_t bound = jc_backend_timeout(e), until = jc_mono_ms() + bound;
 	uint64_t seen = 0;
 	int r = 0;
 
-	if (jc_backend_begin(e, follow ? JC_OP_LOGS_FOLLOW : JC_OP_LOGS, ref, 0, sink, ctx, &a,
-			     err) < 0)
+	*whole = false;
+	if (jc_backend_begin(e, follow ? JC_OP_LOGS_FOLLOW : JC_OP_LOGS, ref, 0, tally_sink, t,
+			     &a, err) < 0)
 		return -1;
 	while (!jc_op_done(a) || jc_op_paused(a)) {
 		int p;
@@ -513,8 +561,26 @@ int jc_supervise_logs(struct jc_backend *e, const char *ref, const char *name, b
 		if (p == 1 && take_signal(signal_fd))
 			break; /* the reader is done reading: not an error */
 	}
-	if (r == 0 && jc_op_done(a) && !jc_op_paused(a))
+	if (r == 0 && jc_op_done(a) && !jc_op_paused(a)) {
 		r = jc_op_result(a, "read logs of", what, NULL, NULL, err);
+		*whole = r == 0;
+	}
 	jc_op_free(a);
 	return r;
+}
+
+int jc_supervise_logs(struct jc_backend *e, const char *ref, const char *name, bool follow,
+		      int signal_fd, jc_sink_fn sink, void *ctx, jc_error *err)
+{
+	const char *what = name ? name : ref;
+	struct tally t = { .sink = sink, .ctx = ctx };
+	bool whole;
+
+	if (read_logs(e, ref, what, follow, signal_fd, &t, &whole, err) < 0)
+		return -1;
+	if (!follow || !whole)
+		return 0;
+	/* a follow stream can end short of the last bytes: see drain_logs */
+	memcpy(t.skip, t.taken, sizeof(t.skip));
+	return read_logs(e, ref, what, false, signal_fd, &t, &whole, err);
 }

@@ -61,6 +61,13 @@ struct container {
 	struct timespec created, started, finished; /* CLOCK_REALTIME */
 	char *out;                                  /* multiplexed frames */
 	size_t out_len, out_cap;
+	/* "partial"/"lateout": a last line without '\n', held until the exit
+	 * as Docker's log copier holds it; `tail_at` is where its frame begins
+	 * in `out` once written, `late_at` when "lateout" writes it */
+	char *held;
+	bool tail_lost, late;
+	size_t tail_at;
+	struct timespec late_at;
 	struct mount *mounts; /* the volumes it mounts */
 	size_t nmounts;
 	struct blob *puts; /* last archive PUT body per path */
@@ -211,8 +218,25 @@ static void engine_wait(struct fake_engine *fe, const struct timespec *until)
 	pthread_cond_timedwait(&fe->cond, &fe->lock, &t);
 }
 
+static bool emit(struct fake_engine *fe, struct container *c, int stream, const char *data,
+		 size_t len);
+
+/* The held last line reaches the log. */
+static void emit_held(struct fake_engine *fe, struct container *c)
+{
+	c->tail_at = c->out_len;
+	if (c->held)
+		emit(fe, c, 1, c->held, strlen(c->held));
+	free(c->held);
+	c->held = NULL;
+}
+
 static void finish(struct fake_engine *fe, struct container *c, int code)
 {
+	if (c->held && c->late)
+		c->late_at = ts_add(now(CLOCK_MONOTONIC), 0.3);
+	else if (c->held)
+		emit_held(fe, c);
 	c->state = CS_EXITED;
 	c->exit_code = code;
 	c->pid = 0;
@@ -228,6 +252,8 @@ static void engine_tick(struct fake_engine *fe)
 		struct container *c = fe->cs[i];
 		if (c->state == CS_RUNNING && !ts_before(&t, &c->deadline))
 			finish(fe, c, 0);
+		else if (c->state != CS_RUNNING && c->held && !ts_before(&t, &c->late_at))
+			emit_held(fe, c);
 	}
 }
 
@@ -307,6 +333,9 @@ static int program_start(struct fake_engine *fe, struct container *c, const char
 		return 400;
 	}
 	c->state = CS_RUNNING;
+	free(c->held);
+	c->held = NULL;
+	c->tail_lost = c->late = false;
 	c->stubborn = false;
 	c->oom = false;
 	c->exit_code = 0;
@@ -326,6 +355,31 @@ static int program_start(struct fake_engine *fe, struct container *c, const char
 		ok = emit_words(fe, c, 2, a1);
 	} else if (!strcmp(prog, "out")) {
 		ok = emit_pattern(fe, c, atoll(arg));
+	} else if (!strcmp(prog, "partial") || !strcmp(prog, "lateout")) {
+		/* partial SECONDS WORDS...: runs SECONDS, then its last line, the
+		 * words without '\n', reaches the log at the exit, and followers
+		 * that came while it ran end without it (Docker 20.10 json-file:
+		 * the follower sees the logger close before the last write);
+		 * lateout: the line reaches every follower, 300 ms after the
+		 * exit is reported.  Both write "begin\n" and "note\n" to
+		 * stderr at once. */
+		const cJSON *w = a1 ? a1->next : NULL;
+		size_t len = 1;
+		for (const cJSON *x = w; x; x = x->next)
+			len += strlen(cJSON_IsString(x) ? x->valuestring : "") + 1;
+		if (!(c->held = calloc(1, len)))
+			return 500;
+		for (const cJSON *x = w; x; x = x->next) {
+			strcat(c->held, cJSON_IsString(x) ? x->valuestring : "");
+			if (x->next)
+				strcat(c->held, " ");
+		}
+		if (!emit(fe, c, 1, "begin\n", 6) || !emit(fe, c, 2, "note\n", 5))
+			return 500;
+		c->tail_lost = !strcmp(prog, "partial");
+		c->late = !c->tail_lost;
+		c->deadline = ts_add(c->deadline, strtod(arg, NULL));
+		return 0;
 	} else if (!strcmp(prog, "sleep") || !strcmp(prog, "stubborn")) {
 		c->stubborn = !strcmp(prog, "stubborn");
 		c->deadline = ts_add(c->deadline, strtod(arg, NULL));
@@ -1332,6 +1386,7 @@ struct log_reader {
 	struct container *c;
 	size_t off, frame_left;
 	bool skip, follow, want[3];
+	bool live; /* came while the container ran: see "partial" */
 };
 
 static ssize_t log_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -1344,8 +1399,10 @@ static ssize_t log_read(void *cls, uint64_t pos, char *buf, size_t max)
 	pthread_mutex_lock(&fe->lock);
 	for (;;) {
 		engine_tick(fe);
-		size_t n = 0;
-		while (n < max && r->off < c->out_len) {
+		size_t n = 0, end = c->out_len;
+		if (r->follow && r->live && c->tail_lost && c->state != CS_RUNNING)
+			end = c->tail_at;
+		while (n < max && r->off < end) {
 			if (r->frame_left == 0) {
 				const unsigned char *h = (unsigned char *)c->out + r->off;
 				r->frame_left = 8 + ((size_t)h[4] << 24 | (size_t)h[5] << 16 |
@@ -1364,7 +1421,8 @@ static ssize_t log_read(void *cls, uint64_t pos, char *buf, size_t max)
 			ret = (ssize_t)n;
 			break;
 		}
-		if (r->off == c->out_len && (!r->follow || c->state != CS_RUNNING || c->removed)) {
+		if (r->off == end &&
+		    (!r->follow || (c->state != CS_RUNNING && !c->held) || c->removed)) {
 			ret = MHD_CONTENT_READER_END_OF_STREAM;
 			break;
 		}
@@ -1394,6 +1452,7 @@ static enum MHD_Result h_logs(struct fake_engine *fe, struct MHD_Connection *con
 	r->fe = fe;
 	r->c = c;
 	r->follow = query_flag(conn, "follow");
+	r->live = c->state == CS_RUNNING;
 	r->want[1] = query_flag(conn, "stdout");
 	r->want[2] = query_flag(conn, "stderr");
 	if (!r->want[1] && !r->want[2]) {
@@ -2120,6 +2179,7 @@ void fake_engine_stop(struct fake_engine *fe)
 		cJSON_Delete(fe->cs[i]->body);
 		free(fe->cs[i]->name);
 		free(fe->cs[i]->out);
+		free(fe->cs[i]->held);
 		mounts_free(fe->cs[i]->mounts, fe->cs[i]->nmounts);
 		blobs_free(fe->cs[i]->puts, fe->cs[i]->nputs);
 		free(fe->cs[i]);

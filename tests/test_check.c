@@ -25,6 +25,7 @@
 #include "error.h"
 #include "util.h"
 #include "testutil.h"
+#include "probe/writable.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -80,7 +81,7 @@ static void test_good_report(void **state)
 	const char *const *p = jc_check_promises(&n);
 
 	(void)state;
-	assert_int_equal(n, 12);
+	assert_int_equal(n, 13);
 	parse(&r, text, strlen(text));
 	assert_int_equal(r.n, n);
 	assert_int_equal(r.ignored, 0);
@@ -341,6 +342,69 @@ static void test_cap_mask(void **state)
 	jc_strv_free(&caps);
 }
 
+/* The probe's rule for writable mounts (probe/writable.h), on what Docker
+ * 20.10 and Podman 4.3 mount with the default site, and on Podman's own
+ * /run and /var/tmp of a create that names none. */
+static void test_writable_mounts_rule(void **state)
+{
+	const struct wm_site s = { "/workspace", "j1", 64 << 20, 0 };
+	const struct wm_site s1m = { "/workspace", "j1", 64 << 20, 1 << 20 };
+	const struct wm_site sl = { "/w/", "j1", 64 << 20, 0 };
+	const struct {
+		const struct wm_site *site;
+		struct wm_mount m;
+		const char *why; /* NULL: expected */
+	} cases[] = {
+		{ &s, { "/workspace/j1", "ext4", -1, WM_DIR, false }, NULL },
+		{ &s, { "/workspace/j1", "tmpfs", -1, WM_DIR, false }, NULL },
+		{ &s, { "/workspace/j2", "ext4", -1, WM_DIR, false }, "not one the site chose" },
+		{ &s, { "/workspace", "tmpfs", 1 << 20, WM_DIR, false }, NULL },
+		{ &s, { "/workspace", "ext4", -1, WM_DIR, false }, "not a tmpfs with a size" },
+		{ &s, { "/workspacex", "ext4", -1, WM_DIR, false }, "not one the site chose" },
+		{ &sl, { "/w/j1", "ext4", -1, WM_DIR, false }, NULL },
+		{ &s, { "/tmp", "tmpfs", 64 << 20, WM_DIR, false }, NULL },
+		{ &s, { "/tmp", "tmpfs", 32 << 20, WM_DIR, false }, "not the site's size" },
+		{ &s, { "/tmp", "tmpfs", -1, WM_DIR, false }, "a tmpfs with no size" },
+		{ &s, { "/tmp", "overlay", -1, WM_DIR, false }, "not a tmpfs" },
+		/* Podman's read_only_tmpfs: the finding of issue 11 item 7 */
+		{ &s, { "/run", "tmpfs", -1, WM_DIR, false }, "a tmpfs with no size" },
+		{ &s, { "/var/tmp", "tmpfs", -1, WM_DIR, false }, "a tmpfs with no size" },
+		/* run_size 0: writable at all is unexpected */
+		{ &s, { "/run", "tmpfs", 1 << 20, WM_DIR, false }, "not the site's size" },
+		{ &s1m, { "/run", "tmpfs", 1 << 20, WM_DIR, false }, NULL },
+		{ &s1m, { "/var/tmp", "tmpfs", 1 << 20, WM_DIR, false }, NULL },
+		{ &s1m, { "/var/tmp", "tmpfs", 2 << 20, WM_DIR, false }, "not the site's size" },
+		{ &s, { "/dev", "tmpfs", 64 << 20, WM_DIR, false }, NULL },
+		{ &s, { "/dev/shm", "tmpfs", 64 << 20, WM_DIR, false }, NULL },
+		{ &s, { "/dev/shm", "tmpfs", -1, WM_DIR, false }, "a tmpfs with no size" },
+		{ &s, { "/sys/fs/cgroup", "tmpfs", -1, WM_DIR, false }, NULL },
+		{ &s, { "/sys/fs/cgroup", "tmpfs", -1, WM_DIR, true }, "not one the site chose" },
+		{ &s, { "/etc/hosts", "ext4", -1, WM_FILE, false }, NULL },
+		{ &s, { "/etc/resolv.conf", "ext4", -1, WM_FILE, false }, NULL },
+		{ &s, { "/run/.containerenv", "ext4", -1, WM_FILE, false }, NULL },
+		{ &s, { "/etc/passwd", "ext4", -1, WM_FILE, false }, "a writable file" },
+		{ &s, { "/proc/keys", "tmpfs", 64 << 20, WM_OTHER, false }, NULL },
+		{ &s, { "/", "overlay", -1, WM_DIR, false }, NULL },
+		{ &s, { "/data/x", "ext4", -1, WM_DIR, false }, "not one the site chose" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *why = wm_unexpected(cases[i].site, &cases[i].m);
+		if (cases[i].why ? !why || strcmp(why, cases[i].why) : why != NULL)
+			fail_msg("case %zu `%s`: got `%s`, want `%s`", i, cases[i].m.point,
+				 why ? why : "(expected)", cases[i].why ? cases[i].why : "(expected)");
+	}
+	assert_true(wm_opts_rw("rw,nosuid,nodev"));
+	assert_true(wm_opts_rw("nosuid,rw"));
+	assert_false(wm_opts_rw("ro,nosuid,nodev"));
+	assert_false(wm_opts_rw("rwx"));
+	assert_int_equal(wm_opts_size("rw,size=65536k,mode=755"), 64 << 20);
+	assert_int_equal(wm_opts_size("rw,size=64m"), 64 << 20);
+	assert_int_equal(wm_opts_size("rw,mode=755"), -1);
+	assert_int_equal(wm_opts_size("rw"), -1);
+}
+
 static void test_probe_cmd(void **state)
 {
 	struct jc_config cfg;
@@ -361,7 +425,11 @@ static void test_probe_cmd(void **state)
 			       "--caps",
 			       "0000000000000000",
 			       "--network",
-			       "none" };
+			       "none",
+			       "--tmp-size",
+			       "67108864",
+			       "--run-size",
+			       "0" };
 	assert_int_equal(cmd.n, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < cmd.n; i++)
 		assert_string_equal(cmd.v[i], want[i]);
@@ -371,7 +439,7 @@ static void test_probe_cmd(void **state)
 	free(cfg.network);
 	cfg.network = strdup("lab-net");
 	assert_int_equal(jc_check_probe_cmd(&cfg, "check.0a0b0c0d", NULL, &cmd, &err), 0);
-	assert_int_equal(cmd.n, 9);
+	assert_int_equal(cmd.n, 13);
 	assert_string_equal(cmd.v[5], "--caps");
 	assert_string_equal(cmd.v[6], "0000000000000400");
 	assert_string_equal(cmd.v[8], "lab-net");
@@ -379,7 +447,7 @@ static void test_probe_cmd(void **state)
 	/* an unknown capability fails and leaves the command as it was */
 	assert_int_equal(jc_strv_push(&cfg.cap_add, "BOGUS"), 0);
 	assert_int_equal(jc_check_probe_cmd(&cfg, "j", NULL, &cmd, &err), -1);
-	assert_int_equal(cmd.n, 9);
+	assert_int_equal(cmd.n, 13);
 	jc_error_clear(&err);
 	jc_strv_free(&cmd);
 	jc_config_free(&cfg);
@@ -600,6 +668,7 @@ int main(void)
 		cmocka_unit_test(test_add_rows),
 		cmocka_unit_test(test_cap_mask),
 		cmocka_unit_test(test_probe_cmd),
+		cmocka_unit_test(test_writable_mounts_rule),
 		cmocka_unit_test_setup_teardown(test_probe_dir, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_remove_tree, tmp_setup, tmp_teardown),
 		cmocka_unit_test(test_engine_141),

@@ -219,6 +219,7 @@ static void test_keys_table(void **state)
 		{ "job", "no_new_privileges", "true" },
 		{ "job", "readonly_rootfs", "true" },
 		{ "job", "tmp_size", "64m" },
+		{ "job", "run_size", "0" },
 		{ "job", "pids_limit", "512" },
 		{ "job", "memory", "0" },
 		{ "job", "cpus", "0" },

@@ -259,14 +259,18 @@ static void tmpfs_mount_at(const cJSON *m, const char *dst, bool ro, double mode
 #define tmpfs_mount(m, dst, ro, mode, size)                                                        \
 	tmpfs_mount_at((m), (dst), (ro), (mode), (size), __FILE__, __LINE__)
 
-/* HostConfig.Tmpfs holds exactly one entry: the read-only workspace root. */
+/* HostConfig.Tmpfs holds the read-only workspace root, and /run and /var/tmp. */
 static void ro_root_at(const cJSON *hc, const char *target, const char *opts, const char *file,
 		       int line)
 {
 	const cJSON *t = get_at(hc, "Tmpfs", file, line);
 
-	json_keys_at(t, (const char *const[]){ target }, 1, file, line);
+	/* on a read-only root (the fixture's), /run and /var/tmp are named too,
+	 * read-only with run_size 0, so that no engine adds its own */
+	json_keys_at(t, (const char *const[]){ target, "/run", "/var/tmp" }, 3, file, line);
 	json_str_at(t, target, opts, file, line);
+	json_str_at(t, "/run", "ro,mode=0755,size=65536", file, line);
+	json_str_at(t, "/var/tmp", "ro,mode=0755,size=65536", file, line);
 }
 #define ro_root(hc, target, opts) ro_root_at((hc), (target), (opts), __FILE__, __LINE__)
 
@@ -395,7 +399,7 @@ static void test_plan_fields(void **state)
 	assert_string_equal(p->workdir, "/workspace/job1");
 	assert_string_equal(p->network, "none");
 	/* the plan keeps the root as its first mount; only the JSON moves it */
-	assert_int_equal(p->nmounts, 5);
+	assert_int_equal(p->nmounts, 7); /* with /run and /var/tmp */
 	assert_int_equal(p->mounts[0].type, JC_MOUNT_TMPFS);
 	assert_string_equal(p->mounts[0].target, "/workspace");
 	assert_true(p->mounts[0].readonly);
@@ -497,6 +501,32 @@ static void test_tmp_size_exact(void **state)
 	build(f, NULL);
 	tmpfs_mount(cJSON_GetArrayItem(mounts(f, 4), 3), "/tmp", false, 1023, 1000);
 	ro_root(get(f->root, "HostConfig"), "/workspace", "ro,mode=0555,size=1048576");
+}
+
+/* Every writable mount has the site's size: on a read-only root /run and
+ * /var/tmp are named (Podman's read_only_tmpfs would add them of half the
+ * host's memory), read-only with run_size 0, else writable of run_size;
+ * tmp_size 0 makes /tmp read-only the same way. */
+static void test_run_size_and_no_tmp(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *t, *m;
+
+	f->cfg.tmp_size = 0;
+	f->cfg.run_size = 2 << 20;
+	build(f, NULL);
+	t = get(get(f->root, "HostConfig"), "Tmpfs");
+	json_keys(t, "/workspace", "/tmp");
+	json_str(t, "/tmp", "ro,mode=0755,size=65536");
+	m = mounts(f, 5);
+	tmpfs_mount(cJSON_GetArrayItem(m, 3), "/run", false, 1023, 2097152);
+	tmpfs_mount(cJSON_GetArrayItem(m, 4), "/var/tmp", false, 1023, 2097152);
+	unbuild(f);
+	/* a writable root: the engine adds no tmpfs of its own, nor does jobcell */
+	f->cfg.readonly_rootfs = false;
+	build(f, NULL);
+	json_keys(get(get(f->root, "HostConfig"), "Tmpfs"), "/workspace");
+	mounts(f, 3);
 }
 
 static void test_custom_mount_point(void **state)
@@ -631,8 +661,9 @@ static void test_root_writable_stays_in_mounts(void **state)
 	f->cfg.root_readonly = false;
 	build(f, NULL);
 	hc = get(f->root, "HostConfig");
-	json_keys(hc, "NetworkMode", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd", "SecurityOpt",
-		  "PidsLimit", "ShmSize", "AutoRemove");
+	json_keys(hc, "NetworkMode", "Tmpfs", "Mounts", "ReadonlyRootfs", "CapDrop", "CapAdd",
+		  "SecurityOpt", "PidsLimit", "ShmSize", "AutoRemove");
+	json_keys(get(hc, "Tmpfs"), "/run", "/var/tmp");
 	m = mounts(f, 5);
 	tmpfs_mount(cJSON_GetArrayItem(m, 0), "/workspace", false, 365 /* 0555 */, 1048576);
 	bind_mount(cJSON_GetArrayItem(m, 1), "/srv/ws/startup", "/workspace/startup", true);
@@ -712,7 +743,7 @@ static void test_volume_mode_body(void **state)
 	tmpfs_mount(cJSON_GetArrayItem(m, 3), "/tmp", false, 1023, 67108864);
 
 	p = f->plan;
-	assert_int_equal(p->nmounts, 5);
+	assert_int_equal(p->nmounts, 7); /* with /run and /var/tmp */
 	assert_int_equal(p->mounts[0].type, JC_MOUNT_TMPFS);
 	assert_string_equal(p->mounts[0].target, "/workspace");
 	assert_true(p->mounts[0].readonly);
@@ -2194,6 +2225,7 @@ int main(void)
 		T(test_user_sources),
 		T(test_relaxed_site),
 		T(test_tmp_size_exact),
+		T(test_run_size_and_no_tmp),
 		T(test_custom_mount_point),
 		T(test_mount_point_trailing_slash),
 		T(test_host_path_bind_sources),

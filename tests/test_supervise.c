@@ -314,6 +314,35 @@ static void test_log_stream_fault_is_a_warning(void **state)
 	}
 }
 
+/* A last line without '\n' reaches the log only at the exit.  The engine's
+ * follow stream may end without it (Docker 20.10's json-file follower) or
+ * bring it after the wait has answered: either way it is delivered, and
+ * nothing twice. */
+static void test_last_line_without_newline(void **state)
+{
+	static const char *const progs[] = { "partial", "lateout" };
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct jc_supervise_opts o = opts(f);
+		struct jc_run_result r = { 0 };
+		jc_error err = { 0 };
+		struct jc_plan *p = plan_for(f, 0, progs[i], "0.3", "last", "line", NULL);
+
+		f->nout = f->nerr = 0;
+		f->out[0] = f->errs[0] = '\0';
+		assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), 0);
+		assert_int_equal(r.exit_code, 0);
+		/* what the follow stream brought is not repeated */
+		assert_string_equal(f->out, "begin\nlast line");
+		assert_string_equal(f->errs, "note\n");
+		assert_null(r.warning);
+		assert_int_equal(fake_engine_container_count(f->fe), 0);
+		jc_run_result_free(&r);
+		jc_plan_free(p);
+	}
+}
+
 /* A reader that takes one byte at a time still gets every byte. */
 static size_t slow_sink(void *ctx, int stream, const char *buf, size_t len)
 {
@@ -667,6 +696,26 @@ static void test_parent_gone_before_start_creates_nothing(void **state)
 	jc_plan_free(p);
 }
 
+/* `jobcell logs --follow` of a running job gets its last line too. */
+static void test_logs_follow_last_line(void **state)
+{
+	struct fixture *f = *state;
+	struct jc_supervise_opts o = opts(f);
+	struct jc_run_result r = { 0 };
+	jc_error err = { 0 };
+	struct jc_plan *p = plan_for(f, 0, "partial", "0.3", "last", "line", NULL);
+
+	o.detach = true;
+	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), 0);
+	assert_int_equal(jc_supervise_logs(f->e, "jobcell-s-j", NULL, true, f->sfd, sink, f, &err),
+			 0);
+	assert_string_equal(f->out, "begin\nlast line");
+	assert_string_equal(f->errs, "note\n");
+	assert_int_equal(jc_backend_remove(f->e, r.id, NULL, &err), 0);
+	jc_run_result_free(&r);
+	jc_plan_free(p);
+}
+
 static void test_detached_wait_and_logs(void **state)
 {
 	struct fixture *f = *state;
@@ -714,6 +763,7 @@ int main(void)
 		cmocka_unit_test_setup(test_faults_after_create_remove_the_container, reset),
 		cmocka_unit_test_setup(test_remove_failure_is_reported, reset),
 		cmocka_unit_test_setup(test_log_stream_fault_is_a_warning, reset),
+		cmocka_unit_test_setup(test_last_line_without_newline, reset),
 		cmocka_unit_test_setup(test_slow_and_stuck_readers, reset),
 		cmocka_unit_test_setup(test_bad_frame_in_held_back_output, reset),
 		cmocka_unit_test_setup(test_signal_cuts_the_drain, reset),
@@ -728,6 +778,7 @@ int main(void)
 		cmocka_unit_test_setup(test_second_signal_kills_at_once, reset),
 		cmocka_unit_test_setup(test_parent_gone_before_start_creates_nothing, reset),
 		cmocka_unit_test_setup(test_detached_wait_and_logs, reset),
+		cmocka_unit_test_setup(test_logs_follow_last_line, reset),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,11 +7,13 @@
  * file it manages to create where it should not be able to is removed again.
  *
  *     jobcell-probe --mount-point DIR --job NAME [--sibling NAME]
- *                   [--caps HEX] [--network NAME]
+ *                   [--caps HEX] [--network NAME] [--tmp-size BYTES]
+ *                   [--run-size BYTES]
  *
  * --sibling names a directory that exists beside the job's on the host and
  * must not be reachable; --caps is the mask of capabilities the site adds
- * (cap_add); --network is the site's network. */
+ * (cap_add); --network is the site's network; --tmp-size and --run-size are
+ * the site's tmp_size and run_size (writable.h). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -31,6 +33,7 @@
 #include <unistd.h>
 
 #include "promises.h"
+#include "writable.h"
 
 enum promise {
 #define X(id, name, what) P_##id,
@@ -51,6 +54,8 @@ static const char *const promise_names[] = {
 struct mount {
 	char point[PATH_MAX];
 	char fstype[32];
+	bool rw;      /* the mount's own options say rw */
+	int64_t size; /* a tmpfs's size= in bytes, -1 when none */
 };
 
 static struct mount mounts[MOUNTS_MAX];
@@ -206,13 +211,17 @@ static void read_mounts(void)
 	nmounts = 0;
 	while (getline(&line, &cap, f) > 0 && nmounts < MOUNTS_MAX) {
 		char *save = NULL, *field = strtok_r(line, " ", &save);
-		char *point = NULL, *fstype = NULL;
+		char *point = NULL, *fstype = NULL, *opts = NULL, *sopts = NULL;
 
 		for (int i = 1; field; i++, field = strtok_r(NULL, " ", &save)) {
 			if (i == 5)
 				point = field;
+			if (i == 6)
+				opts = field;
 			if (strcmp(field, "-") == 0) {
 				fstype = strtok_r(NULL, " ", &save);
+				if (fstype && strtok_r(NULL, " ", &save))
+					sopts = strtok_r(NULL, " \n", &save);
 				break;
 			}
 		}
@@ -221,6 +230,8 @@ static void read_mounts(void)
 		unescape(point);
 		snprintf(mounts[nmounts].point, sizeof(mounts[nmounts].point), "%s", point);
 		snprintf(mounts[nmounts].fstype, sizeof(mounts[nmounts].fstype), "%s", fstype);
+		mounts[nmounts].rw = opts && wm_opts_rw(opts);
+		mounts[nmounts].size = sopts ? wm_opts_size(sopts) : -1;
 		nmounts++;
 	}
 	free(line);
@@ -583,6 +594,50 @@ static void check_rootfs(void)
 		       "mounted read-only; create in `/`: %s, in `/etc`: %s", ename(r), ename(e));
 }
 
+/* Every writable mount the job sees, each judged by writable.h. */
+static void check_writable(const struct wm_site *site)
+{
+	struct buf seen = { 0 }, bad = { 0 };
+	int n = 0, nbad = 0;
+
+	if (nmounts < 0) {
+		report(P_WRITABLE_MOUNTS, "unknown", "read /proc/self/mountinfo: %s",
+		       ename(mounts_errno));
+		return;
+	}
+	for (int i = 0; i < nmounts; i++) {
+		struct mount *m = &mounts[i];
+		struct stat st;
+		struct wm_mount w = { m->point, m->fstype, m->size, WM_DIR, false };
+		const char *why;
+		char size[32] = "no size";
+
+		if (!m->rw || pseudo_fs(m->fstype))
+			continue;
+		/* an earlier mount of the same point is hidden by this one */
+		if (stat(m->point, &st) < 0)
+			continue;
+		w.kind = S_ISDIR(st.st_mode) ? WM_DIR : S_ISREG(st.st_mode) ? WM_FILE : WM_OTHER;
+		if (w.kind == WM_OTHER)
+			continue;
+		if (strcmp(m->point, "/sys/fs/cgroup") == 0)
+			w.job_can_create = try_create(m->point) == 0;
+		if (m->size >= 0)
+			snprintf(size, sizeof(size), "%lldk", (long long)(m->size >> 10));
+		clean(m->point);
+		add(&seen, "%s%s (%s%s%s)", n++ ? ", " : "", m->point, m->fstype,
+		    strcmp(m->fstype, "tmpfs") == 0 ? " " : "",
+		    strcmp(m->fstype, "tmpfs") == 0 ? size : "");
+		if ((why = wm_unexpected(site, &w)))
+			add(&bad, "%s`%s` (%s, %s: %s)", nbad++ ? ", " : "", m->point, m->fstype,
+			    size, why);
+	}
+	if (nbad)
+		report(P_WRITABLE_MOUNTS, "broken", "unexpected: %s; writable: %s", bad.s, seen.s);
+	else
+		report(P_WRITABLE_MOUNTS, "kept", "writable: %s", n ? seen.s : "(none)");
+}
+
 static void check_network(const char *network)
 {
 	struct buf names = { 0 };
@@ -635,7 +690,7 @@ static void check_network(const char *network)
 static int usage(void)
 {
 	fprintf(stderr, "usage: jobcell-probe --mount-point DIR --job NAME [--sibling NAME] "
-			"[--caps HEX] [--network NAME]\n");
+			"[--caps HEX] [--network NAME] [--tmp-size BYTES] [--run-size BYTES]\n");
 	return 2;
 }
 
@@ -643,6 +698,7 @@ int main(int argc, char **argv)
 {
 	const char *mp = NULL, *job = NULL, *sibling = NULL, *network = "none";
 	uint64_t caps = 0;
+	struct wm_site site = { 0 };
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -658,7 +714,13 @@ int main(int argc, char **argv)
 			sibling = v;
 		else if (strcmp(a, "--network") == 0)
 			network = v;
-		else if (strcmp(a, "--caps") == 0) {
+		else if (strcmp(a, "--tmp-size") == 0 || strcmp(a, "--run-size") == 0) {
+			errno = 0;
+			long long n = strtoll(v, &end, 10);
+			if (errno || *end || !*v || n < 0)
+				return usage();
+			*(a[2] == 't' ? &site.tmp_size : &site.run_size) = n;
+		} else if (strcmp(a, "--caps") == 0) {
 			errno = 0;
 			caps = strtoull(v, &end, 16);
 			if (errno || *end || !*v)
@@ -683,6 +745,9 @@ int main(int argc, char **argv)
 	check_status(caps);
 	check_rootfs();
 	check_network(network);
+	site.mount_point = mp;
+	site.job = job;
+	check_writable(&site);
 	printf("# end\n");
 	fflush(stdout);
 	return 0;

@@ -23,6 +23,8 @@
 	X(CAPABILITIES, "capabilities", "no capability beyond the site's cap_add")                 \
 	X(NO_NEW_PRIVS, "no-new-privileges", "NoNewPrivs is set")                                  \
 	X(ROOTFS_READONLY, "rootfs-readonly", "the root file system is mounted read-only")         \
-	X(NETWORK, "network", "with network = none, only the loopback interface")
+	X(NETWORK, "network", "with network = none, only the loopback interface")                  \
+	X(WRITABLE_MOUNTS, "writable-mounts-sized",                                                \
+	  "every writable mount is the job directory or one the site sized")
 
 #endif

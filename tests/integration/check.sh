@@ -8,7 +8,7 @@ set -e
 S=ck$$ # site-name prefix: unique per run, so leftovers are attributable
 PROBE=${JOBCELL_PROBE_BIN:-$(dirname "$JOBCELL")/jobcell-probe}
 SV_START=${S}-startup SV_LOCAL=${S}-local # the site volumes this script makes
-NPROMISES=12                              # launcher/probe/promises.h
+NPROMISES=13                              # launcher/probe/promises.h
 
 # ---- helpers ----
 label_filter() { printf '%s' "%7B%22label%22%3A%5B%22${1/=/%3D}%22%5D%7D"; }
@@ -175,6 +175,8 @@ expect_line "the report names the engine and its API" "$OUT" '^engine +kept +`un
 expect_line "the report says whether volume subpaths work" "$OUT" '^engine-subpath +(yes|no) '
 expect_line "the report says whether CreateMountpoint works" "$OUT" '^engine-create-mountpoint +(yes|no) .*API 1\.42'
 expect_line "the probe ran as 65532" "$OUT" '^workspace-root-readonly +kept +as uid 65532:'
+expect_line "every writable mount is sized or the job's" "$OUT" \
+	'^writable-mounts-sized +kept +writable: .*/tmp \(tmpfs 65536k\)'
 expect_line "a sibling was looked for" "$OUT" '^siblings-invisible +kept .*sibling `check\.[0-9a-f]{8}`'
 expect_clean "bind: the check job, its directory and its sibling are gone" "${S}nr"
 
