@@ -150,7 +150,7 @@ check: bootstrap
 # the fake engine) and the shared library's exports, twice: as the kernel
 # is, then with openat2 hidden by a seccomp filter (tests/no_openat2.c), so
 # that fsutil.c's fallback walk is tested.
-unit: $(B)/jobcell $(B)/jobcell-gate $(B)/tests/jobcell-gate $(SO) $(UNIT_BIN) \
+unit: $(B)/jobcell $(B)/jobcell-probe $(B)/jobcell-gate $(B)/tests/jobcell-gate $(SO) $(UNIT_BIN) \
 	$(B)/tests/no-openat2
 	tests/run-unit.sh --wrap $(B)/tests/no-openat2 $(UNIT_BIN) tests/abi.sh
 
