@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -164,9 +163,12 @@ static int load_site(struct ctx *c, jc_error *err)
 	return jc_site_load(NULL, c->config_file, c->site_name, &c->site, &c->problems, err);
 }
 
-/* SIGTERM, SIGINT and SIGHUP arrive on a signalfd; the parent's death is
- * turned into SIGTERM. */
-static int setup_signals(struct ctx *c, bool pdeath, jc_error *err)
+/* SIGTERM, SIGINT and SIGHUP arrive on a signalfd.  The parent's death is
+ * seen by the library, which compares getppid() with the parent at start at
+ * least once a second: PR_SET_PDEATHSIG is not used, because it fires when
+ * the parent *thread* that forked jobcell exits (a server's worker thread
+ * retired from a pool), not when the parent process does. */
+static int setup_signals(struct ctx *c, bool watch_parent, jc_error *err)
 {
 	sigset_t set;
 
@@ -181,16 +183,10 @@ static int setup_signals(struct ctx *c, bool pdeath, jc_error *err)
 	if (c->signal_fd < 0)
 		return jc_error_set(err, JC_ERR_SYSTEM, errno, "signalfd: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
-	if (pdeath) {
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
-			return jc_error_set(err, JC_ERR_SYSTEM, errno, "PR_SET_PDEATHSIG: %s",
-					    strerror(errno));
-		/* the parent may have gone before prctl took effect */
-		if (getppid() != c->parent)
-			return jc_error_set(err, JC_ERR_SYSTEM, ESRCH,
-					    "parent process %d exited before the job started",
-					    (int)c->parent);
-	}
+	if (watch_parent && getppid() != c->parent)
+		return jc_error_set(err, JC_ERR_SYSTEM, ESRCH,
+				    "parent process %d exited before the job started",
+				    (int)c->parent);
 	return 0;
 }
 

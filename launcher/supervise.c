@@ -89,9 +89,6 @@ struct life {
 	struct jc_op *wait, *logs, *stop, *kill, *look;
 	struct tally tally;
 	int64_t stop_at, kill_at;
-	/* the parent's death was seen through getppid(): the SIGTERM that
-	 * PR_SET_PDEATHSIG sends for it is the same event, not a second signal */
-	bool pdeath_seen;
 	/* a silent wait: when to look at the container next (the look is an
 	 * asynchronous inspect), when it was first seen not running (0: not
 	 * yet), and what it was then */
@@ -159,10 +156,6 @@ static int ask_kill(struct life *l, const char *why, jc_error *err)
 
 static int on_signal(struct life *l, int sig, jc_error *err)
 {
-	if (sig == SIGTERM && l->pdeath_seen) {
-		l->pdeath_seen = false;
-		return 0;
-	}
 	if (!l->res->signal) {
 		l->res->signal = sig;
 		l->res->parent_died = l->o->parent > 0 && getppid() != l->o->parent;
@@ -248,12 +241,11 @@ static int supervise(struct life *l, jc_error *err)
 				return -1;
 		}
 		if (o->parent > 0 && !l->res->signal && getppid() != o->parent) {
-			/* PR_SET_PDEATHSIG fires on the parent thread's exit; this
-			 * catches the rest */
+			/* the parent process is gone (jobcell was reparented): not
+			 * its thread, which PR_SET_PDEATHSIG would have taken for it */
 			if (on_signal(l, SIGTERM, err) < 0)
 				return -1;
 			l->res->parent_died = true;
-			l->pdeath_seen = true;
 		}
 		if (l->stop && !l->kill && now >= l->stop_at + l->plan->stop_grace_ms + engine_ms) {
 			char why[WHY_MAX];
@@ -360,8 +352,8 @@ static int interrupted(const struct jc_supervise_opts *o, const char *name, jc_e
 {
 	int sig = o->signal_fd >= 0 ? take_signal(o->signal_fd) : 0;
 
-	/* the parent first: its death arrives as SIGTERM too (PR_SET_PDEATHSIG),
-	 * and the cause is the death, not the signal */
+	/* the parent first: a caller that dies often signals its children on
+	 * the way, and the cause is the death, not the signal */
 	if (o->parent > 0 && getppid() != o->parent)
 		return jc_error_set(err, JC_ERR_SYSTEM, ESRCH,
 				    "start container `%s`: parent exited before the job started",

@@ -685,7 +685,7 @@ static void test_parent_gone_before_start_creates_nothing(void **state)
 	kill(getpid(), SIGUSR1);
 	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), -1);
 	assert_msg(&err, "got User defined signal 1 before the job started");
-	/* a dead parent's signal (PR_SET_PDEATHSIG) is its death, not a signal */
+	/* a parent that signals its children as it dies: the cause is the death */
 	o.parent = getppid() + 100000;
 	kill(getpid(), SIGUSR1);
 	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), -1);

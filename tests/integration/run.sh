@@ -202,8 +202,8 @@ signal_case "a job ignoring SIGTERM is killed after the grace (137)" "${S}sig" s
 # a 30 s grace: only the kill of the second signal ends it inside the 15 s bound
 make_site "${S}sig2" image=jobcell-test/root:latest user=0:0 allow_root=true stop_grace=30s
 signal_case "a second signal kills at once (137)" "${S}sig2" twice 137 "INT INT" sleep 60
-# the parent dies (SIGKILL): PR_SET_PDEATHSIG turns that into a stop, one
-# stop: the job's TERM trap leaves a file in its directory
+# the parent dies (SIGKILL): jobcell sees it reparented and stops the job,
+# once: the job's TERM trap leaves a file in its directory
 orphan_loop='trap "echo term > term.txt; exit 143" TERM; while :; do sleep 0.2; done'
 
 bash -c "\"$JOBCELL\" -c \"$C\" run orphan -- sh -c '$orphan_loop' >\"$TMP/orphan.out\" 2>&1 & echo \$! >\"$TMP/orphan.pid\"; wait" &
@@ -220,6 +220,30 @@ if [ -s "$TMP/${S}sig/orphan/term.txt" ]; then
 	ok "parent death stops the job gracefully (it saw SIGTERM)"
 else
 	not_ok "parent death stops the job gracefully" "$(cat "$TMP/orphan.out")"
+fi
+# the thread that spawned jobcell exits while the process lives on (a
+# server's pool retiring a worker thread): the job is not the thread's, and
+# runs to its end (PR_SET_PDEATHSIG stopped it)
+threaded=$(python3 - "$JOBCELL" "$C" <<'PY' 2>&1
+import subprocess, sys, threading, time
+jc, conf = sys.argv[1], sys.argv[2]
+box = {}
+def spawn():
+    box["p"] = subprocess.Popen([jc, "-c", conf, "run", "--job", "threaded", "--",
+                                 "sh", "-c", "sleep 3; echo done"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.5)   # jobcell is supervising by now; then the thread ends
+t = threading.Thread(target=spawn)
+t.start()
+t.join()
+out, err = box["p"].communicate(timeout=120)
+print(box["p"].returncode, out.decode().strip(), err.decode().strip())
+PY
+)
+if [ "$threaded" = "0 done " ] || [ "$threaded" = "0 done" ]; then
+	ok "the spawning thread's exit does not stop the job (exit 0, its output)"
+else
+	not_ok "the spawning thread's exit does not stop the job" "$threaded"
 fi
 # a caller that stops reading stdout must not stop the supervision: the
 # output stream pauses, the timeout still fires, the rest is a warning
