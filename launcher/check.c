@@ -467,3 +467,17 @@ int jc_check_remove_tree(int dfd, const char *name, jc_error *err)
 				    name);
 	return remove_at(dfd, name, 0, err);
 }
+
+int jc_check_remove_made(int dfd, const char *name, bool failed, jc_error *err)
+{
+	jc_error undo = { 0 };
+
+	if (jc_check_remove_tree(dfd, name, &undo) == 0)
+		return failed ? -1 : 0;
+	if (!failed)
+		jc_error_set(err, undo.kind, undo.status, "%s left behind: %s", name, undo.msg);
+	else
+		jc_error_wrap(err, "`%s` left behind (%s)", name, undo.msg);
+	jc_error_clear(&undo);
+	return -1;
+}

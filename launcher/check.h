@@ -81,6 +81,10 @@ int jc_check_engine(struct jc_backend *e, const struct jc_config *cfg,
 /* Remove `name` beneath `dfd` and everything in it, never following a
  * symlink.  A missing `name` is success. */
 int jc_check_remove_tree(int dfd, const char *name, jc_error *err);
+/* Remove what check made, `name` beneath `dfd`, after a run that `failed`
+ * or not: failing to is an error of its own, or is added to the first one.
+ * Returns -1 when the run failed or the removal did. */
+int jc_check_remove_made(int dfd, const char *name, bool failed, jc_error *err);
 
 /* ---- the run (check_run.c) ---- */
 

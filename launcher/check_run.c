@@ -237,18 +237,8 @@ static int isolation(jc_site *site, const struct jc_check_opts *o, const char *u
 	}
 	r = move_rows(rep, &promises, prefix, err);
 out:
-	if (sibling_made) {
-		jc_error undo = { 0 };
-		if (jc_check_remove_tree(ws.root_fd, sibling, &undo) < 0) {
-			if (r == 0)
-				jc_error_set(err, undo.kind, undo.status, "%s left behind: %s",
-					     sibling, undo.msg);
-			else
-				jc_error_wrap(err, "`%s` left behind (%s)", sibling, undo.msg);
-			r = -1;
-		}
-		jc_error_clear(&undo);
-	}
+	if (sibling_made)
+		r = jc_check_remove_made(ws.root_fd, sibling, r < 0, err);
 	jc_ws_close(&ws);
 	jc_check_report_free(&promises);
 	jc_job_free(j);

@@ -387,29 +387,10 @@ static int bind_recheck(struct launch *l, jc_error *err)
 	return jc_ws_recheck(&l->ws, err);
 }
 
-/* Remove what check made in the workspace; failing to is an error of its
- * own, or is added to the first one. */
-static int remove_made(int root_fd, const char *name, bool failed, jc_error *err)
-{
-	jc_error undo = { 0 };
-	int r = failed ? -1 : 0;
-
-	if (jc_check_remove_tree(root_fd, name, &undo) < 0) {
-		if (!failed)
-			jc_error_set(err, undo.kind, undo.status, "%s left behind: %s", name,
-				     undo.msg);
-		else
-			jc_error_wrap(err, "`%s` left behind (%s)", name, undo.msg);
-		r = -1;
-	}
-	jc_error_clear(&undo);
-	return r;
-}
-
 static int bind_release(struct launch *l, bool failed, jc_error *err)
 {
 	if (l->j->fresh && l->ws.job_created)
-		return remove_made(l->ws.root_fd, l->j->name, failed, err);
+		return jc_check_remove_made(l->ws.root_fd, l->j->name, failed, err);
 	if (failed)
 		jc_ws_undo_job(&l->ws); /* only an empty one it made */
 	return failed ? -1 : 0;

@@ -30,16 +30,22 @@ static cJSON *chk(struct builder *b, cJSON *item)
 	return item;
 }
 
+/* Append `item` (may be NULL: a failed create) to `arr`; an item the array
+ * did not take is freed.  Returns the item once it is in, else NULL. */
+static cJSON *append(struct builder *b, cJSON *arr, cJSON *item)
+{
+	if (item && cJSON_AddItemToArray(arr, item))
+		return item;
+	cJSON_Delete(item);
+	b->failed = true;
+	return NULL;
+}
+
 static cJSON *add_strv(struct builder *b, cJSON *obj, const char *key, const struct jc_strv *v)
 {
 	cJSON *arr = chk(b, cJSON_AddArrayToObject(obj, key));
-	for (size_t i = 0; arr && i < v->n; i++) {
-		cJSON *s = chk(b, cJSON_CreateString(v->v[i]));
-		if (s && !cJSON_AddItemToArray(arr, s)) {
-			cJSON_Delete(s);
-			b->failed = true;
-		}
-	}
+	for (size_t i = 0; arr && i < v->n; i++)
+		append(b, arr, cJSON_CreateString(v->v[i]));
 	return arr;
 }
 
@@ -59,41 +65,28 @@ static void add_int(struct builder *b, cJSON *obj, const char *key, int64_t v)
 static void add_gpus(struct builder *b, cJSON *hc, const struct jc_gpus *g)
 {
 	cJSON *arr = chk(b, cJSON_AddArrayToObject(hc, "DeviceRequests"));
-	cJSON *o = arr ? chk(b, cJSON_CreateObject()) : NULL;
-	cJSON *caps, *gpu;
+	cJSON *o = arr ? append(b, arr, cJSON_CreateObject()) : NULL;
+	cJSON *caps;
 
 	if (!o)
 		return;
-	if (!cJSON_AddItemToArray(arr, o)) {
-		cJSON_Delete(o);
-		b->failed = true;
-		return;
-	}
 	chk(b, cJSON_AddStringToObject(o, "Driver", ""));
 	/* -1: all; a count; 0 with DeviceIDs (the engine refuses both at once) */
 	add_int(b, o, "Count", g->ids.n ? 0 : g->count);
 	add_strv(b, o, "DeviceIDs", &g->ids);
 	/* an OR list of AND lists: [["gpu"]] */
 	caps = chk(b, cJSON_AddArrayToObject(o, "Capabilities"));
-	gpu = caps ? chk(b, cJSON_CreateStringArray((const char *const[]){ "gpu" }, 1)) : NULL;
-	if (gpu && !cJSON_AddItemToArray(caps, gpu)) {
-		cJSON_Delete(gpu);
-		b->failed = true;
-	}
+	if (caps)
+		append(b, caps, cJSON_CreateStringArray((const char *const[]){ "gpu" }, 1));
 	chk(b, cJSON_AddObjectToObject(o, "Options"));
 }
 
 static void add_mount(struct builder *b, cJSON *arr, const struct jc_mount *m)
 {
-	cJSON *o = chk(b, cJSON_CreateObject());
+	cJSON *o = append(b, arr, cJSON_CreateObject());
 
 	if (!o)
 		return;
-	if (!cJSON_AddItemToArray(arr, o)) {
-		cJSON_Delete(o);
-		b->failed = true;
-		return;
-	}
 	chk(b, cJSON_AddStringToObject(o, "Type",
 				       m->type == JC_MOUNT_TMPFS    ? "tmpfs"
 				       : m->type == JC_MOUNT_VOLUME ? "volume"
