@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@ struct ctx {
 	const char *config_file;
 	const char *site_name;
 	bool json;
+	FILE *records; /* where --json records go: stdout, or --status-fd's */
 	pid_t parent;
 	jc_site *site;
 	int signal_fd;
@@ -38,7 +40,7 @@ struct ctx {
 };
 
 static const char usage_text[] =
-    "usage: jobcell [-c FILE | --site NAME] [--json] COMMAND [ARGS]\n"
+    "usage: jobcell [-c FILE | --site NAME] [--json] [--status-fd N] COMMAND [ARGS]\n"
     "  JOB is --job NAME (always, for a name a request supplies) or a first operand\n"
     "  run JOB [--image I] [--env K=V]... [--timeout D] [--set KEY=VALUE]... [-- CMD...]\n"
     "      volume mode: [--tenant T] [--run R] [--input SRC[:DEST]]...\n"
@@ -82,16 +84,17 @@ static cJSON *add_text(cJSON *o, const char *key, const char *s)
 	return s ? cJSON_AddStringToObject(o, key, p ? p : "") : cJSON_AddNullToObject(o, key);
 }
 
-/* Print `j` on one line and free it.  A record that could not be built is
- * printed as null rather than not at all: a reader waits for a line. */
-static void emit(cJSON *j)
+/* Print `j` on one line of the records' stream and free it.  A record that
+ * could not be built is printed as null rather than not at all: a reader
+ * waits for a line. */
+static void emit(const struct ctx *c, cJSON *j)
 {
 	char *out = j ? cJSON_PrintUnformatted(j) : NULL;
 
-	puts(out ? out : "null");
+	fprintf(c->records, "%s\n", out ? out : "null");
 	free(out);
 	cJSON_Delete(j);
-	fflush(stdout);
+	fflush(c->records);
 }
 
 static cJSON *error_object(const jc_error *err)
@@ -122,7 +125,7 @@ static int fail(const struct ctx *c, const jc_error *err)
 			cJSON_AddItemToObject(r, "error", error_object(err));
 			cJSON_AddNumberToObject(r, "exit_code", status);
 		}
-		emit(r);
+		emit(c, r);
 	}
 	return status;
 }
@@ -154,6 +157,17 @@ static void warn(const char *s)
 	cleanup_free char *p = jc_text_printable_str(s);
 
 	fprintf(stderr, "jobcell: warning: %s\n", p ? p : "");
+}
+
+/* `run` and `logs` write the job's output on stdout: a record there could
+ * be forged by the job, or glued to its last line. */
+static int records_apart(const struct ctx *c, const char *cmd)
+{
+	if (c->json && c->records == stdout)
+		return usage_error(c, "--json %s writes its record with --status-fd N only: the "
+				      "job's output is on stdout",
+				   cmd);
+	return 0;
 }
 
 /* ---- set-up ---- */
@@ -482,7 +496,7 @@ static void print_result(const struct ctx *c, const jc_job *j, const char *job,
 			if (jc_job_volume(j))
 				add_text(o, "volume", jc_job_volume(j));
 		}
-		emit(o);
+		emit(c, o);
 	}
 }
 
@@ -500,7 +514,7 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 	jc_error err = { 0 };
 	int status = parse_job_args(c, argc, argv, detach ? start_opts : run_opts, true, true, &a);
 
-	if (status)
+	if (status || (!detach && (status = records_apart(c, "run"))))
 		goto out;
 	if (load_site(c, &err) < 0 || make_job(c, &a, &j, &err) < 0 ||
 	    setup_signals(c, !detach, &err) < 0)
@@ -519,7 +533,7 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 				if (jc_job_volume(j))
 					add_text(o, "volume", jc_job_volume(j));
 			}
-			emit(o);
+			emit(c, o);
 		} else {
 			printf("%s\n", jc_job_container(j));
 		}
@@ -589,7 +603,7 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 	jc_error err = { 0 };
 	int status = parse_job_args(c, argc, argv, allowed, true, false, &a), r = 0;
 
-	if (status)
+	if (status || (strcmp(cmd, "logs") == 0 && (status = records_apart(c, "logs"))))
 		goto out;
 	if (load_site(c, &err) < 0 || setup_signals(c, false, &err) < 0)
 		goto fail;
@@ -605,7 +619,7 @@ static int cmd_detached(struct ctx *c, const char *cmd, int argc, char **argv)
 				cJSON_AddNumberToObject(o, "exit_code", status);
 				cJSON_AddBoolToObject(o, "timed_out", r == 1);
 			}
-			emit(o);
+			emit(c, o);
 		}
 	} else if (strcmp(cmd, "stop") == 0) {
 		r = jc_job_stop(c->site, a.req.job, a.grace_ms, &err);
@@ -670,7 +684,7 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 			add_text(o, "created", it->labels.created ? it->labels.created : "");
 			cJSON_AddStringToObject(o, "supervisor", supervisor_state(it->labels.supervisor));
 		}
-		emit(arr);
+		emit(c, arr);
 	} else {
 		printf("%-24s %-10s %-12s %-12s %s\n", "JOB", "STATE", "CREATED", "SUPERVISOR",
 		       "CONTAINER");
@@ -716,7 +730,7 @@ static void print_volumes(const struct ctx *c, const struct jc_volume_list *l)
 		cJSON_AddBoolToObject(o, "keep", v->labels.keep);
 	}
 	if (c->json)
-		emit(arr);
+		emit(c, arr);
 }
 
 static int cmd_volume(struct ctx *c, int argc, char **argv)
@@ -761,7 +775,7 @@ static int cmd_volume(struct ctx *c, int argc, char **argv)
 			cJSON *o = record();
 			if (o)
 				add_text(o, "volume", name);
-			emit(o);
+			emit(c, o);
 		} else {
 			printf("%s\n", name);
 		}
@@ -841,7 +855,7 @@ static int cmd_gc(struct ctx *c, int argc, char **argv)
 	}
 	r = jc_site_gc(c->site, a.older_than_ms, a.dry_run, gc_print, &g, &err);
 	if (c->json)
-		emit(o); /* what was decided, also when a removal failed */
+		emit(c, o); /* what was decided, also when a removal failed */
 	if (r < 0)
 		goto fail;
 	goto out;
@@ -883,7 +897,7 @@ static int check_print(const struct ctx *c, const struct jc_check_report *rep, c
 			cJSON_AddItemToObject(o, "error", error_object(err));
 		else if (o)
 			cJSON_AddNullToObject(o, "error");
-		emit(o);
+		emit(c, o);
 	} else {
 		printf("%-25s %-8s %s\n", "PROMISE", "STATE", "DETAIL");
 		for (size_t i = 0; i < rep->n; i++)
@@ -943,17 +957,44 @@ out:
 	return status;
 }
 
+/* --status-fd N: the --json records go to descriptor N, which the caller
+ * opened for writing, so that no job output can come before, between or
+ * inside them; it implies --json.  0, 1 and 2 are refused: on 1 and 2 the
+ * job's own output would share the stream again. */
+static int open_records(struct ctx *c, const char *arg)
+{
+	char *end;
+	long fd;
+	int fl;
+
+	errno = 0;
+	fd = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || fd < 3 || fd > INT_MAX)
+		return usage_error(c, "--status-fd `%s`: not a descriptor number of 3 or more", arg);
+	fl = fcntl((int)fd, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
+		return usage_error(c, "--status-fd %ld: not a descriptor open for writing", fd);
+	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0 || !(c->records = fdopen((int)fd, "a"))) {
+		c->records = stdout;
+		return usage_error(c, "--status-fd %ld: %s", fd, strerror(errno));
+	}
+	c->json = true;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "site", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "status-fd", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ctx c = { .parent = getppid(), .signal_fd = -1 };
+	struct ctx c = { .records = stdout, .parent = getppid(), .signal_fd = -1 };
+	const char *status_fd = NULL;
 	const char *cmd;
 	int o, status;
 
@@ -975,6 +1016,9 @@ int main(int argc, char **argv)
 		case 'j':
 			c.json = true;
 			break;
+		case 'S':
+			status_fd = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -988,6 +1032,8 @@ int main(int argc, char **argv)
 	}
 	if (c.config_file && c.site_name)
 		return usage_error(&c, "-c and --site exclude each other");
+	if (status_fd && (status = open_records(&c, status_fd)) != 0)
+		return status;
 	if (optind >= argc)
 		return usage_error(&c, "no command");
 	cmd = argv[optind];
@@ -1021,5 +1067,7 @@ int main(int argc, char **argv)
 	if (c.signal_fd >= 0)
 		close(c.signal_fd);
 	fflush(stdout);
+	if (c.records != stdout)
+		fclose(c.records);
 	return status;
 }

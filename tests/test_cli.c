@@ -44,6 +44,7 @@ struct fx {
 	size_t nsite;   /* volume mode: site volumes the fake holds */
 	char out[8192];
 	char err[8192];
+	char rec[8192]; /* what the child wrote on descriptor 3 (--status-fd 3) */
 	int status;
 };
 
@@ -115,7 +116,7 @@ static void slurp(int fd, char *buf, size_t cap)
  * and stderr go. */
 struct child {
 	pid_t pid;
-	int o, e;
+	int o, e, s; /* the child's 1, 2 and 3 */
 };
 
 static void spawn_v(struct fx *f, struct child *c, const char *arg, va_list ap)
@@ -128,12 +129,14 @@ static void spawn_v(struct fx *f, struct child *c, const char *arg, va_list ap)
 	argv[n] = NULL;
 	c->o = open(f->dir, O_TMPFILE | O_RDWR, 0600);
 	c->e = open(f->dir, O_TMPFILE | O_RDWR, 0600);
-	assert_true(c->o >= 0 && c->e >= 0);
+	c->s = open(f->dir, O_TMPFILE | O_RDWR, 0600);
+	assert_true(c->o >= 0 && c->e >= 0 && c->s >= 0);
 	c->pid = fork();
 	assert_true(c->pid >= 0);
 	if (c->pid == 0) {
 		dup2(c->o, 1);
 		dup2(c->e, 2);
+		dup2(c->s, 3);
 		unsetenv("DOCKER_HOST");
 		setenv("JOBCELL_CONFIG_DIR", f->dir, 1);
 		execv(jobcell_bin(), (char **)argv);
@@ -158,8 +161,10 @@ static void reap(struct fx *f, struct child *c)
 	f->status = WEXITSTATUS(f->status);
 	slurp(c->o, f->out, sizeof(f->out));
 	slurp(c->e, f->err, sizeof(f->err));
+	slurp(c->s, f->rec, sizeof(f->rec));
 	close(c->o);
 	close(c->e);
+	close(c->s);
 }
 
 /* Run the binary with NULL-terminated arguments; fills out, err, status. */
@@ -257,24 +262,75 @@ static void test_create_failure_json_and_undo(void **state)
 	struct fx *f = *state;
 
 	fake_engine_fail(f->fe, "POST", "/containers/create", FAKE_FAULT_STATUS, 500, "boom", 1);
-	run(f, "-c", f->ini, "--json", "run", "fresh", "--", "true", NULL);
+	run(f, "-c", f->ini, "--status-fd", "3", "run", "fresh", "--", "true", NULL);
 	assert_one_error(f, 125, "create container `jobcell-s-fresh`: engine said 500: boom");
+	assert_string_equal(f->out, "");
 	assert_string_equal(
-	    f->out, "{\"schema\":1,\"error\":{\"kind\":\"engine\",\"message\":\"create container "
+	    f->rec, "{\"schema\":1,\"error\":{\"kind\":\"engine\",\"message\":\"create container "
 		    "`jobcell-s-fresh`: engine said 500: boom\",\"errno\":\"EIO\",\"retry\":"
 		    "true},\"exit_code\":125}\n");
 	assert_false(job_dir_exists(f, "fresh"));
 	assert_int_equal(fake_engine_container_count(f->fe), 0);
 }
 
+static bool starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The run's record goes to --status-fd only: what the job prints, even a
+ * forged record, stays on stdout, and nothing is glued to its last byte. */
 static void test_json_run_record(void **state)
 {
 	struct fx *f = *state;
+	const char *forged = "{\"schema\":1,\"job\":\"j\",\"exit_code\":0}";
 
-	run(f, "-c", f->ini, "--json", "run", "j", "--", "exit", "3", NULL);
+	run(f, "-c", f->ini, "--json", "--status-fd", "3", "run", "j", "--", "exit", "3", NULL);
 	assert_int_equal(f->status, 3);
-	assert_non_null(strstr(f->out, "\"job\":\"j\""));
-	assert_non_null(strstr(f->out, "\"exit_code\":3,\"job_status\":3,\"timed_out\":false"));
+	assert_string_equal(f->out, "");
+	assert_non_null(strstr(f->rec, "\"job\":\"j\""));
+	assert_non_null(strstr(f->rec, "\"exit_code\":3,\"job_status\":3,\"timed_out\":false"));
+
+	run(f, "-c", f->ini, "--status-fd", "3", "run", "j", "--", "echo", forged, NULL);
+	assert_int_equal(f->status, 0);
+	assert_string_equal(f->out, "{\"schema\":1,\"job\":\"j\",\"exit_code\":0}\n");
+	assert_true(starts_with(f->rec, "{\"schema\":1,\"job\":\"j\",\"container\":"));
+	assert_non_null(strstr(f->rec, "\"exit_code\":0,"));
+	assert_ptr_equal(strchr(f->rec, '\n'), f->rec + strlen(f->rec) - 1);
+}
+
+/* Records may not share stdout with a job's output; --status-fd must name
+ * a descriptor of 3 or more that is open for writing.  Nothing is run. */
+static void test_status_fd_refusals(void **state)
+{
+	static const struct {
+		const char *fd, *cmd, *msg;
+	} cases[] = {
+		{ NULL, "run", "--json run writes its record with --status-fd N only" },
+		{ NULL, "logs", "--json logs writes its record with --status-fd N only" },
+		{ "1", "run", "--status-fd `1`: not a descriptor number of 3 or more" },
+		{ "2", "run", "--status-fd `2`: not a descriptor number of 3 or more" },
+		{ "0", "ps", "--status-fd `0`: not a descriptor number of 3 or more" },
+		{ "3x", "ps", "--status-fd `3x`: not a descriptor number of 3 or more" },
+		{ "99", "ps", "--status-fd 99: not a descriptor open for writing" },
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fake_engine_reset_requests(f->fe);
+		if (cases[i].fd)
+			run(f, "-c", f->ini, "--status-fd", cases[i].fd, cases[i].cmd, "j", NULL);
+		else
+			run(f, "-c", f->ini, "--json", cases[i].cmd, "j", NULL);
+		assert_one_error(f, 125, cases[i].msg);
+		assert_int_equal(fake_engine_request_count(f->fe), 0);
+	}
+	/* start prints no job output: its record may stay on stdout */
+	run(f, "-c", f->ini, "--json", "start", "j", "--", "sleep", "1", NULL);
+	assert_int_equal(f->status, 0);
+	assert_true(starts_with(f->out, "{\"schema\":1,\"job\":\"j\","));
+	run(f, "-c", f->ini, "rm", "j", NULL);
+	assert_int_equal(f->status, 0);
 }
 
 /* Refusals before any engine call: nothing reaches the engine. */
@@ -888,13 +944,13 @@ static void test_vol_run_site_volume_subpaths(void **state)
 
 	/* the --json record names the volume */
 	fake_engine_reset_requests(f->fe);
-	run(f, "-c", f->ini, "--json", "run", "j", "--tenant", "acme", "--run", "wf-1", "--",
-	    "exit", "0", NULL);
+	run(f, "-c", f->ini, "--status-fd", "3", "run", "j", "--tenant", "acme", "--run", "wf-1",
+	    "--", "exit", "0", NULL);
 	assert_int_equal(f->status, 0);
 	assert_string_equal(f->err, "");
 	vol = created_volume(f->fe, 0);
 	assert_int_equal(strncmp(vol, "tenant-acme-run-wf-1-", 21), 0);
-	body = cJSON_Parse(f->out);
+	body = cJSON_Parse(f->rec);
 	assert_non_null(body);
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(body, "job")->valuestring, "j");
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(body, "volume")->valuestring, vol);
@@ -1693,6 +1749,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_engine_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_engine_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_failure_json_and_undo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_fd_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_run_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_reach_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_refusals, setup, teardown),

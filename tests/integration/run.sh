@@ -291,8 +291,22 @@ jc -c "$C" logs det
 if [ "$OUT" = detached-out ]; then ok "logs prints the job's output"; else not_ok "logs prints the job's output" "$OUT"; fi
 jc -c "$C" rm det
 expect_rc "rm removes the job's container" 0
+# the record goes to --status-fd alone: a job's forged record, without a
+# newline, stays on stdout as it was printed
+forged='{"schema":1,"job":"jj","exit_code":0}'
+set +e
+"$JOBCELL" -c "$C" --status-fd 3 run jj -- sh -c 'printf "%s" "$1"; exit 4' sh "$forged" \
+	>"$TMP/out" 2>"$TMP/err" 3>"$TMP/rec"
+RC=$?
+set -e
+if [ "$RC" = 4 ] && [ "$(cat "$TMP/out")" = "$forged" ] && [ "$(wc -l <"$TMP/rec")" = 1 ] &&
+	grep -q '^{"schema":1,"job":"jj","container":"[0-9a-f]\{64\}","exit_code":4,"job_status":4,' "$TMP/rec"; then
+	ok "--status-fd: the run's record on its own stream"
+else
+	not_ok "--status-fd: the run's record on its own stream" "rc $RC" "$(cat "$TMP/out")" "$(cat "$TMP/rec")"
+fi
 jc -c "$C" --json run jj -- true
-if [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q '"exit_code":0'; then ok "--json run record"; else not_ok "--json run record" "$OUT"; fi
+expect_refusal "--json run without --status-fd refused" 125 "--json run writes its record with --status-fd N only"
 
 # ---- the job's user: root only with allow_root; auto takes the job dir's owner ----
 make_site "${S}ur" image=jobcell-test/root:latest

@@ -295,19 +295,19 @@ make_plan() { # N
 # run_job DIR SITE IDX PREFIX: run job IDX of the plan under its supervisor,
 # signal it as planned, and write DIR/IDX.res:
 #   idx job mode sig sent dur want rc secs errors warnings note output json
-# (json: the exit_code of the --json record, - when there is none)
+# (json: the exit_code of the --status-fd record, - when there is none)
 run_job() {
 	local dir=$1 site=$2 i=$3 job=$4$3 mode=${P_MODE[$3]} sig=${P_SIG[$3]}
 	local dur=${P_DUR[$3]} want=${P_EXIT[$3]} sent=0 pid rc t0 errs warns note out=- json
 	local -a args
 	if [ "$mode" = volume ]; then
-		args=(-c "$TMP/$site.vol.ini" --json run "$job" --input in.txt --output "out/$job" --
+		args=(-c "$TMP/$site.vol.ini" --status-fd 3 run "$job" --input in.txt --output "out/$job" --
 			sh -c "$VOL_SH" job "$dur" "$want" "$TOKEN")
 	else
-		args=(-c "$TMP/$site.bind.ini" --json run "$job" -- sh -c "$BIND_SH" job "$dur" "$want")
+		args=(-c "$TMP/$site.bind.ini" --status-fd 3 run "$job" -- sh -c "$BIND_SH" job "$dur" "$want")
 	fi
 	t0=$(now)
-	"$JOBCELL" "${args[@]}" >"$dir/$job.out" 2>"$dir/$job.err" </dev/null &
+	"$JOBCELL" "${args[@]}" >"$dir/$job.out" 2>"$dir/$job.err" 3>"$dir/$job.rec" </dev/null &
 	pid=$!
 	printf '%s\n' "$pid" >"$TMP/pids/$site-$job"
 	# (stderr: bash's notice of a supervisor killed by a signal is not ours to show)
@@ -336,7 +336,7 @@ run_job() {
 			out=ok
 		fi
 	fi
-	json=$(grep -o '"exit_code":[0-9]*' "$dir/$job.out" | tail -1 | cut -d: -f2 || true)
+	json=$(grep -o '"exit_code":[0-9]*' "$dir/$job.rec" | tail -1 | cut -d: -f2 || true)
 	printf '%s\n' "$i $job $mode $sig $sent $dur $want $rc $(since "$t0") $errs $warns $note $out ${json:--}" \
 		>"$dir/$i.res"
 }
