@@ -223,6 +223,23 @@ static int check_silent_wait(struct life *l, int64_t now, jc_error *err)
 	return begin(l, JC_OP_INSPECT, 0, false, &l->look, err);
 }
 
+/* An engine timeout after the kill and the wait still silent: say what is
+ * known.  An engine that never answered the kill is not a container seen
+ * running (a frozen engine shows neither). */
+static int kill_unanswered(const struct life *l, int64_t engine_ms, jc_error *err)
+{
+	long long s = (long long)(engine_ms / 1000);
+
+	if (!jc_op_answered(l->kill))
+		return jc_error_set(err, JC_ERR_ENGINE, ETIMEDOUT,
+				    "kill container `%s`: the engine did not answer in %llds",
+				    l->plan->name, s);
+	return jc_error_set(err, JC_ERR_ENGINE, ETIMEDOUT,
+			    "wait for container `%s`: the engine reported no end %llds after "
+			    "the kill",
+			    l->plan->name, s);
+}
+
 /* The supervision loop proper: returns when the wait has an answer. */
 static int supervise(struct life *l, jc_error *err)
 {
@@ -258,9 +275,7 @@ static int supervise(struct life *l, jc_error *err)
 		if (check_silent_wait(l, now, err) < 0)
 			return -1;
 		if (l->kill && now >= l->kill_at + engine_ms)
-			return jc_error_set(err, JC_ERR_ENGINE, ETIMEDOUT,
-					    "stop container `%s`: still running %llds after kill",
-					    l->plan->name, (long long)(engine_ms / 1000));
+			return kill_unanswered(l, engine_ms, err);
 		if (deadline && !l->stop && deadline < next)
 			next = deadline;
 		r = jc_backend_poll(l->e, o->signal_fd, pump(l->logs, poll_for(next)), err);

@@ -666,6 +666,33 @@ static void test_second_signal_kills_at_once(void **state)
 	jc_run_result_free(&r);
 }
 
+/* An engine that swallows the kill: the error says the kill went
+ * unanswered, not that the container was seen running. */
+static void test_unanswered_kill_says_so(void **state)
+{
+	struct fixture *f = *state;
+	struct jc_supervise_opts o = opts(f);
+	struct sender s = { 2, 300 };
+	struct jc_run_result r = { 0 };
+	jc_error err = { 0 };
+	struct jc_plan *p;
+	pthread_t t;
+
+	f->cfg.stop_grace_ms = 20000; /* the stop alone would take 20 s */
+	p = plan_for(f, 0, "stubborn", "30", NULL);
+	fake_engine_fail(f->fe, "POST", "/kill", FAKE_FAULT_HANG, 0, NULL, 1);
+	assert_int_equal(pthread_create(&t, NULL, send_signals, &s), 0);
+	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), -1);
+	pthread_join(t, NULL);
+	assert_string_equal(err.msg,
+			    "kill container `jobcell-s-j`: the engine did not answer in 2s");
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	fake_engine_clear_faults(f->fe);
+	jc_error_clear(&err);
+	jc_run_result_free(&r);
+	jc_plan_free(p);
+}
+
 /* A parent gone, or a signal, before the start: nothing is created.  (A
  * parent dying mid-run is covered on the real engine.) */
 static void test_parent_gone_before_start_creates_nothing(void **state)
@@ -776,6 +803,7 @@ int main(void)
 		cmocka_unit_test_setup(test_signal_stops_with_grace, reset),
 		cmocka_unit_test_setup(test_stubborn_job_killed_after_grace, reset),
 		cmocka_unit_test_setup(test_second_signal_kills_at_once, reset),
+		cmocka_unit_test_setup(test_unanswered_kill_says_so, reset),
 		cmocka_unit_test_setup(test_parent_gone_before_start_creates_nothing, reset),
 		cmocka_unit_test_setup(test_detached_wait_and_logs, reset),
 		cmocka_unit_test_setup(test_logs_follow_last_line, reset),
