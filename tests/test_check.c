@@ -81,7 +81,7 @@ static void test_good_report(void **state)
 	const char *const *p = jc_check_promises(&n);
 
 	(void)state;
-	assert_int_equal(n, 13);
+	assert_int_equal(n, 14);
 	parse(&r, text, strlen(text));
 	assert_int_equal(r.n, n);
 	assert_int_equal(r.ignored, 0);
@@ -429,7 +429,9 @@ static void test_probe_cmd(void **state)
 			       "--tmp-size",
 			       "67108864",
 			       "--run-size",
-			       "0" };
+			       "0",
+			       "--root-mode",
+			       "0555" };
 	assert_int_equal(cmd.n, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < cmd.n; i++)
 		assert_string_equal(cmd.v[i], want[i]);
@@ -439,7 +441,7 @@ static void test_probe_cmd(void **state)
 	free(cfg.network);
 	cfg.network = strdup("lab-net");
 	assert_int_equal(jc_check_probe_cmd(&cfg, "check.0a0b0c0d", NULL, &cmd, &err), 0);
-	assert_int_equal(cmd.n, 13);
+	assert_int_equal(cmd.n, 15);
 	assert_string_equal(cmd.v[5], "--caps");
 	assert_string_equal(cmd.v[6], "0000000000000400");
 	assert_string_equal(cmd.v[8], "lab-net");
@@ -447,7 +449,7 @@ static void test_probe_cmd(void **state)
 	/* an unknown capability fails and leaves the command as it was */
 	assert_int_equal(jc_strv_push(&cfg.cap_add, "BOGUS"), 0);
 	assert_int_equal(jc_check_probe_cmd(&cfg, "j", NULL, &cmd, &err), -1);
-	assert_int_equal(cmd.n, 13);
+	assert_int_equal(cmd.n, 15);
 	jc_error_clear(&err);
 	jc_strv_free(&cmd);
 	jc_config_free(&cfg);

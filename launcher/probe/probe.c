@@ -8,12 +8,12 @@
  *
  *     jobcell-probe --mount-point DIR --job NAME [--sibling NAME]
  *                   [--caps HEX] [--network NAME] [--tmp-size BYTES]
- *                   [--run-size BYTES]
+ *                   [--run-size BYTES] [--root-mode OCTAL]
  *
  * --sibling names a directory that exists beside the job's on the host and
  * must not be reachable; --caps is the mask of capabilities the site adds
  * (cap_add); --network is the site's network; --tmp-size and --run-size are
- * the site's tmp_size and run_size (writable.h). */
+ * the site's tmp_size and run_size (writable.h); --root-mode is root_mode. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -281,6 +281,34 @@ static void check_root(const char *mp)
 		report(P_ROOT_READONLY, "kept", "as uid %u: create %s, mkdir %s; mounted read-only",
 		       (unsigned)getuid(), ename(f), ename(d));
 	}
+}
+
+/* The mode the site asked for, or what the engine made instead: Docker
+ * 20.10 creates the working directory's parents in the image's file system
+ * (mode 0755) before runc mounts the tmpfs there, and runc gives a tmpfs
+ * the mode of the directory it covers.  Only the read-only mount stops
+ * writes (workspace-root-readonly); this row says whether the mode is the
+ * one configured. */
+static void check_root_mode(const char *mp, long want)
+{
+	struct stat st;
+
+	if (want < 0) {
+		report(P_ROOT_MODE, "unknown", "no --root-mode given");
+		return;
+	}
+	if (stat(mp, &st) < 0) {
+		report(P_ROOT_MODE, "unknown", "stat `%s`: %s", mp, ename(errno));
+		return;
+	}
+	if ((long)(st.st_mode & 07777) != want)
+		report(P_ROOT_MODE, "broken",
+		       "`%s` has mode %04o, not root_mode %04lo (the engine gave the tmpfs the "
+		       "mode of the directory it made for the working directory)",
+		       mp, (unsigned)(st.st_mode & 07777), want);
+	else
+		report(P_ROOT_MODE, "kept", "mode %04lo, owner %u:%u", want, (unsigned)st.st_uid,
+		       (unsigned)st.st_gid);
 }
 
 static void check_siblings(const char *mp, const char *job, const char *sibling)
@@ -690,7 +718,8 @@ static void check_network(const char *network)
 static int usage(void)
 {
 	fprintf(stderr, "usage: jobcell-probe --mount-point DIR --job NAME [--sibling NAME] "
-			"[--caps HEX] [--network NAME] [--tmp-size BYTES] [--run-size BYTES]\n");
+			"[--caps HEX] [--network NAME] [--tmp-size BYTES] [--run-size BYTES] "
+			"[--root-mode OCTAL]\n");
 	return 2;
 }
 
@@ -698,6 +727,7 @@ int main(int argc, char **argv)
 {
 	const char *mp = NULL, *job = NULL, *sibling = NULL, *network = "none";
 	uint64_t caps = 0;
+	long root_mode = -1;
 	struct wm_site site = { 0 };
 
 	for (int i = 1; i < argc; i++) {
@@ -720,6 +750,11 @@ int main(int argc, char **argv)
 			if (errno || *end || !*v || n < 0)
 				return usage();
 			*(a[2] == 't' ? &site.tmp_size : &site.run_size) = n;
+		} else if (strcmp(a, "--root-mode") == 0) {
+			errno = 0;
+			root_mode = strtol(v, &end, 8);
+			if (errno || *end || !*v || root_mode < 0 || root_mode > 07777)
+				return usage();
 		} else if (strcmp(a, "--caps") == 0) {
 			errno = 0;
 			caps = strtoull(v, &end, 16);
@@ -737,6 +772,7 @@ int main(int argc, char **argv)
 	printf("# jobcell-probe uid=%u gid=%u\n", (unsigned)getuid(), (unsigned)getgid());
 	read_mounts();
 	check_root(mp);
+	check_root_mode(mp, root_mode);
 	check_siblings(mp, job, sibling);
 	check_readonly_child(P_STARTUP_READONLY, mp, "startup");
 	check_readonly_child(P_LOCAL_READONLY, mp, "local");

@@ -75,7 +75,8 @@ site_ids() {
 count_site() { site_ids "$1" | wc -l; }
 
 # make_site NAME [key=value...]: a workspace with startup/ and local/ and a
-# site file at $TMP/NAME.ini; extra keys go to [job].
+# site file at $TMP/NAME.ini; extra keys go to [job], and the lines of
+# $WORKSPACE_KEYS (if set) to [workspace].
 make_site() {
 	local name=$1; shift
 	local ws=$TMP/$name
@@ -88,6 +89,7 @@ make_site() {
 		printf '[engine]\nendpoint = unix://%s\n' "$SOCK"
 		printf '[site]\nname = %s\n' "$name"
 		printf '[workspace]\npath = %s\n' "$ws"
+		[ -z "${WORKSPACE_KEYS:-}" ] || printf '%s\n' "$WORKSPACE_KEYS"
 		printf '[job]\n'
 		for kv in "$@"; do printf '%s\n' "${kv/=/ = }"; done
 	} >"$TMP/$name.ini"
