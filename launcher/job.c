@@ -810,6 +810,8 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	if (lock_create(&l, detach, err) < 0)
 		goto out;
 	if (jc_supervise_run(l.e, l.plan, &o, res, err) < 0) {
+		/* before the volume's removal, which may take retries */
+		jc_enginelock_release(&l.lock_fd);
 		gate_not_run(&l, err);
 		goto out;
 	}
