@@ -63,6 +63,9 @@ static int open_dir(const char *dir, int *out, jc_error *err)
 	const char *rel = dir;
 	struct stat st;
 
+	if (!dir)
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "[engine] lock_dir is not set: this engine needs its lock");
 	if (dir[0] != '/')
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 				    "[engine] lock_dir `%s`: not an absolute path", dir);
@@ -137,23 +140,25 @@ static void write_stamp(int fd)
 
 	/* for the next waiter's message and progress only: a failure costs
 	 * the message its pid, not the lock */
-	if (ftruncate(fd, 0) == 0 && pwrite(fd, s, (size_t)n, 0) < 0)
-		return;
+	if (ftruncate(fd, 0) == 0)
+		(void)!pwrite(fd, s, (size_t)n, 0);
 }
 
 int jc_enginelock_take(const char *dir, const char *site, const char *endpoint,
 		       int64_t timeout_ms, int signal_fd, pid_t parent, const char *what, int *out,
 		       jc_error *err)
 {
-	cleanup_free char *path = jc_enginelock_path(dir, site, endpoint);
+	cleanup_free char *path = NULL;
 	cleanup_close int dfd = -1;
 	cleanup_close int fd = -1;
 	char seen[STAMP_MAX] = "", now[STAMP_MAX];
 	int64_t until = jc_mono_ms() + timeout_ms;
 
-	if (!path)
+	if (open_dir(dir, &dfd, err) < 0)
+		return jc_error_wrap(err, "%s", what);
+	if (!(path = jc_enginelock_path(dir, site, endpoint)))
 		return jc_error_oom(err);
-	if (open_dir(dir, &dfd, err) < 0 || (fd = open_file(dfd, path, err)) < 0)
+	if ((fd = open_file(dfd, path, err)) < 0)
 		return jc_error_wrap(err, "%s", what);
 	read_stamp(fd, seen);
 	for (;;) {

@@ -19,7 +19,8 @@
  * out of memory. */
 char *jc_enginelock_path(const char *dir, const char *site, const char *endpoint);
 
-/* Take the lock of `site` on `endpoint`: `dir` (absolute) is made 0700 when
+/* Take the lock of `site` on `endpoint`: `dir` (absolute; NULL, an unset
+ * [engine] lock_dir, is refused) is made 0700 when
  * missing, and must be a directory owned by jobcell's user that no one else
  * may enter; the lock file in it is made 0600.  The lock is flock(2), so the
  * kernel drops it when its holder dies, however it dies; the holder writes

@@ -278,6 +278,11 @@ static void test_dir_checks(void **state)
 	assert_non_null(strstr(f->err.msg, "(symlinks are not followed)"));
 	jc_error_clear(&f->err);
 
+	assert_int_equal(jc_enginelock_take(NULL, "s", EP, 100, -1, 0, WHAT, &fd, &f->err), -1);
+	assert_string_equal(f->err.msg,
+			    WHAT ": [engine] lock_dir is not set: this engine needs its lock");
+	jc_error_clear(&f->err);
+
 	assert_int_equal(jc_enginelock_take("run/jobcell", "s", EP, 100, -1, 0, WHAT, &fd, &f->err),
 			 -1);
 	assert_string_equal(f->err.msg, WHAT ": [engine] lock_dir `run/jobcell`: not an absolute "
