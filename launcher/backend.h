@@ -63,6 +63,9 @@ void jc_volume_list_free(struct jc_volume_list *l);
 enum jc_feature {
 	JC_FEATURE_VOLUME_SUBPATH,    /* a mount of a subpath of a volume */
 	JC_FEATURE_CREATE_MOUNTPOINT, /* binds that create their source (check's report) */
+	/* containers sharing two or more named volumes can be created at
+	 * once: false on Podman, which can deadlock (enginelock.c) */
+	JC_FEATURE_CONCURRENT_CREATE,
 };
 
 /* The asynchronous operations of supervision, on one container. */

@@ -83,6 +83,7 @@ struct key_def {
 static const struct key_def keys[] = {
 	K("engine", "endpoint", T_STRING, endpoint, "unix:///var/run/docker.sock", OV_NEVER),
 	K("engine", "timeout", T_DURATION, engine_timeout_ms, "30s", OV_NEVER),
+	K("engine", "lock_dir", T_PATH, lock_dir, "/run/jobcell", OV_NEVER),
 	K("site", "name", T_NAME, site_name, "", OV_NEVER),
 	K("workspace", "mode", T_WS_MODE, ws_mode, "bind", OV_NEVER),
 	K("workspace", "path", T_PATH, ws_path, "", OV_NEVER),

@@ -16,6 +16,7 @@ struct jc_config {
 	/* [engine] */
 	char *endpoint;
 	int64_t engine_timeout_ms;
+	char *lock_dir; /* where the engine locks are (enginelock.c) */
 	/* [site] */
 	char *site_name;
 	/* [workspace] */

@@ -295,10 +295,12 @@ static int http_failure(struct jc_http *e, long status, const char *body, const 
 
 static size_t hdr_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
-	struct jc_http_header *hc = ud;
-	size_t n = size * nmemb, klen = strlen(hc->name);
+	size_t n = size * nmemb;
 
-	if (n > klen && strncasecmp(ptr, hc->name, klen) == 0) {
+	for (struct jc_http_header *hc = ud; hc->name; hc++) {
+		size_t klen = strlen(hc->name);
+		if (n <= klen || strncasecmp(ptr, hc->name, klen) != 0)
+			continue;
 		const char *v = ptr + klen;
 		size_t len = n - klen;
 		while (len && (*v == ' ' || *v == '\t'))

@@ -28,8 +28,9 @@ int64_t jc_http_timeout(const struct jc_http *h);
 /* `s` escaped for a URL query.  Caller frees. */
 char *jc_http_escape(const char *s);
 
-/* One response header to keep: `name` with its colon ("api-version:"),
- * case-insensitive; a value too long for `value` is kept as "?". */
+/* A response header to keep: `name` with its colon ("api-version:"),
+ * case-insensitive; a value too long for `value` is kept as "?".  Calls take
+ * an array of them ended by one whose name is NULL. */
 struct jc_http_header {
 	const char *name;
 	char value[32];
@@ -38,8 +39,8 @@ struct jc_http_header {
 /* A call on the reused connection; `path` is everything after the host.
  * A status >= 400 becomes an error carrying `step`, `object` and the
  * engine's message; a failed transfer one saying what failed and where.
- * `body` (may be NULL) gets the answer, capped at 8 MiB.  `hdr` may be
- * NULL. */
+ * `body` (may be NULL) gets the answer, capped at 8 MiB.  `hdr` (may be
+ * NULL) is the array of headers to keep. */
 int jc_http_call(struct jc_http *h, const char *method, const char *path, const char *json,
 		 int64_t timeout_ms, struct jc_http_header *hdr, const char *step,
 		 const char *object, char **body, jc_error *err);

@@ -23,6 +23,7 @@
 #include "fsutil.h"
 #include "cleanup.h"
 #include "data.h"
+#include "enginelock.h"
 #include "job.h"
 #include "mount_gate.h"
 #include "names.h"
@@ -319,6 +320,7 @@ struct launch {
 	void *sink_ctx;
 	char gate_line[512];
 	bool gate_said;
+	int lock_fd; /* the engine lock while it is held, else -1 */
 };
 
 /* A workspace strategy: what differs between a job directory on disk and
@@ -665,6 +667,7 @@ static int before_start(void *ctx, jc_error *err)
 	struct launch *l = ctx;
 	struct jc_tar_opts o = { ".", l->j->cfg.job_mode & 0777, l->uid, l->gid };
 
+	jc_enginelock_release(&l->lock_fd); /* the container is made */
 	if ((l->ws_ops->recheck && l->ws_ops->recheck(l, err) < 0) ||
 	    jc_data_recheck(&l->j->cfg, &l->data, err) < 0)
 		return -1;
@@ -692,8 +695,30 @@ static int after_exit(void *ctx, const char *id, jc_error *err)
 			    &l->j->progress, err);
 }
 
+/* Podman creates containers that share two named volumes one at a time or
+ * deadlocks (podman#20313), and every volume-mode job of a site mounts the
+ * site's two: the create goes under the site's engine lock, released by
+ * before_start once the container is made (enginelock.h). */
+static int lock_create(struct launch *l, bool detach, jc_error *err)
+{
+	const struct jc_config *cfg = &l->j->cfg;
+	cleanup_free char *what = NULL;
+
+	if (cfg->ws_mode != JC_WS_VOLUME ||
+	    jc_backend_supports(l->e, JC_FEATURE_CONCURRENT_CREATE, NULL))
+		return 0;
+	if (asprintf(&what, "create container `%s`", l->plan->name) < 0) {
+		what = NULL;
+		return jc_error_oom(err);
+	}
+	return jc_enginelock_take(cfg->lock_dir, cfg->site_name, cfg->endpoint,
+				  cfg->engine_timeout_ms, l->j->signal_fd,
+				  detach ? 0 : l->j->parent, what, &l->lock_fd, err);
+}
+
 static void launch_free(struct launch *l)
 {
+	jc_enginelock_release(&l->lock_fd);
 	jc_plan_free(l->plan);
 	jc_strv_free(&l->req.passed_env);
 	jc_inputs_free(&l->in);
@@ -719,6 +744,7 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 		.ws = { .root_fd = -1, .startup_fd = -1, .local_fd = -1, .job_fd = -1 },
 		.base_fd = -1,
 		.out_fd = -1,
+		.lock_fd = -1,
 	};
 	const char *image;
 	bool made = false;
@@ -781,7 +807,11 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 		.after_exit = after_exit,
 		.after_exit_ctx = &l,
 	};
+	if (lock_create(&l, detach, err) < 0)
+		goto out;
 	if (jc_supervise_run(l.e, l.plan, &o, res, err) < 0) {
+		/* before the volume's removal, which may take retries */
+		jc_enginelock_release(&l.lock_fd);
 		gate_not_run(&l, err);
 		goto out;
 	}

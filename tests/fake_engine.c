@@ -96,6 +96,7 @@ struct fake_engine {
 	pthread_cond_t cond;
 	bool stopping;
 	char *api_version;
+	bool libpod; /* the ping says Libpod-Api-Version: as Podman */
 	char dir[256];
 	char sock[300];
 	struct MHD_Daemon *daemon;
@@ -1864,7 +1865,9 @@ static enum MHD_Result route(struct fake_engine *fe, struct MHD_Connection *conn
 		struct MHD_Response *r =
 		    MHD_create_response_from_buffer(2, (void *)"OK", MHD_RESPMEM_PERSISTENT);
 		if (r && (MHD_add_response_header(r, "Docker-Experimental", "false") != MHD_YES ||
-			  MHD_add_response_header(r, "Ostype", "linux") != MHD_YES)) {
+			  MHD_add_response_header(r, "Ostype", "linux") != MHD_YES ||
+			  (fe->libpod &&
+			   MHD_add_response_header(r, "Libpod-Api-Version", "4.3.1") != MHD_YES))) {
 			MHD_destroy_response(r);
 			r = NULL;
 		}
@@ -2415,6 +2418,13 @@ const char *fake_engine_mount_subpath(struct fake_engine *fe, const char *contai
 			sub = c->mounts[i].subpath;
 	pthread_mutex_unlock(&fe->lock);
 	return sub;
+}
+
+void fake_engine_set_libpod(struct fake_engine *fe, bool libpod)
+{
+	pthread_mutex_lock(&fe->lock);
+	fe->libpod = libpod;
+	pthread_mutex_unlock(&fe->lock);
 }
 
 void fake_engine_volume_collide(struct fake_engine *fe, int times)

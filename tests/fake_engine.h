@@ -40,6 +40,8 @@ struct fake_engine *fake_engine_start(const char *api_version);
 void fake_engine_stop(struct fake_engine *fe);
 /* Absolute path of the socket. */
 const char *fake_engine_socket(const struct fake_engine *fe);
+/* Answer the ping as Podman does (Libpod-Api-Version: 4.3.1), or not. */
+void fake_engine_set_libpod(struct fake_engine *fe, bool libpod);
 
 /* Known images: create fails with 404 "No such image: NAME" for others.
  * `user` is the image's Config.User ("" for root). */

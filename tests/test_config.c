@@ -190,6 +190,7 @@ static void test_defaults(void **state)
 	assert_null(c->site_volume);
 	assert_false(c->keep);
 	assert_null(c->transfer_dir);
+	assert_string_equal(c->lock_dir, "/run/jobcell");
 	assert_int_equal(c->problems.n, 0);
 }
 
@@ -198,6 +199,7 @@ static void test_keys_table(void **state)
 	static const struct jc_config_key want[] = {
 		{ "engine", "endpoint", "unix:///var/run/docker.sock" },
 		{ "engine", "timeout", "30s" },
+		{ "engine", "lock_dir", "/run/jobcell" },
 		{ "site", "name", "" },
 		{ "workspace", "mode", "bind" },
 		{ "workspace", "path", "" },
@@ -1697,7 +1699,7 @@ static void test_override_never(void **state)
 		"endpoint",    "name",      "mode",          "path",           "host_path",
 		"mount_point", "root_mode", "root_readonly", "root_size",      "job_mode",
 		"reserved",    "tenant",    "run",           "startup_volume", "local_volume",
-		"site_volume", "keep",      "transfer_dir",  "labels",
+		"site_volume", "keep",      "transfer_dir",  "labels",         "lock_dir",
 	};
 	struct fx *f = *state;
 	char want[160];

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,6 +26,7 @@
 #include <archive_entry.h>
 #include <cmocka.h>
 
+#include "enginelock.h"
 #include "fake_engine.h"
 
 /* The binary under test: $JOBCELL_BIN (the Makefile's, of the build
@@ -445,13 +447,147 @@ static int print_table(void **state)
 	return 0;
 }
 
+/* ---- the engine lock: a step of jobcell's own before the create ---- */
+
+enum lock_case {
+	LK_FREE,     /* nothing in the way */
+	LK_OPEN_DIR, /* lock_dir exists, mode 0755 */
+	LK_HELD,     /* another process holds the site's lock */
+};
+
+/* Run the volume job on a fake that answers the ping as Podman (`libpod`)
+ * or as Docker, with [engine] lock_dir = DIR/locks (into `locks`).  With
+ * LK_HELD, *holder is the process that holds the lock. */
+static int lock_run(struct fx *f, bool libpod, enum lock_case lc, char *locks, size_t cap,
+		    pid_t *holder)
+{
+	char text[256], ep[300];
+	FILE *o;
+
+	fx_open(f, S_VOLUME);
+	fake_engine_set_libpod(f->fe, libpod);
+	snprintf(locks, cap, "%s/locks", f->dir);
+	snprintf(text, sizeof(text), "[engine]\nlock_dir = %s\n", locks);
+	o = fopen(f->ini, "a");
+	assert_non_null(o);
+	fputs(text, o);
+	fclose(o);
+	if (lc == LK_OPEN_DIR) {
+		assert_int_equal(mkdir(locks, 0755), 0);
+		assert_int_equal(chmod(locks, 0755), 0);
+	}
+	if (lc == LK_HELD) {
+		int pipefd[2];
+		char c;
+		snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
+		assert_int_equal(mkdir(locks, 0700), 0);
+		assert_int_equal(pipe(pipefd), 0);
+		*holder = fork();
+		assert_true(*holder >= 0);
+		if (*holder == 0) {
+			char *path = jc_enginelock_path(locks, "s", ep);
+			int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+			if (fd < 0 || flock(fd, LOCK_EX) < 0 || dprintf(fd, "%ld 0\n", (long)getpid()) < 0)
+				_exit(1);
+			(void)!write(pipefd[1], "x", 1);
+			for (;;)
+				pause();
+		}
+		close(pipefd[1]);
+		assert_int_equal(read(pipefd[0], &c, 1), 1);
+		close(pipefd[0]);
+	}
+	return run(f, "run", "j", "--input", "in.txt", "--output", "out", "--", "exit", "0", NULL);
+}
+
+/* Nothing of the job is left on the engine: no container, no volume. */
+static void nothing_left(struct fx *f)
+{
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	assert_int_equal(fake_engine_volume_count(f->fe), f->nsite);
+}
+
+/* Podman: the create goes under the site's lock, in a directory made 0700,
+ * free again afterwards.  Docker: no lock, no directory. */
+static void test_lock_podman_only(void **state)
+{
+	struct fx f;
+	char locks[128], line[200], cmd[600];
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(lock_run(&f, true, LK_FREE, locks, sizeof(locks), NULL), 0);
+	assert_int_equal(problem_lines(&f, line, sizeof(line)), 0);
+	assert_int_equal(stat(locks, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	snprintf(cmd, sizeof(cmd),
+		 "[ \"$(ls '%s')\" = \"$(ls '%s' | grep -x 's-[0-9a-f]\\{16\\}\\.lock')\" ] && "
+		 "flock -n '%s'/s-*.lock true",
+		 locks, locks, locks);
+	assert_int_equal(system(cmd), 0);
+	nothing_left(&f);
+	fx_close(&f);
+
+	assert_int_equal(lock_run(&f, false, LK_FREE, locks, sizeof(locks), NULL), 0);
+	assert_int_equal(problem_lines(&f, line, sizeof(line)), 0);
+	assert_int_equal(stat(locks, &st), -1);
+	nothing_left(&f);
+	fx_close(&f);
+}
+
+/* A lock directory others may enter: 125, one error line naming the key,
+ * and the job's volume, made before the create, removed. */
+static void test_lock_dir_refused(void **state)
+{
+	struct fx f;
+	char locks[128], line[300], want[512];
+
+	(void)state;
+	assert_int_equal(lock_run(&f, true, LK_OPEN_DIR, locks, sizeof(locks), NULL), 125);
+	assert_int_equal(problem_lines(&f, line, sizeof(line)), 1);
+	snprintf(want, sizeof(want),
+		 "jobcell: error: create container `jobcell-s-j`: [engine] lock_dir `%s`: mode "
+		 "0755: others could hold its locks (want 0700)",
+		 locks);
+	assert_string_equal(line, want);
+	nothing_left(&f);
+	fx_close(&f);
+}
+
+/* A holder that keeps the lock (a stopped jobcell): after [engine] timeout
+ * (1 s here) without a change, 125 and one error line naming the lock and
+ * the holder's pid; nothing left. */
+static void test_lock_held(void **state)
+{
+	struct fx f;
+	char locks[128], line[300], want[64];
+	pid_t holder = 0;
+
+	(void)state;
+	assert_int_equal(lock_run(&f, true, LK_HELD, locks, sizeof(locks), &holder), 125);
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	assert_int_equal(problem_lines(&f, line, sizeof(line)), 1);
+	assert_non_null(strstr(line, "jobcell: error: create container `jobcell-s-j`: engine lock `"));
+	snprintf(want, sizeof(want), "` held by pid %ld for 1s: ", (long)holder);
+	assert_non_null(strstr(line, want));
+	nothing_left(&f);
+	fx_close(&f);
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[NCALLS];
+	struct CMUnitTest tests[NCALLS + 3];
 
 	for (size_t i = 0; i < NCALLS; i++) {
 		tests[i] = (struct CMUnitTest){ calls[i].name, test_row, NULL, NULL,
 						(void *)(uintptr_t)i };
 	}
-	return _cmocka_run_group_tests("faults", tests, NCALLS, NULL, print_table);
+	tests[NCALLS] = (struct CMUnitTest){ "engine lock: Podman only", test_lock_podman_only,
+					     NULL, NULL, NULL };
+	tests[NCALLS + 1] = (struct CMUnitTest){ "engine lock: lock_dir refused",
+						 test_lock_dir_refused, NULL, NULL, NULL };
+	tests[NCALLS + 2] = (struct CMUnitTest){ "engine lock: held", test_lock_held, NULL, NULL,
+						 NULL };
+	return _cmocka_run_group_tests("faults", tests, NCALLS + 3, NULL, print_table);
 }

@@ -23,6 +23,7 @@ struct jc_docker {
 	struct jc_backend base;
 	struct jc_http *http;
 	char api[16]; /* negotiated, "" before ping */
+	bool libpod;  /* the ping named a Libpod API version: Podman answers */
 };
 
 /* An operation in flight: one asynchronous request, and the demultiplexer
@@ -134,29 +135,30 @@ static int api_number(const char *v)
 static int docker_ping(struct jc_backend *b, jc_error *err)
 {
 	struct jc_docker *e = docker(b);
-	struct jc_http_header hc = { "api-version:", "" };
+	struct jc_http_header hc[] = { { "api-version:", "" }, { "libpod-api-version:", "" }, { 0 } };
 	const char *endpoint = jc_http_endpoint(e->http);
 	cleanup_free char *body = NULL;
 	int have, min = api_number(JC_API_MIN), max = api_number(JC_API_MAX);
 
 	e->api[0] = '\0';
-	if (call(e, "GET", "/_ping", NULL, e->base.timeout_ms, &hc, "ping engine", endpoint, &body,
+	if (call(e, "GET", "/_ping", NULL, e->base.timeout_ms, hc, "ping engine", endpoint, &body,
 		 err) < 0)
 		return -1;
-	if (!*hc.value)
+	e->libpod = *hc[1].value != '\0';
+	if (!*hc[0].value)
 		return jc_error_set(err, JC_ERR_ENGINE, EPROTO,
 				    "ping engine `%s`: the engine did not name its API version",
 				    endpoint);
-	have = api_number(hc.value);
+	have = api_number(hc[0].value);
 	if (have < 0)
 		return jc_error_set(err, JC_ERR_ENGINE, EPROTO,
 				    "ping engine `%s`: malformed API version `%.16s`", endpoint,
-				    hc.value);
+				    hc[0].value);
 	if (have < min)
 		return jc_error_set(err, JC_ERR_ENGINE, EPROTO,
 				    "ping engine `%s`: API %s is older than %s, the oldest jobcell "
 				    "speaks",
-				    endpoint, hc.value, JC_API_MIN);
+				    endpoint, hc[0].value, JC_API_MIN);
 	if (have > max)
 		have = max;
 	snprintf(e->api, sizeof(e->api), "1.%d", have - 100);
@@ -180,6 +182,13 @@ static bool docker_supports(const struct jc_backend *b, enum jc_feature f, const
 			*need = "Engine API " JC_API_CREATE_MOUNTPOINT
 				" (Docker 23.0, BindOptions.CreateMountpoint)";
 		break;
+	case JC_FEATURE_CONCURRENT_CREATE:
+		/* Podman locks a new container's named volumes one by one in no
+		 * fixed order (podman#20313); its fix (podman#20329) cannot be
+		 * told from the API, so every Podman is taken to lack it */
+		if (need)
+			*need = "an engine that is not Podman (podman#20313)";
+		return !cdocker(b)->libpod;
 	}
 	return want && have >= api_number(want);
 }

@@ -26,10 +26,11 @@
 #                     run against a `podman system service` of this run,
 #                     started as bootstrap.sh starts the shared one (same
 #                     binary, configuration and storage), or against the
-#                     shared /run/jobcell-podman.sock.  Podman 4.3 can
-#                     deadlock under the concurrent phase (podman#20313); a
-#                     private service is then killed and restarted, and the
-#                     shared one is not left wedged for everyone else.
+#                     shared /run/jobcell-podman.sock.  Should Podman 4.3
+#                     wedge all the same (podman#20313: jobcell serialises
+#                     the creates it concerns), a private service is killed
+#                     and restarted, and the shared one is not left wedged
+#                     for everyone else; the run fails either way.
 #   STRESS_RESTART    private engines to stop mid-job: "podman docker", one, or
 #                     none [those of ENGINE]
 #   STRESS_JOB_BOUND  seconds one jobcell run may take before it counts as
@@ -557,7 +558,8 @@ stress_engine() { # ENGINE
 	tp=$(now)
 	if ! lists "$SOCK"; then
 		bad "$eng: the engine answers /_ping but no longer lists its containers: wedged" \
-			"(Podman 4.3: concurrent containers on the same named volumes deadlock, podman#20313)"
+			"(Podman 4.3: containers on the same named volumes created at once deadlock, podman#20313;" \
+			"jobcell's engine lock should have kept its creates apart)"
 		if [ $private = 1 ]; then
 			say "  the private Podman service is wedged: killed and started again"
 			stop_private_podman
