@@ -88,8 +88,12 @@ struct jc_gc_item {
 typedef void (*jc_gc_fn)(void *ctx, const struct jc_gc_item *item);
 
 /* Remove what dead supervisors of this site left behind: containers and
- * volumes older than `older_than_ms` whose supervisor is gone; never a live
- * job's, never a kept volume.  Each decision goes to `fn` (may be NULL).
+ * volumes older than `older_than_ms` that are past their jobcell.deadline
+ * (plus [gc] clock_skew), whoever made them, or whose supervisor is gone;
+ * never a kept volume, and before its deadline never a live job's or one
+ * whose supervisor cannot be judged from here (another pid namespace, boot
+ * or host: `jobcell gc --others-gone` is the command line's way to collect
+ * those).  Each decision goes to `fn` (may be NULL).
  * Returns -1 when listing failed or any removal failed (the rest is still
  * tried). */
 int jc_site_gc(jc_site *site, int64_t older_than_ms, bool dry_run, jc_gc_fn fn, void *ctx,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -58,7 +59,7 @@ static const char usage_text[] =
     "  volume put VOLUME SRC[:DEST]...\n"
     "  volume get VOLUME [PATH...] --to DIR\n"
     "  volume ls | volume rm VOLUME...\n"
-    "  gc [--older-than D] [--dry-run]\n"
+    "  gc [--older-than D] [--dry-run] [--others-gone]\n"
     "  version\n"
     "see jobcell(1)\n";
 
@@ -258,6 +259,7 @@ struct job_args {
 	bool keep_set;
 	int64_t older_than_ms;
 	bool dry_run;
+	bool others_gone;
 	bool opts_anywhere;      /* options may follow operands (volume commands) */
 	const char *timeout_raw; /* --timeout as given: run/plan apply it to the config */
 	struct jc_strv sets;     /* --set KEY=VALUE */
@@ -289,6 +291,7 @@ enum {
 	OPT_DRY,
 	OPT_SET,
 	OPT_JOB,
+	OPT_OTHERS_GONE,
 };
 
 static const struct {
@@ -304,7 +307,7 @@ static const struct {
 	{ "--output", OPT_OUTPUT, true },   { "--keep", OPT_KEEP, false },
 	{ "--to", OPT_TO, true },           { "--older-than", OPT_OLDER, true },
 	{ "--dry-run", OPT_DRY, false },    { "--set", OPT_SET, true },
-	{ "--job", OPT_JOB, true },
+	{ "--job", OPT_JOB, true },         { "--others-gone", OPT_OTHERS_GONE, false },
 };
 
 /* Parse a subcommand's arguments: options, then JOB (when `want_job`),
@@ -406,6 +409,9 @@ static int parse_job_args(struct ctx *c, int argc, char **argv, const int *allow
 			break;
 		case OPT_DRY:
 			a->dry_run = true;
+			break;
+		case OPT_OTHERS_GONE:
+			a->others_gone = true;
 			break;
 		case OPT_JOB:
 			/* the form for a name that comes from a request: it is taken
@@ -640,20 +646,37 @@ out:
 	return status;
 }
 
-/* What `gc` would make of a container's supervisor. */
-static const char *supervisor_state(const char *supervisor)
+/* A container's supervisor as ps shows it. */
+static const char *supervisor_state(const char *supervisor, enum jc_liveness live)
 {
 	if (!supervisor)
 		return "detached";
-	switch (jc_supervisor_liveness(supervisor)) {
+	switch (live) {
 	case JC_SUPERVISOR_ALIVE:
 		return "alive";
 	case JC_SUPERVISOR_DEAD:
 		return "gone";
 	case JC_SUPERVISOR_UNKNOWN:
+	case JC_SUPERVISOR_ELSEWHERE:
 		return "unknown";
 	}
 	return "?";
+}
+
+/* jobcell.deadline as a UTC time, or "-". */
+static void deadline_text(const char *label, char *out, size_t size)
+{
+	char *end;
+	long long v;
+	time_t t;
+	struct tm tm;
+
+	errno = 0;
+	v = label ? strtoll(label, &end, 10) : 0;
+	t = (time_t)v;
+	if (!label || errno || *end || v <= 0 || !gmtime_r(&t, &tm) ||
+	    !strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, size, "-");
 }
 
 static int cmd_ps(struct ctx *c, int argc, char **argv)
@@ -661,7 +684,10 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 	static const int opts[] = { OPT_ALL, 0 };
 	struct job_args a = { 0 };
 	struct jc_container_list l = { 0 };
+	struct jc_gc_opts g = { 0 };
 	jc_error err = { 0 };
+	cJSON *arr = NULL;
+	int64_t now_s = jc_unix_ms() / 1000;
 	int status = parse_job_args(c, argc, argv, opts, false, false, &a);
 
 	if (status)
@@ -671,29 +697,45 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 		jc_error_clear(&err);
 		return status;
 	}
-	if (c->json) {
-		cJSON *arr = cJSON_CreateArray();
-		for (size_t i = 0; arr && i < l.n; i++) {
-			const struct jc_inspect *it = &l.items[i];
-			cJSON *o = record();
-			if (!o || !cJSON_AddItemToArray(arr, o))
-				break;
-			add_text(o, "job", it->labels.job ? it->labels.job : "");
-			add_text(o, "container", it->id);
-			add_text(o, "state", it->status);
-			add_text(o, "created", it->labels.created ? it->labels.created : "");
-			cJSON_AddStringToObject(o, "supervisor", supervisor_state(it->labels.supervisor));
+	/* what a plain `jobcell gc` would decide now */
+	g.clock_skew_ms = jc_site_config(c->site)->clock_skew_ms;
+	if (c->json)
+		arr = cJSON_CreateArray();
+	else
+		printf("%-24s %-10s %-12s %-10s %-20s %-6s %s\n", "JOB", "STATE", "CREATED",
+		       "SUPERVISOR", "DEADLINE", "GC", "CONTAINER");
+	for (size_t i = 0; i < l.n; i++) {
+		const struct jc_inspect *it = &l.items[i];
+		struct jc_labels lab = it->labels;
+		enum jc_liveness live = lab.supervisor ? jc_supervisor_liveness(lab.supervisor)
+						       : JC_SUPERVISOR_UNKNOWN;
+		char why[320], when[32];
+		bool rm;
+		cJSON *o;
+
+		lab.keep = false; /* as gc: keep is a volume's label */
+		rm = jc_gc_judge(&lab, live, now_s, &g, why, sizeof(why));
+		deadline_text(lab.deadline, when, sizeof(when));
+		if (!c->json) {
+			printf("%-24s %-10s %-12s %-10s %-20s %-6s %.12s\n", lab.job ? lab.job : "?",
+			       it->status, lab.created ? lab.created : "?",
+			       supervisor_state(lab.supervisor, live), when, rm ? "remove" : "keep",
+			       it->id);
+			continue;
 		}
-		emit(c, arr);
-	} else {
-		printf("%-24s %-10s %-12s %-12s %s\n", "JOB", "STATE", "CREATED", "SUPERVISOR",
-		       "CONTAINER");
-		for (size_t i = 0; i < l.n; i++)
-			printf("%-24s %-10s %-12s %-12s %.12s\n",
-			       l.items[i].labels.job ? l.items[i].labels.job : "?", l.items[i].status,
-			       l.items[i].labels.created ? l.items[i].labels.created : "?",
-			       supervisor_state(l.items[i].labels.supervisor), l.items[i].id);
+		if (!arr || !(o = record()) || !cJSON_AddItemToArray(arr, o))
+			break;
+		add_text(o, "job", lab.job ? lab.job : "");
+		add_text(o, "container", it->id);
+		add_text(o, "state", it->status);
+		add_text(o, "created", lab.created ? lab.created : "");
+		cJSON_AddStringToObject(o, "supervisor", supervisor_state(lab.supervisor, live));
+		add_text(o, "deadline", lab.deadline ? lab.deadline : "");
+		cJSON_AddStringToObject(o, "gc", rm ? "remove" : "keep");
+		add_text(o, "gc_why", why);
 	}
+	if (c->json)
+		emit(c, arr);
 	jc_container_list_free(&l);
 	return 0;
 }
@@ -836,7 +878,7 @@ static void gc_print(void *ctx, const struct jc_gc_item *it)
 
 static int cmd_gc(struct ctx *c, int argc, char **argv)
 {
-	static const int opts[] = { OPT_OLDER, OPT_DRY, 0 };
+	static const int opts[] = { OPT_OLDER, OPT_DRY, OPT_OTHERS_GONE, 0 };
 	struct job_args a = { 0 };
 	struct gc_out g = { c, NULL };
 	cJSON *o = NULL;
@@ -849,11 +891,13 @@ static int cmd_gc(struct ctx *c, int argc, char **argv)
 		goto fail;
 	if (c->json && (o = record())) {
 		cJSON_AddBoolToObject(o, "dry_run", a.dry_run);
+		cJSON_AddBoolToObject(o, "others_gone", a.others_gone);
 		g.items = cJSON_AddArrayToObject(o, "items");
 	} else if (!c->json && a.dry_run) {
 		printf("dry run: \"removed\" means \"would be removed\"\n");
 	}
-	r = jc_site_gc(c->site, a.older_than_ms, a.dry_run, gc_print, &g, &err);
+	r = jc_site_gc_others(c->site, a.older_than_ms, a.dry_run, a.others_gone, gc_print, &g,
+			      &err);
 	if (c->json)
 		emit(c, o); /* what was decided, also when a removal failed */
 	if (r < 0)

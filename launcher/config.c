@@ -101,6 +101,8 @@ static const struct key_def keys[] = {
 	K("job", "network", T_NETWORK, network, "none", OV_NEVER),
 	K("job", "stop_grace", T_DURATION, stop_grace_ms, "10s", OV_LOWER),
 	K("job", "timeout", T_DURATION, timeout_ms, "0", OV_LIMIT),
+	/* part of the deadline gc trusts: a request never moves it */
+	K("job", "transfer_timeout", T_DURATION, transfer_timeout_ms, "10m", OV_NEVER),
 	K("job", "cap_drop", T_CAPS, cap_drop, "ALL", OV_NEVER),
 	K("job", "cap_add", T_CAPS, cap_add, "", OV_NEVER),
 	K("job", "no_new_privileges", T_BOOL, no_new_privileges, "true", OV_NEVER),
@@ -124,6 +126,7 @@ static const struct key_def keys[] = {
 	K("volume", "site_volume", T_VOLUME, site_volume, "", OV_NEVER),
 	K("volume", "keep", T_BOOL, keep, "false", OV_NEVER),
 	K("volume", "transfer_dir", T_PATH, transfer_dir, "", OV_NEVER),
+	K("gc", "clock_skew", T_DURATION, clock_skew_ms, "1m", OV_NEVER),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -36,6 +36,10 @@ struct jc_config {
 	char *network;
 	int64_t stop_grace_ms;
 	int64_t timeout_ms;
+	/* the most a run may spend outside the job's own run time: volume,
+	 * fill, inputs, outputs, removal; with timeout and stop_grace it makes
+	 * the jobcell.deadline label (0: no deadline) */
+	int64_t transfer_timeout_ms;
 	struct jc_strv cap_drop;
 	struct jc_strv cap_add;
 	bool no_new_privileges;
@@ -68,6 +72,8 @@ struct jc_config {
 	char *site_volume;    /* or one site volume: startup/ and local/ are its subpaths */
 	bool keep;            /* keep the job's volume after the job */
 	char *transfer_dir;   /* inputs and output directories resolve beneath it; "": cwd */
+	/* [gc] */
+	int64_t clock_skew_ms; /* how far clocks of jobcells and engines may differ */
 	/* every problem found while loading, "file:line: ..." */
 	struct jc_strv problems;
 };

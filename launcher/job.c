@@ -312,6 +312,7 @@ struct launch {
 	char *volume;            /* volume mode, once made */
 	char volume_nonce[17];   /* its jobcell.nonce */
 	int64_t created;         /* unix seconds, for the labels */
+	int64_t deadline;        /* jobcell.deadline, unix seconds; 0: none */
 	struct jc_plan *plan;
 	/* bind mode: the mounts the gate compares, and its report */
 	struct jc_gate_mount *gate;
@@ -428,8 +429,15 @@ static int volume_job_fd(const struct launch *l)
 static int volume_make(struct launch *l, jc_error *err)
 {
 	const struct jc_volume_spec spec = {
-		l->j->cfg.site_name, l->req.tenant, l->req.run, l->req.job,
-		l->supervisor,       l->req.keep,   l->created,
+		.site = l->j->cfg.site_name,
+		.tenant = l->req.tenant,
+		.run = l->req.run,
+		.job = l->req.job,
+		.supervisor = l->supervisor,
+		.keep = l->req.keep,
+		.created = l->created,
+		/* a kept volume outlives the job: only `volume rm` ends it */
+		.deadline = l->req.keep ? 0 : l->deadline,
 	};
 
 	if (jc_volume_make(l->e, &spec, &l->volume, l->volume_nonce, err) < 0)
@@ -445,7 +453,8 @@ static int volume_fill(struct launch *l, jc_error *err)
 	const struct jc_inputs none = { 0 };
 
 	return jc_stage_fill_volume(l->e, &l->j->cfg, l->plan->image, l->user, l->uid, l->gid,
-				    l->volume, l->supervisor, &none, &l->j->progress, err);
+				    l->volume, l->supervisor, l->deadline, &none, &l->j->progress,
+				    err);
 }
 
 static int volume_release(struct launch *l, bool failed, jc_error *err)
@@ -787,6 +796,10 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	l.req.nonce = l.nonce;
 	l.req.supervisor = l.supervisor;
 	l.created = jc_unix_ms() / 1000;
+	/* one deadline for all this run makes: a `start` has no supervisor,
+	 * and this is what bounds it (gc) */
+	l.deadline = jc_plan_deadline(&j->cfg, &l.req, l.created);
+	l.req.deadline = l.deadline;
 	/* 4. from here on, what is made is undone on failure */
 	made = true;
 	if (l.ws_ops->make(&l, err) < 0 ||
@@ -883,7 +896,9 @@ int jc_job_plan(jc_job *j, char **json, jc_error *err)
 		}
 		l.req.volume = l.volume;
 	}
-	if (jc_plan_build(&j->cfg, &l.req, NULL, jc_unix_ms() / 1000, &l.plan, err) < 0 ||
+	l.created = jc_unix_ms() / 1000;
+	l.req.deadline = jc_plan_deadline(&j->cfg, &l.req, l.created);
+	if (jc_plan_build(&j->cfg, &l.req, NULL, l.created, &l.plan, err) < 0 ||
 	    jc_backend_open(j->cfg.endpoint, j->cfg.engine_timeout_ms, &l.e, err) < 0 ||
 	    !(*json = jc_backend_create_request(l.e, l.plan, err)))
 		goto out;

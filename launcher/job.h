@@ -85,6 +85,12 @@ int jc_site_volume_get(jc_site *site, const char *volume, const struct jc_strv *
 		       const char *to, struct jc_extract_report *rep,
 		       const struct jc_stage_progress *p, jc_error *err);
 
+/* jc_site_gc, and with `others_gone` the operator's word that every
+ * supervisor of the site outside this boot and pid namespace is gone
+ * (jc_gc_opts); the clock skew is the site's [gc] clock_skew. */
+int jc_site_gc_others(jc_site *site, int64_t older_than_ms, bool dry_run, bool others_gone,
+		      jc_gc_fn fn, void *ctx, jc_error *err);
+
 /* The site's containers (and stopped ones with `all`), and its volumes. */
 int jc_site_list(jc_site *site, bool all, struct jc_container_list *out, jc_error *err);
 int jc_site_volume_list(jc_site *site, struct jc_volume_list *out, jc_error *err);

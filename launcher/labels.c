@@ -23,6 +23,7 @@ static const struct {
 	{ JC_LABEL_CREATED, offsetof(struct jc_labels, created) },
 	{ JC_LABEL_NONCE, offsetof(struct jc_labels, nonce) },
 	{ JC_LABEL_SUPERVISOR, offsetof(struct jc_labels, supervisor) },
+	{ JC_LABEL_DEADLINE, offsetof(struct jc_labels, deadline) },
 };
 #define NSTRINGS (sizeof(strings) / sizeof(strings[0]))
 _Static_assert(NSTRINGS + 2 == JC_LABELS_MAX, "JC_LABELS_MAX counts every key");

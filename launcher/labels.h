@@ -26,8 +26,11 @@
 #define JC_LABEL_NONCE      "jobcell.nonce"      /* tells this run's object from another */
 #define JC_LABEL_SUPERVISOR "jobcell.supervisor" /* the supervising process, for gc */
 #define JC_LABEL_KEEP       "jobcell.keep"       /* "true": gc leaves the volume alone */
+/* unix seconds after which no supervisor can still want the object: gc
+ * removes it then, whoever made it (volume.c, jc_gc_judge) */
+#define JC_LABEL_DEADLINE   "jobcell.deadline"
 /* How many labels jc_labels_build writes at most. */
-#define JC_LABELS_MAX 12
+#define JC_LABELS_MAX 13
 
 /* A label as a key/value pair. */
 struct jc_label {
@@ -41,13 +44,13 @@ struct jc_label {
  * borrow. */
 struct jc_labels {
 	char *site, *job, *tenant, *run, *volume, *volume_nonce, *role, *created, *nonce,
-	    *supervisor;
+	    *supervisor, *deadline;
 	bool managed, keep;
 };
 
 /* The labels of `l` as pairs into `out`, always all JC_LABELS_MAX of them
  * in one order: managed, site, job, tenant, run, volume, volume_nonce,
- * role, created, nonce, supervisor, keep; a NULL string and a false flag
+ * role, created, nonce, supervisor, deadline, keep; a NULL string and a false flag
  * are "".  The pairs borrow the key constants and l's strings: nothing to
  * free.  Returns how many. */
 size_t jc_labels_build(const struct jc_labels *l, struct jc_label out[JC_LABELS_MAX]);

@@ -325,6 +325,8 @@ int jc_plan_check(const struct jc_config *cfg, const struct jc_job_request *req,
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "volume nonce must be lowercase hex");
 	if (req->timeout_ms < -1)
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job timeout is negative");
+	if (req->deadline < 0)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job deadline is negative");
 	if (cfg->ws_mode == JC_WS_VOLUME) {
 		if (!req->tenant || !req->run)
 			return jc_error_set(err, JC_ERR_INPUT, EINVAL,
@@ -350,6 +352,40 @@ int jc_plan_check(const struct jc_config *cfg, const struct jc_job_request *req,
 	return 0;
 }
 
+/* Whole seconds of `ms`, rounded up; -1 when the sum overflows. */
+static int64_t add_seconds(int64_t acc, int64_t ms)
+{
+	int64_t s = ms / 1000 + (ms % 1000 != 0), r;
+
+	if (acc < 0 || ms < 0 || __builtin_add_overflow(acc, s, &r))
+		return -1;
+	return r;
+}
+
+int64_t jc_plan_deadline(const struct jc_config *cfg, const struct jc_job_request *req,
+			 int64_t created)
+{
+	int64_t timeout = req->timeout_ms >= 0 ? req->timeout_ms : cfg->timeout_ms, d;
+
+	if (timeout <= 0 || cfg->transfer_timeout_ms <= 0 || created <= 0)
+		return 0;
+	d = add_seconds(created, 1000);
+	d = add_seconds(d, timeout);
+	d = add_seconds(d, cfg->stop_grace_ms);
+	d = add_seconds(d, cfg->transfer_timeout_ms);
+	return d < 0 ? 0 : d; /* past any clock: as good as none */
+}
+
+int64_t jc_transfer_deadline(const struct jc_config *cfg, int64_t created)
+{
+	int64_t d;
+
+	if (cfg->transfer_timeout_ms <= 0 || created <= 0)
+		return 0;
+	d = add_seconds(add_seconds(created, 1000), cfg->transfer_timeout_ms);
+	return d < 0 ? 0 : d;
+}
+
 /* A plan names uid 0 only where the site allows root; a plan with no user
  * ("": the image's) is for printing, and jc_job never builds one. */
 static int check_root(const struct jc_config *cfg, const char *user, jc_error *err)
@@ -371,7 +407,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 {
 	struct jc_plan *p;
 	const char *image = req->image ? req->image : cfg->image;
-	char created_s[32];
+	char created_s[32], deadline_s[32];
 	struct jc_labels own;
 	struct jc_label pairs[JC_LABELS_MAX];
 	size_t nown;
@@ -390,6 +426,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	p->mounts = calloc(8 + cfg->mounts.n, sizeof(*p->mounts));
 	p->labels = calloc(JC_LABELS_MAX + cfg->labels.n, sizeof(*p->labels));
 	snprintf(created_s, sizeof(created_s), "%" PRId64, created);
+	snprintf(deadline_s, sizeof(deadline_s), "%" PRId64, req->deadline);
 	if (!p->mounts || !p->labels || !(p->name = jc_container_name(cfg->site_name, req->job)) ||
 	    !(p->site = strdup(cfg->site_name)) || !(p->job = strdup(req->job)) ||
 	    !(p->image = strdup(image)) ||
@@ -436,7 +473,8 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 				  .job = (char *)req->job,
 				  .created = created_s,
 				  .nonce = (char *)req->nonce,
-				  .supervisor = (char *)req->supervisor };
+				  .supervisor = (char *)req->supervisor,
+				  .deadline = req->deadline ? deadline_s : NULL };
 	if (cfg->ws_mode == JC_WS_VOLUME) {
 		own.tenant = (char *)req->tenant;
 		own.run = (char *)req->run;

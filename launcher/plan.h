@@ -25,6 +25,8 @@ struct jc_job_request {
 	const char *tenant;     /* label jobcell.tenant */
 	const char *run;        /* label jobcell.run */
 	const char *supervisor; /* label jobcell.supervisor, or NULL */
+	int64_t deadline;       /* label jobcell.deadline, unix seconds; 0: none
+				   (jc_plan_deadline) */
 	bool keep;              /* label jobcell.keep=true: the volume outlives the job */
 	/* NAME=VALUE of the site's pass_env names that are set in jobcell's own
 	 * environment (jc_pass_env_collect); only those names are taken */
@@ -37,6 +39,20 @@ struct jc_job_request {
  * character other than tab is an error naming the variable. */
 int jc_pass_env_collect(const struct jc_config *cfg, char *const *envp, struct jc_strv *out,
 			jc_error *err);
+
+/* The jobcell.deadline of what a run or start of `req` makes at `created`
+ * (unix seconds): created + timeout + stop_grace + transfer_timeout, the
+ * timeout being the request's or else the site's, each duration rounded up
+ * to whole seconds, plus a second for `created`'s truncation.  No
+ * supervisor lets a job live longer (it stops the job at its timeout and
+ * bounds the rest by transfer_timeout), so past it gc removes the object
+ * whoever made it.  0 (none) when the timeout or transfer_timeout is 0:
+ * such a job may run for ever. */
+int64_t jc_plan_deadline(const struct jc_config *cfg, const struct jc_job_request *req,
+			 int64_t created);
+/* The same for a transfer container of `volume put` or `volume get`:
+ * created + transfer_timeout (+1 s), or 0. */
+int64_t jc_transfer_deadline(const struct jc_config *cfg, int64_t created);
 
 enum jc_mount_type { JC_MOUNT_TMPFS, JC_MOUNT_BIND, JC_MOUNT_VOLUME };
 

@@ -119,14 +119,24 @@ int jc_site_backend(jc_site *s, struct jc_backend **e, jc_error *err)
 	return 0;
 }
 
-int jc_site_gc(jc_site *s, int64_t older_than_ms, bool dry_run, jc_gc_fn fn, void *ctx,
-	       jc_error *err)
+int jc_site_gc_others(jc_site *s, int64_t older_than_ms, bool dry_run, bool others_gone,
+		      jc_gc_fn fn, void *ctx, jc_error *err)
 {
+	const struct jc_gc_opts o = { .older_than_ms = older_than_ms,
+				      .clock_skew_ms = s->cfg.clock_skew_ms,
+				      .dry_run = dry_run,
+				      .others_gone = others_gone };
 	struct jc_backend *e;
 
 	if (jc_site_backend(s, &e, err) < 0)
 		return -1;
-	return jc_gc(e, s->cfg.site_name, older_than_ms, dry_run, fn, ctx, err);
+	return jc_gc(e, s->cfg.site_name, &o, fn, ctx, err);
+}
+
+int jc_site_gc(jc_site *s, int64_t older_than_ms, bool dry_run, jc_gc_fn fn, void *ctx,
+	       jc_error *err)
+{
+	return jc_site_gc_others(s, older_than_ms, dry_run, false, fn, ctx, err);
 }
 
 int jc_site_list(jc_site *s, bool all, struct jc_container_list *out, jc_error *err)
@@ -169,9 +179,13 @@ int jc_site_volume_create(jc_site *s, const char *tenant, const char *run, char 
 			  jc_error *err)
 {
 	struct jc_backend *e;
+	/* kept, with no supervisor and no deadline: only `volume rm` ends it */
 	const struct jc_volume_spec spec = {
-		s->cfg.site_name, tenant ? tenant : s->cfg.tenant, run ? run : s->cfg.run, NULL,
-		NULL,             true,                            jc_unix_ms() / 1000,
+		.site = s->cfg.site_name,
+		.tenant = tenant ? tenant : s->cfg.tenant,
+		.run = run ? run : s->cfg.run,
+		.keep = true,
+		.created = jc_unix_ms() / 1000,
 	};
 
 	/* bad names are refused before the engine is contacted */
@@ -223,8 +237,8 @@ int jc_site_volume_put(jc_site *s, const char *volume, const struct jc_strv *spe
 			   &uid, &gid, err) < 0 ||
 	    jc_supervisor_self(&supervisor, err) < 0)
 		goto out;
-	r = jc_stage_fill_volume(e, &s->cfg, s->cfg.image, user, uid, gid, volume, supervisor, &in,
-				 p, err);
+	r = jc_stage_fill_volume(e, &s->cfg, s->cfg.image, user, uid, gid, volume, supervisor,
+				 jc_transfer_deadline(&s->cfg, jc_unix_ms() / 1000), &in, p, err);
 out:
 	jc_image_free(&img);
 	jc_inputs_free(&in);
@@ -255,8 +269,8 @@ int jc_site_volume_get(jc_site *s, const char *volume, const struct jc_strv *pat
 	    jc_policy_image(e, s->cfg.image, NULL, err) < 0 ||
 	    jc_path_check(to, "output directory", err) < 0 ||
 	    jc_fs_open_dir(base, to, "output directory", true, &out_fd, err) < 0 ||
-	    jc_transfer_open(e, s->cfg.image, NULL, volume, s->cfg.site_name, supervisor, &id,
-			     err) < 0)
+	    jc_transfer_open(e, s->cfg.image, NULL, volume, s->cfg.site_name, supervisor,
+			     jc_transfer_deadline(&s->cfg, jc_unix_ms() / 1000), &id, err) < 0)
 		return -1;
 	if (!paths->n)
 		r = jc_stage_out(e, id, NULL, JC_TRANSFER_MOUNT "/.", out_fd, rep, p, err);

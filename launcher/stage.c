@@ -114,7 +114,7 @@ int jc_stage_out(struct jc_backend *e, const char *ref, const char *name, const 
  * itself, where its "." member sets the root.  Both are sent. */
 int jc_stage_fill_volume(struct jc_backend *e, const struct jc_config *cfg, const char *image,
 			 const char *user, uid_t uid, gid_t gid, const char *volume,
-			 const char *supervisor, const struct jc_inputs *in,
+			 const char *supervisor, int64_t deadline, const struct jc_inputs *in,
 			 const struct jc_stage_progress *p, jc_error *err)
 {
 	char *id = NULL;
@@ -124,7 +124,8 @@ int jc_stage_fill_volume(struct jc_backend *e, const struct jc_config *cfg, cons
 	jc_error undo = { 0 };
 	int r;
 
-	if (jc_transfer_open(e, image, user, volume, cfg->site_name, supervisor, &id, err) < 0)
+	if (jc_transfer_open(e, image, user, volume, cfg->site_name, supervisor, deadline, &id,
+			     err) < 0)
 		return -1;
 	r = jc_stage_in(e, id, NULL, "/", &root, &none, p, err);
 	if (r == 0)

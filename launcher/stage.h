@@ -51,10 +51,11 @@ int jc_stage_out(struct jc_backend *e, const char *ref, const char *name, const 
 		 jc_error *err);
 /* Through a never-started transfer container of `image`: give the root of
  * `volume` to uid:gid with the site's job_mode, then send `in` (may be
- * empty) into it. */
+ * empty) into it.  The container carries `supervisor` and `deadline` (0:
+ * none) as labels, for gc. */
 int jc_stage_fill_volume(struct jc_backend *e, const struct jc_config *cfg, const char *image,
 			 const char *user, uid_t uid, gid_t gid, const char *volume,
-			 const char *supervisor, const struct jc_inputs *in,
+			 const char *supervisor, int64_t deadline, const struct jc_inputs *in,
 			 const struct jc_stage_progress *p, jc_error *err);
 
 #endif

@@ -6,7 +6,9 @@
  * A pid alone is reused; with the process start time (field 22 of
  * /proc/PID/stat, in clock ticks since boot) and the boot id it names one
  * process for all time.  From another pid namespace or boot, liveness cannot
- * be judged and gc keeps the object. */
+ * be judged: there the jobcell.deadline label decides (past it no
+ * supervisor can still want the object), or the operator's word that the
+ * others are gone (jc_gc_judge). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -101,6 +103,24 @@ int jc_supervisor_self(char **id, jc_error *err)
 	return 0;
 }
 
+/* Whether `id` has the shape jc_supervisor_self gives: boot id, pid
+ * namespace inode, pid and start time. */
+static bool supervisor_shaped(const char *id)
+{
+	size_t n = strspn(id, "0123456789abcdef-");
+
+	if (!n || id[n] != '/')
+		return false;
+	id += n + 1;
+	for (int field = 0; field < 3; field++) {
+		n = strspn(id, "0123456789");
+		if (!n || id[n] != (field < 2 ? '/' : '\0'))
+			return false;
+		id += n + 1;
+	}
+	return true;
+}
+
 enum jc_liveness jc_supervisor_liveness(const char *id)
 {
 	char host[128];
@@ -109,11 +129,11 @@ enum jc_liveness jc_supervisor_liveness(const char *id)
 	unsigned long long want, have;
 	size_t hl;
 
-	if (!id || host_part(host, sizeof(host)) < 0)
+	if (!id || !supervisor_shaped(id) || host_part(host, sizeof(host)) < 0)
 		return JC_SUPERVISOR_UNKNOWN;
 	hl = strlen(host);
 	if (strncmp(id, host, hl) != 0 || id[hl] != '/')
-		return JC_SUPERVISOR_UNKNOWN;
+		return JC_SUPERVISOR_ELSEWHERE;
 	rest = id + hl + 1;
 	if (sscanf(rest, "%d/%llu", &pid, &want) != 2 || pid <= 0)
 		return JC_SUPERVISOR_UNKNOWN;
@@ -164,12 +184,13 @@ static void undo_lost_volume(struct jc_backend *e, const char *name, const char 
 int jc_volume_make(struct jc_backend *e, const struct jc_volume_spec *s, char **name,
 		   char nonce_out[17], jc_error *err)
 {
-	char created[32], nonce[17];
+	char created[32], deadline[32], nonce[17];
 	uint64_t nv;
 
 	if (jc_name_check(s->tenant, "tenant", err) < 0 || jc_name_check(s->run, "run", err) < 0)
 		return -1;
 	snprintf(created, sizeof(created), "%" PRId64, s->created);
+	snprintf(deadline, sizeof(deadline), "%" PRId64, s->deadline);
 	for (int attempt = 0; attempt < 4; attempt++) {
 		struct jc_labels labels;
 		cleanup_free char *vname = NULL;
@@ -193,6 +214,7 @@ int jc_volume_make(struct jc_backend *e, const struct jc_volume_spec *s, char **
 					     .created = created,
 					     .nonce = nonce,
 					     .supervisor = (char *)s->supervisor,
+					     .deadline = s->deadline > 0 ? deadline : NULL,
 					     .keep = s->keep };
 		if (jc_backend_volume_create(e, vname, &labels, &got, err) < 0) {
 			undo_lost_volume(e, vname, nonce, err);
@@ -232,18 +254,20 @@ int jc_volume_remove_retry(struct jc_backend *e, const char *name, int tries, jc
 /* ---- transfers ---- */
 
 int jc_transfer_open(struct jc_backend *e, const char *image, const char *user,
-		     const char *volume, const char *site, const char *supervisor, char **id,
-		     jc_error *err)
+		     const char *volume, const char *site, const char *supervisor, int64_t deadline,
+		     char **id, jc_error *err)
 {
-	char created[32];
+	char created[32], deadline_s[32];
 	struct jc_labels labels = { .managed = true,
 				    .site = (char *)site,
 				    .role = "transfer",
 				    .volume = (char *)volume,
 				    .created = created,
-				    .supervisor = (char *)supervisor };
+				    .supervisor = (char *)supervisor,
+				    .deadline = deadline > 0 ? deadline_s : NULL };
 
 	snprintf(created, sizeof(created), "%" PRId64, jc_unix_ms() / 1000);
+	snprintf(deadline_s, sizeof(deadline_s), "%" PRId64, deadline);
 	if (e->ops->stage_container(e, image, user, volume, JC_TRANSFER_MOUNT, &labels, id, err) <
 	    0)
 		return jc_error_wrap(err, "transfer container for volume `%s`", volume);
@@ -361,76 +385,123 @@ int jc_transfer_get(struct jc_backend *e, const char *ref, const char *name, con
 
 /* ---- gc ---- */
 
-/* Whether an object created at label `created` is at least `older_than_ms`
- * old.  Without a readable label only --older-than 0 lets it go. */
-static bool older(const char *created, int64_t older_than_ms, int64_t now_s, const char **why)
+/* A label of unix seconds, or -1 when it is missing or not one. */
+static int64_t seconds_label(const char *v)
 {
 	char *end;
-	long long c;
+	long long n;
 
-	*why = "younger than --older-than";
+	if (!v || *v < '0' || *v > '9')
+		return -1;
 	errno = 0;
-	c = created ? strtoll(created, &end, 10) : 0;
-	if (!created || errno || *end || end == created) {
-		*why = "no readable jobcell.created label, and --older-than is set";
-		return older_than_ms == 0;
-	}
-	return (now_s - c) * 1000 >= older_than_ms;
+	n = strtoll(v, &end, 10);
+	return errno || *end ? -1 : (int64_t)n;
 }
 
-static const char *liveness_why(enum jc_liveness l)
+/* "2026-12-06T04:05:06Z", or the number itself where gmtime cannot. */
+static void utc(int64_t s, char *out, size_t size)
 {
-	switch (l) {
-	case JC_SUPERVISOR_ALIVE:
-		return "its supervising jobcell is alive";
-	case JC_SUPERVISOR_UNKNOWN:
-		return "its supervisor is in another pid namespace, boot or host: cannot tell";
-	case JC_SUPERVISOR_DEAD:
-		return "its supervising jobcell is gone";
-	}
-	return "?";
+	time_t t = (time_t)s;
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, size, "%" PRId64, s);
 }
 
-/* Why an object stays, or NULL when it is to be removed: labelled by a
- * supervisor proven dead, old enough, and not kept. */
-static const char *verdict(const char *supervisor, const char *created, bool keep,
-			   int64_t older_than_ms, int64_t now_s)
+bool jc_gc_judge(const struct jc_labels *l, enum jc_liveness live, int64_t now_s,
+		 const struct jc_gc_opts *o, char *why, size_t size)
 {
-	const char *why;
-	enum jc_liveness l;
+	int64_t created = seconds_label(l->created), deadline = seconds_label(l->deadline);
+	int64_t skew_s = o->clock_skew_ms / 1000 + (o->clock_skew_ms % 1000 != 0);
+	char when[32] = "";
+	const char *text = NULL;
+	bool remove = false;
 
-	if (keep)
-		return "kept (--keep or volume create): remove it with `volume rm`";
-	if (!supervisor)
-		return "has no supervisor label: started detached, its caller removes it";
-	if (!older(created, older_than_ms, now_s, &why))
-		return why;
-	l = jc_supervisor_liveness(supervisor);
-	return l == JC_SUPERVISOR_DEAD ? NULL : liveness_why(l);
+	if (deadline > 0)
+		utc(deadline, when, sizeof(when));
+	if (l->keep) {
+		text = "kept (--keep or volume create): remove it with `volume rm`";
+	} else if (o->older_than_ms > 0 && created < 0) {
+		text = "no readable jobcell.created label, and --older-than is set";
+	} else if (o->older_than_ms > 0 && (now_s - created) * 1000 < o->older_than_ms) {
+		text = "younger than --older-than";
+	} else if (deadline > 0 && now_s > deadline + skew_s) {
+		snprintf(why, size, "past its deadline %s (jobcell.deadline, plus [gc] clock_skew)",
+			 when);
+		return true;
+	} else if (!l->supervisor) {
+		text = "has no supervisor label: started detached, its caller removes it";
+	} else {
+		switch (live) {
+		case JC_SUPERVISOR_DEAD:
+			text = "its supervising jobcell is gone";
+			remove = true;
+			break;
+		case JC_SUPERVISOR_ALIVE:
+			text = "its supervising jobcell is alive";
+			break;
+		case JC_SUPERVISOR_UNKNOWN:
+			text = "its supervisor's process cannot be read here: cannot tell";
+			break;
+		case JC_SUPERVISOR_ELSEWHERE:
+			remove = o->others_gone;
+			text = remove ? "its supervisor is in another pid namespace, boot or host, "
+					"and --others-gone says it is gone"
+				      : "its supervisor is in another pid namespace, boot or host: "
+					"cannot tell";
+			break;
+		}
+	}
+	if (!remove && *when && !l->keep)
+		snprintf(why, size, "%s; past %s gc removes it", text, when);
+	else
+		snprintf(why, size, "%s", text);
+	return remove;
 }
+
+/* Remove a container, again while the engine answers 409: another removal
+ * of it is under way (seen right after an engine thaws); when that one
+ * ends, ours finds it gone. */
+static int remove_container_retry(struct jc_backend *e, const char *id, const char *name,
+				  int tries, jc_error *err)
+{
+	for (int i = 1;; i++) {
+		if (jc_backend_remove(e, id, name, err) == 0)
+			return 0;
+		if (err->status != EEXIST || i >= tries)
+			return -1;
+		jc_error_clear(err);
+		nanosleep(&(struct timespec){ 0, 500 * 1000 * 1000 }, NULL);
+	}
+}
+
+#define GC_REMOVE_TRIES 5
 
 struct gc_run {
 	struct jc_backend *e;
-	bool dry_run;
+	const struct jc_gc_opts *o;
+	int64_t now_s;
 	jc_gc_fn fn;
 	void *ctx;
 	int failed;
 	jc_error first; /* the first failed removal */
 };
 
-/* Report one object, removing it first when `why` is NULL. */
+/* Judge one object and report it, removing it first when condemned. */
 static void settle(struct gc_run *g, const char *kind, const char *id, const char *name,
-		   const char *why)
+		   const struct jc_labels *l)
 {
+	char why[320];
 	struct jc_gc_item it = { kind, name, false, why };
+	enum jc_liveness live = l->supervisor ? jc_supervisor_liveness(l->supervisor)
+					      : JC_SUPERVISOR_UNKNOWN;
 	jc_error e1 = { 0 };
 	int r = 0;
 
-	if (!why) {
-		it.why = liveness_why(JC_SUPERVISOR_DEAD);
-		if (!g->dry_run)
+	if (jc_gc_judge(l, live, g->now_s, g->o, why, sizeof(why))) {
+		if (!g->o->dry_run)
 			r = strcmp(kind, "container") == 0
-				? jc_backend_remove(g->e, id, name, &e1)
+				? remove_container_retry(g->e, id, name, GC_REMOVE_TRIES, &e1)
 				: jc_volume_remove_retry(g->e, name, 3, &e1);
 		if (r == 0) {
 			it.removed = true;
@@ -442,26 +513,27 @@ static void settle(struct gc_run *g, const char *kind, const char *id, const cha
 			}
 		}
 	}
-	g->fn(g->ctx, &it);
+	if (g->fn)
+		g->fn(g->ctx, &it);
 	jc_error_clear(&e1);
 }
 
-int jc_gc(struct jc_backend *e, const char *site, int64_t older_than_ms, bool dry_run, jc_gc_fn fn,
+int jc_gc(struct jc_backend *e, const char *site, const struct jc_gc_opts *o, jc_gc_fn fn,
 	  void *ctx, jc_error *err)
 {
-	struct gc_run g = { e, dry_run, fn, ctx, 0, { 0 } };
+	struct gc_run g = { e, o, jc_unix_ms() / 1000, fn, ctx, 0, { 0 } };
 	struct jc_container_list cl = { 0 };
 	struct jc_volume_list vl = { 0 };
-	int64_t now_s = jc_unix_ms() / 1000;
 
 	/* containers first: a dead run's container holds its volume */
 	if (jc_backend_list(e, site, true, &cl, err) < 0)
 		return -1;
 	for (size_t i = 0; i < cl.n; i++) {
 		struct jc_inspect *c = &cl.items[i];
-		settle(&g, "container", c->id, c->name ? c->name : c->id,
-		       verdict(c->labels.supervisor, c->labels.created, false, older_than_ms,
-			       now_s));
+		/* keep is a volume's label: a container is never kept by it */
+		struct jc_labels l = c->labels;
+		l.keep = false;
+		settle(&g, "container", c->id, c->name ? c->name : c->id, &l);
 	}
 	jc_container_list_free(&cl);
 	if (jc_backend_volume_list(e, site, &vl, err) < 0) {
@@ -470,9 +542,7 @@ int jc_gc(struct jc_backend *e, const char *site, int64_t older_than_ms, bool dr
 	}
 	for (size_t i = 0; i < vl.n; i++) {
 		struct jc_volume *v = &vl.items[i];
-		settle(&g, "volume", v->name, v->name,
-		       verdict(v->labels.supervisor, v->labels.created, v->labels.keep,
-			       older_than_ms, now_s));
+		settle(&g, "volume", v->name, v->name, &v->labels);
 	}
 	jc_volume_list_free(&vl);
 	if (g.failed) {

@@ -1599,6 +1599,137 @@ static void test_vol_volume_create_answer_lost(void **state)
 	free(vol);
 }
 
+/* The label `key` of a create request's body (containers: Labels; volumes:
+ * Labels too), as a number; -1 when "" (none). */
+static long long body_label(const struct fake_request *r, const char *key)
+{
+	cJSON *b = cJSON_Parse(r->body);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(b, "Labels"), key);
+	long long n;
+
+	if (!cJSON_IsString(v))
+		fail_msg("create request without a string label `%s`: %s", key, r->body);
+	n = *v->valuestring ? strtoll(v->valuestring, NULL, 10) : -1;
+	cJSON_Delete(b);
+	return n;
+}
+
+/* The n-th container create whose body is (or is not) a transfer's. */
+static const struct fake_request *nth_create(struct fake_engine *fe, bool transfer, size_t n)
+{
+	for (size_t i = 0;; i++) {
+		const struct fake_request *r = nth_req(fe, "POST", "/containers/create", "", i);
+		if (!r)
+			return NULL;
+		if (!!strstr(r->body, "\"jobcell.role\":\"transfer\"") == transfer && n-- == 0)
+			return r;
+	}
+}
+
+/* jobcell.deadline on all a run or start makes: created + 1 + timeout +
+ * stop_grace + transfer_timeout; none on a kept volume; volume put's
+ * transfer container: created + 1 + transfer_timeout.  ps shows it and what
+ * gc would do. */
+static void test_vol_deadline_labels(void **state)
+{
+	struct fx *f = *state;
+	const struct fake_request *r;
+	char vol[200];
+	const char *e;
+	cJSON *doc, *it;
+	long long c;
+
+	/* site: timeout 1h, stop_grace 1s, transfer_timeout 10m (default) */
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "run", "--timeout", "5s", "j", "--", "exit", "0", NULL);
+	assert_int_equal(f->status, 0);
+	assert_non_null(r = nth_create(f->fe, false, 0));
+	c = body_label(r, "jobcell.created");
+	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 5 + 1 + 600);
+	assert_non_null(r = nth_create(f->fe, true, 0)); /* the fill */
+	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 5 + 1 + 600);
+	assert_non_null(r = nth_req(f->fe, "POST", "/volumes/create", "", 0));
+	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 5 + 1 + 600);
+
+	/* kept: the volume has none, the container has the site's */
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "run", "--keep", "k", "--", "exit", "0", NULL);
+	assert_int_equal(f->status, 0);
+	assert_non_null(r = nth_req(f->fe, "POST", "/volumes/create", "", 0));
+	assert_int_equal(body_label(r, "jobcell.deadline"), -1);
+	assert_non_null(r = nth_create(f->fe, false, 0));
+	c = body_label(r, "jobcell.created");
+	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 3600 + 1 + 600);
+
+	/* volume create: none; volume put's transfer container: its own */
+	fake_engine_reset_requests(f->fe);
+	xfer_file(f, "c.txt", "gamma", 5, 0644);
+	run(f, "-c", f->ini, "volume", "create", NULL);
+	assert_int_equal(f->status, 0);
+	assert_non_null(e = strchr(f->out, '\n'));
+	snprintf(vol, sizeof(vol), "%.*s", (int)(e - f->out), f->out);
+	assert_non_null(r = nth_req(f->fe, "POST", "/volumes/create", "", 0));
+	assert_int_equal(body_label(r, "jobcell.deadline"), -1);
+	run(f, "-c", f->ini, "volume", "put", vol, "c.txt", NULL);
+	assert_int_equal(f->status, 0);
+	assert_non_null(r = nth_create(f->fe, true, 0));
+	c = body_label(r, "jobcell.created");
+	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 600);
+
+	/* a start: a deadline, no supervisor; ps says gc keeps it for now */
+	run(f, "-c", f->ini, "start", "s1", "--", "sleep", "60", NULL);
+	assert_int_equal(f->status, 0);
+	run(f, "-c", f->ini, "--json", "ps", "--all", NULL);
+	assert_int_equal(f->status, 0);
+	assert_non_null(doc = cJSON_Parse(f->out));
+	it = NULL;
+	for (int i = 0; i < cJSON_GetArraySize(doc); i++) {
+		cJSON *o = cJSON_GetArrayItem(doc, i);
+		if (!strcmp(cJSON_GetObjectItemCaseSensitive(o, "job")->valuestring, "s1"))
+			it = o;
+	}
+	assert_non_null(it);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(it, "supervisor")->valuestring,
+			    "detached");
+	assert_true(strlen(cJSON_GetObjectItemCaseSensitive(it, "deadline")->valuestring) >= 10);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(it, "gc")->valuestring, "keep");
+	assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(it, "gc_why")->valuestring,
+			       "started detached, its caller removes it; past "));
+	cJSON_Delete(doc);
+	run(f, "-c", f->ini, "ps", NULL);
+	assert_int_equal(f->status, 0);
+	if (!strstr(f->out, "SUPERVISOR DEADLINE") || !strstr(f->out, " detached   20") ||
+	    !strstr(f->out, "Z keep "))
+		fail_msg("ps said `%s`", f->out);
+	run(f, "-c", f->ini, "rm", "s1", NULL);
+	assert_int_equal(f->status, 0);
+}
+
+/* gc --others-gone: in the JSON record; a flag of gc alone. */
+static void test_vol_gc_others_gone_option(void **state)
+{
+	struct fx *f = *state;
+	cJSON *doc;
+
+	run(f, "-c", f->ini, "--json", "gc", "--others-gone", "--dry-run", NULL);
+	assert_int_equal(f->status, 0);
+	assert_non_null(doc = cJSON_Parse(f->out));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "others_gone")));
+	cJSON_Delete(doc);
+	run(f, "-c", f->ini, "--json", "gc", "--dry-run", NULL);
+	assert_non_null(doc = cJSON_Parse(f->out));
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(doc, "others_gone")));
+	cJSON_Delete(doc);
+	run(f, "-c", f->ini, "gc", "--others-gone=1", NULL);
+	assert_one_error(f, 125, "gc: `--others-gone` takes no value");
+	run(f, "-c", f->ini, "ps", "--others-gone", NULL);
+	assert_one_error(f, 125, "ps: unknown option `--others-gone`");
+	run(f, "-c", f->ini, "run", "--set", "transfer_timeout=1h", "j", "--", "true", NULL);
+	assert_one_error(f, 125, "transfer_timeout");
+	assert_vol_clean(f);
+}
+
 /* ---- 8. an image cannot set jobcell's labels ---- */
 
 /* Any label under jobcell. on the site's image (or --image's) is refused by
@@ -1613,6 +1744,8 @@ static void test_vol_image_with_jobcell_labels_refused(void **state)
 		{ "{\"a\":\"b\",\"jobcell.volume\":\"tenant-b-run-r-1000000000000-0000cafe\"}",
 		  "jobcell.volume" },
 		{ "{\"jobcell.supervisor\":\"x/1/2/3\"}", "jobcell.supervisor" },
+		/* a far deadline would keep every container from gc */
+		{ "{\"jobcell.deadline\":\"99999999999\"}", "jobcell.deadline" },
 		{ "{\"JobCell.Site\":\"s\"}", "JobCell.Site" },
 	};
 	struct fx *f = *state;
@@ -1772,6 +1905,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vol_keep_ls_rm, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_keep_after_failure, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_start_then_rm, setup_vol45, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_deadline_labels, setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_gc_others_gone_option, setup_vol41,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_vol_two_runs_one_job, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_dry_run_and_gc, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_volume_create_answer_lost, setup_vol41,

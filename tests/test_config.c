@@ -165,6 +165,8 @@ static void test_defaults(void **state)
 	assert_string_equal(c->network, "none");
 	assert_int_equal(c->stop_grace_ms, 10000);
 	assert_int_equal(c->timeout_ms, 0);
+	assert_int_equal(c->transfer_timeout_ms, 600000);
+	assert_int_equal(c->clock_skew_ms, 60000);
 	assert_strv(&c->cap_drop, all, 1);
 	assert_int_equal(c->cap_add.n, 0);
 	assert_true(c->no_new_privileges);
@@ -216,6 +218,7 @@ static void test_keys_table(void **state)
 		{ "job", "network", "none" },
 		{ "job", "stop_grace", "10s" },
 		{ "job", "timeout", "0" },
+		{ "job", "transfer_timeout", "10m" },
 		{ "job", "cap_drop", "ALL" },
 		{ "job", "cap_add", "" },
 		{ "job", "no_new_privileges", "true" },
@@ -238,6 +241,7 @@ static void test_keys_table(void **state)
 		{ "volume", "site_volume", "" },
 		{ "volume", "keep", "false" },
 		{ "volume", "transfer_dir", "" },
+		{ "gc", "clock_skew", "1m" },
 	};
 	size_t n = 0;
 	const struct jc_config_key *k = jc_config_keys(&n);
@@ -375,6 +379,7 @@ static void test_every_key_from_file(void **state)
 				 "network = bridge\n"
 				 "stop_grace = 2500ms\n"
 				 "timeout = 1h\n"
+				 "transfer_timeout = 90s\n"
 				 "cap_drop = CAP_NET_RAW MKNOD\n"
 				 "cap_add = CAP_CHOWN\n"
 				 "no_new_privileges = no\n"
@@ -399,7 +404,9 @@ static void test_every_key_from_file(void **state)
 				 "local_volume = acme.local-1\n"
 				 "site_volume = acme-site\n"
 				 "keep = yes\n"
-				 "transfer_dir = /srv/transfer\n"));
+				 "transfer_dir = /srv/transfer\n"
+				 "[gc]\n"
+				 "clock_skew = 0\n"));
 	assert_string_equal(c->endpoint, "tcp://127.0.0.1:2375");
 	assert_int_equal(c->engine_timeout_ms, 300000);
 	assert_string_equal(c->site_name, "lab1");
@@ -416,6 +423,8 @@ static void test_every_key_from_file(void **state)
 	assert_string_equal(c->network, "bridge");
 	assert_int_equal(c->stop_grace_ms, 2500);
 	assert_int_equal(c->timeout_ms, 3600000);
+	assert_int_equal(c->transfer_timeout_ms, 90000);
+	assert_int_equal(c->clock_skew_ms, 0);
 	assert_strv(&c->cap_drop, drop, 2);
 	assert_strv(&c->cap_add, add, 1);
 	assert_false(c->no_new_privileges);
@@ -523,6 +532,10 @@ static void test_malformed_values(void **state)
 		{ "engine", "timeout", "-1s", "not a duration" },
 		{ "job", "stop_grace", "1.5s", "not a duration" },
 		{ "job", "timeout", "forever", "not a duration" },
+		{ "job", "transfer_timeout", "-1s", "not a duration" },
+		{ "job", "transfer_timeout", "", "not a duration" },
+		{ "gc", "clock_skew", "1d", "not a duration" },
+		{ "gc", "clock_skew", "soon", "not a duration" },
 		{ "job", "tmp_size", "1t", "not a size: want a number with k, m or g" },
 		{ "workspace", "root_size", "-1", "not a size" },
 		{ "workspace", "root_mode", "0o755", "not an octal mode: want e.g. 0555" },
@@ -1692,14 +1705,16 @@ static void test_override_not_listed(void **state)
  * built by other means than the loader, which refuses them). */
 static void test_override_never(void **state)
 {
+	/* transfer_timeout is part of the deadline gc trusts (jobcell.deadline) */
 	static const char *const never[] = { "user",     "network",           "cap_drop",
 					     "cap_add",  "no_new_privileges", "readonly_rootfs",
-					     "pass_env", "overridable" };
+					     "pass_env", "overridable",       "transfer_timeout" };
 	static const char *const other[] = {
 		"endpoint",    "name",      "mode",          "path",           "host_path",
 		"mount_point", "root_mode", "root_readonly", "root_size",      "job_mode",
 		"reserved",    "tenant",    "run",           "startup_volume", "local_volume",
 		"site_volume", "keep",      "transfer_dir",  "labels",         "lock_dir",
+		"clock_skew",
 	};
 	struct fx *f = *state;
 	char want[160];

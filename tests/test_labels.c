@@ -24,6 +24,7 @@ static struct jc_labels every(void)
 				   .created = (char *)"1700000000",
 				   .nonce = (char *)"0123abcd",
 				   .supervisor = (char *)"boot/4026531836/77/123",
+				   .deadline = (char *)"1700000960",
 				   .keep = true };
 }
 
@@ -32,7 +33,8 @@ static void test_build_every_key_in_order(void **state)
 	static const char *const keys[] = {
 		"jobcell.managed", "jobcell.site",   "jobcell.job",          "jobcell.tenant",
 		"jobcell.run",     "jobcell.volume", "jobcell.volume_nonce", "jobcell.role",
-		"jobcell.created", "jobcell.nonce",  "jobcell.supervisor",   "jobcell.keep",
+		"jobcell.created", "jobcell.nonce",  "jobcell.supervisor",   "jobcell.deadline",
+		"jobcell.keep",
 	};
 	struct jc_labels l = every();
 	struct jc_label out[JC_LABELS_MAX];
@@ -47,9 +49,11 @@ static void test_build_every_key_in_order(void **state)
 	assert_string_equal(out[1].value, "lab");
 	assert_string_equal(out[6].value, "00ff00ff00ff00ff");
 	assert_string_equal(out[9].value, "0123abcd");
-	assert_string_equal(out[11].value, "true");
+	assert_string_equal(out[11].value, "1700000960");
+	assert_string_equal(out[12].value, "true");
 	/* the pairs borrow the struct's strings */
 	assert_ptr_equal(out[10].value, l.supervisor);
+	assert_ptr_equal(out[11].value, l.deadline);
 }
 
 /* An unset key is still sent, empty: a key left out would be the image's
@@ -97,6 +101,7 @@ static void test_empty_reads_as_absent(void **state)
 	assert_null(back.volume_nonce);
 	assert_null(back.supervisor);
 	assert_null(back.nonce);
+	assert_null(back.deadline);
 	assert_false(back.keep);
 	jc_labels_free(&back);
 	/* the first of a key wins, even when it is "" */
@@ -134,6 +139,7 @@ static void test_round_trip(void **state)
 	assert_string_equal(back.created, l.created);
 	assert_string_equal(back.nonce, l.nonce);
 	assert_string_equal(back.supervisor, l.supervisor);
+	assert_string_equal(back.deadline, l.deadline);
 	/* copies, not borrowed */
 	assert_ptr_not_equal(back.site, l.site);
 	jc_labels_free(&back);
@@ -196,6 +202,9 @@ static void test_is_own(void **state)
 		assert_true(jc_label_is_own(out[i].key));
 	assert_true(jc_label_is_own("JobCell.Keep"));
 	assert_true(jc_label_is_own("JOBCELL.VOLUME_NONCE"));
+	/* an image with a far deadline would keep its containers from gc */
+	assert_true(jc_label_is_own("jobcell.deadline"));
+	assert_true(jc_label_is_own("Jobcell.Deadline"));
 	assert_false(jc_label_is_own("jobcell.recipe"));
 	assert_false(jc_label_is_own("jobcell.keep "));
 	assert_false(jc_label_is_own("jobcell."));

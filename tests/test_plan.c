@@ -971,6 +971,67 @@ static void test_timeout_request_cannot_lengthen(void **state)
 	}
 }
 
+/* jobcell.deadline: created + 1 + timeout + stop_grace + transfer_timeout,
+ * each rounded up to seconds; none without a timeout or transfer_timeout. */
+static void test_deadline(void **state)
+{
+	static const struct {
+		int64_t timeout, req, grace, transfer, want;
+	} cases[] = {
+		{ 60000, -1, 10000, 600000, CREATED + 1 + 60 + 10 + 600 },
+		{ 60000, 5000, 10000, 600000, CREATED + 1 + 5 + 10 + 600 }, /* the request's */
+		{ 2500, -1, 1, 1001, CREATED + 1 + 3 + 1 + 2 },              /* rounded up */
+		{ 60000, -1, 0, 1000, CREATED + 1 + 60 + 0 + 1 },
+		{ 0, -1, 10000, 600000, 0 },           /* no timeout: may run for ever */
+		{ 0, 7200000, 10000, 600000, CREATED + 1 + 7200 + 10 + 600 },
+		{ 60000, -1, 10000, 0, 0 },            /* no transfer bound: no deadline */
+	};
+	struct fx *f = *state;
+	const cJSON *labels;
+	char want[64];
+
+	for (size_t i = 0; i < N(cases); i++) {
+		int64_t got;
+
+		f->cfg.timeout_ms = cases[i].timeout;
+		f->req.timeout_ms = cases[i].req;
+		f->cfg.stop_grace_ms = cases[i].grace;
+		f->cfg.transfer_timeout_ms = cases[i].transfer;
+		got = jc_plan_deadline(&f->cfg, &f->req, CREATED);
+		if (got != cases[i].want)
+			fail_msg("case %zu: deadline %lld, want %lld", i, (long long)got,
+				 (long long)cases[i].want);
+	}
+	assert_int_equal(jc_plan_deadline(&f->cfg, &f->req, 0), 0);
+	/* beyond any clock: as good as none */
+	f->cfg.timeout_ms = 60000;
+	f->cfg.transfer_timeout_ms = 1000;
+	assert_int_equal(jc_plan_deadline(&f->cfg, &f->req, INT64_MAX - 5), 0);
+	f->cfg.transfer_timeout_ms = 90000;
+	assert_int_equal(jc_transfer_deadline(&f->cfg, CREATED), CREATED + 1 + 90);
+	f->cfg.transfer_timeout_ms = 0;
+	assert_int_equal(jc_transfer_deadline(&f->cfg, CREATED), 0);
+
+	/* in the labels as given; 0 is "" */
+	f->cfg.stop_grace_ms = 10000;
+	f->cfg.timeout_ms = 0;
+	f->req.timeout_ms = -1;
+	f->req.deadline = CREATED + 700;
+	build(f, NULL);
+	labels = get(f->root, "Labels");
+	assert_int_equal(cJSON_GetArraySize(labels), JC_LABELS_MAX);
+	snprintf(want, sizeof(want), "%lld", (long long)(CREATED + 700));
+	json_str(labels, "jobcell.deadline", want);
+}
+
+static void test_deadline_absent(void **state)
+{
+	struct fx *f = *state;
+
+	build(f, NULL);
+	json_str(get(f->root, "Labels"), "jobcell.deadline", "");
+}
+
 static void test_pretty(void **state)
 {
 	struct fx *f = *state;
@@ -1095,6 +1156,9 @@ static void test_refuse_bad_request(void **state)
 	f->req.cmd = f->cmd;
 	f->req.timeout_ms = -2;
 	expect_refused(f, JC_ERR_INPUT, "job timeout is negative");
+	f->req.timeout_ms = -1;
+	f->req.deadline = -1;
+	expect_refused(f, JC_ERR_INPUT, "job deadline is negative");
 }
 
 static void test_refuse_invalid_config(void **state)
@@ -2238,6 +2302,8 @@ int main(void)
 		T(test_volume_mode_site_volume),
 		T(test_volume_mode_keep_supervisor),
 		T(test_bind_mode_supervisor),
+		T(test_deadline),
+		T(test_deadline_absent),
 		T(test_check_api_subpath),
 		T(test_check_api_no_subpath),
 		T(test_request_image_overrides),

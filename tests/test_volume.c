@@ -699,7 +699,8 @@ static void test_transfer_labels_leave_the_image_nothing(void **state)
 				     "\"jobcell.nonce\":\"00\",\"jobcell.tenant\":\"t\"}",
 				     false);
 	fake_engine_add_volume(f->fe, vol, NULL);
-	assert_int_equal(jc_transfer_open(f->e, "img", NULL, vol, "s", "boot/1/2/3", &id, &err),
+	assert_int_equal(jc_transfer_open(f->e, "img", NULL, vol, "s", "boot/1/2/3", 1700000601, &id,
+					  &err),
 			 0);
 	b = cJSON_Parse(nth_request(f->fe, "POST", "/containers/create", 0)->body);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(b, "Labels")),
@@ -709,6 +710,7 @@ static void test_transfer_labels_leave_the_image_nothing(void **state)
 	assert_string_equal(in.labels.role, "transfer");
 	assert_string_equal(in.labels.volume, vol);
 	assert_string_equal(in.labels.supervisor, "boot/1/2/3");
+	assert_string_equal(in.labels.deadline, "1700000601");
 	assert_null(in.labels.job);
 	assert_null(in.labels.tenant);
 	assert_null(in.labels.nonce);
@@ -1331,17 +1333,21 @@ static void test_supervisor_liveness(void **state)
 	s = with_pid(self, (long)getpid(), "1");
 	assert_int_equal(jc_supervisor_liveness(s), JC_SUPERVISOR_DEAD);
 	free(s);
-	/* another boot: cannot tell */
+	/* another boot: elsewhere, cannot tell */
 	slash = strchr(self, '/');
 	assert_non_null(slash);
 	snprintf(other_boot, sizeof(other_boot), "00000000-0000-0000-0000-000000000000%s", slash);
 	assert_string_not_equal(other_boot, self);
-	assert_int_equal(jc_supervisor_liveness(other_boot), JC_SUPERVISOR_UNKNOWN);
-	/* another pid namespace: cannot tell */
+	assert_int_equal(jc_supervisor_liveness(other_boot), JC_SUPERVISOR_ELSEWHERE);
+	/* another pid namespace: elsewhere too */
 	snprintf(other_boot, sizeof(other_boot), "%.*s/1/%d/%s", (int)(slash - self), self,
 		 (int)getpid(), start);
-	assert_int_equal(jc_supervisor_liveness(other_boot), JC_SUPERVISOR_UNKNOWN);
-	/* garbage */
+	assert_int_equal(jc_supervisor_liveness(other_boot), JC_SUPERVISOR_ELSEWHERE);
+	/* garbage names no process anywhere: unknown, never "elsewhere", which
+	 * --others-gone would collect */
+	assert_int_equal(jc_supervisor_liveness("0/1/2"), JC_SUPERVISOR_UNKNOWN);
+	assert_int_equal(jc_supervisor_liveness("0/1/2/3/4"), JC_SUPERVISOR_UNKNOWN);
+	assert_int_equal(jc_supervisor_liveness("ab/1//3"), JC_SUPERVISOR_UNKNOWN);
 	assert_int_equal(jc_supervisor_liveness("garbage"), JC_SUPERVISOR_UNKNOWN);
 	assert_int_equal(jc_supervisor_liveness(""), JC_SUPERVISOR_UNKNOWN);
 	assert_int_equal(jc_supervisor_liveness(NULL), JC_SUPERVISOR_UNKNOWN);
@@ -1407,8 +1413,9 @@ struct gc_world {
 	char old[32], young[32];
 };
 
-static void gc_container(struct fixture *f, const char *name, const char *site, const char *created,
-			 const char *sup, const char *mount)
+static void gc_container_dl(struct fixture *f, const char *name, const char *site,
+			    const char *created, const char *sup, const char *mount,
+			    const char *deadline)
 {
 	cJSON *b = cJSON_CreateObject(), *l;
 	jc_error err = { 0 };
@@ -1422,6 +1429,8 @@ static void gc_container(struct fixture *f, const char *name, const char *site, 
 		assert_non_null(cJSON_AddStringToObject(l, "jobcell.created", created));
 	if (sup)
 		assert_non_null(cJSON_AddStringToObject(l, "jobcell.supervisor", sup));
+	if (deadline)
+		assert_non_null(cJSON_AddStringToObject(l, "jobcell.deadline", deadline));
 	if (mount) {
 		cJSON *hc = cJSON_AddObjectToObject(b, "HostConfig");
 		cJSON *ms = cJSON_AddArrayToObject(hc, "Mounts"), *m = cJSON_CreateObject();
@@ -1437,8 +1446,14 @@ static void gc_container(struct fixture *f, const char *name, const char *site, 
 	cJSON_Delete(b);
 }
 
-static void gc_volume(struct fixture *f, const char *name, const char *site, const char *created,
-		      const char *sup, bool keep)
+static void gc_container(struct fixture *f, const char *name, const char *site, const char *created,
+			 const char *sup, const char *mount)
+{
+	gc_container_dl(f, name, site, created, sup, mount, NULL);
+}
+
+static void gc_volume_dl(struct fixture *f, const char *name, const char *site, const char *created,
+			 const char *sup, bool keep, const char *deadline)
 {
 	cJSON *l = cJSON_CreateObject();
 	char *json;
@@ -1450,10 +1465,18 @@ static void gc_volume(struct fixture *f, const char *name, const char *site, con
 		assert_non_null(cJSON_AddStringToObject(l, "jobcell.supervisor", sup));
 	if (keep)
 		assert_non_null(cJSON_AddStringToObject(l, "jobcell.keep", "true"));
+	if (deadline)
+		assert_non_null(cJSON_AddStringToObject(l, "jobcell.deadline", deadline));
 	assert_non_null(json = cJSON_PrintUnformatted(l));
 	fake_engine_add_volume(f->fe, name, json);
 	free(json);
 	cJSON_Delete(l);
+}
+
+static void gc_volume(struct fixture *f, const char *name, const char *site, const char *created,
+		      const char *sup, bool keep)
+{
+	gc_volume_dl(f, name, site, created, sup, keep, NULL);
 }
 
 static void gc_world_init(struct gc_world *w)
@@ -1467,7 +1490,7 @@ static void gc_world_init(struct gc_world *w)
 	assert_true(
 	    asprintf(&w->unknown, "00000000-0000-0000-0000-000000000000%s", strchr(self, '/')) > 0);
 	assert_int_equal(jc_supervisor_liveness(w->dead), JC_SUPERVISOR_DEAD);
-	assert_int_equal(jc_supervisor_liveness(w->unknown), JC_SUPERVISOR_UNKNOWN);
+	assert_int_equal(jc_supervisor_liveness(w->unknown), JC_SUPERVISOR_ELSEWHERE);
 	snprintf(w->old, sizeof(w->old), "%lld", (long long)time(NULL) - 3600);
 	snprintf(w->young, sizeof(w->young), "%lld", (long long)time(NULL));
 }
@@ -1477,6 +1500,15 @@ static void gc_world_free(struct gc_world *w)
 	free(w->dead);
 	free(w->alive);
 	free(w->unknown);
+}
+
+/* jc_gc of site "gcs" with a clock skew of 0 and no --others-gone. */
+static int run_gc(struct fixture *f, int64_t older_than_ms, bool dry_run, struct gc_log *log,
+		  jc_error *err)
+{
+	const struct jc_gc_opts o = { .older_than_ms = older_than_ms, .dry_run = dry_run };
+
+	return jc_gc(f->e, "gcs", &o, on_gc, log, err);
 }
 
 static bool container_exists(struct fixture *f, const char *name)
@@ -1526,7 +1558,7 @@ static void test_gc_removes_only_what_a_dead_jobcell_left(void **state)
 
 	/* dry run: the decisions, and nothing deleted */
 	memset(&log, 0, sizeof(log));
-	assert_int_equal(jc_gc(f->e, "gcs", 60000, true, on_gc, &log, &err), 0);
+	assert_int_equal(run_gc(f, 60000, true, &log, &err), 0);
 	assert_null(err.msg);
 	assert_int_equal(log.n, 12);
 	assert_seen(&log, "container", "c-dead", true, dead_why);
@@ -1550,7 +1582,7 @@ static void test_gc_removes_only_what_a_dead_jobcell_left(void **state)
 
 	/* older than their age: nothing at all */
 	memset(&log, 0, sizeof(log));
-	assert_int_equal(jc_gc(f->e, "gcs", 7200 * 1000, false, on_gc, &log, &err), 0);
+	assert_int_equal(run_gc(f, 7200 * 1000, false, &log, &err), 0);
 	assert_int_equal(log.n, 12);
 	for (size_t i = 0; i < log.n; i++)
 		assert_false(log.items[i].removed);
@@ -1560,7 +1592,7 @@ static void test_gc_removes_only_what_a_dead_jobcell_left(void **state)
 
 	/* for real: the dead jobcell's container and volume, nothing else */
 	memset(&log, 0, sizeof(log));
-	assert_int_equal(jc_gc(f->e, "gcs", 60000, false, on_gc, &log, &err), 0);
+	assert_int_equal(run_gc(f, 60000, false, &log, &err), 0);
 	assert_null(err.msg);
 	for (size_t i = 0; i < log.n; i++)
 		removed += log.items[i].removed;
@@ -1578,7 +1610,7 @@ static void test_gc_removes_only_what_a_dead_jobcell_left(void **state)
 
 	/* no --older-than: the young and the undated dead go too */
 	memset(&log, 0, sizeof(log));
-	assert_int_equal(jc_gc(f->e, "gcs", 0, false, on_gc, &log, &err), 0);
+	assert_int_equal(run_gc(f, 0, false, &log, &err), 0);
 	assert_int_equal(log.n, 10);
 	assert_seen(&log, "container", "c-young", true, dead_why);
 	assert_seen(&log, "container", "c-undated", true, dead_why);
@@ -1612,7 +1644,7 @@ static void test_gc_failures_are_counted_and_the_rest_goes_on(void **state)
 	/* the list fails: nothing is judged */
 	fake_engine_fail(f->fe, "GET", "/containers/json", FAKE_FAULT_STATUS, 500, "list broken",
 			 1);
-	assert_int_equal(jc_gc(f->e, "gcs", 0, false, on_gc, &log, &err), -1);
+	assert_int_equal(run_gc(f, 0, false, &log, &err), -1);
 	assert_msg(&err, "list containers `gcs`: engine said 500: list broken");
 	assert_int_equal(log.n, 0);
 	jc_error_clear(&err);
@@ -1625,7 +1657,7 @@ static void test_gc_failures_are_counted_and_the_rest_goes_on(void **state)
 				 -1);
 		jc_inspect_free(&in);
 	}
-	assert_int_equal(jc_gc(f->e, "gcs", 0, false, on_gc, &log, &err), -1);
+	assert_int_equal(run_gc(f, 0, false, &log, &err), -1);
 	assert_int_equal(err.kind, JC_ERR_ENGINE);
 	assert_int_equal(err.status, EIO);
 	assert_msg(&err, "gc: 2 removals failed, the first: remove container `c-stuck`: engine "
@@ -1644,6 +1676,213 @@ static void test_gc_failures_are_counted_and_the_rest_goes_on(void **state)
 	/* in use: tried three times */
 	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/volumes/v-held"), 3);
 	jc_error_clear(&err);
+	gc_world_free(&w);
+}
+
+
+/* The rule as a pure function: labels, the supervisor's liveness, the
+ * time and the options in; remove or keep, and why, out. */
+static void test_gc_judge(void **state)
+{
+	const int64_t now = 1700000000;
+	struct {
+		struct jc_labels l;
+		enum jc_liveness live;
+		struct jc_gc_opts o;
+		bool remove;
+		const char *why;
+	} cases[] = {
+		/* no deadline: the supervisor label decides */
+		{ { .created = "1", .supervisor = "s" }, JC_SUPERVISOR_DEAD, { 0 }, true, "gone" },
+		{ { .created = "1", .supervisor = "s" }, JC_SUPERVISOR_ALIVE, { 0 }, false, "alive" },
+		{ { .created = "1", .supervisor = "s" }, JC_SUPERVISOR_UNKNOWN, { 0 }, false,
+		  "cannot be read here: cannot tell" },
+		{ { .created = "1", .supervisor = "s" }, JC_SUPERVISOR_ELSEWHERE, { 0 }, false,
+		  "another pid namespace, boot or host: cannot tell" },
+		{ { .created = "1" }, JC_SUPERVISOR_UNKNOWN, { 0 }, false, "started detached" },
+		/* --others-gone: elsewhere counts as dead, nothing else changes */
+		{ { .created = "1", .supervisor = "s" }, JC_SUPERVISOR_ELSEWHERE,
+		  { .others_gone = true }, true, "--others-gone says it is gone" },
+		{ { .created = "1", .supervisor = "s" }, JC_SUPERVISOR_UNKNOWN,
+		  { .others_gone = true }, false, "cannot tell" },
+		{ { .created = "1", .supervisor = "s" }, JC_SUPERVISOR_ALIVE,
+		  { .others_gone = true }, false, "alive" },
+		{ { .created = "1" }, JC_SUPERVISOR_UNKNOWN, { .others_gone = true }, false,
+		  "started detached" },
+		{ { .created = "1", .supervisor = "s", .keep = true }, JC_SUPERVISOR_ELSEWHERE,
+		  { .others_gone = true }, false, "kept" },
+		/* a deadline passed: removed whoever made it */
+		{ { .created = "1", .deadline = "1699999999" }, JC_SUPERVISOR_UNKNOWN, { 0 }, true,
+		  "past its deadline 2023-11-14T22:13:19Z" },
+		{ { .created = "1", .supervisor = "s", .deadline = "1699999999" },
+		  JC_SUPERVISOR_ELSEWHERE, { 0 }, true, "past its deadline" },
+		{ { .created = "1", .supervisor = "s", .deadline = "1699999999" },
+		  JC_SUPERVISOR_ALIVE, { 0 }, true, "past its deadline" },
+		/* ... but only past deadline + clock_skew, rounded up to seconds */
+		{ { .created = "1", .deadline = "1699999999" }, JC_SUPERVISOR_UNKNOWN,
+		  { .clock_skew_ms = 1000 }, false, "its caller removes it; past 2023-11-14T22:13:19Z gc" },
+		{ { .created = "1", .deadline = "1699999998" }, JC_SUPERVISOR_UNKNOWN,
+		  { .clock_skew_ms = 1001 }, false, "started detached" },
+		{ { .created = "1", .deadline = "1699999997" }, JC_SUPERVISOR_UNKNOWN,
+		  { .clock_skew_ms = 1001 }, true, "past its deadline" },
+		{ { .created = "1", .deadline = "1700000000" }, JC_SUPERVISOR_UNKNOWN, { 0 }, false,
+		  "started detached" },
+		/* a deadline ahead: judged as without, the deadline said */
+		{ { .created = "1", .supervisor = "s", .deadline = "1700000060" },
+		  JC_SUPERVISOR_ELSEWHERE, { 0 }, false,
+		  "cannot tell; past 2023-11-14T22:14:20Z gc removes it" },
+		{ { .created = "1", .supervisor = "s", .deadline = "1700000060" },
+		  JC_SUPERVISOR_DEAD, { 0 }, true, "its supervising jobcell is gone" },
+		/* a kept volume: never, deadline or not */
+		{ { .created = "1", .deadline = "5", .keep = true }, JC_SUPERVISOR_UNKNOWN, { 0 },
+		  false, "kept (--keep or volume create)" },
+		/* --older-than goes first */
+		{ { .created = "1699999990", .deadline = "5" }, JC_SUPERVISOR_UNKNOWN,
+		  { .older_than_ms = 60000 }, false, "younger than --older-than" },
+		{ { .deadline = "5" }, JC_SUPERVISOR_UNKNOWN, { .older_than_ms = 1 }, false,
+		  "no readable jobcell.created label" },
+		{ { .created = "1699999900", .deadline = "5" }, JC_SUPERVISOR_UNKNOWN,
+		  { .older_than_ms = 60000 }, true, "past its deadline" },
+		/* a deadline that is no number is none */
+		{ { .created = "1", .deadline = "-5" }, JC_SUPERVISOR_UNKNOWN, { 0 }, false,
+		  "started detached" },
+		{ { .created = "1", .deadline = "12x" }, JC_SUPERVISOR_UNKNOWN, { 0 }, false,
+		  "started detached" },
+		{ { .created = "1", .deadline = "99999999999999999999999" }, JC_SUPERVISOR_UNKNOWN,
+		  { 0 }, false, "started detached" },
+	};
+	char why[320];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool got = jc_gc_judge(&cases[i].l, cases[i].live, now, &cases[i].o, why,
+				       sizeof(why));
+		if (got != cases[i].remove || !strstr(why, cases[i].why))
+			fail_msg("case %zu: remove=%d why `%s`; want remove=%d why `%s`", i, got,
+				 why, cases[i].remove, cases[i].why);
+	}
+	/* a tiny buffer is cut, never overrun */
+	assert_true(jc_gc_judge(&cases[0].l, JC_SUPERVISOR_DEAD, now, &cases[0].o, why, 4));
+	assert_string_equal(why, "its");
+}
+
+/* Against the engine: past their deadlines, gc takes a detached start's
+ * container and volume and another namespace's; --others-gone takes what
+ * other namespaces left, never a live job's, a detached one's or a kept
+ * volume. */
+static void test_gc_deadline_and_others_gone(void **state)
+{
+	struct fixture *f = *state;
+	struct gc_world w;
+	struct gc_log log = { 0 };
+	jc_error err = { 0 };
+	char past[32], ahead[32];
+	const struct jc_gc_opts skew = { .clock_skew_ms = 60000 };
+	const struct jc_gc_opts others = { .others_gone = true, .clock_skew_ms = 60000 };
+
+	gc_world_init(&w);
+	snprintf(past, sizeof(past), "%lld", (long long)time(NULL) - 120);
+	snprintf(ahead, sizeof(ahead), "%lld", (long long)time(NULL) - 30);
+	gc_container_dl(f, "c-start-past", "gcs", w.old, NULL, NULL, past);
+	gc_container_dl(f, "c-start-skew", "gcs", w.old, NULL, NULL, ahead);
+	gc_container_dl(f, "c-else-past", "gcs", w.old, w.unknown, NULL, past);
+	gc_container_dl(f, "c-else", "gcs", w.old, w.unknown, NULL, NULL);
+	gc_container_dl(f, "c-alive", "gcs", w.old, w.alive, NULL, NULL);
+	gc_container_dl(f, "c-start", "gcs", w.old, NULL, NULL, NULL);
+	gc_volume_dl(f, "v-start-past", "gcs", w.old, NULL, false, past);
+	gc_volume_dl(f, "v-else", "gcs", w.old, w.unknown, false, NULL);
+	gc_volume_dl(f, "v-else-keep", "gcs", w.old, w.unknown, true, NULL);
+	gc_volume_dl(f, "v-keep-past", "gcs", w.old, NULL, true, past);
+	fake_engine_reset_requests(f->fe);
+
+	assert_int_equal(jc_gc(f->e, "gcs", &skew, on_gc, &log, &err), 0);
+	assert_int_equal(log.n, 10);
+	assert_seen(&log, "container", "c-start-past", true, "past its deadline");
+	assert_seen(&log, "container", "c-else-past", true, "past its deadline");
+	assert_seen(&log, "volume", "v-start-past", true, "past its deadline");
+	/* 30 s past, but the skew is a minute */
+	assert_seen(&log, "container", "c-start-skew", false, "its caller removes it; past");
+	assert_seen(&log, "container", "c-else", false, "cannot tell");
+	assert_seen(&log, "volume", "v-else", false, "cannot tell");
+	assert_seen(&log, "volume", "v-keep-past", false, "kept");
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/containers/"), 2);
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/volumes/v-start-past"), 1);
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/"), 3);
+	assert_false(container_exists(f, "c-start-past"));
+	assert_false(container_exists(f, "c-else-past"));
+	assert_false(fake_engine_has_volume(f->fe, "v-start-past"));
+
+	memset(&log, 0, sizeof(log));
+	fake_engine_reset_requests(f->fe);
+	assert_int_equal(jc_gc(f->e, "gcs", &others, on_gc, &log, &err), 0);
+	assert_int_equal(log.n, 7);
+	assert_seen(&log, "container", "c-else", true, "--others-gone says it is gone");
+	assert_seen(&log, "volume", "v-else", true, "--others-gone says it is gone");
+	assert_seen(&log, "container", "c-alive", false, "alive");
+	assert_seen(&log, "container", "c-start", false, "started detached");
+	assert_seen(&log, "container", "c-start-skew", false, "started detached");
+	assert_seen(&log, "volume", "v-else-keep", false, "kept");
+	assert_seen(&log, "volume", "v-keep-past", false, "kept");
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/"), 2);
+	assert_false(container_exists(f, "c-else"));
+	assert_true(container_exists(f, "c-alive"));
+	assert_true(container_exists(f, "c-start"));
+	assert_false(fake_engine_has_volume(f->fe, "v-else"));
+	assert_true(fake_engine_has_volume(f->fe, "v-else-keep"));
+	gc_world_free(&w);
+}
+
+/* An engine that just thawed may still be removing a container: its 409
+ * "removal already in progress" is waited out, not a failure of gc. */
+static void test_gc_retries_a_removal_in_progress(void **state)
+{
+	struct fixture *f = *state;
+	struct gc_world w;
+	struct gc_log log = { 0 };
+	struct jc_inspect in;
+	jc_error err = { 0 };
+	char *id;
+
+	gc_world_init(&w);
+	gc_container(f, "c-thaw", "gcs", w.old, w.dead, NULL);
+	assert_int_equal(jc_backend_inspect(f->e, "c-thaw", &in, &err), 0);
+	id = in.id;
+	in.id = NULL;
+	jc_inspect_free(&in);
+	fake_engine_reset_requests(f->fe);
+	fake_engine_fail(f->fe, "DELETE", id, FAKE_FAULT_STATUS, 409,
+			 "removal of container c-thaw is already in progress", 2);
+	assert_int_equal(run_gc(f, 0, false, &log, &err), 0);
+	assert_null(err.msg);
+	assert_seen(&log, "container", "c-thaw", true, "its supervising jobcell is gone");
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/containers/"), 3);
+	assert_false(container_exists(f, "c-thaw"));
+
+	/* one that never ends: a few tries, then one clear failure */
+	memset(&log, 0, sizeof(log));
+	gc_container(f, "c-stuck", "gcs", w.old, w.dead, NULL);
+	assert_int_equal(jc_backend_inspect(f->e, "c-stuck", &in, &err), 0);
+	fake_engine_reset_requests(f->fe);
+	fake_engine_fail(f->fe, "DELETE", in.id, FAKE_FAULT_STATUS, 409,
+			 "removal of container c-stuck is already in progress", -1);
+	jc_inspect_free(&in);
+	assert_int_equal(run_gc(f, 0, false, &log, &err), -1);
+	assert_msg(&err, "gc: 1 removal failed, the first: remove container `c-stuck`: engine said "
+			 "409: removal of container c-stuck is already in progress");
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/containers/"), 5);
+	assert_seen(&log, "container", "c-stuck", false, "already in progress");
+	assert_true(container_exists(f, "c-stuck"));
+	/* other errors are not retried */
+	jc_error_clear(&err);
+	fake_engine_clear_faults(f->fe);
+	fake_engine_reset_requests(f->fe);
+	assert_int_equal(jc_backend_inspect(f->e, "c-stuck", &in, &err), 0);
+	fake_engine_fail(f->fe, "DELETE", in.id, FAKE_FAULT_STATUS, 500, "driver failed", -1);
+	jc_inspect_free(&in);
+	assert_int_equal(run_gc(f, 0, false, &log, &err), -1);
+	assert_int_equal(fake_engine_count(f->fe, "DELETE", "/containers/"), 1);
+	jc_error_clear(&err);
+	free(id);
 	gc_world_free(&w);
 }
 
@@ -1668,6 +1907,9 @@ int main(void)
 		T(test_supervisor_liveness),
 		T(test_gc_removes_only_what_a_dead_jobcell_left),
 		T(test_gc_failures_are_counted_and_the_rest_goes_on),
+		cmocka_unit_test(test_gc_judge),
+		T(test_gc_deadline_and_others_gone),
+		T(test_gc_retries_a_removal_in_progress),
 #undef T
 	};
 

@@ -16,6 +16,11 @@
 #     engine frozen (SIGSTOP) and the supervisor sent SIGTERM: every engine
 #     call now times out, and jobcell must still end, 125, within
 #     stop_grace + 3 x [engine] timeout (kill, give up, forced removal).
+#  4. what only gc can collect, per engine: runs whose supervisors are
+#     SIGKILLed inside pid namespaces of their own (unshare), bind and volume
+#     mode alternating, and `start`s left running.  With a deadline an hour
+#     away, gc keeps them all and gc --others-gone leaves zero; with a
+#     deadline seconds away, gc past it leaves zero.
 # Environment (defaults in brackets):
 #   ENGINE            docker, podman or all [all]: where phases 1-2 run
 #   STRESS_SEQ        sequential jobs per engine [200]
@@ -39,6 +44,9 @@
 #                     jobcell's default: 5 s is too short for 32 starts at
 #                     once on a busy two-CPU Docker, which then answers late]
 #   STRESS_ENGINE_TIMEOUT  [engine] timeout of phase 3, seconds [5]
+#   STRESS_GC_JOBS    jobs of each kind in phase 4 [4]
+#   STRESS_PHASES     which phases run: any of load (1-2), restart (3) and
+#                     gc (4) [load restart gc]
 # Exit status: 0 when every count is as documented, 1 otherwise.
 # shellcheck source-path=SCRIPTDIR source=../integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
@@ -51,6 +59,14 @@ PCT=${STRESS_SIGNAL_PCT:-33}
 JOB_BOUND=${STRESS_JOB_BOUND:-60}
 LOAD_ETO=${STRESS_LOAD_ENGINE_TIMEOUT:-30}
 ETO=${STRESS_ENGINE_TIMEOUT:-5}
+GC_JOBS=${STRESS_GC_JOBS:-4}
+read -r -a PHASES <<<"${STRESS_PHASES:-load restart gc}"
+for p in "${PHASES[@]}"; do
+	case $p in load | restart | gc) ;; *)
+		echo "stress: STRESS_PHASES: unknown phase \`$p\` (load, restart, gc)" >&2 && exit 2 ;;
+	esac
+done
+phase() { [[ " ${PHASES[*]} " == *" $1 "* ]]; }
 GRACE=2 # [job] stop_grace, seconds
 DOCKER_SOCK=${STRESS_DOCKER_SOCKET:-/var/run/docker.sock}
 PODMAN_SOCK=${JOBCELL_PODMAN_SOCKET:-/run/jobcell-podman.sock}
@@ -67,7 +83,7 @@ docker | podman) ENGINES=("$ENGINE") ;;
 esac
 read -r -a RESTARTS <<<"${STRESS_RESTART:-${ENGINES[*]}}"
 [ "${RESTARTS[*]}" = none ] && RESTARTS=()
-for n in "$SEQ" "$CONC" "$SEED" "$PCT" "$JOB_BOUND" "$LOAD_ETO" "$ETO"; do
+for n in "$SEQ" "$CONC" "$SEED" "$PCT" "$JOB_BOUND" "$LOAD_ETO" "$ETO" "$GC_JOBS"; do
 	[[ $n =~ ^[0-9]+$ ]] || { echo "stress: \`$n\` is not a whole number" >&2 && exit 2; }
 done
 STAMP=st$(date +%s)p$$ # site names: unique per run, so leftovers are attributable
@@ -77,6 +93,7 @@ USED_SOCKS=()          # engines this run made sites on (for the cleanup)
 ALL_SITES=()
 PRIV_PODMAN_PID='' PRIV_DOCKERD_PID='' EV_PID=''
 JOB_PIDS=() # the concurrent phase's job runners (subshells)
+NS_WRAPS=() # phase 4's unshare processes
 mkdir -p "$TMP/pids" # one file per jobcell running, its pid (for the cleanup)
 PRIV_PODMAN_SOCK=$TMP/podman.sock
 PD=$TMP/dockerd # the private dockerd's directory
@@ -222,6 +239,7 @@ stress_cleanup() {
 	[ -z "$PRIV_PODMAN_PID" ] || kill -CONT "$PRIV_PODMAN_PID" 2>/dev/null
 	[ -z "$PRIV_DOCKERD_PID" ] || kill -CONT "$PRIV_DOCKERD_PID" 2>/dev/null
 	stop_jobcells
+	for s in ${NS_WRAPS[@]+"${NS_WRAPS[@]}"}; do kill -KILL "$s" 2>/dev/null; done
 	for s in "${ALL_SITES[@]}"; do
 		for sock in "${USED_SOCKS[@]}"; do purge_site "$sock" "$s"; done
 	done
@@ -748,20 +766,134 @@ restart_engine() { # podman|docker
 	say "engine stop ($eng): $(since "$t0")s"
 }
 
+# ---- phase 4: what only gc can collect ----
+# ns_kill INI JOB: `jobcell run JOB -- sleep 600` in a pid namespace of its
+# own (sh as its init: an init drops signals it has no handler for), SIGKILL
+# of jobcell once the container runs.  Returns 1 when it never ran.
+ns_kill() {
+	local ini=$1 job=$2 site=$3 u sh='' pid='' i
+	unshare --pid --fork --mount-proc sh -c '"$@"; exit $?' sh \
+		"$JOBCELL" -c "$ini" run "$job" -- sleep 600 >"$TMP/$job.out" 2>&1 &
+	u=$!
+	NS_WRAPS+=("$u")
+	for ((i = 0; i < 100; i++)); do
+		sh=$(awk '{print $1}' "/proc/$u/task/$u/children" 2>/dev/null || true)
+		[ -z "$sh" ] || pid=$(awk '{print $1}' "/proc/$sh/task/$sh/children" 2>/dev/null || true)
+		[ -z "$pid" ] || break
+		sleep 0.05
+	done
+	[ -n "$pid" ] && echo "$pid" >"$TMP/pids/$job"
+	if [ -z "$pid" ] || ! running_or_gone "jobcell-$site-$job" "$u"; then
+		kill -KILL "$u" 2>/dev/null || true
+		return 1
+	fi
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$u" 2>/dev/null || true
+	rm -f "$TMP/pids/$job"
+	return 0
+}
+
+# gc_counts SITE INI LABEL [gc options]: gc; sets GC_OUT, GC_RC, and the
+# counts of removed and kept lines
+gc_counts() {
+	local site=$1 ini=$2 label=$3 t0
+	shift 3
+	GC_RC=0
+	t0=$(now)
+	GC_OUT=$(timeout 120 "$JOBCELL" -c "$ini" gc "$@" 2>"$TMP/gc.err") || GC_RC=$?
+	GC_REMOVED=$(grep -c '^removed' <<<"$GC_OUT" || true)
+	GC_KEPT=$(grep -c '^kept' <<<"$GC_OUT" || true)
+	say "  $label: gc $* exit $GC_RC in $(since "$t0")s: removed $GC_REMOVED, kept $GC_KEPT;" \
+		"left $(n_ctrs "$site") containers, $(n_vols "$site") volumes"
+	[ "$GC_RC" = 0 ] || bad "$label: gc $* exited $GC_RC: $(cat "$TMP/gc.err")"
+}
+
+# set_deadline SITE TIMEOUT: the site files' [job] timeout, transfer_timeout
+# 1s, and [gc] clock_skew 0
+set_deadline() {
+	local f
+	for f in "$TMP/$1.bind.ini" "$TMP/$1.vol.ini"; do
+		sed -i "/^stop_grace = /{n;s/^timeout = .*/timeout = $2\ntransfer_timeout = 1s/}" "$f"
+		printf '[gc]\nclock_skew = 0\n' >>"$f"
+	done
+}
+
+gc_engine() { # ENGINE
+	local eng=$1 SOCK site i ini n=0 want latest=0 d t0
+	[ "$eng" = docker ] && SOCK=$DOCKER_SOCK || SOCK=$PODMAN_SOCK
+	t0=$(now)
+	say ""
+	say "== gc alone ($eng, $SOCK): $GC_JOBS runs killed in pid namespaces of their own, and $GC_JOBS starts"
+	if ! unshare --pid --fork --mount-proc true 2>/dev/null; then
+		bad "gc ($eng): cannot make a pid namespace (unshare --pid --fork --mount-proc)"
+		return 0
+	fi
+	if ! pinged "$SOCK" || ! image_present "$IMAGE"; then
+		bad "gc ($eng): no engine on $SOCK, or no $IMAGE"
+		return 0
+	fi
+	# a. a deadline an hour away: only the operator's word collects them
+	site=${STAMP}n${eng:0:1}
+	make_sites "$site" "$SOCK" "$LOAD_ETO"
+	set_deadline "$site" 1h
+	for ((i = 0; i < GC_JOBS; i++)); do
+		if ((i % 2)); then ini=$TMP/$site.vol.ini; else ini=$TMP/$site.bind.ini; fi
+		ns_kill "$ini" "n$i" "$site" && n=$((n + 1)) || bad "gc ($eng): job n$i never ran: $(cat "$TMP/n$i.out")"
+	done
+	want=$((n + n / 2)) # a container each, a volume each volume-mode one
+	say "  namespaces: $n supervisors killed; $(n_ctrs "$site") containers, $(n_vols "$site") volumes left"
+	gc_counts "$site" "$TMP/$site.bind.ini" "namespaces"
+	[ "$GC_REMOVED" = 0 ] && [ "$GC_KEPT" = "$want" ] ||
+		bad "gc ($eng) namespaces: plain gc removed $GC_REMOVED and kept $GC_KEPT, want 0 and $want"
+	gc_counts "$site" "$TMP/$site.bind.ini" "namespaces" --others-gone
+	[ "$GC_REMOVED" = "$want" ] || bad "gc ($eng) namespaces: gc --others-gone removed $GC_REMOVED, want $want"
+	[ "$(n_ctrs "$site")" = 0 ] && [ "$(n_vols "$site")" = 0 ] ||
+		bad "gc ($eng) namespaces: after gc --others-gone $(n_ctrs "$site") containers and $(n_vols "$site") volumes are left"
+	purge_site "$SOCK" "$site" >/dev/null
+	# b. a deadline seconds away: gc alone, past it
+	site=${STAMP}e${eng:0:1} n=0
+	make_sites "$site" "$SOCK" "$LOAD_ETO"
+	set_deadline "$site" 3s
+	for ((i = 0; i < GC_JOBS; i++)); do
+		if ((i % 2)); then ini=$TMP/$site.vol.ini; else ini=$TMP/$site.bind.ini; fi
+		ns_kill "$ini" "k$i" "$site" && n=$((n + 1)) || bad "gc ($eng): job k$i never ran: $(cat "$TMP/k$i.out")"
+		if timeout "$JOB_BOUND" "$JOBCELL" -c "$ini" start "d$i" -- sleep 600 >"$TMP/d$i.out" 2>&1; then
+			n=$((n + 1))
+		else
+			bad "gc ($eng): start d$i failed: $(cat "$TMP/d$i.out")"
+		fi
+	done
+	for d in $(ctr_list "$site" | grep -o '"jobcell.deadline":"[0-9]*"' | cut -d'"' -f4); do
+		if [ "$d" -gt "$latest" ]; then latest=$d; fi
+	done
+	say "  deadlines: $n jobs ($GC_JOBS killed in namespaces, $GC_JOBS started), the last deadline in $((latest - $(date +%s)))s"
+	[ "$latest" -gt 0 ] || bad "gc ($eng) deadlines: no jobcell.deadline label found"
+	while [ "$(date +%s)" -le "$latest" ]; do sleep 0.2; done
+	gc_counts "$site" "$TMP/$site.bind.ini" "deadlines"
+	[ "$GC_KEPT" = 0 ] || bad "gc ($eng) deadlines: gc kept $(grep '^kept' <<<"$GC_OUT" | head -3)"
+	[ "$(n_ctrs "$site")" = 0 ] && [ "$(n_vols "$site")" = 0 ] ||
+		bad "gc ($eng) deadlines: after gc $(n_ctrs "$site") containers and $(n_vols "$site") volumes are left"
+	purge_site "$SOCK" "$site" >/dev/null
+	say "gc alone ($eng): $(since "$t0")s"
+}
+
 # ---- main ----
 [ -x "$JOBCELL" ] || { echo "stress: no $JOBCELL (make)" >&2 && exit 2; }
 T0=$(now)
-say "stress: seed $SEED (STRESS_SEED=$SEED reproduces the plan), engines: ${ENGINES[*]}," \
+say "stress: phases ${PHASES[*]}; seed $SEED (STRESS_SEED=$SEED reproduces the plan), engines: ${ENGINES[*]}," \
 	"$SEQ sequential + $CONC concurrent jobs each, ${PCT}% of supervisors signalled" \
 	"([engine] timeout ${LOAD_ETO}s); engine stops: ${RESTARTS[*]:-none} ([engine] timeout" \
 	"${ETO}s, stop_grace ${GRACE}s); run $STAMP"
-for e in "${ENGINES[@]}"; do stress_engine "$e"; done
-for e in ${RESTARTS[@]+"${RESTARTS[@]}"}; do
-	case $e in
-	podman | docker) restart_engine "$e" ;;
-	*) bad "STRESS_RESTART: unknown engine \`$e\`" ;;
-	esac
-done
+if phase load; then for e in "${ENGINES[@]}"; do stress_engine "$e"; done; fi
+if phase restart; then
+	for e in ${RESTARTS[@]+"${RESTARTS[@]}"}; do
+		case $e in
+		podman | docker) restart_engine "$e" ;;
+		*) bad "STRESS_RESTART: unknown engine \`$e\`" ;;
+		esac
+	done
+fi
+if phase gc; then for e in "${ENGINES[@]}"; do gc_engine "$e"; done; fi
 say ""
 for s in "$DOCKER_SOCK" "$PODMAN_SOCK"; do
 	if pinged "$s" && lists "$s"; then
