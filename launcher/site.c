@@ -109,6 +109,8 @@ int jc_site_backend(jc_site *s, struct jc_backend **e, jc_error *err)
 	if (!s->engine) {
 		if (jc_backend_open(s->cfg.endpoint, s->cfg.engine_timeout_ms, &opened, err) < 0)
 			return -1;
+		if (s->cancel_set)
+			jc_backend_set_cancel(opened, &s->cancel);
 		if (jc_backend_ping(opened, err) < 0) {
 			jc_backend_close(opened);
 			return -1;
@@ -117,6 +119,15 @@ int jc_site_backend(jc_site *s, struct jc_backend **e, jc_error *err)
 	}
 	*e = s->engine;
 	return 0;
+}
+
+void jc_site_set_cancel(jc_site *s, const struct jc_cancel *c)
+{
+	s->cancel_set = c != NULL;
+	if (c)
+		s->cancel = *c;
+	if (s->engine)
+		jc_backend_set_cancel(s->engine, c);
 }
 
 int jc_site_gc(jc_site *s, int64_t older_than_ms, bool dry_run, jc_gc_fn fn, void *ctx,
@@ -267,6 +278,7 @@ int jc_site_volume_get(jc_site *s, const char *volume, const struct jc_strv *pat
 		else
 			r = jc_stage_out(e, id, NULL, path, out_fd, rep, p, err);
 	}
+	jc_backend_hold_cancel(e); /* the transfer container goes, whatever came */
 	if (jc_backend_remove(e, id, NULL, &undo) < 0 && r == 0) {
 		jc_error_set(err, undo.kind, undo.status, "%s", undo.msg);
 		r = -1;

@@ -859,7 +859,7 @@ static const struct jc_backend_ops stub_ops = {
 
 static int check_api(const struct fx *f, const char *api, jc_error *err)
 {
-	struct stub_backend sb = { { &stub_ops, 1000 }, api };
+	struct stub_backend sb = { { .ops = &stub_ops, .timeout_ms = 1000 }, api };
 	return jc_plan_check_backend(&f->cfg, &sb.b, err);
 }
 
