@@ -171,6 +171,7 @@ asan:
 integration: all
 	tests/integration/run.sh
 	tests/integration/volume.sh
+	tests/integration/transfer.sh
 	tests/integration/check.sh
 	tests/integration/sibling.sh
 	tests/integration/example.sh
@@ -179,6 +180,8 @@ integration: all
 		tests/integration/run.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/volume.sh
+	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
+		tests/integration/transfer.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/sibling.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
