@@ -297,7 +297,7 @@ int jc_transfer_put(struct jc_backend *e, const char *ref, const char *name, con
 	pthread_join(t, NULL);
 	close(sv[1]);
 	if (j.rc < 0 && !(rc < 0 && (j.err.status == EPIPE || j.err.status == ECONNRESET ||
-				      jc_backend_cancelled(e)))) {
+				     jc_backend_cancelled(e)))) {
 		/* the writer's reason (a bad input) explains the aborted upload;
 		 * a broken or reset stream only echoes the engine's failure */
 		jc_error_set(err, j.err.kind, j.err.status, "%s", j.err.msg);

@@ -505,8 +505,8 @@ static size_t count_matching(struct fake_engine *fe, const char *method, const c
  * arrived and is under way, interrupt it `how`.  Returns the exit status,
  * or -1 when it did not end within CELL_LIMIT_MS; *ms is the time from the
  * interruption to the exit.  stdout goes to `out`, stderr to f->err. */
-static int run_interrupted(struct fx *f, const struct phase *ph, enum how how,
-			   const char **args, char *out, size_t outcap, long *ms)
+static int run_interrupted(struct fx *f, const struct phase *ph, enum how how, const char **args,
+			   char *out, size_t outcap, long *ms)
 {
 	const char *argv[32] = { jobcell_bin(), "-c", f->ini };
 	int n = 3, e, o, status = 0, pfd[2];
@@ -585,8 +585,8 @@ static void run_halt_cell(size_t pi, size_t hi)
 {
 	const struct phase *ph = &phases[pi];
 	struct halt_cell *cell = &halt_cells[pi][hi];
-	static const char *run_args[] = { "--json", "run", "j", "--input", "in.txt", "--output",
-					  "out", "--", "exit", "0", NULL };
+	static const char *run_args[] = { "--json", "run", "j",    "--input", "in.txt", "--output",
+					  "out",    "--",  "exit", "0",       NULL };
 	static const char *put_args[] = { "volume", "put", OWN_VOLUME, "in.txt", NULL };
 	static const char *get_args[] = { "volume", "get", OWN_VOLUME, "--to", "got", NULL };
 	char text[2048], out[4096];
@@ -628,16 +628,16 @@ static void run_halt_cell(size_t pi, size_t hi)
 			 cell->ms, HALT_BOUND_MS);
 	else if (cell->status != 125)
 		snprintf(cell->why, sizeof(cell->why), "status %d, want 125", cell->status);
-	else if (nlines != 1 || !strstr(cell->line, ph->step) ||
-		 !strstr(cell->line, hows[hi].why))
-		snprintf(cell->why, sizeof(cell->why), "%zu problem lines, want one with `%s` and `%s`",
-			 nlines, ph->step, hows[hi].why);
+	else if (nlines != 1 || !strstr(cell->line, ph->step) || !strstr(cell->line, hows[hi].why))
+		snprintf(cell->why, sizeof(cell->why),
+			 "%zu problem lines, want one with `%s` and `%s`", nlines, ph->step,
+			 hows[hi].why);
 	else if (ph->cmd == C_RUN && !strstr(out, "\"exit_code\":125"))
-		snprintf(cell->why, sizeof(cell->why), "no --json record with exit_code 125: %.100s",
-			 out);
+		snprintf(cell->why, sizeof(cell->why),
+			 "no --json record with exit_code 125: %.100s", out);
 	else if (pi == 5 && !strstr(out, "\"job_status\":0"))
-		snprintf(cell->why, sizeof(cell->why), "the job's status is not in the record: %.100s",
-			 out);
+		snprintf(cell->why, sizeof(cell->why),
+			 "the job's status is not in the record: %.100s", out);
 	else if (ph->rm_container && !fake_engine_count(f.fe, "DELETE", "/containers/"))
 		snprintf(cell->why, sizeof(cell->why), "no container was removed");
 	else if (ph->rm_volume && !fake_engine_count(f.fe, "DELETE", "/volumes/"))
@@ -666,7 +666,8 @@ static void test_halt_row(void **state)
 		bad += !halt_cells[pi][hi].ok;
 	}
 	if (bad)
-		fail_msg("interrupt during %s: %d of %zu cells failed", phases[pi].name, bad, NHOWS);
+		fail_msg("interrupt during %s: %d of %zu cells failed", phases[pi].name, bad,
+			 NHOWS);
 }
 
 static int print_halt_table(void **state)
