@@ -444,7 +444,12 @@ static const struct {
 };
 #define NHOWS (sizeof(hows) / sizeof(hows[0]))
 
-enum cmd { C_RUN, C_PUT, C_GET };
+enum cmd {
+	C_RUN,  /* volume mode: run j --input in.txt --output out -- exit 0 */
+	C_BIND, /* bind mode: run j -- exit 0, where the job's create is the only one */
+	C_PUT,  /* volume put OWN_VOLUME in.txt */
+	C_GET,  /* volume get OWN_VOLUME --to got */
+};
 
 struct phase {
 	const char *name;
@@ -455,25 +460,28 @@ struct phase {
 	const char *step;  /* in the error line */
 	bool rm_container; /* a DELETE of a container must have been asked */
 	bool rm_volume;    /* and of a volume */
+	bool exited;       /* the job ran: its status is in the record */
 };
 
 static const struct phase phases[] = {
 	{ "volume create", C_RUN, "POST", "/volumes/create", FAKE_FAULT_HANG, "create volume `",
-	  false, false },
+	  false, false, false },
 	{ "transfer create", C_RUN, "POST", "/containers/create", FAKE_FAULT_HANG,
-	  "create container `(unnamed)`", false, true },
+	  "create container `(unnamed)`", false, true, false },
 	{ "fill", C_RUN, "PUT", "/containers/*/archive", FAKE_FAULT_HANG,
-	  "fill volume `tenant-t-run-r-", true, true },
+	  "fill volume `tenant-t-run-r-", true, true, false },
+	{ "job create", C_BIND, "POST", "/containers/create", FAKE_FAULT_HANG,
+	  "create container `jobcell-s-j`", false, false, false },
 	{ "inputs", C_RUN, "PUT", "/containers/jobcell-s-j/archive", FAKE_FAULT_HANG,
-	  "write files into container `jobcell-s-j`", true, true },
+	  "write files into container `jobcell-s-j`", true, true, false },
 	{ "start", C_RUN, "POST", "/containers/*/start", FAKE_FAULT_HANG,
-	  "start container `jobcell-s-j`", true, true },
+	  "start container `jobcell-s-j`", true, true, false },
 	{ "outputs", C_RUN, "GET", "/containers/*/archive", FAKE_FAULT_SLOW,
-	  "job `jobcell-s-j` exited 0: read files from container `jobcell-s-j`", true, true },
+	  "job `jobcell-s-j` exited 0: read files from container `jobcell-s-j`", true, true, true },
 	{ "volume put", C_PUT, "PUT", "/containers/*/archive", FAKE_FAULT_HANG,
-	  "write files into container", true, false },
+	  "write files into container", true, false, false },
 	{ "volume get", C_GET, "GET", "/containers/*/archive", FAKE_FAULT_SLOW,
-	  "read files from container", true, false },
+	  "read files from container", true, false, false },
 };
 #define NPHASES (sizeof(phases) / sizeof(phases[0]))
 
@@ -587,19 +595,21 @@ static void run_halt_cell(size_t pi, size_t hi)
 	struct halt_cell *cell = &halt_cells[pi][hi];
 	static const char *run_args[] = { "--json", "run", "j",    "--input", "in.txt", "--output",
 					  "out",    "--",  "exit", "0",       NULL };
+	static const char *bind_args[] = { "--json", "run", "j", "--", "exit", "0", NULL };
 	static const char *put_args[] = { "volume", "put", OWN_VOLUME, "in.txt", NULL };
 	static const char *get_args[] = { "volume", "get", OWN_VOLUME, "--to", "got", NULL };
-	char text[2048], out[4096];
+	char text[2048], out[4096], jobdir[256];
+	struct stat st;
 	struct fx f;
 	size_t nlines;
 
-	fx_open(&f, S_VOLUME);
+	fx_open(&f, ph->cmd == C_BIND ? S_BIND : S_VOLUME);
 	/* the cells' own engine timeout: long, so that only the interruption
 	 * can end them early */
 	snprintf(text, sizeof(text), "sed -i 's/^timeout = 1s$/timeout = %s/' '%s'",
 		 HALT_ENGINE_TIMEOUT, f.ini);
 	assert_int_equal(system(text), 0);
-	if (ph->cmd != C_RUN) {
+	if (ph->cmd == C_PUT || ph->cmd == C_GET) {
 		fake_engine_add_volume(f.fe, OWN_VOLUME,
 				       "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"s\","
 				       "\"jobcell.keep\":\"true\"}");
@@ -611,9 +621,10 @@ static void run_halt_cell(size_t pi, size_t hi)
 	if (ph->cmd != C_GET)
 		fake_engine_fail(f.fe, ph->method, ph->path, ph->fault, 0, NULL, 1);
 	cell->status = run_interrupted(&f, ph, (enum how)hi,
-				       ph->cmd == C_RUN   ? run_args
-				       : ph->cmd == C_PUT ? put_args
-							  : get_args,
+				       ph->cmd == C_RUN    ? run_args
+				       : ph->cmd == C_BIND ? bind_args
+				       : ph->cmd == C_PUT  ? put_args
+							   : get_args,
 				       out, sizeof(out), &cell->ms);
 	nlines = (size_t)problem_lines(&f, cell->line, sizeof(cell->line));
 	fake_engine_clear_faults(f.fe);
@@ -632,10 +643,10 @@ static void run_halt_cell(size_t pi, size_t hi)
 		snprintf(cell->why, sizeof(cell->why),
 			 "%zu problem lines, want one with `%s` and `%s`", nlines, ph->step,
 			 hows[hi].why);
-	else if (ph->cmd == C_RUN && !strstr(out, "\"exit_code\":125"))
+	else if ((ph->cmd == C_RUN || ph->cmd == C_BIND) && !strstr(out, "\"exit_code\":125"))
 		snprintf(cell->why, sizeof(cell->why),
 			 "no --json record with exit_code 125: %.100s", out);
-	else if (pi == 5 && !strstr(out, "\"job_status\":0"))
+	else if (ph->exited && !strstr(out, "\"job_status\":0"))
 		snprintf(cell->why, sizeof(cell->why),
 			 "the job's status is not in the record: %.100s", out);
 	else if (ph->rm_container && !fake_engine_count(f.fe, "DELETE", "/containers/"))
@@ -646,6 +657,9 @@ static void run_halt_cell(size_t pi, size_t hi)
 		snprintf(cell->why, sizeof(cell->why), "left %zu containers, %zu volumes",
 			 fake_engine_container_count(f.fe),
 			 fake_engine_volume_count(f.fe) - f.nsite);
+	else if (ph->cmd == C_BIND &&
+		 (snprintf(jobdir, sizeof(jobdir), "%s/j", f.ws), stat(jobdir, &st) == 0))
+		snprintf(cell->why, sizeof(cell->why), "the job directory it made is left");
 	cell->ok = !cell->why[0];
 	if (!cell->ok)
 		fprintf(stderr, "interrupt %s × %s: %s\nstderr: %s", ph->name, hows[hi].name,
