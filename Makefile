@@ -172,6 +172,7 @@ integration: all
 	tests/integration/run.sh
 	tests/integration/volume.sh
 	tests/integration/gc.sh
+	tests/integration/transfer.sh
 	tests/integration/check.sh
 	tests/integration/sibling.sh
 	tests/integration/example.sh
@@ -182,6 +183,8 @@ integration: all
 		tests/integration/volume.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/gc.sh
+	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
+		tests/integration/transfer.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/sibling.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \

@@ -79,10 +79,28 @@ enum jc_op_kind {
 	JC_OP_INSPECT,          /* a look at the container */
 };
 
+/* When a run's engine requests must give up at once: a signal pending on
+ * `signal_fd` (looked at, never read: whoever supervises reads which one it
+ * was), the parent gone (getppid() is no longer `parent`), or the monotonic
+ * clock (jc_mono_ms) past `deadline_ms`.  -1, 0 and 0 mean "not watched". */
+struct jc_cancel {
+	int signal_fd;
+	pid_t parent;
+	int64_t deadline_ms;
+};
+/* A cancel is armed by jc_backend_set_cancel and fires once: every plain
+ * call and archive transfer in flight or started while it is armed is
+ * aborted, and the ones after it (the removal of what was made) run with
+ * their own bounds, untouched by it.  The asynchronous operations of
+ * supervision never look at it: the supervisor acts on signals itself. */
+enum jc_cancel_state { JC_CANCEL_OFF, JC_CANCEL_ARMED, JC_CANCEL_FIRED };
+
 struct jc_backend_ops;
 struct jc_backend {
 	const struct jc_backend_ops *ops;
 	int64_t timeout_ms; /* the bound on every plain call */
+	struct jc_cancel cancel;
+	enum jc_cancel_state cancel_state;
 };
 /* An operation in flight; the backend's own struct begins with this. */
 struct jc_op {
@@ -213,6 +231,33 @@ static inline bool jc_backend_supports(const struct jc_backend *b, enum jc_featu
 static inline int64_t jc_backend_timeout(const struct jc_backend *b)
 {
 	return b->timeout_ms;
+}
+/* Arm `c` (NULL: disarm).  The backend keeps a copy. */
+static inline void jc_backend_set_cancel(struct jc_backend *b, const struct jc_cancel *c)
+{
+	b->cancel = c ? *c : (struct jc_cancel){ -1, 0, 0 };
+	b->cancel_state = c ? JC_CANCEL_ARMED : JC_CANCEL_OFF;
+}
+/* Undo (removing what was made) is never cancelled: between hold and
+ * resume an armed cancel is off; resume arms it again unless it was off
+ * or fired before. */
+static inline enum jc_cancel_state jc_backend_hold_cancel(struct jc_backend *b)
+{
+	enum jc_cancel_state s = b->cancel_state;
+
+	if (s == JC_CANCEL_ARMED)
+		b->cancel_state = JC_CANCEL_OFF;
+	return s;
+}
+static inline void jc_backend_resume_cancel(struct jc_backend *b, enum jc_cancel_state s)
+{
+	if (b->cancel_state == JC_CANCEL_OFF)
+		b->cancel_state = s;
+}
+/* The cancel fired: what failed was aborted, not refused. */
+static inline bool jc_backend_cancelled(const struct jc_backend *b)
+{
+	return b->cancel_state == JC_CANCEL_FIRED;
 }
 static inline int jc_backend_image_inspect(struct jc_backend *b, const char *image,
 					   struct jc_image *out, jc_error *err)

@@ -112,9 +112,10 @@ static cJSON *error_object(const jc_error *err)
 	return e;
 }
 
-/* One line on stderr; with --json also a record on stdout.  Returns the
- * exit status that goes with the error. */
-static int fail(const struct ctx *c, const jc_error *err)
+/* One line on stderr; with --json also a record on stdout, with the job's
+ * own status when it ran to its end (`job_status` >= 0) before the run
+ * failed.  Returns the exit status that goes with the error. */
+static int fail_job(const struct ctx *c, const jc_error *err, int job_status)
 {
 	cleanup_free char *line = jc_text_printable_str(err->msg ? err->msg : "unknown error");
 	int status = jc_exit_status_of_error(err);
@@ -125,10 +126,17 @@ static int fail(const struct ctx *c, const jc_error *err)
 		if (r) {
 			cJSON_AddItemToObject(r, "error", error_object(err));
 			cJSON_AddNumberToObject(r, "exit_code", status);
+			if (job_status >= 0)
+				cJSON_AddNumberToObject(r, "job_status", job_status);
 		}
 		emit(c, r);
 	}
 	return status;
+}
+
+static int fail(const struct ctx *c, const jc_error *err)
+{
+	return fail_job(c, err, -1);
 }
 
 static int usage_error(const struct ctx *c, const char *fmt, ...) JC_FORMAT(2, 3);
@@ -559,7 +567,7 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 	status = res.exit_status;
 	goto out;
 fail:
-	status = fail(c, &err);
+	status = fail_job(c, &err, j ? jc_job_exit_code(j) : -1);
 out:
 	jc_job_free(j);
 	jc_error_clear(&err);
@@ -804,11 +812,11 @@ static int cmd_volume(struct ctx *c, int argc, char **argv)
 		return usage_error(c, "volume: unknown command `%s`", sub);
 	if (status)
 		goto out;
-	if (load_site(c, &err) < 0)
+	/* as in run: a signal or the parent's death gives up the request in
+	 * flight (a transfer of any size), and what was made is removed */
+	if (load_site(c, &err) < 0 || setup_signals(c, false, &err) < 0)
 		goto fail;
-	/* signals keep their default: an interrupted transfer leaves a transfer
-	 * container whose supervisor is gone, for gc */
-	signal(SIGPIPE, SIG_IGN);
+	jc_site_set_cancel(c->site, &(struct jc_cancel){ c->signal_fd, c->parent, 0 });
 	if (strcmp(sub, "create") == 0) {
 		cleanup_free char *name = NULL;
 		if (jc_site_volume_create(c->site, a.req.tenant, a.req.run, &name, &err) < 0)

@@ -6,6 +6,7 @@
  * message, which the backend reads out of its error bodies. */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,9 @@ struct buf {
 struct jc_http {
 	CURL *curl;
 	CURLM *multi;
+	CURLM *plain; /* runs the plain calls and streams, so that they can be cancelled */
+	const struct jc_cancel *cancel; /* NULL: never cancelled */
+	enum jc_cancel_state *cancel_state;
 	char *socket_path; /* NULL for TCP */
 	char *base;        /* "http://localhost" */
 	char *endpoint;
@@ -145,7 +149,8 @@ int jc_http_open(const char *endpoint, int64_t timeout_ms, jc_http_message_fn me
 			     endpoint);
 		goto fail;
 	}
-	if (!(e->curl = curl_easy_init()) || !(e->multi = curl_multi_init()))
+	if (!(e->curl = curl_easy_init()) || !(e->multi = curl_multi_init()) ||
+	    !(e->plain = curl_multi_init()))
 		goto oom;
 	*out = e;
 	return 0;
@@ -164,10 +169,18 @@ void jc_http_close(struct jc_http *e)
 		curl_easy_cleanup(e->curl);
 	if (e->multi)
 		curl_multi_cleanup(e->multi);
+	if (e->plain)
+		curl_multi_cleanup(e->plain);
 	free(e->socket_path);
 	free(e->base);
 	free(e->endpoint);
 	free(e);
+}
+
+void jc_http_watch(struct jc_http *e, const struct jc_cancel *c, enum jc_cancel_state *state)
+{
+	e->cancel = c;
+	e->cancel_state = state;
 }
 
 const char *jc_http_endpoint(const struct jc_http *e)
@@ -216,6 +229,127 @@ static CURLcode setup(struct jc_http *e, CURL *h, const char *method, const char
 	}
 #undef SET
 	return c;
+}
+
+/* ---- cancellation ---- */
+
+/* Why a request was given up (status 0: it was not). */
+struct halt {
+	int status; /* EINTR, ESRCH, ETIMEDOUT */
+	char why[48];
+};
+
+/* The first pending signal by its name, "SIGTERM": the signalfd is only
+ * polled, never read, so the pending set still holds it. */
+static void pending_signal(char *out, size_t cap)
+{
+	sigset_t set;
+
+	if (sigpending(&set) == 0)
+		for (int sig = 1; sig < NSIG; sig++)
+			if (sigismember(&set, sig) == 1 && sigabbrev_np(sig)) {
+				snprintf(out, cap, "SIG%s", sigabbrev_np(sig));
+				return;
+			}
+	snprintf(out, cap, "a signal");
+}
+
+/* Whether the armed cancel says stop now; it fires once (then disarms). */
+static bool cancel_due(struct jc_http *e, struct halt *h)
+{
+	const struct jc_cancel *c = e->cancel;
+	struct pollfd p;
+	char sig[24];
+
+	if (!c || *e->cancel_state != JC_CANCEL_ARMED)
+		return false;
+	p = (struct pollfd){ .fd = c->signal_fd, .events = POLLIN };
+	/* the parent first, as supervise.c's interrupted(): a dying caller
+	 * often signals its children on the way, and the cause is the death */
+	if (c->parent > 0 && getppid() != c->parent) {
+		h->status = ESRCH;
+		snprintf(h->why, sizeof(h->why), "the parent went away");
+	} else if (c->signal_fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN)) {
+		pending_signal(sig, sizeof(sig));
+		h->status = EINTR;
+		snprintf(h->why, sizeof(h->why), "interrupted by %s", sig);
+	} else if (c->deadline_ms > 0 && jc_mono_ms() >= c->deadline_ms) {
+		h->status = ETIMEDOUT;
+		snprintf(h->why, sizeof(h->why), "the run's deadline passed");
+	} else {
+		return false;
+	}
+	*e->cancel_state = JC_CANCEL_FIRED;
+	return true;
+}
+
+/* How often the parent and the deadline are looked at; a signal wakes the
+ * poll at once. */
+#define CANCEL_POLL_MS 200
+
+/* Run `h` (set up) to its end on the plain multi handle, the way
+ * curl_easy_perform would, but waking for the cancel: a pending signal
+ * ends the wait at once, the parent and the deadline are looked at every
+ * 200 ms.  A cancelled transfer is taken out of the multi handle, which
+ * closes its connection: the engine sees the client go. */
+static CURLcode perform(struct jc_http *e, CURL *h, struct halt *halt)
+{
+	CURLcode res = CURLE_OK;
+	CURLMcode mc;
+	CURLMsg *msg;
+	int running = 1, left;
+	bool done = false;
+
+	if (cancel_due(e, halt)) /* nothing is sent */
+		return CURLE_ABORTED_BY_CALLBACK;
+	if (curl_multi_add_handle(e->plain, h) != CURLM_OK)
+		return CURLE_OUT_OF_MEMORY;
+	for (;;) {
+		bool armed = e->cancel && *e->cancel_state == JC_CANCEL_ARMED;
+		struct curl_waitfd w = { .fd = armed ? e->cancel->signal_fd : -1,
+					 .events = CURL_WAIT_POLLIN };
+		int wait_ms = 1000;
+
+		mc = curl_multi_perform(e->plain, &running);
+		while (mc == CURLM_OK && (msg = curl_multi_info_read(e->plain, &left)))
+			if (msg->msg == CURLMSG_DONE && msg->easy_handle == h) {
+				res = msg->data.result;
+				done = true;
+			}
+		if (mc != CURLM_OK) {
+			res = CURLE_RECV_ERROR;
+			break;
+		}
+		if (done)
+			break;
+		if (cancel_due(e, halt)) {
+			res = CURLE_ABORTED_BY_CALLBACK;
+			break;
+		}
+		if (armed && (e->cancel->parent > 0 || e->cancel->deadline_ms > 0)) {
+			int64_t to = e->cancel->deadline_ms > 0
+					 ? e->cancel->deadline_ms - jc_mono_ms()
+					 : CANCEL_POLL_MS;
+			wait_ms = to < 0 ? 0 : to < CANCEL_POLL_MS ? (int)to : CANCEL_POLL_MS;
+		}
+		/* libcurl shortens the wait to its own timers */
+		mc = curl_multi_poll(e->plain, w.fd >= 0 ? &w : NULL, w.fd >= 0 ? 1 : 0, wait_ms,
+				     NULL);
+		if (mc != CURLM_OK) {
+			res = CURLE_RECV_ERROR;
+			break;
+		}
+	}
+	/* mid-transfer, this aborts it and closes the connection */
+	curl_multi_remove_handle(e->plain, h);
+	return res;
+}
+
+static int halted(const struct halt *h, const char *step, const char *object, jc_error *err)
+{
+	/* the kind of supervise.c's refusal to start after a signal: jobcell
+	 * gave up, nothing failed; never tried again */
+	return jc_error_set(err, JC_ERR_SYSTEM, h->status, "%s `%s`: %s", step, object, h->why);
 }
 
 /* ---- errors ---- */
@@ -326,6 +460,7 @@ static int do_call_once(struct jc_http *e, const char *method, const char *path,
 	struct buf b = { 0 };
 	char errbuf[CURL_ERROR_SIZE] = "";
 	long status = 0;
+	struct halt halt = { 0 };
 	CURLcode c;
 
 	if (!url || !(hdrs = curl_slist_append(NULL, "Content-Type: application/json")))
@@ -348,7 +483,11 @@ static int do_call_once(struct jc_http *e, const char *method, const char *path,
 		return jc_error_set(err, JC_ERR_SYSTEM, EINVAL, "%s `%s`: libcurl setup: %s", step,
 				    object, curl_easy_strerror(c));
 	}
-	c = curl_easy_perform(e->curl);
+	c = perform(e, e->curl, &halt);
+	if (halt.status) {
+		free(b.data);
+		return halted(&halt, step, object, err);
+	}
 	if (c != CURLE_OK) {
 		bool overflow = b.overflow;
 		free(b.data);
@@ -474,6 +613,7 @@ int jc_http_stream(struct jc_http *e, bool put, const char *path, const char *st
 	cleanup_free char *url = make_url(e, path);
 	cleanup_slist struct curl_slist *hdrs = NULL;
 	struct stream st = { e, fd, failed, 0, { 0 }, progress, ctx, 0, jc_mono_ms(), false };
+	struct halt halt = { 0 };
 	char errbuf[CURL_ERROR_SIZE] = "";
 	long status = 0, stall_s = (long)((e->timeout_ms + 999) / 1000);
 	CURLcode c;
@@ -510,9 +650,11 @@ int jc_http_stream(struct jc_http *e, bool put, const char *path, const char *st
 				 object, curl_easy_strerror(c));
 		goto out;
 	}
-	c = curl_easy_perform(e->curl);
+	c = perform(e, e->curl, &halt);
 	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status >= 400) {
+	if (halt.status) {
+		r = halted(&halt, step, object, err);
+	} else if (status >= 400) {
 		r = http_failure(e, status, st.error.data, step, object, err);
 	} else if (c != CURLE_OK && st.fd_errno) {
 		r = jc_error_set(err, JC_ERR_SYSTEM, st.fd_errno, "%s `%s`: %s the archive: %s",

@@ -23,6 +23,13 @@ typedef char *(*jc_http_message_fn)(const char *body);
 int jc_http_open(const char *endpoint, int64_t timeout_ms, jc_http_message_fn message,
 		 struct jc_http **out, jc_error *err);
 void jc_http_close(struct jc_http *h);
+/* Plain calls and streams give up when `c` (the backend's, may be NULL)
+ * says so while *state is armed: JC_ERR_SYSTEM with EINTR ("step `object`:
+ * interrupted by SIGTERM"), ESRCH ("the parent went away") or ETIMEDOUT
+ * ("the run's deadline passed"), and *state becomes fired.  A signal
+ * wakes the wait at once; the parent and the deadline are looked at every
+ * 200 ms.  Asynchronous requests never look at it. */
+void jc_http_watch(struct jc_http *h, const struct jc_cancel *c, enum jc_cancel_state *state);
 const char *jc_http_endpoint(const struct jc_http *h);
 int64_t jc_http_timeout(const struct jc_http *h);
 /* `s` escaped for a URL query.  Caller frees. */

@@ -53,6 +53,7 @@ struct jc_job {
 	/* the outcome */
 	char *container, *volume, *warning, *output_warning;
 	bool volume_kept;
+	int exit_code; /* the job's, once it exited; -1 before */
 	struct jc_extract_report rep;
 };
 
@@ -71,6 +72,7 @@ int jc_job_new(jc_site *site, const char *name, jc_job **out, jc_error *err)
 	j->fds[0] = STDOUT_FILENO;
 	j->fds[1] = STDERR_FILENO;
 	j->signal_fd = -1;
+	j->exit_code = -1;
 	j->auto_user = JC_AUTO_NEEDS_DIR;
 	if (jc_config_copy(&j->cfg, &site->cfg, err) < 0) {
 		free(j);
@@ -258,6 +260,11 @@ const struct jc_extract_report *jc_job_extract_report(const jc_job *j)
 bool jc_job_volume_kept(const jc_job *j)
 {
 	return j->volume_kept;
+}
+
+int jc_job_exit_code(const jc_job *j)
+{
+	return j->exit_code;
 }
 
 /* ---- job output ----------------------------------------------------------- */
@@ -756,6 +763,8 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 		.lock_fd = -1,
 	};
 	const char *image;
+	struct jc_cancel saved_cancel = { -1, 0, 0 };
+	enum jc_cancel_state saved_state = JC_CANCEL_OFF;
 	bool made = false;
 	int r = -1;
 
@@ -784,8 +793,16 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 		goto out;
 	/* 3. the engine, the image (none with labels of jobcell's), and who
 	 * the job runs as */
-	if (jc_site_backend(j->site, &l.e, err) < 0 ||
-	    jc_plan_check_backend(&j->cfg, l.e, err) < 0 ||
+	if (jc_site_backend(j->site, &l.e, err) < 0)
+		goto out;
+	/* from here on a signal or the parent's death gives up whatever engine
+	 * request is in flight (a transfer of any size included); the undo
+	 * that follows runs with its own bounds */
+	saved_cancel = l.e->cancel;
+	saved_state = l.e->cancel_state;
+	jc_backend_set_cancel(l.e, &(struct jc_cancel){ .signal_fd = j->signal_fd,
+							.parent = detach ? 0 : j->parent });
+	if (jc_plan_check_backend(&j->cfg, l.e, err) < 0 ||
 	    jc_policy_image(l.e, image, &l.img, err) < 0 ||
 	    jc_policy_user(&j->cfg, image, l.img.user, l.ws_ops->job_fd(&l), j->auto_user, true,
 			   &l.user, &l.uid, &l.gid, err) < 0 ||
@@ -800,6 +817,14 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	 * and this is what bounds it (gc) */
 	l.deadline = jc_plan_deadline(&j->cfg, &l.req, l.created);
 	l.req.deadline = l.deadline;
+	/* and no request of this run outlives it, so that gc, which trusts
+	 * it, never removes what a live jobcell still uses */
+	if (l.deadline)
+		jc_backend_set_cancel(l.e, &(struct jc_cancel){
+					       .signal_fd = j->signal_fd,
+					       .parent = detach ? 0 : j->parent,
+					       .deadline_ms = jc_mono_ms() + l.deadline * 1000 -
+							      jc_unix_ms() });
 	/* 4. from here on, what is made is undone on failure */
 	made = true;
 	if (l.ws_ops->make(&l, err) < 0 ||
@@ -819,6 +844,7 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 		.before_start_ctx = &l,
 		.after_exit = after_exit,
 		.after_exit_ctx = &l,
+		.exit_code = &j->exit_code,
 	};
 	if (lock_create(&l, detach, err) < 0)
 		goto out;
@@ -833,11 +859,18 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	r = 0;
 out:
 	/* 6. release: a started job keeps its directory or volume; a finished
-	 * one keeps it only when asked */
+	 * one keeps it only when asked.  Never cancelled (the saved cancel
+	 * comes back below). */
+	if (l.e)
+		jc_backend_hold_cancel(l.e);
 	if (made && !(r == 0 && detach))
 		r = l.ws_ops->release(&l, r < 0, err);
 	if (l.volume && !j->volume)
 		j->volume = steal_pointer(&l.volume);
+	if (l.e) { /* the site's engine outlives the job */
+		l.e->cancel = saved_cancel;
+		l.e->cancel_state = saved_state;
+	}
 	launch_free(&l);
 	return r;
 }

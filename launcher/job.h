@@ -22,6 +22,8 @@
 struct jc_site {
 	struct jc_config cfg;
 	struct jc_backend *engine; /* opened and pinged by jc_site_backend */
+	struct jc_cancel cancel;   /* armed on the engine when it opens */
+	bool cancel_set;
 };
 
 /* jc_site_open, keeping every problem found while loading in *problems
@@ -31,6 +33,9 @@ int jc_site_load(const char *dir, const char *file, const char *name, jc_site **
 const struct jc_config *jc_site_config(const jc_site *site);
 /* The site's engine, opened and its API negotiated on first use. */
 int jc_site_backend(jc_site *site, struct jc_backend **e, jc_error *err);
+/* What gives up the site's engine requests (the volume commands'): see
+ * struct jc_cancel.  A job's run arms its own for its life. */
+void jc_site_set_cancel(jc_site *site, const struct jc_cancel *c);
 
 /* ---- jobs (job.c) ---- */
 
@@ -57,6 +62,9 @@ void jc_job_set_fresh(jc_job *job, enum jc_auto_user au);
 const struct jc_extract_report *jc_job_extract_report(const jc_job *job);
 /* The volume was kept after the job, by request or by the site. */
 bool jc_job_volume_kept(const jc_job *job);
+/* The job's own exit status once it exited (also when a later step, the
+ * output fetch, failed the run); -1 when it never ran to its end. */
+int jc_job_exit_code(const jc_job *job);
 /* The job's output was cut short (a warning of the run itself, apart from
  * one about its volume). */
 const char *jc_job_output_warning(const jc_job *job);

@@ -372,6 +372,9 @@ int64_t jc_plan_deadline(const struct jc_config *cfg, const struct jc_job_reques
 	d = add_seconds(created, 1000);
 	d = add_seconds(d, timeout);
 	d = add_seconds(d, cfg->stop_grace_ms);
+	/* after the grace, the kill and the wait for the end may each take an
+	 * engine timeout before the supervisor gives up (supervise.c) */
+	d = add_seconds(d, 2 * cfg->engine_timeout_ms);
 	d = add_seconds(d, cfg->transfer_timeout_ms);
 	return d < 0 ? 0 : d; /* past any clock: as good as none */
 }

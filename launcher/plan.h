@@ -41,11 +41,13 @@ int jc_pass_env_collect(const struct jc_config *cfg, char *const *envp, struct j
 			jc_error *err);
 
 /* The jobcell.deadline of what a run or start of `req` makes at `created`
- * (unix seconds): created + timeout + stop_grace + transfer_timeout, the
- * timeout being the request's or else the site's, each duration rounded up
- * to whole seconds, plus a second for `created`'s truncation.  No
- * supervisor lets a job live longer (it stops the job at its timeout and
- * bounds the rest by transfer_timeout), so past it gc removes the object
+ * (unix seconds): created + timeout + stop_grace + 2 x [engine] timeout +
+ * transfer_timeout, the timeout being the request's or else the site's,
+ * each duration rounded up to whole seconds, plus a second for `created`'s
+ * truncation.  No supervisor lets a job live longer (it stops the job at
+ * its timeout, kills it and gives up within two engine timeouts more, and
+ * its cancel hook ends every other request at this deadline), so past it
+ * gc removes the object
  * whoever made it.  0 (none) when the timeout or transfer_timeout is 0:
  * such a job may run for ever. */
 int64_t jc_plan_deadline(const struct jc_config *cfg, const struct jc_job_request *req,

@@ -109,6 +109,8 @@ int jc_site_backend(jc_site *s, struct jc_backend **e, jc_error *err)
 	if (!s->engine) {
 		if (jc_backend_open(s->cfg.endpoint, s->cfg.engine_timeout_ms, &opened, err) < 0)
 			return -1;
+		if (s->cancel_set)
+			jc_backend_set_cancel(opened, &s->cancel);
 		if (jc_backend_ping(opened, err) < 0) {
 			jc_backend_close(opened);
 			return -1;
@@ -117,6 +119,15 @@ int jc_site_backend(jc_site *s, struct jc_backend **e, jc_error *err)
 	}
 	*e = s->engine;
 	return 0;
+}
+
+void jc_site_set_cancel(jc_site *s, const struct jc_cancel *c)
+{
+	s->cancel_set = c != NULL;
+	if (c)
+		s->cancel = *c;
+	if (s->engine)
+		jc_backend_set_cancel(s->engine, c);
 }
 
 int jc_site_gc_others(jc_site *s, int64_t older_than_ms, bool dry_run, bool others_gone,
@@ -213,6 +224,26 @@ static int need_image(const jc_site *s, const char *cmd, jc_error *err)
 			    "%s: no [job] image to make the transfer container from", cmd);
 }
 
+/* The jobcell.deadline of a transfer container made now, and the same
+ * bound on every request of this command until transfer_done(): gc trusts
+ * the label, so no live jobcell may still use the container past it. */
+static int64_t transfer_bound(jc_site *s, struct jc_backend *e)
+{
+	int64_t d = jc_transfer_deadline(&s->cfg, jc_unix_ms() / 1000);
+	struct jc_cancel c = s->cancel_set ? s->cancel : (struct jc_cancel){ -1, 0, 0 };
+
+	if (d) {
+		c.deadline_ms = jc_mono_ms() + d * 1000 - jc_unix_ms();
+		jc_backend_set_cancel(e, &c);
+	}
+	return d;
+}
+
+static void transfer_done(jc_site *s, struct jc_backend *e)
+{
+	jc_backend_set_cancel(e, s->cancel_set ? &s->cancel : NULL);
+}
+
 int jc_site_volume_put(jc_site *s, const char *volume, const struct jc_strv *specs,
 		       const struct jc_stage_progress *p, jc_error *err)
 {
@@ -238,7 +269,8 @@ int jc_site_volume_put(jc_site *s, const char *volume, const struct jc_strv *spe
 	    jc_supervisor_self(&supervisor, err) < 0)
 		goto out;
 	r = jc_stage_fill_volume(e, &s->cfg, s->cfg.image, user, uid, gid, volume, supervisor,
-				 jc_transfer_deadline(&s->cfg, jc_unix_ms() / 1000), &in, p, err);
+				 transfer_bound(s, e), &in, p, err);
+	transfer_done(s, e);
 out:
 	jc_image_free(&img);
 	jc_inputs_free(&in);
@@ -249,7 +281,7 @@ int jc_site_volume_get(jc_site *s, const char *volume, const struct jc_strv *pat
 		       const char *to, struct jc_extract_report *rep,
 		       const struct jc_stage_progress *p, jc_error *err)
 {
-	struct jc_backend *e;
+	struct jc_backend *e = NULL;
 	cleanup_free char *id = NULL;
 	cleanup_free char *supervisor = NULL;
 	cleanup_close int base = -1;
@@ -270,8 +302,11 @@ int jc_site_volume_get(jc_site *s, const char *volume, const struct jc_strv *pat
 	    jc_path_check(to, "output directory", err) < 0 ||
 	    jc_fs_open_dir(base, to, "output directory", true, &out_fd, err) < 0 ||
 	    jc_transfer_open(e, s->cfg.image, NULL, volume, s->cfg.site_name, supervisor,
-			     jc_transfer_deadline(&s->cfg, jc_unix_ms() / 1000), &id, err) < 0)
+			     transfer_bound(s, e), &id, err) < 0) {
+		if (e)
+			transfer_done(s, e);
 		return -1;
+	}
 	if (!paths->n)
 		r = jc_stage_out(e, id, NULL, JC_TRANSFER_MOUNT "/.", out_fd, rep, p, err);
 	for (size_t i = 0; r == 0 && i < paths->n; i++) {
@@ -281,10 +316,12 @@ int jc_site_volume_get(jc_site *s, const char *volume, const struct jc_strv *pat
 		else
 			r = jc_stage_out(e, id, NULL, path, out_fd, rep, p, err);
 	}
+	jc_backend_hold_cancel(e); /* the transfer container goes, whatever came */
 	if (jc_backend_remove(e, id, NULL, &undo) < 0 && r == 0) {
 		jc_error_set(err, undo.kind, undo.status, "%s", undo.msg);
 		r = -1;
 	}
+	transfer_done(s, e);
 	jc_error_clear(&undo);
 	return r;
 }

@@ -122,6 +122,7 @@ int jc_stage_fill_volume(struct jc_backend *e, const struct jc_config *cfg, cons
 	struct jc_tar_opts o = { ".", cfg->job_mode & 0777, uid, gid };
 	struct jc_inputs none = { 0 };
 	jc_error undo = { 0 };
+	enum jc_cancel_state held;
 	int r;
 
 	if (jc_transfer_open(e, image, user, volume, cfg->site_name, supervisor, deadline, &id,
@@ -132,11 +133,14 @@ int jc_stage_fill_volume(struct jc_backend *e, const struct jc_config *cfg, cons
 		r = jc_stage_in(e, id, NULL, JC_TRANSFER_MOUNT, &o, in, p, err);
 	if (r < 0)
 		jc_error_wrap(err, "fill volume `%s` through a transfer container", volume);
+	held = jc_backend_hold_cancel(e);
 	if (jc_backend_remove(e, id, NULL, &undo) < 0 && r == 0) {
+		jc_backend_resume_cancel(e, held);
 		*err = undo;
 		free(id);
 		return -1;
 	}
+	jc_backend_resume_cancel(e, held);
 	jc_error_clear(&undo);
 	free(id);
 	return r;

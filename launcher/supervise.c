@@ -387,11 +387,13 @@ static void undo_lost_create(struct jc_backend *e, const struct jc_plan *plan, j
 {
 	struct jc_inspect in = { 0 };
 	jc_error ie = { 0 };
+	enum jc_cancel_state held;
 
 	/* a clear refusal created nothing; without a nonce there is no proof */
 	if (!plan->nonce || err->status == EEXIST || err->status == EINVAL ||
 	    err->status == ENOENT || err->status == EACCES)
 		return;
+	held = jc_backend_hold_cancel(e);
 	if (jc_backend_inspect(e, plan->name, &in, &ie) < 0) {
 		if (ie.status != ENOENT)
 			jc_error_wrap(err, "container `%s` may be left behind (%s)", plan->name,
@@ -405,6 +407,7 @@ static void undo_lost_create(struct jc_backend *e, const struct jc_plan *plan, j
 		   jc_backend_remove(e, in.id, plan->name, &ie) < 0) {
 		jc_error_wrap(err, "container `%s` left behind (%s)", plan->name, ie.msg);
 	}
+	jc_backend_resume_cancel(e, held);
 	jc_inspect_free(&in);
 	jc_error_clear(&ie);
 }
@@ -417,6 +420,8 @@ int jc_supervise_run(struct jc_backend *e, const struct jc_plan *plan,
 	struct life l = { .e = e, .plan = plan, .o = o, .res = &r };
 	l.tally = (struct tally){ .sink = o->sink, .ctx = o->sink_ctx };
 	int64_t until;
+	bool exited = false;
+	enum jc_cancel_state held;
 
 	if (interrupted(o, plan->name, err) < 0)
 		return -1;
@@ -430,9 +435,16 @@ int jc_supervise_run(struct jc_backend *e, const struct jc_plan *plan,
 	if (begin(&l, JC_OP_WAIT_NEXT_EXIT, 0, false, &l.wait, err) < 0)
 		goto fail;
 	until = jc_mono_ms() + WAIT_REGISTER_MS;
-	while (!jc_op_answered(l.wait) && !jc_op_done(l.wait) && jc_mono_ms() < until)
-		if (jc_backend_poll(e, -1, 50, err) < 0)
+	while (!jc_op_answered(l.wait) && !jc_op_done(l.wait) && jc_mono_ms() < until) {
+		int p = jc_backend_poll(e, o->signal_fd, 50, err);
+		if (p < 0)
 			goto fail;
+		/* an engine that holds the wait's headers back must not hold
+		 * a signal back with them */
+		if ((p == 1 || (o->parent > 0 && getppid() != o->parent)) &&
+		    interrupted(o, plan->name, err) < 0)
+			goto fail;
+	}
 	if (jc_op_done(l.wait)) {
 		jc_op_result(l.wait, "wait for container", plan->name, NULL, NULL, err);
 		if (!err->msg)
@@ -458,6 +470,9 @@ int jc_supervise_run(struct jc_backend *e, const struct jc_plan *plan,
 		goto fail;
 	if (jc_op_result(l.wait, "wait for container", plan->name, &r.exit_code, NULL, err) < 0)
 		goto fail;
+	if (o->exit_code)
+		*o->exit_code = r.exit_code;
+	exited = true;
 	if (drain_logs(&l, err) < 0)
 		goto fail;
 	free_async(&l);
@@ -467,20 +482,29 @@ int jc_supervise_run(struct jc_backend *e, const struct jc_plan *plan,
 	jc_inspect_free(&in);
 	if (o->after_exit && o->after_exit(o->after_exit_ctx, r.id, err) < 0)
 		goto fail;
+	held = jc_backend_hold_cancel(e);
 	if (jc_backend_remove(e, r.id, plan->name, err) < 0) {
+		jc_backend_resume_cancel(e, held);
 		jc_run_result_free(&r);
 		return -1;
 	}
+	jc_backend_resume_cancel(e, held);
 	*res = r;
 	return 0;
 
 fail:
 	free_async(&l);
+	/* a failure after the exit (the output fetch cut short) must not hide
+	 * how the job ended */
+	if (exited)
+		jc_error_wrap(err, "job `%s` exited %d", plan->name, r.exit_code);
 	{
 		jc_error undo = { 0 };
+		held = jc_backend_hold_cancel(e);
 		if (jc_backend_remove(e, r.id, plan->name, &undo) < 0)
 			/* keep the first error; say what it left behind */
 			jc_error_wrap(err, "container `%s` left behind (%s)", plan->name, undo.msg);
+		jc_backend_resume_cancel(e, held);
 		jc_error_clear(&undo);
 	}
 	jc_run_result_free(&r);

@@ -166,10 +166,12 @@ static void undo_lost_volume(struct jc_backend *e, const char *name, const char 
 {
 	struct jc_volume v = { 0 };
 	jc_error ie = { 0 };
+	enum jc_cancel_state held;
 
 	/* a clear refusal made nothing */
 	if (err->status == EINVAL || err->status == ENOENT || err->status == EACCES)
 		return;
+	held = jc_backend_hold_cancel(e);
 	if (jc_backend_volume_inspect(e, name, &v, &ie) < 0) {
 		if (ie.status != ENOENT)
 			jc_error_wrap(err, "volume `%s` may be left behind (%s)", name, ie.msg);
@@ -177,6 +179,7 @@ static void undo_lost_volume(struct jc_backend *e, const char *name, const char 
 		   jc_backend_volume_remove(e, name, &ie) < 0) {
 		jc_error_wrap(err, "volume `%s` left behind (%s)", name, ie.msg);
 	}
+	jc_backend_resume_cancel(e, held);
 	jc_volume_free(&v);
 	jc_error_clear(&ie);
 }
@@ -317,7 +320,8 @@ int jc_transfer_put(struct jc_backend *e, const char *ref, const char *name, con
 	close(sv[0]);
 	pthread_join(t, NULL);
 	close(sv[1]);
-	if (j.rc < 0 && !(rc < 0 && (j.err.status == EPIPE || j.err.status == ECONNRESET))) {
+	if (j.rc < 0 && !(rc < 0 && (j.err.status == EPIPE || j.err.status == ECONNRESET ||
+				     jc_backend_cancelled(e)))) {
 		/* the writer's reason (a bad input) explains the aborted upload;
 		 * a broken or reset stream only echoes the engine's failure */
 		jc_error_set(err, j.err.kind, j.err.status, "%s", j.err.msg);
@@ -373,7 +377,10 @@ int jc_transfer_get(struct jc_backend *e, const char *ref, const char *name, con
 	pthread_join(t, NULL);
 	close(sv[0]);
 	close(sv[1]);
-	if (j.rc < 0 && (rc == 0 || err->kind != JC_ERR_ENGINE)) {
+	/* the extractor's reason stands, unless the transfer was given up:
+	 * then the extractor only saw the stream end short */
+	if (j.rc < 0 && !(rc < 0 && jc_backend_cancelled(e)) &&
+	    (rc == 0 || err->kind != JC_ERR_ENGINE)) {
 		jc_error_set(err, j.err.kind, j.err.status, "%s `%s`: %s", "extract files from",
 			     name ? name : ref, j.err.msg);
 		jc_error_clear(&j.err);

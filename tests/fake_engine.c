@@ -784,6 +784,43 @@ static struct MHD_Response *drop_archive(struct fake_engine *fe, struct MHD_Conn
 	return r;
 }
 
+/* FAKE_FAULT_SLOW: a ustar header for `big` of 1 GiB, then its zeros, a
+ * little at a time. */
+struct slow_reader {
+	struct fake_engine *fe;
+	struct timespec until;
+};
+
+static ssize_t slow_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct slow_reader *s = cls;
+	struct timespec t = now(CLOCK_MONOTONIC);
+	size_t n = max < 4096 ? max : 4096;
+
+	if (s->fe->stopping || !ts_before(&t, &s->until))
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (pos > 0)
+		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+	memset(buf, 0, n);
+	if (pos == 0 && n >= 512) {
+		unsigned sum = 0;
+		memcpy(buf, "big", 3);
+		memcpy(buf + 100, "0000644", 7);
+		memcpy(buf + 108, "0000000", 7);
+		memcpy(buf + 116, "0000000", 7);
+		memcpy(buf + 124, "10000000000", 11); /* 1 GiB, octal */
+		memcpy(buf + 136, "00000000000", 11);
+		memset(buf + 148, ' ', 8);
+		buf[156] = '0';
+		memcpy(buf + 257, "ustar", 6);
+		memcpy(buf + 263, "00", 2);
+		for (int i = 0; i < 512; i++)
+			sum += (unsigned char)buf[i];
+		snprintf(buf + 148, 8, "%06o", sum);
+	}
+	return (ssize_t)n;
+}
+
 static enum MHD_Result apply_fault(struct fake_engine *fe, struct MHD_Connection *conn,
 				   const struct rule *r, const char *method, const char *path)
 {
@@ -818,6 +855,18 @@ static enum MHD_Result apply_fault(struct fake_engine *fe, struct MHD_Connection
 				  : !strncmp(path, "/volumes", 8) ? "{\"Name\":\"ab"
 								  : "{\"Id\":\"0123",
 				  "application/json");
+	case FAKE_FAULT_SLOW: {
+		struct slow_reader *s = calloc(1, sizeof(*s));
+		if (!s)
+			return MHD_NO;
+		s->fe = fe;
+		s->until = ts_add(now(CLOCK_MONOTONIC), 60);
+		struct MHD_Response *resp =
+		    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, slow_read, s, free);
+		if (!resp)
+			free(s);
+		return queue(fe, conn, 200, resp, "application/x-tar");
+	}
 	case FAKE_FAULT_LOST:
 	case FAKE_FAULT_DELAY:
 		break; /* handled by the caller */

@@ -31,6 +31,10 @@ enum fake_fault {
 				 then a frame header with stream byte 5 */
 	FAKE_FAULT_DELAY,     /* wait `status` milliseconds (other requests are served
 				 meanwhile), then answer as if no fault were set */
+	FAKE_FAULT_SLOW,      /* 200 with a body that trickles and does not end (for
+				 60 s, or until the client goes): 4 KiB every 50 ms of
+				 a tar whose one member `big` claims 1 GiB, so that
+				 a transfer moves and never stalls */
 };
 
 /* Start an engine speaking `api_version` ("1.41", "1.45") on a fresh socket in

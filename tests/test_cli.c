@@ -1640,17 +1640,18 @@ static void test_vol_deadline_labels(void **state)
 	cJSON *doc, *it;
 	long long c;
 
-	/* site: timeout 1h, stop_grace 1s, transfer_timeout 10m (default) */
+	/* site: timeout 1h, stop_grace 1s, [engine] timeout 3s (twice: 6),
+	 * transfer_timeout 10m (default) */
 	fake_engine_reset_requests(f->fe);
 	run(f, "-c", f->ini, "run", "--timeout", "5s", "j", "--", "exit", "0", NULL);
 	assert_int_equal(f->status, 0);
 	assert_non_null(r = nth_create(f->fe, false, 0));
 	c = body_label(r, "jobcell.created");
-	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 5 + 1 + 600);
+	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 5 + 1 + 6 + 600);
 	assert_non_null(r = nth_create(f->fe, true, 0)); /* the fill */
-	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 5 + 1 + 600);
+	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 5 + 1 + 6 + 600);
 	assert_non_null(r = nth_req(f->fe, "POST", "/volumes/create", "", 0));
-	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 5 + 1 + 600);
+	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 5 + 1 + 6 + 600);
 
 	/* kept: the volume has none, the container has the site's */
 	fake_engine_reset_requests(f->fe);
@@ -1660,7 +1661,7 @@ static void test_vol_deadline_labels(void **state)
 	assert_int_equal(body_label(r, "jobcell.deadline"), -1);
 	assert_non_null(r = nth_create(f->fe, false, 0));
 	c = body_label(r, "jobcell.created");
-	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 3600 + 1 + 600);
+	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 3600 + 1 + 6 + 600);
 
 	/* volume create: none; volume put's transfer container: its own */
 	fake_engine_reset_requests(f->fe);

@@ -5,9 +5,18 @@
  * step, that no case hangs, and that nothing is left on the engine: where
  * the fault itself makes removal impossible, the leftover carries jobcell's
  * labels and a later `jobcell gc`, with the engine working again, removes
- * it.  The table of cells and the count are printed at the end. */
+ * it.  The table of cells and the count are printed at the end.
+ *
+ * The second matrix interrupts: every engine request of a volume-mode run
+ * and of `volume put` and `volume get` that can take long (a transfer that
+ * trickles, a call that is never answered), each met with SIGTERM, SIGINT,
+ * SIGHUP and the parent's death.  Each cell asserts that jobcell ends
+ * within a bound far below the engine timeout, with status 125 and one
+ * error line naming the step and the cause, that it removed what it made
+ * (the DELETE requests are there) and that nothing is left. */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -415,6 +425,291 @@ static void test_row(void **state)
 		fail_msg("%s: %d of %zu cells failed", calls[ci].name, bad, NFAULTS);
 }
 
+/* ---- interrupts ---- */
+
+/* The engine timeout of these cells: a request that is not given up would
+ * end only after it. */
+#define HALT_ENGINE_TIMEOUT "20s"
+/* "Acts within a second", asserted with room for a loaded machine. */
+#define HALT_BOUND_MS 5000
+
+enum how { H_TERM, H_INT, H_HUP, H_PARENT };
+static const struct {
+	const char *name;
+	int sig;
+	const char *why; /* in the error line */
+} hows[] = {
+	{ "SIGTERM", SIGTERM, "interrupted by SIGTERM" },
+	{ "SIGINT", SIGINT, "interrupted by SIGINT" },
+	{ "SIGHUP", SIGHUP, "interrupted by SIGHUP" },
+	{ "parent", 0, "the parent went away" },
+};
+#define NHOWS (sizeof(hows) / sizeof(hows[0]))
+
+enum cmd {
+	C_RUN,  /* volume mode: run j --input in.txt --output out -- exit 0 */
+	C_BIND, /* bind mode: run j -- exit 0, where the job's create is the only one */
+	C_PUT,  /* volume put OWN_VOLUME in.txt */
+	C_GET,  /* volume get OWN_VOLUME --to got */
+};
+
+struct phase {
+	const char *name;
+	enum cmd cmd;
+	/* the request that never ends: method and fnmatch pattern */
+	const char *method, *path;
+	enum fake_fault fault;
+	const char *step;  /* in the error line */
+	bool rm_container; /* a DELETE of a container must have been asked */
+	bool rm_volume;    /* and of a volume */
+	bool exited;       /* the job ran: its status is in the record */
+};
+
+static const struct phase phases[] = {
+	{ "volume create", C_RUN, "POST", "/volumes/create", FAKE_FAULT_HANG, "create volume `",
+	  false, false, false },
+	{ "transfer create", C_RUN, "POST", "/containers/create", FAKE_FAULT_HANG,
+	  "create container `(unnamed)`", false, true, false },
+	{ "fill", C_RUN, "PUT", "/containers/*/archive", FAKE_FAULT_HANG,
+	  "fill volume `tenant-t-run-r-", true, true, false },
+	{ "job create", C_BIND, "POST", "/containers/create", FAKE_FAULT_HANG,
+	  "create container `jobcell-s-j`", false, false, false },
+	{ "inputs", C_RUN, "PUT", "/containers/jobcell-s-j/archive", FAKE_FAULT_HANG,
+	  "write files into container `jobcell-s-j`", true, true, false },
+	{ "start", C_RUN, "POST", "/containers/*/start", FAKE_FAULT_HANG,
+	  "start container `jobcell-s-j`", true, true, false },
+	{ "outputs", C_RUN, "GET", "/containers/*/archive", FAKE_FAULT_SLOW,
+	  "job `jobcell-s-j` exited 0: read files from container `jobcell-s-j`", true, true, true },
+	{ "volume put", C_PUT, "PUT", "/containers/*/archive", FAKE_FAULT_HANG,
+	  "write files into container", true, false, false },
+	{ "volume get", C_GET, "GET", "/containers/*/archive", FAKE_FAULT_SLOW,
+	  "read files from container", true, false, false },
+};
+#define NPHASES (sizeof(phases) / sizeof(phases[0]))
+
+struct halt_cell {
+	int status;
+	long ms; /* from the signal (or the parent's death) to jobcell's exit */
+	char line[240];
+	bool ok;
+	char why[240];
+};
+static struct halt_cell halt_cells[NPHASES][NHOWS];
+
+/* Requests so far that match `method` and the fnmatch `pattern`. */
+static size_t count_matching(struct fake_engine *fe, const char *method, const char *pattern)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < fake_engine_request_count(fe); i++) {
+		const struct fake_request *r = fake_engine_request(fe, i);
+		n += !strcmp(r->method, method) && !fnmatch(pattern, r->path, 0);
+	}
+	return n;
+}
+
+/* A volume of site s, as `volume create` would leave it, for put and get. */
+#define OWN_VOLUME "tenant-t-run-r-1700000000000-0badcafe"
+
+/* Run jobcell with `argv` (after -c INI); once the phase's request has
+ * arrived and is under way, interrupt it `how`.  Returns the exit status,
+ * or -1 when it did not end within CELL_LIMIT_MS; *ms is the time from the
+ * interruption to the exit.  stdout goes to `out`, stderr to f->err. */
+static int run_interrupted(struct fx *f, const struct phase *ph, enum how how, const char **args,
+			   char *out, size_t outcap, long *ms)
+{
+	const char *argv[32] = { jobcell_bin(), "-c", f->ini };
+	int n = 3, e, o, status = 0, pfd[2];
+	long deadline = now_ms() + CELL_LIMIT_MS, t_halt = 0;
+	pid_t parent, pid = -1, w = 0;
+
+	for (const char **a = args; *a && n < 31; a++)
+		argv[n++] = *a;
+	argv[n] = NULL;
+	e = open(f->dir, O_TMPFILE | O_RDWR, 0600);
+	o = open(f->dir, O_TMPFILE | O_RDWR, 0600);
+	assert_true(e >= 0 && o >= 0);
+	assert_int_equal(pipe(pfd), 0);
+	/* jobcell's parent is a process of its own, which passes jobcell's
+	 * status on, and which can die: jobcell is then this test's (a
+	 * subreaper), which reaps it */
+	parent = fork();
+	assert_true(parent >= 0);
+	if (parent == 0) {
+		pid_t c = fork();
+		if (c == 0) {
+			int null = open("/dev/null", O_RDWR);
+			dup2(null, 0);
+			dup2(o, 1);
+			dup2(e, 2);
+			dup2(o, 3); /* --status-fd 3: the record beside the job's output */
+			unsetenv("DOCKER_HOST");
+			setenv("JOBCELL_CONFIG_DIR", f->dir, 1);
+			execv(jobcell_bin(), (char **)argv);
+			_exit(99);
+		}
+		if (c < 0 || write(pfd[1], &c, sizeof(c)) != sizeof(c))
+			_exit(98);
+		if (waitpid(c, &status, 0) != c)
+			_exit(97);
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+	close(pfd[1]);
+	assert_int_equal(read(pfd[0], &pid, sizeof(pid)), (ssize_t)sizeof(pid));
+	close(pfd[0]);
+	while (now_ms() < deadline && !count_matching(f->fe, ph->method, ph->path) &&
+	       (w = waitpid(parent, &status, WNOHANG)) == 0)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	if (w == 0) {
+		/* under way: the hang is waiting, the trickle flowing */
+		nanosleep(&(struct timespec){ 0, 300 * 1000 * 1000 }, NULL);
+		t_halt = now_ms();
+		if (hows[how].sig) {
+			kill(pid, hows[how].sig);
+		} else {
+			kill(parent, SIGKILL);
+			waitpid(parent, NULL, 0);
+			parent = pid; /* now this process's child */
+		}
+		while ((w = waitpid(parent, &status, WNOHANG)) == 0 && now_ms() < deadline)
+			nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	}
+	*ms = t_halt ? now_ms() - t_halt : -1;
+	if (w == 0) {
+		kill(pid, SIGKILL);
+		kill(parent, SIGKILL);
+		waitpid(parent, &status, 0);
+		if (parent != pid)
+			waitpid(pid, NULL, 0);
+		status = -1;
+	} else {
+		status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	}
+	slurp(e, f->err, sizeof(f->err));
+	slurp(o, out, outcap);
+	close(e);
+	close(o);
+	return status;
+}
+
+static void run_halt_cell(size_t pi, size_t hi)
+{
+	const struct phase *ph = &phases[pi];
+	struct halt_cell *cell = &halt_cells[pi][hi];
+	static const char *run_args[] = { "--status-fd", "3",   "run",  "j",    "--input",
+					  "in.txt",      "--output", "out", "--",   "exit",
+					  "0",           NULL };
+	static const char *bind_args[] = { "--status-fd", "3", "run", "j", "--", "exit", "0", NULL };
+	static const char *put_args[] = { "volume", "put", OWN_VOLUME, "in.txt", NULL };
+	static const char *get_args[] = { "volume", "get", OWN_VOLUME, "--to", "got", NULL };
+	char text[2048], out[4096], jobdir[256];
+	struct stat st;
+	struct fx f;
+	size_t nlines;
+
+	fx_open(&f, ph->cmd == C_BIND ? S_BIND : S_VOLUME);
+	/* the cells' own engine timeout: long, so that only the interruption
+	 * can end them early */
+	snprintf(text, sizeof(text), "sed -i 's/^timeout = 1s$/timeout = %s/' '%s'",
+		 HALT_ENGINE_TIMEOUT, f.ini);
+	assert_int_equal(system(text), 0);
+	if (ph->cmd == C_PUT || ph->cmd == C_GET) {
+		fake_engine_add_volume(f.fe, OWN_VOLUME,
+				       "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"s\","
+				       "\"jobcell.keep\":\"true\"}");
+		f.nsite = fake_engine_volume_count(f.fe);
+		if (ph->cmd == C_GET) /* what the volume holds, as the job left it */
+			fake_engine_fail(f.fe, "GET", "/containers/*/archive", FAKE_FAULT_SLOW, 0,
+					 NULL, 1);
+	}
+	if (ph->cmd != C_GET)
+		fake_engine_fail(f.fe, ph->method, ph->path, ph->fault, 0, NULL, 1);
+	cell->status = run_interrupted(&f, ph, (enum how)hi,
+				       ph->cmd == C_RUN    ? run_args
+				       : ph->cmd == C_BIND ? bind_args
+				       : ph->cmd == C_PUT  ? put_args
+							   : get_args,
+				       out, sizeof(out), &cell->ms);
+	nlines = (size_t)problem_lines(&f, cell->line, sizeof(cell->line));
+	fake_engine_clear_faults(f.fe);
+
+	if (cell->status < 0)
+		snprintf(cell->why, sizeof(cell->why), "hung: killed after %d ms", CELL_LIMIT_MS);
+	else if (cell->ms < 0)
+		snprintf(cell->why, sizeof(cell->why), "ended (%d) before the request came",
+			 cell->status);
+	else if (cell->ms > HALT_BOUND_MS)
+		snprintf(cell->why, sizeof(cell->why), "ended %ld ms after it, want <= %d ms",
+			 cell->ms, HALT_BOUND_MS);
+	else if (cell->status != 125)
+		snprintf(cell->why, sizeof(cell->why), "status %d, want 125", cell->status);
+	else if (nlines != 1 || !strstr(cell->line, ph->step) || !strstr(cell->line, hows[hi].why))
+		snprintf(cell->why, sizeof(cell->why),
+			 "%zu problem lines, want one with `%s` and `%s`", nlines, ph->step,
+			 hows[hi].why);
+	else if ((ph->cmd == C_RUN || ph->cmd == C_BIND) && !strstr(out, "\"exit_code\":125"))
+		snprintf(cell->why, sizeof(cell->why),
+			 "no --json record with exit_code 125: %.100s", out);
+	else if (ph->exited && !strstr(out, "\"job_status\":0"))
+		snprintf(cell->why, sizeof(cell->why),
+			 "the job's status is not in the record: %.100s", out);
+	else if (ph->rm_container && !fake_engine_count(f.fe, "DELETE", "/containers/"))
+		snprintf(cell->why, sizeof(cell->why), "no container was removed");
+	else if (ph->rm_volume && !fake_engine_count(f.fe, "DELETE", "/volumes/"))
+		snprintf(cell->why, sizeof(cell->why), "the volume was not removed");
+	else if (fake_engine_container_count(f.fe) || fake_engine_volume_count(f.fe) != f.nsite)
+		snprintf(cell->why, sizeof(cell->why), "left %zu containers, %zu volumes",
+			 fake_engine_container_count(f.fe),
+			 fake_engine_volume_count(f.fe) - f.nsite);
+	else if (ph->cmd == C_BIND &&
+		 (snprintf(jobdir, sizeof(jobdir), "%s/j", f.ws), stat(jobdir, &st) == 0))
+		snprintf(cell->why, sizeof(cell->why), "the job directory it made is left");
+	cell->ok = !cell->why[0];
+	if (!cell->ok)
+		fprintf(stderr, "interrupt %s × %s: %s\nstderr: %s", ph->name, hows[hi].name,
+			cell->why, f.err);
+	fx_close(&f);
+}
+
+static void test_halt_row(void **state)
+{
+	size_t pi = (size_t)(uintptr_t)*state;
+	const char *only = getenv("FAULTS_ONLY");
+	int bad = 0;
+
+	if (only && strcmp(only, phases[pi].name) != 0)
+		skip();
+	for (size_t hi = 0; hi < NHOWS; hi++) {
+		run_halt_cell(pi, hi);
+		bad += !halt_cells[pi][hi].ok;
+	}
+	if (bad)
+		fail_msg("interrupt during %s: %d of %zu cells failed", phases[pi].name, bad,
+			 NHOWS);
+}
+
+static int print_halt_table(void **state)
+{
+	size_t n = 0, ok = 0;
+	(void)state;
+
+	printf("\n%-16s %-8s %4s %6s %-4s %s\n", "phase", "by", "exit", "ms", "ok", "error line");
+	for (size_t pi = 0; pi < NPHASES; pi++)
+		for (size_t hi = 0; hi < NHOWS; hi++) {
+			const struct halt_cell *c = &halt_cells[pi][hi];
+			if (!c->status && !c->ms)
+				continue; /* not run */
+			n++;
+			ok += c->ok;
+			printf("%-16s %-8s %4d %6ld %-4s %.100s\n", phases[pi].name, hows[hi].name,
+			       c->status, c->ms, c->ok ? "ok" : "FAIL",
+			       c->line[0] ? c->line : "(none)");
+		}
+	printf("interrupt matrix: %zu of %zu cells passed (%zu phases x %zu ways)\n", ok, n,
+	       NPHASES, NHOWS);
+	return 0;
+}
+
 /* The table: one line per cell with what was seen. */
 static int print_table(void **state)
 {
@@ -577,7 +872,8 @@ static void test_lock_held(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[NCALLS + 3];
+	struct CMUnitTest tests[NCALLS + 3], halts[NPHASES];
+	int r;
 
 	for (size_t i = 0; i < NCALLS; i++) {
 		tests[i] = (struct CMUnitTest){ calls[i].name, test_row, NULL, NULL,
@@ -589,5 +885,12 @@ int main(void)
 						 test_lock_dir_refused, NULL, NULL, NULL };
 	tests[NCALLS + 2] = (struct CMUnitTest){ "engine lock: held", test_lock_held, NULL, NULL,
 						 NULL };
-	return _cmocka_run_group_tests("faults", tests, NCALLS + 3, NULL, print_table);
+	for (size_t i = 0; i < NPHASES; i++)
+		halts[i] = (struct CMUnitTest){ phases[i].name, test_halt_row, NULL, NULL,
+						(void *)(uintptr_t)i };
+	/* a jobcell whose parent died is given to this process, to be reaped */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return 1;
+	r = _cmocka_run_group_tests("faults", tests, NCALLS + 3, NULL, print_table);
+	return r | _cmocka_run_group_tests("interrupts", halts, NPHASES, NULL, print_halt_table);
 }

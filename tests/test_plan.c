@@ -859,7 +859,7 @@ static const struct jc_backend_ops stub_ops = {
 
 static int check_api(const struct fx *f, const char *api, jc_error *err)
 {
-	struct stub_backend sb = { { &stub_ops, 1000 }, api };
+	struct stub_backend sb = { { .ops = &stub_ops, .timeout_ms = 1000 }, api };
 	return jc_plan_check_backend(&f->cfg, &sb.b, err);
 }
 
@@ -971,19 +971,20 @@ static void test_timeout_request_cannot_lengthen(void **state)
 	}
 }
 
-/* jobcell.deadline: created + 1 + timeout + stop_grace + transfer_timeout,
+/* jobcell.deadline: created + 1 + timeout + stop_grace + 2 x engine timeout
+ * + transfer_timeout,
  * each rounded up to seconds; none without a timeout or transfer_timeout. */
 static void test_deadline(void **state)
 {
 	static const struct {
 		int64_t timeout, req, grace, transfer, want;
 	} cases[] = {
-		{ 60000, -1, 10000, 600000, CREATED + 1 + 60 + 10 + 600 },
-		{ 60000, 5000, 10000, 600000, CREATED + 1 + 5 + 10 + 600 }, /* the request's */
-		{ 2500, -1, 1, 1001, CREATED + 1 + 3 + 1 + 2 },              /* rounded up */
-		{ 60000, -1, 0, 1000, CREATED + 1 + 60 + 0 + 1 },
+		{ 60000, -1, 10000, 600000, CREATED + 1 + 60 + 10 + 4 + 600 },
+		{ 60000, 5000, 10000, 600000, CREATED + 1 + 5 + 10 + 4 + 600 }, /* the request's */
+		{ 2500, -1, 1, 1001, CREATED + 1 + 3 + 1 + 4 + 2 },              /* rounded up */
+		{ 60000, -1, 0, 1000, CREATED + 1 + 60 + 0 + 4 + 1 },
 		{ 0, -1, 10000, 600000, 0 },           /* no timeout: may run for ever */
-		{ 0, 7200000, 10000, 600000, CREATED + 1 + 7200 + 10 + 600 },
+		{ 0, 7200000, 10000, 600000, CREATED + 1 + 7200 + 10 + 4 + 600 },
 		{ 60000, -1, 10000, 0, 0 },            /* no transfer bound: no deadline */
 	};
 	struct fx *f = *state;
@@ -997,6 +998,7 @@ static void test_deadline(void **state)
 		f->req.timeout_ms = cases[i].req;
 		f->cfg.stop_grace_ms = cases[i].grace;
 		f->cfg.transfer_timeout_ms = cases[i].transfer;
+		f->cfg.engine_timeout_ms = 2000; /* twice: the kill and the wait after it */
 		got = jc_plan_deadline(&f->cfg, &f->req, CREATED);
 		if (got != cases[i].want)
 			fail_msg("case %zu: deadline %lld, want %lld", i, (long long)got,

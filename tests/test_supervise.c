@@ -723,6 +723,33 @@ static void test_parent_gone_before_start_creates_nothing(void **state)
 	jc_plan_free(p);
 }
 
+/* An engine that holds the wait's headers back (up to 2 s are given) does
+ * not hold a signal back with them: it is seen at once, and the job is
+ * never started. */
+static void test_signal_while_the_wait_registers(void **state)
+{
+	struct fixture *f = *state;
+	struct jc_supervise_opts o = opts(f);
+	struct jc_run_result r = { 0 };
+	struct sender s = { 1, 300 };
+	jc_error err = { 0 };
+	struct jc_plan *p = plan_for(f, 0, "sleep", "30", NULL);
+	pthread_t t;
+	int64_t t0 = jc_mono_ms();
+
+	fake_engine_fail(f->fe, "POST", "/containers/*/wait", FAKE_FAULT_HANG, 0, NULL, 1);
+	assert_int_equal(pthread_create(&t, NULL, send_signals, &s), 0);
+	assert_int_equal(jc_supervise_run(f->e, p, &o, &r, &err), -1);
+	pthread_join(t, NULL);
+	/* the signal came at 300 ms; the registration alone waits 2000 */
+	assert_true(jc_mono_ms() - t0 < 1500);
+	assert_msg(&err, "got User defined signal 1 before the job started");
+	assert_int_equal(req_suffix(f->fe, "POST", "/start"), -1);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	jc_error_clear(&err);
+	jc_plan_free(p);
+}
+
 /* `jobcell logs --follow` of a running job gets its last line too. */
 static void test_logs_follow_last_line(void **state)
 {
@@ -805,6 +832,7 @@ int main(void)
 		cmocka_unit_test_setup(test_second_signal_kills_at_once, reset),
 		cmocka_unit_test_setup(test_unanswered_kill_says_so, reset),
 		cmocka_unit_test_setup(test_parent_gone_before_start_creates_nothing, reset),
+		cmocka_unit_test_setup(test_signal_while_the_wait_registers, reset),
 		cmocka_unit_test_setup(test_detached_wait_and_logs, reset),
 		cmocka_unit_test_setup(test_logs_follow_last_line, reset),
 	};

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -35,6 +36,7 @@
 #include "error.h"
 #include "names.h"
 #include "docker/json.h"
+#include "util.h"
 #include "volume.h"
 #include "testutil.h"
 
@@ -1886,6 +1888,135 @@ static void test_gc_retries_a_removal_in_progress(void **state)
 	gc_world_free(&w);
 }
 
+/* ---- the cancel hook: the run's deadline, a signal ---- */
+
+/* A run's deadline ends every kind of engine request that would outlast it:
+ * a download that trickles (and so never stalls), an upload never
+ * answered, a plain call never answered.  The engine timeout here is 5 s:
+ * each ends at the 1 s deadline, long before. */
+static void test_cancel_deadline_ends_transfers(void **state)
+{
+	struct fixture *f = *state;
+	struct jc_tar_opts o = { .root = "v", .root_mode = 0700, .uid = 1, .gid = 1 };
+	struct jc_extract_report rep = { 0 };
+	struct jc_volume v = { 0 };
+	struct jc_volume_list vl = { 0 };
+	struct transfer t;
+	jc_error err = { 0 };
+	int64_t t0, took;
+	int dfd;
+
+	transfer_setup(f, &t);
+	make_dir(f->tmp, "out", 0700);
+	dfd = open_dir(f->tmp, "out");
+
+	/* GET: 4 KiB every 50 ms, without end */
+	fake_engine_fail(f->fe, "GET", "/containers/*/archive", FAKE_FAULT_SLOW, 0, NULL, 1);
+	t0 = jc_mono_ms();
+	jc_backend_set_cancel(f->e, &(struct jc_cancel){ -1, 0, t0 + 1000 });
+	assert_int_equal(jc_transfer_get(f->e, t.id, "xfer", "/v", dfd, &rep, NULL, NULL, &err),
+			 -1);
+	took = jc_mono_ms() - t0;
+	assert_true(took >= 950 && took < 4000);
+	assert_int_equal(err.kind, JC_ERR_SYSTEM);
+	assert_int_equal(err.status, ETIMEDOUT);
+	assert_false(err.retry);
+	assert_msg(&err, "read files from container `xfer`: the run's deadline passed");
+	assert_true(jc_backend_cancelled(f->e));
+	jc_error_clear(&err);
+
+	/* fired once: what comes after (the undo) is not cancelled */
+	assert_int_equal(jc_backend_volume_list(f->e, NULL, &vl, &err), 0);
+	jc_volume_list_free(&vl);
+
+	/* PUT: the body goes, the answer never comes */
+	fake_engine_fail(f->fe, "PUT", "/containers/*/archive", FAKE_FAULT_HANG, 0, NULL, 1);
+	t0 = jc_mono_ms();
+	jc_backend_set_cancel(f->e, &(struct jc_cancel){ -1, 0, t0 + 1000 });
+	assert_int_equal(jc_transfer_put(f->e, t.id, "xfer", "/", &o, t.in, t.n, NULL, NULL, &err),
+			 -1);
+	took = jc_mono_ms() - t0;
+	assert_true(took >= 950 && took < 4000);
+	assert_int_equal(err.status, ETIMEDOUT);
+	assert_msg(&err, "write files into container `xfer`: the run's deadline passed");
+	jc_error_clear(&err);
+
+	/* a plain call; and a deadline passed already sends nothing */
+	fake_engine_fail(f->fe, "GET", "/volumes/hang", FAKE_FAULT_HANG, 0, NULL, 1);
+	t0 = jc_mono_ms();
+	jc_backend_set_cancel(f->e, &(struct jc_cancel){ -1, 0, t0 + 1000 });
+	assert_int_equal(jc_backend_volume_inspect(f->e, "hang", &v, &err), -1);
+	took = jc_mono_ms() - t0;
+	assert_true(took >= 950 && took < 4000);
+	assert_msg(&err, "inspect volume `hang`: the run's deadline passed");
+	jc_error_clear(&err);
+	fake_engine_reset_requests(f->fe);
+	jc_backend_set_cancel(f->e, &(struct jc_cancel){ -1, 0, jc_mono_ms() - 1 });
+	assert_int_equal(jc_backend_volume_inspect(f->e, "any", &v, &err), -1);
+	assert_int_equal(fake_engine_request_count(f->fe), 0);
+	jc_error_clear(&err);
+
+	jc_backend_set_cancel(f->e, NULL);
+	jc_extract_report_free(&rep);
+	close(dfd);
+	transfer_teardown(&t);
+}
+
+/* A signal pending on the signalfd gives the transfer up at once, names
+ * the signal, and is left there for the supervisor to read. */
+static void test_cancel_signal_is_peeked_not_read(void **state)
+{
+	struct fixture *f = *state;
+	struct jc_extract_report rep = { 0 };
+	struct signalfd_siginfo si;
+	struct transfer t;
+	jc_error err = { 0 };
+	sigset_t set;
+	int64_t t0;
+	int dfd, sfd;
+
+	transfer_setup(f, &t);
+	make_dir(f->tmp, "out", 0700);
+	dfd = open_dir(f->tmp, "out");
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1); /* blocked in every thread: see main() */
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	assert_true(sfd >= 0);
+
+	fake_engine_fail(f->fe, "GET", "/containers/*/archive", FAKE_FAULT_SLOW, 0, NULL, 1);
+	jc_backend_set_cancel(f->e, &(struct jc_cancel){ sfd, 0, 0 });
+	alarm(0);
+	{
+		/* the signal comes while the body trickles */
+		pid_t me = getpid(), k = fork();
+		assert_true(k >= 0);
+		if (k == 0) {
+			nanosleep(&(struct timespec){ 0, 500 * 1000 * 1000 }, NULL);
+			kill(me, SIGUSR1);
+			_exit(0);
+		}
+		t0 = jc_mono_ms();
+		assert_int_equal(
+		    jc_transfer_get(f->e, t.id, "xfer", "/v", dfd, &rep, NULL, NULL, &err), -1);
+		assert_true(jc_mono_ms() - t0 < 3000);
+		waitpid(k, NULL, 0);
+	}
+	alarm(120);
+	assert_int_equal(err.kind, JC_ERR_SYSTEM);
+	assert_int_equal(err.status, EINTR);
+	assert_msg(&err, "read files from container `xfer`: interrupted by SIGUSR1");
+	jc_error_clear(&err);
+	/* still there for whoever supervises */
+	assert_int_equal(read(sfd, &si, sizeof(si)), (ssize_t)sizeof(si));
+	assert_int_equal(si.ssi_signo, SIGUSR1);
+
+	jc_backend_set_cancel(f->e, NULL);
+	close(sfd);
+	jc_extract_report_free(&rep);
+	close(dfd);
+	transfer_teardown(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1910,11 +2041,20 @@ int main(void)
 		cmocka_unit_test(test_gc_judge),
 		T(test_gc_deadline_and_others_gone),
 		T(test_gc_retries_a_removal_in_progress),
+		T(test_cancel_deadline_ends_transfers),
+		T(test_cancel_signal_is_peeked_not_read),
 #undef T
 	};
 
+	sigset_t usr1;
+
 	/* a SIGPIPE must kill the test, not pass unnoticed; a hang must end */
 	signal(SIGPIPE, SIG_DFL);
+	/* SIGUSR1 reaches the cancel test's signalfd only, as the CLI's signals
+	 * do: blocked before any thread (the fake engine's, libcurl's) starts */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
 	alarm(120);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,6 +100,8 @@ int jc_docker_open(const char *endpoint, int64_t timeout_ms, struct jc_backend *
 	}
 	e->base.ops = &docker_ops;
 	e->base.timeout_ms = timeout_ms;
+	jc_backend_set_cancel(&e->base, NULL);
+	jc_http_watch(e->http, &e->base.cancel, &e->base.cancel_state);
 	*out = &e->base;
 	return 0;
 }
