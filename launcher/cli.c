@@ -451,8 +451,10 @@ fail:
 	return -1;
 }
 
+/* The job's outcome; `err` (may be NULL): fetching its output failed
+ * after it ran, which the record carries and the exit status follows. */
 static void print_result(const struct ctx *c, const jc_job *j, const char *job,
-			 const struct jc_job_outcome *r)
+			 const struct jc_job_outcome *r, const jc_error *err)
 {
 	const char *warning = jc_job_output_warning(j);
 
@@ -472,7 +474,8 @@ static void print_result(const struct ctx *c, const jc_job *j, const char *job,
 		if (o) {
 			add_text(o, "job", job);
 			add_text(o, "container", jc_job_container(j));
-			cJSON_AddNumberToObject(o, "exit_code", r->exit_status);
+			cJSON_AddNumberToObject(o, "exit_code",
+						err ? jc_exit_status_of_error(err) : r->exit_status);
 			cJSON_AddNumberToObject(o, "job_status", r->job_status);
 			cJSON_AddBoolToObject(o, "timed_out", r->timed_out);
 			cJSON_AddBoolToObject(o, "oom_killed", r->oom_killed);
@@ -481,6 +484,8 @@ static void print_result(const struct ctx *c, const jc_job *j, const char *job,
 			add_text(o, "warning", warning);
 			if (jc_job_volume(j))
 				add_text(o, "volume", jc_job_volume(j));
+			if (err)
+				cJSON_AddItemToObject(o, "error", error_object(err));
 		}
 		emit(o);
 	}
@@ -526,17 +531,26 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 		status = 0;
 		goto out;
 	}
-	if (jc_job_run(j, &res, &err) < 0) {
+	if (jc_job_run(j, &res, &err) < 0 && !jc_job_ran(j)) {
 		report_refused("output", jc_job_extract_report(j));
 		goto fail;
 	}
 	report_refused("output", jc_job_extract_report(j));
+	if (jc_job_ran(j)) {
+		/* the job ran, its output did not come back whole: one error line,
+		 * the job's status beside it, and 125 */
+		cleanup_free char *line = jc_text_printable_str(err.msg);
+		res = *jc_job_ran(j);
+		fprintf(stderr, "jobcell: error: %s\n", line ? line : "out of memory");
+		fprintf(stderr, "jobcell: job `%s` exited with status %d\n", a.req.job,
+			res.job_status);
+	}
 	if (jc_job_volume_kept(j))
 		fprintf(stderr, "jobcell: kept volume `%s`\n", jc_job_volume(j));
 	if (jc_job_warning(j) && jc_job_warning(j) != jc_job_output_warning(j))
 		warn(jc_job_warning(j));
-	print_result(c, j, a.req.job, &res);
-	status = res.exit_status;
+	print_result(c, j, a.req.job, &res, jc_job_ran(j) ? &err : NULL);
+	status = jc_job_ran(j) ? jc_exit_status_of_error(&err) : res.exit_status;
 	goto out;
 fail:
 	status = fail(c, &err);

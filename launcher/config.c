@@ -123,6 +123,12 @@ static const struct key_def keys[] = {
 	K("volume", "site_volume", T_VOLUME, site_volume, "", OV_NEVER),
 	K("volume", "keep", T_BOOL, keep, "false", OV_NEVER),
 	K("volume", "transfer_dir", T_PATH, transfer_dir, "", OV_NEVER),
+	K("volume", "size", T_SIZE, volume_size, "0", OV_NEVER),
+	/* what --output and volume get may bring onto the host; 0 only when
+	 * the site writes it */
+	K("output", "max_bytes", T_SIZE, output_max_bytes, "1g", OV_NEVER),
+	K("output", "max_members", T_UINT, output_max_members, "100000", OV_NEVER),
+	K("output", "max_depth", T_UINT, output_max_depth, "64", OV_NEVER),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

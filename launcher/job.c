@@ -53,6 +53,11 @@ struct jc_job {
 	char *container, *volume, *warning, *output_warning;
 	bool volume_kept;
 	struct jc_extract_report rep;
+	/* the output fetch failed after the job ran: the error, and the job's
+	 * outcome, which still stands */
+	jc_error output_err;
+	struct jc_job_outcome outcome;
+	bool ran;
 };
 
 /* ---- the request -------------------------------------------------------- */
@@ -93,6 +98,7 @@ void jc_job_free(jc_job *j)
 	jc_strv_free(&j->env);
 	jc_strv_free(&j->inputs);
 	jc_extract_report_free(&j->rep);
+	jc_error_clear(&j->output_err);
 	free(j->name);
 	free(j->tenant);
 	free(j->run);
@@ -247,6 +253,11 @@ const char *jc_job_warning(const jc_job *j)
 const char *jc_job_output_warning(const jc_job *j)
 {
 	return j->output_warning;
+}
+
+const struct jc_job_outcome *jc_job_ran(const jc_job *j)
+{
+	return j->ran ? &j->outcome : NULL;
 }
 
 const struct jc_extract_report *jc_job_extract_report(const jc_job *j)
@@ -680,6 +691,7 @@ static int after_exit(void *ctx, const char *id, jc_error *err)
 {
 	struct launch *l = ctx;
 	cleanup_free char *path = NULL;
+	struct jc_extract_limits lim;
 
 	if (!l->j->output)
 		return 0;
@@ -688,8 +700,16 @@ static int after_exit(void *ctx, const char *id, jc_error *err)
 		return -1;
 	if (asprintf(&path, "%s/.", l->plan->workdir) < 0)
 		return jc_error_oom(err);
-	return jc_stage_out(l->e, id, l->plan->name, path, l->out_fd, &l->j->rep,
-			    &l->j->progress, err);
+	jc_stage_limits(&l->j->cfg, &lim);
+	if (jc_stage_out(l->e, id, l->plan->name, path, l->out_fd, &lim, &l->j->rep,
+			 &l->j->progress, err) < 0) {
+		/* the job has run: its container and volume go as after any run,
+		 * and its status is reported beside this error */
+		jc_error_wrap(err, "output of job `%s` into `%s`", l->j->name, l->j->output);
+		l->j->output_err = *err;
+		*err = (jc_error){ 0 };
+	}
+	return 0;
 }
 
 static void launch_free(struct launch *l)
@@ -802,6 +822,7 @@ out:
 int jc_job_run(jc_job *j, struct jc_job_outcome *out, jc_error *err)
 {
 	struct jc_run_result res = { 0 };
+	struct jc_job_outcome o;
 
 	if (launch(j, false, &res, err) < 0)
 		return -1;
@@ -809,7 +830,7 @@ int jc_job_run(jc_job *j, struct jc_job_outcome *out, jc_error *err)
 	j->container = steal_pointer(&res.id);
 	free(j->output_warning);
 	j->output_warning = steal_pointer(&res.warning);
-	*out = (struct jc_job_outcome){
+	o = (struct jc_job_outcome){
 		.exit_status = jc_exit_status_of_outcome(res.exit_code, res.timed_out),
 		.job_status = res.exit_code,
 		.timed_out = res.timed_out,
@@ -818,6 +839,14 @@ int jc_job_run(jc_job *j, struct jc_job_outcome *out, jc_error *err)
 		.signal = res.signal,
 	};
 	jc_run_result_free(&res);
+	if (j->output_err.msg) {
+		j->outcome = o;
+		j->ran = true;
+		*err = j->output_err;
+		j->output_err = (jc_error){ 0 };
+		return -1;
+	}
+	*out = o;
 	return 0;
 }
 

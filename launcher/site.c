@@ -240,11 +240,13 @@ int jc_site_volume_get(jc_site *s, const char *volume, const struct jc_strv *pat
 	cleanup_free char *supervisor = NULL;
 	cleanup_close int base = -1;
 	cleanup_close int out_fd = -1;
+	struct jc_extract_limits lim;
 	jc_error undo = { 0 };
 	int r = 0;
 
 	if (!to)
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "volume get: --to DIR is missing");
+	jc_stage_limits(&s->cfg, &lim);
 	for (size_t i = 0; i < paths->n; i++)
 		if (jc_path_check(paths->v[i], "volume get PATH", err) < 0)
 			return -1;
@@ -259,13 +261,17 @@ int jc_site_volume_get(jc_site *s, const char *volume, const struct jc_strv *pat
 			     err) < 0)
 		return -1;
 	if (!paths->n)
-		r = jc_stage_out(e, id, NULL, JC_TRANSFER_MOUNT "/.", out_fd, rep, p, err);
+		r = jc_stage_out(e, id, NULL, JC_TRANSFER_MOUNT "/.", out_fd, &lim, rep, p, err);
 	for (size_t i = 0; r == 0 && i < paths->n; i++) {
 		cleanup_free char *path = NULL;
 		if (asprintf(&path, "%s/%s", JC_TRANSFER_MOUNT, paths->v[i]) < 0)
 			r = jc_error_oom(err);
 		else
-			r = jc_stage_out(e, id, NULL, path, out_fd, rep, p, err);
+			r = jc_stage_out(e, id, NULL, path, out_fd, &lim, rep, p, err);
+	}
+	if (r < 0 && rep->cut) {
+		cleanup_free char *shown_to = jc_text_printable_str(to);
+		jc_error_wrap(err, "volume get `%s` into `%s`", volume, shown_to ? shown_to : "?");
 	}
 	if (jc_backend_remove(e, id, NULL, &undo) < 0 && r == 0) {
 		jc_error_set(err, undo.kind, undo.status, "%s", undo.msg);

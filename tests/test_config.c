@@ -190,6 +190,10 @@ static void test_defaults(void **state)
 	assert_null(c->site_volume);
 	assert_false(c->keep);
 	assert_null(c->transfer_dir);
+	assert_int_equal(c->volume_size, 0);
+	assert_int_equal(c->output_max_bytes, INT64_C(1) << 30);
+	assert_int_equal(c->output_max_members, 100000);
+	assert_int_equal(c->output_max_depth, 64);
 	assert_int_equal(c->problems.n, 0);
 }
 
@@ -236,6 +240,10 @@ static void test_keys_table(void **state)
 		{ "volume", "site_volume", "" },
 		{ "volume", "keep", "false" },
 		{ "volume", "transfer_dir", "" },
+		{ "volume", "size", "0" },
+		{ "output", "max_bytes", "1g" },
+		{ "output", "max_members", "100000" },
+		{ "output", "max_depth", "64" },
 	};
 	size_t n = 0;
 	const struct jc_config_key *k = jc_config_keys(&n);
