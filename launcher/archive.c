@@ -143,9 +143,12 @@ static la_ssize_t source_read(struct archive *a, void *ctx, const void **out)
 	size_t want = READ_BLOCK;
 	ssize_t n;
 
-	/* one byte past the limit tells a longer stream from one that ends at it */
-	if (max && (used >= max ? 1 : max - used + 1) < want)
-		want = used >= max ? 1 : (size_t)(max - used + 1);
+	/* up to the limit; then one byte more tells a longer stream from one
+	 * that ends there */
+	if (max && used < max && max - used < want)
+		want = (size_t)(max - used);
+	else if (max && used >= max)
+		want = 1;
 	do
 		n = read(s->fd, s->buf, want);
 	while (n < 0 && errno == EINTR);
@@ -447,6 +450,10 @@ static int drain(struct archive *a, struct source *s, struct jc_extract_report *
 	const void *p;
 	la_ssize_t n;
 
+	/* libarchive takes a failed read after the first block of zeros for
+	 * the end: the limit passed all the same */
+	if (s->over)
+		return over_bytes(rep, s->lim, err);
 	while ((n = source_read(a, s, &p)) > 0)
 		;
 	if (n < 0)
