@@ -987,6 +987,11 @@ int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 		if (!cfg->ws_path)
 			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 					    "config: [workspace] path is not set");
+		/* a host directory bound in has no cap jobcell could set */
+		if (cfg->volume_size)
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "config: [volume] size is for volume mode: a bound job "
+					    "directory cannot be capped");
 		break;
 	case JC_WS_VOLUME:
 		/* nothing is bound from the host in volume mode: a host path

@@ -438,7 +438,7 @@ static int volume_make(struct launch *l, jc_error *err)
 {
 	const struct jc_volume_spec spec = {
 		l->j->cfg.site_name, l->req.tenant, l->req.run, l->req.job,
-		l->supervisor,       l->req.keep,   l->created,
+		l->supervisor,       l->req.keep,   l->created, l->j->cfg.volume_size,
 	};
 
 	if (jc_volume_make(l->e, &spec, &l->volume, l->volume_nonce, err) < 0)

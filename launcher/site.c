@@ -172,6 +172,7 @@ int jc_site_volume_create(jc_site *s, const char *tenant, const char *run, char 
 	const struct jc_volume_spec spec = {
 		s->cfg.site_name, tenant ? tenant : s->cfg.tenant, run ? run : s->cfg.run, NULL,
 		NULL,             true,                            jc_unix_ms() / 1000,
+		s->cfg.volume_size,
 	};
 
 	/* bad names are refused before the engine is contacted */

@@ -194,7 +194,7 @@ int jc_volume_make(struct jc_backend *e, const struct jc_volume_spec *s, char **
 					     .nonce = nonce,
 					     .supervisor = (char *)s->supervisor,
 					     .keep = s->keep };
-		if (jc_backend_volume_create(e, vname, &labels, &got, err) < 0) {
+		if (jc_backend_volume_create(e, vname, &labels, s->size, &got, err) < 0) {
 			undo_lost_volume(e, vname, nonce, err);
 			return -1;
 		}

@@ -22,6 +22,7 @@ struct jc_volume_spec {
 	const char *supervisor;                /* NULL: none (kept volumes) */
 	bool keep;
 	int64_t created; /* unix seconds, for the label */
+	int64_t size;    /* [volume] size; 0: no cap */
 };
 /* Create a fresh volume tenant-<tenant>-run-<run>-<ms>-<random> with the
  * labels jobcell.managed/tenant/run/site/job/created/nonce (+ supervisor,

@@ -1245,6 +1245,36 @@ static void test_vol_get_limit(void **state)
 	assert_vol_error(f, "into `out2`: more than 12288 bytes ([output] max_bytes)");
 }
 
+/* [volume] size: the job's volume is created with the local driver's
+ * o=size=BYTES; without it, no DriverOpts at all. */
+static void test_vol_size_driver_opts(void **state)
+{
+	struct fx *f = *state;
+	const struct fake_request *r;
+	cJSON *b;
+
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "run", "j", "--", "exit", "0", NULL);
+	assert_int_equal(f->status, 0);
+	assert_non_null(r = nth_req(f->fe, "POST", "/volumes/create", "", 0));
+	assert_non_null(b = cJSON_Parse(r->body));
+	assert_null(cJSON_GetObjectItemCaseSensitive(b, "DriverOpts"));
+	cJSON_Delete(b);
+
+	write_vol_site(f, false, "size = 64m\n");
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "run", "j", "--", "exit", "0", NULL);
+	assert_int_equal(f->status, 0);
+	assert_non_null(r = nth_req(f->fe, "POST", "/volumes/create", "", 0));
+	assert_non_null(b = cJSON_Parse(r->body));
+	assert_string_equal(
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "DriverOpts"), "o")
+		->valuestring,
+	    "size=67108864");
+	cJSON_Delete(b);
+	assert_vol_clean(f);
+}
+
 /* A volume still in use after the run: a warning; the status stands.  Ten
  * tries, half a second apart: ~4.5 s. */
 static void test_vol_remove_busy_warns(void **state)
@@ -1821,6 +1851,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vol_output_limit_members, setup_vol41,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vol_get_limit, setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_size_driver_opts, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_remove_busy_warns, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_keep_ls_rm, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_keep_after_failure, setup_vol41, teardown),
