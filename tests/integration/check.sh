@@ -8,7 +8,7 @@ set -e
 S=ck$$ # site-name prefix: unique per run, so leftovers are attributable
 PROBE=${JOBCELL_PROBE_BIN:-$(dirname "$JOBCELL")/jobcell-probe}
 SV_START=${S}-startup SV_LOCAL=${S}-local # the site volumes this script makes
-NPROMISES=13                              # launcher/probe/promises.h
+NPROMISES=14                              # launcher/probe/promises.h
 
 # ---- helpers ----
 label_filter() { printf '%s' "%7B%22label%22%3A%5B%22${1/=/%3D}%22%5D%7D"; }
