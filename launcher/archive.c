@@ -77,18 +77,50 @@ static int split_name(const char *raw, unsigned strip, struct jc_strv *out, cons
 	return out->n ? 0 : 1;
 }
 
+/* What one output made, in order ("d" or "f", then the path), so that a
+ * cut output can be taken back (jc_extract_limits). */
+static void made_add(struct jc_strv *made, char type, const struct jc_strv *c, size_t n)
+{
+	size_t len = 1;
+	char *p, *e;
+
+	if (!made)
+		return;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(c->v[i]) + 1;
+	if (!(p = e = malloc(len + 1)))
+		return; /* out of memory: that one stays behind */
+	*e++ = type;
+	for (size_t i = 0; i < n; i++)
+		e += sprintf(e, "%s%s", i ? "/" : "", c->v[i]);
+	/* out of memory: that one stays behind */
+	jc_strv_push(made, p);
+	free(p);
+}
+
 /* Open the directory holding the last component, creating the ones on the
- * way (0700) when `create`.  Returns an fd, or -1 with *why. */
-static int walk_parent(int dest_fd, const struct jc_strv *c, bool create, const char **why)
+ * way (0700) when `create`, each one made added to `made`.  Returns an fd,
+ * or -1 with *why. */
+static int walk_parent(int dest_fd, const struct jc_strv *c, bool create, struct jc_strv *made,
+		       const char **why)
 {
 	int cur = dup(dest_fd);
 
 	if (cur < 0)
 		return *why = "cannot open the destination", -1;
 	for (size_t i = 0; i + 1 < c->n; i++) {
-		int next = create ? jc_fs_mkdir_beneath(cur, c->v[i], 0700, O_PATH)
-				  : jc_fs_open_beneath(cur, c->v[i], O_PATH | O_DIRECTORY, 0);
+		int next = jc_fs_open_beneath(cur, c->v[i], O_PATH | O_DIRECTORY, 0);
+		/* mkdirat never follows a symlink in the last component: one
+		 * planted there is EEXIST, and the open after refuses it */
+		if (next < 0 && errno == ENOENT && create) {
+			if (mkdirat(cur, c->v[i], 0700) == 0)
+				made_add(made, 'd', c, i + 1);
+			else if (errno != EEXIST)
+				goto failed;
+			next = jc_fs_open_beneath(cur, c->v[i], O_PATH | O_DIRECTORY, 0);
+		}
 		if (next < 0) {
+		failed:;
 			struct stat st;
 			int e = errno;
 			*why = fstatat(cur, c->v[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -322,14 +354,14 @@ static int extract_one(struct archive *a, struct source *s, struct archive_entry
 			refuse(rep, raw, "hard link to a name outside the destination");
 			goto skip;
 		}
-		tparent = walk_parent(dest_fd, &tcomps, false, &why);
+		tparent = walk_parent(dest_fd, &tcomps, false, NULL, &why);
 		if (tparent < 0 ||
 		    fstatat(tparent, tcomps.v[tcomps.n - 1], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode)) {
 			refuse(rep, raw, "hard link to something that is not a file inside");
 			goto skip;
 		}
-		if ((parent = walk_parent(dest_fd, &comps, true, &why)) < 0)
+		if ((parent = walk_parent(dest_fd, &comps, true, s->lim->made, &why)) < 0)
 			goto no_parent;
 		if (linkat(tparent, tcomps.v[tcomps.n - 1], parent, name, 0) < 0) {
 			if (disk_full(errno)) {
@@ -339,17 +371,22 @@ static int extract_one(struct archive *a, struct source *s, struct archive_entry
 			refuse(rep, raw, errno == EEXIST ? "exists already" : strerror(errno));
 			goto skip;
 		}
+		made_add(s->lim->made, 'f', &comps, comps.n);
 		rep->extracted++;
 		goto skip;
 	}
 	switch (archive_entry_filetype(e)) {
 	case AE_IFREG:
-		if ((parent = walk_parent(dest_fd, &comps, true, &why)) < 0)
+		if ((parent = walk_parent(dest_fd, &comps, true, s->lim->made, &why)) < 0)
 			goto no_parent;
 		/* NOFOLLOW: a planted symlink is refused; NONBLOCK: a planted
-		 * fifo cannot block the open */
-		fd = jc_fs_open_beneath(parent, name, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK,
-					0600);
+		 * fifo cannot block the open.  A new file is this output's own */
+		fd = jc_fs_open_beneath(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK, 0600);
+		if (fd >= 0)
+			made_add(s->lim->made, 'f', &comps, comps.n);
+		else if (errno == EEXIST)
+			fd = jc_fs_open_beneath(parent, name,
+						O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, 0600);
 		if (fd < 0 && disk_full(errno)) {
 			full("create", raw, errno, rep, err);
 			goto fatal;
@@ -374,9 +411,11 @@ static int extract_one(struct archive *a, struct source *s, struct archive_entry
 		rep->extracted++;
 		goto done;
 	case AE_IFDIR:
-		if ((parent = walk_parent(dest_fd, &comps, true, &why)) < 0)
+		if ((parent = walk_parent(dest_fd, &comps, true, s->lim->made, &why)) < 0)
 			goto no_parent;
-		if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST) {
+		if (mkdirat(parent, name, 0700) == 0)
+			made_add(s->lim->made, 'd', &comps, comps.n);
+		else if (errno != EEXIST) {
 			if (disk_full(errno)) {
 				full("mkdir", raw, errno, rep, err);
 				goto fatal;
@@ -398,7 +437,7 @@ static int extract_one(struct archive *a, struct source *s, struct archive_entry
 			refuse(rep, raw, "symlink that is absolute or climbs with `..`");
 			goto skip;
 		}
-		if ((parent = walk_parent(dest_fd, &comps, true, &why)) < 0)
+		if ((parent = walk_parent(dest_fd, &comps, true, s->lim->made, &why)) < 0)
 			goto no_parent;
 		if (symlinkat(archive_entry_symlink(e), parent, name) < 0) {
 			if (disk_full(errno)) {
@@ -408,6 +447,7 @@ static int extract_one(struct archive *a, struct source *s, struct archive_entry
 			refuse(rep, raw, errno == EEXIST ? "exists already" : strerror(errno));
 			goto skip;
 		}
+		made_add(s->lim->made, 'f', &comps, comps.n);
 		rep->extracted++;
 		goto skip;
 	case AE_IFCHR:
@@ -461,6 +501,36 @@ static int drain(struct archive *a, struct source *s, struct jc_extract_report *
 	return 0;
 }
 
+/* A cut output is taken back: what it made, newest first, so that a
+ * directory is empty by its turn.  Through descriptors as it was made;
+ * what fails to go (a directory that holds something else) stays. */
+static void undo_made(int dest_fd, struct jc_strv *made)
+{
+	for (size_t i = made->n; i-- > 0;) {
+		struct jc_strv comps = { 0 };
+		const char *why = NULL;
+		int parent;
+
+		if (split_name(made->v[i] + 1, 0, &comps, &why) == 0 &&
+		    (parent = walk_parent(dest_fd, &comps, false, NULL, &why)) >= 0) {
+			unlinkat(parent, comps.v[comps.n - 1],
+				 made->v[i][0] == 'd' ? AT_REMOVEDIR : 0);
+			close(parent);
+		}
+		jc_strv_free(&comps);
+	}
+	jc_strv_free(made);
+}
+
+void jc_extract_limits_free(struct jc_extract_limits *lim)
+{
+	if (lim && lim->made) {
+		jc_strv_free(lim->made);
+		free(lim->made);
+		lim->made = NULL;
+	}
+}
+
 int jc_archive_extract(int tar_fd, int dest_fd, unsigned strip, struct jc_extract_limits *lim,
 		       struct jc_extract_report *rep, jc_error *err)
 {
@@ -471,9 +541,13 @@ int jc_archive_extract(int tar_fd, int dest_fd, unsigned strip, struct jc_extrac
 	struct jc_extract_report out = { 0 };
 	int r = 0;
 
-	if (!a || !(s.buf = malloc(READ_BLOCK))) {
+	if (!s.lim->made)
+		s.lim->made = calloc(1, sizeof(*s.lim->made));
+	if (!a || !(s.buf = malloc(READ_BLOCK)) || !s.lim->made) {
 		if (a)
 			archive_read_free(a);
+		free(s.buf);
+		jc_extract_limits_free(&none);
 		return jc_error_oom(err);
 	}
 	if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
@@ -505,6 +579,9 @@ int jc_archive_extract(int tar_fd, int dest_fd, unsigned strip, struct jc_extrac
 out:
 	archive_read_free(a);
 	free(s.buf);
+	if (r < 0 && out.cut)
+		undo_made(dest_fd, s.lim->made);
+	jc_extract_limits_free(&none);
 	*rep = out;
 	return r < 0 ? -1 : 0;
 }

@@ -25,7 +25,10 @@ struct jc_extract_limits {
 	uint64_t max_depth;   /* components of a member's name */
 	uint64_t bytes;       /* used so far */
 	uint64_t members;
+	struct jc_strv *made; /* what the output made, to take back when cut */
 };
+/* Free what the limits hold (not the struct). */
+void jc_extract_limits_free(struct jc_extract_limits *lim);
 
 /* Extract the tar stream read from `tar_fd` into the directory `dest_fd`,
  * dropping the first `strip` components of every name.  Each member is
@@ -38,8 +41,12 @@ struct jc_extract_limits {
  * (NULL: none) ends the extraction at once, an error with rep->cut set, at
  * the first byte past max_bytes (nothing more is read from `tar_fd`), the
  * first member past max_members or deeper than max_depth; so does a full
- * disk (ENOSPC, EDQUOT).  What was written before stays.  *rep is filled
- * on failure too; the caller frees it with jc_extract_report_free. */
+ * disk (ENOSPC, EDQUOT); then everything this output made (every extraction
+ * with the same `lim`) is removed again, newest first, through
+ * descriptors: files, links and directories it created (a file it
+ * overwrote stays, as written).  Other failures leave what was written.
+ * *rep is filled on failure too; the caller frees it with
+ * jc_extract_report_free, and `lim` with jc_extract_limits_free. */
 int jc_archive_extract(int tar_fd, int dest_fd, unsigned strip, struct jc_extract_limits *lim,
 		       struct jc_extract_report *rep, jc_error *err);
 void jc_extract_report_free(struct jc_extract_report *rep);

@@ -709,6 +709,7 @@ static int after_exit(void *ctx, const char *id, jc_error *err)
 		l->j->output_err = *err;
 		*err = (jc_error){ 0 };
 	}
+	jc_extract_limits_free(&lim);
 	return 0;
 }
 

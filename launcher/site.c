@@ -270,6 +270,7 @@ int jc_site_volume_get(jc_site *s, const char *volume, const struct jc_strv *pat
 		else
 			r = jc_stage_out(e, id, NULL, path, out_fd, &lim, rep, p, err);
 	}
+	jc_extract_limits_free(&lim);
 	if (r < 0 && rep->cut) {
 		cleanup_free char *shown_to = jc_text_printable_str(to);
 		jc_error_wrap(err, "volume get `%s` into `%s`", volume, shown_to ? shown_to : "?");

@@ -47,7 +47,8 @@ int jc_stage_in(struct jc_backend *e, const char *ref, const char *name, const c
 /* The site's [output] limits, nothing used yet. */
 void jc_stage_limits(const struct jc_config *cfg, struct jc_extract_limits *lim);
 /* Fetch `path` of container `ref` and extract it safely into `dest_fd`
- * within `lim` (which counts on across calls), adding what was written and
+ * within `lim` (which counts on across calls; free it with
+ * jc_extract_limits_free), adding what was written and
  * refused to *rep (at most 100 reasons), also after a failure. */
 int jc_stage_out(struct jc_backend *e, const char *ref, const char *name, const char *path,
 		 int dest_fd, struct jc_extract_limits *lim, struct jc_extract_report *rep,

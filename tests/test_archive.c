@@ -429,8 +429,10 @@ static void test_limit_bytes(void **state)
 	if (pos > 100 * 1024 + 1)
 		fail_msg("read %lld bytes of a stream limited to 102400", (long long)pos);
 	assert_true(lim.bytes <= 100 * 1024);
-	assert_int_equal(size_at(f, "small"), 2); /* what came before stays */
-	assert_true(size_at(f, "big") <= 100 * 1024);
+	/* what the cut output made is taken back */
+	assert_int_equal(size_at(f, "small"), -1);
+	assert_int_equal(size_at(f, "big"), -1);
+	jc_extract_limits_free(&lim);
 }
 
 /* The limit is on the stream as it arrives: a stream of exactly max_bytes
@@ -450,6 +452,7 @@ static void test_limit_bytes_exact(void **state)
 		fail_msg("a stream of exactly max_bytes: %s", f->err.msg);
 	assert_int_equal(lim.bytes, (uint64_t)size);
 	assert_int_equal(size_at(f, "f"), (off_t)sizeof(data));
+	jc_extract_limits_free(&lim);
 	jc_extract_report_free(&f->rep);
 	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
 	lim = (struct jc_extract_limits){ .max_bytes = (uint64_t)size - 1 };
@@ -457,6 +460,9 @@ static void test_limit_bytes_exact(void **state)
 		fail_msg("a stream of max_bytes + 1 (%lld) passed, %llu read", (long long)size,
 			 (unsigned long long)lim.bytes);
 	assert_non_null(strstr(f->err.msg, "([output] max_bytes)"));
+	/* `f` was there before this output: overwritten, not removed */
+	assert_true(size_at(f, "f") >= 0);
+	jc_extract_limits_free(&lim);
 }
 
 /* Zeros become holes on disk but were read all the same: they count. */
@@ -475,6 +481,7 @@ static void test_limit_bytes_counts_zeros(void **state)
 	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err), -1);
 	assert_string_equal(f->err.msg, "more than 1048576 bytes ([output] max_bytes)");
 	assert_true(f->rep.cut);
+	jc_extract_limits_free(&lim);
 }
 
 /* A header that claims more than the stream sends: counted by what arrives.
@@ -513,7 +520,8 @@ static void test_limit_bytes_lying_header(void **state)
 	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
 	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err), -1);
 	assert_string_equal(f->err.msg, "more than 262144 bytes ([output] max_bytes)");
-	assert_true(size_at(f, "liar") <= 256 * 1024);
+	assert_int_equal(size_at(f, "liar"), -1);
+	jc_extract_limits_free(&lim);
 	jc_extract_report_free(&f->rep);
 	jc_error_clear(&f->err);
 
@@ -525,6 +533,9 @@ static void test_limit_bytes_lying_header(void **state)
 	assert_non_null(strstr(f->err.msg, "read archive"));
 	assert_false(f->rep.cut);
 	assert_int_equal(lim.bytes, 512 + 1024);
+	/* not a limit: what was written stays */
+	assert_int_equal(size_at(f, "liar"), 1024);
+	jc_extract_limits_free(&lim);
 }
 
 /* Every member counts, directories, links and refused ones too; the budget
@@ -550,8 +561,9 @@ static void test_limit_members(void **state)
 	assert_true(f->rep.cut);
 	assert_int_equal(f->rep.extracted, 4); /* d, d/l, e0, e1 */
 	assert_int_equal(f->rep.refused, 1);
-	assert_true(exists_at(f, "dest/e1"));
-	assert_false(exists_at(f, "dest/e2"));
+	/* taken back, the directory after its link */
+	assert_false(exists_at(f, "dest/e0"));
+	assert_false(exists_at(f, "dest/d"));
 	jc_extract_report_free(&f->rep);
 	jc_error_clear(&f->err);
 	/* the budget is spent: a second extraction stops at its first member */
@@ -559,6 +571,7 @@ static void test_limit_members(void **state)
 	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err), -1);
 	assert_int_equal(f->rep.extracted, 0);
 	assert_non_null(strstr(f->err.msg, "([output] max_members)"));
+	jc_extract_limits_free(&lim);
 }
 
 static void test_limit_depth(void **state)
@@ -575,9 +588,43 @@ static void test_limit_depth(void **state)
 	assert_string_equal(f->err.msg,
 			    "`a/b/c/no` is more than 3 path components deep ([output] max_depth)");
 	assert_true(f->rep.cut);
-	assert_true(exists_at(f, "dest/a/b/ok"));
-	assert_false(exists_at(f, "dest/a/b/c"));
+	assert_false(exists_at(f, "dest/a"));
 	assert_false(exists_at(f, "dest/after"));
+	jc_extract_limits_free(&lim);
+}
+
+/* One output, several extractions (the PATHs of a volume get): a cut takes
+ * back what all of them made, and nothing that was there before. */
+static void test_limit_takes_back_the_whole_output(void **state)
+{
+	struct fx *f = *state;
+	struct jc_extract_limits lim = { .max_members = 4 };
+	char p[200];
+	off_t size;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/old", f->dest);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/old/keep.txt", f->dest);
+	fd = open(p, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	file(f, "old/new.txt", "new");
+	file(f, "old/keep.txt", "overwritten");
+	file(f, "fresh/a.txt", "a");
+	finish(f, &size);
+	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err), 0);
+	assert_true(exists_at(f, "dest/fresh/a.txt"));
+	jc_extract_report_free(&f->rep);
+	/* the second extraction of the same output passes the limit */
+	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
+	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err), -1);
+	assert_true(f->rep.cut);
+	assert_false(exists_at(f, "dest/fresh"));
+	assert_false(exists_at(f, "dest/old/new.txt"));
+	assert_true(exists_at(f, "dest/old/keep.txt"));
+	assert_int_equal(size_at(f, "old/keep.txt"), 11);
+	jc_extract_limits_free(&lim);
 }
 
 /* A full disk (a 64 KiB tmpfs in a mount namespace of a child: needs
@@ -613,9 +660,11 @@ static void test_disk_full(void **state)
 			_exit(77);
 		dfd = open(small, O_RDONLY | O_DIRECTORY);
 		r = jc_archive_extract(f->tar_fd, dfd, 0, NULL, &rep, &err);
+		/* and what it wrote is gone again: the disk has room */
 		if (r != -1 || err.status != ENOSPC || !rep.cut || rep.extracted != 1 ||
 		    !strstr(err.msg, "the disk is full: write `big`: No space left on device") ||
-		    faccessat(dfd, "after", F_OK, 0) == 0) {
+		    faccessat(dfd, "after", F_OK, 0) == 0 || faccessat(dfd, "big", F_OK, 0) == 0 ||
+		    faccessat(dfd, "first", F_OK, 0) == 0) {
 			fprintf(stderr, "r %d status %d cut %d extracted %zu: %s\n", r, err.status,
 				rep.cut, rep.extracted, err.msg ? err.msg : "");
 			_exit(1);
@@ -1308,6 +1357,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limit_bytes_lying_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limit_members, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limit_depth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit_takes_back_the_whole_output, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test(test_path_check_accepts),
 		cmocka_unit_test(test_path_check_refuses),
