@@ -1248,6 +1248,50 @@ static void test_get_failures(void **state)
 	free(id);
 }
 
+/* A limit stops the transfer itself: the extraction stops reading, so
+ * libcurl's next write fails and the GET is aborted long before the 64 MiB
+ * the engine would send; the limit's own error comes back, nothing else. */
+static void test_get_limit_aborts_the_transfer(void **state)
+{
+	struct fixture *f = *state;
+	const size_t size = 64u << 20;
+	struct jc_extract_limits lim = { .max_bytes = 64 * 1024 };
+	struct jc_extract_report rep = { 0 };
+	struct transfer t = { 0 };
+	jc_error err = { 0 };
+	char dest[400], names[200];
+	char *id = NULL, *big = pattern(size);
+	struct tbuf tar;
+	int dfd;
+
+	{
+		const struct tar_member m[] = { { "big", AE_IFREG, 0644, big, size, NULL } };
+		build_tar(m, 1, &tar);
+	}
+	snprintf(dest, sizeof(dest), "%s/dest", f->tmp);
+	assert_int_equal(mkdir(dest, 0700), 0);
+	dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	assert_int_equal(jc_docker_create_json(f->e, "xfer", "{\"Image\":\"img\"}", &id, &err), 0);
+	fake_engine_set_archive(f->fe, "/v", tar.data, tar.len);
+	assert_int_equal(
+	    jc_transfer_get(f->e, id, "xfer", "/v", dfd, &lim, &rep, on_progress, &t, &err), -1);
+	assert_string_equal(err.msg, "more than 65536 bytes ([output] max_bytes)");
+	assert_true(rep.cut);
+	if (t.progress >= tar.len / 2)
+		fail_msg("the transfer went on: %llu of %zu bytes received",
+			 (unsigned long long)t.progress, tar.len);
+	list_dir(dest, names, sizeof(names));
+	assert_string_equal(names, "");
+	jc_error_clear(&err);
+	jc_extract_report_free(&rep);
+	jc_extract_limits_free(&lim);
+	close(dfd);
+	free(tar.data);
+	free(big);
+	free(id);
+}
+
 /* ---- supervisor liveness ---- */
 
 /* `self` with its last two fields replaced by pid/start. Caller frees. */
@@ -1665,6 +1709,7 @@ int main(void)
 		T(test_put_bad_input_is_the_error),
 		T(test_get_extracts_a_hostile_tar_safely),
 		T(test_get_failures),
+		T(test_get_limit_aborts_the_transfer),
 		T(test_supervisor_liveness),
 		T(test_gc_removes_only_what_a_dead_jobcell_left),
 		T(test_gc_failures_are_counted_and_the_rest_goes_on),
