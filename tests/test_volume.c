@@ -1249,12 +1249,12 @@ static void test_get_failures(void **state)
 }
 
 /* A limit stops the transfer itself: the extraction stops reading, so
- * libcurl's next write fails and the GET is aborted long before the 64 MiB
+ * libcurl's next write fails and the GET is aborted long before the 16 MiB
  * the engine would send; the limit's own error comes back, nothing else. */
 static void test_get_limit_aborts_the_transfer(void **state)
 {
 	struct fixture *f = *state;
-	const size_t size = 64u << 20;
+	const size_t size = 16u << 20;
 	struct jc_extract_limits lim = { .max_bytes = 64 * 1024 };
 	struct jc_extract_report rep = { 0 };
 	struct transfer t = { 0 };
