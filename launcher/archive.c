@@ -113,14 +113,14 @@ static int walk_parent(int dest_fd, const struct jc_strv *c, bool create, struct
 		/* mkdirat never follows a symlink in the last component: one
 		 * planted there is EEXIST, and the open after refuses it */
 		if (next < 0 && errno == ENOENT && create) {
-			if (mkdirat(cur, c->v[i], 0700) == 0)
+			if (mkdirat(cur, c->v[i], 0700) == 0) {
 				made_add(made, 'd', c, i + 1);
-			else if (errno != EEXIST)
-				goto failed;
-			next = jc_fs_open_beneath(cur, c->v[i], O_PATH | O_DIRECTORY, 0);
+				next = jc_fs_open_beneath(cur, c->v[i], O_PATH | O_DIRECTORY, 0);
+			} else if (errno == EEXIST) {
+				next = jc_fs_open_beneath(cur, c->v[i], O_PATH | O_DIRECTORY, 0);
+			}
 		}
 		if (next < 0) {
-		failed:;
 			struct stat st;
 			int e = errno;
 			*why = fstatat(cur, c->v[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -381,7 +381,8 @@ static int extract_one(struct archive *a, struct source *s, struct archive_entry
 			goto no_parent;
 		/* NOFOLLOW: a planted symlink is refused; NONBLOCK: a planted
 		 * fifo cannot block the open.  A new file is this output's own */
-		fd = jc_fs_open_beneath(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK, 0600);
+		fd = jc_fs_open_beneath(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK,
+					0600);
 		if (fd >= 0)
 			made_add(s->lim->made, 'f', &comps, comps.n);
 		else if (errno == EEXIST)
@@ -484,8 +485,7 @@ fatal:
 
 /* After the end-of-archive: whatever else the stream holds is read (and
  * counted) to its end, so that the engine's call finishes. */
-static int drain(struct archive *a, struct source *s, struct jc_extract_report *rep,
-		 jc_error *err)
+static int drain(struct archive *a, struct source *s, struct jc_extract_report *rep, jc_error *err)
 {
 	const void *p;
 	la_ssize_t n;

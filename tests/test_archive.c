@@ -515,8 +515,9 @@ static void test_limit_bytes_lying_header(void **state)
 	assert_int_equal(pwrite(f->tar_fd, h, 512, 0), 512);
 	memset(chunk, 'l', sizeof(chunk));
 	for (int i = 0; i < 8; i++) /* 512 KiB of the claimed 1 GiB */
-		assert_int_equal(pwrite(f->tar_fd, chunk, sizeof(chunk), 512 + i * (off_t)sizeof(chunk)),
-				 (ssize_t)sizeof(chunk));
+		assert_int_equal(
+		    pwrite(f->tar_fd, chunk, sizeof(chunk), 512 + i * (off_t)sizeof(chunk)),
+		    (ssize_t)sizeof(chunk));
 	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
 	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err), -1);
 	assert_string_equal(f->err.msg, "more than 262144 bytes ([output] max_bytes)");
