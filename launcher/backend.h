@@ -137,9 +137,8 @@ struct jc_backend_ops {
 	/* Create answers with the volume as the engine has it, which is an
 	 * older one when the name was taken: callers compare labels.  `size`
 	 * (0: none) caps what the volume holds, as far as the engine can. */
-	int (*volume_create)(struct jc_backend *b, const char *name,
-			     const struct jc_labels *labels, int64_t size, struct jc_volume *out,
-			     jc_error *err);
+	int (*volume_create)(struct jc_backend *b, const char *name, const struct jc_labels *labels,
+			     int64_t size, struct jc_volume *out, jc_error *err);
 	int (*volume_inspect)(struct jc_backend *b, const char *name, struct jc_volume *out,
 			      jc_error *err);
 	/* A missing volume is success; one in use fails with EBUSY and retry. */

@@ -474,8 +474,8 @@ static void print_result(const struct ctx *c, const jc_job *j, const char *job,
 		if (o) {
 			add_text(o, "job", job);
 			add_text(o, "container", jc_job_container(j));
-			cJSON_AddNumberToObject(o, "exit_code",
-						err ? jc_exit_status_of_error(err) : r->exit_status);
+			cJSON_AddNumberToObject(
+			    o, "exit_code", err ? jc_exit_status_of_error(err) : r->exit_status);
 			cJSON_AddNumberToObject(o, "job_status", r->job_status);
 			cJSON_AddBoolToObject(o, "timed_out", r->timed_out);
 			cJSON_AddBoolToObject(o, "oom_killed", r->oom_killed);

@@ -1122,9 +1122,8 @@ static void assert_output_error(struct fx *f, const char *part, int job_status)
 	const char *nl = strchr(f->err, '\n');
 
 	snprintf(want, sizeof(want), "jobcell: job `j` exited with status %d\n", job_status);
-	if (f->status != 125 ||
-	    strncmp(f->err, head, strlen(head)) != 0 || !nl || !strstr(f->err, part) ||
-	    strcmp(nl + 1, want) != 0)
+	if (f->status != 125 || strncmp(f->err, head, strlen(head)) != 0 || !nl ||
+	    !strstr(f->err, part) || strcmp(nl + 1, want) != 0)
 		fail_msg("status %d, stderr `%s`, want an error line with `%s`, then `%s`",
 			 f->status, f->err, part, want);
 	assert_vol_clean(f);

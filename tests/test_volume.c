@@ -1129,7 +1129,8 @@ static void test_get_extracts_a_hostile_tar_safely(void **state)
 	assert_int_equal(jc_docker_create_json(f->e, "xfer", "{\"Image\":\"img\"}", &id, &err), 0);
 	fake_engine_set_archive(f->fe, "/v", tar.data, tar.len);
 
-	assert_int_equal(jc_transfer_get(f->e, id, "xfer", "/v", dfd, NULL, &rep, NULL, NULL, &err), 0);
+	assert_int_equal(jc_transfer_get(f->e, id, "xfer", "/v", dfd, NULL, &rep, NULL, NULL, &err),
+			 0);
 	assert_null(err.msg);
 	/* what may be written, is */
 	assert_file(dfd, "ok.txt", ok, sizeof(ok) - 1);
@@ -1202,8 +1203,8 @@ static void test_get_failures(void **state)
 	fake_engine_set_archive(f->fe, "/v", tar.data, tar.len);
 
 	/* no such path: the engine's word */
-	assert_int_equal(jc_transfer_get(f->e, id, "xfer", "/nope", dfd, NULL, &rep, NULL, NULL, &err),
-			 -1);
+	assert_int_equal(
+	    jc_transfer_get(f->e, id, "xfer", "/nope", dfd, NULL, &rep, NULL, NULL, &err), -1);
 	assert_int_equal(err.kind, JC_ERR_ENGINE);
 	assert_int_equal(err.status, ENOENT);
 	assert_msg(&err, "read files from container `xfer`: engine said 404: Could not find the "
@@ -1213,7 +1214,8 @@ static void test_get_failures(void **state)
 
 	/* half the stream, then the connection closes: never a quiet success */
 	fake_engine_fail(f->fe, "GET", "/archive", FAKE_FAULT_DROP, 0, NULL, 1);
-	assert_int_equal(jc_transfer_get(f->e, id, "xfer", "/v", dfd, NULL, &rep, NULL, NULL, &err), -1);
+	assert_int_equal(jc_transfer_get(f->e, id, "xfer", "/v", dfd, NULL, &rep, NULL, NULL, &err),
+			 -1);
 	assert_int_equal(err.kind, JC_ERR_ENGINE);
 	assert_int_equal(err.status, ECONNRESET);
 	assert_msg(&err, "read files from container `xfer`: connection dropped");
@@ -1225,7 +1227,8 @@ static void test_get_failures(void **state)
 	/* not a tar at all */
 	memset(garbage, 'x', sizeof(garbage));
 	fake_engine_set_archive(f->fe, "/g", garbage, sizeof(garbage));
-	assert_int_equal(jc_transfer_get(f->e, id, "xfer", "/g", dfd, NULL, &rep, NULL, NULL, &err), -1);
+	assert_int_equal(jc_transfer_get(f->e, id, "xfer", "/g", dfd, NULL, &rep, NULL, NULL, &err),
+			 -1);
 	assert_int_equal(err.status, EBADMSG);
 	assert_msg(&err, "extract files from `xfer`: read archive");
 	jc_error_clear(&err);
@@ -1235,7 +1238,8 @@ static void test_get_failures(void **state)
 	{
 		struct transfer t = { 0 };
 		assert_int_equal(
-		    jc_transfer_get(f->e, id, "xfer", "/v", dfd, NULL, &rep, on_progress, &t, &err), 0);
+		    jc_transfer_get(f->e, id, "xfer", "/v", dfd, NULL, &rep, on_progress, &t, &err),
+		    0);
 		assert_int_equal(rep.extracted, 3);
 		assert_int_equal(rep.refused, 0);
 		assert_int_equal(t.progress, tar.len);

@@ -26,7 +26,6 @@
 	X(NETWORK, "network", "with network = none, only the loopback interface")                  \
 	X(WRITABLE_MOUNTS, "writable-mounts-sized",                                                \
 	  "every writable mount is the job directory or one the site sized")                       \
-	X(VOLUME_SIZE, "volume-size-capped",                                                       \
-	  "the job directory takes no more than [volume] size")
+	X(VOLUME_SIZE, "volume-size-capped", "the job directory takes no more than [volume] size")
 
 #endif
