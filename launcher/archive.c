@@ -77,17 +77,49 @@ static int split_name(const char *raw, unsigned strip, struct jc_strv *out, cons
 	return out->n ? 0 : 1;
 }
 
+/* What one output made, in order ("d" or "f", then the path), so that a
+ * cut output can be taken back (jc_extract_limits). */
+static void made_add(struct jc_strv *made, char type, const struct jc_strv *c, size_t n)
+{
+	size_t len = 1;
+	char *p, *e;
+
+	if (!made)
+		return;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(c->v[i]) + 1;
+	if (!(p = e = malloc(len + 1)))
+		return; /* out of memory: that one stays behind */
+	*e++ = type;
+	for (size_t i = 0; i < n; i++)
+		e += sprintf(e, "%s%s", i ? "/" : "", c->v[i]);
+	/* out of memory: that one stays behind */
+	jc_strv_push(made, p);
+	free(p);
+}
+
 /* Open the directory holding the last component, creating the ones on the
- * way (0700) when `create`.  Returns an fd, or -1 with *why. */
-static int walk_parent(int dest_fd, const struct jc_strv *c, bool create, const char **why)
+ * way (0700) when `create`, each one made added to `made`.  Returns an fd,
+ * or -1 with *why. */
+static int walk_parent(int dest_fd, const struct jc_strv *c, bool create, struct jc_strv *made,
+		       const char **why)
 {
 	int cur = dup(dest_fd);
 
 	if (cur < 0)
 		return *why = "cannot open the destination", -1;
 	for (size_t i = 0; i + 1 < c->n; i++) {
-		int next = create ? jc_fs_mkdir_beneath(cur, c->v[i], 0700, O_PATH)
-				  : jc_fs_open_beneath(cur, c->v[i], O_PATH | O_DIRECTORY, 0);
+		int next = jc_fs_open_beneath(cur, c->v[i], O_PATH | O_DIRECTORY, 0);
+		/* mkdirat never follows a symlink in the last component: one
+		 * planted there is EEXIST, and the open after refuses it */
+		if (next < 0 && errno == ENOENT && create) {
+			if (mkdirat(cur, c->v[i], 0700) == 0) {
+				made_add(made, 'd', c, i + 1);
+				next = jc_fs_open_beneath(cur, c->v[i], O_PATH | O_DIRECTORY, 0);
+			} else if (errno == EEXIST) {
+				next = jc_fs_open_beneath(cur, c->v[i], O_PATH | O_DIRECTORY, 0);
+			}
+		}
 		if (next < 0) {
 			struct stat st;
 			int e = errno;
@@ -97,6 +129,7 @@ static int walk_parent(int dest_fd, const struct jc_strv *c, bool create, const 
 			       : e == ENOENT ? "path does not exist"
 					     : "path passes through a non-directory";
 			close(cur);
+			errno = e; /* a full disk ends the extraction */
 			return -1;
 		}
 		close(cur);
@@ -123,11 +156,108 @@ static bool link_stays_inside(const char *target)
 	return true;
 }
 
+/* The stream as extraction reads it: every byte counted against
+ * max_bytes before libarchive sees it, so a stream longer than the limit
+ * stops being read at the limit, however its headers describe it. */
+#define READ_BLOCK (64 * 1024)
+
+struct source {
+	int fd;
+	char *buf;
+	struct jc_extract_limits *lim;
+	bool over; /* max_bytes was passed */
+};
+
+static la_ssize_t source_read(struct archive *a, void *ctx, const void **out)
+{
+	struct source *s = ctx;
+	uint64_t max = s->lim->max_bytes, used = s->lim->bytes;
+	size_t want = READ_BLOCK;
+	ssize_t n;
+
+	/* up to the limit; then one byte more tells a longer stream from one
+	 * that ends there */
+	if (max && used < max && max - used < want)
+		want = (size_t)(max - used);
+	else if (max && used >= max)
+		want = 1;
+	do
+		n = read(s->fd, s->buf, want);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		archive_set_error(a, errno, "%s", strerror(errno));
+		return -1;
+	}
+	if (max && used + (uint64_t)n > max) {
+		s->over = true;
+		archive_set_error(a, EFBIG, "over [output] max_bytes");
+		return -1;
+	}
+	s->lim->bytes += (uint64_t)n;
+	*out = s->buf;
+	return n;
+}
+
+static int over_bytes(struct jc_extract_report *rep, const struct jc_extract_limits *lim,
+		      jc_error *err)
+{
+	rep->cut = true;
+	return jc_error_set(err, JC_ERR_INPUT, EFBIG, "more than %llu bytes ([output] max_bytes)",
+			    (unsigned long long)lim->max_bytes);
+}
+
+/* Charge `n` bytes that a member claims without sending them (the holes of
+ * a sparse member): the host would still read them back. */
+static int charge(struct source *s, uint64_t n, struct jc_extract_report *rep, jc_error *err)
+{
+	struct jc_extract_limits *lim = s->lim;
+
+	if (lim->max_bytes && (lim->bytes > lim->max_bytes || n > lim->max_bytes - lim->bytes))
+		return over_bytes(rep, lim, err);
+	lim->bytes += n;
+	return 0;
+}
+
+/* Why libarchive failed: the limit, or the stream itself. */
+static int stream_failed(struct archive *a, struct source *s, struct jc_extract_report *rep,
+			 jc_error *err)
+{
+	if (s->over)
+		return over_bytes(rep, s->lim, err);
+	return jc_error_set(err, JC_ERR_ENGINE, EBADMSG, "read archive: %s",
+			    archive_error_string(a));
+}
+
+static bool disk_full(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
+/* A copy of `s` fit for a message, cut after 120 bytes.  NULL when out of
+ * memory. */
+static char *shown(const char *s)
+{
+	return jc_text_printable(s, strnlen(s, 121), 120);
+}
+
+/* ENOSPC or EDQUOT while making `name`: the extraction ends; the caller
+ * names the directory. */
+static int full(const char *step, const char *name, int e, struct jc_extract_report *rep,
+		jc_error *err)
+{
+	cleanup_free char *p = shown(name);
+
+	rep->cut = true;
+	return jc_error_set(err, JC_ERR_SYSTEM, e, "the disk is full: %s `%s`: %s", step,
+			    p ? p : "?", strerror(e));
+}
+
 /* Copy the member's data into fd with pwrite, so holes stay holes. */
 /* A block of zeros is not written: the file is new, so what is skipped
  * reads as zeros and takes no space.  The engines' archives carry no sparse
  * map (Go's archive/tar writes holes out as zeros), so this is how a sparse
- * file in the job's directory stays sparse on the host. */
+ * file in the job's directory stays sparse on the host.  Its zeros were
+ * read from the stream all the same, and count against max_bytes. */
 #define HOLE_BLOCK 4096
 
 static bool all_zero(const char *p, size_t n)
@@ -150,15 +280,21 @@ static int write_at(int fd, const char *p, size_t len, la_int64_t off, jc_error 
 	return 0;
 }
 
-static int copy_data(struct archive *a, int fd, int64_t size, jc_error *err)
+static int copy_data(struct archive *a, struct source *s, int fd, int64_t size,
+		     struct jc_extract_report *rep, jc_error *err)
 {
 	const void *buf;
 	size_t len;
-	la_int64_t off;
+	la_int64_t off, reached = 0;
 	int r;
 
 	while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
 		const char *p = buf;
+		/* a sparse map's gap: claimed, never sent */
+		if (off > reached && charge(s, (uint64_t)(off - reached), rep, err) < 0)
+			return -1;
+		if (off + (la_int64_t)len > reached)
+			reached = off + (la_int64_t)len;
 		while (len) {
 			/* up to the next block boundary of the file, so that holes
 			 * are whole file-system blocks */
@@ -173,8 +309,9 @@ static int copy_data(struct archive *a, int fd, int64_t size, jc_error *err)
 		}
 	}
 	if (r != ARCHIVE_EOF)
-		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG, "read archive: %s",
-				    archive_error_string(a));
+		return stream_failed(a, s, rep, err);
+	if (size > reached && charge(s, (uint64_t)(size - reached), rep, err) < 0)
+		return -1;
 	/* the size, trailing holes included */
 	if (ftruncate(fd, size) < 0)
 		return jc_error_set(err, JC_ERR_SYSTEM, errno, "write: %s", strerror(errno));
@@ -182,8 +319,8 @@ static int copy_data(struct archive *a, int fd, int64_t size, jc_error *err)
 }
 
 /* One member.  Returns 0 (written or refused into rep) or -1 (fatal). */
-static int extract_one(struct archive *a, struct archive_entry *e, int dest_fd, unsigned strip,
-		       struct jc_extract_report *rep, jc_error *err)
+static int extract_one(struct archive *a, struct source *s, struct archive_entry *e, int dest_fd,
+		       unsigned strip, struct jc_extract_report *rep, jc_error *err)
 {
 	const char *raw = archive_entry_pathname(e), *why = NULL;
 	const char *hard = archive_entry_hardlink(e);
@@ -202,6 +339,14 @@ static int extract_one(struct archive *a, struct archive_entry *e, int dest_fd, 
 			refuse(rep, raw ? raw : "", why);
 		goto skip;
 	}
+	if (s->lim->max_depth && comps.n > s->lim->max_depth) {
+		cleanup_free char *p = shown(raw);
+		rep->cut = true;
+		jc_error_set(err, JC_ERR_INPUT, ELOOP,
+			     "`%s` is more than %llu path components deep ([output] max_depth)",
+			     p ? p : "?", (unsigned long long)s->lim->max_depth);
+		goto fatal;
+	}
 	name = comps.v[comps.n - 1];
 	if (hard) {
 		cleanup_close int tparent = -1;
@@ -209,55 +354,73 @@ static int extract_one(struct archive *a, struct archive_entry *e, int dest_fd, 
 			refuse(rep, raw, "hard link to a name outside the destination");
 			goto skip;
 		}
-		tparent = walk_parent(dest_fd, &tcomps, false, &why);
+		tparent = walk_parent(dest_fd, &tcomps, false, NULL, &why);
 		if (tparent < 0 ||
 		    fstatat(tparent, tcomps.v[tcomps.n - 1], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode)) {
 			refuse(rep, raw, "hard link to something that is not a file inside");
 			goto skip;
 		}
-		if ((parent = walk_parent(dest_fd, &comps, true, &why)) < 0) {
-			refuse(rep, raw, why);
-			goto skip;
-		}
+		if ((parent = walk_parent(dest_fd, &comps, true, s->lim->made, &why)) < 0)
+			goto no_parent;
 		if (linkat(tparent, tcomps.v[tcomps.n - 1], parent, name, 0) < 0) {
+			if (disk_full(errno)) {
+				full("link", raw, errno, rep, err);
+				goto fatal;
+			}
 			refuse(rep, raw, errno == EEXIST ? "exists already" : strerror(errno));
 			goto skip;
 		}
+		made_add(s->lim->made, 'f', &comps, comps.n);
 		rep->extracted++;
 		goto skip;
 	}
 	switch (archive_entry_filetype(e)) {
 	case AE_IFREG:
-		if ((parent = walk_parent(dest_fd, &comps, true, &why)) < 0) {
-			refuse(rep, raw, why);
-			goto skip;
-		}
+		if ((parent = walk_parent(dest_fd, &comps, true, s->lim->made, &why)) < 0)
+			goto no_parent;
 		/* NOFOLLOW: a planted symlink is refused; NONBLOCK: a planted
-		 * fifo cannot block the open */
-		fd = jc_fs_open_beneath(parent, name, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK,
+		 * fifo cannot block the open.  A new file is this output's own */
+		fd = jc_fs_open_beneath(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK,
 					0600);
+		if (fd >= 0)
+			made_add(s->lim->made, 'f', &comps, comps.n);
+		else if (errno == EEXIST)
+			fd = jc_fs_open_beneath(parent, name,
+						O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, 0600);
+		if (fd < 0 && disk_full(errno)) {
+			full("create", raw, errno, rep, err);
+			goto fatal;
+		}
 		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 			refuse(rep, raw,
 			       errno == ELOOP ? "a symlink is in its place"
 					      : "something that is not a file is in its place");
 			goto skip;
 		}
-		if (copy_data(a, fd, archive_entry_size(e), err) < 0 || fchmod(fd, perm) < 0) {
+		if (copy_data(a, s, fd, archive_entry_size(e), rep, err) < 0 ||
+		    fchmod(fd, perm) < 0) {
 			if (!err->msg)
 				jc_error_set(err, JC_ERR_SYSTEM, errno, "chmod: %s",
 					     strerror(errno));
-			jc_error_wrap(err, "extract `%s`", name);
+			if (disk_full(err->status))
+				full("write", raw, err->status, rep, err);
+			else if (!rep->cut)
+				jc_error_wrap(err, "extract `%s`", name);
 			goto fatal;
 		}
 		rep->extracted++;
 		goto done;
 	case AE_IFDIR:
-		if ((parent = walk_parent(dest_fd, &comps, true, &why)) < 0) {
-			refuse(rep, raw, why);
-			goto skip;
-		}
-		if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST) {
+		if ((parent = walk_parent(dest_fd, &comps, true, s->lim->made, &why)) < 0)
+			goto no_parent;
+		if (mkdirat(parent, name, 0700) == 0)
+			made_add(s->lim->made, 'd', &comps, comps.n);
+		else if (errno != EEXIST) {
+			if (disk_full(errno)) {
+				full("mkdir", raw, errno, rep, err);
+				goto fatal;
+			}
 			refuse(rep, raw, strerror(errno));
 			goto skip;
 		}
@@ -275,14 +438,17 @@ static int extract_one(struct archive *a, struct archive_entry *e, int dest_fd, 
 			refuse(rep, raw, "symlink that is absolute or climbs with `..`");
 			goto skip;
 		}
-		if ((parent = walk_parent(dest_fd, &comps, true, &why)) < 0) {
-			refuse(rep, raw, why);
-			goto skip;
-		}
+		if ((parent = walk_parent(dest_fd, &comps, true, s->lim->made, &why)) < 0)
+			goto no_parent;
 		if (symlinkat(archive_entry_symlink(e), parent, name) < 0) {
+			if (disk_full(errno)) {
+				full("symlink", raw, errno, rep, err);
+				goto fatal;
+			}
 			refuse(rep, raw, errno == EEXIST ? "exists already" : strerror(errno));
 			goto skip;
 		}
+		made_add(s->lim->made, 'f', &comps, comps.n);
 		rep->extracted++;
 		goto skip;
 	case AE_IFCHR:
@@ -296,10 +462,15 @@ static int extract_one(struct archive *a, struct archive_entry *e, int dest_fd, 
 		refuse(rep, raw, "not a file, directory or link");
 		goto skip;
 	}
+no_parent:
+	if (disk_full(errno)) {
+		full("mkdir", raw, errno, rep, err);
+		goto fatal;
+	}
+	refuse(rep, raw, why);
 skip:
 	if (archive_read_data_skip(a) != ARCHIVE_OK) {
-		jc_error_set(err, JC_ERR_ENGINE, EBADMSG, "read archive: %s",
-			     archive_error_string(a));
+		stream_failed(a, s, rep, err);
 		goto fatal;
 	}
 done:
@@ -312,42 +483,107 @@ fatal:
 	return -1;
 }
 
-int jc_archive_extract(int tar_fd, int dest_fd, unsigned strip, struct jc_extract_report *rep,
-		       jc_error *err)
+/* After the end-of-archive: whatever else the stream holds is read (and
+ * counted) to its end, so that the engine's call finishes. */
+static int drain(struct archive *a, struct source *s, struct jc_extract_report *rep, jc_error *err)
 {
+	const void *p;
+	la_ssize_t n;
+
+	/* libarchive takes a failed read after the first block of zeros for
+	 * the end: the limit passed all the same */
+	if (s->over)
+		return over_bytes(rep, s->lim, err);
+	while ((n = source_read(a, s, &p)) > 0)
+		;
+	if (n < 0)
+		return stream_failed(a, s, rep, err);
+	return 0;
+}
+
+/* A cut output is taken back: what it made, newest first, so that a
+ * directory is empty by its turn.  Through descriptors as it was made;
+ * what fails to go (a directory that holds something else) stays. */
+static void undo_made(int dest_fd, struct jc_strv *made)
+{
+	for (size_t i = made->n; i-- > 0;) {
+		struct jc_strv comps = { 0 };
+		const char *why = NULL;
+		int parent;
+
+		if (split_name(made->v[i] + 1, 0, &comps, &why) == 0 &&
+		    (parent = walk_parent(dest_fd, &comps, false, NULL, &why)) >= 0) {
+			unlinkat(parent, comps.v[comps.n - 1],
+				 made->v[i][0] == 'd' ? AT_REMOVEDIR : 0);
+			close(parent);
+		}
+		jc_strv_free(&comps);
+	}
+	jc_strv_free(made);
+}
+
+void jc_extract_limits_free(struct jc_extract_limits *lim)
+{
+	if (lim && lim->made) {
+		jc_strv_free(lim->made);
+		free(lim->made);
+		lim->made = NULL;
+	}
+}
+
+int jc_archive_extract(int tar_fd, int dest_fd, unsigned strip, struct jc_extract_limits *lim,
+		       struct jc_extract_report *rep, jc_error *err)
+{
+	struct jc_extract_limits none = { 0 };
+	struct source s = { .fd = tar_fd, .lim = lim ? lim : &none };
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
 	struct jc_extract_report out = { 0 };
 	int r = 0;
 
-	if (!a)
+	if (!s.lim->made)
+		s.lim->made = calloc(1, sizeof(*s.lim->made));
+	if (!a || !(s.buf = malloc(READ_BLOCK)) || !s.lim->made) {
+		if (a)
+			archive_read_free(a);
+		free(s.buf);
+		jc_extract_limits_free(&none);
 		return jc_error_oom(err);
+	}
 	if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
-	    archive_read_open_fd(a, tar_fd, 64 * 1024) != ARCHIVE_OK) {
-		r = jc_error_set(err, JC_ERR_ENGINE, EBADMSG, "read archive: %s",
-				 archive_error_string(a));
+	    archive_read_open(a, &s, NULL, source_read, NULL) != ARCHIVE_OK) {
+		r = stream_failed(a, &s, &out, err);
 		goto out;
 	}
 	for (;;) {
 		int h = archive_read_next_header(a, &e);
-		if (h == ARCHIVE_EOF)
-			break;
-		if (h != ARCHIVE_OK && h != ARCHIVE_WARN) {
-			r = jc_error_set(err, JC_ERR_ENGINE, EBADMSG, "read archive: %s",
-					 archive_error_string(a));
+		if (h == ARCHIVE_EOF) {
+			r = drain(a, &s, &out, err);
 			break;
 		}
-		if ((r = extract_one(a, e, dest_fd, strip, &out, err)) < 0)
+		if (h != ARCHIVE_OK && h != ARCHIVE_WARN) {
+			r = stream_failed(a, &s, &out, err);
+			break;
+		}
+		if (s.lim->max_members && s.lim->members >= s.lim->max_members) {
+			out.cut = true;
+			r = jc_error_set(err, JC_ERR_INPUT, E2BIG,
+					 "more than %llu members ([output] max_members)",
+					 (unsigned long long)s.lim->max_members);
+			break;
+		}
+		s.lim->members++;
+		if ((r = extract_one(a, &s, e, dest_fd, strip, &out, err)) < 0)
 			break;
 	}
 out:
 	archive_read_free(a);
-	if (r < 0) {
-		jc_extract_report_free(&out);
-		return -1;
-	}
+	free(s.buf);
+	if (r < 0 && out.cut)
+		undo_made(dest_fd, s.lim->made);
+	jc_extract_limits_free(&none);
 	*rep = out;
-	return 0;
+	return r < 0 ? -1 : 0;
 }
 
 void jc_extract_report_free(struct jc_extract_report *rep)
@@ -366,13 +602,6 @@ void jc_extract_report_free(struct jc_extract_report *rep)
 static bool is_control(unsigned char c)
 {
 	return c < 0x20 || c == 0x7f;
-}
-
-/* A copy of `s` fit for a message, cut after 120 bytes.  NULL when out of
- * memory. */
-static char *shown(const char *s)
-{
-	return jc_text_printable(s, strnlen(s, 121), 120);
 }
 
 /* "a/b", or NULL when out of memory. */

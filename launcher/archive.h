@@ -13,7 +13,22 @@ struct jc_extract_report {
 	size_t extracted;       /* members written */
 	size_t refused;         /* members refused */
 	struct jc_strv reasons; /* "`name`: why", the first 100 */
+	bool cut;               /* a limit or a full disk ended it: the error says which */
 };
+
+/* What extraction may bring onto the host ([output] keys; 0: no limit),
+ * and what it has used: one budget for every fetch of one `volume get`. */
+struct jc_extract_limits {
+	uint64_t max_bytes;   /* bytes read from the stream, headers included,
+				 plus the length a sparse member claims without sending */
+	uint64_t max_members; /* members of every type, refused ones too */
+	uint64_t max_depth;   /* components of a member's name */
+	uint64_t bytes;       /* used so far */
+	uint64_t members;
+	struct jc_strv *made; /* what the output made, to take back when cut */
+};
+/* Free what the limits hold (not the struct). */
+void jc_extract_limits_free(struct jc_extract_limits *lim);
 
 /* Extract the tar stream read from `tar_fd` into the directory `dest_fd`,
  * dropping the first `strip` components of every name.  Each member is
@@ -22,10 +37,18 @@ struct jc_extract_report {
  * planted symlink or fifo; symlinks and hard links leading outside; device
  * nodes and fifos.  setuid, setgid and sticky bits and others' write bit
  * are dropped; owners are not kept; a 4 KiB block of zeros becomes a hole.
- * A malformed stream or a failing write is an error.  The caller
- * frees *rep with jc_extract_report_free. */
-int jc_archive_extract(int tar_fd, int dest_fd, unsigned strip, struct jc_extract_report *rep,
-		       jc_error *err);
+ * A malformed or truncated stream or a failing write is an error.  `lim`
+ * (NULL: none) ends the extraction at once, an error with rep->cut set, at
+ * the first byte past max_bytes (nothing more is read from `tar_fd`), the
+ * first member past max_members or deeper than max_depth; so does a full
+ * disk (ENOSPC, EDQUOT); then everything this output made (every extraction
+ * with the same `lim`) is removed again, newest first, through
+ * descriptors: files, links and directories it created (a file it
+ * overwrote stays, as written).  Other failures leave what was written.
+ * *rep is filled on failure too; the caller frees it with
+ * jc_extract_report_free, and `lim` with jc_extract_limits_free. */
+int jc_archive_extract(int tar_fd, int dest_fd, unsigned strip, struct jc_extract_limits *lim,
+		       struct jc_extract_report *rep, jc_error *err);
 void jc_extract_report_free(struct jc_extract_report *rep);
 
 /* A relative path inside a volume or job directory: not empty, not

@@ -156,9 +156,10 @@ struct jc_backend_ops {
 		    struct jc_container_list *out, jc_error *err);
 
 	/* Create answers with the volume as the engine has it, which is an
-	 * older one when the name was taken: callers compare labels. */
-	int (*volume_create)(struct jc_backend *b, const char *name,
-			     const struct jc_labels *labels, struct jc_volume *out, jc_error *err);
+	 * older one when the name was taken: callers compare labels.  `size`
+	 * (0: none) caps what the volume holds, as far as the engine can. */
+	int (*volume_create)(struct jc_backend *b, const char *name, const struct jc_labels *labels,
+			     int64_t size, struct jc_volume *out, jc_error *err);
 	int (*volume_inspect)(struct jc_backend *b, const char *name, struct jc_volume *out,
 			      jc_error *err);
 	/* A missing volume is success; one in use fails with EBUSY and retry. */
@@ -301,10 +302,10 @@ static inline int jc_backend_list(struct jc_backend *b, const char *site, bool a
 	return b->ops->list(b, site, all, out, err);
 }
 static inline int jc_backend_volume_create(struct jc_backend *b, const char *name,
-					   const struct jc_labels *labels, struct jc_volume *out,
-					   jc_error *err)
+					   const struct jc_labels *labels, int64_t size,
+					   struct jc_volume *out, jc_error *err)
 {
-	return b->ops->volume_create(b, name, labels, out, err);
+	return b->ops->volume_create(b, name, labels, size, out, err);
 }
 static inline int jc_backend_volume_inspect(struct jc_backend *b, const char *name,
 					    struct jc_volume *out, jc_error *err)

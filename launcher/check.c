@@ -284,7 +284,7 @@ int jc_check_probe_cmd(const struct jc_config *cfg, const char *job, const char 
 {
 	struct jc_strv v = { 0 };
 	uint64_t mask;
-	char hex[17], tmp[24], run[24], mode[8];
+	char hex[17], tmp[24], run[24], mode[8], vsize[24];
 
 	if (jc_check_cap_mask(&cfg->cap_add, &mask, err) < 0)
 		return -1;
@@ -292,6 +292,7 @@ int jc_check_probe_cmd(const struct jc_config *cfg, const char *job, const char 
 	snprintf(tmp, sizeof(tmp), "%" PRId64, cfg->tmp_size);
 	snprintf(run, sizeof(run), "%" PRId64, cfg->run_size);
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)(cfg->root_mode & 07777));
+	snprintf(vsize, sizeof(vsize), "%" PRId64, cfg->volume_size);
 	if (jc_strv_push(&v, "./" JC_PROBE_NAME) < 0 || jc_strv_push(&v, "--mount-point") < 0 ||
 	    jc_strv_push(&v, cfg->mount_point) < 0 || jc_strv_push(&v, "--job") < 0 ||
 	    jc_strv_push(&v, job) < 0 ||
@@ -300,7 +301,9 @@ int jc_check_probe_cmd(const struct jc_config *cfg, const char *job, const char 
 	    jc_strv_push(&v, "--network") < 0 || jc_strv_push(&v, cfg->network) < 0 ||
 	    jc_strv_push(&v, "--tmp-size") < 0 || jc_strv_push(&v, tmp) < 0 ||
 	    jc_strv_push(&v, "--run-size") < 0 || jc_strv_push(&v, run) < 0 ||
-	    jc_strv_push(&v, "--root-mode") < 0 || jc_strv_push(&v, mode) < 0) {
+	    jc_strv_push(&v, "--root-mode") < 0 || jc_strv_push(&v, mode) < 0 ||
+	    (cfg->volume_size &&
+	     (jc_strv_push(&v, "--volume-size") < 0 || jc_strv_push(&v, vsize) < 0))) {
 		jc_strv_free(&v);
 		return jc_error_oom(err);
 	}

@@ -112,10 +112,9 @@ static cJSON *error_object(const jc_error *err)
 	return e;
 }
 
-/* One line on stderr; with --json also a record on stdout, with the job's
- * own status when it ran to its end (`job_status` >= 0) before the run
- * failed.  Returns the exit status that goes with the error. */
-static int fail_job(const struct ctx *c, const jc_error *err, int job_status)
+/* One line on stderr; with --json also a record.  Returns the exit status
+ * that goes with the error. */
+static int fail(const struct ctx *c, const jc_error *err)
 {
 	cleanup_free char *line = jc_text_printable_str(err->msg ? err->msg : "unknown error");
 	int status = jc_exit_status_of_error(err);
@@ -126,18 +125,12 @@ static int fail_job(const struct ctx *c, const jc_error *err, int job_status)
 		if (r) {
 			cJSON_AddItemToObject(r, "error", error_object(err));
 			cJSON_AddNumberToObject(r, "exit_code", status);
-			if (job_status >= 0)
-				cJSON_AddNumberToObject(r, "job_status", job_status);
 		}
 		emit(c, r);
 	}
 	return status;
 }
 
-static int fail(const struct ctx *c, const jc_error *err)
-{
-	return fail_job(c, err, -1);
-}
 
 static int usage_error(const struct ctx *c, const char *fmt, ...) JC_FORMAT(2, 3);
 static int usage_error(const struct ctx *c, const char *fmt, ...)
@@ -479,8 +472,10 @@ fail:
 	return -1;
 }
 
+/* The job's outcome; `err` (may be NULL): fetching its output failed
+ * after it ran, which the record carries and the exit status follows. */
 static void print_result(const struct ctx *c, const jc_job *j, const char *job,
-			 const struct jc_job_outcome *r)
+			 const struct jc_job_outcome *r, const jc_error *err)
 {
 	const char *warning = jc_job_output_warning(j);
 
@@ -500,7 +495,8 @@ static void print_result(const struct ctx *c, const jc_job *j, const char *job,
 		if (o) {
 			add_text(o, "job", job);
 			add_text(o, "container", jc_job_container(j));
-			cJSON_AddNumberToObject(o, "exit_code", r->exit_status);
+			cJSON_AddNumberToObject(
+			    o, "exit_code", err ? jc_exit_status_of_error(err) : r->exit_status);
 			cJSON_AddNumberToObject(o, "job_status", r->job_status);
 			cJSON_AddBoolToObject(o, "timed_out", r->timed_out);
 			cJSON_AddBoolToObject(o, "oom_killed", r->oom_killed);
@@ -509,6 +505,8 @@ static void print_result(const struct ctx *c, const jc_job *j, const char *job,
 			add_text(o, "warning", warning);
 			if (jc_job_volume(j))
 				add_text(o, "volume", jc_job_volume(j));
+			if (err)
+				cJSON_AddItemToObject(o, "error", error_object(err));
 		}
 		emit(c, o);
 	}
@@ -554,20 +552,29 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 		status = 0;
 		goto out;
 	}
-	if (jc_job_run(j, &res, &err) < 0) {
+	if (jc_job_run(j, &res, &err) < 0 && !jc_job_ran(j)) {
 		report_refused("output", jc_job_extract_report(j));
 		goto fail;
 	}
 	report_refused("output", jc_job_extract_report(j));
+	if (jc_job_ran(j)) {
+		/* the job ran, its output did not come back whole: one error line,
+		 * the job's status beside it, and 125 */
+		cleanup_free char *line = jc_text_printable_str(err.msg);
+		res = *jc_job_ran(j);
+		fprintf(stderr, "jobcell: error: %s\n", line ? line : "out of memory");
+		fprintf(stderr, "jobcell: job `%s` exited with status %d\n", a.req.job,
+			res.job_status);
+	}
 	if (jc_job_volume_kept(j))
 		fprintf(stderr, "jobcell: kept volume `%s`\n", jc_job_volume(j));
 	if (jc_job_warning(j) && jc_job_warning(j) != jc_job_output_warning(j))
 		warn(jc_job_warning(j));
-	print_result(c, j, a.req.job, &res);
-	status = res.exit_status;
+	print_result(c, j, a.req.job, &res, jc_job_ran(j) ? &err : NULL);
+	status = jc_job_ran(j) ? jc_exit_status_of_error(&err) : res.exit_status;
 	goto out;
 fail:
-	status = fail_job(c, &err, j ? jc_job_exit_code(j) : -1);
+	status = fail(c, &err);
 out:
 	jc_job_free(j);
 	jc_error_clear(&err);

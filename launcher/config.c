@@ -126,6 +126,12 @@ static const struct key_def keys[] = {
 	K("volume", "site_volume", T_VOLUME, site_volume, "", OV_NEVER),
 	K("volume", "keep", T_BOOL, keep, "false", OV_NEVER),
 	K("volume", "transfer_dir", T_PATH, transfer_dir, "", OV_NEVER),
+	K("volume", "size", T_SIZE, volume_size, "0", OV_NEVER),
+	/* what --output and volume get may bring onto the host; 0 only when
+	 * the site writes it */
+	K("output", "max_bytes", T_SIZE, output_max_bytes, "1g", OV_NEVER),
+	K("output", "max_members", T_UINT, output_max_members, "100000", OV_NEVER),
+	K("output", "max_depth", T_UINT, output_max_depth, "64", OV_NEVER),
 	K("gc", "clock_skew", T_DURATION, clock_skew_ms, "1m", OV_NEVER),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -985,6 +991,11 @@ int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 		if (!cfg->ws_path)
 			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 					    "config: [workspace] path is not set");
+		/* a host directory bound in has no cap jobcell could set */
+		if (cfg->volume_size)
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "config: [volume] size is for volume mode: a bound job "
+					    "directory cannot be capped");
 		break;
 	case JC_WS_VOLUME:
 		/* nothing is bound from the host in volume mode: a host path

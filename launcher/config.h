@@ -72,6 +72,11 @@ struct jc_config {
 	char *site_volume;    /* or one site volume: startup/ and local/ are its subpaths */
 	bool keep;            /* keep the job's volume after the job */
 	char *transfer_dir;   /* inputs and output directories resolve beneath it; "": cwd */
+	int64_t volume_size;  /* bytes a job's volume may hold (driver option o=size=); 0: no cap */
+	/* [output]: what one extraction may write; 0: no limit */
+	int64_t output_max_bytes;
+	int64_t output_max_members;
+	int64_t output_max_depth;
 	/* [gc] */
 	int64_t clock_skew_ms; /* how far clocks of jobcells and engines may differ */
 	/* every problem found while loading, "file:line: ..." */

@@ -53,8 +53,12 @@ struct jc_job {
 	/* the outcome */
 	char *container, *volume, *warning, *output_warning;
 	bool volume_kept;
-	int exit_code; /* the job's, once it exited; -1 before */
 	struct jc_extract_report rep;
+	/* the output fetch failed after the job ran: the error, and the job's
+	 * outcome, which still stands */
+	jc_error output_err;
+	struct jc_job_outcome outcome;
+	bool ran;
 };
 
 /* ---- the request -------------------------------------------------------- */
@@ -72,7 +76,6 @@ int jc_job_new(jc_site *site, const char *name, jc_job **out, jc_error *err)
 	j->fds[0] = STDOUT_FILENO;
 	j->fds[1] = STDERR_FILENO;
 	j->signal_fd = -1;
-	j->exit_code = -1;
 	j->auto_user = JC_AUTO_NEEDS_DIR;
 	if (jc_config_copy(&j->cfg, &site->cfg, err) < 0) {
 		free(j);
@@ -96,6 +99,7 @@ void jc_job_free(jc_job *j)
 	jc_strv_free(&j->env);
 	jc_strv_free(&j->inputs);
 	jc_extract_report_free(&j->rep);
+	jc_error_clear(&j->output_err);
 	free(j->name);
 	free(j->tenant);
 	free(j->run);
@@ -252,6 +256,11 @@ const char *jc_job_output_warning(const jc_job *j)
 	return j->output_warning;
 }
 
+const struct jc_job_outcome *jc_job_ran(const jc_job *j)
+{
+	return j->ran ? &j->outcome : NULL;
+}
+
 const struct jc_extract_report *jc_job_extract_report(const jc_job *j)
 {
 	return &j->rep;
@@ -260,11 +269,6 @@ const struct jc_extract_report *jc_job_extract_report(const jc_job *j)
 bool jc_job_volume_kept(const jc_job *j)
 {
 	return j->volume_kept;
-}
-
-int jc_job_exit_code(const jc_job *j)
-{
-	return j->exit_code;
 }
 
 /* ---- job output ----------------------------------------------------------- */
@@ -445,6 +449,7 @@ static int volume_make(struct launch *l, jc_error *err)
 		.created = l->created,
 		/* a kept volume outlives the job: only `volume rm` ends it */
 		.deadline = l->req.keep ? 0 : l->deadline,
+		.size = l->j->cfg.volume_size,
 	};
 
 	if (jc_volume_make(l->e, &spec, &l->volume, l->volume_nonce, err) < 0)
@@ -699,6 +704,7 @@ static int after_exit(void *ctx, const char *id, jc_error *err)
 {
 	struct launch *l = ctx;
 	cleanup_free char *path = NULL;
+	struct jc_extract_limits lim;
 
 	if (!l->j->output)
 		return 0;
@@ -707,8 +713,17 @@ static int after_exit(void *ctx, const char *id, jc_error *err)
 		return -1;
 	if (asprintf(&path, "%s/.", l->plan->workdir) < 0)
 		return jc_error_oom(err);
-	return jc_stage_out(l->e, id, l->plan->name, path, l->out_fd, &l->j->rep,
-			    &l->j->progress, err);
+	jc_stage_limits(&l->j->cfg, &lim);
+	if (jc_stage_out(l->e, id, l->plan->name, path, l->out_fd, &lim, &l->j->rep,
+			 &l->j->progress, err) < 0) {
+		/* the job has run: its container and volume go as after any run,
+		 * and its status is reported beside this error */
+		jc_error_wrap(err, "output of job `%s` into `%s`", l->j->name, l->j->output);
+		l->j->output_err = *err;
+		*err = (jc_error){ 0 };
+	}
+	jc_extract_limits_free(&lim);
+	return 0;
 }
 
 /* Podman creates containers that share two named volumes one at a time or
@@ -844,7 +859,6 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 		.before_start_ctx = &l,
 		.after_exit = after_exit,
 		.after_exit_ctx = &l,
-		.exit_code = &j->exit_code,
 	};
 	if (lock_create(&l, detach, err) < 0)
 		goto out;
@@ -878,6 +892,7 @@ out:
 int jc_job_run(jc_job *j, struct jc_job_outcome *out, jc_error *err)
 {
 	struct jc_run_result res = { 0 };
+	struct jc_job_outcome o;
 
 	if (launch(j, false, &res, err) < 0)
 		return -1;
@@ -885,7 +900,7 @@ int jc_job_run(jc_job *j, struct jc_job_outcome *out, jc_error *err)
 	j->container = steal_pointer(&res.id);
 	free(j->output_warning);
 	j->output_warning = steal_pointer(&res.warning);
-	*out = (struct jc_job_outcome){
+	o = (struct jc_job_outcome){
 		.exit_status = jc_exit_status_of_outcome(res.exit_code, res.timed_out),
 		.job_status = res.exit_code,
 		.timed_out = res.timed_out,
@@ -894,6 +909,14 @@ int jc_job_run(jc_job *j, struct jc_job_outcome *out, jc_error *err)
 		.signal = res.signal,
 	};
 	jc_run_result_free(&res);
+	if (j->output_err.msg) {
+		j->outcome = o;
+		j->ran = true;
+		*err = j->output_err;
+		j->output_err = (jc_error){ 0 };
+		return -1;
+	}
+	*out = o;
 	return 0;
 }
 

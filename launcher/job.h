@@ -58,13 +58,14 @@ struct jc_config *jc_job_config(jc_job *job);
 /* A job directory that must not exist yet and that is removed after the
  * job (bind mode); a volume removed after the job whatever keep says. */
 void jc_job_set_fresh(jc_job *job, enum jc_auto_user au);
+/* After jc_job_run failed: the job's outcome when it ran to its end and
+ * only fetching its output failed (a limit, a full disk, the engine); else
+ * NULL. */
+const struct jc_job_outcome *jc_job_ran(const jc_job *job);
 /* What an output fetch refused, for warnings. */
 const struct jc_extract_report *jc_job_extract_report(const jc_job *job);
 /* The volume was kept after the job, by request or by the site. */
 bool jc_job_volume_kept(const jc_job *job);
-/* The job's own exit status once it exited (also when a later step, the
- * output fetch, failed the run); -1 when it never ran to its end. */
-int jc_job_exit_code(const jc_job *job);
 /* The job's output was cut short (a warning of the run itself, apart from
  * one about its volume). */
 const char *jc_job_output_warning(const jc_job *job);

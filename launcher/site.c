@@ -197,6 +197,7 @@ int jc_site_volume_create(jc_site *s, const char *tenant, const char *run, char 
 		.run = run ? run : s->cfg.run,
 		.keep = true,
 		.created = jc_unix_ms() / 1000,
+		.size = s->cfg.volume_size,
 	};
 
 	/* bad names are refused before the engine is contacted */
@@ -286,11 +287,13 @@ int jc_site_volume_get(jc_site *s, const char *volume, const struct jc_strv *pat
 	cleanup_free char *supervisor = NULL;
 	cleanup_close int base = -1;
 	cleanup_close int out_fd = -1;
+	struct jc_extract_limits lim;
 	jc_error undo = { 0 };
 	int r = 0;
 
 	if (!to)
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "volume get: --to DIR is missing");
+	jc_stage_limits(&s->cfg, &lim);
 	for (size_t i = 0; i < paths->n; i++)
 		if (jc_path_check(paths->v[i], "volume get PATH", err) < 0)
 			return -1;
@@ -308,13 +311,18 @@ int jc_site_volume_get(jc_site *s, const char *volume, const struct jc_strv *pat
 		return -1;
 	}
 	if (!paths->n)
-		r = jc_stage_out(e, id, NULL, JC_TRANSFER_MOUNT "/.", out_fd, rep, p, err);
+		r = jc_stage_out(e, id, NULL, JC_TRANSFER_MOUNT "/.", out_fd, &lim, rep, p, err);
 	for (size_t i = 0; r == 0 && i < paths->n; i++) {
 		cleanup_free char *path = NULL;
 		if (asprintf(&path, "%s/%s", JC_TRANSFER_MOUNT, paths->v[i]) < 0)
 			r = jc_error_oom(err);
 		else
-			r = jc_stage_out(e, id, NULL, path, out_fd, rep, p, err);
+			r = jc_stage_out(e, id, NULL, path, out_fd, &lim, rep, p, err);
+	}
+	jc_extract_limits_free(&lim);
+	if (r < 0 && rep->cut) {
+		cleanup_free char *shown_to = jc_text_printable_str(to);
+		jc_error_wrap(err, "volume get `%s` into `%s`", volume, shown_to ? shown_to : "?");
 	}
 	jc_backend_hold_cancel(e); /* the transfer container goes, whatever came */
 	if (jc_backend_remove(e, id, NULL, &undo) < 0 && r == 0) {

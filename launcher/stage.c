@@ -90,17 +90,27 @@ int jc_stage_in(struct jc_backend *e, const char *ref, const char *name, const c
 	}
 }
 
+void jc_stage_limits(const struct jc_config *cfg, struct jc_extract_limits *lim)
+{
+	*lim = (struct jc_extract_limits){
+		.max_bytes = (uint64_t)cfg->output_max_bytes,
+		.max_members = (uint64_t)cfg->output_max_members,
+		.max_depth = (uint64_t)cfg->output_max_depth,
+	};
+}
+
 int jc_stage_out(struct jc_backend *e, const char *ref, const char *name, const char *path,
-		 int dest_fd, struct jc_extract_report *rep, const struct jc_stage_progress *p,
-		 jc_error *err)
+		 int dest_fd, struct jc_extract_limits *lim, struct jc_extract_report *rep,
+		 const struct jc_stage_progress *p, jc_error *err)
 {
 	struct tell t = { p, "receiving", 0, 0 };
 	struct jc_extract_report one = { 0 };
-	int r = jc_transfer_get(e, ref, name, path, dest_fd, &one, tell_cb, &t, err);
+	int r = jc_transfer_get(e, ref, name, path, dest_fd, lim, &one, tell_cb, &t, err);
 
 	tell_end(&t);
 	rep->extracted += one.extracted;
 	rep->refused += one.refused;
+	rep->cut |= one.cut;
 	for (size_t i = 0; i < one.reasons.n && rep->reasons.n < REASONS_KEPT; i++)
 		if (jc_strv_push(&rep->reasons, one.reasons.v[i]) < 0)
 			break; /* the count above still tells */

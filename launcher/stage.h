@@ -44,11 +44,15 @@ void jc_inputs_free(struct jc_inputs *in);
 int jc_stage_in(struct jc_backend *e, const char *ref, const char *name, const char *path,
 		const struct jc_tar_opts *o, const struct jc_inputs *in,
 		const struct jc_stage_progress *p, jc_error *err);
-/* Fetch `path` of container `ref` and extract it safely into `dest_fd`,
- * adding what was written and refused to *rep (at most 100 reasons). */
+/* The site's [output] limits, nothing used yet. */
+void jc_stage_limits(const struct jc_config *cfg, struct jc_extract_limits *lim);
+/* Fetch `path` of container `ref` and extract it safely into `dest_fd`
+ * within `lim` (which counts on across calls; free it with
+ * jc_extract_limits_free), adding what was written and
+ * refused to *rep (at most 100 reasons), also after a failure. */
 int jc_stage_out(struct jc_backend *e, const char *ref, const char *name, const char *path,
-		 int dest_fd, struct jc_extract_report *rep, const struct jc_stage_progress *p,
-		 jc_error *err);
+		 int dest_fd, struct jc_extract_limits *lim, struct jc_extract_report *rep,
+		 const struct jc_stage_progress *p, jc_error *err);
 /* Through a never-started transfer container of `image`: give the root of
  * `volume` to uid:gid with the site's job_mode, then send `in` (may be
  * empty) into it.  The container carries `supervisor` and `deadline` (0:

@@ -470,8 +470,6 @@ int jc_supervise_run(struct jc_backend *e, const struct jc_plan *plan,
 		goto fail;
 	if (jc_op_result(l.wait, "wait for container", plan->name, &r.exit_code, NULL, err) < 0)
 		goto fail;
-	if (o->exit_code)
-		*o->exit_code = r.exit_code;
 	exited = true;
 	if (drain_logs(&l, err) < 0)
 		goto fail;

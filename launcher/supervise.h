@@ -21,9 +21,6 @@ struct jc_supervise_opts {
 	/* called after the job exited, before the container is removed (e.g. to
 	 * fetch its outputs); may fail the run */
 	int (*after_exit)(void *ctx, const char *id, jc_error *err);
-	/* (may be NULL) set to the job's exit status as soon as it is known,
-	 * also when a later step (the output fetch) fails the run */
-	int *exit_code;
 	void *after_exit_ctx;
 };
 

@@ -219,7 +219,7 @@ int jc_volume_make(struct jc_backend *e, const struct jc_volume_spec *s, char **
 					     .supervisor = (char *)s->supervisor,
 					     .deadline = s->deadline > 0 ? deadline : NULL,
 					     .keep = s->keep };
-		if (jc_backend_volume_create(e, vname, &labels, &got, err) < 0) {
+		if (jc_backend_volume_create(e, vname, &labels, s->size, &got, err) < 0) {
 			undo_lost_volume(e, vname, nonce, err);
 			return -1;
 		}
@@ -335,6 +335,7 @@ int jc_transfer_put(struct jc_backend *e, const char *ref, const char *name, con
 struct get_job {
 	int fd;
 	int dest_fd;
+	struct jc_extract_limits *lim;
 	struct jc_extract_report *rep;
 	int rc;
 	jc_error err;
@@ -345,8 +346,10 @@ static void *get_thread(void *arg)
 	struct get_job *j = arg;
 	char sink[4096];
 
-	j->rc = jc_archive_extract(j->fd, j->dest_fd, 0, j->rep, &j->err);
-	/* read to the end, so the engine call finishes even after a failure */
+	j->rc = jc_archive_extract(j->fd, j->dest_fd, 0, j->lim, j->rep, &j->err);
+	/* after a failure, reading stops: the engine call's next write fails
+	 * (EPIPE) and aborts the transfer; after a success the extraction has
+	 * read the stream to its end */
 	if (j->rc < 0)
 		shutdown(j->fd, SHUT_RD);
 	else
@@ -356,11 +359,11 @@ static void *get_thread(void *arg)
 }
 
 int jc_transfer_get(struct jc_backend *e, const char *ref, const char *name, const char *path,
-		    int dest_fd, struct jc_extract_report *rep, jc_progress_fn progress, void *ctx,
-		    jc_error *err)
+		    int dest_fd, struct jc_extract_limits *lim, struct jc_extract_report *rep,
+		    jc_progress_fn progress, void *ctx, jc_error *err)
 {
 	int sv[2];
-	struct get_job j = { .dest_fd = dest_fd, .rep = rep };
+	struct get_job j = { .dest_fd = dest_fd, .lim = lim, .rep = rep };
 	pthread_t t;
 	int rc, perr;
 
@@ -377,6 +380,12 @@ int jc_transfer_get(struct jc_backend *e, const char *ref, const char *name, con
 	pthread_join(t, NULL);
 	close(sv[0]);
 	close(sv[1]);
+	if (j.rc < 0 && rep->cut) {
+		/* a limit or a full disk says all: the aborted transfer only echoes it */
+		jc_error_set(err, j.err.kind, j.err.status, "%s", j.err.msg);
+		jc_error_clear(&j.err);
+		return -1;
+	}
 	/* the extractor's reason stands, unless the transfer was given up:
 	 * then the extractor only saw the stream end short */
 	if (j.rc < 0 && !(rc < 0 && jc_backend_cancelled(e)) &&

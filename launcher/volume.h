@@ -30,6 +30,7 @@ struct jc_volume_spec {
 	bool keep;
 	int64_t created;  /* unix seconds, for the label */
 	int64_t deadline; /* jobcell.deadline, unix seconds; 0: none */
+	int64_t size;     /* [volume] size; 0: no cap */
 };
 /* Create a fresh volume tenant-<tenant>-run-<run>-<ms>-<random> with the
  * labels jobcell.managed/tenant/run/site/job/created/nonce (+ supervisor,
@@ -57,11 +58,14 @@ int jc_transfer_open(struct jc_backend *e, const char *image, const char *user, 
 int jc_transfer_put(struct jc_backend *e, const char *ref, const char *name, const char *path,
 		    const struct jc_tar_opts *o, const struct jc_input *in, size_t n,
 		    jc_progress_fn progress, void *ctx, jc_error *err);
-/* Fetch `path` of container `ref` and extract it safely into `dest_fd`: the
- * engine call writes into a socket pair, a thread extracts from it. */
+/* Fetch `path` of container `ref` and extract it safely into `dest_fd`
+ * within `lim` (jc_archive_extract): the engine call writes into a socket
+ * pair, a thread extracts from it.  When the extraction stops early it
+ * stops reading, and the transfer is aborted.  A limit's or a full disk's
+ * error is returned as it is, with rep->cut set. */
 int jc_transfer_get(struct jc_backend *e, const char *ref, const char *name, const char *path,
-		    int dest_fd, struct jc_extract_report *rep, jc_progress_fn progress, void *ctx,
-		    jc_error *err);
+		    int dest_fd, struct jc_extract_limits *lim, struct jc_extract_report *rep,
+		    jc_progress_fn progress, void *ctx, jc_error *err);
 
 struct jc_gc_opts {
 	int64_t older_than_ms; /* only objects at least this old (jobcell.created) */

@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,7 +108,7 @@ static int extract(struct fx *f, unsigned strip)
 	archive_write_free(f->w);
 	f->w = NULL;
 	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
-	return jc_archive_extract(f->tar_fd, f->dest_fd, strip, &f->rep, &f->err);
+	return jc_archive_extract(f->tar_fd, f->dest_fd, strip, NULL, &f->rep, &f->err);
 }
 
 static bool refused_with(const struct fx *f, const char *name, const char *why)
@@ -362,7 +365,7 @@ static void test_truncated_stream_is_an_error(void **state)
 	assert_int_equal(fstat(f->tar_fd, &st), 0);
 	assert_int_equal(ftruncate(f->tar_fd, 1024 + 512), 0); /* header + part of the data */
 	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
-	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &f->rep, &f->err), -1);
+	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, NULL, &f->rep, &f->err), -1);
 	assert_non_null(strstr(f->err.msg, "read archive"));
 }
 
@@ -376,9 +379,304 @@ static void test_not_a_tar(void **state)
 	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
 	assert_int_equal(write(f->tar_fd, "this is not a tar stream at all", 31), 31);
 	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
-	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &f->rep, &f->err), -1);
+	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, NULL, &f->rep, &f->err), -1);
 	assert_int_equal(f->err.kind, JC_ERR_ENGINE);
 	assert_non_null(strstr(f->err.msg, "read archive"));
+}
+
+/* ---- limits: [output] max_bytes, max_members, max_depth, a full disk ----- */
+
+/* Close the writer and rewind; the stream's size in *size. */
+static void finish(struct fx *f, off_t *size)
+{
+	struct stat st;
+
+	assert_int_equal(archive_write_close(f->w), ARCHIVE_OK);
+	archive_write_free(f->w);
+	f->w = NULL;
+	assert_int_equal(fstat(f->tar_fd, &st), 0);
+	*size = st.st_size;
+	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
+}
+
+static off_t size_at(const struct fx *f, const char *rel)
+{
+	char p[256];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", f->dest, rel);
+	return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+/* A stream past max_bytes ends the extraction with one error naming the
+ * limit; nothing past the limit is read from the stream or written. */
+static void test_limit_bytes(void **state)
+{
+	struct fx *f = *state;
+	struct jc_extract_limits lim = { .max_bytes = 100 * 1024 };
+	static char data[300 * 1024];
+	off_t size, pos;
+
+	memset(data, 'd', sizeof(data));
+	file(f, "small", "ok");
+	add(f, "big", AE_IFREG, 0644, data, sizeof(data), NULL, NULL);
+	finish(f, &size);
+	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err), -1);
+	assert_string_equal(f->err.msg, "more than 102400 bytes ([output] max_bytes)");
+	assert_int_equal(f->err.status, EFBIG);
+	assert_true(f->rep.cut);
+	pos = lseek(f->tar_fd, 0, SEEK_CUR);
+	if (pos > 100 * 1024 + 1)
+		fail_msg("read %lld bytes of a stream limited to 102400", (long long)pos);
+	assert_true(lim.bytes <= 100 * 1024);
+	/* what the cut output made is taken back */
+	assert_int_equal(size_at(f, "small"), -1);
+	assert_int_equal(size_at(f, "big"), -1);
+	jc_extract_limits_free(&lim);
+}
+
+/* The limit is on the stream as it arrives: a stream of exactly max_bytes
+ * passes, one byte less fails. */
+static void test_limit_bytes_exact(void **state)
+{
+	struct fx *f = *state;
+	struct jc_extract_limits lim = { 0 };
+	static char data[70 * 1024];
+	off_t size;
+
+	memset(data, 'e', sizeof(data));
+	add(f, "f", AE_IFREG, 0644, data, sizeof(data), NULL, NULL);
+	finish(f, &size);
+	lim.max_bytes = (uint64_t)size;
+	if (jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err) != 0)
+		fail_msg("a stream of exactly max_bytes: %s", f->err.msg);
+	assert_int_equal(lim.bytes, (uint64_t)size);
+	assert_int_equal(size_at(f, "f"), (off_t)sizeof(data));
+	jc_extract_limits_free(&lim);
+	jc_extract_report_free(&f->rep);
+	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
+	lim = (struct jc_extract_limits){ .max_bytes = (uint64_t)size - 1 };
+	if (jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err) != -1)
+		fail_msg("a stream of max_bytes + 1 (%lld) passed, %llu read", (long long)size,
+			 (unsigned long long)lim.bytes);
+	assert_non_null(strstr(f->err.msg, "([output] max_bytes)"));
+	/* `f` was there before this output: overwritten, not removed */
+	assert_true(size_at(f, "f") >= 0);
+	jc_extract_limits_free(&lim);
+}
+
+/* Zeros become holes on disk but were read all the same: they count. */
+static void test_limit_bytes_counts_zeros(void **state)
+{
+	struct fx *f = *state;
+	struct jc_extract_limits lim = { .max_bytes = 1 << 20 };
+	char *zeros = calloc(1, 4 << 20);
+
+	assert_non_null(zeros);
+	add(f, "zeros.img", AE_IFREG, 0644, zeros, 4 << 20, NULL, NULL);
+	free(zeros);
+	assert_int_equal(extract(f, 0), 0); /* without a limit: fine, and sparse */
+	jc_extract_report_free(&f->rep);
+	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
+	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err), -1);
+	assert_string_equal(f->err.msg, "more than 1048576 bytes ([output] max_bytes)");
+	assert_true(f->rep.cut);
+	jc_extract_limits_free(&lim);
+}
+
+/* A header that claims more than the stream sends: counted by what arrives.
+ * Claiming 1 GiB and ending after 1 KiB is a truncated stream, not the
+ * limit; claiming 1 GiB and sending more than the limit is the limit. */
+static void test_limit_bytes_lying_header(void **state)
+{
+	struct fx *f = *state;
+	struct jc_extract_limits lim = { .max_bytes = 256 * 1024 };
+	static char chunk[64 * 1024];
+	char h[512] = { 0 };
+	unsigned sum = 0;
+
+	/* a ustar header by hand: libarchive's writer would pad the member out */
+	strcpy(h, "liar");
+	memcpy(h + 100, "0000644", 8);
+	memcpy(h + 108, "0000000", 8);
+	memcpy(h + 116, "0000000", 8);
+	snprintf(h + 124, 12, "%011llo", 1ULL << 30);
+	memcpy(h + 136, "00000000000", 12);
+	h[156] = '0';
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	memset(h + 148, ' ', 8);
+	for (int i = 0; i < 512; i++)
+		sum += (unsigned char)h[i];
+	snprintf(h + 148, 8, "%06o", sum);
+	archive_write_free(f->w);
+	f->w = NULL;
+	assert_int_equal(ftruncate(f->tar_fd, 0), 0);
+	assert_int_equal(pwrite(f->tar_fd, h, 512, 0), 512);
+	memset(chunk, 'l', sizeof(chunk));
+	for (int i = 0; i < 8; i++) /* 512 KiB of the claimed 1 GiB */
+		assert_int_equal(
+		    pwrite(f->tar_fd, chunk, sizeof(chunk), 512 + i * (off_t)sizeof(chunk)),
+		    (ssize_t)sizeof(chunk));
+	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
+	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err), -1);
+	assert_string_equal(f->err.msg, "more than 262144 bytes ([output] max_bytes)");
+	assert_int_equal(size_at(f, "liar"), -1);
+	jc_extract_limits_free(&lim);
+	jc_extract_report_free(&f->rep);
+	jc_error_clear(&f->err);
+
+	/* the same stream cut short under the limit: truncated, an error of its own */
+	assert_int_equal(ftruncate(f->tar_fd, 512 + 1024), 0);
+	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
+	lim = (struct jc_extract_limits){ .max_bytes = 256 * 1024 };
+	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err), -1);
+	assert_non_null(strstr(f->err.msg, "read archive"));
+	assert_false(f->rep.cut);
+	assert_int_equal(lim.bytes, 512 + 1024);
+	/* not a limit: what was written stays */
+	assert_int_equal(size_at(f, "liar"), 1024);
+	jc_extract_limits_free(&lim);
+}
+
+/* Every member counts, directories, links and refused ones too; the budget
+ * goes on across extractions (the PATHs of one volume get). */
+static void test_limit_members(void **state)
+{
+	struct fx *f = *state;
+	struct jc_extract_limits lim = { .max_members = 5 };
+	char name[32];
+	off_t size;
+
+	add(f, "d/", AE_IFDIR, 0755, NULL, 0, NULL, NULL);
+	add(f, "d/l", AE_IFLNK, 0777, NULL, 0, "x", NULL);
+	add(f, "/abs", AE_IFREG, 0644, NULL, 0, NULL, NULL); /* refused, counted */
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "e%d", i);
+		add(f, name, AE_IFREG, 0644, NULL, 0, NULL, NULL);
+	}
+	finish(f, &size);
+	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err), -1);
+	assert_string_equal(f->err.msg, "more than 5 members ([output] max_members)");
+	assert_int_equal(f->err.status, E2BIG);
+	assert_true(f->rep.cut);
+	assert_int_equal(f->rep.extracted, 4); /* d, d/l, e0, e1 */
+	assert_int_equal(f->rep.refused, 1);
+	/* taken back, the directory after its link */
+	assert_false(exists_at(f, "dest/e0"));
+	assert_false(exists_at(f, "dest/d"));
+	jc_extract_report_free(&f->rep);
+	jc_error_clear(&f->err);
+	/* the budget is spent: a second extraction stops at its first member */
+	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
+	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err), -1);
+	assert_int_equal(f->rep.extracted, 0);
+	assert_non_null(strstr(f->err.msg, "([output] max_members)"));
+	jc_extract_limits_free(&lim);
+}
+
+static void test_limit_depth(void **state)
+{
+	struct fx *f = *state;
+	struct jc_extract_limits lim = { .max_depth = 3 };
+	off_t size;
+
+	file(f, "a/b/ok", "3 deep");
+	file(f, "a/b/c/no", "4 deep");
+	file(f, "after", "never");
+	finish(f, &size);
+	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err), -1);
+	assert_string_equal(f->err.msg,
+			    "`a/b/c/no` is more than 3 path components deep ([output] max_depth)");
+	assert_true(f->rep.cut);
+	assert_false(exists_at(f, "dest/a"));
+	assert_false(exists_at(f, "dest/after"));
+	jc_extract_limits_free(&lim);
+}
+
+/* One output, several extractions (the PATHs of a volume get): a cut takes
+ * back what all of them made, and nothing that was there before. */
+static void test_limit_takes_back_the_whole_output(void **state)
+{
+	struct fx *f = *state;
+	struct jc_extract_limits lim = { .max_members = 4 };
+	char p[200];
+	off_t size;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/old", f->dest);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/old/keep.txt", f->dest);
+	fd = open(p, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	file(f, "old/new.txt", "new");
+	file(f, "old/keep.txt", "overwritten");
+	file(f, "fresh/a.txt", "a");
+	finish(f, &size);
+	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err), 0);
+	assert_true(exists_at(f, "dest/fresh/a.txt"));
+	jc_extract_report_free(&f->rep);
+	/* the second extraction of the same output passes the limit */
+	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
+	assert_int_equal(jc_archive_extract(f->tar_fd, f->dest_fd, 0, &lim, &f->rep, &f->err), -1);
+	assert_true(f->rep.cut);
+	assert_false(exists_at(f, "dest/fresh"));
+	assert_false(exists_at(f, "dest/old/new.txt"));
+	assert_true(exists_at(f, "dest/old/keep.txt"));
+	assert_int_equal(size_at(f, "old/keep.txt"), 11);
+	jc_extract_limits_free(&lim);
+}
+
+/* A full disk (a 64 KiB tmpfs in a mount namespace of a child: needs
+ * root) ends the extraction with one error, cut set, status ENOSPC. */
+static void test_disk_full(void **state)
+{
+	struct fx *f = *state;
+	static char data[1 << 20];
+	char small[128];
+	off_t size;
+	pid_t pid;
+	int st;
+
+	memset(data, 'f', sizeof(data));
+	file(f, "first", "fits");
+	add(f, "big", AE_IFREG, 0644, data, sizeof(data), NULL, NULL);
+	file(f, "after", "never");
+	finish(f, &size);
+	snprintf(small, sizeof(small), "%s/small", f->base);
+	assert_int_equal(mkdir(small, 0755), 0);
+	if (geteuid() != 0)
+		skip(); /* SKIP: a tmpfs needs root */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct jc_extract_report rep = { 0 };
+		jc_error err = { 0 };
+		int dfd, r;
+
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("tmpfs", small, "tmpfs", 0, "size=64k") < 0)
+			_exit(77);
+		dfd = open(small, O_RDONLY | O_DIRECTORY);
+		r = jc_archive_extract(f->tar_fd, dfd, 0, NULL, &rep, &err);
+		/* and what it wrote is gone again: the disk has room */
+		if (r != -1 || err.status != ENOSPC || !rep.cut || rep.extracted != 1 ||
+		    !strstr(err.msg, "the disk is full: write `big`: No space left on device") ||
+		    faccessat(dfd, "after", F_OK, 0) == 0 || faccessat(dfd, "big", F_OK, 0) == 0 ||
+		    faccessat(dfd, "first", F_OK, 0) == 0) {
+			fprintf(stderr, "r %d status %d cut %d extracted %zu: %s\n", r, err.status,
+				rep.cut, rep.extracted, err.msg ? err.msg : "");
+			_exit(1);
+		}
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+		skip(); /* SKIP: no mount namespace here */
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 /* ---- sending inputs: jc_path_check, jc_input_*, jc_archive_write ---------- */
@@ -1054,6 +1352,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_control_bytes_not_echoed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_stream_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_tar, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit_bytes_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit_bytes_counts_zeros, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit_bytes_lying_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit_members, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit_depth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit_takes_back_the_whole_output, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test(test_path_check_accepts),
 		cmocka_unit_test(test_path_check_refuses),
 		cmocka_unit_test_setup_teardown(test_input_open_file_and_dir, isetup, iteardown),

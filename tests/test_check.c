@@ -81,7 +81,7 @@ static void test_good_report(void **state)
 	const char *const *p = jc_check_promises(&n);
 
 	(void)state;
-	assert_int_equal(n, 14);
+	assert_int_equal(n, 15);
 	parse(&r, text, strlen(text));
 	assert_int_equal(r.n, n);
 	assert_int_equal(r.ignored, 0);
@@ -445,6 +445,15 @@ static void test_probe_cmd(void **state)
 	assert_string_equal(cmd.v[5], "--caps");
 	assert_string_equal(cmd.v[6], "0000000000000400");
 	assert_string_equal(cmd.v[8], "lab-net");
+
+	/* [volume] size: the probe fills the job directory past it */
+	cfg.volume_size = 1 << 20;
+	assert_int_equal(jc_check_probe_cmd(&cfg, "check.0a0b0c0d", NULL, &cmd, &err), 0);
+	assert_int_equal(cmd.n, 17);
+	assert_string_equal(cmd.v[15], "--volume-size");
+	assert_string_equal(cmd.v[16], "1048576");
+	cfg.volume_size = 0;
+	assert_int_equal(jc_check_probe_cmd(&cfg, "check.0a0b0c0d", NULL, &cmd, &err), 0);
 
 	/* an unknown capability fails and leaves the command as it was */
 	assert_int_equal(jc_strv_push(&cfg.cap_add, "BOGUS"), 0);

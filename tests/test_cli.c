@@ -1169,7 +1169,24 @@ static void test_vol_fill_fails(void **state)
 	assert_null(nth_req(f->fe, "POST", "/containers/create", "name=jobcell-s-j", 0));
 }
 
-/* The output stream breaks off halfway: an error, not a warning. */
+/* The job ran but its output did not come back whole: one error line, the
+ * job's status beside it, exit 125, nothing left. */
+static void assert_output_error(struct fx *f, const char *part, int job_status)
+{
+	static const char head[] = "jobcell: error: output of job `j` into `out`: ";
+	char want[200];
+	const char *nl = strchr(f->err, '\n');
+
+	snprintf(want, sizeof(want), "jobcell: job `j` exited with status %d\n", job_status);
+	if (f->status != 125 || strncmp(f->err, head, strlen(head)) != 0 || !nl ||
+	    !strstr(f->err, part) || strcmp(nl + 1, want) != 0)
+		fail_msg("status %d, stderr `%s`, want an error line with `%s`, then `%s`",
+			 f->status, f->err, part, want);
+	assert_vol_clean(f);
+}
+
+/* The output stream breaks off halfway: an error, not a warning; the job's
+ * status is still reported. */
 static void test_vol_output_get_drops(void **state)
 {
 	struct fx *f = *state;
@@ -1188,11 +1205,133 @@ static void test_vol_output_get_drops(void **state)
 	fake_engine_reset_requests(f->fe);
 	fake_engine_fail(f->fe, "GET", "/archive", FAKE_FAULT_DROP, 0, NULL, 1);
 	run(f, "-c", f->ini, "run", "j", "--output", "out", "--", "exit", "0", NULL);
-	assert_vol_error(f, "read files from container `jobcell-s-j`");
+	assert_output_error(f, "read files from container `jobcell-s-j`", 0);
 	assert_int_equal(count_suffix(f->fe, "GET", "/archive"), 1);
 	vol = created_volume(f->fe, 0);
 	assert_false(fake_engine_has_volume(f->fe, vol));
 	free(vol);
+}
+
+/* [output] max_bytes: one error naming the limit; the job's status in the
+ * --json record beside the error; what the output wrote is taken back. */
+static void test_vol_output_limit_bytes(void **state)
+{
+	struct fx *f = *state;
+	static char big[64 * 1024];
+	struct tbuf tar;
+	char p[300];
+	struct stat st;
+	cJSON *rec, *e;
+
+	write_vol_site(f, false, "[output]\nmax_bytes = 16k\n");
+	memset(big, 'x', sizeof(big));
+	const struct tar_member ms[] = {
+		{ "./", AE_IFDIR, 0755, NULL, 0 },
+		{ "./a.txt", AE_IFREG, 0644, "first", 5 },
+		{ "./big.txt", AE_IFREG, 0644, big, sizeof(big) },
+	};
+	build_tar(ms, 3, &tar);
+	fake_engine_set_archive(f->fe, "/workspace/j/.", tar.data, tar.len);
+	free(tar.data);
+	run(f, "-c", f->ini, "--status-fd", "3", "run", "j", "--output", "out", "--", "exit", "3",
+	    NULL);
+	assert_output_error(f, "more than 16384 bytes ([output] max_bytes)", 3);
+	assert_non_null(rec = cJSON_Parse(f->rec));
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(rec, "exit_code")->valueint, 125);
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(rec, "job_status")->valueint, 3);
+	e = cJSON_GetObjectItemCaseSensitive(rec, "error");
+	assert_non_null(e);
+	assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(e, "message")->valuestring,
+			       "([output] max_bytes)"));
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "errno")->valuestring, "EFBIG");
+	cJSON_Delete(rec);
+	/* what the cut output wrote is taken back; the directory stays */
+	snprintf(p, sizeof(p), "%s/out/a.txt", f->xfer);
+	assert_true(stat(p, &st) < 0 && errno == ENOENT);
+	snprintf(p, sizeof(p), "%s/out/big.txt", f->xfer);
+	assert_true(stat(p, &st) < 0 && errno == ENOENT);
+	snprintf(p, sizeof(p), "%s/out", f->xfer);
+	assert_int_equal(stat(p, &st), 0);
+}
+
+/* [output] max_members: a job's many empty files stop at the limit. */
+static void test_vol_output_limit_members(void **state)
+{
+	struct fx *f = *state;
+	struct tar_member ms[40];
+	char names[40][16];
+	struct tbuf tar;
+
+	write_vol_site(f, false, "[output]\nmax_members = 10\n");
+	ms[0] = (struct tar_member){ "./", AE_IFDIR, 0755, NULL, 0 };
+	for (int i = 1; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "./e%d", i);
+		ms[i] = (struct tar_member){ names[i], AE_IFREG, 0644, NULL, 0 };
+	}
+	build_tar(ms, 40, &tar);
+	fake_engine_set_archive(f->fe, "/workspace/j/.", tar.data, tar.len);
+	free(tar.data);
+	run(f, "-c", f->ini, "run", "j", "--output", "out", "--", "exit", "0", NULL);
+	assert_output_error(f, "more than 10 members ([output] max_members)", 0);
+}
+
+/* volume get: the same limits, over every PATH together; one error line,
+ * the transfer container removed. */
+static void test_vol_get_limit(void **state)
+{
+	struct fx *f = *state;
+	static char big[8 * 1024];
+	struct tbuf tar;
+	char vol[200];
+	const char *e;
+
+	write_vol_site(f, false, "[output]\nmax_bytes = 12k\n");
+	memset(big, 'g', sizeof(big));
+	const struct tar_member ms[] = { { "g.bin", AE_IFREG, 0644, big, sizeof(big) } };
+	build_tar(ms, 1, &tar);
+	fake_engine_set_archive(f->fe, "/v/a", tar.data, tar.len);
+	fake_engine_set_archive(f->fe, "/v/b", tar.data, tar.len);
+	free(tar.data);
+	run(f, "-c", f->ini, "volume", "create", NULL);
+	assert_int_equal(f->status, 0);
+	e = strchr(f->out, '\n');
+	assert_non_null(e);
+	snprintf(vol, sizeof(vol), "%.*s", (int)(e - f->out), f->out);
+	f->nsite++;
+	run(f, "-c", f->ini, "volume", "get", vol, "a", "--to", "out", NULL);
+	assert_int_equal(f->status, 0); /* one PATH: under the limit */
+	run(f, "-c", f->ini, "volume", "get", vol, "a", "b", "--to", "out2", NULL);
+	assert_vol_error(f, "into `out2`: more than 12288 bytes ([output] max_bytes)");
+}
+
+/* [volume] size: the job's volume is created with the local driver's
+ * o=size=BYTES; without it, no DriverOpts at all. */
+static void test_vol_size_driver_opts(void **state)
+{
+	struct fx *f = *state;
+	const struct fake_request *r;
+	cJSON *b;
+
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "run", "j", "--", "exit", "0", NULL);
+	assert_int_equal(f->status, 0);
+	assert_non_null(r = nth_req(f->fe, "POST", "/volumes/create", "", 0));
+	assert_non_null(b = cJSON_Parse(r->body));
+	assert_null(cJSON_GetObjectItemCaseSensitive(b, "DriverOpts"));
+	cJSON_Delete(b);
+
+	write_vol_site(f, false, "size = 64m\n");
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "run", "j", "--", "exit", "0", NULL);
+	assert_int_equal(f->status, 0);
+	assert_non_null(r = nth_req(f->fe, "POST", "/volumes/create", "", 0));
+	assert_non_null(b = cJSON_Parse(r->body));
+	assert_string_equal(
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "DriverOpts"), "o")
+		->valuestring,
+	    "size=67108864");
+	cJSON_Delete(b);
+	assert_vol_clean(f);
 }
 
 /* A volume still in use after the run: a warning; the status stands.  Ten
@@ -1902,6 +2041,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vol_input_put_retried, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_fill_fails, setup_vol45, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_output_get_drops, setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_output_limit_bytes, setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_output_limit_members, setup_vol41,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vol_get_limit, setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_size_driver_opts, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_remove_busy_warns, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_keep_ls_rm, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_keep_after_failure, setup_vol41, teardown),

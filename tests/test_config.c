@@ -192,6 +192,10 @@ static void test_defaults(void **state)
 	assert_null(c->site_volume);
 	assert_false(c->keep);
 	assert_null(c->transfer_dir);
+	assert_int_equal(c->volume_size, 0);
+	assert_int_equal(c->output_max_bytes, INT64_C(1) << 30);
+	assert_int_equal(c->output_max_members, 100000);
+	assert_int_equal(c->output_max_depth, 64);
 	assert_string_equal(c->lock_dir, "/run/jobcell");
 	assert_int_equal(c->problems.n, 0);
 }
@@ -241,6 +245,10 @@ static void test_keys_table(void **state)
 		{ "volume", "site_volume", "" },
 		{ "volume", "keep", "false" },
 		{ "volume", "transfer_dir", "" },
+		{ "volume", "size", "0" },
+		{ "output", "max_bytes", "1g" },
+		{ "output", "max_members", "100000" },
+		{ "output", "max_depth", "64" },
 		{ "gc", "clock_skew", "1m" },
 	};
 	size_t n = 0;
@@ -1142,6 +1150,29 @@ static void test_validate_host_path(void **state)
 	expect_loaded(f, load_named(f, "c.ini", "[workspace]\nhost_path =\n"));
 	assert_null(f->cfg.ws_host_path);
 	assert_int_equal(jc_config_validate(&f->cfg, &f->err), 0);
+}
+
+/* [volume] size caps a job's volume; a bound job directory has no cap to
+ * set, so bind mode refuses it.  [output] keys take sizes and numbers. */
+static void test_validate_volume_size_and_output(void **state)
+{
+	struct fx *f = *state;
+
+	expect_validate(f,
+			"[site]\nname = s\n[workspace]\nmode = volume\n"
+			"[volume]\nsite_volume = sv\nsize = 1g\n",
+			NULL);
+	expect_validate(f, "[site]\nname = s\n[workspace]\npath = /site\n[volume]\nsize = 1g\n",
+			"config: [volume] size is for volume mode: a bound job directory cannot "
+			"be capped");
+	expect_loaded(f, load_named(f, "o.ini",
+				    "[site]\nname = s\n[workspace]\npath = /site\n"
+				    "[volume]\nsize = 2m\n"
+				    "[output]\nmax_bytes = 0\nmax_members = 0\nmax_depth = 0\n"));
+	assert_int_equal(f->cfg.volume_size, 2 << 20);
+	assert_int_equal(f->cfg.output_max_bytes, 0);
+	assert_int_equal(f->cfg.output_max_members, 0);
+	assert_int_equal(f->cfg.output_max_depth, 0);
 }
 
 /* A later file that goes back to bind mode needs the path again. */
@@ -2060,6 +2091,7 @@ int main(void)
 		cmocka_unit_test(test_labels_section_refused),
 		T(test_labels_limits),
 		T(test_entry_sections_are_not_keys),
+		T(test_validate_volume_size_and_output),
 		T(test_network_names),
 		T(test_override_defaults),
 		T(test_override_not_listed),

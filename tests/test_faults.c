@@ -479,7 +479,7 @@ static const struct phase phases[] = {
 	{ "start", C_RUN, "POST", "/containers/*/start", FAKE_FAULT_HANG,
 	  "start container `jobcell-s-j`", true, true, false },
 	{ "outputs", C_RUN, "GET", "/containers/*/archive", FAKE_FAULT_SLOW,
-	  "job `jobcell-s-j` exited 0: read files from container `jobcell-s-j`", true, true, true },
+	  "output of job `j` into `out`: read files from container `jobcell-s-j`", true, true, true },
 	{ "volume put", C_PUT, "PUT", "/containers/*/archive", FAKE_FAULT_HANG,
 	  "write files into container", true, false, false },
 	{ "volume get", C_GET, "GET", "/containers/*/archive", FAKE_FAULT_SLOW,

@@ -1669,7 +1669,7 @@ static void test_volume_json(void **state)
 	char *json;
 
 	(void)state;
-	json = jc_docker_volume_body(VOL, &labels, &err);
+	json = jc_docker_volume_body(VOL, &labels, 0, &err);
 	assert_non_null(json);
 	assert_null(err.msg);
 	root = cJSON_Parse(json);
@@ -1683,13 +1683,23 @@ static void test_volume_json(void **state)
 	free(json);
 
 	/* no labels: every key still, empty */
-	json = jc_docker_volume_body("ab", &(struct jc_labels){ 0 }, &err);
+	json = jc_docker_volume_body("ab", &(struct jc_labels){ 0 }, 0, &err);
 	assert_non_null(json);
 	root = cJSON_Parse(json);
 	json_keys(root, "Name", "Driver", "Labels");
 	assert_true(cJSON_IsObject(get(root, "Labels")));
 	assert_int_equal(cJSON_GetArraySize(get(root, "Labels")), JC_LABELS_MAX);
 	own_labels(get(root, "Labels"), "jobcell.managed=");
+	cJSON_Delete(root);
+	free(json);
+
+	/* [volume] size: the local driver's o=size=BYTES, nothing else */
+	json = jc_docker_volume_body("ab", &(struct jc_labels){ 0 }, INT64_C(1) << 30, &err);
+	assert_non_null(json);
+	root = cJSON_Parse(json);
+	json_keys(root, "Name", "Driver", "DriverOpts", "Labels");
+	json_keys(get(root, "DriverOpts"), "o");
+	json_str(get(root, "DriverOpts"), "o", "size=1073741824");
 	cJSON_Delete(root);
 	free(json);
 }

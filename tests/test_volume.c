@@ -1133,7 +1133,8 @@ static void test_get_extracts_a_hostile_tar_safely(void **state)
 	assert_int_equal(jc_docker_create_json(f->e, "xfer", "{\"Image\":\"img\"}", &id, &err), 0);
 	fake_engine_set_archive(f->fe, "/v", tar.data, tar.len);
 
-	assert_int_equal(jc_transfer_get(f->e, id, "xfer", "/v", dfd, &rep, NULL, NULL, &err), 0);
+	assert_int_equal(jc_transfer_get(f->e, id, "xfer", "/v", dfd, NULL, &rep, NULL, NULL, &err),
+			 0);
 	assert_null(err.msg);
 	/* what may be written, is */
 	assert_file(dfd, "ok.txt", ok, sizeof(ok) - 1);
@@ -1206,8 +1207,8 @@ static void test_get_failures(void **state)
 	fake_engine_set_archive(f->fe, "/v", tar.data, tar.len);
 
 	/* no such path: the engine's word */
-	assert_int_equal(jc_transfer_get(f->e, id, "xfer", "/nope", dfd, &rep, NULL, NULL, &err),
-			 -1);
+	assert_int_equal(
+	    jc_transfer_get(f->e, id, "xfer", "/nope", dfd, NULL, &rep, NULL, NULL, &err), -1);
 	assert_int_equal(err.kind, JC_ERR_ENGINE);
 	assert_int_equal(err.status, ENOENT);
 	assert_msg(&err, "read files from container `xfer`: engine said 404: Could not find the "
@@ -1217,7 +1218,8 @@ static void test_get_failures(void **state)
 
 	/* half the stream, then the connection closes: never a quiet success */
 	fake_engine_fail(f->fe, "GET", "/archive", FAKE_FAULT_DROP, 0, NULL, 1);
-	assert_int_equal(jc_transfer_get(f->e, id, "xfer", "/v", dfd, &rep, NULL, NULL, &err), -1);
+	assert_int_equal(jc_transfer_get(f->e, id, "xfer", "/v", dfd, NULL, &rep, NULL, NULL, &err),
+			 -1);
 	assert_int_equal(err.kind, JC_ERR_ENGINE);
 	assert_int_equal(err.status, ECONNRESET);
 	assert_msg(&err, "read files from container `xfer`: connection dropped");
@@ -1229,7 +1231,8 @@ static void test_get_failures(void **state)
 	/* not a tar at all */
 	memset(garbage, 'x', sizeof(garbage));
 	fake_engine_set_archive(f->fe, "/g", garbage, sizeof(garbage));
-	assert_int_equal(jc_transfer_get(f->e, id, "xfer", "/g", dfd, &rep, NULL, NULL, &err), -1);
+	assert_int_equal(jc_transfer_get(f->e, id, "xfer", "/g", dfd, NULL, &rep, NULL, NULL, &err),
+			 -1);
 	assert_int_equal(err.status, EBADMSG);
 	assert_msg(&err, "extract files from `xfer`: read archive");
 	jc_error_clear(&err);
@@ -1239,13 +1242,58 @@ static void test_get_failures(void **state)
 	{
 		struct transfer t = { 0 };
 		assert_int_equal(
-		    jc_transfer_get(f->e, id, "xfer", "/v", dfd, &rep, on_progress, &t, &err), 0);
+		    jc_transfer_get(f->e, id, "xfer", "/v", dfd, NULL, &rep, on_progress, &t, &err),
+		    0);
 		assert_int_equal(rep.extracted, 3);
 		assert_int_equal(rep.refused, 0);
 		assert_int_equal(t.progress, tar.len);
 		assert_file(dfd, "z.txt", "z", 1);
 		jc_extract_report_free(&rep);
 	}
+	close(dfd);
+	free(tar.data);
+	free(big);
+	free(id);
+}
+
+/* A limit stops the transfer itself: the extraction stops reading, so
+ * libcurl's next write fails and the GET is aborted long before the 16 MiB
+ * the engine would send; the limit's own error comes back, nothing else. */
+static void test_get_limit_aborts_the_transfer(void **state)
+{
+	struct fixture *f = *state;
+	const size_t size = 16u << 20;
+	struct jc_extract_limits lim = { .max_bytes = 64 * 1024 };
+	struct jc_extract_report rep = { 0 };
+	struct transfer t = { 0 };
+	jc_error err = { 0 };
+	char dest[400], names[200];
+	char *id = NULL, *big = pattern(size);
+	struct tbuf tar;
+	int dfd;
+
+	{
+		const struct tar_member m[] = { { "big", AE_IFREG, 0644, big, size, NULL } };
+		build_tar(m, 1, &tar);
+	}
+	snprintf(dest, sizeof(dest), "%s/dest", f->tmp);
+	assert_int_equal(mkdir(dest, 0700), 0);
+	dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	assert_int_equal(jc_docker_create_json(f->e, "xfer", "{\"Image\":\"img\"}", &id, &err), 0);
+	fake_engine_set_archive(f->fe, "/v", tar.data, tar.len);
+	assert_int_equal(
+	    jc_transfer_get(f->e, id, "xfer", "/v", dfd, &lim, &rep, on_progress, &t, &err), -1);
+	assert_string_equal(err.msg, "more than 65536 bytes ([output] max_bytes)");
+	assert_true(rep.cut);
+	if (t.progress >= tar.len / 2)
+		fail_msg("the transfer went on: %llu of %zu bytes received",
+			 (unsigned long long)t.progress, tar.len);
+	list_dir(dest, names, sizeof(names));
+	assert_string_equal(names, "");
+	jc_error_clear(&err);
+	jc_extract_report_free(&rep);
+	jc_extract_limits_free(&lim);
 	close(dfd);
 	free(tar.data);
 	free(big);
@@ -1914,7 +1962,7 @@ static void test_cancel_deadline_ends_transfers(void **state)
 	fake_engine_fail(f->fe, "GET", "/containers/*/archive", FAKE_FAULT_SLOW, 0, NULL, 1);
 	t0 = jc_mono_ms();
 	jc_backend_set_cancel(f->e, &(struct jc_cancel){ -1, 0, t0 + 1000 });
-	assert_int_equal(jc_transfer_get(f->e, t.id, "xfer", "/v", dfd, &rep, NULL, NULL, &err),
+	assert_int_equal(jc_transfer_get(f->e, t.id, "xfer", "/v", dfd, NULL, &rep, NULL, NULL, &err),
 			 -1);
 	took = jc_mono_ms() - t0;
 	assert_true(took >= 950 && took < 4000);
@@ -1997,7 +2045,7 @@ static void test_cancel_signal_is_peeked_not_read(void **state)
 		}
 		t0 = jc_mono_ms();
 		assert_int_equal(
-		    jc_transfer_get(f->e, t.id, "xfer", "/v", dfd, &rep, NULL, NULL, &err), -1);
+		    jc_transfer_get(f->e, t.id, "xfer", "/v", dfd, NULL, &rep, NULL, NULL, &err), -1);
 		assert_true(jc_mono_ms() - t0 < 3000);
 		waitpid(k, NULL, 0);
 	}
@@ -2035,6 +2083,7 @@ int main(void)
 		T(test_put_bad_input_is_the_error),
 		T(test_get_extracts_a_hostile_tar_safely),
 		T(test_get_failures),
+		T(test_get_limit_aborts_the_transfer),
 		T(test_supervisor_liveness),
 		T(test_gc_removes_only_what_a_dead_jobcell_left),
 		T(test_gc_failures_are_counted_and_the_rest_goes_on),

@@ -393,11 +393,11 @@ static int docker_list(struct jc_backend *b, const char *site, bool all,
 /* ---- volumes ---- */
 
 static int docker_volume_create(struct jc_backend *b, const char *name,
-				const struct jc_labels *labels, struct jc_volume *out,
+				const struct jc_labels *labels, int64_t size, struct jc_volume *out,
 				jc_error *err)
 {
 	struct jc_docker *e = docker(b);
-	cleanup_free char *json = jc_docker_volume_body(name, labels, err);
+	cleanup_free char *json = jc_docker_volume_body(name, labels, size, err);
 	cleanup_free char *body = NULL;
 
 	if (!json)

@@ -376,7 +376,8 @@ int jc_docker_parse_list(const char *json, struct jc_container_list *out, jc_err
 
 /* ---- volumes ---- */
 
-char *jc_docker_volume_body(const char *name, const struct jc_labels *labels, jc_error *err)
+char *jc_docker_volume_body(const char *name, const struct jc_labels *labels, int64_t size,
+			    jc_error *err)
 {
 	struct builder b = { 0 };
 	cleanup_cjson cJSON *root = cJSON_CreateObject();
@@ -389,6 +390,15 @@ char *jc_docker_volume_body(const char *name, const struct jc_labels *labels, jc
 		return jc_error_oom(err), NULL;
 	chk(&b, cJSON_AddStringToObject(root, "Name", name));
 	chk(&b, cJSON_AddStringToObject(root, "Driver", "local"));
+	if (size > 0) {
+		/* the local driver's own option: Podman caps the volume with a
+		 * project quota (XFS), Docker refuses it without a device */
+		char o[32];
+		cJSON *opts = chk(&b, cJSON_AddObjectToObject(root, "DriverOpts"));
+		snprintf(o, sizeof(o), "size=%" PRId64, size);
+		if (opts)
+			chk(&b, cJSON_AddStringToObject(opts, "o", o));
+	}
 	l = chk(&b, cJSON_AddObjectToObject(root, "Labels"));
 	for (size_t i = 0; l && i < n; i++)
 		chk(&b, cJSON_AddStringToObject(l, kv[i].key, kv[i].value));

@@ -29,7 +29,8 @@ int jc_docker_parse_volume(const char *json, struct jc_volume *out, jc_error *er
 /* {"Volumes": [...]} */
 int jc_docker_parse_volume_list(const char *json, struct jc_volume_list *out, jc_error *err);
 /* The body of POST /volumes/create: the labels by jc_labels_build. */
-char *jc_docker_volume_body(const char *name, const struct jc_labels *labels, jc_error *err);
+char *jc_docker_volume_body(const char *name, const struct jc_labels *labels, int64_t size,
+			    jc_error *err);
 
 /* The body of POST /containers/create for a stage container: never started
  * (its command only satisfies create), no network, `volume` read-write at

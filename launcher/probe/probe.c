@@ -715,11 +715,64 @@ static void check_network(const char *network)
 		       n ? names.s : "(none)");
 }
 
+/* [volume] size: fill the job directory up to the cap and 1 MiB past it.
+ * The cap holds when a write fails with ENOSPC or EDQUOT before the file
+ * is larger than the cap; the file is removed either way. */
+#define PAST_CAP (1 << 20)
+
+static void check_volume_size(const char *mp, const char *job, long long cap)
+{
+	char path[PATH_MAX], file[PATH_MAX + 64];
+	static char block[64 * 1024];
+	long long wrote = 0;
+	int fd, e = 0;
+
+	if (cap <= 0) {
+		report(P_VOLUME_SIZE, "kept", "not asked for: [volume] size is 0, no cap");
+		return;
+	}
+	if (join(path, sizeof(path), mp, job) < 0) {
+		report(P_VOLUME_SIZE, "unknown", "path too long");
+		return;
+	}
+	snprintf(file, sizeof(file), "%s/.jobcell-probe-fill.%d", path, (int)getpid());
+	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		report(P_VOLUME_SIZE, "unknown", "create `%s`: %s", file, ename(errno));
+		return;
+	}
+	memset(block, 'c', sizeof(block));
+	while (wrote < cap + PAST_CAP) {
+		ssize_t n = write(fd, block, sizeof(block));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			e = n < 0 ? errno : EIO;
+			break;
+		}
+		wrote += n;
+	}
+	/* a quota may only tell at the flush */
+	if (!e && fsync(fd) < 0)
+		e = errno;
+	close(fd);
+	unlink(file);
+	if ((e == ENOSPC || e == EDQUOT) && wrote <= cap)
+		report(P_VOLUME_SIZE, "kept", "a cap of %lld bytes: writing stopped after %lld: %s",
+		       cap, wrote, ename(e));
+	else if (!e || e == ENOSPC || e == EDQUOT)
+		report(P_VOLUME_SIZE, "broken", "a cap of %lld bytes: wrote %lld into `%s`%s%s",
+		       cap, wrote, path, e ? ", then " : "", e ? ename(e) : "");
+	else
+		report(P_VOLUME_SIZE, "unknown", "a cap of %lld bytes: wrote %lld, then %s", cap,
+		       wrote, ename(e));
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: jobcell-probe --mount-point DIR --job NAME [--sibling NAME] "
 			"[--caps HEX] [--network NAME] [--tmp-size BYTES] [--run-size BYTES] "
-			"[--root-mode OCTAL]\n");
+			"[--root-mode OCTAL] [--volume-size BYTES]\n");
 	return 2;
 }
 
@@ -728,6 +781,7 @@ int main(int argc, char **argv)
 	const char *mp = NULL, *job = NULL, *sibling = NULL, *network = "none";
 	uint64_t caps = 0;
 	long root_mode = -1;
+	long long volume_size = 0;
 	struct wm_site site = { 0 };
 
 	for (int i = 1; i < argc; i++) {
@@ -754,6 +808,11 @@ int main(int argc, char **argv)
 			errno = 0;
 			root_mode = strtol(v, &end, 8);
 			if (errno || *end || !*v || root_mode < 0 || root_mode > 07777)
+				return usage();
+		} else if (strcmp(a, "--volume-size") == 0) {
+			errno = 0;
+			volume_size = strtoll(v, &end, 10);
+			if (errno || *end || !*v || volume_size < 0)
 				return usage();
 		} else if (strcmp(a, "--caps") == 0) {
 			errno = 0;
@@ -784,6 +843,7 @@ int main(int argc, char **argv)
 	site.mount_point = mp;
 	site.job = job;
 	check_writable(&site);
+	check_volume_size(mp, job, volume_size);
 	printf("# end\n");
 	fflush(stdout);
 	return 0;

@@ -26,6 +26,7 @@
 	X(ROOTFS_READONLY, "rootfs-readonly", "the root file system is mounted read-only")         \
 	X(NETWORK, "network", "with network = none, only the loopback interface")                  \
 	X(WRITABLE_MOUNTS, "writable-mounts-sized",                                                \
-	  "every writable mount is the job directory or one the site sized")
+	  "every writable mount is the job directory or one the site sized")                       \
+	X(VOLUME_SIZE, "volume-size-capped", "the job directory takes no more than [volume] size")
 
 #endif

@@ -8,7 +8,7 @@ set -e
 S=ck$$ # site-name prefix: unique per run, so leftovers are attributable
 PROBE=${JOBCELL_PROBE_BIN:-$(dirname "$JOBCELL")/jobcell-probe}
 SV_START=${S}-startup SV_LOCAL=${S}-local # the site volumes this script makes
-NPROMISES=14                              # launcher/probe/promises.h
+NPROMISES=15                              # launcher/probe/promises.h
 
 # ---- helpers ----
 label_filter() { printf '%s' "%7B%22label%22%3A%5B%22${1/=/%3D}%22%5D%7D"; }
@@ -153,6 +153,21 @@ if [ -x "$PROBE" ]; then
 	else
 		not_ok "the probe removes what it managed to create" "$(ls -laR "$fake")"
 	fi
+	# [volume] size: an uncapped directory takes the cap and 1 MiB more
+	(cd "$fake/job" && "$PROBE" --mount-point "$fake" --job job --volume-size 65536) \
+		>"$TMP/probe.out" 2>"$TMP/probe.err"
+	want_host volume-size-capped broken 'a cap of 65536 bytes: wrote 1114112 into'
+	# a 256 KiB tmpfs in a mount namespace of its own (root only) holds the cap
+	if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+		unshare -m sh -c "mount -t tmpfs -o size=256k tmpfs '$fake/job' &&
+			cd '$fake/job' && '$PROBE' --mount-point '$fake' --job job --volume-size 1048576" \
+			>"$TMP/probe.out" 2>"$TMP/probe.err"
+		want_host volume-size-capped kept 'a cap of 1048576 bytes: writing stopped after [0-9]+: ENOSPC'
+	else
+		skip "probe on a capped directory" "needs root and unshare -m"
+	fi
+	if [ -z "$(ls -A "$fake/job")" ]; then ok "the probe removes its fill file"; else
+		not_ok "the probe removes its fill file" "$(ls -la "$fake/job")"; fi
 	"$PROBE" --job x >/dev/null 2>&1 && prc=0 || prc=$?
 	if [ "$prc" = 2 ]; then ok "the probe refuses a bad command line (2)"; else not_ok "the probe refuses a bad command line" "exit $prc"; fi
 else

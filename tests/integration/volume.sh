@@ -51,7 +51,7 @@ left_desc() { printf '%s containers, volumes: %s' "$(count_site "$1")" "$(site_v
 # image unless given
 make_vsite() {
 	local name=$1 kv img=0 sv=0
-	local -a job=() vol=() wsk=()
+	local -a job=() vol=() wsk=() outk=()
 	shift
 	SITES+=("$name")
 	for kv in "$@"; do
@@ -61,6 +61,7 @@ make_vsite() {
 		volume.site_volume=*) sv=1 vol+=("${kv#volume.}") ;;
 		volume.*) vol+=("${kv#volume.}") ;;
 		workspace.*) wsk+=("${kv#workspace.}") ;;
+		output.*) outk+=("${kv#output.}") ;;
 		*) echo "make_vsite: bad key $kv" >&2 && exit 2 ;;
 		esac
 	done
@@ -75,6 +76,8 @@ make_vsite() {
 		for kv in "${vol[@]}"; do printf '%s\n' "${kv/=/ = }"; done
 		printf '[job]\n'
 		for kv in "${job[@]}"; do printf '%s\n' "${kv/=/ = }"; done
+		printf '[output]\n'
+		for kv in ${outk[@]+"${outk[@]}"}; do printf '%s\n' "${kv/=/ = }"; done
 	} >"$TMP/$name.ini"
 }
 
@@ -483,6 +486,69 @@ else
 fi
 expect_line "a member beneath a planted symlink is refused with a warning" "$ERR" '^jobcell: warning: output: refused `(\./)?d/file`'
 if nothing_left "${S}host"; then ok "hostile runs left nothing"; else not_ok "hostile runs left nothing" "$(left_desc "${S}host")"; fi
+
+# ---- bounded outputs: [output] limits end the fetch; the job's status stands ----
+make_vsite "${S}lim" output.max_bytes=1m output.max_members=50
+# 256 MiB of zeros: holes on the host, but read all the same
+jc -c "$TMP/${S}lim.ini" --json run zeros --output limz -- \
+	sh -c 'head -c 1048 /dev/zero | tr "\0" a > first.txt; head -c 268435456 /dev/zero > zeros.img; exit 4'
+expect_rc "max_bytes: a job writing 256 MiB of zeros ends in 125" 125
+expect_line "max_bytes: one error names the limit and its value" "$ERR" \
+	'^jobcell: error: output of job `zeros` into `limz`: more than 1048576 bytes \(\[output\] max_bytes\)$'
+expect_line "max_bytes: the job's status is still reported on stderr" "$ERR" '^jobcell: job `zeros` exited with status 4$'
+expect_line "max_bytes: and in the --json record, beside the error" "$OUT" \
+	'"exit_code":125,"job_status":4,.*"error":\{"kind":"input","message":"output of job `zeros`.*max_bytes.*"errno":"EFBIG"'
+lim_bytes=$(find limz -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+lim_disk=$(du -sk limz 2>/dev/null | cut -f1)
+if [ "$lim_bytes" = 0 ] && [ -d limz ] && [ -z "$(ls -A limz)" ] && [ "${lim_disk:-0}" -le 8 ]; then
+	ok "max_bytes: what the cut output wrote is removed again, limz stays empty"
+else
+	not_ok "max_bytes: what the cut output wrote is removed again" "$lim_bytes bytes, ${lim_disk} KiB" "$(ls -la limz)"
+fi
+if nothing_left "${S}lim"; then ok "max_bytes: container and volume removed"; else not_ok "max_bytes: nothing left" "$(left_desc "${S}lim")"; fi
+
+jc -c "$TMP/${S}lim.ini" run many --output limm -- sh -c 'i=0; while [ $i -lt 400 ]; do : > f$i; i=$((i + 1)); done'
+expect_rc "max_members: a job writing 400 empty files ends in 125" 125
+expect_line "max_members: one error names the limit" "$ERR" \
+	'^jobcell: error: output of job `many` into `limm`: more than 50 members \(\[output\] max_members\)$'
+expect_line "max_members: the job's status is still reported" "$ERR" '^jobcell: job `many` exited with status 0$'
+lim_n=$(find limm -mindepth 1 2>/dev/null | wc -l)
+if [ -d limm ] && [ "$lim_n" = 0 ]; then ok "max_members: the entries it wrote are removed again"; else not_ok "max_members: the entries it wrote are removed again" "$lim_n left"; fi
+if nothing_left "${S}lim"; then ok "max_members: container and volume removed"; else not_ok "max_members: nothing left" "$(left_desc "${S}lim")"; fi
+
+jc -c "$TMP/${S}lim.ini" volume create
+lim_vol=$OUT
+head -c 2097152 /dev/urandom >limbig.dat
+jc -c "$TMP/${S}lim.ini" volume put "$lim_vol" limbig.dat
+jc -c "$TMP/${S}lim.ini" volume get "$lim_vol" --to limg
+expect_refusal "volume get: max_bytes ends the fetch with one error" 125 \
+	"^jobcell: error: volume get \`$lim_vol\` into \`limg\`: more than 1048576 bytes"
+if [ -z "$(ls -A limg 2>/dev/null)" ]; then ok "volume get: the cut output is removed again"; else not_ok "volume get: the cut output is removed again" "$(ls -la limg)"; fi
+if [ "$(count_site "${S}lim")" = 0 ]; then ok "volume get: the transfer container is removed after the limit"; else
+	not_ok "volume get: the transfer container is removed" "$(left_desc "${S}lim")"; fi
+jc -c "$TMP/${S}lim.ini" volume rm "$lim_vol"
+
+# ---- bounded volumes: [volume] size, and check's row ----
+make_vsite "${S}cap" volume.size=4m
+jc -c "$TMP/${S}cap.ini" run cap -- sh -c 'head -c 8388608 /dev/zero | tr "\0" c > fill; echo rc=$?'
+if [ "$RC" = 125 ]; then
+	# Docker 20.10: the local driver wants a device for o=; Podman 4.3:
+	# o=size= needs an XFS project quota on its volume directory
+	expect_line "[volume] size: the engine refuses a cap it cannot hold, at volume creation" "$ERR" \
+		'^jobcell: error: .*create volume `[^`]*`: engine said [0-9]+: .*(missing required option|Project Quota|size)'
+	if nothing_left "${S}cap"; then ok "[volume] size refused: nothing left"; else not_ok "[volume] size refused: nothing left" "$(left_desc "${S}cap")"; fi
+	jc -c "$TMP/${S}cap.ini" check
+	if [ "$RC" = 125 ] && printf '%s\n' "$ERR" | grep -q 'create volume'; then
+		ok "[volume] size refused: check fails with the engine's reason (exit 125)"
+	else
+		not_ok "[volume] size refused: check fails with the engine's reason" "exit $RC" "$OUT" "$ERR"
+	fi
+else
+	expect_line "[volume] size: the job cannot write past the cap" "$OUT" '^rc=[1-9]'
+	jc -c "$TMP/${S}cap.ini" check
+	expect_line "[volume] size: check reports the cap held" "$OUT" '^volume-size-capped +kept +a cap of 4194304 bytes'
+fi
+if nothing_left "${S}cap"; then ok "[volume] size: nothing left after check"; else not_ok "[volume] size: nothing left after check" "$(left_desc "${S}cap")"; fi
 
 # ---- names: volumes made at once for one tenant and run stay distinct ----
 make_vsite "${S}par"
