@@ -11,11 +11,6 @@ SV_START=${S}-startup SV_LOCAL=${S}-local # the site volumes this script makes
 NPROMISES=15                              # launcher/probe/promises.h
 
 # ---- helpers ----
-label_filter() { printf '%s' "%7B%22label%22%3A%5B%22${1/=/%3D}%22%5D%7D"; }
-vols_by_label() {
-	engine_get "/volumes?filters=$(label_filter "$1")" 2>/dev/null |
-		grep -o '"Name":"[^"]*"' | cut -d'"' -f4 | sort -u
-}
 count_vols() { vols_by_label "jobcell.site=$1" | wc -l; }
 
 # set_key FILE SECTION KEY=VALUE: add a key at the top of [SECTION]
@@ -64,27 +59,6 @@ expect_clean() { # NAME SITE
 	fi
 }
 
-ck_cleanup() {
-	set +e
-	local site id v
-	if engine_up; then
-		for site in "${SITES[@]}"; do
-			for v in $(vols_by_label "jobcell.site=$site"); do
-				printf 'cleanup: removing volume %s left by site %s\n' "$v" "$site"
-				engine_req DELETE "/volumes/$v?force=1" >/dev/null 2>&1
-			done
-		done
-		for id in $(engine_get "/containers/json?all=1&filters=$(label_filter "jobcell-test.run=$S")" 2>/dev/null |
-			grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
-			engine_req DELETE "/containers/$id?force=1" >/dev/null 2>&1
-		done
-		for v in $(vols_by_label "jobcell-test.run=$S"); do
-			engine_req DELETE "/volumes/$v?force=1" >/dev/null 2>&1
-		done
-	fi
-	cleanup_all
-}
-trap ck_cleanup EXIT
 
 # ---- the linter: every problem with file:line, then 125 ----
 printf '[site]\nname = %slint\n[job]\nnope = 1\nstop_grace = 10 parsecs\n[wat]\n' "$S" >"$TMP/lint.ini"

@@ -10,14 +10,7 @@
 set -e
 S=gc$$ # site-name prefix: unique per run, so leftovers are attributable
 SV_START=${S}-startup SV_LOCAL=${S}-local
-BGPIDS=()
 
-label_filter() { printf '%s' "%7B%22label%22%3A%5B%22${1/=/%3D}%22%5D%7D"; }
-vols_by_label() {
-	engine_get "/volumes?filters=$(label_filter "$1")" 2>/dev/null |
-		grep -o '"Name":"[^"]*"' | cut -d'"' -f4 | sort -u
-}
-site_vols() { vols_by_label "jobcell.site=$1"; }
 http_code() {
 	curl -sS -o /dev/null -w '%{http_code}' --max-time 20 --unix-socket "$SOCK" -X "$1" \
 		"http://localhost$2" 2>/dev/null || true
@@ -63,28 +56,6 @@ ns_run() { # SITE JOB CMD...
 	NSWRAP=$u
 }
 
-gc_cleanup() {
-	set +e
-	local pid site id v
-	for pid in "${BGPIDS[@]}"; do kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-	if engine_up; then
-		for site in "${SITES[@]}"; do
-			for id in $(site_ids "$site"); do
-				printf 'cleanup: removing container %s left by site %s\n' "$id" "$site"
-				engine_req DELETE "/containers/$id?force=1" >/dev/null 2>&1
-			done
-			for v in $(site_vols "$site"); do
-				printf 'cleanup: removing volume %s left by site %s\n' "$v" "$site"
-				engine_req DELETE "/volumes/$v?force=1" >/dev/null 2>&1
-			done
-		done
-		for v in $(vols_by_label "jobcell-test.run=$S"); do
-			engine_req DELETE "/volumes/$v?force=1" >/dev/null 2>&1
-		done
-	fi
-	cleanup_all
-}
-trap gc_cleanup EXIT
 
 # make_gsite NAME [section.key=value]...: a volume-mode site at $TMP/NAME.ini
 make_gsite() {

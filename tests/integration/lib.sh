@@ -10,15 +10,41 @@ SITES=()
 TMP=$(mktemp -d /tmp/jobcell-it.XXXXXX)
 trap 'cleanup_all' EXIT
 
+BGPIDS=() # background jobcells a script started: killed first
+
 cleanup_all() {
-	# whatever a failed test left: remove it, then say so
-	local site id
-	for site in "${SITES[@]}"; do
-		for id in $(site_ids "$site"); do
-			printf 'cleanup: removing container %s left by site %s\n' "$id" "$site"
-			engine_req DELETE "/containers/$id?force=1" >/dev/null 2>&1
+	# whatever a failed test left: remove it, then say so.  Containers
+	# first (a volume in use cannot go); what a script made by hand carries
+	# the label jobcell-test.run=$S.
+	local pid site id v
+	set +e
+	for pid in "${BGPIDS[@]}"; do kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+	if engine_up; then
+		for site in "${SITES[@]}"; do
+			for id in $(site_ids "$site"); do
+				printf 'cleanup: removing container %s left by site %s\n' "$id" "$site"
+				engine_req DELETE "/containers/$id?force=1" >/dev/null 2>&1
+			done
 		done
-	done
+		if [ -n "${S:-}" ]; then
+			for id in $(engine_get "/containers/json?all=1&filters=$(label_filter "jobcell-test.run=$S")" |
+				grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
+				engine_req DELETE "/containers/$id?force=1" >/dev/null 2>&1
+			done
+		fi
+		for site in "${SITES[@]}"; do
+			for v in $(site_vols "$site"); do
+				printf 'cleanup: removing volume %s left by site %s\n' "$v" "$site"
+				engine_req DELETE "/volumes/$v?force=1" >/dev/null 2>&1
+			done
+		done
+		if [ -n "${S:-}" ]; then
+			for v in $(vols_by_label "jobcell-test.run=$S"); do
+				engine_req DELETE "/volumes/$v?force=1" >/dev/null 2>&1
+			done
+		fi
+	fi
+	cd /
 	rm -rf "$TMP"
 }
 
@@ -73,6 +99,16 @@ site_ids() {
 		grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4
 }
 count_site() { site_ids "$1" | wc -l; }
+# url-encoded {"label":["K=V"]}, for the engine's list filters: one label
+# only -- Podman 4.3 ORs several label filters on /volumes where Docker ANDs
+# them
+label_filter() { printf '%s' "%7B%22label%22%3A%5B%22${1/=/%3D}%22%5D%7D"; }
+# Volumes labelled K=V, and a site's.
+vols_by_label() {
+	engine_get "/volumes?filters=$(label_filter "$1")" 2>/dev/null |
+		grep -o '"Name":"[^"]*"' | cut -d'"' -f4 | sort -u
+}
+site_vols() { vols_by_label "jobcell.site=$1"; }
 
 # make_site NAME [key=value...]: a workspace with startup/ and local/ and a
 # site file at $TMP/NAME.ini; extra keys go to [job], and the lines of
@@ -95,13 +131,14 @@ make_site() {
 	} >"$TMP/$name.ini"
 }
 
-# Run jobcell; sets OUT, ERR, RC.
+# Run jobcell; sets OUT, ERR, RC, and REC: what it wrote on descriptor 3
+# (--status-fd 3).
 jc() {
 	set +e
-	"$JOBCELL" "$@" >"$TMP/out" 2>"$TMP/err"
+	"$JOBCELL" "$@" >"$TMP/out" 2>"$TMP/err" 3>"$TMP/rec"
 	RC=$?
 	set -e
-	OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err")
+	OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err"); REC=$(cat "$TMP/rec")
 }
 
 expect_rc() { # name want

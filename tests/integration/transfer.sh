@@ -13,7 +13,6 @@ set -e
 S=xt$$ # site-name prefix: unique per run, so leftovers are attributable
 SITE=${S}x
 SV_START=${S}-startup SV_LOCAL=${S}-local
-BGPIDS=()
 XFER=$TMP/xfer # transfer_dir is empty: --input, --output and --to are beneath the cwd
 mkdir -p "$XFER"
 cd "$XFER"
@@ -22,35 +21,10 @@ BIG_IN=2G      # a sparse file on the host, sent as that many bytes
 # seeks over (sparse) and so would not show in /proc/PID/io
 BIG_OUT_MB=1536
 
-# url-encoded {"label":["K=V"]}
-label_filter() { printf '%s' "%7B%22label%22%3A%5B%22${1/=/%3D}%22%5D%7D"; }
-site_vols() {
-	engine_get "/volumes?filters=$(label_filter "jobcell.site=$1")" 2>/dev/null |
-		grep -o '"Name":"[^"]*"' | cut -d'"' -f4 | sort -u
-}
 nothing_left() { [ "$(count_site "$1")" = 0 ] && [ -z "$(site_vols "$1")" ]; }
 left_desc() { printf '%s containers, volumes: %s' "$(count_site "$1")" "$(site_vols "$1" | tr '\n' ' ')"; }
 vol_keep() { engine_get "/volumes/$1" 2>/dev/null | grep -q '"jobcell.keep":"true"'; }
 
-xt_cleanup() {
-	set +e
-	local pid id v
-	for pid in "${BGPIDS[@]}"; do kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-	if engine_up; then
-		for id in $(site_ids "$SITE"); do
-			printf 'cleanup: removing container %s left by site %s\n' "$id" "$SITE"
-			engine_req DELETE "/containers/$id?force=1" >/dev/null 2>&1
-		done
-		for v in $(site_vols "$SITE"); do
-			printf 'cleanup: removing volume %s left by site %s\n' "$v" "$SITE"
-			engine_req DELETE "/volumes/$v?force=1" >/dev/null 2>&1
-		done
-		for v in "$SV_START" "$SV_LOCAL"; do engine_req DELETE "/volumes/$v" >/dev/null 2>&1; done
-	fi
-	cd /
-	cleanup_all
-}
-trap xt_cleanup EXIT
 
 if ! engine_up; then
 	skip "real engine" "no engine answers on $SOCK (run contrib/bootstrap.sh)"
@@ -168,16 +142,17 @@ if nothing_left "$SITE"; then ok "after the parent's death: the container and th
 
 # ---- --output: SIGINT while 1.5 GiB come back; the volume is kept (for
 # volume get below), the job's own status is reported ----
-"$JOBCELL" -c "$C" --json run jout --keep --output got.out -- \
-	sh -c "dd if=/dev/zero bs=1M count=$BIG_OUT_MB 2>/dev/null | tr '\\0' x >big" >"$TMP/jout.out" 2>"$TMP/jout.err" &
+"$JOBCELL" -c "$C" --status-fd 3 run jout --keep --output got.out -- \
+	sh -c "dd if=/dev/zero bs=1M count=$BIG_OUT_MB 2>/dev/null | tr '\\0' x >big" >"$TMP/jout.out" 2>"$TMP/jout.err" 3>"$TMP/jout.rec" &
 pid=$!
 BGPIDS+=("$pid")
 halt "SIGINT during --output ends the run" "$pid" INT wchar "$TMP/jout.err" \
-	"job \`jobcell-$SITE-jout\` exited 0: read files from container \`jobcell-$SITE-jout\`: interrupted by SIGINT"
-if grep -q '"exit_code":125' "$TMP/jout.out" && grep -q '"job_status":0' "$TMP/jout.out"; then
+	"output of job \`jout\` into \`got.out\`: read files from container \`jobcell-$SITE-jout\`: interrupted by SIGINT"
+if grep -q '"exit_code":125' "$TMP/jout.rec" && grep -q '"job_status":0' "$TMP/jout.rec" &&
+	grep -q '^jobcell: job `jout` exited with status 0$' "$TMP/jout.err"; then
 	ok "the --json record of the cut fetch has exit_code 125 and the job's status 0"
 else
-	not_ok "the --json record of the cut fetch has the job's status" "$(cat "$TMP/jout.out")"
+	not_ok "the --json record of the cut fetch has the job's status" "$(cat "$TMP/jout.rec")" "$(cat "$TMP/jout.err")"
 fi
 KEPT=$(site_vols "$SITE")
 if [ "$(count_site "$SITE")" = 0 ] && [ "$(printf '%s\n' "$KEPT" | grep -c .)" = 1 ] && vol_keep "$KEPT"; then

@@ -7,7 +7,6 @@
 set -e
 S=vt$$ # site-name prefix: unique per run, so leftovers are attributable
 SV_START=${S}-startup SV_LOCAL=${S}-local # the site volumes this script makes
-BGPIDS=()                                 # background jobcells this script started
 # --input, --output and --to are relative to jobcell's current directory
 # (an empty [volume] transfer_dir): every jobcell here runs from XFER
 XFER=$TMP/xfer
@@ -21,14 +20,6 @@ http_code() { # METHOD PATH: the status code alone
 	curl -sS -o /dev/null -w '%{http_code}' --max-time 20 --unix-socket "$SOCK" -X "$1" \
 		"http://localhost$2" 2>/dev/null || true
 }
-# url-encoded {"label":["K=V"]}: one label only -- Podman 4.3 ORs several
-# label filters on /volumes where Docker ANDs them
-label_filter() { printf '%s' "%7B%22label%22%3A%5B%22${1/=/%3D}%22%5D%7D"; }
-vols_by_label() {
-	engine_get "/volumes?filters=$(label_filter "$1")" 2>/dev/null |
-		grep -o '"Name":"[^"]*"' | cut -d'"' -f4 | sort -u
-}
-site_vols() { vols_by_label "jobcell.site=$1"; }
 count_vols() { site_vols "$1" | wc -l; }
 vol_exists() { [ "$(http_code GET "/volumes/$1")" = 200 ]; }
 ctr_exists() { [ "$(http_code GET "/containers/$1/json")" = 200 ]; }
@@ -95,36 +86,6 @@ dead_supervisor() {
 		"$(stat -L -c %i /proc/self/ns/pid)" "$pid"
 }
 
-vt_cleanup() {
-	set +e
-	local pid site id v
-	for pid in "${BGPIDS[@]}"; do kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-	if engine_up; then
-		for site in "${SITES[@]}"; do
-			for id in $(site_ids "$site"); do
-				printf 'cleanup: removing container %s left by site %s\n' "$id" "$site"
-				engine_req DELETE "/containers/$id?force=1" >/dev/null 2>&1
-			done
-		done
-		for id in $(engine_get "/containers/json?all=1&filters=$(label_filter "jobcell-test.run=$S")" 2>/dev/null |
-			grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
-			engine_req DELETE "/containers/$id?force=1" >/dev/null 2>&1
-		done
-		for site in "${SITES[@]}"; do
-			for v in $(site_vols "$site"); do
-				printf 'cleanup: removing volume %s left by site %s\n' "$v" "$site"
-				engine_req DELETE "/volumes/$v?force=1" >/dev/null 2>&1
-			done
-		done
-		# the site volumes and the hand-made ones
-		for v in $(vols_by_label "jobcell-test.run=$S"); do
-			engine_req DELETE "/volumes/$v?force=1" >/dev/null 2>&1
-		done
-	fi
-	cd /
-	cleanup_all
-}
-trap vt_cleanup EXIT
 
 # ---- refusals that need no engine: one error line, status 125 ----
 make_vsite "${S}ref" job.user=0:0
@@ -490,13 +451,13 @@ if nothing_left "${S}host"; then ok "hostile runs left nothing"; else not_ok "ho
 # ---- bounded outputs: [output] limits end the fetch; the job's status stands ----
 make_vsite "${S}lim" output.max_bytes=1m output.max_members=50
 # 256 MiB of zeros: holes on the host, but read all the same
-jc -c "$TMP/${S}lim.ini" --json run zeros --output limz -- \
+jc -c "$TMP/${S}lim.ini" --status-fd 3 run zeros --output limz -- \
 	sh -c 'head -c 1048 /dev/zero | tr "\0" a > first.txt; head -c 268435456 /dev/zero > zeros.img; exit 4'
 expect_rc "max_bytes: a job writing 256 MiB of zeros ends in 125" 125
 expect_line "max_bytes: one error names the limit and its value" "$ERR" \
 	'^jobcell: error: output of job `zeros` into `limz`: more than 1048576 bytes \(\[output\] max_bytes\)$'
 expect_line "max_bytes: the job's status is still reported on stderr" "$ERR" '^jobcell: job `zeros` exited with status 4$'
-expect_line "max_bytes: and in the --json record, beside the error" "$OUT" \
+expect_line "max_bytes: and in the --json record, beside the error" "$REC" \
 	'"exit_code":125,"job_status":4,.*"error":\{"kind":"input","message":"output of job `zeros`.*max_bytes.*"errno":"EFBIG"'
 lim_bytes=$(find limz -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
 lim_disk=$(du -sk limz 2>/dev/null | cut -f1)

@@ -818,12 +818,44 @@ set_deadline() {
 	done
 }
 
+# read_past PID BYTES: true once jobcell PID has read BYTES (rchar of
+# /proc/PID/io: its input among it), the transfer under way; 60 s at most
+read_past() {
+	local i v
+	for ((i = 0; i < 600; i++)); do
+		v=$(awk '$1 == "rchar:" { print $2 }' "/proc/$1/io" 2>/dev/null) || return 1
+		[ -n "$v" ] || return 1
+		[ "$v" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# xfer_halt INI JOB SIG: a volume-mode run whose --input is 1 GiB, sent SIG
+# once 64 MiB are read.  Echoes "STATUS SECONDS" (seconds from the signal to
+# the exit), or "never" when the transfer did not get under way.
+xfer_halt() {
+	local ini=$1 job=$2 sig=$3 pid rc=0 t0
+	"$JOBCELL" -c "$ini" run "$job" --input big.in -- true >"$TMP/$job.out" 2>&1 &
+	pid=$!
+	if ! read_past "$pid" $((64 << 20)); then
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		echo never
+		return
+	fi
+	t0=$(now)
+	kill "-$sig" "$pid"
+	wait "$pid" 2>/dev/null || rc=$?
+	echo "$rc $(since "$t0")"
+}
+
 gc_engine() { # ENGINE
-	local eng=$1 SOCK site i ini n=0 want latest=0 d t0
+	local eng=$1 SOCK site i ini n=0 want latest=0 d t0 sig rc secs
 	[ "$eng" = docker ] && SOCK=$DOCKER_SOCK || SOCK=$PODMAN_SOCK
 	t0=$(now)
 	say ""
-	say "== gc alone ($eng, $SOCK): $GC_JOBS runs killed in pid namespaces of their own, and $GC_JOBS starts"
+	say "== gc alone ($eng, $SOCK): $GC_JOBS runs killed in pid namespaces of their own, $GC_JOBS starts, 4 transfers interrupted"
 	if ! unshare --pid --fork --mount-proc true 2>/dev/null; then
 		bad "gc ($eng): cannot make a pid namespace (unshare --pid --fork --mount-proc)"
 		return 0
@@ -852,7 +884,7 @@ gc_engine() { # ENGINE
 	purge_site "$SOCK" "$site" >/dev/null
 	# b. a deadline seconds away: gc alone, past it
 	site=${STAMP}e${eng:0:1} n=0
-	make_sites "$site" "$SOCK" "$LOAD_ETO"
+	make_sites "$site" "$SOCK" 5 # twice the engine timeout is in the deadline
 	set_deadline "$site" 3s
 	for ((i = 0; i < GC_JOBS; i++)); do
 		if ((i % 2)); then ini=$TMP/$site.vol.ini; else ini=$TMP/$site.bind.ini; fi
@@ -873,6 +905,31 @@ gc_engine() { # ENGINE
 	[ "$GC_KEPT" = 0 ] || bad "gc ($eng) deadlines: gc kept $(grep '^kept' <<<"$GC_OUT" | head -3)"
 	[ "$(n_ctrs "$site")" = 0 ] && [ "$(n_vols "$site")" = 0 ] ||
 		bad "gc ($eng) deadlines: after gc $(n_ctrs "$site") containers and $(n_vols "$site") volumes are left"
+	purge_site "$SOCK" "$site" >/dev/null
+	# c. transfers interrupted: a signal ends an --input transfer within a
+	# second and takes back what was made; a SIGKILL leaves it to gc
+	site=${STAMP}x${eng:0:1}
+	make_sites "$site" "$SOCK" "$LOAD_ETO"
+	truncate -s 1G "$TMP/$site/xfer/big.in"
+	for sig in TERM INT HUP KILL; do
+		read -r rc secs <<<"$(xfer_halt "$TMP/$site.vol.ini" "x$sig" "$sig")"
+		say "  transfer: SIG$sig during a 1 GiB --input: exit $rc after ${secs:-?}s;" \
+			"left $(n_ctrs "$site") containers, $(n_vols "$site") volumes"
+		case $sig:$rc in
+		KILL:137) ;;
+		KILL:*) bad "gc ($eng) transfer: SIGKILL: exit $rc, want 137" ;;
+		*:125)
+			awk -v s="$secs" 'BEGIN { exit !(s <= 5) }' ||
+				bad "gc ($eng) transfer: SIG$sig: ended ${secs}s after the signal, want <= 5"
+			[ "$(n_ctrs "$site")" = 0 ] && [ "$(n_vols "$site")" = 0 ] ||
+				bad "gc ($eng) transfer: SIG$sig left something: $(cat "$TMP/x$sig.out")" ;;
+		*) bad "gc ($eng) transfer: SIG$sig: exit $rc, want 125: $(cat "$TMP/x$sig.out")" ;;
+		esac
+	done
+	gc_counts "$site" "$TMP/$site.vol.ini" "transfers"
+	[ "$(n_ctrs "$site")" = 0 ] && [ "$(n_vols "$site")" = 0 ] ||
+		bad "gc ($eng) transfers: after gc $(n_ctrs "$site") containers and $(n_vols "$site") volumes are left"
+	rm -f "$TMP/$site/xfer/big.in"
 	purge_site "$SOCK" "$site" >/dev/null
 	say "gc alone ($eng): $(since "$t0")s"
 }
