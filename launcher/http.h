@@ -29,10 +29,11 @@ int64_t jc_http_timeout(const struct jc_http *h);
 char *jc_http_escape(const char *s);
 
 /* One response header to keep: `name` with its colon ("api-version:"),
- * case-insensitive; a value too long for `value` is kept as "?". */
+ * case-insensitive; a value too long for `value` is kept as "?".  Room for
+ * the archive endpoint's base64 stat of a path of ours. */
 struct jc_http_header {
 	const char *name;
-	char value[32];
+	char value[2048];
 };
 
 /* A call on the reused connection; `path` is everything after the host.
