@@ -114,6 +114,7 @@ struct fake_engine {
 	size_t ntars, cap_tars;
 	char **map_from, **map_to; /* fake_engine_map_path */
 	size_t nmaps;
+	bool file_binds_fail; /* fake_engine_file_binds_fail */
 	unsigned long exit_seq;
 	bool lose_answer; /* FAKE_FAULT_LOST: queue() sends a dropped answer */
 	uint64_t id_seed;
@@ -1788,7 +1789,7 @@ static const char *beneath(const char *path, const char *dir)
  * the longest target first, then through fake_engine_map_path; false when
  * no bind holds it. */
 static bool bind_host_path(struct fake_engine *fe, const struct container *c, const char *path,
-			   char *out, size_t cap)
+			   char *out, size_t cap, char *src_out, size_t src_cap)
 {
 	const cJSON *hc = cJSON_GetObjectItemCaseSensitive(c->body, "HostConfig");
 	const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(hc, "Mounts");
@@ -1831,6 +1832,7 @@ static bool bind_host_path(struct fake_engine *fe, const struct container *c, co
 		}
 	}
 	snprintf(out, cap, "%s%s", src, rest);
+	snprintf(src_out, src_cap, "%s", src);
 	return true;
 }
 
@@ -1867,11 +1869,16 @@ static enum MHD_Result h_archive(struct fake_engine *fe, struct MHD_Connection *
 			return reply_error(fe, conn, 500, "out of memory");
 		return reply_empty(fe, conn, 200);
 	}
-	char host[2048];
+	char host[2048], src[1024];
 	struct stat st;
-	if (head && bind_host_path(fe, c, path, host, sizeof(host))) {
+	if (head && bind_host_path(fe, c, path, host, sizeof(host), src, sizeof(src))) {
 		/* a bind mount: what the engine's host has at the source, as
 		 * Docker and Podman resolve it for a created container */
+		if (fe->file_binds_fail && stat(src, &st) == 0 && !S_ISDIR(st.st_mode))
+			return reply_error(fe, conn, 500,
+					   "error in copier subprocess: changing to intended-new-root "
+					   "directory \"%s\": chdir %s: not a directory",
+					   src, src);
 		if (lstat(host, &st) < 0)
 			return reply_error(fe, conn, 404, "Could not find the file %s in container %s",
 					   path, ref);
@@ -2535,6 +2542,13 @@ void fake_engine_volume_collide(struct fake_engine *fe, int times)
 {
 	pthread_mutex_lock(&fe->lock);
 	fe->collide = times;
+	pthread_mutex_unlock(&fe->lock);
+}
+
+void fake_engine_file_binds_fail(struct fake_engine *fe, bool fail)
+{
+	pthread_mutex_lock(&fe->lock);
+	fe->file_binds_fail = fail;
 	pthread_mutex_unlock(&fe->lock);
 }
 

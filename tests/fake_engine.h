@@ -144,6 +144,9 @@ void fake_engine_set_archive(struct fake_engine *fe, const char *path, const voi
  * beneath it) at `to`: a bind source the engine resolves elsewhere than
  * jobcell checked it. */
 void fake_engine_map_path(struct fake_engine *fe, const char *from, const char *to);
+/* With `fail`, that HEAD beneath a bind of a single file answers 500, as
+ * Podman 4.3 does ("error in copier subprocess: ... not a directory"). */
+void fake_engine_file_binds_fail(struct fake_engine *fe, bool fail);
 /* The last PUT body to `path` of container `container_ref` (found as for
  * fake_engine_volume_subpath), its size in *len; NULL (and *len 0) when none.
  * Valid until the next PUT to the same container and path, or stop. */

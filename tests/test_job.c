@@ -400,6 +400,77 @@ static void test_mount_proof_engine_error(void **state)
 	assert_no_proof_file(f->dir);
 }
 
+/* A bind of a single file that the engine cannot stat (Podman 4.3): in
+ * bind mode without host_path the gate compares it at start, so it passes;
+ * in volume mode nothing else would, so it is refused.  Volume mode proves
+ * its [mounts] directories as bind mode does. */
+static void test_mount_proof_file_bind_and_volume_mode(void **state)
+{
+	struct fx *f = *state;
+	struct jc_job_outcome out = { 0 };
+	jc_error err = { 0 };
+	jc_job *j = NULL;
+	char from[256], to[256];
+	FILE *o;
+
+	open_proof_site(f);
+	fake_engine_file_binds_fail(f->fe, true);
+	assert_int_equal(jc_job_new(f->site, "j", &j, &err), 0);
+	assert_int_equal(jc_job_add_arg(j, "true", &err), 0);
+	if (jc_job_run(j, &out, &err) < 0)
+		fail_msg("jc_job_run: %s", err.msg);
+	assert_int_equal(out.exit_status, 0);
+	jc_job_free(j);
+	jc_site_close(f->site);
+	f->site = NULL;
+
+	/* volume mode, the same [mounts] */
+	fake_engine_add_volume(f->fe, "s_startup", NULL);
+	fake_engine_add_volume(f->fe, "s_local", NULL);
+	assert_non_null(o = fopen(f->ini, "w"));
+	fprintf(o,
+		"[engine]\nendpoint = %s\ntimeout = 3s\n[site]\nname = s\n[workspace]\n"
+		"mode = volume\n[volume]\nstartup_volume = s_startup\nlocal_volume = s_local\n"
+		"[job]\nimage = img\nuser = 1000:1000\nstop_grace = 1s\ntimeout = 1h\n"
+		"data_prefixes = %s/data\n[mounts]\ndd = %s/data/dd\nff = %s/data/ff\n",
+		f->ep, f->dir, f->dir, f->dir);
+	fclose(o);
+	if (jc_site_open(f->dir, f->ini, NULL, &f->site, &err) < 0)
+		fail_msg("jc_site_open: %s", err.msg);
+	fake_engine_reset_requests(f->fe);
+	assert_int_equal(jc_job_new(f->site, "v", &j, &err), 0);
+	assert_int_equal(jc_job_add_arg(j, "true", &err), 0);
+	assert_int_equal(jc_job_run(j, &out, &err), -1);
+	expect_error(&err, JC_ERR_ENGINE, EIO,
+		     "data mount `ff` of job `v`: mount proof: stat `/data/ff` in container "
+		     "`jobcell-s-v`: engine said 500");
+	jc_error_clear(&err);
+	jc_job_free(j);
+	assert_int_equal(starts(f), 0);
+	/* the directory was proven by its file first */
+	assert_int_equal(fake_engine_count(f->fe, "HEAD", "/containers/jobcell-s-v/archive"), 2);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	assert_int_equal(fake_engine_volume_count(f->fe), 2);
+
+	/* a directory the engine sees elsewhere */
+	fake_engine_file_binds_fail(f->fe, false);
+	snprintf(from, sizeof(from), "%s/data/dd", f->dir);
+	snprintf(to, sizeof(to), "%s/empty", f->dir);
+	fake_engine_map_path(f->fe, from, to);
+	assert_int_equal(jc_job_new(f->site, "w", &j, &err), 0);
+	assert_int_equal(jc_job_add_arg(j, "true", &err), 0);
+	assert_int_equal(jc_job_run(j, &out, &err), -1);
+	expect_error(&err, JC_ERR_WORKSPACE, EXDEV,
+		     "data mount `dd` of job `w`: the engine did not mount the directory jobcell "
+		     "checked (no proof file at /data/dd;");
+	jc_error_clear(&err);
+	jc_job_free(j);
+	assert_int_equal(starts(f), 0);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	assert_int_equal(fake_engine_volume_count(f->fe), 2);
+	assert_no_proof_file(f->dir);
+}
+
 /* A site is a file or a name, never both; a missing one says which. */
 static void test_site_refusals(void **state)
 {
@@ -621,6 +692,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mount_proof_present, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mount_proof_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mount_proof_engine_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mount_proof_file_bind_and_volume_mode, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_site_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_root_refused_without_allow_root, setup,
 						teardown),
