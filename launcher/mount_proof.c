@@ -133,6 +133,12 @@ static int by_stat(struct jc_backend *b, const char *container, const char *job,
 			jc_error_clear(err);
 			return 0;
 		}
+		if (S_ISREG(before->st_mode))
+			return jc_error_wrap(err,
+					     "%s `%s` of job `%s`: mount proof of a single file (an "
+					     "engine that cannot show one, as Podman 4.3, needs its "
+					     "directory mounted)",
+					     m->kind, m->name, job);
 		return jc_error_wrap(err, "%s `%s` of job `%s`: mount proof", m->kind, m->name, job);
 	}
 	if (fstat(m->fd, &after) < 0)

@@ -37,7 +37,7 @@ struct jc_proof_mount {
  * Errors: "KIND `NAME` of job `JOB`: the engine did not mount the directory
  * jobcell checked (...; HINT)" (JC_ERR_WORKSPACE, EXDEV); the engine's own
  * failure wrapped with "KIND `NAME` of job `JOB`: mount proof" (its kind
- * kept); a proof file jobcell could not make or remove (JC_ERR_SYSTEM). */
+ * kept; for a regular file, saying that its directory can be mounted); a proof file jobcell could not make or remove (JC_ERR_SYSTEM). */
 int jc_mount_prove(struct jc_backend *b, const char *container, const char *job,
 		   const struct jc_proof_mount *m, size_t n, jc_error *err);
 
