@@ -46,6 +46,12 @@ void jc_image_free(struct jc_image *im)
 	memset(im, 0, sizeof(*im));
 }
 
+void jc_path_stat_free(struct jc_path_stat *s)
+{
+	free(s->name);
+	s->name = NULL;
+}
+
 void jc_volume_free(struct jc_volume *v)
 {
 	free(v->name);

@@ -59,6 +59,17 @@ struct jc_volume_list {
 };
 void jc_volume_list_free(struct jc_volume_list *l);
 
+/* A path in a container as the engine would copy it (the archive
+ * endpoint's stat), for the mount proof (mount_proof.c). */
+struct jc_path_stat {
+	char *name;       /* its last component */
+	int64_t size;
+	mode_t mode;      /* S_IFDIR, S_IFREG, S_IFLNK, ... and the permission bits */
+	int64_t mtime_s;  /* unix time */
+	long mtime_ns;
+};
+void jc_path_stat_free(struct jc_path_stat *s);
+
 /* What a plan or `jobcell check` may need of an engine. */
 enum jc_feature {
 	JC_FEATURE_VOLUME_SUBPATH,    /* a mount of a subpath of a volume */
@@ -174,6 +185,11 @@ struct jc_backend_ops {
 	int (*stage_in)(struct jc_backend *b, const char *ref, const char *name, const char *path,
 			int fd, const int *failed, jc_progress_fn progress, void *ctx,
 			jc_error *err);
+	/* What the engine finds at `path` of the container (created or
+	 * running), as stage_out would copy it; a missing path fails with
+	 * ENOENT. */
+	int (*path_stat)(struct jc_backend *b, const char *ref, const char *name,
+			 const char *path, struct jc_path_stat *out, jc_error *err);
 	/* `path` of the container as a tar stream written to `fd`. */
 	int (*stage_out)(struct jc_backend *b, const char *ref, const char *name,
 			 const char *path, int fd, jc_progress_fn progress, void *ctx,
@@ -321,6 +337,11 @@ static inline int jc_backend_volume_list(struct jc_backend *b, const char *site,
 					 struct jc_volume_list *out, jc_error *err)
 {
 	return b->ops->volume_list(b, site, out, err);
+}
+static inline int jc_backend_path_stat(struct jc_backend *b, const char *ref, const char *name,
+				       const char *path, struct jc_path_stat *out, jc_error *err)
+{
+	return b->ops->path_stat(b, ref, name, path, out, err);
 }
 static inline int jc_backend_begin(struct jc_backend *b, enum jc_op_kind kind, const char *ref,
 				   int64_t grace_ms, jc_sink_fn sink, void *ctx,

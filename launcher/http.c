@@ -219,6 +219,11 @@ static CURLcode setup(struct jc_http *e, CURL *h, const char *method, const char
 		SET(CURLOPT_UNIX_SOCKET_PATH, e->socket_path);
 	if (strcmp(method, "GET") == 0) {
 		SET(CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(method, "HEAD") == 0) {
+		SET(CURLOPT_NOBODY, 1L); /* no body follows the headers */
+		/* one that sends a body anyway must not leave it in the reused
+		 * connection as the start of the next answer */
+		SET(CURLOPT_FORBID_REUSE, 1L);
 	} else if (strcmp(method, "POST") == 0) {
 		SET(CURLOPT_POST, 1L);
 		SET(CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));

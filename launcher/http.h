@@ -37,10 +37,11 @@ char *jc_http_escape(const char *s);
 
 /* A response header to keep: `name` with its colon ("api-version:"),
  * case-insensitive; a value too long for `value` is kept as "?".  Calls take
- * an array of them ended by one whose name is NULL. */
+ * an array of them ended by one whose name is NULL.  Room for the archive
+ * endpoint's base64 stat of a path of ours. */
 struct jc_http_header {
 	const char *name;
-	char value[32];
+	char value[2048];
 };
 
 /* A call on the reused connection; `path` is everything after the host.

@@ -26,6 +26,7 @@
 #include "enginelock.h"
 #include "job.h"
 #include "mount_gate.h"
+#include "mount_proof.h"
 #include "names.h"
 #include "plan.h"
 #include "supervise.h"
@@ -681,8 +682,66 @@ static int make_request(struct launch *l, bool detach, jc_error *err)
 	return jc_pass_env_collect(&j->cfg, environ, &l->req.passed_env, err);
 }
 
-/* Between create and start: what was checked is still there, then the
- * inputs go into the job's directory (volume mode, and check's probe). */
+/* The engine mounted what jobcell checked (mount_proof.h): in bind mode
+ * the job directory, startup/ and local/, in both modes each [mounts]
+ * entry, asked of the created container. */
+static int prove_mounts(struct launch *l, jc_error *err)
+{
+	const struct jc_config *cfg = &l->j->cfg;
+	const bool bind = cfg->ws_mode == JC_WS_BIND;
+	const char *ws_hint = cfg->ws_host_path
+				      ? "is [workspace] host_path right?"
+				      : "does the engine see [workspace] path as jobcell does? "
+					"jobcell in a container needs host_path";
+	const struct { const char *name; int fd; } ws[] = {
+		{ l->j->name, l->ws.job_fd },
+		{ "startup", l->ws.startup_fd },
+		{ "local", l->ws.local_fd },
+	};
+	size_t nws = bind ? sizeof(ws) / sizeof(ws[0]) : 0, n = 0;
+	struct jc_proof_mount *m = calloc(nws + l->data.n + 1, sizeof(*m));
+	char **targets = calloc(nws + l->data.n + 1, sizeof(*targets));
+	int r = -1;
+
+	if (!m || !targets) {
+		jc_error_oom(err);
+		goto out;
+	}
+	for (size_t i = 0; i < nws + l->data.n; i++, n++) {
+		bool d = i >= nws;
+		const char *name = d ? l->data.m[i - nws].name : ws[i].name;
+		const char *dir = d ? cfg->data_mount_point : cfg->mount_point;
+		size_t dl = strlen(dir);
+
+		/* the plan's rule for a target (plan.c): one `/` between */
+		if (asprintf(&targets[i], "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/",
+			     name) < 0) {
+			targets[i] = NULL;
+			jc_error_oom(err);
+			goto out;
+		}
+		m[i] = (struct jc_proof_mount){
+			.kind = d ? "data mount" : "mount",
+			.name = name,
+			.target = targets[i],
+			.fd = d ? l->data.m[i - nws].fd : ws[i].fd,
+			.hint = d ? "does the engine see [mounts] at the paths jobcell checked?"
+				  : ws_hint,
+			.gate_checks = l->gate != NULL,
+		};
+	}
+	r = jc_mount_prove(l->e, l->plan->name, l->j->name, m, n, err);
+out:
+	for (size_t i = 0; targets && i < n; i++)
+		free(targets[i]);
+	free(targets);
+	free(m);
+	return r;
+}
+
+/* Between create and start: what was checked is still there, the engine
+ * mounted it, then the inputs go into the job's directory (volume mode,
+ * and check's probe). */
 static int before_start(void *ctx, jc_error *err)
 {
 	struct launch *l = ctx;
@@ -690,7 +749,7 @@ static int before_start(void *ctx, jc_error *err)
 
 	jc_enginelock_release(&l->lock_fd); /* the container is made */
 	if ((l->ws_ops->recheck && l->ws_ops->recheck(l, err) < 0) ||
-	    jc_data_recheck(&l->j->cfg, &l->data, err) < 0)
+	    jc_data_recheck(&l->j->cfg, &l->data, err) < 0 || prove_mounts(l, err) < 0)
 		return -1;
 	if (!l->in.n)
 		return 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -112,6 +113,9 @@ struct fake_engine {
 	size_t nvols, cap_vols;
 	struct blob *tars; /* fake_engine_set_archive */
 	size_t ntars, cap_tars;
+	char **map_from, **map_to; /* fake_engine_map_path */
+	size_t nmaps;
+	bool file_binds_fail; /* fake_engine_file_binds_fail */
 	unsigned long exit_seq;
 	bool lose_answer; /* FAKE_FAULT_LOST: queue() sends a dropped answer */
 	uint64_t id_seed;
@@ -1760,11 +1764,37 @@ static char *base64(const char *in, size_t len)
 	return out;
 }
 
-/* X-Docker-Container-Path-Stat: the path, shown as a directory. */
-static bool add_path_stat(struct MHD_Response *r, const char *path)
+/* Go's os.FileMode of an st_mode (io/fs type bits). */
+static double go_mode(mode_t m)
+{
+	double v = m & 0777;
+	if (S_ISDIR(m))
+		v += 2147483648.0; /* 1 << 31 */
+	else if (S_ISLNK(m))
+		v += 134217728.0; /* 1 << 27 */
+	else if (S_ISFIFO(m))
+		v += 33554432.0; /* 1 << 25 */
+	else if (S_ISSOCK(m))
+		v += 16777216.0; /* 1 << 24 */
+	else if (S_ISCHR(m))
+		v += 67108864.0 + 2097152.0; /* device, char device */
+	else if (S_ISBLK(m))
+		v += 67108864.0;
+	if (m & S_ISUID)
+		v += 8388608.0;
+	if (m & S_ISGID)
+		v += 4194304.0;
+	if (m & S_ISVTX)
+		v += 1048576.0;
+	return v;
+}
+
+/* X-Docker-Container-Path-Stat: the path as `st` says (a bind mount's
+ * source), or, without st, shown as a directory. */
+static bool add_path_stat(struct MHD_Response *r, const char *path, const struct stat *st)
 {
 	char mtime[64];
-	struct timespec t = now(CLOCK_REALTIME);
+	struct timespec t = st ? st->st_mtim : now(CLOCK_REALTIME);
 	rfc3339(mtime, &t);
 	const char *base = path;
 	size_t blen = strlen(path);
@@ -1778,8 +1808,9 @@ static bool add_path_stat(struct MHD_Response *r, const char *path)
 	char name[1024];
 	snprintf(name, sizeof(name), "%.*s", (int)blen, base);
 	char *json = o && cJSON_AddStringToObject(o, "name", name) &&
-			     cJSON_AddNumberToObject(o, "size", 0) &&
-			     cJSON_AddNumberToObject(o, "mode", 2147484141.0) &&
+			     cJSON_AddNumberToObject(o, "size", st ? (double)st->st_size : 0) &&
+			     cJSON_AddNumberToObject(o, "mode",
+						     st ? go_mode(st->st_mode) : 2147484141.0) &&
 			     cJSON_AddStringToObject(o, "mtime", mtime) &&
 			     cJSON_AddStringToObject(o, "linkTarget", "")
 			 ? cJSON_PrintUnformatted(o)
@@ -1790,6 +1821,69 @@ static bool add_path_stat(struct MHD_Response *r, const char *path)
 	free(json);
 	free(b64);
 	return ok;
+}
+
+/* `path` lies at or beneath `dir` (component-wise); the rest after it. */
+static const char *beneath(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (strncmp(path, dir, n) || (path[n] && path[n] != '/'))
+		return NULL;
+	return path + n;
+}
+
+/* The host path of container path `path` through the container's bind
+ * mounts (HostConfig.Mounts of Type "bind", HostConfig.Binds "/src:/dst"),
+ * the longest target first, then through fake_engine_map_path; false when
+ * no bind holds it. */
+static bool bind_host_path(struct fake_engine *fe, const struct container *c, const char *path,
+			   char *out, size_t cap, char *src_out, size_t src_cap)
+{
+	const cJSON *hc = cJSON_GetObjectItemCaseSensitive(c->body, "HostConfig");
+	const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(hc, "Mounts");
+	const cJSON *binds = cJSON_GetObjectItemCaseSensitive(hc, "Binds");
+	char src[1024] = "", best[1024] = "";
+	const char *rest = NULL;
+	size_t blen = 0;
+	for (const cJSON *e = cJSON_IsArray(mounts) ? mounts->child : NULL; e; e = e->next) {
+		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "Type"));
+		const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "Source"));
+		const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "Target"));
+		const char *r = type && s && t && !strcmp(type, "bind") ? beneath(path, t) : NULL;
+		if (r && strlen(t) >= blen) {
+			blen = strlen(t);
+			rest = r;
+			snprintf(best, sizeof(best), "%s", s);
+		}
+	}
+	for (const cJSON *e = cJSON_IsArray(binds) ? binds->child : NULL; e; e = e->next) {
+		const char *spec = cJSON_GetStringValue(e), *colon = spec ? strchr(spec, ':') : NULL;
+		char t[1024];
+		if (!colon || spec[0] != '/')
+			continue;
+		snprintf(t, sizeof(t), "%.*s", (int)strcspn(colon + 1, ":"), colon + 1);
+		const char *r = beneath(path, t);
+		if (r && strlen(t) >= blen) {
+			blen = strlen(t);
+			rest = r;
+			snprintf(best, sizeof(best), "%.*s", (int)(colon - spec), spec);
+		}
+	}
+	if (!rest)
+		return false;
+	snprintf(src, sizeof(src), "%s", best);
+	for (size_t i = 0; i < fe->nmaps; i++) {
+		const char *r = beneath(best, fe->map_from[i]);
+		if (r) {
+			snprintf(src, sizeof(src), "%s%s", fe->map_to[i], r);
+			break;
+		}
+	}
+	snprintf(out, cap, "%s%s", src, rest);
+	snprintf(src_out, src_cap, "%s", src);
+	return true;
 }
 
 static bool is_tar_type(const char *ct)
@@ -1825,6 +1919,27 @@ static enum MHD_Result h_archive(struct fake_engine *fe, struct MHD_Connection *
 			return reply_error(fe, conn, 500, "out of memory");
 		return reply_empty(fe, conn, 200);
 	}
+	char host[2048], src[1024];
+	struct stat st;
+	if (head && bind_host_path(fe, c, path, host, sizeof(host), src, sizeof(src))) {
+		/* a bind mount: what the engine's host has at the source, as
+		 * Docker and Podman resolve it for a created container */
+		if (fe->file_binds_fail && stat(src, &st) == 0 && !S_ISDIR(st.st_mode))
+			return reply_error(fe, conn, 500,
+					   "error in copier subprocess: changing to intended-new-root "
+					   "directory \"%s\": chdir %s: not a directory",
+					   src, src);
+		if (lstat(host, &st) < 0)
+			return reply_error(fe, conn, 404, "Could not find the file %s in container %s",
+					   path, ref);
+		struct MHD_Response *r =
+		    MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		if (r && !add_path_stat(r, path, &st)) {
+			MHD_destroy_response(r);
+			r = NULL;
+		}
+		return queue(fe, conn, 200, r, NULL);
+	}
 	const struct blob *b = archive_lookup(fe, c, path);
 	if (!b)
 		return reply_error(fe, conn, 404, "Could not find the file %s in container %s",
@@ -1832,7 +1947,7 @@ static enum MHD_Result h_archive(struct fake_engine *fe, struct MHD_Connection *
 	struct MHD_Response *r =
 	    head ? MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT)
 		 : MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_COPY);
-	if (r && !add_path_stat(r, path)) {
+	if (r && !add_path_stat(r, path, NULL)) {
 		MHD_destroy_response(r);
 		r = NULL;
 	}
@@ -2240,6 +2355,12 @@ void fake_engine_stop(struct fake_engine *fe)
 		volume_free(fe->vols[i]);
 	free(fe->vols);
 	blobs_free(fe->tars, fe->ntars);
+	for (size_t i = 0; i < fe->nmaps; i++) {
+		free(fe->map_from[i]);
+		free(fe->map_to[i]);
+	}
+	free(fe->map_from);
+	free(fe->map_to);
 	for (size_t i = 0; i < fe->nimgs; i++) {
 		free(fe->imgs[i]->name);
 		free(fe->imgs[i]->user);
@@ -2480,6 +2601,32 @@ void fake_engine_volume_collide(struct fake_engine *fe, int times)
 {
 	pthread_mutex_lock(&fe->lock);
 	fe->collide = times;
+	pthread_mutex_unlock(&fe->lock);
+}
+
+void fake_engine_file_binds_fail(struct fake_engine *fe, bool fail)
+{
+	pthread_mutex_lock(&fe->lock);
+	fe->file_binds_fail = fail;
+	pthread_mutex_unlock(&fe->lock);
+}
+
+void fake_engine_map_path(struct fake_engine *fe, const char *from, const char *to)
+{
+	pthread_mutex_lock(&fe->lock);
+	char **f = realloc(fe->map_from, (fe->nmaps + 1) * sizeof(*f));
+	if (f)
+		fe->map_from = f;
+	char **t = f ? realloc(fe->map_to, (fe->nmaps + 1) * sizeof(*t)) : NULL;
+	if (t)
+		fe->map_to = t;
+	char *a = t ? strdup(from) : NULL, *b = a ? strdup(to) : NULL;
+	if (b) {
+		fe->map_from[fe->nmaps] = a;
+		fe->map_to[fe->nmaps++] = b;
+	} else {
+		free(a);
+	}
 	pthread_mutex_unlock(&fe->lock);
 }
 

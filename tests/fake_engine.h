@@ -137,9 +137,22 @@ const char *fake_engine_mount_subpath(struct fake_engine *fe, const char *contai
  * says so).  GET /containers/{ref}/archive?path=P: 200 application/x-tar with
  * the bytes fake_engine_set_archive gave for P, else the last PUT body to P of
  * that container, else 404 "Could not find the file P in container REF"; the
- * answer (and HEAD's) carries X-Docker-Container-Path-Stat.  FAKE_FAULT_DROP on
+ * answer (and HEAD's) carries X-Docker-Container-Path-Stat, showing P as a
+ * directory (HEAD beneath a bind mount: fake_engine_map_path).  FAKE_FAULT_DROP on
  * a GET archive sends the first half of those bytes (chunked), then closes. */
 void fake_engine_set_archive(struct fake_engine *fe, const char *path, const void *tar, size_t len);
+/* HEAD /containers/{ref}/archive?path=P for a P at or beneath the target
+ * of one of the container's bind mounts (HostConfig.Mounts of Type "bind",
+ * HostConfig.Binds "/src:/dst") answers as the real engines do for a
+ * created container: 200 with the lstat(2) of the source plus the rest of
+ * P, on this machine, in X-Docker-Container-Path-Stat; 404 when there is
+ * nothing there.  This makes the engine's host see `from` (and what lies
+ * beneath it) at `to`: a bind source the engine resolves elsewhere than
+ * jobcell checked it. */
+void fake_engine_map_path(struct fake_engine *fe, const char *from, const char *to);
+/* With `fail`, that HEAD beneath a bind of a single file answers 500, as
+ * Podman 4.3 does ("error in copier subprocess: ... not a directory"). */
+void fake_engine_file_binds_fail(struct fake_engine *fe, bool fail);
 /* The last PUT body to `path` of container `container_ref` (found as for
  * fake_engine_volume_subpath), its size in *len; NULL (and *len 0) when none.
  * Valid until the next PUT to the same container and path, or stop. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -269,6 +270,103 @@ static void test_demux_refuses_bad_frames(void **state)
 	assert_int_equal(jc_demux_feed(&d, (const char *)bad_pad, sizeof(bad_pad)), -1);
 }
 
+/* The archive endpoint's stat header, as Docker 20.10 and Podman 4.3 send
+ * it (taken from both), and what is refused. */
+static void test_path_stat_header(void **state)
+{
+	/* Docker 20.10: {"name":"job","size":4096,"mode":2147484141,
+	 * "mtime":"2026-12-06T03:42:20.779738682Z","linkTarget":""} */
+	static const char docker[] =
+	    "eyJuYW1lIjoiam9iIiwic2l6ZSI6NDA5NiwibW9kZSI6MjE0NzQ4NDE0MSwibXRpbWUiOiIyMDI2LTEy"
+	    "LTA2VDAzOjQyOjIwLjc3OTczODY4MloiLCJsaW5rVGFyZ2V0IjoiIn0=";
+	/* Podman 4.3, a file: {"name":".jobcell-proof-abc","size":0,"mode":420,
+	 * "mtime":"2026-12-06T03:42:20.779738682Z","isDir":false,"linkTarget":
+	 * "/workspace/job/.jobcell-proof-abc"} */
+	static const char podman[] =
+	    "eyJuYW1lIjoiLmpvYmNlbGwtcHJvb2YtYWJjIiwic2l6ZSI6MCwibW9kZSI6NDIwLCJtdGltZSI6IjIw"
+	    "MjYtMTItMDZUMDM6NDI6MjAuNzc5NzM4NjgyWiIsImlzRGlyIjpmYWxzZSwibGlua1RhcmdldCI6Ii93"
+	    "b3Jrc3BhY2Uvam9iLy5qb2JjZWxsLXByb29mLWFiYyJ9";
+	/* {"name":"f","size":3,"mode":8389101,"mtime":"2026-12-06T04:42:20.5+01:00"}:
+	 * setuid 0755, a zone, a short fraction */
+	static const char zoned[] =
+	    "eyJuYW1lIjoiZiIsInNpemUiOjMsIm1vZGUiOjgzODkxMDEsIm10aW1lIjoiMjAyNi0xMi0wNlQwNDo0"
+	    "MjoyMC41KzAxOjAwIn0=";
+	const char *bad[] = {
+		"", "e30", "e30=!", "!!!!", "e30=", /* {} */
+		/* {"name":"x","size":-1,"mode":0,"mtime":"2026-12-06T03:42:20Z"} */
+		"eyJuYW1lIjoieCIsInNpemUiOi0xLCJtb2RlIjowLCJtdGltZSI6IjIwMjYtMTItMDZUMDM6NDI6MjBaIn0=",
+		/* {"name":"x","size":1,"mode":0,"mtime":"yesterday"} */
+		"eyJuYW1lIjoieCIsInNpemUiOjEsIm1vZGUiOjAsIm10aW1lIjoieWVzdGVyZGF5In0=",
+		"?", /* what http.c keeps of a value too long */
+	};
+	struct jc_path_stat ps = { 0 };
+	jc_error err = { 0 };
+	(void)state;
+
+	assert_int_equal(jc_docker_parse_path_stat(docker, &ps, &err), 0);
+	assert_string_equal(ps.name, "job");
+	assert_int_equal(ps.size, 4096);
+	assert_int_equal(ps.mode, S_IFDIR | 0755);
+	assert_int_equal(ps.mtime_s, 1796528540); /* 2026-12-06T03:42:20Z */
+	assert_int_equal(ps.mtime_ns, 779738682);
+	jc_path_stat_free(&ps);
+	assert_int_equal(jc_docker_parse_path_stat(podman, &ps, &err), 0);
+	assert_string_equal(ps.name, ".jobcell-proof-abc");
+	assert_int_equal(ps.size, 0);
+	assert_int_equal(ps.mode, S_IFREG | 0644);
+	jc_path_stat_free(&ps);
+	assert_int_equal(jc_docker_parse_path_stat(zoned, &ps, &err), 0);
+	assert_int_equal(ps.mode, S_IFREG | S_ISUID | 0755);
+	assert_int_equal(ps.mtime_s, 1796528540);
+	assert_int_equal(ps.mtime_ns, 500000000);
+	jc_path_stat_free(&ps);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(jc_docker_parse_path_stat(bad[i], &ps, &err), -1);
+		assert_int_equal(err.kind, JC_ERR_ENGINE);
+		assert_int_equal(err.status, EBADMSG);
+		assert_null(ps.name);
+		jc_error_clear(&err);
+	}
+}
+
+/* HEAD on the archive endpoint: the stat of a path of a created
+ * container, a missing one ENOENT with the step and the path. */
+static void test_path_stat_call(void **state)
+{
+	struct fake_engine *fe = fake_engine_start("1.41");
+	struct jc_backend *e;
+	struct jc_path_stat ps = { 0 };
+	jc_error err = { 0 };
+	const struct fake_request *rq;
+	(void)state;
+
+	assert_non_null(fe);
+	e = open_on(fe, 2000);
+	assert_int_equal(jc_backend_ping(e, &err), 0);
+	fake_engine_add_image(fe, "img", "");
+	fake_engine_set_archive(fe, "/w/x", "", 0);
+	{
+		char *id = NULL;
+		assert_int_equal(jc_docker_create_json(e, "c1", "{\"Image\":\"img\"}", &id, &err),
+				 0);
+		free(id);
+	}
+	assert_int_equal(jc_backend_path_stat(e, "c1", "c1", "/w/x", &ps, &err), 0);
+	assert_string_equal(ps.name, "x");
+	assert_true(S_ISDIR(ps.mode));
+	jc_path_stat_free(&ps);
+	assert_non_null(rq = fake_engine_find(fe, "HEAD", "/containers/c1/archive"));
+	assert_string_equal(rq->query, "path=%2Fw%2Fx");
+	assert_string_equal(rq->version, "1.41");
+	assert_int_equal(jc_backend_path_stat(e, "c1", "c1", "/w/y", &ps, &err), -1);
+	assert_int_equal(err.kind, JC_ERR_ENGINE);
+	assert_int_equal(err.status, ENOENT);
+	assert_msg(&err, "stat `/w/y` in container `c1`: engine said 404");
+	jc_error_clear(&err);
+	jc_backend_close(e);
+	fake_engine_stop(fe);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +378,8 @@ int main(void)
 		cmocka_unit_test(test_bad_endpoints),
 		cmocka_unit_test(test_demux_any_split),
 		cmocka_unit_test(test_demux_refuses_bad_frames),
+		cmocka_unit_test(test_path_stat_header),
+		cmocka_unit_test(test_path_stat_call),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,6 +75,7 @@ static const struct call calls[] = {
 	{ "volume create", "POST", "/volumes/create", S_VOLUME },
 	{ "archive put", "PUT", "/containers/*/archive", S_VOLUME },
 	{ "archive get", "GET", "/containers/*/archive", S_VOLUME },
+	{ "archive stat", "HEAD", "/containers/*/archive", S_BIND },
 	{ "volume remove", "DELETE", "/volumes/*", S_VOLUME },
 };
 #define NCALLS (sizeof(calls) / sizeof(calls[0]))
@@ -132,6 +133,13 @@ static const struct expect expected[NCALLS][NFAULTS] = {
 	ALL(125, "create volume", false),
 	SPLIT(E(125, "write files into container", false), E(0, NULL, false)),
 	SPLIT(E(125, "read files from container", false), E(125, "extract files from", false)),
+	/* the mount proof: 404 is a proof file the engine does not see */
+	{ E(125, "mount proof: stat `/workspace/j/.jobcell-proof-", false),
+	  E(125, "mount `j` of job `j`: the engine did not mount the directory", false),
+	  E(125, "mount proof: stat `/workspace/j/.jobcell-proof-", false),
+	  E(125, "mount proof: stat `/workspace/j/.jobcell-proof-", false),
+	  E(125, "no X-Docker-Container-Path-Stat header", false),
+	  E(125, "no X-Docker-Container-Path-Stat header", false) },
 	{ E(0, "volume `tenant-t-run-r-", true), E(0, NULL, true),
 	  E(0, "volume `tenant-t-run-r-", true), E(0, "volume `tenant-t-run-r-", true),
 	  E(0, NULL, true), E(0, NULL, true) },

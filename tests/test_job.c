@@ -226,6 +226,252 @@ static void test_create_goes_through_the_gate(void **state)
 	jc_job_free(j);
 }
 
+/* How many container starts were asked for. */
+static size_t starts(struct fx *f)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < fake_engine_request_count(f->fe); i++) {
+		const struct fake_request *r = fake_engine_request(f->fe, i);
+		size_t l = strlen(r->path);
+		n += !strcmp(r->method, "POST") && l > 6 && !strcmp(r->path + l - 6, "/start");
+	}
+	return n;
+}
+
+/* No proof file is left in `dir`. */
+static void assert_no_proof_file(const char *dir)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "test -z \"$(find '%s' -name '.jobcell-proof-*' 2>/dev/null)\"",
+		 dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The site of the mount proof's tests: a data prefix with a directory and
+ * a regular file in it, both in [mounts]. */
+static void open_proof_site(struct fx *f)
+{
+	char p[256], keys[512];
+	FILE *o;
+
+	snprintf(p, sizeof(p), "%s/data", f->dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/data/dd", f->dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/data/ff", f->dir);
+	assert_non_null(o = fopen(p, "w"));
+	fputs("data\n", o);
+	fclose(o);
+	snprintf(p, sizeof(p), "%s/empty", f->dir); /* what a wrong source shows */
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/other", f->dir); /* another file */
+	assert_non_null(o = fopen(p, "w"));
+	fputs("other data\n", o);
+	fclose(o);
+	snprintf(keys, sizeof(keys),
+		 "user = 1000:1000\ndata_prefixes = %s/data\n[mounts]\ndd = %s/data/dd\n"
+		 "ff = %s/data/ff\n",
+		 f->dir, f->dir, f->dir);
+	open_site(f, keys);
+}
+
+/* Before the start the engine is asked, for the created container, for a
+ * proof file in each directory mount and for the stat of a file mount;
+ * each proof file is gone again. */
+static void test_mount_proof_present(void **state)
+{
+	struct fx *f = *state;
+	struct jc_job_outcome out = { 0 };
+	jc_error err = { 0 };
+	jc_job *j = NULL;
+	const char *want[] = { "%2Fworkspace%2Fj%2F.jobcell-proof-",
+			       "%2Fworkspace%2Fstartup%2F.jobcell-proof-",
+			       "%2Fworkspace%2Flocal%2F.jobcell-proof-",
+			       "%2Fdata%2Fdd%2F.jobcell-proof-", "%2Fdata%2Fff" };
+	size_t seen = 0;
+
+	open_proof_site(f);
+	assert_int_equal(jc_job_new(f->site, "j", &j, &err), 0);
+	assert_int_equal(jc_job_add_arg(j, "true", &err), 0);
+	if (jc_job_run(j, &out, &err) < 0)
+		fail_msg("jc_job_run: %s", err.msg);
+	assert_int_equal(out.exit_status, 0);
+	jc_job_free(j);
+	for (size_t i = 0; i < fake_engine_request_count(f->fe); i++) {
+		const struct fake_request *r = fake_engine_request(f->fe, i);
+		if (strcmp(r->method, "HEAD") || !strstr(r->path, "/archive"))
+			continue;
+		assert_true(seen < 5);
+		if (strncmp(r->query + 5, want[seen], strlen(want[seen])))
+			fail_msg("HEAD %d asks for `%s`, want `%s`", (int)seen, r->query, want[seen]);
+		/* the proof file's name: the prefix and 16 hex digits */
+		if (seen < 4)
+			assert_int_equal(strlen(r->query + 5), strlen(want[seen]) + 16);
+		seen++;
+	}
+	assert_int_equal(seen, 5);
+	assert_no_proof_file(f->dir);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+}
+
+/* A mount whose source the engine resolves elsewhere than jobcell checked
+ * it (jobcell in a container with a wrong host_path, a source Podman made
+ * empty): refused before the start with one error naming the mount, the
+ * container removed, the new job directory gone, no proof file left. */
+static void test_mount_proof_missing(void **state)
+{
+	struct fx *f = *state;
+	struct jc_job_outcome out = { 0 };
+	char from[256], to[256], p[256];
+	/* in the order jobcell asks: once mapped a mount stays so, so the
+	 * later cases fail at a mount asked of earlier */
+	const struct {
+		const char *job, *from, *to, *text;
+	} cases[] = {
+		{ "ja", "ws/ja", "empty",
+		  "mount `ja` of job `ja`: the engine did not mount the directory jobcell checked "
+		  "(no proof file at /workspace/ja; does the engine see [workspace] path as "
+		  "jobcell does? jobcell in a container needs host_path)" },
+		{ "jc", "data/ff", "other",
+		  "data mount `ff` of job `jc`: the engine did not mount the file jobcell checked "
+		  "(/data/ff shows mode 100644, 11 bytes" },
+		{ "jb", "data/dd", "empty",
+		  "data mount `dd` of job `jb`: the engine did not mount the directory jobcell "
+		  "checked (no proof file at /data/dd; does the engine see [mounts] at the paths "
+		  "jobcell checked?)" },
+		{ "jd", "ws/local", "empty",
+		  "mount `local` of job `jd`: the engine did not mount the directory jobcell "
+		  "checked (no proof file at /workspace/local;" },
+		{ "je", "ws/startup", "empty",
+		  "mount `startup` of job `je`: the engine did not mount the directory jobcell "
+		  "checked (no proof file at /workspace/startup;" },
+	};
+
+	open_proof_site(f);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		jc_error err = { 0 };
+		jc_job *j = NULL;
+
+		snprintf(from, sizeof(from), "%s/%s", f->dir, cases[i].from);
+		snprintf(to, sizeof(to), "%s/%s", f->dir, cases[i].to);
+		fake_engine_map_path(f->fe, from, to);
+		fake_engine_reset_requests(f->fe);
+		assert_int_equal(jc_job_new(f->site, cases[i].job, &j, &err), 0);
+		assert_int_equal(jc_job_add_arg(j, "true", &err), 0);
+		assert_int_equal(jc_job_run(j, &out, &err), -1);
+		expect_error(&err, JC_ERR_WORKSPACE, EXDEV, cases[i].text);
+		jc_error_clear(&err);
+		jc_job_free(j);
+		assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 1);
+		assert_int_equal(starts(f), 0);
+		assert_int_equal(fake_engine_container_count(f->fe), 0);
+		snprintf(p, sizeof(p), "%s/%s", f->ws, cases[i].job);
+		assert_int_equal(access(p, F_OK), -1);
+		assert_no_proof_file(f->dir);
+	}
+}
+
+/* The engine fails the stat: its error, wrapped with the mount, and
+ * nothing left. */
+static void test_mount_proof_engine_error(void **state)
+{
+	struct fx *f = *state;
+	struct jc_job_outcome out = { 0 };
+	jc_error err = { 0 };
+	jc_job *j = NULL;
+	char p[256];
+
+	open_proof_site(f);
+	fake_engine_fail(f->fe, "HEAD", "/archive", FAKE_FAULT_STATUS, 500, "engine broke", -1);
+	assert_int_equal(jc_job_new(f->site, "j", &j, &err), 0);
+	assert_int_equal(jc_job_add_arg(j, "true", &err), 0);
+	assert_int_equal(jc_job_run(j, &out, &err), -1);
+	expect_error(&err, JC_ERR_ENGINE, EIO,
+		     "mount `j` of job `j`: mount proof: stat `/workspace/j/.jobcell-proof-");
+	/* an answer to HEAD has no body: the status alone */
+	if (!strstr(err.msg, "in container `jobcell-s-j`: engine said 500"))
+		fail_msg("message `%s` lacks the engine's", err.msg);
+	jc_error_clear(&err);
+	jc_job_free(j);
+	assert_int_equal(starts(f), 0);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	snprintf(p, sizeof(p), "%s/j", f->ws);
+	assert_int_equal(access(p, F_OK), -1);
+	assert_no_proof_file(f->dir);
+}
+
+/* A bind of a single file that the engine cannot stat (Podman 4.3): in
+ * bind mode without host_path the gate compares it at start, so it passes;
+ * in volume mode nothing else would, so it is refused.  Volume mode proves
+ * its [mounts] directories as bind mode does. */
+static void test_mount_proof_file_bind_and_volume_mode(void **state)
+{
+	struct fx *f = *state;
+	struct jc_job_outcome out = { 0 };
+	jc_error err = { 0 };
+	jc_job *j = NULL;
+	char from[256], to[256];
+	FILE *o;
+
+	open_proof_site(f);
+	fake_engine_file_binds_fail(f->fe, true);
+	assert_int_equal(jc_job_new(f->site, "j", &j, &err), 0);
+	assert_int_equal(jc_job_add_arg(j, "true", &err), 0);
+	if (jc_job_run(j, &out, &err) < 0)
+		fail_msg("jc_job_run: %s", err.msg);
+	assert_int_equal(out.exit_status, 0);
+	jc_job_free(j);
+	jc_site_close(f->site);
+	f->site = NULL;
+
+	/* volume mode, the same [mounts] */
+	fake_engine_add_volume(f->fe, "s_startup", NULL);
+	fake_engine_add_volume(f->fe, "s_local", NULL);
+	assert_non_null(o = fopen(f->ini, "w"));
+	fprintf(o,
+		"[engine]\nendpoint = %s\ntimeout = 3s\n[site]\nname = s\n[workspace]\n"
+		"mode = volume\n[volume]\nstartup_volume = s_startup\nlocal_volume = s_local\n"
+		"[job]\nimage = img\nuser = 1000:1000\nstop_grace = 1s\ntimeout = 1h\n"
+		"data_prefixes = %s/data\n[mounts]\ndd = %s/data/dd\nff = %s/data/ff\n",
+		f->ep, f->dir, f->dir, f->dir);
+	fclose(o);
+	if (jc_site_open(f->dir, f->ini, NULL, &f->site, &err) < 0)
+		fail_msg("jc_site_open: %s", err.msg);
+	fake_engine_reset_requests(f->fe);
+	assert_int_equal(jc_job_new(f->site, "v", &j, &err), 0);
+	assert_int_equal(jc_job_add_arg(j, "true", &err), 0);
+	assert_int_equal(jc_job_run(j, &out, &err), -1);
+	expect_error(&err, JC_ERR_ENGINE, EIO,
+		     "data mount `ff` of job `v`: mount proof of a single file (an engine that "
+		     "cannot show one, as Podman 4.3, needs its directory mounted): stat `/data/ff` "
+		     "in container `jobcell-s-v`: engine said 500");
+	jc_error_clear(&err);
+	jc_job_free(j);
+	assert_int_equal(starts(f), 0);
+	/* the directory was proven by its file first */
+	assert_int_equal(fake_engine_count(f->fe, "HEAD", "/containers/jobcell-s-v/archive"), 2);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	assert_int_equal(fake_engine_volume_count(f->fe), 2);
+
+	/* a directory the engine sees elsewhere */
+	fake_engine_file_binds_fail(f->fe, false);
+	snprintf(from, sizeof(from), "%s/data/dd", f->dir);
+	snprintf(to, sizeof(to), "%s/empty", f->dir);
+	fake_engine_map_path(f->fe, from, to);
+	assert_int_equal(jc_job_new(f->site, "w", &j, &err), 0);
+	assert_int_equal(jc_job_add_arg(j, "true", &err), 0);
+	assert_int_equal(jc_job_run(j, &out, &err), -1);
+	expect_error(&err, JC_ERR_WORKSPACE, EXDEV,
+		     "data mount `dd` of job `w`: the engine did not mount the directory jobcell "
+		     "checked (no proof file at /data/dd;");
+	jc_error_clear(&err);
+	jc_job_free(j);
+	assert_int_equal(starts(f), 0);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+	assert_int_equal(fake_engine_volume_count(f->fe), 2);
+	assert_no_proof_file(f->dir);
+}
+
 /* A site is a file or a name, never both; a missing one says which. */
 static void test_site_refusals(void **state)
 {
@@ -444,6 +690,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_run_through_the_api, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_goes_through_the_gate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mount_proof_present, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mount_proof_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mount_proof_engine_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mount_proof_file_bind_and_volume_mode, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_site_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_root_refused_without_allow_root, setup,
 						teardown),

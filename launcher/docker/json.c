@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "cleanup.h"
 #include "error.h"
@@ -580,4 +582,154 @@ char *jc_docker_parse_version(const char *json)
 					  cJSON_IsString(api) ? api->valuestring : "?") < 0)
 		out = NULL;
 	return out;
+}
+
+/* ---- the archive endpoint's stat ---- */
+
+/* Standard base64 (Go's base64.StdEncoding), padded; *len gets the size.
+ * NULL when malformed or out of memory (*oom says which). */
+static char *unbase64(const char *in, size_t *len, bool *oom)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(in), pad = 0, o = 0;
+	unsigned v = 0;
+	char *out;
+
+	*oom = false;
+	if (n == 0 || n % 4)
+		return NULL;
+	while (pad < 2 && in[n - 1 - pad] == '=')
+		pad++;
+	if (!(out = malloc(n / 4 * 3 + 1))) {
+		*oom = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *c = i < n - pad && in[i] ? strchr(tab, in[i]) : NULL;
+		if (i < n - pad && !c) {
+			free(out);
+			return NULL;
+		}
+		v = v << 6 | (c ? (unsigned)(c - tab) : 0);
+		if (i % 4 == 3) {
+			out[o++] = (char)(v >> 16 & 0xff);
+			out[o++] = (char)(v >> 8 & 0xff);
+			out[o++] = (char)(v & 0xff);
+			v = 0;
+		}
+	}
+	o -= pad;
+	out[o] = '\0';
+	*len = o;
+	return out;
+}
+
+/* "2026-12-06T03:42:20.779738682Z" or "...+01:00" (Go's RFC 3339 with
+ * nanoseconds, trailing zeros dropped) -> unix seconds and nanoseconds. */
+static bool parse_rfc3339(const char *s, int64_t *sec, long *nsec)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, se, off = 0, used = 0;
+	long ns = 0;
+	const char *p;
+
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &used) != 6 ||
+	    used != 19 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+		return false;
+	p = s + used;
+	if (*p == '.') {
+		int digits = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
+			if (digits == 9)
+				return false;
+			ns = ns * 10 + (*p - '0');
+		}
+		if (!digits)
+			return false;
+		for (; digits < 9; digits++)
+			ns *= 10;
+	}
+	if (*p == 'Z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && p[1] >= '0' && p[1] <= '2' && p[2] >= '0' &&
+		   p[2] <= '9' && p[3] == ':' && p[4] >= '0' && p[4] <= '5' && p[5] >= '0' &&
+		   p[5] <= '9') {
+		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+		if (*p == '-')
+			off = -off;
+		p += 6;
+	} else {
+		return false;
+	}
+	if (*p)
+		return false;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	*sec = (int64_t)timegm(&tm) - off;
+	*nsec = ns;
+	return true;
+}
+
+/* Go's os.FileMode -> st_mode.  The type bits are Go's own (io/fs). */
+static mode_t mode_of_go(uint32_t m)
+{
+	mode_t t = S_IFREG;
+
+	if (m & (1u << 31))
+		t = S_IFDIR;
+	else if (m & (1u << 27))
+		t = S_IFLNK;
+	else if (m & (1u << 26))
+		t = m & (1u << 21) ? S_IFCHR : S_IFBLK;
+	else if (m & (1u << 25))
+		t = S_IFIFO;
+	else if (m & (1u << 24))
+		t = S_IFSOCK;
+	else if (m & (1u << 19))
+		t = 0; /* irregular: no type of ours */
+	return t | (m & 0777) | (m & (1u << 23) ? S_ISUID : 0) | (m & (1u << 22) ? S_ISGID : 0) |
+	       (m & (1u << 20) ? S_ISVTX : 0);
+}
+
+int jc_docker_parse_path_stat(const char *header, struct jc_path_stat *out, jc_error *err)
+{
+	cleanup_free char *json = NULL;
+	cleanup_cjson cJSON *root = NULL;
+	const cJSON *size, *mode, *mtime;
+	const char *name;
+	size_t len = 0;
+	bool oom;
+	int64_t sec;
+	long nsec;
+
+	if (!header || !*header)
+		return jc_error_set(err, JC_ERR_ENGINE, EBADMSG,
+				    "engine answer has no X-Docker-Container-Path-Stat header");
+	if (!(json = unbase64(header, &len, &oom)))
+		return oom ? jc_error_oom(err)
+			   : jc_error_set(err, JC_ERR_ENGINE, EBADMSG,
+					  "engine's X-Docker-Container-Path-Stat is not base64");
+	if (strlen(json) != len || !(root = cJSON_Parse(json)) || !cJSON_IsObject(root))
+		return bad_json(err, "X-Docker-Container-Path-Stat");
+	name = get_str(root, "name");
+	size = cJSON_GetObjectItemCaseSensitive(root, "size");
+	mode = cJSON_GetObjectItemCaseSensitive(root, "mode");
+	mtime = cJSON_GetObjectItemCaseSensitive(root, "mtime");
+	if (!name || !cJSON_IsNumber(size) || size->valuedouble != floor(size->valuedouble) ||
+	    size->valuedouble < 0 || size->valuedouble > 9007199254740992.0 ||
+	    !cJSON_IsNumber(mode) || mode->valuedouble != floor(mode->valuedouble) ||
+	    mode->valuedouble < 0 || mode->valuedouble > 4294967295.0 || !cJSON_IsString(mtime) ||
+	    !parse_rfc3339(mtime->valuestring, &sec, &nsec))
+		return bad_json(err, "X-Docker-Container-Path-Stat (name, size, mode, mtime)");
+	if (!(out->name = strdup(name)))
+		return jc_error_oom(err);
+	out->size = (int64_t)size->valuedouble;
+	out->mode = mode_of_go((uint32_t)mode->valuedouble);
+	out->mtime_s = sec;
+	out->mtime_ns = nsec;
+	return 0;
 }

@@ -43,6 +43,11 @@ char *jc_docker_stage_body(const char *image, const char *user, const char *volu
  * with jc_image_free. */
 int jc_docker_parse_image(const char *json, const char *image, struct jc_image *out,
 			  jc_error *err);
+/* The X-Docker-Container-Path-Stat header of an archive answer (base64 of
+ * {"name","size","mode","mtime","linkTarget"}, mode as Go's os.FileMode,
+ * mtime RFC 3339 with nanoseconds) -> *out (the caller's to free with
+ * jc_path_stat_free; untouched on failure). */
+int jc_docker_parse_path_stat(const char *header, struct jc_path_stat *out, jc_error *err);
 /* "<product> <version>, API <api>" out of GET /version, or NULL. */
 char *jc_docker_parse_version(const char *json);
 
