@@ -167,7 +167,8 @@ asan:
 # The same suite against Docker and against Podman's compatible API; the
 # library's example program, installed, against Docker.  race.sh launches
 # JOBCELL_RACE_LAUNCHES jobs (default 100) per engine against a swapping
-# loop.
+# loop.  volcap.sh starts its own Podman, on a loop-backed XFS with
+# prjquota, to hold [volume] size.
 integration: all
 	tests/integration/run.sh
 	tests/integration/volume.sh
@@ -191,6 +192,7 @@ integration: all
 		tests/integration/check.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/race.sh
+	tests/integration/volcap.sh
 
 # Stress (issue 5): sequential and concurrent jobs on both engines, signals,
 # gc, an engine stopped mid-job; prints counts (docs/stress.md).  ENGINE=docker

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bring a Debian 12 machine to the point where jobcell builds and its tests
 # run against a real engine.  Idempotent: each step checks before it acts.
-#  1. install the Debian packages that are missing
+#  1. install the Debian packages that are missing (xfsprogs: volcap.sh
+#     makes a loop-backed XFS for a Podman that can hold [volume] size)
 #  2. start a Docker engine when none answers on the socket
 #     (dockerd --bridge=none --iptables=false: no container gets an address)
 #  3. build the local test images with `docker import` from a busybox-static
@@ -16,7 +17,7 @@ SOCK=${JOBCELL_TEST_SOCKET:-/var/run/docker.sock}
 LOG=${JOBCELL_DOCKERD_LOG:-/var/log/jobcell-dockerd.log}
 PKGS=(build-essential pkg-config curl libcurl4-openssl-dev libcjson-dev libinih-dev
 	libcmocka-dev libarchive-dev libmicrohttpd-dev docker.io busybox-static man-db podman
-	time python3-docker valgrind)
+	time python3-docker valgrind xfsprogs)
 PODMAN_SOCK=${JOBCELL_PODMAN_SOCKET:-/run/jobcell-podman.sock}
 PODMAN_LOG=${JOBCELL_PODMAN_LOG:-/var/log/jobcell-podman.log}
 export CONTAINERS_CONF=$(cd "$(dirname "$0")" && pwd)/podman/containers.conf
