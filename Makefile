@@ -68,7 +68,7 @@ MAN := docs/man/jobcell.1 docs/man/jobcell.ini.5
 export JOBCELL_BIN := $(CURDIR)/$(B)/jobcell
 export JOBCELL_LIB := $(CURDIR)/$(SO)
 
-.PHONY: FORCE all check unit asan integration bootstrap demo bench stress install clean format
+.PHONY: FORCE all check unit asan integration volcap bootstrap demo bench stress install clean format
 all: $(B)/jobcell $(B)/jobcell-probe $(B)/jobcell-gate $(SO) $(B)/$(SONAME) $(B)/libjobcell.so
 
 # -fPIC: the shared library is made of these; the static archive of the CLI
@@ -167,8 +167,7 @@ asan:
 # The same suite against Docker and against Podman's compatible API; the
 # library's example program, installed, against Docker.  race.sh launches
 # JOBCELL_RACE_LAUNCHES jobs (default 100) per engine against a swapping
-# loop.  volcap.sh starts its own Podman, on a loop-backed XFS with
-# prjquota, to hold [volume] size.
+# loop.
 integration: all
 	tests/integration/run.sh
 	tests/integration/volume.sh
@@ -192,6 +191,12 @@ integration: all
 		tests/integration/check.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/race.sh
+
+# [volume] size held, on a Podman of its own whose volumes lie on a
+# loop-backed XFS mounted with prjquota.  Not part of check: it needs a
+# kernel with XFS quota (CONFIG_XFS_QUOTA), which this project's CI machines
+# lack, and there it can only skip (docs/volumes.md).
+volcap: all
 	tests/integration/volcap.sh
 
 # Stress (issue 5): sequential and concurrent jobs on both engines, signals,

@@ -869,13 +869,23 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	 * the job runs as */
 	if (jc_site_backend(j->site, &l.e, err) < 0)
 		goto out;
-	/* from here on a signal or the parent's death gives up whatever engine
-	 * request is in flight (a transfer of any size included); the undo
-	 * that follows runs with its own bounds */
+	/* one deadline for all this run makes (a `start` has no supervisor,
+	 * and this is what bounds it: gc); from here on a signal, the
+	 * parent's death or that deadline gives up whatever engine request is
+	 * in flight (a transfer of any size included), so that no request
+	 * outlives the label gc trusts.  The undo that follows runs with its
+	 * own bounds. */
+	l.created = jc_unix_ms() / 1000;
+	l.deadline = jc_plan_deadline(&j->cfg, &l.req, l.created);
+	l.req.deadline = l.deadline;
 	saved_cancel = l.e->cancel;
 	saved_state = l.e->cancel_state;
-	jc_backend_set_cancel(l.e, &(struct jc_cancel){ .signal_fd = j->signal_fd,
-							.parent = detach ? 0 : j->parent });
+	jc_backend_set_cancel(l.e, &(struct jc_cancel){
+				       .signal_fd = j->signal_fd,
+				       .parent = detach ? 0 : j->parent,
+				       .deadline_ms = l.deadline ? jc_mono_ms() + l.deadline * 1000 -
+								       jc_unix_ms()
+								 : 0 });
 	if (jc_plan_check_backend(&j->cfg, l.e, err) < 0 ||
 	    jc_policy_image(l.e, image, &l.img, err) < 0 ||
 	    jc_policy_user(&j->cfg, image, l.img.user, l.ws_ops->job_fd(&l), j->auto_user, true,
@@ -886,19 +896,6 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 		goto out;
 	l.req.nonce = l.nonce;
 	l.req.supervisor = l.supervisor;
-	l.created = jc_unix_ms() / 1000;
-	/* one deadline for all this run makes: a `start` has no supervisor,
-	 * and this is what bounds it (gc) */
-	l.deadline = jc_plan_deadline(&j->cfg, &l.req, l.created);
-	l.req.deadline = l.deadline;
-	/* and no request of this run outlives it, so that gc, which trusts
-	 * it, never removes what a live jobcell still uses */
-	if (l.deadline)
-		jc_backend_set_cancel(l.e, &(struct jc_cancel){
-					       .signal_fd = j->signal_fd,
-					       .parent = detach ? 0 : j->parent,
-					       .deadline_ms = jc_mono_ms() + l.deadline * 1000 -
-							      jc_unix_ms() });
 	/* 4. from here on, what is made is undone on failure */
 	made = true;
 	if (l.ws_ops->make(&l, err) < 0 ||
