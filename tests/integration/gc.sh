@@ -64,6 +64,9 @@ make_gsite() {
 	SITES+=("$name")
 	{
 		printf '[engine]\nendpoint = unix://%s\n' "$SOCK"
+		for kv in "$@"; do
+			case $kv in engine.*) kv=${kv#engine.} && printf '%s\n' "${kv/=/ = }" ;; esac
+		done
 		printf '[site]\nname = %s\n' "$name"
 		printf '[workspace]\nmode = volume\n'
 		printf '[volume]\nstartup_volume = %s\nlocal_volume = %s\n' "$SV_START" "$SV_LOCAL"
@@ -129,9 +132,10 @@ kill -KILL "$DEAD_PID" 2>/dev/null || true
 wait "$DEAD_WRAP" 2>/dev/null || true
 NSDEAD_V=$(job_vol "$N" nsdead) NSLIVE_V=$(job_vol "$N" nslive) HERE_V=$(job_vol "$N" here)
 c=$(ctr_label "jobcell-$N-nsdead" jobcell.created) d=$(ctr_label "jobcell-$N-nsdead" jobcell.deadline)
-# 1 s for created's truncation + timeout 3600 + stop_grace 1 + transfer_timeout 600
-if [ -n "$c" ] && [ -n "$d" ] && [ $((d - c)) = 4202 ] && [ "$(vol_label "$NSDEAD_V" jobcell.deadline)" = "$d" ]; then
-	ok "container and volume carry jobcell.deadline = created + 1 + timeout + stop_grace + transfer_timeout"
+# 1 s for created's truncation + timeout 3600 + stop_grace 1 + 2 x engine
+# timeout 30 + transfer_timeout 600
+if [ -n "$c" ] && [ -n "$d" ] && [ $((d - c)) = 4262 ] && [ "$(vol_label "$NSDEAD_V" jobcell.deadline)" = "$d" ]; then
+	ok "container and volume carry jobcell.deadline = created + 1 + timeout + stop_grace + 2 x engine timeout + transfer_timeout"
 else
 	not_ok "jobcell.deadline label" "created '$c' deadline '$d' volume '$NSDEAD_V' $(vol_label "$NSDEAD_V" jobcell.deadline)"
 fi
@@ -175,10 +179,12 @@ wait_gone "$HERE_PID" 20 || true
 if nothing_left "$N"; then ok "site $N: nothing left"; else not_ok "site $N: nothing left" "$(left_desc "$N")"; fi
 
 # ---- (a), (b), (d): past the deadline ----
-# timeout 6s + stop_grace 1s + transfer_timeout 1s (+1 s): the deadline is
-# 9 s after creation; clock_skew 0 trusts this host's clock exactly.
+# timeout 6s + stop_grace 1s + 2 x engine timeout 5s + transfer_timeout 1s
+# (+1 s): the deadline is 19 s after creation; clock_skew 0 trusts this
+# host's clock exactly.
 D=${S}d
-make_gsite "$D" job.timeout=6s job.stop_grace=1s job.transfer_timeout=1s gc.clock_skew=0
+make_gsite "$D" engine.timeout=5s job.timeout=6s job.stop_grace=1s job.transfer_timeout=1s \
+	gc.clock_skew=0
 ns_run "$D" dnsdead sleep 600
 DNS_WRAP=$NSWRAP DNS_PID=$NSPID
 jc -c "$TMP/$D.ini" start dstart -- sleep 600
@@ -207,7 +213,7 @@ else
 	skip "gc before the deadline" "the setup took until the deadline ($(date +%s) vs $DL)"
 fi
 # past both deadlines (ps says so first)
-for ((i = 0; i < 200; i++)); do
+for ((i = 0; i < 400; i++)); do
 	[ "$(date +%s)" -gt "$((${DL:-0} > ${SDL:-0} ? ${DL:-0} : ${SDL:-0}))" ] && break
 	sleep 0.1
 done
