@@ -276,8 +276,13 @@ static int supervise(struct life *l, jc_error *err)
 			return -1;
 		if (l->kill && now >= l->kill_at + engine_ms)
 			return kill_unanswered(l, engine_ms, err);
+		/* wake when the next step is due, not up to a second after it */
 		if (deadline && !l->stop && deadline < next)
 			next = deadline;
+		if (l->stop && !l->kill && l->stop_at + l->plan->stop_grace_ms + engine_ms < next)
+			next = l->stop_at + l->plan->stop_grace_ms + engine_ms;
+		if (l->kill && l->kill_at + engine_ms < next)
+			next = l->kill_at + engine_ms;
 		r = jc_backend_poll(l->e, o->signal_fd, pump(l->logs, poll_for(next)), err);
 		if (r < 0)
 			return -1;
