@@ -28,6 +28,12 @@
 /* After the job's exit, how long the log stream may go without progress
  * (bytes from the engine or bytes taken by the reader) before it is cut. */
 #define LOG_DRAIN_MS 5000
+/* After the job's exit, how long a follow stream may send nothing, with
+ * nothing held back for the reader, before it is given up for a whole
+ * reading of the log.  Podman 4.3's follow can miss the container's death
+ * and never end (its state check and its event subscription race); the
+ * job has exited, so the whole reading is complete. */
+#define LOG_STALL_MS 2000
 /* How often held-back output is offered again while the reader is full. */
 #define PUMP_MS 20
 
@@ -307,19 +313,26 @@ static int supervise(struct life *l, jc_error *err)
 }
 
 /* Deliver what the log operation brings while the stream or the reader
- * makes progress.  Returns 0 when it ended whole; else 1 with `why` (or e)
- * saying what cut it. */
-static int deliver(struct life *l, struct jc_op *op, const char **why, jc_error *e)
+ * makes progress.  Returns 0 when it ended whole; 2 when the engine sent
+ * nothing for `stall_ms` while the reader had all of it; else 1 with `why`
+ * (or e) saying what cut it. */
+static int deliver(struct life *l, struct jc_op *op, int64_t stall_ms, const char **why,
+		   jc_error *e)
 {
-	int64_t until = jc_mono_ms() + LOG_DRAIN_MS;
+	int64_t now = jc_mono_ms(), until = now + LOG_DRAIN_MS, sent = now;
 	uint64_t seen = jc_op_received(op);
 
 	while (!jc_op_done(op) || jc_op_paused(op)) {
+		now = jc_mono_ms();
+		if (jc_op_received(op) != seen)
+			sent = now;
 		if (jc_op_flush(op) || jc_op_received(op) != seen) {
 			seen = jc_op_received(op);
-			until = jc_mono_ms() + LOG_DRAIN_MS;
+			until = now + LOG_DRAIN_MS;
 		}
-		if (jc_mono_ms() >= until) {
+		if (!jc_op_paused(op) && now >= sent + stall_ms)
+			return 2;
+		if (now >= until) {
 			*why = "no progress for 5 s after the job exited (is the output read?)";
 			return 1;
 		}
@@ -328,7 +341,8 @@ static int deliver(struct life *l, struct jc_op *op, const char **why, jc_error 
 			*why = "cut short: the parent exited";
 			return 1;
 		}
-		int r = jc_backend_poll(l->e, l->o->signal_fd, pump(op, poll_for(until)), e);
+		int64_t next = jc_op_paused(op) || sent + stall_ms > until ? until : sent + stall_ms;
+		int r = jc_backend_poll(l->e, l->o->signal_fd, pump(op, poll_for(next)), e);
 		if (r < 0)
 			return 1;
 		if (r == 1 && take_signal(l->o->signal_fd)) {
@@ -343,24 +357,33 @@ static int deliver(struct life *l, struct jc_op *op, const char **why, jc_error 
  * ended whole may still lack the last bytes: Docker 20.10's json-file
  * follower can see the logger close before the event of its last write (a
  * last line without '\n' is written only at the exit), and ends without
- * it.  So the log is read once more, whole, and what the caller has not
- * had of each stream is delivered.  Output that cannot be delivered does
- * not change the job's outcome: it becomes the result's warning. */
+ * it.  A follow stream that stalls may never end (LOG_STALL_MS).  Either
+ * way the log is read once more, whole, and what the caller has not had of
+ * each stream is delivered.  Output that cannot be delivered does not
+ * change the job's outcome: it becomes the result's warning. */
 static int drain_logs(struct life *l, jc_error *err)
 {
 	jc_error e = { 0 };
 	const char *why = NULL;
 	struct jc_op *again = NULL;
-	int r;
+	int r = deliver(l, l->logs, LOG_STALL_MS, &why, &e);
 
-	if (deliver(l, l->logs, &why, &e) == 0) {
+	if (r == 2) {
+		/* the stalled follow must not deliver after the whole reading */
+		jc_op_free(l->logs);
+		l->logs = NULL;
+	}
+	if (r != 1) {
 		memcpy(l->tally.skip, l->tally.taken, sizeof(l->tally.skip));
-		if (begin(l, JC_OP_LOGS, 0, true, &again, &e) == 0 &&
-		    deliver(l, again, &why, &e) == 0) {
-			jc_op_free(again);
-			return 0;
+		r = 1;
+		if (begin(l, JC_OP_LOGS, 0, true, &again, &e) == 0) {
+			r = deliver(l, again, LOG_DRAIN_MS, &why, &e);
+			if (r == 2)
+				why = "the engine sent nothing for 5 s";
 		}
 		jc_op_free(again);
+		if (r == 0)
+			return 0;
 	}
 	r = warn(l, err, "output of `%s` is incomplete: %s", l->plan->name, why ? why : e.msg);
 	jc_error_clear(&e);
@@ -557,37 +580,54 @@ out:
 	return r;
 }
 
-/* One reading of the logs into the tally; *whole when it ended whole (not
- * cut by a signal).  Returns 0 or -1. */
+/* One reading of the logs into the tally; *again when the caller should
+ * read once more, whole: the follow stream ended, or stalled after the
+ * container stopped (see LOG_STALL_MS).  Returns 0 or -1. */
 static int read_logs(struct jc_backend *e, const char *ref, const char *what, bool follow,
-		     int signal_fd, struct tally *t, bool *whole, jc_error *err)
+		     int signal_fd, struct tally *t, bool *again, jc_error *err)
 {
-	struct jc_op *a = NULL;
-	int64_t bound = jc_backend_timeout(e), until = jc_mono_ms() + bound;
+	struct jc_op *a = NULL, *w = NULL;
+	int64_t bound = jc_backend_timeout(e), now = jc_mono_ms(), until = now + bound;
+	int64_t sent = now, stopped = 0;
 	uint64_t seen = 0;
 	int r = 0;
 
-	*whole = false;
+	*again = false;
 	if (jc_backend_begin(e, follow ? JC_OP_LOGS_FOLLOW : JC_OP_LOGS, ref, 0, tally_sink, t,
 			     &a, err) < 0)
 		return -1;
+	/* a follow stream is bounded only once the container has stopped */
+	if (follow && jc_backend_begin(e, JC_OP_WAIT_NOT_RUNNING, ref, 0, NULL, NULL, &w, err) < 0) {
+		jc_op_free(a);
+		return -1;
+	}
 	while (!jc_op_done(a) || jc_op_paused(a)) {
 		int p;
+		now = jc_mono_ms();
+		if (jc_op_received(a) != seen)
+			sent = now;
 		/* a reader that reads slowly, or not at all for now (a pager), is
 		 * the reader's business: only the engine's silence is bounded */
 		if (jc_op_flush(a) || jc_op_received(a) != seen || jc_op_paused(a)) {
 			seen = jc_op_received(a);
-			until = jc_mono_ms() + bound;
+			until = now + bound;
 		}
 		/* a following reader waits for the job; otherwise the engine
 		 * must keep the stream moving */
-		if (!follow && jc_mono_ms() >= until) {
+		if (!follow && now >= until) {
 			r = jc_error_set(err, JC_ERR_ENGINE, ETIMEDOUT,
 					 "read logs of `%s`: no progress for %llds", what,
 					 (long long)(bound / 1000));
 			break;
 		}
-		p = jc_backend_poll(e, signal_fd, pump(a, 1000), err);
+		if (w && !stopped && jc_op_done(w))
+			stopped = now;
+		if (stopped && !jc_op_paused(a) &&
+		    now >= (sent > stopped ? sent : stopped) + LOG_STALL_MS) {
+			*again = true;
+			goto out;
+		}
+		p = jc_backend_poll(e, signal_fd, pump(a, stopped ? PUMP_MS * 10 : 1000), err);
 		if (p < 0) {
 			r = -1;
 			break;
@@ -597,9 +637,11 @@ static int read_logs(struct jc_backend *e, const char *ref, const char *what, bo
 	}
 	if (r == 0 && jc_op_done(a) && !jc_op_paused(a)) {
 		r = jc_op_result(a, "read logs of", what, NULL, NULL, err);
-		*whole = r == 0;
+		*again = r == 0 && follow;
 	}
+out:
 	jc_op_free(a);
+	jc_op_free(w);
 	return r;
 }
 
@@ -608,13 +650,13 @@ int jc_supervise_logs(struct jc_backend *e, const char *ref, const char *name, b
 {
 	const char *what = name ? name : ref;
 	struct tally t = { .sink = sink, .ctx = ctx };
-	bool whole;
+	bool again;
 
-	if (read_logs(e, ref, what, follow, signal_fd, &t, &whole, err) < 0)
+	if (read_logs(e, ref, what, follow, signal_fd, &t, &again, err) < 0)
 		return -1;
-	if (!follow || !whole)
+	if (!again)
 		return 0;
 	/* a follow stream can end short of the last bytes: see drain_logs */
 	memcpy(t.skip, t.taken, sizeof(t.skip));
-	return read_logs(e, ref, what, false, signal_fd, &t, &whole, err);
+	return read_logs(e, ref, what, false, signal_fd, &t, &again, err);
 }

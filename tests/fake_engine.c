@@ -66,7 +66,7 @@ struct container {
 	 * as Docker's log copier holds it; `tail_at` is where its frame begins
 	 * in `out` once written, `late_at` when "lateout" writes it */
 	char *held;
-	bool tail_lost, late;
+	bool tail_lost, late, stalled;
 	size_t tail_at;
 	struct timespec late_at;
 	struct mount *mounts; /* the volumes it mounts */
@@ -340,7 +340,7 @@ static int program_start(struct fake_engine *fe, struct container *c, const char
 	c->state = CS_RUNNING;
 	free(c->held);
 	c->held = NULL;
-	c->tail_lost = c->late = false;
+	c->tail_lost = c->late = c->stalled = false;
 	c->stubborn = false;
 	c->oom = false;
 	c->exit_code = 0;
@@ -360,13 +360,16 @@ static int program_start(struct fake_engine *fe, struct container *c, const char
 		ok = emit_words(fe, c, 2, a1);
 	} else if (!strcmp(prog, "out")) {
 		ok = emit_pattern(fe, c, atoll(arg));
-	} else if (!strcmp(prog, "partial") || !strcmp(prog, "lateout")) {
+	} else if (!strcmp(prog, "partial") || !strcmp(prog, "lateout") ||
+		   !strcmp(prog, "stalled")) {
 		/* partial SECONDS WORDS...: runs SECONDS, then its last line, the
 		 * words without '\n', reaches the log at the exit, and followers
 		 * that came while it ran end without it (Docker 20.10 json-file:
 		 * the follower sees the logger close before the last write);
 		 * lateout: the line reaches every follower, 300 ms after the
-		 * exit is reported.  Both write "begin\n" and "note\n" to
+		 * exit is reported; stalled: followers that came while it ran
+		 * get neither the line nor an end, as Podman 4.3's follower that
+		 * missed the death.  All write "begin\n" and "note\n" to
 		 * stderr at once. */
 		const cJSON *w = a1 ? a1->next : NULL;
 		size_t len = 1;
@@ -381,7 +384,8 @@ static int program_start(struct fake_engine *fe, struct container *c, const char
 		}
 		if (!emit(fe, c, 1, "begin\n", 6) || !emit(fe, c, 2, "note\n", 5))
 			return 500;
-		c->tail_lost = !strcmp(prog, "partial");
+		c->stalled = !strcmp(prog, "stalled");
+		c->tail_lost = !strcmp(prog, "partial") || c->stalled;
 		c->late = !c->tail_lost;
 		c->deadline = ts_add(c->deadline, strtod(arg, NULL));
 		return 0;
@@ -1475,7 +1479,7 @@ static ssize_t log_read(void *cls, uint64_t pos, char *buf, size_t max)
 			ret = (ssize_t)n;
 			break;
 		}
-		if (r->off == end &&
+		if (r->off == end && !(r->follow && r->live && c->stalled && !c->removed) &&
 		    (!r->follow || (c->state != CS_RUNNING && !c->held) || c->removed)) {
 			ret = MHD_CONTENT_READER_END_OF_STREAM;
 			break;
