@@ -176,7 +176,19 @@ static int records_apart(const struct ctx *c, const char *cmd)
 
 static int load_site(struct ctx *c, jc_error *err)
 {
-	return jc_site_load(NULL, c->config_file, c->site_name, &c->site, &c->problems, err);
+	const struct jc_config *cfg;
+
+	if (jc_site_load(NULL, c->config_file, c->site_name, &c->site, &c->problems, err) < 0)
+		return -1;
+	/* allowed, never quietly (endpoint.c let it through) */
+	cfg = jc_site_config(c->site);
+	if (cfg->insecure_plaintext && cfg->endpoint && strncmp(cfg->endpoint, "tcp://", 6) == 0 &&
+	    !(cfg->tls_ca && *cfg->tls_ca))
+		fprintf(stderr,
+			"jobcell: warning: engine `%s` is reached in plaintext ([engine] "
+			"insecure_plaintext): whoever can reach it is root on its host\n",
+			cfg->endpoint);
+	return 0;
 }
 
 /* SIGTERM, SIGINT and SIGHUP arrive on a signalfd.  The parent's death is
