@@ -726,11 +726,20 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 	}
 	/* what a plain `jobcell gc` would decide now */
 	g.clock_skew_ms = jc_site_config(c->site)->clock_skew_ms;
-	if (c->json)
+	if (c->json) {
 		arr = cJSON_CreateArray();
-	else
+	} else {
+		struct jc_backend *e = NULL;
+		cleanup_free char *how = NULL;
+		/* which engine, and how it is reached: the listing is that engine's */
+		if (jc_site_backend(c->site, &e, &err) == 0)
+			how = jc_backend_transport(e);
+		jc_error_clear(&err);
+		printf("ENGINE %s, reached by %s\n", jc_site_config(c->site)->endpoint,
+		       how ? how : "?");
 		printf("%-24s %-10s %-12s %-10s %-20s %-6s %s\n", "JOB", "STATE", "CREATED",
 		       "SUPERVISOR", "DEADLINE", "GC", "CONTAINER");
+	}
 	for (size_t i = 0; i < l.n; i++) {
 		const struct jc_inspect *it = &l.items[i];
 		struct jc_labels lab = it->labels;
