@@ -26,7 +26,7 @@ endif
 SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
 SONAME := libjobcell.so.$(SOMAJOR)
 
-PKGS := libcurl libcjson inih libarchive
+PKGS := libcurl libcjson inih libarchive openssl
 TEST_PKGS := cmocka libmicrohttpd
 
 # $(call pkg,--cflags,PKGS): pkg-config's answer, or stop with the names of
