@@ -167,7 +167,7 @@ asan:
 # The same suite against Docker and against Podman's compatible API; the
 # library's example program, installed, against Docker.  race.sh launches
 # JOBCELL_RACE_LAUNCHES jobs (default 100) per engine against a swapping
-# loop.
+# loop.  ssh.sh reaches each engine through an sshd of its own.
 integration: all
 	tests/integration/run.sh
 	tests/integration/volume.sh
@@ -177,6 +177,7 @@ integration: all
 	tests/integration/sibling.sh
 	tests/integration/example.sh
 	tests/integration/race.sh
+	tests/integration/ssh.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/run.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
@@ -191,6 +192,8 @@ integration: all
 		tests/integration/check.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/race.sh
+	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
+		tests/integration/ssh.sh
 
 # [volume] size held, on a Podman of its own whose volumes lie on a
 # loop-backed XFS mounted with prjquota.  Not part of check: it needs a
