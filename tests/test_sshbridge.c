@@ -81,6 +81,9 @@ static void fake_record(int argc, char **argv)
 		fprintf(f, "%s%s", i ? " " : "", argv[i]);
 	proc_status("SigBlk", blk, sizeof(blk));
 	proc_status("SigIgn", ign, sizeof(ign));
+	/* signals 32 and 33 are glibc's own: sigaction(2) through glibc cannot
+	 * set them, and a parent (make, a shell) may have left 32 ignored */
+	snprintf(ign, sizeof(ign), "%016llx", strtoull(ign, NULL, 16) & ~(3ULL << 31));
 	fprintf(f, "\nleader=%d blocked=%s ignored=%s\n", getsid(0) == getpid(), blk, ign);
 	fclose(f);
 	rename(tmp, path); /* whole, or not there */
