@@ -165,7 +165,8 @@ asan:
 	UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) B=$(ASAN_B) SANITIZE='$(ASAN_FLAGS)' all unit
 
 # The same suite against Docker and against Podman's compatible API; the
-# library's example program, installed, against Docker.  race.sh launches
+# library's example program, installed, against Docker; TLS against a
+# private dockerd that tls.sh starts and stops.  race.sh launches
 # JOBCELL_RACE_LAUNCHES jobs (default 100) per engine against a swapping
 # loop.
 integration: all
@@ -177,6 +178,7 @@ integration: all
 	tests/integration/sibling.sh
 	tests/integration/example.sh
 	tests/integration/race.sh
+	tests/integration/tls.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/run.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
