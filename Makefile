@@ -27,7 +27,9 @@ SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
 SONAME := libjobcell.so.$(SOMAJOR)
 
 PKGS := libcurl libcjson inih libarchive
-TEST_PKGS := cmocka libmicrohttpd
+# gnutls: the fake engine's verdict on a client certificate (libmicrohttpd
+# speaks TLS through it, and its -dev package brings it)
+TEST_PKGS := cmocka libmicrohttpd gnutls
 
 # $(call pkg,--cflags,PKGS): pkg-config's answer, or stop with the names of
 # the packages it cannot find (`2>/dev/null` alone would build without them).
