@@ -273,7 +273,7 @@ if printf '%s' "$engine_row" | grep -qE '^engine +kept ' &&
 	printf '%s' "$engine_row" | grep -qF "$EP" &&
 	printf '%s' "$engine_row" | grep -qE 'TLS ?(v|version )?1\.[23]' &&
 	printf '%s' "$engine_row" | grep -qE '127\.0\.0\.1' &&
-	printf '%s' "$engine_row" | grep -qiE 'client certificate (was )?accepted'; then
+	printf '%s' "$engine_row" | grep -qE 'client certificate .*accepted'; then
 	ok "TLS: check's engine row: endpoint, TLS version, verified server name, client certificate accepted"
 else
 	not_ok "TLS: check's engine row shows the transport" "row: $engine_row" "rc $RC: $OUT" "$ERR"
@@ -291,7 +291,7 @@ round_trip "DOCKER_HOST + DOCKER_TLS_VERIFY + DOCKER_CERT_PATH: the run over TLS
 # the same without DOCKER_TLS_VERIFY: plaintext to the TLS port, refused by the engine
 hidden env DOCKER_HOST="$EP" "$JOBCELL" -c "$TMP/${S}e.ini" run rt -- true >"$TMP/out" 2>"$TMP/err" && RC=0 || RC=$?
 ERR=$(cat "$TMP/err")
-expect_refusal "DOCKER_HOST without DOCKER_TLS_VERIFY speaks plaintext, and the TLS port refuses it" 125 "$EPRE.*HTTPS"
+expect_refusal "DOCKER_HOST without DOCKER_TLS_VERIFY speaks plaintext, and the TLS port refuses it" 125 "$EPRE.*speaks TLS"
 
 # ---- a Docker context: config.json's currentContext ----
 CTX=jctls-$S
@@ -324,6 +324,7 @@ printf 'in\n' >in.txt
 fails() {
 	jc -c "$TMP/$2.ini" run fj --input in.txt --output fout -- true
 	expect_refusal "$1" 125 "$3"
+	printf '     said: %s\n' "$ERR"
 	local now
 	now=$(count_all)
 	if [ "$now" = "$BEFORE" ] && nothing_left "$2" && [ ! -e fout ]; then
@@ -358,7 +359,7 @@ tsite "${S}f4" "endpoint=$EP" "tls_ca=$C/ca.pem"
 fails "no client certificate, refused by the engine" "${S}f4" "$EPRE.*client certificate"
 
 tsite "${S}f5" "endpoint=$EP"
-fails "plaintext to the TLS port (the engine's 400)" "${S}f5" "$EPRE.*HTTPS"
+fails "plaintext to the TLS port (the engine's 400)" "${S}f5" "$EPRE.*speaks TLS: set \\[engine\\] tls_ca"
 
 PLPORT=$(free_port)
 mkdir -p "$D/empty"
