@@ -26,7 +26,7 @@ endif
 SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
 SONAME := libjobcell.so.$(SOMAJOR)
 
-PKGS := libcurl libcjson inih libarchive
+PKGS := libcurl libcjson inih libarchive openssl
 # gnutls: the fake engine's verdict on a client certificate (libmicrohttpd
 # speaks TLS through it, and its -dev package brings it)
 TEST_PKGS := cmocka libmicrohttpd gnutls

@@ -3,15 +3,23 @@
 #include <string.h>
 
 #include "backend.h"
+#include "config.h"
+#include "endpoint.h"
 #include "docker/engine.h"
 #include "error.h"
 #include "labels.h"
 
-int jc_backend_open(const char *endpoint, int64_t timeout_ms, struct jc_backend **out,
-		    jc_error *err)
+int jc_backend_open(const struct jc_config *cfg, struct jc_backend **out, jc_error *err)
 {
+	struct jc_endpoint ep;
+	int r;
+
+	if (jc_endpoint_parse(cfg, &ep, err) < 0)
+		return -1;
 	/* every endpoint jobcell takes today speaks the Docker Engine API */
-	return jc_docker_open(endpoint, timeout_ms, out, err);
+	r = jc_docker_open(&ep, cfg->engine_timeout_ms, out, err);
+	jc_endpoint_free(&ep);
+	return r;
 }
 
 const char *jc_backend_spoken(void)

@@ -22,6 +22,9 @@ typedef void (*jc_progress_fn)(void *ctx, uint64_t bytes);
 typedef size_t (*jc_sink_fn)(void *ctx, int stream, const char *buf, size_t len);
 
 /* A container as the backend reports it. */
+struct jc_config;
+struct jc_endpoint;
+
 struct jc_inspect {
 	char *id;
 	char *name;
@@ -136,6 +139,9 @@ struct jc_backend_ops {
 	/* What answers ("Docker Engine - Community 24.0.7, API 1.43"), or NULL
 	 * when it will not say.  Caller frees. */
 	char *(*describe)(struct jc_backend *b);
+	/* How it is reached ("unix socket `/x`", "TLSv1.3, ..."), for check.
+	 * Caller frees. */
+	char *(*transport)(struct jc_backend *b);
 
 	/* The image's user, entrypoint and command, and whether it carries
 	 * labels of jobcell's: one inspect serves the policy and the mount
@@ -219,10 +225,10 @@ struct jc_backend_ops {
 	void (*op_free)(struct jc_op *op);
 };
 
-/* The backend for `endpoint` (unix:///path, tcp://host:port: the Docker
- * Engine API, Docker or Podman).  No I/O.  Free with jc_backend_close. */
-int jc_backend_open(const char *endpoint, int64_t timeout_ms, struct jc_backend **out,
-		    jc_error *err);
+/* The backend for the config's endpoint (endpoint.h; the Docker Engine
+ * API, Docker or Podman).  No engine is contacted.  Free with
+ * jc_backend_close. */
+int jc_backend_open(const struct jc_config *cfg, struct jc_backend **out, jc_error *err);
 /* What the backends speak, for `jobcell version`: "engine API 1.41..1.45". */
 const char *jc_backend_spoken(void);
 

@@ -375,14 +375,17 @@ int jc_check_engine(struct jc_backend *e, const struct jc_config *cfg,
 		    struct jc_check_report *r, jc_error *err)
 {
 	cleanup_free char *version = e->ops->describe(e);
+	cleanup_free char *transport = e->ops->transport(e);
 	const char *sub_need = "?", *mp_need = "?";
 	bool subpath = jc_backend_supports(e, JC_FEATURE_VOLUME_SUBPATH, &sub_need);
 	bool mountpoint = jc_backend_supports(e, JC_FEATURE_CREATE_MOUNTPOINT, &mp_need);
 	bool wants_subpath = cfg->ws_mode == JC_WS_VOLUME && cfg->site_volume && *cfg->site_volume;
 
-	if (jc_check_add(r, "engine", JC_CHECK_KEPT, err, "`%s` answers: %s; jobcell speaks API %s",
-			 cfg->endpoint, version ? version : "version unknown",
-			 jc_backend_api(e)) < 0)
+	if (jc_check_add(r, "engine", JC_CHECK_KEPT, err,
+			 "`%s` (from %s) answers: %s; jobcell speaks API %s; reached by %s",
+			 cfg->endpoint, cfg->endpoint_from ? cfg->endpoint_from : "the caller",
+			 version ? version : "version unknown", jc_backend_api(e),
+			 transport ? transport : "?") < 0)
 		return -1;
 	if (subpath) {
 		if (jc_check_add(r, "engine-subpath", JC_CHECK_YES, err,

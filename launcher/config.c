@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "config.h"
+#include "endpoint.h"
 #include "error.h"
 #include "labels.h"
 #include "names.h"
@@ -81,7 +82,15 @@ struct key_def {
 #define LABEL_VALUE_MAX 256
 
 static const struct key_def keys[] = {
-	K("engine", "endpoint", T_STRING, endpoint, "unix:///var/run/docker.sock", OV_NEVER),
+	/* "": as the Docker CLI would find it (endpoint.c) */
+	K("engine", "endpoint", T_STRING, endpoint, "", OV_NEVER),
+	K("engine", "tls_ca", T_PATH, tls_ca, "", OV_NEVER),
+	K("engine", "tls_cert", T_PATH, tls_cert, "", OV_NEVER),
+	K("engine", "tls_key", T_PATH, tls_key, "", OV_NEVER),
+	K("engine", "insecure_plaintext", T_BOOL, insecure_plaintext, "false", OV_NEVER),
+	K("engine", "ssh_identity", T_PATH, ssh_identity, "", OV_NEVER),
+	K("engine", "ssh_known_hosts", T_PATH, ssh_known_hosts, "", OV_NEVER),
+	K("engine", "ssh_config", T_PATH, ssh_config, "", OV_NEVER),
 	K("engine", "timeout", T_DURATION, engine_timeout_ms, "30s", OV_NEVER),
 	K("engine", "lock_dir", T_PATH, lock_dir, "/run/jobcell", OV_NEVER),
 	K("site", "name", T_NAME, site_name, "", OV_NEVER),
@@ -628,7 +637,7 @@ static const char *label_value_why(const char *value)
 	return NULL;
 }
 
-int jc_config_init(struct jc_config *cfg, const char *docker_host, jc_error *err)
+int jc_config_init(struct jc_config *cfg, jc_error *err)
 {
 	char buf[256];
 
@@ -639,15 +648,6 @@ int jc_config_init(struct jc_config *cfg, const char *docker_host, jc_error *err
 			jc_config_free(cfg);
 			return jc_error_set(err, JC_ERR_SYSTEM, ENOMEM, "config defaults: %s", why);
 		}
-	}
-	if (docker_host && *docker_host) {
-		char *s = strdup(docker_host);
-		if (!s) {
-			jc_config_free(cfg);
-			return jc_error_oom(err);
-		}
-		free(cfg->endpoint);
-		cfg->endpoint = s;
 	}
 	return 0;
 }
@@ -981,9 +981,20 @@ static int validate_data(const struct jc_config *cfg, jc_error *err)
 
 int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 {
-	if (!cfg->endpoint)
-		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
-				    "config: [engine] endpoint is not set");
+	/* unset until resolved (jc_endpoint_resolve): a plan needs no engine */
+	if (cfg->endpoint && *cfg->endpoint) {
+		struct jc_endpoint ep;
+		if (jc_endpoint_parse(cfg, &ep, err) < 0)
+			return -1;
+		enum jc_transport t = ep.transport;
+		jc_endpoint_free(&ep);
+		/* bind mode hands the engine paths jobcell checked here */
+		if (cfg->ws_mode == JC_WS_BIND && t != JC_TRANSPORT_UNIX)
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "config: [workspace] mode = bind needs an engine on a "
+					    "local unix socket, and `%s` is not: use mode = volume",
+					    cfg->endpoint);
+	}
 	if (!cfg->site_name)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "config: [site] name is not set");
 	switch (cfg->ws_mode) {
@@ -1038,6 +1049,8 @@ void jc_config_free(struct jc_config *cfg)
 	jc_strv_free(&cfg->mounts);
 	jc_strv_free(&cfg->mounts_origin);
 	jc_strv_free(&cfg->problems);
+	free(cfg->endpoint_from);
+	cfg->endpoint_from = NULL;
 }
 
 /* The size of a plain field. */
@@ -1084,7 +1097,8 @@ int jc_config_copy(struct jc_config *dst, const struct jc_config *src, jc_error 
 	if (!ok || jc_strv_copy(&c.env, &src->env) < 0 || jc_strv_copy(&c.labels, &src->labels) < 0 ||
 	    jc_strv_copy(&c.mounts, &src->mounts) < 0 ||
 	    jc_strv_copy(&c.mounts_origin, &src->mounts_origin) < 0 ||
-	    jc_strv_copy(&c.problems, &src->problems) < 0) {
+	    jc_strv_copy(&c.problems, &src->problems) < 0 ||
+	    (src->endpoint_from && !(c.endpoint_from = strdup(src->endpoint_from)))) {
 		jc_config_free(&c);
 		return jc_error_oom(err);
 	}

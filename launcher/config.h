@@ -13,8 +13,12 @@
 enum jc_ws_mode { JC_WS_BIND, JC_WS_VOLUME };
 
 struct jc_config {
-	/* [engine] */
+	/* [engine]: see endpoint.h */
 	char *endpoint;
+	char *endpoint_from; /* where it came from, for check: "the site file", "$DOCKER_HOST"... */
+	char *tls_ca, *tls_cert, *tls_key;
+	bool insecure_plaintext; /* plaintext TCP to a host that is not loopback */
+	char *ssh_identity, *ssh_known_hosts, *ssh_config;
 	int64_t engine_timeout_ms;
 	char *lock_dir; /* where the engine locks are (enginelock.c) */
 	/* [site] */
@@ -83,8 +87,8 @@ struct jc_config {
 	struct jc_strv problems;
 };
 
-/* Defaults for every key.  `docker_host` is $DOCKER_HOST or NULL. */
-int jc_config_init(struct jc_config *cfg, const char *docker_host, jc_error *err);
+/* Defaults for every key.  The endpoint stays unset: jc_endpoint_resolve. */
+int jc_config_init(struct jc_config *cfg, jc_error *err);
 /* Read one INI file on top of what `cfg` holds (defaults < site).  Every
  * problem is appended to cfg->problems; on any, returns -1 with the first
  * one (and the count) in `err`. */

@@ -1,10 +1,12 @@
 /* The transport: the only module that speaks HTTP.  libcurl on the
- * engine's unix socket (or TCP).  Plain calls reuse one easy handle and so
+ * engine's unix socket, TCP with TLS (or plaintext where endpoint.c lets
+ * it), or ssh through sshbridge.c.  Plain calls reuse one easy handle and so
  * one connection; supervision runs several transfers at once (wait, logs,
  * stop) on a multi handle.  Every answer body is capped; every HTTP error
  * becomes one message carrying the step, the object and the engine's own
  * message, which the backend reads out of its error bodies. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,7 +15,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/ssl.h>
 
 #include "cleanup.h"
 #include "error.h"
@@ -21,6 +25,8 @@
 #include "http.h"
 
 #define BODY_MAX (8u << 20)
+/* a CA bundle, a certificate or a key; a bigger file is not one */
+#define PEM_MAX (1u << 20)
 
 struct buf {
 	char *data;
@@ -35,8 +41,15 @@ struct jc_http {
 	const struct jc_cancel *cancel; /* NULL: never cancelled */
 	enum jc_cancel_state *cancel_state;
 	char *socket_path; /* NULL for TCP */
-	char *base;        /* "http://localhost" */
+	char *base;        /* "http://localhost", "https://host:port" */
 	char *endpoint;
+	enum jc_transport transport;
+	bool loopback;
+	char *host;                          /* tcp, tls, ssh */
+	char *ca_file, *cert_file;           /* tls: the names, for messages */
+	struct curl_blob ca, cert, key;      /* tls: read once, through descriptors */
+	char tls_version[16];                /* as negotiated, once a call has been answered */
+	bool tls_answered;                   /* a call over TLS got an answer */
 	jc_http_message_fn message;
 	int64_t timeout_ms;
 	int running; /* transfers in the multi handle */
@@ -103,14 +116,58 @@ static char *buf_take(struct buf *b)
 
 /* ---- endpoint and setup ---- */
 
-int jc_http_open(const char *endpoint, int64_t timeout_ms, jc_http_message_fn message,
+/* Read a PEM file of the site's through a descriptor into `blob`.  A key
+ * must be its owner's alone, as ssh demands of its keys. */
+static int read_pem(const char *url, const char *key, const char *path, bool secret,
+		    struct curl_blob *blob, jc_error *err)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	size_t len = 0;
+	char *data;
+
+	if (fd < 0)
+		return jc_error_set(err, JC_ERR_CONFIG, errno, "engine `%s`: [engine] %s `%s`: %s",
+				    url, key, path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > PEM_MAX)
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "engine `%s`: [engine] %s `%s`: not a regular file of at most "
+				    "1 MiB",
+				    url, key, path);
+	if (secret && (st.st_mode & 077))
+		return jc_error_set(err, JC_ERR_CONFIG, EPERM,
+				    "engine `%s`: [engine] %s `%s` is open to group or others (mode "
+				    "%04o): make it 0600",
+				    url, key, path, (unsigned)(st.st_mode & 07777));
+	if (!(data = malloc((size_t)st.st_size + 1)))
+		return jc_error_oom(err);
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, data + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	*blob = (struct curl_blob){ .data = data, .len = len, .flags = CURL_BLOB_NOCOPY };
+	return 0;
+}
+
+static void free_blob(struct curl_blob *b)
+{
+	if (b->data)
+		/* a key should not linger in freed memory */
+		explicit_bzero(b->data, b->len);
+	free(b->data);
+	b->data = NULL;
+}
+
+int jc_http_open(const struct jc_endpoint *ep, int64_t timeout_ms, jc_http_message_fn message,
 		 struct jc_http **out, jc_error *err)
 {
 	struct jc_http *e;
-	const char *rest;
+	int r;
 
-	if (!endpoint || !*endpoint)
-		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "engine endpoint is not set");
 	if (timeout_ms <= 0)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "engine timeout must be positive");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -120,33 +177,39 @@ int jc_http_open(const char *endpoint, int64_t timeout_ms, jc_http_message_fn me
 		return jc_error_oom(err);
 	e->timeout_ms = timeout_ms;
 	e->message = message;
-	e->endpoint = strdup(endpoint);
-	if (!e->endpoint)
+	e->transport = ep->transport;
+	e->loopback = ep->loopback;
+	if (!(e->endpoint = strdup(ep->url)) || (ep->host && !(e->host = strdup(ep->host))))
 		goto oom;
-	if (strncmp(endpoint, "unix://", 7) == 0) {
-		rest = endpoint + 7;
-		if (rest[0] != '/' || strlen(rest) > 107) {
-			jc_error_set(err, JC_ERR_CONFIG, EINVAL,
-				     "engine endpoint `%s`: want unix:///absolute/path", endpoint);
-			goto fail;
-		}
-		if (!(e->socket_path = strdup(rest)) || !(e->base = strdup("http://localhost")))
+	switch (ep->transport) {
+	case JC_TRANSPORT_UNIX:
+		if (!(e->socket_path = strdup(ep->path)) ||
+		    !(e->base = strdup("http://localhost")))
 			goto oom;
-	} else if (strncmp(endpoint, "tcp://", 6) == 0 || strncmp(endpoint, "http://", 7) == 0) {
-		rest = strstr(endpoint, "://") + 3;
-		if (!*rest || strpbrk(rest, "/?#@ ")) {
-			jc_error_set(err, JC_ERR_CONFIG, EINVAL,
-				     "engine endpoint `%s`: want tcp://host:port", endpoint);
-			goto fail;
-		}
-		if (asprintf(&e->base, "http://%s", rest) < 0) {
+		break;
+	case JC_TRANSPORT_TCP:
+	case JC_TRANSPORT_TLS:
+		r = asprintf(&e->base, "%s://%s:%d",
+			     ep->transport == JC_TRANSPORT_TLS ? "https" : "http", ep->host,
+			     ep->port);
+		if (r < 0) {
 			e->base = NULL;
 			goto oom;
 		}
-	} else {
-		jc_error_set(err, JC_ERR_CONFIG, EINVAL,
-			     "engine endpoint `%s`: want unix:///path or tcp://host:port",
-			     endpoint);
+		if (ep->transport == JC_TRANSPORT_TCP)
+			break;
+		if (!(e->ca_file = strdup(ep->tls_ca)) ||
+		    (ep->tls_cert && !(e->cert_file = strdup(ep->tls_cert))))
+			goto oom;
+		if (read_pem(ep->url, "tls_ca", ep->tls_ca, false, &e->ca, err) < 0 ||
+		    (ep->tls_cert &&
+		     (read_pem(ep->url, "tls_cert", ep->tls_cert, false, &e->cert, err) < 0 ||
+		      read_pem(ep->url, "tls_key", ep->tls_key, true, &e->key, err) < 0)))
+			goto fail;
+		break;
+	case JC_TRANSPORT_SSH:
+		jc_error_set(err, JC_ERR_CONFIG, ENOSYS, "engine `%s`: ssh is wired in next",
+			     ep->url);
 		goto fail;
 	}
 	if (!(e->curl = curl_easy_init()) || !(e->multi = curl_multi_init()) ||
@@ -174,7 +237,42 @@ void jc_http_close(struct jc_http *e)
 	free(e->socket_path);
 	free(e->base);
 	free(e->endpoint);
+	free(e->host);
+	free(e->ca_file);
+	free(e->cert_file);
+	free_blob(&e->ca);
+	free_blob(&e->cert);
+	free_blob(&e->key);
 	free(e);
+}
+
+char *jc_http_transport(const struct jc_http *e)
+{
+	char *out = NULL;
+	int r = -1;
+
+	switch (e->transport) {
+	case JC_TRANSPORT_UNIX:
+		r = asprintf(&out, "unix socket `%s`", e->socket_path);
+		break;
+	case JC_TRANSPORT_TCP:
+		r = asprintf(&out, "plaintext TCP to %s",
+			     e->loopback ? "a loopback address"
+					 : "the network ([engine] insecure_plaintext)");
+		break;
+	case JC_TRANSPORT_TLS:
+		r = asprintf(&out,
+			     "%s, the engine's certificate verified for `%s` against `%s`, client "
+			     "certificate %s%s%s",
+			     *e->tls_version ? e->tls_version : "TLS", e->host, e->ca_file,
+			     e->cert_file ? "`" : "none", e->cert_file ? e->cert_file : "",
+			     !e->cert_file ? "" : e->tls_answered ? "` accepted" : "` not yet used");
+		break;
+	case JC_TRANSPORT_SSH:
+		r = asprintf(&out, "ssh to `%s`, `docker system dial-stdio` there", e->host);
+		break;
+	}
+	return r < 0 ? NULL : out;
 }
 
 void jc_http_watch(struct jc_http *e, const struct jc_cancel *c, enum jc_cancel_state *state)
@@ -210,7 +308,23 @@ static CURLcode setup(struct jc_http *e, CURL *h, const char *method, const char
 			c = curl_easy_setopt(h, opt, val);                                         \
 	} while (0)
 	SET(CURLOPT_URL, url);
-	SET(CURLOPT_PROTOCOLS_STR, "http");
+	if (e->transport == JC_TRANSPORT_TLS) {
+		SET(CURLOPT_PROTOCOLS_STR, "https");
+		/* the site's CA alone: not the system's store */
+		SET(CURLOPT_CAINFO_BLOB, &e->ca);
+		SET(CURLOPT_CAPATH, NULL);
+		SET(CURLOPT_SSL_VERIFYPEER, 1L);
+		SET(CURLOPT_SSL_VERIFYHOST, 2L);
+		SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+		if (e->cert.data) {
+			SET(CURLOPT_SSLCERT_BLOB, &e->cert);
+			SET(CURLOPT_SSLCERTTYPE, "PEM");
+			SET(CURLOPT_SSLKEY_BLOB, &e->key);
+			SET(CURLOPT_SSLKEYTYPE, "PEM");
+		}
+	} else {
+		SET(CURLOPT_PROTOCOLS_STR, "http");
+	}
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(e->timeout_ms < 10000 ? e->timeout_ms : 10000));
 	SET(CURLOPT_TIMEOUT_MS, (long)timeout_ms);
@@ -378,6 +492,38 @@ static int errno_of_http(long status)
 	}
 }
 
+/* What a TLS failure means, from libcurl's code and OpenSSL's words.  A
+ * refused client certificate shows in the handshake with TLS 1.2 and on the
+ * first read with TLS 1.3 (the server checks it after the client's
+ * Finished): both are looked for. */
+static void tls_failure(CURLcode c, const char *detail, int *st, const char **what)
+{
+	const char *d = detail ? detail : "";
+
+	if (strstr(d, "alert certificate required") || strstr(d, "alert bad certificate") ||
+	    strstr(d, "alert unknown ca") || strstr(d, "alert certificate unknown")) {
+		*st = EACCES;
+		*what = "the engine refused the client certificate";
+	} else if (c == CURLE_PEER_FAILED_VERIFICATION &&
+		   (strstr(d, "subject name") || strstr(d, "host name"))) {
+		*st = EACCES;
+		*what = "the engine's certificate is not for this host name";
+	} else if (c == CURLE_PEER_FAILED_VERIFICATION) {
+		*st = EACCES;
+		*what = "the engine's certificate is not signed by [engine] tls_ca";
+	} else if (strstr(d, "wrong version number") || strstr(d, "packet length too long") ||
+		   strstr(d, "unexpected eof")) {
+		*st = EPROTO;
+		*what = "no TLS engine there (plaintext, or not an engine)";
+	} else if (c == CURLE_SSL_CERTPROBLEM || c == CURLE_SSL_CACERT_BADFILE) {
+		*st = EINVAL;
+		*what = "a TLS file of [engine] could not be used";
+	} else if (c == CURLE_SSL_CONNECT_ERROR) {
+		*st = EPROTO;
+		*what = "the TLS handshake failed";
+	}
+}
+
 static int curl_failure(struct jc_http *e, CURLcode c, const char *detail, bool overflow,
 			const char *step, const char *object, jc_error *err)
 {
@@ -410,6 +556,8 @@ static int curl_failure(struct jc_http *e, CURLcode c, const char *detail, bool 
 		what = curl_easy_strerror(c);
 		break;
 	}
+	if (e->transport == JC_TRANSPORT_TLS)
+		tls_failure(c, detail, &st, &what);
 	jc_error_set(err, JC_ERR_ENGINE, st, "%s `%s`: %s at `%s`%s%s%s", step, object, what,
 		     e->endpoint, detail && *detail ? " (" : "", detail ? detail : "",
 		     detail && *detail ? ")" : "");
@@ -424,6 +572,15 @@ static int http_failure(struct jc_http *e, long status, const char *body, const 
 {
 	cleanup_free char *msg = body && e->message ? e->message(body) : NULL;
 
+	/* Go's TLS listener answers a plaintext request so, in plain text */
+	if (status == 400 && body && strstr(body, "HTTP request to an HTTPS server")) {
+		jc_error_set(err, JC_ERR_CONFIG, EPROTO,
+			     "%s `%s`: the engine at `%s` speaks TLS: set [engine] tls_ca (and "
+			     "tls_cert, tls_key)",
+			     step, object, e->endpoint);
+		return -1;
+	}
+
 	jc_error_set(err, JC_ERR_ENGINE, errno_of_http(status), "%s `%s`: engine said %ld: %s",
 		     step, object, status, msg ? msg : "(no message)");
 	err->retry = status >= 500;
@@ -432,11 +589,32 @@ static int http_failure(struct jc_http *e, long status, const char *body, const 
 
 /* ---- plain calls ---- */
 
+/* What a plain call's header callback needs. */
+struct hdr_ctx {
+	struct jc_http *e;
+	struct jc_http_header *hc; /* may be NULL */
+};
+
+/* The TLS version, from the connection while a transfer holds it. */
+static void note_tls(struct jc_http *e)
+{
+	struct curl_tlssessioninfo *info = NULL;
+
+	if (e->transport != JC_TRANSPORT_TLS || *e->tls_version ||
+	    curl_easy_getinfo(e->curl, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
+	    info->backend != CURLSSLBACKEND_OPENSSL || !info->internals)
+		return;
+	snprintf(e->tls_version, sizeof(e->tls_version), "%s",
+		 SSL_get_version((const SSL *)info->internals));
+}
+
 static size_t hdr_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
+	struct hdr_ctx *x = ud;
 	size_t n = size * nmemb;
 
-	for (struct jc_http_header *hc = ud; hc->name; hc++) {
+	note_tls(x->e);
+	for (struct jc_http_header *hc = x->hc; hc && hc->name; hc++) {
 		size_t klen = strlen(hc->name);
 		if (n <= klen || strncasecmp(ptr, hc->name, klen) != 0)
 			continue;
@@ -466,6 +644,7 @@ static int do_call_once(struct jc_http *e, const char *method, const char *path,
 	char errbuf[CURL_ERROR_SIZE] = "";
 	long status = 0;
 	struct halt halt = { 0 };
+	struct hdr_ctx hx = { .e = e, .hc = hc };
 	CURLcode c;
 
 	if (!url || !(hdrs = curl_slist_append(NULL, "Content-Type: application/json")))
@@ -478,11 +657,10 @@ static int do_call_once(struct jc_http *e, const char *method, const char *path,
 		c = curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, &b);
 	if (c == CURLE_OK)
 		c = curl_easy_setopt(e->curl, CURLOPT_ERRORBUFFER, errbuf);
-	if (c == CURLE_OK && hc) {
+	if (c == CURLE_OK)
 		c = curl_easy_setopt(e->curl, CURLOPT_HEADERFUNCTION, hdr_cb);
-		if (c == CURLE_OK)
-			c = curl_easy_setopt(e->curl, CURLOPT_HEADERDATA, hc);
-	}
+	if (c == CURLE_OK)
+		c = curl_easy_setopt(e->curl, CURLOPT_HEADERDATA, &hx);
 	if (c != CURLE_OK) {
 		free(b.data);
 		return jc_error_set(err, JC_ERR_SYSTEM, EINVAL, "%s `%s`: libcurl setup: %s", step,
@@ -503,6 +681,8 @@ static int do_call_once(struct jc_http *e, const char *method, const char *path,
 		return jc_error_set(err, JC_ERR_SYSTEM, EIO, "%s `%s`: libcurl has no status", step,
 				    object);
 	}
+	/* an engine that asks for a client certificate answers nothing without it */
+	e->tls_answered = e->transport == JC_TRANSPORT_TLS;
 	if (status >= 400) {
 		int r = http_failure(e, status, b.data, step, object, err);
 		free(b.data);

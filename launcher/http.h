@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "backend.h"
+#include "endpoint.h"
 #include "error.h"
 
 struct jc_http;
@@ -17,12 +18,17 @@ struct jc_http;
  * Caller frees. */
 typedef char *(*jc_http_message_fn)(const char *body);
 
-/* Parse the endpoint (unix:///path, tcp://host:port, http://host:port) and
- * set up libcurl.  No I/O.  `timeout_ms` bounds every plain call; `message`
- * reads the backend's error bodies.  Free with jc_http_close. */
-int jc_http_open(const char *endpoint, int64_t timeout_ms, jc_http_message_fn message,
+/* Set up libcurl for the endpoint (endpoint.h): for TLS, read the CA,
+ * certificate and key through descriptors (a key open to group or others is
+ * refused).  No engine is contacted.  `timeout_ms` bounds every plain call;
+ * `message` reads the backend's error bodies.  Free with jc_http_close. */
+int jc_http_open(const struct jc_endpoint *ep, int64_t timeout_ms, jc_http_message_fn message,
 		 struct jc_http **out, jc_error *err);
 void jc_http_close(struct jc_http *h);
+/* How the engine is reached, for check: "unix socket `/x`", "TLSv1.3, the
+ * engine's certificate verified for `host` against `ca.pem`, client
+ * certificate `cert.pem` accepted", "ssh to `host`, ...".  Caller frees. */
+char *jc_http_transport(const struct jc_http *h);
 /* Plain calls and streams give up when `c` (the backend's, may be NULL)
  * says so while *state is armed: JC_ERR_SYSTEM with EINTR ("step `object`:
  * interrupted by SIGTERM"), ESRCH ("the parent went away") or ETIMEDOUT

@@ -1011,7 +1011,7 @@ int jc_job_plan(jc_job *j, char **json, jc_error *err)
 	l.created = jc_unix_ms() / 1000;
 	l.req.deadline = jc_plan_deadline(&j->cfg, &l.req, l.created);
 	if (jc_plan_build(&j->cfg, &l.req, NULL, l.created, &l.plan, err) < 0 ||
-	    jc_backend_open(j->cfg.endpoint, j->cfg.engine_timeout_ms, &l.e, err) < 0 ||
+	    jc_backend_open(&j->cfg, &l.e, err) < 0 ||
 	    !(*json = jc_backend_create_request(l.e, l.plan, err)))
 		goto out;
 	r = 0;

@@ -1,5 +1,6 @@
-/* A site: its configuration (built-in defaults < $DOCKER_HOST <
- * defaults.ini < the site file), its engine, opened once, and what is done
+/* A site: its configuration (built-in defaults < defaults.ini < the site
+ * file; the endpoint, when neither names it, as the Docker CLI finds it),
+ * its engine, opened once, and what is done
  * to the site as a whole: gc and the volume commands. */
 #include <errno.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cleanup.h"
+#include "endpoint.h"
 #include "fsutil.h"
 #include "job.h"
 #include "names.h"
@@ -53,6 +55,8 @@ static int load(struct jc_config *cfg, const char *dir, const char *file, const 
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 				    "no site: pass -c FILE or --site NAME");
 	}
+	if (jc_endpoint_resolve(cfg, err) < 0)
+		return -1;
 	return jc_config_validate(cfg, err);
 }
 
@@ -63,7 +67,7 @@ int jc_site_load(const char *dir, const char *file, const char *name, jc_site **
 
 	if (!s)
 		return jc_error_oom(err);
-	if (jc_config_init(&s->cfg, getenv("DOCKER_HOST"), err) < 0) {
+	if (jc_config_init(&s->cfg, err) < 0) {
 		free(s);
 		return -1;
 	}
@@ -107,7 +111,7 @@ int jc_site_backend(jc_site *s, struct jc_backend **e, jc_error *err)
 	struct jc_backend *opened = NULL;
 
 	if (!s->engine) {
-		if (jc_backend_open(s->cfg.endpoint, s->cfg.engine_timeout_ms, &opened, err) < 0)
+		if (jc_backend_open(&s->cfg, &opened, err) < 0)
 			return -1;
 		if (s->cancel_set)
 			jc_backend_set_cancel(opened, &s->cancel);

@@ -412,7 +412,7 @@ static void test_probe_cmd(void **state)
 	jc_error err = { 0 };
 
 	(void)state;
-	assert_int_equal(jc_config_init(&cfg, NULL, &err), 0);
+	assert_int_equal(jc_config_init(&cfg, &err), 0);
 	assert_int_equal(jc_check_probe_cmd(&cfg, "check.0a0b0c0d", "check.01020304", &cmd, &err),
 			 0);
 	const char *want[] = { "./jobcell-probe",
@@ -621,12 +621,12 @@ static void engine_rows(const char *api, struct jc_check_report *r, bool site_vo
 
 	assert_non_null(fe);
 	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(fe));
-	assert_int_equal(jc_config_init(&cfg, ep, &err), 0);
+	assert_int_equal(jc_config_init(&cfg, &err), 0);
 	if (site_volume) {
 		cfg.ws_mode = JC_WS_VOLUME;
 		cfg.site_volume = strdup("site-vol");
 	}
-	assert_int_equal(jc_docker_open(ep, 5000, &e, &err), 0);
+	assert_int_equal(test_docker_open(ep, 5000, &e, &err), 0);
 	assert_int_equal(jc_backend_ping(e, &err), 0);
 	assert_int_equal(jc_check_engine(e, &cfg, r, &err), 0);
 	jc_backend_close(e);

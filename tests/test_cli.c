@@ -24,6 +24,7 @@
 #include "fake_engine.h"
 #include "backend.h"
 #include "docker/engine.h"
+#include "testutil.h"
 #include "error.h"
 #include "volume.h"
 
@@ -442,7 +443,7 @@ static void test_detached_commands(void **state)
 
 	/* rm leaves alone a container of that name that jobcell did not make */
 	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
-	assert_int_equal(jc_docker_open(ep, 2000, &e, &err), 0);
+	assert_int_equal(test_docker_open(ep, 2000, &e, &err), 0);
 	assert_int_equal(jc_backend_ping(e, &err), 0);
 	assert_int_equal(
 	    jc_docker_create_json(e, "jobcell-s-foreign", "{\"Image\":\"img\"}", &id, &err), 0);
@@ -523,7 +524,7 @@ static void test_run_refused_while_container_exists(void **state)
 	assert_int_equal(f->status, 0);
 
 	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
-	assert_int_equal(jc_docker_open(ep, 2000, &e, &err), 0);
+	assert_int_equal(test_docker_open(ep, 2000, &e, &err), 0);
 	assert_int_equal(jc_backend_ping(e, &err), 0);
 	assert_int_equal(jc_docker_create_json(e, "jobcell-s-y", "{\"Image\":\"img\"}", &id, &err),
 			 0);
@@ -1616,7 +1617,7 @@ static void test_gc_dry_run_and_gc(void **state)
 		 "ghost\"}]}}",
 		 dead, dead_vol, dead_vol);
 	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
-	assert_int_equal(jc_docker_open(ep, 2000, &e, &err), 0);
+	assert_int_equal(test_docker_open(ep, 2000, &e, &err), 0);
 	assert_int_equal(jc_backend_ping(e, &err), 0);
 	assert_int_equal(jc_docker_create_json(e, "jobcell-s-ghost", json, &id, &err), 0);
 	jc_backend_close(e);

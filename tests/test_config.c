@@ -46,7 +46,7 @@ static int setup(void **state)
 		return -1;
 	}
 	snprintf(f->path, sizeof(f->path), "%s/f.ini", f->dir);
-	if (jc_config_init(&f->cfg, NULL, &f->err) < 0) {
+	if (jc_config_init(&f->cfg, &f->err) < 0) {
 		rmdir(f->dir);
 		free(f);
 		return -1;
@@ -148,7 +148,10 @@ static void test_defaults(void **state)
 	const struct jc_config *c = &f->cfg;
 	static const char *const all[] = { "ALL" };
 
-	assert_string_equal(c->endpoint, "unix:///var/run/docker.sock");
+	assert_null(c->endpoint); /* resolved when a site loads: test_endpoint.c */
+	assert_null(c->tls_ca);
+	assert_false(c->insecure_plaintext);
+	assert_null(c->ssh_identity);
 	assert_int_equal(c->engine_timeout_ms, 30000);
 	assert_null(c->site_name);
 	assert_int_equal(c->ws_mode, JC_WS_BIND);
@@ -203,7 +206,14 @@ static void test_defaults(void **state)
 static void test_keys_table(void **state)
 {
 	static const struct jc_config_key want[] = {
-		{ "engine", "endpoint", "unix:///var/run/docker.sock" },
+		{ "engine", "endpoint", "" },
+		{ "engine", "tls_ca", "" },
+		{ "engine", "tls_cert", "" },
+		{ "engine", "tls_key", "" },
+		{ "engine", "insecure_plaintext", "false" },
+		{ "engine", "ssh_identity", "" },
+		{ "engine", "ssh_known_hosts", "" },
+		{ "engine", "ssh_config", "" },
 		{ "engine", "timeout", "30s" },
 		{ "engine", "lock_dir", "/run/jobcell" },
 		{ "site", "name", "" },
@@ -282,41 +292,13 @@ static void test_table_defaults_load(void **state)
 
 		snprintf(text, sizeof(text), "[%s]\n%s = %s\n", k[i].section, k[i].key, k[i].def);
 		write_file(f->path, text);
-		assert_int_equal(jc_config_init(&c, NULL, &e), 0);
+		assert_int_equal(jc_config_init(&c, &e), 0);
 		if (jc_config_load(&c, f->path, &e) != 0)
 			fail_msg("default of [%s] %s does not load: %s", k[i].section, k[i].key,
 				 e.msg);
 		assert_int_equal(c.problems.n, 0);
 		jc_config_free(&c);
 	}
-}
-
-static void test_docker_host(void **state)
-{
-	struct jc_config c;
-	jc_error e = { 0 };
-
-	(void)state;
-	assert_int_equal(jc_config_init(&c, "tcp://10.0.0.1:2375", &e), 0);
-	assert_string_equal(c.endpoint, "tcp://10.0.0.1:2375");
-	assert_string_equal(c.network, "none"); /* the rest stays default */
-	jc_config_free(&c);
-
-	assert_int_equal(jc_config_init(&c, "", &e), 0);
-	assert_string_equal(c.endpoint, "unix:///var/run/docker.sock");
-	jc_config_free(&c);
-	assert_null(e.msg);
-}
-
-/* A site file wins over $DOCKER_HOST, as over any default. */
-static void test_docker_host_then_file(void **state)
-{
-	struct fx *f = *state;
-
-	jc_config_free(&f->cfg);
-	assert_int_equal(jc_config_init(&f->cfg, "unix:///run/other.sock", &f->err), 0);
-	expect_loaded(f, load(f, "[engine]\nendpoint = unix:///run/site.sock\n"));
-	assert_string_equal(f->cfg.endpoint, "unix:///run/site.sock");
 }
 
 /* ---- layering and every key ------------------------------------------------ */
@@ -849,7 +831,7 @@ static void test_long_line_limit(void **state)
 	assert_int_equal(strlen(f->cfg.image), 190);
 	/* 199: refused */
 	jc_config_free(&f->cfg);
-	assert_int_equal(jc_config_init(&f->cfg, NULL, &f->err), 0);
+	assert_int_equal(jc_config_init(&f->cfg, &f->err), 0);
 	memset(line, 'a', sizeof(line));
 	memcpy(line, "image = ", 8);
 	line[199] = '\0';
@@ -951,15 +933,18 @@ static void test_validate(void **state)
 	struct fx *f = *state;
 	jc_error e = { 0 };
 
-	expect_loaded(f, load_named(f, "0.ini", "[engine]\nendpoint =\n"));
-	assert_null(f->cfg.endpoint);
+	/* bind mode hands the engine paths checked here: a local socket only */
+	expect_loaded(f, load_named(f, "0.ini",
+				    "[site]\nname = s\n[workspace]\npath = /srv/ws\n"
+				    "[engine]\nendpoint = tcp://127.0.0.1:2375\n"));
 	assert_int_equal(jc_config_validate(&f->cfg, &e), -1);
 	assert_int_equal(e.kind, JC_ERR_CONFIG);
-	assert_int_equal(e.status, EINVAL);
-	assert_string_equal(e.msg, "config: [engine] endpoint is not set");
+	assert_string_equal(e.msg, "config: [workspace] mode = bind needs an engine on a local "
+				   "unix socket, and `tcp://127.0.0.1:2375` is not: use mode = "
+				   "volume");
 	jc_error_clear(&e);
 	jc_config_free(&f->cfg);
-	assert_int_equal(jc_config_init(&f->cfg, NULL, &f->err), 0);
+	assert_int_equal(jc_config_init(&f->cfg, &f->err), 0);
 
 	assert_int_equal(jc_config_validate(&f->cfg, &e), -1);
 	assert_int_equal(e.kind, JC_ERR_CONFIG);
@@ -1002,7 +987,7 @@ static void expect_validate_at(const char *dir, const char *text, const char *wa
 
 	snprintf(path, sizeof(path), "%s/v.ini", dir);
 	write_file(path, text);
-	_assert_int_equal(jc_config_init(&c, NULL, &e), 0, file, line);
+	_assert_int_equal(jc_config_init(&c, &e), 0, file, line);
 	if (jc_config_load(&c, path, &e) != 0) {
 		print_error("load failed: %s\n", e.msg);
 		_fail(file, line);
@@ -1259,7 +1244,7 @@ static void test_reference_file(void **state)
 	text = slurp(path);
 	if (!text)
 		fail_msg("cannot read the reference file %s", path);
-	assert_int_equal(jc_config_init(&c, NULL, &e), 0);
+	assert_int_equal(jc_config_init(&c, &e), 0);
 	if (jc_config_load(&c, path, &e) != 0)
 		print_error("%s does not load: %s\n", path, e.msg);
 	for (size_t i = 0; i < c.problems.n; i++)
@@ -1288,7 +1273,7 @@ static void test_example_files(void **state)
 		struct jc_config c;
 		jc_error e = { 0 };
 
-		assert_int_equal(jc_config_init(&c, NULL, &e), 0);
+		assert_int_equal(jc_config_init(&c, &e), 0);
 		if (jc_config_load(&c, files[i], &e) != 0 || jc_config_validate(&c, &e) != 0)
 			fail_msg("%s: %s", files[i], e.msg);
 		jc_config_free(&c);
@@ -2040,8 +2025,6 @@ int main(void)
 		T(test_defaults),
 		cmocka_unit_test(test_keys_table),
 		T(test_table_defaults_load),
-		cmocka_unit_test(test_docker_host),
-		T(test_docker_host_then_file),
 		T(test_layering),
 		T(test_layering_same_key_not_twice),
 		T(test_every_key_from_file),

@@ -15,6 +15,7 @@
 #include "fake_engine.h"
 #include "backend.h"
 #include "docker/engine.h"
+#include "testutil.h"
 #include "error.h"
 #include "docker/json.h"
 
@@ -25,7 +26,7 @@ static struct jc_backend *open_on(struct fake_engine *fe, int64_t timeout_ms)
 	jc_error err = { 0 };
 
 	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(fe));
-	assert_int_equal(jc_docker_open(ep, timeout_ms, &e, &err), 0);
+	assert_int_equal(test_docker_open(ep, timeout_ms, &e, &err), 0);
 	return e;
 }
 
@@ -187,7 +188,7 @@ static void test_engine_down(void **state)
 	jc_error err = { 0 };
 	(void)state;
 
-	assert_int_equal(jc_docker_open("unix:///nonexistent/engine.sock", 1000, &e, &err), 0);
+	assert_int_equal(test_docker_open("unix:///nonexistent/engine.sock", 1000, &e, &err), 0);
 	assert_int_equal(jc_backend_ping(e, &err), -1);
 	assert_int_equal(err.status, ECONNREFUSED);
 	assert_true(err.retry);
@@ -204,7 +205,7 @@ static void test_bad_endpoints(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct jc_backend *e = NULL;
 		jc_error err = { 0 };
-		assert_int_equal(jc_docker_open(bad[i], 1000, &e, &err), -1);
+		assert_int_equal(test_docker_open(bad[i], 1000, &e, &err), -1);
 		assert_int_equal(err.kind, JC_ERR_CONFIG);
 		assert_msg(&err, "engine endpoint");
 		assert_null(e);

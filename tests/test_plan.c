@@ -48,7 +48,7 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	if (!f || jc_config_init(&f->cfg, NULL, &f->err) < 0) {
+	if (!f || jc_config_init(&f->cfg, &f->err) < 0) {
 		free(f);
 		return -1;
 	}
@@ -2229,7 +2229,7 @@ static void test_pass_env_collect(void **state)
 	jc_error e = { 0 };
 
 	(void)state;
-	assert_int_equal(jc_config_init(&cfg, NULL, &e), 0);
+	assert_int_equal(jc_config_init(&cfg, &e), 0);
 	set_env(&cfg.pass_env, names, N(names));
 	assert_int_equal(jc_strv_push(&out, "OLD=1"), 0);
 	assert_int_equal(jc_pass_env_collect(&cfg, envp, &out, &e), 0);

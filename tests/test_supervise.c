@@ -21,6 +21,7 @@
 #include "config.h"
 #include "backend.h"
 #include "docker/engine.h"
+#include "testutil.h"
 #include "error.h"
 #include "plan.h"
 #include "docker/json.h"
@@ -70,13 +71,13 @@ static int setup(void **state)
 	assert_non_null(f->fe);
 	fake_engine_add_image(f->fe, "img", "");
 	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
-	assert_int_equal(jc_config_init(&f->cfg, ep, &err), 0);
+	assert_int_equal(jc_config_init(&f->cfg, &err), 0);
 	f->cfg.site_name = strdup("s");
 	f->cfg.ws_path = strdup("/srv/ws");
 	f->cfg.image = strdup("img");
 	f->cfg.stop_grace_ms = 1000;
 	f->cfg.engine_timeout_ms = 2000;
-	assert_int_equal(jc_docker_open(ep, f->cfg.engine_timeout_ms, &f->e, &err), 0);
+	assert_int_equal(test_docker_open(ep, f->cfg.engine_timeout_ms, &f->e, &err), 0);
 	assert_int_equal(jc_backend_ping(f->e, &err), 0);
 	*state = f;
 	return 0;

@@ -58,7 +58,7 @@ static int setup(void **state)
 	assert_non_null(f->fe);
 	fake_engine_add_image(f->fe, "img", "");
 	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
-	assert_int_equal(jc_docker_open(ep, 5000, &f->e, &err), 0);
+	assert_int_equal(test_docker_open(ep, 5000, &f->e, &err), 0);
 	assert_int_equal(jc_backend_ping(f->e, &err), 0);
 	snprintf(f->tmp, sizeof(f->tmp), "%s/test-volume-XXXXXX", t && *t ? t : "/tmp");
 	assert_non_null(mkdtemp(f->tmp));
@@ -861,7 +861,7 @@ static void test_put_engine_gone_releases_the_writer(void **state)
 	jc_error err = { 0 };
 
 	transfer_setup(f, &t);
-	assert_int_equal(jc_docker_open("unix:///nonexistent/jobcell-test.sock", 1000, &gone, &err),
+	assert_int_equal(test_docker_open("unix:///nonexistent/jobcell-test.sock", 1000, &gone, &err),
 			 0);
 	assert_int_equal(jc_transfer_put(gone, t.id, "xfer", "/", &o, t.in, t.n, NULL, NULL, &err),
 			 -1);
@@ -928,7 +928,7 @@ static void test_put_engine_hangs_up_mid_upload(void **state)
 	transfer_setup(f, &t);
 	hangup_start(&h, f->tmp);
 	snprintf(ep, sizeof(ep), "unix://%s", h.path);
-	assert_int_equal(jc_docker_open(ep, 2000, &e, &err), 0);
+	assert_int_equal(test_docker_open(ep, 2000, &e, &err), 0);
 	rc = jc_transfer_put(e, t.id, "xfer", "/", &o, t.in, t.n, NULL, NULL, &err);
 	pthread_join(h.t, NULL);
 	close(h.lfd);

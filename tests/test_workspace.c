@@ -757,7 +757,7 @@ static void data_cfg(struct fx *f, struct jc_config *c, const char *name, const 
 	char p[256], entry[320];
 	jc_error e = { 0 };
 
-	assert_int_equal(jc_config_init(c, NULL, &e), 0);
+	assert_int_equal(jc_config_init(c, &e), 0);
 	assert_int_equal(jc_strv_push(&c->data_prefixes, at(f, "data", p, sizeof(p))), 0);
 	snprintf(entry, sizeof(entry), "%s=%s/%s", name, f->base, rel);
 	assert_int_equal(jc_strv_push(&c->mounts, entry), 0);
@@ -870,7 +870,7 @@ static void data_prefix_chain_refused(void *state)
 	assert_int_equal(symlink(at(f, "data", q, sizeof(q)), at(f, "mid/l", p, sizeof(p))), 0);
 	assert_int_equal(lchown(p, 65534, 65534), 0);
 	assert_int_equal(symlink("mid/l", at(f, "dlink", q, sizeof(q))), 0);
-	assert_int_equal(jc_config_init(&c, NULL, &e), 0);
+	assert_int_equal(jc_config_init(&c, &e), 0);
 	snprintf(entry, sizeof(entry), "%s/sub", q); /* the prefix: base/dlink/sub */
 	assert_int_equal(jc_strv_push(&c.data_prefixes, entry), 0);
 	snprintf(entry, sizeof(entry), "models=%s/sub", q);

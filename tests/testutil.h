@@ -20,4 +20,20 @@ static inline void rm_tree(const char *path)
 	nftw(path, testutil_rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+#ifdef JC_DOCKER_ENGINE_H
+/* The Docker backend on a bare URL: what most tests need of endpoint.c. */
+static inline int test_docker_open(const char *url, int64_t timeout_ms, struct jc_backend **out,
+				   jc_error *err)
+{
+	struct jc_endpoint ep;
+	int r;
+
+	if (jc_endpoint_parse_url(url, &ep, err) < 0)
+		return -1;
+	r = jc_docker_open(&ep, timeout_ms, out, err);
+	jc_endpoint_free(&ep);
+	return r;
+}
+#endif
+
 #endif

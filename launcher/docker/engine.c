@@ -87,14 +87,14 @@ static int call(struct jc_docker *e, const char *method, const char *path, const
 
 static const struct jc_backend_ops docker_ops;
 
-int jc_docker_open(const char *endpoint, int64_t timeout_ms, struct jc_backend **out,
+int jc_docker_open(const struct jc_endpoint *ep, int64_t timeout_ms, struct jc_backend **out,
 		   jc_error *err)
 {
 	struct jc_docker *e = calloc(1, sizeof(*e));
 
 	if (!e)
 		return jc_error_oom(err);
-	if (jc_http_open(endpoint, timeout_ms, jc_docker_error_message, &e->http, err) < 0) {
+	if (jc_http_open(ep, timeout_ms, jc_docker_error_message, &e->http, err) < 0) {
 		free(e);
 		return -1;
 	}
@@ -197,6 +197,11 @@ static bool docker_supports(const struct jc_backend *b, enum jc_feature f, const
 
 /* GET /version, for `jobcell check`'s table only: asynchronous, so that it
  * goes through the same bounded machinery as supervision. */
+static char *docker_transport(struct jc_backend *b)
+{
+	return jc_http_transport(docker(b)->http);
+}
+
 static char *docker_describe(struct jc_backend *b)
 {
 	struct jc_docker *e = docker(b);
@@ -722,6 +727,7 @@ static const struct jc_backend_ops docker_ops = {
 	.api_version = docker_api_version,
 	.supports = docker_supports,
 	.describe = docker_describe,
+	.transport = docker_transport,
 	.image_inspect = docker_image_inspect,
 	.create = docker_create,
 	.stage_container = docker_stage_container,

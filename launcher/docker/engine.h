@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "backend.h"
+#include "endpoint.h"
 
 #define JC_API_MIN "1.41"
 #define JC_API_MAX "1.45"
@@ -17,11 +18,10 @@
 /* BindOptions.CreateMountpoint appeared in Engine API 1.42 (Docker 23.0). */
 #define JC_API_CREATE_MOUNTPOINT "1.42"
 
-/* Parse the endpoint (unix:///path, tcp://host:port, http://host:port) and
- * set up the transport.  No I/O: ping negotiates min(engine, JC_API_MAX)
- * and refuses engines older than JC_API_MIN or with a malformed
- * Api-Version.  Free with jc_backend_close. */
-int jc_docker_open(const char *endpoint, int64_t timeout_ms, struct jc_backend **out,
+/* Set up the transport to the endpoint (http.h); no engine is contacted:
+ * ping negotiates min(engine, JC_API_MAX) and refuses engines older than
+ * JC_API_MIN or with a malformed Api-Version.  Free with jc_backend_close. */
+int jc_docker_open(const struct jc_endpoint *ep, int64_t timeout_ms, struct jc_backend **out,
 		   jc_error *err);
 /* POST /containers/create with a body of the caller's (`name` NULL: the
  * engine names it).  For the backend and for tests that plant containers. */
