@@ -316,6 +316,13 @@ round_trip "Docker context (currentContext): the run over TLS" "${S}x" DOCKER_CO
 # DOCKER_CONTEXT names it when config.json does not
 printf '{}\n' >"$DC/config.json"
 round_trip "Docker context (DOCKER_CONTEXT): the run over TLS" "${S}x" DOCKER_CONFIG="$DC" DOCKER_CONTEXT="$CTX"
+# a context that would not check the engine is refused before any connection
+sed -i 's/"SkipTLSVerify":false/"SkipTLSVerify":true/' "$DC/contexts/meta/$CTXID/meta.json"
+hidden env DOCKER_CONFIG="$DC" DOCKER_CONTEXT="$CTX" "$JOBCELL" -c "$TMP/${S}x.ini" run rt -- true \
+	>"$TMP/out" 2>"$TMP/err" && RC=0 || RC=$?
+ERR=$(cat "$TMP/err")
+expect_refusal "a Docker context with SkipTLSVerify refused" 125 "Docker context \`$CTX\`: SkipTLSVerify is set"
+printf '     said: %s\n' "$ERR"
 
 # ---- failures: one error line naming the endpoint, 125, nothing made ----
 BEFORE=$(count_all)
