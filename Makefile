@@ -27,7 +27,9 @@ SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
 SONAME := libjobcell.so.$(SOMAJOR)
 
 PKGS := libcurl libcjson inih libarchive openssl
-TEST_PKGS := cmocka libmicrohttpd
+# gnutls: the fake engine's verdict on a client certificate (libmicrohttpd
+# speaks TLS through it, and its -dev package brings it)
+TEST_PKGS := cmocka libmicrohttpd gnutls
 
 # $(call pkg,--cflags,PKGS): pkg-config's answer, or stop with the names of
 # the packages it cannot find (`2>/dev/null` alone would build without them).
@@ -165,7 +167,8 @@ asan:
 	UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) B=$(ASAN_B) SANITIZE='$(ASAN_FLAGS)' all unit
 
 # The same suite against Docker and against Podman's compatible API; the
-# library's example program, installed, against Docker.  race.sh launches
+# library's example program, installed, against Docker; TLS against a
+# private dockerd that tls.sh starts and stops.  race.sh launches
 # JOBCELL_RACE_LAUNCHES jobs (default 100) per engine against a swapping
 # loop.  ssh.sh reaches each engine through an sshd of its own.
 integration: all
@@ -178,6 +181,7 @@ integration: all
 	tests/integration/example.sh
 	tests/integration/race.sh
 	tests/integration/ssh.sh
+	tests/integration/tls.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/run.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \

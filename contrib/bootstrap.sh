@@ -89,20 +89,6 @@ await() {
 	return 1
 }
 
-# make_root DIR: a busybox-static root with relative applet links (`busybox
-# --install -s` would link to this host's path), a 1777 /tmp, two users.
-make_root() {
-	mkdir -p "$1/bin" "$1/etc" "$1/tmp"
-	chmod 1777 "$1/tmp"
-	cp /bin/busybox "$1/bin/busybox"
-	for applet in $(/bin/busybox --list); do
-		[ "$applet" = busybox ] || ln -s busybox "$1/bin/$applet"
-	done
-	printf 'root:x:0:0:root:/:/bin/sh\nnonroot:x:65532:65532:nonroot:/:/bin/sh\n' \
-		>"$1/etc/passwd"
-	printf 'root:x:0:\nnonroot:x:65532:\n' >"$1/etc/group"
-}
-
 # build_images CLI: import both images with CLI (docker or podman) unless
 # they are there with this recipe's stamp
 build_images() {
@@ -114,7 +100,7 @@ build_images() {
 	done
 	[ "$missing" -eq 0 ] && return 0
 	root=$(mktemp -d)
-	make_root "$root"
+	"$(dirname "$0")/make-root.sh" "$root"
 	say "importing ${IMAGES[*]} into $cli"
 	tar -C "$root" -c . | "$cli" import "${q[@]}" -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' \
 		-c "LABEL jobcell.recipe=$RECIPE" - jobcell-test/root:latest >/dev/null

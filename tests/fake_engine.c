@@ -5,7 +5,11 @@
 
 #include <cjson/cJSON.h>
 #include <fnmatch.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -100,6 +104,9 @@ struct fake_engine {
 	bool libpod; /* the ping says Libpod-Api-Version: as Podman */
 	char dir[256];
 	char sock[300];
+	int port;                  /* fake_engine_start_tls: the loopback port, else 0 */
+	char *tls_key, *tls_cert;  /* PEM, held while the daemon runs */
+	char *tls_trust;           /* PEM of the CA clients must show a certificate of */
 	struct MHD_Daemon *daemon;
 	struct container **cs;
 	size_t ncs, cap_cs;
@@ -704,19 +711,27 @@ static ssize_t drop_reader(void *cls, uint64_t pos, char *buf, size_t max)
 
 /* ---- blocking in handlers ---- */
 
-static bool peer_gone(struct MHD_Connection *conn)
+static bool peer_gone(const struct fake_engine *fe, struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	char b;
-	return ci && recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+	if (!ci)
+		return false;
+	if (recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+		return true;
+	/* a TLS client that goes away sends close_notify first: those bytes
+	 * stay unread before the end of the stream, which the peek above never
+	 * reaches */
+	struct pollfd p = { .fd = ci->connect_fd, .events = POLLRDHUP };
+	return fe->port && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 /* One bounded sleep of a blocked handler; false when it should give up. */
 static bool handler_wait(struct fake_engine *fe, struct MHD_Connection *conn,
 			 const struct timespec *until)
 {
-	if (fe->stopping || peer_gone(conn))
+	if (fe->stopping || peer_gone(fe, conn))
 		return false;
 	struct timespec t = ts_add(now(CLOCK_MONOTONIC), 0.2);
 	if (until && ts_before(until, &t))
@@ -2200,6 +2215,32 @@ static bool rule_path_match(const struct rule *r, const char *path)
 	return strstr(path, r->substr) != NULL;
 }
 
+/* A client certificate signed by the trusted CA, as dockerd's --tlsverify
+ * demands.  MHD only asks for one (GNUTLS_CERT_REQUEST) and leaves the
+ * verdict to the application; a client without one, or with another's, gets
+ * the alert Go's TLS stack sends, on its first read as with TLS 1.3. */
+static bool client_trusted(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	gnutls_session_t session = ci ? (gnutls_session_t)ci->tls_session : NULL;
+	unsigned int status = 0;
+	int r;
+
+	if (!session)
+		return false;
+	if (!gnutls_certificate_get_peers(session, &(unsigned int){ 0 })) {
+		gnutls_alert_send(session, GNUTLS_AL_FATAL, GNUTLS_A_CERTIFICATE_REQUIRED);
+		return false;
+	}
+	r = gnutls_certificate_verify_peers2(session, &status);
+	if (r < 0 || status) {
+		gnutls_alert_send(session, GNUTLS_AL_FATAL, GNUTLS_A_BAD_CERTIFICATE);
+		return false;
+	}
+	return true;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
 			       const char *method, const char *version, const char *upload,
 			       size_t *upload_size, void **con_cls)
@@ -2209,6 +2250,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	(void)version;
 	if (!ctx)
 		return MHD_NO;
+	if (!ctx->started && fe->tls_trust && !client_trusted(conn))
+		return MHD_NO; /* never seen: nothing recorded */
 	if (!ctx->started) {
 		ctx->started = true;
 		if (!upload_start(ctx, conn))
@@ -2253,7 +2296,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 				t = now(CLOCK_MONOTONIC);
 		while (ts_before(&t, &until) && handler_wait(fe, conn, &until))
 			t = now(CLOCK_MONOTONIC);
-		if (fe->stopping || peer_gone(conn)) {
+		if (fe->stopping || peer_gone(fe, conn)) {
 			ret = MHD_NO;
 		} else {
 			engine_tick(fe);
@@ -2276,7 +2319,30 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 
 /* ---- public API ---- */
 
+/* The engine, its temporary directory and a listening socket in *fd: a
+ * unix socket there (tls NULL), or a loopback TCP port. */
+static struct fake_engine *engine_new(const char *api_version, const struct fake_tls *tls, int *fd);
+static struct fake_engine *engine_run(struct fake_engine *fe, int fd);
+
 struct fake_engine *fake_engine_start(const char *api_version)
+{
+	int fd = -1;
+	struct fake_engine *fe = engine_new(api_version, NULL, &fd);
+	return fe ? engine_run(fe, fd) : NULL;
+}
+
+struct fake_engine *fake_engine_start_tls(const char *api_version, const struct fake_tls *tls)
+{
+	int fd = -1;
+	struct fake_engine *fe;
+
+	if (!tls || !tls->cert || !tls->key)
+		return NULL;
+	fe = engine_new(api_version, tls, &fd);
+	return fe ? engine_run(fe, fd) : NULL;
+}
+
+static struct fake_engine *engine_new(const char *api_version, const struct fake_tls *tls, int *fdp)
 {
 	struct fake_engine *fe = calloc(1, sizeof(*fe));
 	if (!fe)
@@ -2310,26 +2376,60 @@ struct fake_engine *fake_engine_start(const char *api_version)
 		fe->dir[0] = '\0';
 		goto fail;
 	}
-	snprintf(fe->sock, sizeof(fe->sock), "%s/engine.sock", fe->dir);
-	if (strlen(fe->sock) >= sizeof(sa.sun_path))
-		goto fail;
-	memcpy(sa.sun_path, fe->sock, strlen(fe->sock) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 64))
-		goto fail;
-	fe->daemon = MHD_start_daemon(
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handler,
-	    fe, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, fe,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, fe, MHD_OPTION_END);
-	if (!fe->daemon)
-		goto fail;
+	if (tls) {
+		struct sockaddr_in in = { .sin_family = AF_INET,
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		socklen_t len = sizeof(in);
+		if (!(fe->tls_cert = strdup(tls->cert)) || !(fe->tls_key = strdup(tls->key)) ||
+		    (tls->trust && !(fe->tls_trust = strdup(tls->trust))))
+			goto fail;
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&in, sizeof(in)) || listen(fd, 64) ||
+		    getsockname(fd, (struct sockaddr *)&in, &len))
+			goto fail;
+		fe->port = ntohs(in.sin_port);
+	} else {
+		snprintf(fe->sock, sizeof(fe->sock), "%s/engine.sock", fe->dir);
+		if (strlen(fe->sock) >= sizeof(sa.sun_path))
+			goto fail;
+		memcpy(sa.sun_path, fe->sock, strlen(fe->sock) + 1);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 64))
+			goto fail;
+	}
+	*fdp = fd;
 	return fe;
 fail:
 	if (fd >= 0)
 		close(fd);
-	fe->daemon = NULL;
 	fake_engine_stop(fe);
 	return NULL;
+}
+
+static struct fake_engine *engine_run(struct fake_engine *fe, int fd)
+{
+	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, fe->tls_cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, fe->tls_key },
+		{ fe->tls_trust ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, fe->tls_trust },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+
+	if (fe->port)
+		flags |= MHD_USE_TLS;
+	else
+		tls[0].option = MHD_OPTION_END;
+	fe->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handler, fe, MHD_OPTION_LISTEN_SOCKET,
+				      fd, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, fe,
+				      MHD_OPTION_NOTIFY_COMPLETED, completed_cb, fe,
+				      MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+	if (!fe->daemon) {
+		close(fd);
+		fake_engine_stop(fe);
+		return NULL;
+	}
+	return fe;
 }
 
 void fake_engine_stop(struct fake_engine *fe)
@@ -2383,6 +2483,9 @@ void fake_engine_stop(struct fake_engine *fe)
 	free(fe->imgs);
 	free(fe->rules);
 	free(fe->api_version);
+	free(fe->tls_cert);
+	free(fe->tls_key);
+	free(fe->tls_trust);
 	pthread_cond_destroy(&fe->cond);
 	pthread_mutex_destroy(&fe->lock);
 	free(fe);
@@ -2391,6 +2494,11 @@ void fake_engine_stop(struct fake_engine *fe)
 const char *fake_engine_socket(const struct fake_engine *fe)
 {
 	return fe->sock;
+}
+
+int fake_engine_port(const struct fake_engine *fe)
+{
+	return fe->port;
 }
 
 void fake_engine_add_image(struct fake_engine *fe, const char *name, const char *user)

@@ -1,6 +1,7 @@
 /* A fake Docker Engine for tests: a real HTTP server (libmicrohttpd) on a
- * temporary unix socket, with container state, a record of every request,
- * and injectable faults.  It runs in the test process on its own threads. */
+ * temporary unix socket (or HTTPS on a loopback port), with container
+ * state, a record of every request, and injectable faults.  It runs in the
+ * test process on its own threads. */
 #ifndef JC_FAKE_ENGINE_H
 #define JC_FAKE_ENGINE_H
 
@@ -40,10 +41,24 @@ enum fake_fault {
 /* Start an engine speaking `api_version` ("1.41", "1.45") on a fresh socket in
  * a fresh temporary directory.  Returns NULL on failure. */
 struct fake_engine *fake_engine_start(const char *api_version);
+/* TLS for fake_engine_start_tls: PEM text, copied. */
+struct fake_tls {
+	const char *cert;  /* the engine's certificate */
+	const char *key;   /* its key */
+	const char *trust; /* a CA: a client must show a certificate it signed, or
+			      meets a fatal alert before its request is seen (and
+			      recorded), as dockerd --tlsverify; NULL: none asked */
+};
+/* The same engine on a fresh loopback TCP port, speaking HTTPS
+ * (fake_engine_port), with a temporary directory all the same.  NULL on
+ * failure. */
+struct fake_engine *fake_engine_start_tls(const char *api_version, const struct fake_tls *tls);
 /* Stop the server, remove the socket and its directory, free everything. */
 void fake_engine_stop(struct fake_engine *fe);
-/* Absolute path of the socket. */
+/* Absolute path of the socket; "" for an engine started with TLS. */
 const char *fake_engine_socket(const struct fake_engine *fe);
+/* The loopback port of an engine started with TLS; 0 for a unix socket. */
+int fake_engine_port(const struct fake_engine *fe);
 /* Answer the ping as Podman does (Libpod-Api-Version: 4.3.1), or not. */
 void fake_engine_set_libpod(struct fake_engine *fe, bool libpod);
 

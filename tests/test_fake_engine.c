@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -1104,6 +1105,109 @@ static void test_archive_large(void **state)
 	assert_int_equal(len, n);
 }
 
+/* ---- TLS ---- */
+
+static char *slurp_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0;
+	FILE *m = open_memstream(&buf, &cap);
+	int ch;
+
+	assert_non_null(f);
+	assert_non_null(m);
+	while ((ch = getc(f)) != EOF)
+		putc(ch, m);
+	fclose(f);
+	fclose(m);
+	return buf;
+}
+
+/* GET /_ping over HTTPS (`scheme` "https") or plaintext to the TLS port,
+ * showing the client certificate `client` of dir (NULL: none). */
+static struct resp tls_ping(const char *dir, int port, const char *scheme, const char *client)
+{
+	struct resp r;
+	char url[128], p[256];
+	CURL *h = curl_easy_init();
+
+	assert_non_null(h);
+	memset(&r, 0, sizeof(r));
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d/_ping", scheme, port);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	snprintf(p, sizeof(p), "%s/ca.pem", dir);
+	curl_easy_setopt(h, CURLOPT_CAINFO, p);
+	if (client) {
+		snprintf(p, sizeof(p), "%s/%s.pem", dir, client);
+		curl_easy_setopt(h, CURLOPT_SSLCERT, p);
+		snprintf(p, sizeof(p), "%s/%s-key.pem", dir, client);
+		curl_easy_setopt(h, CURLOPT_SSLKEY, p);
+	}
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	r.rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+	curl_easy_cleanup(h);
+	return r;
+}
+
+/* fake_engine_start_tls: HTTPS on a loopback port with the certificates
+ * tests/tls-certs.sh makes; a client certificate of the trusted CA is
+ * served, none and another CA's are refused before the request is seen,
+ * and plaintext to the port gets no answer. */
+static void test_tls(void **state)
+{
+	char dir[] = "/tmp/fake-tls.XXXXXX", cmd[512], p[256];
+	struct fake_engine *fe;
+	struct resp r;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd),
+		 "c=tests/tls-certs.sh d='%s' && $c ca $d ca && "
+		 "$c server $d ca server DNS:localhost,IP:127.0.0.1 && $c client $d ca client && "
+		 "$c ca $d ca2 && $c client $d ca2 client2",
+		 dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(p, sizeof(p), "%s/server.pem", dir);
+	char *cert = slurp_file(p);
+	snprintf(p, sizeof(p), "%s/server-key.pem", dir);
+	char *key = slurp_file(p);
+	snprintf(p, sizeof(p), "%s/ca.pem", dir);
+	char *ca = slurp_file(p);
+	const struct fake_tls t = { cert, key, ca };
+	fe = fake_engine_start_tls("1.41", &t);
+	free(cert);
+	free(key); /* copied */
+	free(ca);
+	assert_non_null(fe);
+	assert_true(fake_engine_port(fe) > 0);
+	assert_string_equal(fake_engine_socket(fe), "");
+
+	r = tls_ping(dir, fake_engine_port(fe), "https", "client");
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "OK");
+	free(r.body);
+	assert_int_equal(fake_engine_request_count(fe), 1);
+
+	r = tls_ping(dir, fake_engine_port(fe), "https", NULL);
+	assert_int_not_equal(r.rc, CURLE_OK);
+	free(r.body);
+	r = tls_ping(dir, fake_engine_port(fe), "https", "client2");
+	assert_int_not_equal(r.rc, CURLE_OK);
+	free(r.body);
+	r = tls_ping(dir, fake_engine_port(fe), "http", NULL);
+	assert_true(r.rc != CURLE_OK || r.status != 200);
+	free(r.body);
+	assert_int_equal(fake_engine_request_count(fe), 1);
+	fake_engine_stop(fe);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1121,6 +1225,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_archive_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_archive_faults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_archive_large, setup, teardown),
+		cmocka_unit_test(test_tls),
 	};
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 1;
