@@ -81,6 +81,14 @@ static void fake_record(int argc, char **argv)
 		fprintf(f, "%s%s", i ? " " : "", argv[i]);
 	proc_status("SigBlk", blk, sizeof(blk));
 	proc_status("SigIgn", ign, sizeof(ign));
+	/* signals 32 and 33 are glibc's own (thread cancellation, setxid):
+	 * its sigaction refuses them, so what the test's caller set there
+	 * passes through to every program; they are not looked at */
+	if (strlen(ign) == 16) {
+		unsigned long long m = strtoull(ign, NULL, 16) & ~(3ULL << 31);
+
+		snprintf(ign, sizeof(ign), "%016llx", m);
+	}
 	fprintf(f, "\nleader=%d blocked=%s ignored=%s\n", getsid(0) == getpid(), blk, ign);
 	fclose(f);
 	rename(tmp, path); /* whole, or not there */
@@ -407,10 +415,10 @@ static void test_child_state(void **state)
 	b = open_ok(&ep, 5000);
 	touch(b);
 	read_record(got, sizeof(got), st, sizeof(st));
-	assert_string_equal(st, "leader=1 blocked=0000000000000000 ignored=0000000000000000");
 	jc_sshbridge_close(b);
 	signal(SIGPIPE, oldpipe);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	assert_string_equal(st, "leader=1 blocked=0000000000000000 ignored=0000000000000000");
 }
 
 struct buf {
