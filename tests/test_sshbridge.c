@@ -192,6 +192,7 @@ static int setup(void **state)
 		snprintf(p, sizeof(p), "%s/%s", files_dir, *f);
 		assert_non_null(fp = fopen(p, "w"));
 		fclose(fp);
+		assert_int_equal(chmod(p, 0600), 0);
 	}
 	return 0;
 }
@@ -671,6 +672,15 @@ static void test_refusals(void **state)
 	ep = endpoint("ssh://h", "h");
 	ep.ssh_config = bad;
 	refuse(&ep, "ssh_config");
+	/* a key that ssh would pass over for being open to others */
+	snprintf(bad, sizeof(bad), "%s/id", files_dir);
+	for (const mode_t *m = (const mode_t[]){ 0640, 0604, 0644, 0 }; *m; m++) {
+		assert_int_equal(chmod(bad, *m), 0);
+		ep = endpoint("ssh://h", "h");
+		ep.ssh_identity = bad;
+		refuse(&ep, "is open to group or others");
+	}
+	assert_int_equal(chmod(bad, 0600), 0);
 	ep = endpoint("ssh://h", "h");
 	ep.ssh_known_hosts = "/tmp/known hosts";
 	refuse(&ep, "would not reach ssh as written");
