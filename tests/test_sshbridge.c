@@ -570,8 +570,16 @@ static void test_why(void **state)
 	assert_non_null(why);
 	assert_string_equal(why, "Permission denied (publickey).");
 	free(why);
-	/* the thread reaps (a second at most) and keeps the newest file */
-	sleep(2);
+	/* the thread reaps both and keeps only the newest one's file */
+	{
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", jc_sshbridge_socket(b));
+		*strrchr(dir, '/') = '\0';
+		for (int i = 0; i < 1000 && entries(dir, "err-") != 1; i++)
+			usleep(10000);
+		assert_int_equal(entries(dir, "err-"), 1);
+	}
 	why = jc_sshbridge_why(b);
 	assert_non_null(why);
 	assert_string_equal(why, "Permission denied (publickey).");
