@@ -135,6 +135,32 @@ static int ssh_file_ok(const char *url, const char *key, const char *path, jc_er
 	return 0;
 }
 
+/* ssh skips a private key that group or others may use ("UNPROTECTED
+ * PRIVATE KEY FILE") and tries the next way in, so the failure would show
+ * as a login refused: say what is wrong instead. */
+static int identity_closed(const char *url, const char *path, jc_error *err)
+{
+	struct stat st;
+	cleanup_free char *p = NULL;
+
+	if (!path)
+		return 0;
+	if (stat(path, &st) < 0) {
+		int e = errno;
+
+		p = jc_text_printable_str(path);
+		return jc_error_set(err, JC_ERR_CONFIG, e, "endpoint `%s`: ssh_identity `%s`: %s",
+				    url, p ? p : "?", strerror(e));
+	}
+	if (!(st.st_mode & 077))
+		return 0;
+	p = jc_text_printable_str(path);
+	return jc_error_set(err, JC_ERR_CONFIG, EPERM,
+			    "endpoint `%s`: ssh_identity `%s` is open to group or others (mode "
+			    "%04o): ssh would not use it; make it 0600",
+			    url, p ? p : "?", (unsigned)(st.st_mode & 07777));
+}
+
 static int check_endpoint(const struct jc_endpoint *ep, const char *url, jc_error *err)
 {
 	if (ep->transport != JC_TRANSPORT_SSH)
@@ -157,7 +183,7 @@ static int check_endpoint(const struct jc_endpoint *ep, const char *url, jc_erro
 	    ssh_file_ok(url, "ssh_identity", ep->ssh_identity, err) < 0 ||
 	    ssh_file_ok(url, "ssh_known_hosts", ep->ssh_known_hosts, err) < 0)
 		return -1;
-	return 0;
+	return identity_closed(url, ep->ssh_identity, err);
 }
 
 /* ssh as execv will run it: found before any fork, since execvp's search
@@ -606,6 +632,11 @@ static void *bridge_thread(void *arg)
 
 			if (conn >= 0)
 				hand_over(b, high_fd(conn));
+			else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+				 errno == ENOMEM)
+				/* the connection waits in the backlog; poll would
+				 * only say so again at once */
+				usleep(100000);
 		}
 		pthread_mutex_lock(&b->lock);
 		reap_ended(b);

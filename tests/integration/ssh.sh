@@ -178,6 +178,7 @@ make_ssite "${S}lax" "$D/client" "$D/known_hosts" volume "ssh_config = $D/lax_co
 before=$(accepted)
 jc -c "$TMP/${S}lax.ini" run lj -- true
 expect_refusal "StrictHostKeyChecking no in the ssh config refused" 125 "StrictHostKeyChecking is off"
+printf '     %s\n' "$ERR"
 if [ "$(accepted)" = "$before" ] && nothing_left "${S}lax"; then
 	ok "the unchecked host was never logged in to, nothing made"
 else
@@ -185,7 +186,8 @@ else
 fi
 make_ssite "${S}bind" "$D/client" "$D/known_hosts" bind
 jc -c "$TMP/${S}bind.ini" run bj -- true
-expect_refusal "bind mode over ssh refused" 125 'bind|volume'
+expect_refusal "bind mode over ssh refused" 125 'needs an engine on a local unix socket'
+printf '     %s\n' "$ERR"
 
 # ---- the full run over ssh: inputs in, outputs back byte for byte ----
 make_ssite "${S}ok" "$D/client" "$D/known_hosts"
@@ -225,6 +227,26 @@ jc -c "$C" ps
 expect_rc "ps over ssh" 0
 jc -c "$C" gc
 expect_rc "gc over ssh" 0
+
+# ---- ssh_config: a Host block gives the address, port, user and keys ----
+cat >"$D/alias_config" <<EOF
+Host jcengine
+	HostName 127.0.0.1
+	Port $PORT
+	User root
+	IdentityFile $D/client
+	IdentitiesOnly yes
+	UserKnownHostsFile $D/known_hosts
+EOF
+make_ssite "${S}al" "" "" volume "ssh_config = $D/alias_config"
+sed -i "s|^endpoint = .*|endpoint = ssh://jcengine|" "$TMP/${S}al.ini"
+jc -c "$TMP/${S}al.ini" run aj -- echo through-the-alias
+if [ "$RC" = 0 ] && [ "$OUT" = through-the-alias ]; then
+	ok "ssh_config: a job through ssh://jcengine, a Host block of the site's ssh config"
+else
+	not_ok "ssh_config: a job through a Host block" "rc $RC: $OUT" "$ERR"
+fi
+if nothing_left "${S}al"; then ok "ssh_config: nothing left"; else not_ok "ssh_config: nothing left" "$(left_desc "${S}al")"; fi
 
 # ---- failures: one error line, 125, nothing made ----
 fail_case() { # NAME KEY KNOWN PATTERN
