@@ -170,7 +170,7 @@ asan:
 # library's example program, installed, against Docker; TLS against a
 # private dockerd that tls.sh starts and stops.  race.sh launches
 # JOBCELL_RACE_LAUNCHES jobs (default 100) per engine against a swapping
-# loop.
+# loop.  ssh.sh reaches each engine through an sshd of its own.
 integration: all
 	tests/integration/run.sh
 	tests/integration/volume.sh
@@ -180,6 +180,7 @@ integration: all
 	tests/integration/sibling.sh
 	tests/integration/example.sh
 	tests/integration/race.sh
+	tests/integration/ssh.sh
 	tests/integration/tls.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/run.sh
@@ -195,6 +196,8 @@ integration: all
 		tests/integration/check.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/race.sh
+	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
+		tests/integration/ssh.sh
 
 # [volume] size held, on a Podman of its own whose volumes lie on a
 # loop-backed XFS mounted with prjquota.  Not part of check: it needs a

@@ -2,7 +2,9 @@
 # Bring a Debian 12 machine to the point where jobcell builds and its tests
 # run against a real engine.  Idempotent: each step checks before it acts.
 #  1. install the Debian packages that are missing (xfsprogs: volcap.sh
-#     makes a loop-backed XFS for a Podman that can hold [volume] size)
+#     makes a loop-backed XFS for a Podman that can hold [volume] size;
+#     openssh-server: ssh.sh starts an sshd of its own, and the one the
+#     package may start is stopped at once, by its pid)
 #  2. start a Docker engine when none answers on the socket
 #     (dockerd --bridge=none --iptables=false: no container gets an address)
 #  3. build the local test images with `docker import` from a busybox-static
@@ -17,7 +19,7 @@ SOCK=${JOBCELL_TEST_SOCKET:-/var/run/docker.sock}
 LOG=${JOBCELL_DOCKERD_LOG:-/var/log/jobcell-dockerd.log}
 PKGS=(build-essential pkg-config curl libcurl4-openssl-dev libcjson-dev libinih-dev
 	libcmocka-dev libarchive-dev libmicrohttpd-dev docker.io busybox-static man-db podman
-	time python3-docker valgrind xfsprogs)
+	time python3-docker valgrind xfsprogs openssh-client openssh-server)
 PODMAN_SOCK=${JOBCELL_PODMAN_SOCKET:-/run/jobcell-podman.sock}
 PODMAN_LOG=${JOBCELL_PODMAN_LOG:-/var/log/jobcell-podman.log}
 export CONTAINERS_CONF=$(cd "$(dirname "$0")" && pwd)/podman/containers.conf
@@ -43,6 +45,19 @@ install_packages() {
 	as_root apt-get update -qq
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		"${missing[@]}" >/dev/null
+}
+
+# stop_package_sshd BEFORE: the package's postinst starts sshd on port 22
+# where no policy-rc.d forbids it; the tests never want it.  Only an sshd
+# whose pid file appeared with this install (BEFORE: the pid file's content
+# before it; called only when sshd was not installed) is stopped.
+stop_package_sshd() {
+	local pid
+	pid=$(cat /run/sshd.pid 2>/dev/null || true)
+	[ -n "$pid" ] && [ "$pid" != "$1" ] || return 0
+	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sshd ] || return 0
+	say "stopping the sshd that installing openssh-server started (pid $pid)"
+	as_root kill "$pid"
 }
 
 engine_answers() {
@@ -109,7 +124,11 @@ start_podman() {
 	await podman_answers 30 "$PODMAN_LOG" podman
 }
 
+sshd_before=$(cat /run/sshd.pid 2>/dev/null || true)
+sshd_new=0
+[ -x /usr/sbin/sshd ] || sshd_new=1
 install_packages
+[ "$sshd_new" = 0 ] || stop_package_sshd "$sshd_before"
 status=0
 if start_engine; then
 	build_images docker

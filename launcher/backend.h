@@ -344,6 +344,10 @@ static inline int jc_backend_volume_list(struct jc_backend *b, const char *site,
 {
 	return b->ops->volume_list(b, site, out, err);
 }
+static inline char *jc_backend_transport(struct jc_backend *b)
+{
+	return b->ops->transport(b);
+}
 static inline int jc_backend_path_stat(struct jc_backend *b, const char *ref, const char *name,
 				       const char *path, struct jc_path_stat *out, jc_error *err)
 {

@@ -375,7 +375,7 @@ int jc_check_engine(struct jc_backend *e, const struct jc_config *cfg,
 		    struct jc_check_report *r, jc_error *err)
 {
 	cleanup_free char *version = e->ops->describe(e);
-	cleanup_free char *transport = e->ops->transport(e);
+	cleanup_free char *transport = jc_backend_transport(e);
 	const char *sub_need = "?", *mp_need = "?";
 	bool subpath = jc_backend_supports(e, JC_FEATURE_VOLUME_SUBPATH, &sub_need);
 	bool mountpoint = jc_backend_supports(e, JC_FEATURE_CREATE_MOUNTPOINT, &mp_need);

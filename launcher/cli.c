@@ -176,7 +176,19 @@ static int records_apart(const struct ctx *c, const char *cmd)
 
 static int load_site(struct ctx *c, jc_error *err)
 {
-	return jc_site_load(NULL, c->config_file, c->site_name, &c->site, &c->problems, err);
+	const struct jc_config *cfg;
+
+	if (jc_site_load(NULL, c->config_file, c->site_name, &c->site, &c->problems, err) < 0)
+		return -1;
+	/* allowed, never quietly (endpoint.c let it through) */
+	cfg = jc_site_config(c->site);
+	if (cfg->insecure_plaintext && cfg->endpoint && strncmp(cfg->endpoint, "tcp://", 6) == 0 &&
+	    !(cfg->tls_ca && *cfg->tls_ca))
+		fprintf(stderr,
+			"jobcell: warning: engine `%s` is reached in plaintext ([engine] "
+			"insecure_plaintext): whoever can reach it is root on its host\n",
+			cfg->endpoint);
+	return 0;
 }
 
 /* SIGTERM, SIGINT and SIGHUP arrive on a signalfd.  The parent's death is
@@ -714,11 +726,20 @@ static int cmd_ps(struct ctx *c, int argc, char **argv)
 	}
 	/* what a plain `jobcell gc` would decide now */
 	g.clock_skew_ms = jc_site_config(c->site)->clock_skew_ms;
-	if (c->json)
+	if (c->json) {
 		arr = cJSON_CreateArray();
-	else
+	} else {
+		struct jc_backend *e = NULL;
+		cleanup_free char *how = NULL;
+		/* which engine, and how it is reached: the listing is that engine's */
+		if (jc_site_backend(c->site, &e, &err) == 0)
+			how = jc_backend_transport(e);
+		jc_error_clear(&err);
+		printf("ENGINE %s, reached by %s\n", jc_site_config(c->site)->endpoint,
+		       how ? how : "?");
 		printf("%-24s %-10s %-12s %-10s %-20s %-6s %s\n", "JOB", "STATE", "CREATED",
 		       "SUPERVISOR", "DEADLINE", "GC", "CONTAINER");
+	}
 	for (size_t i = 0; i < l.n; i++) {
 		const struct jc_inspect *it = &l.items[i];
 		struct jc_labels lab = it->labels;

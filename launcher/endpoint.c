@@ -430,6 +430,13 @@ int jc_endpoint_parse(const struct jc_config *cfg, struct jc_endpoint *ep, jc_er
 		return jc_error_oom(err);
 	if (parse_url(ep, tls, err) < 0)
 		goto fail;
+	if (ep->transport == JC_TRANSPORT_TCP && (set(cfg->tls_cert) || set(cfg->tls_key))) {
+		jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+			     "engine endpoint `%s`: a client certificate without [engine] tls_ca: "
+			     "jobcell verifies every TLS engine",
+			     ep->url);
+		goto fail;
+	}
 	if (ep->transport != JC_TRANSPORT_TLS &&
 	    (set(cfg->tls_ca) || set(cfg->tls_cert) || set(cfg->tls_key))) {
 		jc_error_set(err, JC_ERR_CONFIG, EINVAL,
@@ -441,13 +448,6 @@ int jc_endpoint_parse(const struct jc_config *cfg, struct jc_endpoint *ep, jc_er
 	if (set(cfg->tls_cert) != set(cfg->tls_key)) {
 		jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 			     "engine endpoint `%s`: [engine] tls_cert and tls_key go together",
-			     ep->url);
-		goto fail;
-	}
-	if (!tls && set(cfg->tls_cert)) {
-		jc_error_set(err, JC_ERR_CONFIG, EINVAL,
-			     "engine endpoint `%s`: a client certificate without [engine] tls_ca: "
-			     "jobcell verifies every TLS engine",
 			     ep->url);
 		goto fail;
 	}

@@ -23,6 +23,7 @@
 #include "error.h"
 #include "util.h"
 #include "http.h"
+#include "sshbridge.h"
 
 #define BODY_MAX (8u << 20)
 /* a CA bundle, a certificate or a key; a bigger file is not one */
@@ -50,6 +51,7 @@ struct jc_http {
 	struct curl_blob ca, cert, key;      /* tls: read once, through descriptors */
 	char tls_version[16];                /* as negotiated, once a call has been answered */
 	bool tls_answered;                   /* a call over TLS got an answer */
+	struct jc_sshbridge *ssh;            /* ssh: the bridge libcurl connects to */
 	jc_http_message_fn message;
 	int64_t timeout_ms;
 	int running; /* transfers in the multi handle */
@@ -208,9 +210,13 @@ int jc_http_open(const struct jc_endpoint *ep, int64_t timeout_ms, jc_http_messa
 			goto fail;
 		break;
 	case JC_TRANSPORT_SSH:
-		jc_error_set(err, JC_ERR_CONFIG, ENOSYS, "engine `%s`: ssh is wired in next",
-			     ep->url);
-		goto fail;
+		/* libcurl speaks to the bridge's socket; each connection is an ssh */
+		if (jc_sshbridge_open(ep, timeout_ms, &e->ssh, err) < 0)
+			goto fail;
+		if (!(e->socket_path = strdup(jc_sshbridge_socket(e->ssh))) ||
+		    !(e->base = strdup("http://localhost")))
+			goto oom;
+		break;
 	}
 	if (!(e->curl = curl_easy_init()) || !(e->multi = curl_multi_init()) ||
 	    !(e->plain = curl_multi_init()))
@@ -234,6 +240,7 @@ void jc_http_close(struct jc_http *e)
 		curl_multi_cleanup(e->multi);
 	if (e->plain)
 		curl_multi_cleanup(e->plain);
+	jc_sshbridge_close(e->ssh);
 	free(e->socket_path);
 	free(e->base);
 	free(e->endpoint);
@@ -558,9 +565,12 @@ static int curl_failure(struct jc_http *e, CURLcode c, const char *detail, bool 
 	}
 	if (e->transport == JC_TRANSPORT_TLS)
 		tls_failure(c, detail, &st, &what);
-	jc_error_set(err, JC_ERR_ENGINE, st, "%s `%s`: %s at `%s`%s%s%s", step, object, what,
+	/* over ssh, libcurl sees a closed socket; ssh (or the far side) said why */
+	cleanup_free char *ssh_said = e->ssh ? jc_sshbridge_why(e->ssh) : NULL;
+	jc_error_set(err, JC_ERR_ENGINE, st, "%s `%s`: %s at `%s`%s%s%s%s%s", step, object, what,
 		     e->endpoint, detail && *detail ? " (" : "", detail ? detail : "",
-		     detail && *detail ? ")" : "");
+		     detail && *detail ? ")" : "", ssh_said ? "; ssh said: " : "",
+		     ssh_said ? ssh_said : "");
 	/* the engine may answer later; a bigger answer will not get smaller */
 	err->retry = st != EMSGSIZE && st != EIO;
 	return -1;

@@ -1841,7 +1841,8 @@ static void test_vol_deadline_labels(void **state)
 	run(f, "-c", f->ini, "ps", NULL);
 	assert_int_equal(f->status, 0);
 	if (!strstr(f->out, "SUPERVISOR DEADLINE") || !strstr(f->out, " detached   20") ||
-	    !strstr(f->out, "Z keep "))
+	    !strstr(f->out, "Z keep ") || strncmp(f->out, "ENGINE unix:///", 15) != 0 ||
+	    !strstr(f->out, ", reached by unix socket `/"))
 		fail_msg("ps said `%s`", f->out);
 	run(f, "-c", f->ini, "rm", "s1", NULL);
 	assert_int_equal(f->status, 0);
