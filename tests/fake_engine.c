@@ -6,7 +6,6 @@
 #include <cjson/cJSON.h>
 #include <fnmatch.h>
 #include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
