@@ -503,7 +503,8 @@ static int errno_of_http(long status)
  * refused client certificate shows in the handshake with TLS 1.2 and on the
  * first read with TLS 1.3 (the server checks it after the client's
  * Finished): both are looked for. */
-static void tls_failure(CURLcode c, const char *detail, int *st, const char **what)
+static void tls_failure(const struct jc_http *e, CURLcode c, const char *detail, int *st,
+			const char **what)
 {
 	const char *d = detail ? detail : "";
 
@@ -528,6 +529,17 @@ static void tls_failure(CURLcode c, const char *detail, int *st, const char **wh
 	} else if (c == CURLE_SSL_CONNECT_ERROR) {
 		*st = EPROTO;
 		*what = "the TLS handshake failed";
+	} else if (!e->tls_answered &&
+		   (c == CURLE_RECV_ERROR || c == CURLE_SEND_ERROR || c == CURLE_GOT_NOTHING)) {
+		/* TLS 1.3: the engine judges the certificate after the handshake,
+		 * sends its alert and closes; the alert is often lost to the reset
+		 * of a request it never read.  No call has had an answer yet. */
+		*st = EACCES;
+		*what = e->cert.data ? "the engine closed the connection before any answer: it "
+				       "refused the client certificate, or it stopped"
+				     : "the engine closed the connection before any answer: it "
+				       "asks for a client certificate ([engine] tls_cert), or it "
+				       "stopped";
 	}
 }
 
@@ -564,7 +576,7 @@ static int curl_failure(struct jc_http *e, CURLcode c, const char *detail, bool 
 		break;
 	}
 	if (e->transport == JC_TRANSPORT_TLS)
-		tls_failure(c, detail, &st, &what);
+		tls_failure(e, c, detail, &st, &what);
 	/* over ssh, libcurl sees a closed socket; ssh (or the far side) said why */
 	cleanup_free char *ssh_said = e->ssh ? jc_sshbridge_why(e->ssh) : NULL;
 	jc_error_set(err, JC_ERR_ENGINE, st, "%s `%s`: %s at `%s`%s%s%s%s%s", step, object, what,

@@ -360,10 +360,12 @@ kill -TERM "$SSPID" 2>/dev/null && { wait "$SSPID" 2>/dev/null || true; }
 SSPID=
 
 tsite "${S}f3" "endpoint=$EP" "tls_ca=$C/ca.pem" "tls_cert=$C/client2.pem" "tls_key=$C/client2-key.pem"
-fails "client certificate of another CA, refused by the engine" "${S}f3" "$EPRE\`: the engine refused the client certificate"
+# with TLS 1.3 the alert comes after the handshake and is often lost to the
+# reset of the request the engine never read: then jobcell says so
+fails "client certificate of another CA, refused by the engine" "${S}f3" "$EPRE\`: the engine (closed the connection before any answer: it )?refused the client certificate"
 
 tsite "${S}f4" "endpoint=$EP" "tls_ca=$C/ca.pem"
-fails "no client certificate, refused by the engine" "${S}f4" "$EPRE\`: the engine refused the client certificate"
+fails "no client certificate, refused by the engine" "${S}f4" "$EPRE\`: the engine (refused the client certificate|closed the connection before any answer: it asks for a client certificate)"
 
 tsite "${S}f5" "endpoint=$EP"
 fails "plaintext to the TLS port (the engine's 400)" "${S}f5" "$EPRE.*speaks TLS: set \\[engine\\] tls_ca"
