@@ -180,7 +180,7 @@ fi
 make_site "${S}nr" image=jobcell-test/nonroot:latest # 65532 from the image
 jc -c "$TMP/${S}nr.ini" check
 expect_all_kept "bind, as 65532: every promise kept, exit 0"
-expect_line "the report names the engine and its API" "$OUT" '^engine +kept +`unix://.*` answers: .*API 1\.[0-9]+'
+expect_line "the report names the engine, its source, its API and the transport" "$OUT" '^engine +kept +`unix://.*` \(from the site file\) answers: .*API 1\.[0-9]+; reached by unix socket `/'
 expect_line "the report says whether volume subpaths work" "$OUT" '^engine-subpath +(yes|no) '
 expect_line "the report says whether CreateMountpoint works" "$OUT" '^engine-create-mountpoint +(yes|no) .*API 1\.42'
 expect_line "the probe ran as 65532" "$OUT" '^workspace-root-readonly +kept +as uid 65532:'
