@@ -178,8 +178,15 @@ static bool known_section(const char *section)
 	return entry_section(section);
 }
 
-/* The name a job request uses for the environment in [job] overridable. */
-#define ENV_KEY "env"
+/* The names a job request uses in [job] overridable for what is not a key
+ * of [job]: the environment (--env) and the entrypoint (--entrypoint). */
+#define ENV_KEY        "env"
+#define ENTRYPOINT_KEY "entrypoint"
+
+static bool pseudo_key(const char *key)
+{
+	return strcmp(key, ENV_KEY) == 0 || strcmp(key, ENTRYPOINT_KEY) == 0;
+}
 
 static bool listed(const struct jc_strv *v, const char *s)
 {
@@ -480,11 +487,13 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 						 e.msg ? e.msg : "out of memory");
 					why = buf;
 				}
-			} else if (strcmp(w, ENV_KEY) != 0) { /* T_KEYS */
+			} else if (!pseudo_key(w)) { /* T_KEYS */
 				o = find_key("job", w);
 				if (!o) {
 					snprintf(buf, size,
-						 "`%.64s` is not a key of [job] (nor `env`)", w);
+						 "`%.64s` is not a key of [job] (nor `env` or "
+						 "`entrypoint`)",
+						 w);
 					why = buf;
 				} else if (o->ov == OV_NEVER) {
 					snprintf(buf, size,
@@ -1134,7 +1143,7 @@ bool jc_config_overridable(const struct jc_config *cfg, const char *key)
 {
 	const struct key_def *k = find_key("job", key);
 
-	if (strcmp(key, ENV_KEY) != 0 && (!k || k->ov == OV_NEVER))
+	if (!pseudo_key(key) && (!k || k->ov == OV_NEVER))
 		return false;
 	return listed(&cfg->overridable, key);
 }
@@ -1282,6 +1291,10 @@ int jc_config_override(struct jc_config *cfg, const char *key, const char *value
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
 				    "job request sets `env`: give environment variables as "
 				    "NAME=VALUE entries (--env), not as a key");
+	if (strcmp(key, ENTRYPOINT_KEY) == 0)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "job request sets `entrypoint` as a key: give it with "
+				    "--entrypoint");
 	if (!k && key_anywhere(key))
 		return jc_error_set(
 		    err, JC_ERR_INPUT, EPERM,

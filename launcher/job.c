@@ -50,6 +50,8 @@ struct jc_job {
 	jc_sink_fn sink;
 	void *sink_ctx;
 	struct jc_stage_progress progress;
+	void (*started)(void *ctx, const char *id);
+	void *started_ctx;
 	bool launched;
 	/* the outcome */
 	char *container, *volume, *warning, *output_warning;
@@ -112,8 +114,41 @@ void jc_job_free(jc_job *j)
 	free(j);
 }
 
+/* --entrypoint: one word, an absolute path or a name looked up in the
+ * image's PATH; "" clears the image's entrypoint.  The engine execs it
+ * as it is, so only its shape is judged here. */
+static int set_entrypoint(jc_job *j, const char *word, jc_error *err)
+{
+	struct jc_strv v = { 0 };
+
+	if (!jc_config_overridable(&j->cfg, "entrypoint"))
+		return jc_error_set(err, JC_ERR_INPUT, EPERM,
+				    "job request sets `entrypoint`, which the site does not list "
+				    "in [job] overridable");
+	if (strlen(word) > 4096)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "job request --entrypoint: longer than 4096 bytes");
+	for (const char *c = word; *c; c++)
+		if (*c <= ' ' || *c > '~')
+			return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+					    "job request --entrypoint: not one word of printable "
+					    "characters (no spaces)");
+	if (*word != '/' && strchr(word, '/'))
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "job request --entrypoint `%s`: an absolute path or a name, "
+				    "not a relative path",
+				    word);
+	if (jc_strv_push(&v, word) < 0)
+		return jc_error_oom(err);
+	jc_strv_free(&j->entrypoint);
+	j->entrypoint = v;
+	return 0;
+}
+
 int jc_job_set(jc_job *j, const char *key, const char *value, jc_error *err)
 {
+	if (strcmp(key, "entrypoint") == 0)
+		return set_entrypoint(j, value, err);
 	return jc_config_override(&j->cfg, key, value, err);
 }
 
@@ -219,6 +254,12 @@ void jc_job_set_sink(jc_job *j, jc_sink_fn sink, void *ctx)
 {
 	j->sink = sink;
 	j->sink_ctx = ctx;
+}
+
+void jc_job_set_started(jc_job *j, void (*fn)(void *ctx, const char *id), void *ctx)
+{
+	j->started = fn;
+	j->started_ctx = ctx;
 }
 
 void jc_job_set_progress(jc_job *j, jc_stage_progress_fn fn, void *ctx)
@@ -915,6 +956,8 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 		.before_start_ctx = &l,
 		.after_exit = after_exit,
 		.after_exit_ctx = &l,
+		.after_start = j->started,
+		.after_start_ctx = j->started_ctx,
 	};
 	if (lock_create(&l, detach, err) < 0)
 		goto out;

@@ -145,6 +145,11 @@ int jc_plan_check_backend(const struct jc_config *cfg, const struct jc_backend *
 	return 0;
 }
 
+bool jc_plan_entrypoint_cleared(const struct jc_strv *ep)
+{
+	return ep->n == 1 && !*ep->v[0];
+}
+
 /* Length of NAME in "NAME=VALUE". */
 static size_t env_name_len(const char *entry)
 {
@@ -316,6 +321,16 @@ int jc_plan_check(const struct jc_config *cfg, const struct jc_job_request *req,
 		return -1;
 	if (req->cmd.n && !*req->cmd.v[0])
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job command is empty");
+	/* an entrypoint of the request drops the image's command (Docker's
+	 * rule, and Podman's): a cleared one leaves nothing to run without a
+	 * command, which the engine would only say after the create */
+	if (jc_plan_entrypoint_cleared(&req->entrypoint) && !req->cmd.n)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "job request --entrypoint '' clears the image's entrypoint and "
+				    "gives no command: name the command to run");
+	for (size_t i = 0; i < req->entrypoint.n; i++)
+		if (!*req->entrypoint.v[i] && req->entrypoint.n > 1)
+			return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job entrypoint is empty");
 	if (req->nonce && (!*req->nonce || strlen(req->nonce) > 64 ||
 			   strspn(req->nonce, "0123456789abcdef") != strlen(req->nonce)))
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "nonce must be lowercase hex");

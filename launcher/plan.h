@@ -13,7 +13,9 @@ struct jc_job_request {
 	const char *job;
 	const char *image;  /* NULL: the site's */
 	struct jc_strv cmd; /* empty: the image's */
-	/* empty: the image's; set, it replaces the image's (check: the probe) */
+	/* empty: the image's; set, it replaces the image's (check: the probe,
+	 * or --entrypoint); one empty word clears the image's, which the
+	 * engines take as `[""]` */
 	struct jc_strv entrypoint;
 	struct jc_strv env; /* NAME=VALUE */
 	int64_t timeout_ms; /* -1: the site's */
@@ -120,6 +122,9 @@ void jc_plan_free(struct jc_plan *plan);
 struct jc_backend;
 int jc_plan_check_backend(const struct jc_config *cfg, const struct jc_backend *b,
 			  jc_error *err);
+/* Is `ep` the one empty word of `--entrypoint ''`: no entrypoint at all,
+ * not the image's? */
+bool jc_plan_entrypoint_cleared(const struct jc_strv *ep);
 /* Container name for a job of a site: "jobcell-<site>-<job>". */
 char *jc_container_name(const char *site, const char *job);
 
