@@ -103,6 +103,9 @@ static const struct key_def keys[] = {
 	K("workspace", "root_size", T_SIZE, root_size, "1m", OV_NEVER),
 	K("workspace", "job_mode", T_MODE, job_mode, "0700", OV_NEVER),
 	K("workspace", "reserved", T_LIST, reserved, "", OV_NEVER),
+	K("workspace", "job_path", T_PATH, job_path, "", OV_NEVER),
+	K("workspace", "scratch", T_LIST, scratch, "", OV_NEVER),
+	K("workspace", "scratch_size", T_SIZE, scratch_size, "64m", OV_NEVER),
 	K("job", "image", T_IMAGE, image, "", OV_ANY),
 	/* a request choosing its uid could choose 0 */
 	K("job", "user", T_USER, user, "", OV_NEVER),
@@ -988,6 +991,73 @@ static int validate_data(const struct jc_config *cfg, jc_error *err)
 	return 0;
 }
 
+/* Paths of the container that jobcell or the engine mount something at:
+ * the job's directory may be none of them, nor lie under one. */
+static const char *const reserved_paths[] = { "/proc", "/sys", "/dev", "/etc", "/tmp",
+					      "/run", "/var/tmp" };
+
+/* [workspace] job_path: an absolute path below `/`, without `.` or `..`,
+ * apart from everything else the plan mounts: the engine's own paths, the
+ * workspace root (its children are startup/, local/, scratch and the
+ * job's name), the data mounts, and the mount gate. */
+static int validate_job_path(const struct jc_config *cfg, jc_error *err)
+{
+	const char *jp = cfg->job_path;
+
+	if (!jp)
+		return 0;
+	if (!below_root(jp) || !path_ok(jp))
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "config: [workspace] job_path `%s` must be an absolute path "
+				    "below `/` without `.` or `..` components",
+				    jp);
+	for (size_t i = 0; i < sizeof(reserved_paths) / sizeof(reserved_paths[0]); i++)
+		if (jc_path_within(jp, reserved_paths[i]))
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "config: [workspace] job_path `%s` is at or under `%s`, "
+					    "which the engine or jobcell mounts",
+					    jp, reserved_paths[i]);
+	if (jc_path_within(jp, cfg->mount_point) || jc_path_within(cfg->mount_point, jp))
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "config: [workspace] job_path `%s` must not be at, under or "
+				    "above [workspace] mount_point `%s` (leave it empty for "
+				    "<mount_point>/<job>)",
+				    jp, cfg->mount_point);
+	if (cfg->data_mount_point &&
+	    (jc_path_within(jp, cfg->data_mount_point) || jc_path_within(cfg->data_mount_point, jp)))
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "config: [workspace] job_path `%s` must not be at, under or "
+				    "above [job] data_mount_point `%s`",
+				    jp, cfg->data_mount_point);
+	if (jc_path_within(jp, "/.jobcell-gate"))
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "config: [workspace] job_path `%s` is the mount gate's path", jp);
+	return 0;
+}
+
+/* [workspace] scratch: names of the root's children, so none may be
+ * startup, local, reserved or named twice; each needs a size. */
+static int validate_scratch(const struct jc_config *cfg, jc_error *err)
+{
+	for (size_t i = 0; i < cfg->scratch.n; i++) {
+		const char *n = cfg->scratch.v[i];
+		if (jc_name_check_job(n, &cfg->reserved, err) < 0) {
+			err->kind = JC_ERR_CONFIG;
+			return jc_error_wrap(err, "config: [workspace] scratch");
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cfg->scratch.v[j], n) == 0)
+				return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+						    "config: [workspace] scratch names `%s` twice",
+						    n);
+	}
+	if (cfg->scratch.n && cfg->scratch_size <= 0)
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "config: [workspace] scratch_size must be more than 0: each "
+				    "scratch directory is a tmpfs of that size");
+	return 0;
+}
+
 int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 {
 	/* unset until resolved (jc_endpoint_resolve): a plan needs no engine */
@@ -1046,6 +1116,8 @@ int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 	if (cfg->engine_timeout_ms <= 0)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 				    "config: [engine] timeout must be more than 0");
+	if (validate_job_path(cfg, err) < 0 || validate_scratch(cfg, err) < 0)
+		return -1;
 	return validate_data(cfg, err);
 }
 

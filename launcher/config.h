@@ -33,6 +33,13 @@ struct jc_config {
 	int64_t root_size;
 	unsigned job_mode;
 	struct jc_strv reserved;
+	/* where the job's own directory or volume is mounted, and the working
+	 * directory; NULL: <mount_point>/<job> (jc_plan_job_path) */
+	char *job_path;
+	/* writable tmpfs directories in the read-only root, each at
+	 * <mount_point>/NAME and of scratch_size bytes */
+	struct jc_strv scratch;
+	int64_t scratch_size;
 	/* [job] */
 	char *image;
 	char *user;      /* "uid[:gid]", "auto" (the job directory's owner), or NULL */

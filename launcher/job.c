@@ -561,11 +561,24 @@ static int gate_mounts(struct launch *l, jc_error *err)
 	struct stat st;
 
 	for (size_t i = 0; i < sizeof(ws) / sizeof(ws[0]); i++) {
+		/* the job directory at [workspace] job_path when set: split
+		 * into its directory and last name, as the gate joins them */
+		const char *dir = cfg->mount_point, *name = ws[i].name;
+		cleanup_free char *parent = NULL;
+		if (ws[i].kind && cfg->job_path) {
+			const char *slash = strrchr(cfg->job_path, '/');
+			if (!(parent = strndup(cfg->job_path,
+					       slash == cfg->job_path ? 1
+								      : (size_t)(slash - cfg->job_path))))
+				return jc_error_oom(err);
+			dir = parent;
+			name = slash + 1;
+		}
 		if (fstat(ws[i].fd, &st) < 0)
 			return jc_error_set(err, JC_ERR_SYSTEM, errno, "fstat `%s`: %s",
 					    ws[i].name, strerror(errno));
-		if (jc_gate_mounts_add(&l->gate, &l->ngate, ws[i].kind, cfg->mount_point,
-				       ws[i].name, st.st_dev, st.st_ino, err) < 0)
+		if (jc_gate_mounts_add(&l->gate, &l->ngate, ws[i].kind, dir, name, st.st_dev,
+				       st.st_ino, err) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < l->data.n; i++)
@@ -754,10 +767,14 @@ static int prove_mounts(struct launch *l, jc_error *err)
 		const char *dir = d ? cfg->data_mount_point : cfg->mount_point;
 		size_t dl = strlen(dir);
 
-		/* the plan's rule for a target (plan.c): one `/` between */
-		if (asprintf(&targets[i], "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/",
-			     name) < 0) {
+		/* the plan's rule for a target (plan.c): one `/` between; the
+		 * job's own at [workspace] job_path when set */
+		if (!d && i == 0 && cfg->job_path)
+			targets[i] = strdup(cfg->job_path);
+		else if (asprintf(&targets[i], "%s%s%s", dir,
+				  dl && dir[dl - 1] == '/' ? "" : "/", name) < 0)
 			targets[i] = NULL;
+		if (!targets[i]) {
 			jc_error_oom(err);
 			goto out;
 		}

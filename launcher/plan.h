@@ -125,6 +125,10 @@ int jc_plan_check_backend(const struct jc_config *cfg, const struct jc_backend *
 /* Is `ep` the one empty word of `--entrypoint ''`: no entrypoint at all,
  * not the image's? */
 bool jc_plan_entrypoint_cleared(const struct jc_strv *ep);
+/* Where the job's directory or volume is mounted in the container, and its
+ * working directory: [workspace] job_path, or <mount_point>/<job>.  NULL
+ * when out of memory; the caller frees it. */
+char *jc_plan_job_path(const struct jc_config *cfg, const char *job);
 /* Container name for a job of a site: "jobcell-<site>-<job>". */
 char *jc_container_name(const char *site, const char *job);
 

@@ -27,6 +27,8 @@
 	X(NETWORK, "network", "with network = none, only the loopback interface")                  \
 	X(WRITABLE_MOUNTS, "writable-mounts-sized",                                                \
 	  "every writable mount is the job directory or one the site sized")                       \
-	X(VOLUME_SIZE, "volume-size-capped", "the job directory takes no more than [volume] size")
+	X(VOLUME_SIZE, "volume-size-capped", "the job directory takes no more than [volume] size") \
+	X(SCRATCH, "scratch-writable",                                                             \
+	  "each [workspace] scratch directory is writable and a tmpfs of scratch_size")
 
 #endif

@@ -468,6 +468,30 @@ set -e
 	not_ok "--ready-fd: a run that never started writes nothing" "rc $rd_rc: $(cat "$TMP/rd2.err")" \
 		"wrote: $(cat "$TMP/ready2")"
 
+# ---- [workspace] job_path and scratch (issue 14) ----
+WORKSPACE_KEYS=$(printf 'job_path = /inputs\nscratch = snapshot-storage, jobs-storage\nscratch_size = 4m')
+make_site "${S}jp" image=jobcell-test/nonroot:latest
+unset WORKSPACE_KEYS
+jc -c "$TMP/${S}jp.ini" run jpjob -- sh -c 'pwd; echo data > out.txt; echo snap > /workspace/snapshot-storage/s &&
+	echo jobs > /workspace/jobs-storage/j && echo scratch-ok; touch /workspace/x 2>/dev/null || echo root-ro;
+	ls /workspace | tr "\n" " "; echo; cat /workspace/startup/fed.json'
+want=$(printf '/inputs\nscratch-ok\nroot-ro\njobs-storage local snapshot-storage startup \nstartup-%s' "${S}jp")
+if [ "$RC" = 0 ] && [ "$OUT" = "$want" ] && [ "$(cat "$TMP/${S}jp/jpjob/out.txt")" = data ]; then
+	ok "job_path: the job directory is /inputs and the working directory; scratch writable, the root read-only"
+else
+	not_ok "job_path: the job directory is /inputs and the working directory; scratch writable, the root read-only" \
+		"rc $RC" "out: $OUT" "want: $want" "err: $ERR"
+fi
+jc -c "$TMP/${S}jp.ini" run jobs-storage -- true
+expect_refusal "a job named as a scratch directory refused" 125 "job name \`jobs-storage\` is a scratch directory"
+for bad in / /proc/x /etc /dev/shm /workspace/in /workspace /w/../inputs /data/x; do
+	sed "s#^job_path = .*#job_path = $bad#" "$TMP/${S}jp.ini" >"$TMP/${S}jpbad.ini"
+	jc -c "$TMP/${S}jpbad.ini" run jpbad -- true
+	expect_refusal "job_path $bad refused" 125 "job_path"
+done
+[ ! -e "$TMP/${S}jp/jobs-storage" ] && [ ! -e "$TMP/${S}jp/jpbad" ] && [ "$(count_site "${S}jp")" = 0 ] &&
+	ok "refused job_path and scratch names made nothing" || not_ok "refused job_path and scratch names made nothing"
+
 # ---- nothing labelled is left ----
 left=0
 for s in "${SITES[@]}"; do left=$((left + $(count_site "$s"))); done
