@@ -46,10 +46,11 @@ static const char usage_text[] =
     "  run JOB [--image I] [--env K=V]... [--timeout D] [--set KEY=VALUE]... [-- CMD...]\n"
     "      [--entrypoint WORD] [--ready-fd N]\n"
     "      volume mode: [--tenant T] [--run R] [--input SRC[:DEST]]...\n"
-    "                   [--output DIR] [--keep]\n"
+    "                   [--output DIR] [--keep] [--mount-volume VOLUME:PATH]...\n"
     "  start JOB [--image I] [--entrypoint WORD] [--env K=V]... [--set KEY=VALUE]...\n"
     "      [-- CMD...]\n"
     "      volume mode: [--tenant T] [--run R] [--input SRC[:DEST]]... [--keep]\n"
+    "                   [--mount-volume VOLUME:PATH]...\n"
     "  wait JOB [--timeout D]\n"
     "  stop JOB [--grace D]\n"
     "  logs JOB [--follow]\n"
@@ -280,6 +281,7 @@ struct job_args {
 	struct jc_strv sets;     /* --set KEY=VALUE */
 	const char *entrypoint;  /* --entrypoint WORD ("" clears the image's), or NULL */
 	const char *ready_fd;    /* --ready-fd N as given, or NULL */
+	struct jc_strv chained;  /* --mount-volume VOLUME:PATH */
 };
 
 static void job_args_free(struct job_args *a)
@@ -288,6 +290,7 @@ static void job_args_free(struct job_args *a)
 	jc_strv_free(&a->req.env);
 	jc_strv_free(&a->inputs);
 	jc_strv_free(&a->sets);
+	jc_strv_free(&a->chained);
 	jc_strv_free(&a->req.passed_env);
 }
 
@@ -311,6 +314,7 @@ enum {
 	OPT_OTHERS_GONE,
 	OPT_ENTRYPOINT,
 	OPT_READY_FD,
+	OPT_MOUNT_VOLUME,
 };
 
 static const struct {
@@ -328,6 +332,7 @@ static const struct {
 	{ "--dry-run", OPT_DRY, false },    { "--set", OPT_SET, true },
 	{ "--job", OPT_JOB, true },         { "--others-gone", OPT_OTHERS_GONE, false },
 	{ "--entrypoint", OPT_ENTRYPOINT, true }, { "--ready-fd", OPT_READY_FD, true },
+	{ "--mount-volume", OPT_MOUNT_VOLUME, true },
 };
 
 /* Parse a subcommand's arguments: options, then JOB (when `want_job`),
@@ -439,6 +444,10 @@ static int parse_job_args(struct ctx *c, int argc, char **argv, const int *allow
 		case OPT_READY_FD:
 			a->ready_fd = val;
 			break;
+		case OPT_MOUNT_VOLUME:
+			if (jc_strv_push(&a->chained, val) < 0)
+				return usage_error(c, "out of memory");
+			break;
 		case OPT_JOB:
 			/* the form for a name that comes from a request: it is taken
 			 * as it is, never read as an option */
@@ -490,6 +499,9 @@ static int make_job(struct ctx *c, const struct job_args *a, jc_job **out, jc_er
 		goto fail;
 	for (size_t i = 0; i < a->inputs.n; i++)
 		if (jc_job_add_input(j, a->inputs.v[i], err) < 0)
+			goto fail;
+	for (size_t i = 0; i < a->chained.n; i++)
+		if (jc_job_add_volume_mount(j, a->chained.v[i], err) < 0)
 			goto fail;
 	*out = j;
 	return 0;
@@ -611,9 +623,10 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 	static const int run_opts[] = { OPT_IMAGE, OPT_ENV,  OPT_TIMEOUT, OPT_TENANT,
 					OPT_RUN,   OPT_INPUT, OPT_OUTPUT, OPT_KEEP,
 					OPT_SET,   OPT_JOB,  OPT_ENTRYPOINT, OPT_READY_FD,
-					0 };
+					OPT_MOUNT_VOLUME, 0 };
 	static const int start_opts[] = { OPT_IMAGE, OPT_ENV, OPT_TENANT, OPT_RUN, OPT_INPUT,
-					  OPT_KEEP,  OPT_SET, OPT_JOB,    OPT_ENTRYPOINT, 0 };
+					  OPT_KEEP,  OPT_SET, OPT_JOB,    OPT_ENTRYPOINT,
+					  OPT_MOUNT_VOLUME, 0 };
 	struct job_args a = { 0 };
 	struct jc_job_outcome res = { 0 };
 	struct progress prog = { 0 };
@@ -686,8 +699,8 @@ out:
 
 static int cmd_plan(struct ctx *c, int argc, char **argv)
 {
-	static const int opts[] = { OPT_IMAGE, OPT_ENV, OPT_TIMEOUT,    OPT_TENANT,
-				    OPT_RUN,   OPT_SET, OPT_JOB,        OPT_ENTRYPOINT, 0 };
+	static const int opts[] = { OPT_IMAGE, OPT_ENV, OPT_TIMEOUT,    OPT_TENANT,      OPT_RUN,
+				    OPT_SET,   OPT_JOB, OPT_ENTRYPOINT, OPT_MOUNT_VOLUME, 0 };
 	struct job_args a = { 0 };
 	cleanup_free char *json = NULL;
 	jc_job *j = NULL;

@@ -996,42 +996,45 @@ static int validate_data(const struct jc_config *cfg, jc_error *err)
 static const char *const reserved_paths[] = { "/proc", "/sys", "/dev", "/etc", "/tmp",
 					      "/run", "/var/tmp" };
 
-/* [workspace] job_path: an absolute path below `/`, without `.` or `..`,
- * apart from everything else the plan mounts: the engine's own paths, the
- * workspace root (its children are startup/, local/, scratch and the
- * job's name), the data mounts, and the mount gate. */
+const char *jc_config_mount_target_problem(const struct jc_config *cfg, const char *path,
+					  char *buf, size_t size)
+{
+	if (!below_root(path) || !path_ok(path))
+		return "must be an absolute path below `/` without `.` or `..` components";
+	for (size_t i = 0; i < sizeof(reserved_paths) / sizeof(reserved_paths[0]); i++)
+		if (jc_path_within(path, reserved_paths[i])) {
+			snprintf(buf, size, "is at or under `%s`, which the engine or jobcell mounts",
+				 reserved_paths[i]);
+			return buf;
+		}
+	if (jc_path_within(path, cfg->mount_point) || jc_path_within(cfg->mount_point, path)) {
+		snprintf(buf, size, "must not be at, under or above [workspace] mount_point `%s`",
+			 cfg->mount_point);
+		return buf;
+	}
+	if (cfg->data_mount_point && (jc_path_within(path, cfg->data_mount_point) ||
+				      jc_path_within(cfg->data_mount_point, path))) {
+		snprintf(buf, size, "must not be at, under or above [job] data_mount_point `%s`",
+			 cfg->data_mount_point);
+		return buf;
+	}
+	if (jc_path_within(path, "/.jobcell-gate"))
+		return "is the mount gate's path";
+	return NULL;
+}
+
+/* [workspace] job_path: apart from everything else the plan mounts. */
 static int validate_job_path(const struct jc_config *cfg, jc_error *err)
 {
-	const char *jp = cfg->job_path;
+	char buf[320];
+	const char *why;
 
-	if (!jp)
+	if (!cfg->job_path)
 		return 0;
-	if (!below_root(jp) || !path_ok(jp))
-		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
-				    "config: [workspace] job_path `%s` must be an absolute path "
-				    "below `/` without `.` or `..` components",
-				    jp);
-	for (size_t i = 0; i < sizeof(reserved_paths) / sizeof(reserved_paths[0]); i++)
-		if (jc_path_within(jp, reserved_paths[i]))
-			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
-					    "config: [workspace] job_path `%s` is at or under `%s`, "
-					    "which the engine or jobcell mounts",
-					    jp, reserved_paths[i]);
-	if (jc_path_within(jp, cfg->mount_point) || jc_path_within(cfg->mount_point, jp))
-		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
-				    "config: [workspace] job_path `%s` must not be at, under or "
-				    "above [workspace] mount_point `%s` (leave it empty for "
-				    "<mount_point>/<job>)",
-				    jp, cfg->mount_point);
-	if (cfg->data_mount_point &&
-	    (jc_path_within(jp, cfg->data_mount_point) || jc_path_within(cfg->data_mount_point, jp)))
-		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
-				    "config: [workspace] job_path `%s` must not be at, under or "
-				    "above [job] data_mount_point `%s`",
-				    jp, cfg->data_mount_point);
-	if (jc_path_within(jp, "/.jobcell-gate"))
-		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
-				    "config: [workspace] job_path `%s` is the mount gate's path", jp);
+	why = jc_config_mount_target_problem(cfg, cfg->job_path, buf, sizeof(buf));
+	if (why)
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "config: [workspace] job_path `%s` %s",
+				    cfg->job_path, why);
 	return 0;
 }
 

@@ -139,6 +139,15 @@ int jc_config_check_data_path(const struct jc_config *cfg, const char *path, con
  * /srv/data)?  Both absolute; repeated and trailing slashes are ignored. */
 bool jc_path_within(const char *path, const char *dir);
 
+/* Why `path` cannot be where a job's own directory ([workspace] job_path)
+ * or a chained volume (--mount-volume) is mounted: not absolute below `/`,
+ * a `.` or `..` component, at or under /proc, /sys, /dev, /etc, /tmp, /run
+ * or /var/tmp, at, under or above mount_point or data_mount_point, or the
+ * mount gate's path.  NULL when it may; else a reason (a constant or
+ * written into buf) to follow the path in a message. */
+const char *jc_config_mount_target_problem(const struct jc_config *cfg, const char *path,
+					  char *buf, size_t size);
+
 /* [job] network: "none", "bridge" or a network's name
  * ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 64); "host" and "container:..." are
  * refused: they share the host's or another container's network namespace. */

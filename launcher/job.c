@@ -41,6 +41,7 @@ struct jc_job {
 	char *tenant, *run, *output;
 	bool keep;
 	struct jc_strv inputs; /* SRC[:DEST] */
+	struct jc_strv chained; /* VOLUME:PATH, --mount-volume */
 	int input_base;        /* where inputs resolve: -1 for transfer_dir */
 	bool fresh;            /* check: a new directory or volume, removed after */
 	enum jc_auto_user auto_user;
@@ -101,6 +102,7 @@ void jc_job_free(jc_job *j)
 	jc_strv_free(&j->entrypoint);
 	jc_strv_free(&j->env);
 	jc_strv_free(&j->inputs);
+	jc_strv_free(&j->chained);
 	jc_extract_report_free(&j->rep);
 	jc_error_clear(&j->output_err);
 	free(j->name);
@@ -210,6 +212,16 @@ int jc_job_add_input(jc_job *j, const char *spec, jc_error *err)
 	if (volume_only(j, "input", err) < 0)
 		return -1;
 	return jc_strv_push(&j->inputs, spec) < 0 ? jc_error_oom(err) : 0;
+}
+
+int jc_job_add_volume_mount(jc_job *j, const char *spec, jc_error *err)
+{
+	cleanup_free char *name = NULL;
+	const char *path;
+
+	if (jc_plan_check_chained(&j->cfg, &j->chained, spec, &name, &path, err) < 0)
+		return -1;
+	return jc_strv_push(&j->chained, spec) < 0 ? jc_error_oom(err) : 0;
 }
 
 int jc_job_add_input_at(jc_job *j, int base_fd, const char *spec, jc_error *err)
@@ -682,6 +694,28 @@ static int make_nonce(char out[17], jc_error *err)
 	return 0;
 }
 
+/* Each chained volume is the tenant's and kept: asked of the engine before
+ * anything is made (names alone could be anyone's). */
+static int check_chained(struct launch *l, jc_error *err)
+{
+	for (size_t i = 0; i < l->req.chained.n; i++) {
+		const char *spec = l->req.chained.v[i], *colon = strchr(spec, ':');
+		cleanup_free char *name = strndup(spec, (size_t)(colon - spec));
+		struct jc_volume v = { 0 };
+		int r;
+
+		if (!name)
+			return jc_error_oom(err);
+		if (jc_backend_volume_inspect(l->e, name, &v, err) < 0)
+			return jc_error_wrap(err, "--mount-volume `%s`", name);
+		r = jc_policy_chained_volume(&l->j->cfg, l->req.tenant, &v, err);
+		jc_volume_free(&v);
+		if (r < 0)
+			return jc_error_wrap(err, "--mount-volume");
+	}
+	return 0;
+}
+
 /* A container of the job's name exists already: a detached `start` of it,
  * which holds no lock on its directory once jobcell returned, or one left
  * behind.  Refused before anything is made, rather than failing the create
@@ -726,6 +760,7 @@ static int make_request(struct launch *l, bool detach, jc_error *err)
 		.cmd = j->cmd,
 		.entrypoint = j->entrypoint,
 		.env = j->env,
+		.chained = j->chained,
 		.timeout_ms = -1,
 	};
 	if (j->cfg.ws_mode == JC_WS_VOLUME) {
@@ -948,7 +983,7 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	    jc_policy_image(l.e, image, &l.img, err) < 0 ||
 	    jc_policy_user(&j->cfg, image, l.img.user, l.ws_ops->job_fd(&l), j->auto_user, true,
 			   &l.user, &l.uid, &l.gid, err) < 0 ||
-	    check_no_container(&l, err) < 0)
+	    check_no_container(&l, err) < 0 || check_chained(&l, err) < 0)
 		goto out;
 	if (make_nonce(l.nonce, err) < 0 || (!detach && jc_supervisor_self(&l.supervisor, err) < 0))
 		goto out;

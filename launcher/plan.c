@@ -127,7 +127,17 @@ static int add_children(struct jc_plan *p, const struct jc_config *cfg,
 		   add_volume(p, cfg->local_volume, NULL, mp, "local", NULL, true) < 0) {
 		return -1;
 	}
-	return add_volume(p, req->volume, NULL, mp, req->job, cfg->job_path, false);
+	if (add_volume(p, req->volume, NULL, mp, req->job, cfg->job_path, false) < 0)
+		return -1;
+	/* chained volumes: read-only, so a job reads what an earlier one kept
+	 * and changes none of it */
+	for (size_t i = 0; i < req->chained.n; i++) {
+		const char *c = req->chained.v[i], *colon = strchr(c, ':');
+		cleanup_free char *name = strndup(c, (size_t)(colon - c));
+		if (!name || add_volume(p, name, NULL, mp, NULL, colon + 1, true) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* [mounts], read-only at data_mount_point/NAME.  The source is HOST_PATH as
@@ -157,6 +167,46 @@ int jc_plan_check_backend(const struct jc_config *cfg, const struct jc_backend *
 				    "mount volume `%s` subpath `startup`: volume subpaths need "
 				    "%s, the engine speaks %s",
 				    cfg->site_volume, need, jc_backend_api(b));
+	return 0;
+}
+
+int jc_plan_check_chained(const struct jc_config *cfg, const struct jc_strv *before,
+			  const char *spec, char **volume, const char **path, jc_error *err)
+{
+	const char *colon = strchr(spec, ':'), *why;
+	cleanup_free char *name = NULL;
+	char buf[320];
+
+	if (cfg->ws_mode != JC_WS_VOLUME)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "--mount-volume: chained volumes need [workspace] mode = volume "
+				    "(site `%s` is in bind mode)",
+				    cfg->site_name);
+	if (!colon)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "--mount-volume `%.200s`: want VOLUME:PATH", spec);
+	if (!(name = strndup(spec, (size_t)(colon - spec))))
+		return jc_error_oom(err);
+	if (jc_volume_name_check(name, err) < 0)
+		return jc_error_wrap(err, "--mount-volume");
+	why = jc_config_mount_target_problem(cfg, colon + 1, buf, sizeof(buf));
+	if (!why && cfg->job_path &&
+	    (jc_path_within(colon + 1, cfg->job_path) || jc_path_within(cfg->job_path, colon + 1)))
+		why = "must not be at, under or above [workspace] job_path";
+	for (size_t i = 0; !why && before && i < before->n; i++) {
+		const char *other = strchr(before->v[i], ':');
+		if (other && (jc_path_within(colon + 1, other + 1) ||
+			      jc_path_within(other + 1, colon + 1)))
+			why = "must not be at, under or above another --mount-volume's path";
+	}
+	if (why)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "--mount-volume `%s`: path `%.200s` %s", name, colon + 1, why);
+	if (before && before->n >= JC_CHAINED_MAX)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "--mount-volume: at most %d volumes", JC_CHAINED_MAX);
+	*volume = steal_pointer(&name);
+	*path = colon + 1;
 	return 0;
 }
 
@@ -376,6 +426,13 @@ int jc_plan_check(const struct jc_config *cfg, const struct jc_job_request *req,
 	}
 	if (req->supervisor && jc_supervisor_check(req->supervisor, err) < 0)
 		return -1;
+	for (size_t i = 0; i < req->chained.n; i++) {
+		struct jc_strv before = { .v = req->chained.v, .n = i };
+		cleanup_free char *name = NULL;
+		const char *path;
+		if (jc_plan_check_chained(cfg, &before, req->chained.v[i], &name, &path, err) < 0)
+			return -1;
+	}
 	/* the site's wall clock is a limit, not a default: a request may only
 	 * shorten it (0 means none, the longest of all) */
 	if (cfg->timeout_ms > 0 && req->timeout_ms >= 0 &&
@@ -463,7 +520,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return jc_error_oom(err);
-	p->mounts = calloc(8 + cfg->scratch.n + cfg->mounts.n, sizeof(*p->mounts));
+	p->mounts = calloc(8 + cfg->scratch.n + req->chained.n + cfg->mounts.n, sizeof(*p->mounts));
 	p->labels = calloc(JC_LABELS_MAX + cfg->labels.n, sizeof(*p->labels));
 	snprintf(created_s, sizeof(created_s), "%" PRId64, created);
 	snprintf(deadline_s, sizeof(deadline_s), "%" PRId64, req->deadline);

@@ -2149,6 +2149,101 @@ static void test_ready_fd(void **state)
 	assert_int_equal(fake_engine_container_count(f->fe), 0);
 }
 
+/* --mount-volume VOLUME:PATH: a kept volume of the job's tenant, mounted
+ * read-only; any other volume, a bad path or bind mode is refused with one
+ * line before anything is made. */
+static void test_vol_mount_volume(void **state)
+{
+	static const struct {
+		const char *spec, *msg;
+	} bad[] = {
+		{ "kept-acme", "--mount-volume `kept-acme`: want VOLUME:PATH" },
+		{ "kept-acme:src", "path `src` must be an absolute path below `/`" },
+		{ "kept-acme:/proc/x", "is at or under `/proc`" },
+		{ "kept-acme:/workspace/src", "must not be at, under or above [workspace] mount_point" },
+		{ "kept-acme:/", "path `/` must be an absolute path below `/`" },
+		{ "-bad:/src", "--mount-volume: volume name" },
+		{ "other-tenant:/src", "volume `other-tenant` is not tenant `acme`'s" },
+		{ "unmanaged:/src", "volume `unmanaged` is not labelled as a volume of site `s`" },
+		{ "other-site:/src", "volume `other-site` is not labelled as a volume of site `s`" },
+		{ "running-acme:/src", "volume `running-acme` is not kept" },
+		{ "missing-vol:/src", "--mount-volume `missing-vol`" },
+	};
+	struct fx *f = *state;
+	const struct fake_request *rq;
+	cJSON *body, *m;
+	bool found = false;
+
+	fake_engine_add_volume(f->fe, "kept-acme",
+			       "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"s\","
+			       "\"jobcell.tenant\":\"acme\",\"jobcell.keep\":\"true\"}");
+	fake_engine_add_volume(f->fe, "other-tenant",
+			       "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"s\","
+			       "\"jobcell.tenant\":\"rival\",\"jobcell.keep\":\"true\"}");
+	fake_engine_add_volume(f->fe, "unmanaged", "{\"jobcell.tenant\":\"acme\"}");
+	fake_engine_add_volume(f->fe, "other-site",
+			       "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"t\","
+			       "\"jobcell.tenant\":\"acme\",\"jobcell.keep\":\"true\"}");
+	fake_engine_add_volume(f->fe, "running-acme",
+			       "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"s\","
+			       "\"jobcell.tenant\":\"acme\"}");
+	f->nsite = fake_engine_volume_count(f->fe);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fake_engine_reset_requests(f->fe);
+		run(f, "-c", f->ini, "run", "j", "--tenant", "acme", "--mount-volume", bad[i].spec,
+		    "--", "true", NULL);
+		assert_vol_error(f, bad[i].msg);
+		assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+		assert_int_equal(fake_engine_count(f->fe, "POST", "/volumes/create"), 0);
+	}
+	run(f, "-c", f->ini, "run", "j", "--tenant", "acme", "--mount-volume", "kept-acme:/a",
+	    "--mount-volume", "kept-acme:/a/b", "--", "true", NULL);
+	assert_vol_error(f, "must not be at, under or above another --mount-volume's path");
+
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "run", "j", "--tenant", "acme", "--mount-volume", "kept-acme:/src",
+	    "--", "exit", "0", NULL);
+	assert_int_equal(f->status, 0);
+	/* the job's create (the volume's fill container comes first) */
+	rq = NULL;
+	for (size_t i = 0; i < fake_engine_request_count(f->fe); i++) {
+		const struct fake_request *r = fake_engine_request(f->fe, i);
+		if (!strcmp(r->method, "POST") && !strcmp(r->path, "/containers/create") &&
+		    strstr(r->body, "\"/src\""))
+			rq = r;
+	}
+	assert_non_null(rq);
+	body = cJSON_Parse(rq->body);
+	assert_non_null(body);
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(
+				  cJSON_GetObjectItemCaseSensitive(body, "HostConfig"), "Mounts"))
+	{
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "Target");
+		if (!cJSON_IsString(t) || strcmp(t->valuestring, "/src") != 0)
+			continue;
+		found = true;
+		assert_string_equal(cJSON_GetObjectItemCaseSensitive(m, "Type")->valuestring,
+				    "volume");
+		assert_string_equal(cJSON_GetObjectItemCaseSensitive(m, "Source")->valuestring,
+				    "kept-acme");
+		assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "ReadOnly")));
+	}
+	cJSON_Delete(body);
+	assert_true(found);
+	assert_vol_clean(f);
+}
+
+/* Chained volumes are volume mode's: a bind site refuses them. */
+static void test_mount_volume_bind_refused(void **state)
+{
+	struct fx *f = *state;
+
+	run(f, "-c", f->ini, "run", "j", "--mount-volume", "v:/src", "--", "true", NULL);
+	assert_one_error(f, 125, "chained volumes need [workspace] mode = volume");
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+	assert_false(job_dir_exists(f, "j"));
+}
+
 static void test_image_with_jobcell_labels_refused(void **state)
 {
 	struct fx *f = *state;
@@ -2223,6 +2318,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_entrypoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ready_fd_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ready_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_mount_volume, setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_mount_volume_bind_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

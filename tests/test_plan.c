@@ -1159,6 +1159,33 @@ static void test_entrypoint_cleared(void **state)
 	jc_strv_free(&f->req.entrypoint);
 }
 
+/* --mount-volume: a kept volume read-only at its path, after the job's own;
+ * volume mode only, and its path clear of job_path and of each other. */
+static void test_chained_volumes(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *m;
+
+	volume_mode(f);
+	assert_int_equal(jc_strv_push(&f->req.chained, "tenant-acme-run-clone-1:/src"), 0);
+	build(f, "65532:65532");
+	m = mounts(f, 5);
+	volume_mount(cJSON_GetArrayItem(m, 2), VOL, NULL, "/workspace/job1", false);
+	volume_mount(cJSON_GetArrayItem(m, 3), "tenant-acme-run-clone-1", NULL, "/src", true);
+	unbuild(f);
+	set_str(&f->cfg.job_path, "/src/in");
+	expect_refused(f, JC_ERR_INPUT, "path `/src` must not be at, under or above [workspace] job_path");
+	set_str(&f->cfg.job_path, NULL);
+	assert_int_equal(jc_strv_push(&f->req.chained, "other:/src/deeper"), 0);
+	expect_refused(f, JC_ERR_INPUT, "must not be at, under or above another --mount-volume's path");
+	jc_strv_free(&f->req.chained);
+	f->cfg.ws_mode = JC_WS_BIND;
+	set_str(&f->cfg.ws_path, "/srv/ws");
+	assert_int_equal(jc_strv_push(&f->req.chained, "v:/src"), 0);
+	expect_refused(f, JC_ERR_INPUT, "chained volumes need [workspace] mode = volume");
+	jc_strv_free(&f->req.chained);
+}
+
 static void test_refuse_bad_env(void **state)
 {
 	struct fx *f = *state;
@@ -2365,6 +2392,7 @@ int main(void)
 		T(test_job_path),
 		T(test_scratch),
 		T(test_entrypoint_cleared),
+		T(test_chained_volumes),
 		T(test_mount_point_trailing_slash),
 		T(test_host_path_bind_sources),
 		T(test_data_mounts),
