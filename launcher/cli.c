@@ -564,8 +564,8 @@ static int open_ready(struct ctx *c, const char *arg, int *status)
 	errno = 0;
 	fd = strtol(arg, &end, 10);
 	if (errno || end == arg || *end || fd < 3 || fd > INT_MAX) {
-		*status = usage_error(c, "--ready-fd `%s`: not a descriptor number of 3 or more",
-				      arg);
+		*status =
+		    usage_error(c, "--ready-fd `%s`: not a descriptor number of 3 or more", arg);
 		return -1;
 	}
 	fl = fcntl((int)fd, F_GETFL);
@@ -620,13 +620,13 @@ static void ready_cb(void *ctx, const char *id)
 
 static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 {
-	static const int run_opts[] = { OPT_IMAGE, OPT_ENV,  OPT_TIMEOUT, OPT_TENANT,
-					OPT_RUN,   OPT_INPUT, OPT_OUTPUT, OPT_KEEP,
-					OPT_SET,   OPT_JOB,  OPT_ENTRYPOINT, OPT_READY_FD,
+	static const int run_opts[] = { OPT_IMAGE,        OPT_ENV,   OPT_TIMEOUT,    OPT_TENANT,
+					OPT_RUN,          OPT_INPUT, OPT_OUTPUT,     OPT_KEEP,
+					OPT_SET,          OPT_JOB,   OPT_ENTRYPOINT, OPT_READY_FD,
 					OPT_MOUNT_VOLUME, 0 };
-	static const int start_opts[] = { OPT_IMAGE, OPT_ENV, OPT_TENANT, OPT_RUN, OPT_INPUT,
-					  OPT_KEEP,  OPT_SET, OPT_JOB,    OPT_ENTRYPOINT,
-					  OPT_MOUNT_VOLUME, 0 };
+	static const int start_opts[] = { OPT_IMAGE,      OPT_ENV,          OPT_TENANT, OPT_RUN,
+					  OPT_INPUT,      OPT_KEEP,         OPT_SET,    OPT_JOB,
+					  OPT_ENTRYPOINT, OPT_MOUNT_VOLUME, 0 };
 	struct job_args a = { 0 };
 	struct jc_job_outcome res = { 0 };
 	struct progress prog = { 0 };
@@ -699,7 +699,7 @@ out:
 
 static int cmd_plan(struct ctx *c, int argc, char **argv)
 {
-	static const int opts[] = { OPT_IMAGE, OPT_ENV, OPT_TIMEOUT,    OPT_TENANT,      OPT_RUN,
+	static const int opts[] = { OPT_IMAGE, OPT_ENV, OPT_TIMEOUT,    OPT_TENANT,       OPT_RUN,
 				    OPT_SET,   OPT_JOB, OPT_ENTRYPOINT, OPT_MOUNT_VOLUME, 0 };
 	struct job_args a = { 0 };
 	cleanup_free char *json = NULL;

@@ -993,17 +993,18 @@ static int validate_data(const struct jc_config *cfg, jc_error *err)
 
 /* Paths of the container that jobcell or the engine mount something at:
  * the job's directory may be none of them, nor lie under one. */
-static const char *const reserved_paths[] = { "/proc", "/sys", "/dev", "/etc", "/tmp",
-					      "/run", "/var/tmp" };
+static const char *const reserved_paths[] = { "/proc", "/sys", "/dev",    "/etc",
+					      "/tmp",  "/run", "/var/tmp" };
 
-const char *jc_config_mount_target_problem(const struct jc_config *cfg, const char *path,
-					  char *buf, size_t size)
+const char *jc_config_mount_target_problem(const struct jc_config *cfg, const char *path, char *buf,
+					   size_t size)
 {
 	if (!below_root(path) || !path_ok(path))
 		return "must be an absolute path below `/` without `.` or `..` components";
 	for (size_t i = 0; i < sizeof(reserved_paths) / sizeof(reserved_paths[0]); i++)
 		if (jc_path_within(path, reserved_paths[i])) {
-			snprintf(buf, size, "is at or under `%s`, which the engine or jobcell mounts",
+			snprintf(buf, size,
+				 "is at or under `%s`, which the engine or jobcell mounts",
 				 reserved_paths[i]);
 			return buf;
 		}
@@ -1033,8 +1034,8 @@ static int validate_job_path(const struct jc_config *cfg, jc_error *err)
 		return 0;
 	why = jc_config_mount_target_problem(cfg, cfg->job_path, buf, sizeof(buf));
 	if (why)
-		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "config: [workspace] job_path `%s` %s",
-				    cfg->job_path, why);
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "config: [workspace] job_path `%s` %s", cfg->job_path, why);
 	return 0;
 }
 

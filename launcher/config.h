@@ -145,8 +145,8 @@ bool jc_path_within(const char *path, const char *dir);
  * or /var/tmp, at, under or above mount_point or data_mount_point, or the
  * mount gate's path.  NULL when it may; else a reason (a constant or
  * written into buf) to follow the path in a message. */
-const char *jc_config_mount_target_problem(const struct jc_config *cfg, const char *path,
-					  char *buf, size_t size);
+const char *jc_config_mount_target_problem(const struct jc_config *cfg, const char *path, char *buf,
+					   size_t size);
 
 /* [job] network: "none", "bridge" or a network's name
  * ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 64); "host" and "container:..." are

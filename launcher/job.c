@@ -579,9 +579,9 @@ static int gate_mounts(struct launch *l, jc_error *err)
 		cleanup_free char *parent = NULL;
 		if (ws[i].kind && cfg->job_path) {
 			const char *slash = strrchr(cfg->job_path, '/');
-			if (!(parent = strndup(cfg->job_path,
-					       slash == cfg->job_path ? 1
-								      : (size_t)(slash - cfg->job_path))))
+			if (!(parent = strndup(
+				  cfg->job_path,
+				  slash == cfg->job_path ? 1 : (size_t)(slash - cfg->job_path))))
 				return jc_error_oom(err);
 			dir = parent;
 			name = slash + 1;
@@ -806,8 +806,8 @@ static int prove_mounts(struct launch *l, jc_error *err)
 		 * job's own at [workspace] job_path when set */
 		if (!d && i == 0 && cfg->job_path)
 			targets[i] = strdup(cfg->job_path);
-		else if (asprintf(&targets[i], "%s%s%s", dir,
-				  dl && dir[dl - 1] == '/' ? "" : "/", name) < 0)
+		else if (asprintf(&targets[i], "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/",
+				  name) < 0)
 			targets[i] = NULL;
 		if (!targets[i]) {
 			jc_error_oom(err);

@@ -109,8 +109,8 @@ static int add_children(struct jc_plan *p, const struct jc_config *cfg,
 	 * (a tmpfs mount takes a mode, not an owner), sticky as /tmp is */
 	for (size_t i = 0; i < cfg->scratch.n; i++) {
 		cleanup_free char *dst = join(mp, cfg->scratch.v[i]);
-		if (!dst || add_mount(p, JC_MOUNT_TMPFS, NULL, dst, false, 01777,
-				      cfg->scratch_size) < 0)
+		if (!dst ||
+		    add_mount(p, JC_MOUNT_TMPFS, NULL, dst, false, 01777, cfg->scratch_size) < 0)
 			return -1;
 	}
 	if (cfg->ws_mode == JC_WS_BIND)
@@ -178,10 +178,11 @@ int jc_plan_check_chained(const struct jc_config *cfg, const struct jc_strv *bef
 	char buf[320];
 
 	if (cfg->ws_mode != JC_WS_VOLUME)
-		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
-				    "--mount-volume: chained volumes need [workspace] mode = volume "
-				    "(site `%s` is in bind mode)",
-				    cfg->site_name);
+		return jc_error_set(
+		    err, JC_ERR_INPUT, EINVAL,
+		    "--mount-volume: chained volumes need [workspace] mode = volume "
+		    "(site `%s` is in bind mode)",
+		    cfg->site_name);
 	if (!colon)
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
 				    "--mount-volume `%.200s`: want VOLUME:PATH", spec);
@@ -195,16 +196,16 @@ int jc_plan_check_chained(const struct jc_config *cfg, const struct jc_strv *bef
 		why = "must not be at, under or above [workspace] job_path";
 	for (size_t i = 0; !why && before && i < before->n; i++) {
 		const char *other = strchr(before->v[i], ':');
-		if (other && (jc_path_within(colon + 1, other + 1) ||
-			      jc_path_within(other + 1, colon + 1)))
+		if (other &&
+		    (jc_path_within(colon + 1, other + 1) || jc_path_within(other + 1, colon + 1)))
 			why = "must not be at, under or above another --mount-volume's path";
 	}
 	if (why)
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
 				    "--mount-volume `%s`: path `%.200s` %s", name, colon + 1, why);
 	if (before && before->n >= JC_CHAINED_MAX)
-		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
-				    "--mount-volume: at most %d volumes", JC_CHAINED_MAX);
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "--mount-volume: at most %d volumes",
+				    JC_CHAINED_MAX);
 	*volume = steal_pointer(&name);
 	*path = colon + 1;
 	return 0;

@@ -351,7 +351,9 @@ static void test_writable_mounts_rule(void **state)
 	const struct wm_site s1m = { "/workspace", "j1", 64 << 20, 1 << 20, NULL, NULL, 0 };
 	const struct wm_site sl = { "/w/", "j1", 64 << 20, 0, NULL, NULL, 0 };
 	/* [workspace] job_path and scratch */
-	const struct wm_site sj = { "/workspace", "j1", 64 << 20, 0, "/inputs", "snap,jobs", 8 << 20 };
+	const struct wm_site sj = {
+		"/workspace", "j1", 64 << 20, 0, "/inputs", "snap,jobs", 8 << 20
+	};
 	const struct {
 		const struct wm_site *site;
 		struct wm_mount m;
@@ -393,12 +395,17 @@ static void test_writable_mounts_rule(void **state)
 		{ &s, { "/inputs", "ext4", -1, WM_DIR, false }, "not one the site chose" },
 		{ &sj, { "/workspace/snap", "tmpfs", 8 << 20, WM_DIR, false }, NULL },
 		{ &sj, { "/workspace/jobs", "tmpfs", 8 << 20, WM_DIR, false }, NULL },
-		{ &sj, { "/workspace/jobs", "tmpfs", 16 << 20, WM_DIR, false },
+		{ &sj,
+		  { "/workspace/jobs", "tmpfs", 16 << 20, WM_DIR, false },
 		  "not the site's scratch_size" },
 		{ &sj, { "/workspace/jobs", "tmpfs", -1, WM_DIR, false }, "a tmpfs with no size" },
 		{ &sj, { "/workspace/jobs", "ext4", -1, WM_DIR, false }, "not a tmpfs" },
-		{ &sj, { "/workspace/job", "tmpfs", 8 << 20, WM_DIR, false }, "not one the site chose" },
-		{ &s, { "/workspace/snap", "tmpfs", 8 << 20, WM_DIR, false }, "not one the site chose" },
+		{ &sj,
+		  { "/workspace/job", "tmpfs", 8 << 20, WM_DIR, false },
+		  "not one the site chose" },
+		{ &s,
+		  { "/workspace/snap", "tmpfs", 8 << 20, WM_DIR, false },
+		  "not one the site chose" },
 	};
 
 	(void)state;

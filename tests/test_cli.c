@@ -2114,8 +2114,7 @@ static void test_ready_fd_refusals(void **state)
 		assert_one_error(f, 125, cases[i].msg);
 		assert_int_equal(fake_engine_request_count(f->fe), 0);
 	}
-	run(f, "-c", f->ini, "--status-fd", "3", "run", "j", "--ready-fd", "3", "--", "true",
-	    NULL);
+	run(f, "-c", f->ini, "--status-fd", "3", "run", "j", "--ready-fd", "3", "--", "true", NULL);
 	assert_one_error(f, 125, "--ready-fd 3: the descriptor of --status-fd");
 	run(f, "-c", f->ini, "start", "j", "--ready-fd", "3", "--", "true", NULL);
 	assert_one_error(f, 125, "start: unknown option `--ready-fd`");
@@ -2160,12 +2159,14 @@ static void test_vol_mount_volume(void **state)
 		{ "kept-acme", "--mount-volume `kept-acme`: want VOLUME:PATH" },
 		{ "kept-acme:src", "path `src` must be an absolute path below `/`" },
 		{ "kept-acme:/proc/x", "is at or under `/proc`" },
-		{ "kept-acme:/workspace/src", "must not be at, under or above [workspace] mount_point" },
+		{ "kept-acme:/workspace/src",
+		  "must not be at, under or above [workspace] mount_point" },
 		{ "kept-acme:/", "path `/` must be an absolute path below `/`" },
 		{ "-bad:/src", "--mount-volume: volume name" },
 		{ "other-tenant:/src", "volume `other-tenant` is not tenant `acme`'s" },
 		{ "unmanaged:/src", "volume `unmanaged` is not labelled as a volume of site `s`" },
-		{ "other-site:/src", "volume `other-site` is not labelled as a volume of site `s`" },
+		{ "other-site:/src",
+		  "volume `other-site` is not labelled as a volume of site `s`" },
 		{ "running-acme:/src", "volume `running-acme` is not kept" },
 		{ "missing-vol:/src", "--mount-volume `missing-vol`" },
 	};

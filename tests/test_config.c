@@ -1501,11 +1501,13 @@ static void test_job_path_scratch_validate(void **state)
 		{ "job_path = /tmp/in\n", "is at or under `/tmp`" },
 		{ "job_path = /run\n", "is at or under `/run`" },
 		{ "job_path = /var/tmp\n", "is at or under `/var/tmp`" },
-		{ "job_path = /workspace\n", "must not be at, under or above [workspace] mount_point" },
+		{ "job_path = /workspace\n",
+		  "must not be at, under or above [workspace] mount_point" },
 		{ "job_path = /workspace/startup\n", "must not be at, under or above" },
 		{ "job_path = /workspace/j\n", "must not be at, under or above" },
 		{ "mount_point = /w/root\njob_path = /w\n", "must not be at, under or above" },
-		{ "job_path = /data/in\n", "must not be at, under or above [job] data_mount_point" },
+		{ "job_path = /data/in\n",
+		  "must not be at, under or above [job] data_mount_point" },
 		{ "job_path = /.jobcell-gate\n", "is the mount gate's path" },
 		{ "scratch = startup\n", "[workspace] scratch: job name `startup` is reserved" },
 		{ "scratch = Local\n", "job name `Local` is reserved" },
@@ -1538,14 +1540,16 @@ static void test_job_path_scratch_validate(void **state)
 		void *st;
 		assert_int_equal(setup(&st), 0);
 		assert_int_equal(load_named(st, "f.ini", "[workspace]\nscratch = .x\n"), -1);
-		assert_non_null(strstr(((struct fx *)st)->err.msg, "scratch = `.x`: not a list of names"));
+		assert_non_null(
+		    strstr(((struct fx *)st)->err.msg, "scratch = `.x`: not a list of names"));
 		teardown(&st);
 	}
 	/* `..` never gets as far */
 	{
 		void *st;
 		assert_int_equal(setup(&st), 0);
-		assert_int_equal(load_named(st, "f.ini", "[workspace]\njob_path = /in/../etc\n"), -1);
+		assert_int_equal(load_named(st, "f.ini", "[workspace]\njob_path = /in/../etc\n"),
+				 -1);
 		assert_non_null(strstr(((struct fx *)st)->err.msg, "job_path"));
 		teardown(&st);
 	}

@@ -1174,10 +1174,12 @@ static void test_chained_volumes(void **state)
 	volume_mount(cJSON_GetArrayItem(m, 3), "tenant-acme-run-clone-1", NULL, "/src", true);
 	unbuild(f);
 	set_str(&f->cfg.job_path, "/src/in");
-	expect_refused(f, JC_ERR_INPUT, "path `/src` must not be at, under or above [workspace] job_path");
+	expect_refused(f, JC_ERR_INPUT,
+		       "path `/src` must not be at, under or above [workspace] job_path");
 	set_str(&f->cfg.job_path, NULL);
 	assert_int_equal(jc_strv_push(&f->req.chained, "other:/src/deeper"), 0);
-	expect_refused(f, JC_ERR_INPUT, "must not be at, under or above another --mount-volume's path");
+	expect_refused(f, JC_ERR_INPUT,
+		       "must not be at, under or above another --mount-volume's path");
 	jc_strv_free(&f->req.chained);
 	f->cfg.ws_mode = JC_WS_BIND;
 	set_str(&f->cfg.ws_path, "/srv/ws");

@@ -406,11 +406,11 @@ static void check_siblings(const char *mp, const char *job, bool job_here, const
 		return;
 	}
 	if (sibling && *sibling)
-		report(P_SIBLINGS_INVISIBLE, "kept", "`%s` lists %s only; sibling `%s` is under no mount",
-		       mp, names.s, sibling);
+		report(P_SIBLINGS_INVISIBLE, "kept",
+		       "`%s` lists %s only; sibling `%s` is under no mount", mp, names.s, sibling);
 	else
-		report(P_SIBLINGS_INVISIBLE, "kept", "`%s` lists %s only (no sibling to look for)", mp,
-		       names.s);
+		report(P_SIBLINGS_INVISIBLE, "kept", "`%s` lists %s only (no sibling to look for)",
+		       mp, names.s);
 }
 
 static void check_readonly_child(enum promise p, const char *mp, const char *child)
@@ -814,11 +814,11 @@ static void check_scratch(const char *mp, const char *scratch, long long size)
 		f = try_create(path);
 		d = try_mkdir(path);
 		if (f || d)
-			add(&bad, "%s`%s`: as uid %u create %s, mkdir %s", bad.len ? "; " : "", path,
-			    (unsigned)getuid(), ename(f), ename(d));
+			add(&bad, "%s`%s`: as uid %u create %s, mkdir %s", bad.len ? "; " : "",
+			    path, (unsigned)getuid(), ename(f), ename(d));
 		else if (nmounts < 0)
-			add(&bad, "%s`%s`: read /proc/self/mountinfo: %s", bad.len ? "; " : "", path,
-			    ename(mounts_errno));
+			add(&bad, "%s`%s`: read /proc/self/mountinfo: %s", bad.len ? "; " : "",
+			    path, ename(mounts_errno));
 		else if (!m || strcmp(m->fstype, "tmpfs") != 0 || m->size < 0 ||
 			 wm_pages(m->size) != wm_pages(size))
 			add(&bad, "%s`%s`: %s", bad.len ? "; " : "", path,
@@ -828,8 +828,9 @@ static void check_scratch(const char *mp, const char *scratch, long long size)
 			    (long long)(m->size >> 10));
 	}
 	if (bad.len)
-		report(P_SCRATCH, strstr(bad.s, "mountinfo") && !strstr(bad.s, "create ") ? "unknown"
-											: "broken",
+		report(P_SCRATCH,
+		       strstr(bad.s, "mountinfo") && !strstr(bad.s, "create ") ? "unknown"
+									       : "broken",
 		       "%s", bad.s);
 	else
 		report(P_SCRATCH, "kept", "writable tmpfs of scratch_size: %s", good.s);
@@ -876,8 +877,7 @@ int main(int argc, char **argv)
 			scratch_size = strtoll(v, &end, 10);
 			if (errno || *end || !*v || scratch_size < 0)
 				return usage();
-		}
-		else if (strcmp(a, "--network") == 0)
+		} else if (strcmp(a, "--network") == 0)
 			network = v;
 		else if (strcmp(a, "--tmp-size") == 0 || strcmp(a, "--run-size") == 0) {
 			errno = 0;

@@ -11,7 +11,7 @@
 #define JC_PROBE_PROMISES(X)                                                                       \
 	X(ROOT_READONLY, "workspace-root-readonly",                                                \
 	  "nothing can be created in the workspace root, and its mount is read-only")              \
-	X(ROOT_MODE, "workspace-root-mode", "the workspace root has the mode root_mode")          \
+	X(ROOT_MODE, "workspace-root-mode", "the workspace root has the mode root_mode")           \
 	X(SIBLINGS_INVISIBLE, "siblings-invisible",                                                \
 	  "the workspace root lists startup, local and the job only; no sibling is reachable")     \
 	X(STARTUP_READONLY, "startup-readonly", "startup/ is readable and mounted read-only")      \

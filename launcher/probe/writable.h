@@ -111,7 +111,7 @@ static inline const char *wm_unexpected(const struct wm_site *s, const struct wm
 		ml--;
 	if (s->job_path ? strcmp(p, s->job_path) == 0
 			: strncmp(p, s->mount_point, ml) == 0 && p[ml] == '/' &&
-				  strcmp(p + ml + 1, s->job) == 0)
+			      strcmp(p + ml + 1, s->job) == 0)
 		return NULL;
 	if (strncmp(p, s->mount_point, ml) == 0 && p[ml] == '/' &&
 	    wm_listed(s->scratch, p + ml + 1, strlen(p + ml + 1))) {
@@ -119,8 +119,9 @@ static inline const char *wm_unexpected(const struct wm_site *s, const struct wm
 			return "not a tmpfs";
 		if (m->size < 0)
 			return "a tmpfs with no size";
-		return wm_pages(m->size) == wm_pages(s->scratch_size) ? NULL
-								       : "not the site's scratch_size";
+		return wm_pages(m->size) == wm_pages(s->scratch_size)
+			   ? NULL
+			   : "not the site's scratch_size";
 	}
 	/* a writable root or workspace root is its own promise's finding
 	 * (rootfs-readonly, workspace-root-readonly); the latter has root_size */
