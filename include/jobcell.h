@@ -113,7 +113,9 @@ void jc_job_free(jc_job *job);
  * it was on failure. */
 /* A [job] key of the site, by its bare name ("image", "timeout", "memory",
  * ...): refused (JC_ERR_INPUT, EPERM) unless the site lists it in [job]
- * overridable; limits may only be lowered. */
+ * overridable; limits may only be lowered.  "entrypoint" replaces the
+ * image's entrypoint with one word, an absolute path or a name ("" clears
+ * it), when the site lists entrypoint there. */
 int jc_job_set(jc_job *job, const char *key, const char *value, jc_error *err);
 /* "NAME=VALUE" for the job's environment.  Replaces a variable the site
  * sets only when the site lists `env` in overridable (checked at launch). */

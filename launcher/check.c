@@ -279,12 +279,31 @@ int jc_check_cap_mask(const struct jc_strv *caps, uint64_t *mask, jc_error *err)
 	return 0;
 }
 
+/* The scratch names for the probe, comma-separated (names hold no comma). */
+static char *scratch_list(const struct jc_strv *v)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < v->n; i++)
+		len += strlen(v->v[i]) + 1;
+	if (!(s = calloc(1, len)))
+		return NULL;
+	for (size_t i = 0; i < v->n; i++) {
+		if (i)
+			strcat(s, ",");
+		strcat(s, v->v[i]);
+	}
+	return s;
+}
+
 int jc_check_probe_cmd(const struct jc_config *cfg, const char *job, const char *sibling,
 		       struct jc_strv *cmd, jc_error *err)
 {
 	struct jc_strv v = { 0 };
 	uint64_t mask;
-	char hex[17], tmp[24], run[24], mode[8], vsize[24];
+	char hex[17], tmp[24], run[24], mode[8], vsize[24], ssize[24];
+	cleanup_free char *scratch = NULL;
 
 	if (jc_check_cap_mask(&cfg->cap_add, &mask, err) < 0)
 		return -1;
@@ -293,6 +312,9 @@ int jc_check_probe_cmd(const struct jc_config *cfg, const char *job, const char 
 	snprintf(run, sizeof(run), "%" PRId64, cfg->run_size);
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)(cfg->root_mode & 07777));
 	snprintf(vsize, sizeof(vsize), "%" PRId64, cfg->volume_size);
+	snprintf(ssize, sizeof(ssize), "%" PRId64, cfg->scratch_size);
+	if (cfg->scratch.n && !(scratch = scratch_list(&cfg->scratch)))
+		return jc_error_oom(err);
 	if (jc_strv_push(&v, "./" JC_PROBE_NAME) < 0 || jc_strv_push(&v, "--mount-point") < 0 ||
 	    jc_strv_push(&v, cfg->mount_point) < 0 || jc_strv_push(&v, "--job") < 0 ||
 	    jc_strv_push(&v, job) < 0 ||
@@ -303,7 +325,11 @@ int jc_check_probe_cmd(const struct jc_config *cfg, const char *job, const char 
 	    jc_strv_push(&v, "--run-size") < 0 || jc_strv_push(&v, run) < 0 ||
 	    jc_strv_push(&v, "--root-mode") < 0 || jc_strv_push(&v, mode) < 0 ||
 	    (cfg->volume_size &&
-	     (jc_strv_push(&v, "--volume-size") < 0 || jc_strv_push(&v, vsize) < 0))) {
+	     (jc_strv_push(&v, "--volume-size") < 0 || jc_strv_push(&v, vsize) < 0)) ||
+	    (cfg->job_path &&
+	     (jc_strv_push(&v, "--job-path") < 0 || jc_strv_push(&v, cfg->job_path) < 0)) ||
+	    (scratch && (jc_strv_push(&v, "--scratch") < 0 || jc_strv_push(&v, scratch) < 0 ||
+			 jc_strv_push(&v, "--scratch-size") < 0 || jc_strv_push(&v, ssize) < 0))) {
 		jc_strv_free(&v);
 		return jc_error_oom(err);
 	}

@@ -44,16 +44,19 @@ static const char usage_text[] =
     "usage: jobcell [-c FILE | --site NAME] [--json] [--status-fd N] COMMAND [ARGS]\n"
     "  JOB is --job NAME (always, for a name a request supplies) or a first operand\n"
     "  run JOB [--image I] [--env K=V]... [--timeout D] [--set KEY=VALUE]... [-- CMD...]\n"
+    "      [--entrypoint WORD] [--ready-fd N]\n"
     "      volume mode: [--tenant T] [--run R] [--input SRC[:DEST]]...\n"
-    "                   [--output DIR] [--keep]\n"
-    "  start JOB [--image I] [--env K=V]... [--set KEY=VALUE]... [-- CMD...]\n"
+    "                   [--output DIR] [--keep] [--mount-volume VOLUME:PATH]...\n"
+    "  start JOB [--image I] [--entrypoint WORD] [--env K=V]... [--set KEY=VALUE]...\n"
+    "      [-- CMD...]\n"
     "      volume mode: [--tenant T] [--run R] [--input SRC[:DEST]]... [--keep]\n"
+    "                   [--mount-volume VOLUME:PATH]...\n"
     "  wait JOB [--timeout D]\n"
     "  stop JOB [--grace D]\n"
     "  logs JOB [--follow]\n"
     "  rm JOB\n"
     "  ps [--all]\n"
-    "  plan JOB [--image I] [--env K=V]... [--timeout D] [-- CMD...]\n"
+    "  plan JOB [--image I] [--entrypoint WORD] [--env K=V]... [--timeout D] [-- CMD...]\n"
     "  check\n"
     "  volume create [--tenant T] [--run R]\n"
     "  volume put VOLUME SRC[:DEST]...\n"
@@ -276,6 +279,9 @@ struct job_args {
 	bool opts_anywhere;      /* options may follow operands (volume commands) */
 	const char *timeout_raw; /* --timeout as given: run/plan apply it to the config */
 	struct jc_strv sets;     /* --set KEY=VALUE */
+	const char *entrypoint;  /* --entrypoint WORD ("" clears the image's), or NULL */
+	const char *ready_fd;    /* --ready-fd N as given, or NULL */
+	struct jc_strv chained;  /* --mount-volume VOLUME:PATH */
 };
 
 static void job_args_free(struct job_args *a)
@@ -284,6 +290,7 @@ static void job_args_free(struct job_args *a)
 	jc_strv_free(&a->req.env);
 	jc_strv_free(&a->inputs);
 	jc_strv_free(&a->sets);
+	jc_strv_free(&a->chained);
 	jc_strv_free(&a->req.passed_env);
 }
 
@@ -305,6 +312,9 @@ enum {
 	OPT_SET,
 	OPT_JOB,
 	OPT_OTHERS_GONE,
+	OPT_ENTRYPOINT,
+	OPT_READY_FD,
+	OPT_MOUNT_VOLUME,
 };
 
 static const struct {
@@ -321,6 +331,8 @@ static const struct {
 	{ "--to", OPT_TO, true },           { "--older-than", OPT_OLDER, true },
 	{ "--dry-run", OPT_DRY, false },    { "--set", OPT_SET, true },
 	{ "--job", OPT_JOB, true },         { "--others-gone", OPT_OTHERS_GONE, false },
+	{ "--entrypoint", OPT_ENTRYPOINT, true }, { "--ready-fd", OPT_READY_FD, true },
+	{ "--mount-volume", OPT_MOUNT_VOLUME, true },
 };
 
 /* Parse a subcommand's arguments: options, then JOB (when `want_job`),
@@ -426,6 +438,16 @@ static int parse_job_args(struct ctx *c, int argc, char **argv, const int *allow
 		case OPT_OTHERS_GONE:
 			a->others_gone = true;
 			break;
+		case OPT_ENTRYPOINT:
+			a->entrypoint = val;
+			break;
+		case OPT_READY_FD:
+			a->ready_fd = val;
+			break;
+		case OPT_MOUNT_VOLUME:
+			if (jc_strv_push(&a->chained, val) < 0)
+				return usage_error(c, "out of memory");
+			break;
 		case OPT_JOB:
 			/* the form for a name that comes from a request: it is taken
 			 * as it is, never read as an option */
@@ -458,7 +480,8 @@ static int make_job(struct ctx *c, const struct job_args *a, jc_job **out, jc_er
 	if (jc_job_new(c->site, a->req.job, &j, err) < 0)
 		return -1;
 	if ((a->req.image && jc_job_set(j, "image", a->req.image, err) < 0) ||
-	    (a->timeout_raw && jc_job_set(j, "timeout", a->timeout_raw, err) < 0))
+	    (a->timeout_raw && jc_job_set(j, "timeout", a->timeout_raw, err) < 0) ||
+	    (a->entrypoint && jc_job_set(j, "entrypoint", a->entrypoint, err) < 0))
 		goto fail;
 	for (size_t i = 0; i < a->sets.n; i++)
 		if (jc_config_override_entry(jc_job_config(j), a->sets.v[i], err) < 0)
@@ -476,6 +499,9 @@ static int make_job(struct ctx *c, const struct job_args *a, jc_job **out, jc_er
 		goto fail;
 	for (size_t i = 0; i < a->inputs.n; i++)
 		if (jc_job_add_input(j, a->inputs.v[i], err) < 0)
+			goto fail;
+	for (size_t i = 0; i < a->chained.n; i++)
+		if (jc_job_add_volume_mount(j, a->chained.v[i], err) < 0)
 			goto fail;
 	*out = j;
 	return 0;
@@ -524,25 +550,100 @@ static void print_result(const struct ctx *c, const jc_job *j, const char *job,
 	}
 }
 
+/* --ready-fd N: told once the job's container has started, so that a
+ * caller can say "job started" without polling.  N is checked as
+ * --status-fd's is; it is closed at the start, after one line, or unwritten
+ * when the run ends before any start.  Returns the descriptor or -1 after a
+ * usage error in *status. */
+static int open_ready(struct ctx *c, const char *arg, int *status)
+{
+	char *end;
+	long fd;
+	int fl;
+
+	errno = 0;
+	fd = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || fd < 3 || fd > INT_MAX) {
+		*status =
+		    usage_error(c, "--ready-fd `%s`: not a descriptor number of 3 or more", arg);
+		return -1;
+	}
+	fl = fcntl((int)fd, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+		*status = usage_error(c, "--ready-fd %ld: not a descriptor open for writing", fd);
+		return -1;
+	}
+	if (c->records != stdout && fileno(c->records) == (int)fd) {
+		*status = usage_error(c, "--ready-fd %ld: the descriptor of --status-fd", fd);
+		return -1;
+	}
+	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0) {
+		*status = usage_error(c, "--ready-fd %ld: %s", fd, strerror(errno));
+		return -1;
+	}
+	return (int)fd;
+}
+
+/* The container `id` started: "<id>\n" to the ready descriptor, which is
+ * closed after.  A reader that went away costs a warning, not the job
+ * (SIGPIPE is ignored by then: setup_signals). */
+static void ready_cb(void *ctx, const char *id)
+{
+	int *fd = ctx;
+	cleanup_free char *line = NULL;
+	size_t n, off = 0;
+	int saved = 0;
+
+	if (*fd < 0)
+		return;
+	if (asprintf(&line, "%s\n", id) < 0) {
+		line = NULL;
+		saved = ENOMEM;
+	}
+	n = line ? strlen(line) : 0;
+	while (off < n) {
+		ssize_t w = write(*fd, line + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			saved = w < 0 ? errno : EIO;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (saved)
+		fprintf(stderr, "jobcell: warning: --ready-fd %d: write: %s\n", *fd,
+			strerror(saved));
+	close(*fd);
+	*fd = -1;
+}
+
 static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 {
-	static const int run_opts[] = { OPT_IMAGE, OPT_ENV,  OPT_TIMEOUT, OPT_TENANT,
-					OPT_RUN,   OPT_INPUT, OPT_OUTPUT, OPT_KEEP,
-					OPT_SET,   OPT_JOB,  0 };
-	static const int start_opts[] = { OPT_IMAGE, OPT_ENV, OPT_TENANT, OPT_RUN, OPT_INPUT,
-					  OPT_KEEP,  OPT_SET, OPT_JOB,    0 };
+	static const int run_opts[] = { OPT_IMAGE,        OPT_ENV,   OPT_TIMEOUT,    OPT_TENANT,
+					OPT_RUN,          OPT_INPUT, OPT_OUTPUT,     OPT_KEEP,
+					OPT_SET,          OPT_JOB,   OPT_ENTRYPOINT, OPT_READY_FD,
+					OPT_MOUNT_VOLUME, 0 };
+	static const int start_opts[] = { OPT_IMAGE,      OPT_ENV,          OPT_TENANT, OPT_RUN,
+					  OPT_INPUT,      OPT_KEEP,         OPT_SET,    OPT_JOB,
+					  OPT_ENTRYPOINT, OPT_MOUNT_VOLUME, 0 };
 	struct job_args a = { 0 };
 	struct jc_job_outcome res = { 0 };
 	struct progress prog = { 0 };
 	jc_job *j = NULL;
 	jc_error err = { 0 };
+	int ready_fd = -1;
 	int status = parse_job_args(c, argc, argv, detach ? start_opts : run_opts, true, true, &a);
 
 	if (status || (!detach && (status = records_apart(c, "run"))))
 		goto out;
+	if (a.ready_fd && (ready_fd = open_ready(c, a.ready_fd, &status)) < 0)
+		goto out;
 	if (load_site(c, &err) < 0 || make_job(c, &a, &j, &err) < 0 ||
 	    setup_signals(c, !detach, &err) < 0)
 		goto fail;
+	if (ready_fd >= 0)
+		jc_job_set_started(j, ready_cb, &ready_fd);
 	jc_job_set_progress(j, progress_cb, &prog);
 	jc_job_set_signal_fd(j, c->signal_fd);
 	jc_job_set_parent(j, c->parent);
@@ -588,6 +689,8 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 fail:
 	status = fail(c, &err);
 out:
+	if (ready_fd >= 0) /* no start: closed unwritten */
+		close(ready_fd);
 	jc_job_free(j);
 	jc_error_clear(&err);
 	job_args_free(&a);
@@ -596,9 +699,8 @@ out:
 
 static int cmd_plan(struct ctx *c, int argc, char **argv)
 {
-	static const int opts[] = {
-		OPT_IMAGE, OPT_ENV, OPT_TIMEOUT, OPT_TENANT, OPT_RUN, OPT_SET, OPT_JOB, 0
-	};
+	static const int opts[] = { OPT_IMAGE, OPT_ENV, OPT_TIMEOUT,    OPT_TENANT,       OPT_RUN,
+				    OPT_SET,   OPT_JOB, OPT_ENTRYPOINT, OPT_MOUNT_VOLUME, 0 };
 	struct job_args a = { 0 };
 	cleanup_free char *json = NULL;
 	jc_job *j = NULL;

@@ -103,6 +103,9 @@ static const struct key_def keys[] = {
 	K("workspace", "root_size", T_SIZE, root_size, "1m", OV_NEVER),
 	K("workspace", "job_mode", T_MODE, job_mode, "0700", OV_NEVER),
 	K("workspace", "reserved", T_LIST, reserved, "", OV_NEVER),
+	K("workspace", "job_path", T_PATH, job_path, "", OV_NEVER),
+	K("workspace", "scratch", T_LIST, scratch, "", OV_NEVER),
+	K("workspace", "scratch_size", T_SIZE, scratch_size, "64m", OV_NEVER),
 	K("job", "image", T_IMAGE, image, "", OV_ANY),
 	/* a request choosing its uid could choose 0 */
 	K("job", "user", T_USER, user, "", OV_NEVER),
@@ -178,8 +181,15 @@ static bool known_section(const char *section)
 	return entry_section(section);
 }
 
-/* The name a job request uses for the environment in [job] overridable. */
-#define ENV_KEY "env"
+/* The names a job request uses in [job] overridable for what is not a key
+ * of [job]: the environment (--env) and the entrypoint (--entrypoint). */
+#define ENV_KEY        "env"
+#define ENTRYPOINT_KEY "entrypoint"
+
+static bool pseudo_key(const char *key)
+{
+	return strcmp(key, ENV_KEY) == 0 || strcmp(key, ENTRYPOINT_KEY) == 0;
+}
 
 static bool listed(const struct jc_strv *v, const char *s)
 {
@@ -480,11 +490,13 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 						 e.msg ? e.msg : "out of memory");
 					why = buf;
 				}
-			} else if (strcmp(w, ENV_KEY) != 0) { /* T_KEYS */
+			} else if (!pseudo_key(w)) { /* T_KEYS */
 				o = find_key("job", w);
 				if (!o) {
 					snprintf(buf, size,
-						 "`%.64s` is not a key of [job] (nor `env`)", w);
+						 "`%.64s` is not a key of [job] (nor `env` or "
+						 "`entrypoint`)",
+						 w);
 					why = buf;
 				} else if (o->ov == OV_NEVER) {
 					snprintf(buf, size,
@@ -979,6 +991,77 @@ static int validate_data(const struct jc_config *cfg, jc_error *err)
 	return 0;
 }
 
+/* Paths of the container that jobcell or the engine mount something at:
+ * the job's directory may be none of them, nor lie under one. */
+static const char *const reserved_paths[] = { "/proc", "/sys", "/dev",    "/etc",
+					      "/tmp",  "/run", "/var/tmp" };
+
+const char *jc_config_mount_target_problem(const struct jc_config *cfg, const char *path, char *buf,
+					   size_t size)
+{
+	if (!below_root(path) || !path_ok(path))
+		return "must be an absolute path below `/` without `.` or `..` components";
+	for (size_t i = 0; i < sizeof(reserved_paths) / sizeof(reserved_paths[0]); i++)
+		if (jc_path_within(path, reserved_paths[i])) {
+			snprintf(buf, size,
+				 "is at or under `%s`, which the engine or jobcell mounts",
+				 reserved_paths[i]);
+			return buf;
+		}
+	if (jc_path_within(path, cfg->mount_point) || jc_path_within(cfg->mount_point, path)) {
+		snprintf(buf, size, "must not be at, under or above [workspace] mount_point `%s`",
+			 cfg->mount_point);
+		return buf;
+	}
+	if (cfg->data_mount_point && (jc_path_within(path, cfg->data_mount_point) ||
+				      jc_path_within(cfg->data_mount_point, path))) {
+		snprintf(buf, size, "must not be at, under or above [job] data_mount_point `%s`",
+			 cfg->data_mount_point);
+		return buf;
+	}
+	if (jc_path_within(path, "/.jobcell-gate"))
+		return "is the mount gate's path";
+	return NULL;
+}
+
+/* [workspace] job_path: apart from everything else the plan mounts. */
+static int validate_job_path(const struct jc_config *cfg, jc_error *err)
+{
+	char buf[320];
+	const char *why;
+
+	if (!cfg->job_path)
+		return 0;
+	why = jc_config_mount_target_problem(cfg, cfg->job_path, buf, sizeof(buf));
+	if (why)
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "config: [workspace] job_path `%s` %s", cfg->job_path, why);
+	return 0;
+}
+
+/* [workspace] scratch: names of the root's children, so none may be
+ * startup, local, reserved or named twice; each needs a size. */
+static int validate_scratch(const struct jc_config *cfg, jc_error *err)
+{
+	for (size_t i = 0; i < cfg->scratch.n; i++) {
+		const char *n = cfg->scratch.v[i];
+		if (jc_name_check_job(n, &cfg->reserved, err) < 0) {
+			err->kind = JC_ERR_CONFIG;
+			return jc_error_wrap(err, "config: [workspace] scratch");
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cfg->scratch.v[j], n) == 0)
+				return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+						    "config: [workspace] scratch names `%s` twice",
+						    n);
+	}
+	if (cfg->scratch.n && cfg->scratch_size <= 0)
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "config: [workspace] scratch_size must be more than 0: each "
+				    "scratch directory is a tmpfs of that size");
+	return 0;
+}
+
 int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 {
 	/* unset until resolved (jc_endpoint_resolve): a plan needs no engine */
@@ -1037,6 +1120,8 @@ int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 	if (cfg->engine_timeout_ms <= 0)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 				    "config: [engine] timeout must be more than 0");
+	if (validate_job_path(cfg, err) < 0 || validate_scratch(cfg, err) < 0)
+		return -1;
 	return validate_data(cfg, err);
 }
 
@@ -1134,7 +1219,7 @@ bool jc_config_overridable(const struct jc_config *cfg, const char *key)
 {
 	const struct key_def *k = find_key("job", key);
 
-	if (strcmp(key, ENV_KEY) != 0 && (!k || k->ov == OV_NEVER))
+	if (!pseudo_key(key) && (!k || k->ov == OV_NEVER))
 		return false;
 	return listed(&cfg->overridable, key);
 }
@@ -1282,6 +1367,10 @@ int jc_config_override(struct jc_config *cfg, const char *key, const char *value
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
 				    "job request sets `env`: give environment variables as "
 				    "NAME=VALUE entries (--env), not as a key");
+	if (strcmp(key, ENTRYPOINT_KEY) == 0)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "job request sets `entrypoint` as a key: give it with "
+				    "--entrypoint");
 	if (!k && key_anywhere(key))
 		return jc_error_set(
 		    err, JC_ERR_INPUT, EPERM,

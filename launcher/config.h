@@ -33,6 +33,13 @@ struct jc_config {
 	int64_t root_size;
 	unsigned job_mode;
 	struct jc_strv reserved;
+	/* where the job's own directory or volume is mounted, and the working
+	 * directory; NULL: <mount_point>/<job> (jc_plan_job_path) */
+	char *job_path;
+	/* writable tmpfs directories in the read-only root, each at
+	 * <mount_point>/NAME and of scratch_size bytes */
+	struct jc_strv scratch;
+	int64_t scratch_size;
 	/* [job] */
 	char *image;
 	char *user;      /* "uid[:gid]", "auto" (the job directory's owner), or NULL */
@@ -131,6 +138,15 @@ int jc_config_check_data_path(const struct jc_config *cfg, const char *path, con
 /* Is `path` `dir` or beneath it, component-wise (/srv/data2 is not under
  * /srv/data)?  Both absolute; repeated and trailing slashes are ignored. */
 bool jc_path_within(const char *path, const char *dir);
+
+/* Why `path` cannot be where a job's own directory ([workspace] job_path)
+ * or a chained volume (--mount-volume) is mounted: not absolute below `/`,
+ * a `.` or `..` component, at or under /proc, /sys, /dev, /etc, /tmp, /run
+ * or /var/tmp, at, under or above mount_point or data_mount_point, or the
+ * mount gate's path.  NULL when it may; else a reason (a constant or
+ * written into buf) to follow the path in a message. */
+const char *jc_config_mount_target_problem(const struct jc_config *cfg, const char *path, char *buf,
+					   size_t size);
 
 /* [job] network: "none", "bridge" or a network's name
  * ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 64); "host" and "container:..." are

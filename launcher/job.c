@@ -41,6 +41,7 @@ struct jc_job {
 	char *tenant, *run, *output;
 	bool keep;
 	struct jc_strv inputs; /* SRC[:DEST] */
+	struct jc_strv chained; /* VOLUME:PATH, --mount-volume */
 	int input_base;        /* where inputs resolve: -1 for transfer_dir */
 	bool fresh;            /* check: a new directory or volume, removed after */
 	enum jc_auto_user auto_user;
@@ -50,6 +51,8 @@ struct jc_job {
 	jc_sink_fn sink;
 	void *sink_ctx;
 	struct jc_stage_progress progress;
+	void (*started)(void *ctx, const char *id);
+	void *started_ctx;
 	bool launched;
 	/* the outcome */
 	char *container, *volume, *warning, *output_warning;
@@ -99,6 +102,7 @@ void jc_job_free(jc_job *j)
 	jc_strv_free(&j->entrypoint);
 	jc_strv_free(&j->env);
 	jc_strv_free(&j->inputs);
+	jc_strv_free(&j->chained);
 	jc_extract_report_free(&j->rep);
 	jc_error_clear(&j->output_err);
 	free(j->name);
@@ -112,8 +116,41 @@ void jc_job_free(jc_job *j)
 	free(j);
 }
 
+/* --entrypoint: one word, an absolute path or a name looked up in the
+ * image's PATH; "" clears the image's entrypoint.  The engine execs it
+ * as it is, so only its shape is judged here. */
+static int set_entrypoint(jc_job *j, const char *word, jc_error *err)
+{
+	struct jc_strv v = { 0 };
+
+	if (!jc_config_overridable(&j->cfg, "entrypoint"))
+		return jc_error_set(err, JC_ERR_INPUT, EPERM,
+				    "job request sets `entrypoint`, which the site does not list "
+				    "in [job] overridable");
+	if (strlen(word) > 4096)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "job request --entrypoint: longer than 4096 bytes");
+	for (const char *c = word; *c; c++)
+		if (*c <= ' ' || *c > '~')
+			return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+					    "job request --entrypoint: not one word of printable "
+					    "characters (no spaces)");
+	if (*word != '/' && strchr(word, '/'))
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "job request --entrypoint `%s`: an absolute path or a name, "
+				    "not a relative path",
+				    word);
+	if (jc_strv_push(&v, word) < 0)
+		return jc_error_oom(err);
+	jc_strv_free(&j->entrypoint);
+	j->entrypoint = v;
+	return 0;
+}
+
 int jc_job_set(jc_job *j, const char *key, const char *value, jc_error *err)
 {
+	if (strcmp(key, "entrypoint") == 0)
+		return set_entrypoint(j, value, err);
 	return jc_config_override(&j->cfg, key, value, err);
 }
 
@@ -177,6 +214,16 @@ int jc_job_add_input(jc_job *j, const char *spec, jc_error *err)
 	return jc_strv_push(&j->inputs, spec) < 0 ? jc_error_oom(err) : 0;
 }
 
+int jc_job_add_volume_mount(jc_job *j, const char *spec, jc_error *err)
+{
+	cleanup_free char *name = NULL;
+	const char *path;
+
+	if (jc_plan_check_chained(&j->cfg, &j->chained, spec, &name, &path, err) < 0)
+		return -1;
+	return jc_strv_push(&j->chained, spec) < 0 ? jc_error_oom(err) : 0;
+}
+
 int jc_job_add_input_at(jc_job *j, int base_fd, const char *spec, jc_error *err)
 {
 	j->input_base = base_fd;
@@ -219,6 +266,12 @@ void jc_job_set_sink(jc_job *j, jc_sink_fn sink, void *ctx)
 {
 	j->sink = sink;
 	j->sink_ctx = ctx;
+}
+
+void jc_job_set_started(jc_job *j, void (*fn)(void *ctx, const char *id), void *ctx)
+{
+	j->started = fn;
+	j->started_ctx = ctx;
 }
 
 void jc_job_set_progress(jc_job *j, jc_stage_progress_fn fn, void *ctx)
@@ -520,11 +573,24 @@ static int gate_mounts(struct launch *l, jc_error *err)
 	struct stat st;
 
 	for (size_t i = 0; i < sizeof(ws) / sizeof(ws[0]); i++) {
+		/* the job directory at [workspace] job_path when set: split
+		 * into its directory and last name, as the gate joins them */
+		const char *dir = cfg->mount_point, *name = ws[i].name;
+		cleanup_free char *parent = NULL;
+		if (ws[i].kind && cfg->job_path) {
+			const char *slash = strrchr(cfg->job_path, '/');
+			if (!(parent = strndup(
+				  cfg->job_path,
+				  slash == cfg->job_path ? 1 : (size_t)(slash - cfg->job_path))))
+				return jc_error_oom(err);
+			dir = parent;
+			name = slash + 1;
+		}
 		if (fstat(ws[i].fd, &st) < 0)
 			return jc_error_set(err, JC_ERR_SYSTEM, errno, "fstat `%s`: %s",
 					    ws[i].name, strerror(errno));
-		if (jc_gate_mounts_add(&l->gate, &l->ngate, ws[i].kind, cfg->mount_point,
-				       ws[i].name, st.st_dev, st.st_ino, err) < 0)
+		if (jc_gate_mounts_add(&l->gate, &l->ngate, ws[i].kind, dir, name, st.st_dev,
+				       st.st_ino, err) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < l->data.n; i++)
@@ -628,6 +694,28 @@ static int make_nonce(char out[17], jc_error *err)
 	return 0;
 }
 
+/* Each chained volume is the tenant's and kept: asked of the engine before
+ * anything is made (names alone could be anyone's). */
+static int check_chained(struct launch *l, jc_error *err)
+{
+	for (size_t i = 0; i < l->req.chained.n; i++) {
+		const char *spec = l->req.chained.v[i], *colon = strchr(spec, ':');
+		cleanup_free char *name = strndup(spec, (size_t)(colon - spec));
+		struct jc_volume v = { 0 };
+		int r;
+
+		if (!name)
+			return jc_error_oom(err);
+		if (jc_backend_volume_inspect(l->e, name, &v, err) < 0)
+			return jc_error_wrap(err, "--mount-volume `%s`", name);
+		r = jc_policy_chained_volume(&l->j->cfg, l->req.tenant, &v, err);
+		jc_volume_free(&v);
+		if (r < 0)
+			return jc_error_wrap(err, "--mount-volume");
+	}
+	return 0;
+}
+
 /* A container of the job's name exists already: a detached `start` of it,
  * which holds no lock on its directory once jobcell returned, or one left
  * behind.  Refused before anything is made, rather than failing the create
@@ -672,6 +760,7 @@ static int make_request(struct launch *l, bool detach, jc_error *err)
 		.cmd = j->cmd,
 		.entrypoint = j->entrypoint,
 		.env = j->env,
+		.chained = j->chained,
 		.timeout_ms = -1,
 	};
 	if (j->cfg.ws_mode == JC_WS_VOLUME) {
@@ -713,10 +802,14 @@ static int prove_mounts(struct launch *l, jc_error *err)
 		const char *dir = d ? cfg->data_mount_point : cfg->mount_point;
 		size_t dl = strlen(dir);
 
-		/* the plan's rule for a target (plan.c): one `/` between */
-		if (asprintf(&targets[i], "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/",
-			     name) < 0) {
+		/* the plan's rule for a target (plan.c): one `/` between; the
+		 * job's own at [workspace] job_path when set */
+		if (!d && i == 0 && cfg->job_path)
+			targets[i] = strdup(cfg->job_path);
+		else if (asprintf(&targets[i], "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/",
+				  name) < 0)
 			targets[i] = NULL;
+		if (!targets[i]) {
 			jc_error_oom(err);
 			goto out;
 		}
@@ -890,7 +983,7 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	    jc_policy_image(l.e, image, &l.img, err) < 0 ||
 	    jc_policy_user(&j->cfg, image, l.img.user, l.ws_ops->job_fd(&l), j->auto_user, true,
 			   &l.user, &l.uid, &l.gid, err) < 0 ||
-	    check_no_container(&l, err) < 0)
+	    check_no_container(&l, err) < 0 || check_chained(&l, err) < 0)
 		goto out;
 	if (make_nonce(l.nonce, err) < 0 || (!detach && jc_supervisor_self(&l.supervisor, err) < 0))
 		goto out;
@@ -915,6 +1008,8 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 		.before_start_ctx = &l,
 		.after_exit = after_exit,
 		.after_exit_ctx = &l,
+		.after_start = j->started,
+		.after_start_ctx = j->started_ctx,
 	};
 	if (lock_create(&l, detach, err) < 0)
 		goto out;

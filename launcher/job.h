@@ -49,7 +49,15 @@ int jc_job_plan(jc_job *job, char **json, jc_error *err);
  * input; its job directory or volume is made new and removed after it. */
 void jc_job_set_sink(jc_job *job, jc_sink_fn sink, void *ctx);
 void jc_job_set_progress(jc_job *job, jc_stage_progress_fn fn, void *ctx);
+/* Told once, with the container's id, when the engine started the job's
+ * container (run --ready-fd); never when the run ends before that. */
+void jc_job_set_started(jc_job *job, void (*fn)(void *ctx, const char *id), void *ctx);
 int jc_job_set_entrypoint(jc_job *job, const char *arg, jc_error *err);
+/* --mount-volume VOLUME:PATH (volume mode): a kept volume of the job's
+ * tenant, mounted read-only at PATH; the shape is judged here
+ * (jc_plan_check_chained), whose volume it is when the job is launched
+ * (jc_policy_chained_volume), before anything is made. */
+int jc_job_add_volume_mount(jc_job *job, const char *spec, jc_error *err);
 /* An input beneath `base_fd` (not transfer_dir), allowed in either mode. */
 int jc_job_add_input_at(jc_job *job, int base_fd, const char *spec, jc_error *err);
 /* The job's own configuration (the site's, with the request's overrides),

@@ -55,8 +55,11 @@ int jc_gate_argv(const struct jc_strv *req_ep, const struct jc_strv *req_cmd,
 	struct jc_strv v = { 0 };
 	int r;
 
-	/* Docker's rule: an entrypoint of the request drops the image's Cmd */
-	if (req_ep->n)
+	/* Docker's rule: an entrypoint of the request drops the image's Cmd;
+	 * a cleared one (`[""]`) runs the request's command alone */
+	if (jc_plan_entrypoint_cleared(req_ep))
+		r = append(&v, req_cmd) < 0;
+	else if (req_ep->n)
 		r = append(&v, req_ep) < 0 || append(&v, req_cmd) < 0;
 	else
 		r = append(&v, img_ep) < 0 || append(&v, req_cmd->n ? req_cmd : img_cmd) < 0;

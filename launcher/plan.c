@@ -65,21 +65,28 @@ static int add_label(struct jc_plan *p, const char *key, const char *value)
 	return (l->key && l->value) ? 0 : -1;
 }
 
-/* Bind sources are the workspace as the engine sees it. */
-static int add_bind(struct jc_plan *p, const char *root, const char *mp, const char *child, bool ro)
+char *jc_plan_job_path(const struct jc_config *cfg, const char *job)
+{
+	return cfg->job_path ? strdup(cfg->job_path) : join(cfg->mount_point, job);
+}
+
+/* Bind sources are the workspace as the engine sees it; the target is
+ * `at`, or mp/child. */
+static int add_bind(struct jc_plan *p, const char *root, const char *mp, const char *child,
+		    const char *at, bool ro)
 {
 	cleanup_free char *src = join(root, child);
-	cleanup_free char *dst = join(mp, child);
+	cleanup_free char *dst = at ? strdup(at) : join(mp, child);
 	if (!src || !dst)
 		return -1;
 	return add_mount(p, JC_MOUNT_BIND, src, dst, ro, 0, 0);
 }
 
-/* A named volume (or one subpath of it) at mount_point/child. */
+/* A named volume (or one subpath of it) at `at`, or mount_point/child. */
 static int add_volume(struct jc_plan *p, const char *volume, const char *subpath, const char *mp,
-		      const char *child, bool ro)
+		      const char *child, const char *at, bool ro)
 {
-	cleanup_free char *dst = join(mp, child);
+	cleanup_free char *dst = at ? strdup(at) : join(mp, child);
 	if (!dst || add_mount(p, JC_MOUNT_VOLUME, volume, dst, ro, 0, 0) < 0)
 		return -1;
 	if (subpath && !(p->mounts[p->nmounts - 1].subpath = strdup(subpath)))
@@ -98,21 +105,39 @@ static int add_children(struct jc_plan *p, const struct jc_config *cfg,
 	 * at ws_host_path */
 	const char *src = cfg->ws_host_path ? cfg->ws_host_path : cfg->ws_path;
 
+	/* scratch: a sized tmpfs each, writable by whatever user the job is
+	 * (a tmpfs mount takes a mode, not an owner), sticky as /tmp is */
+	for (size_t i = 0; i < cfg->scratch.n; i++) {
+		cleanup_free char *dst = join(mp, cfg->scratch.v[i]);
+		if (!dst ||
+		    add_mount(p, JC_MOUNT_TMPFS, NULL, dst, false, 01777, cfg->scratch_size) < 0)
+			return -1;
+	}
 	if (cfg->ws_mode == JC_WS_BIND)
-		return add_bind(p, src, mp, "startup", true) < 0 ||
-			       add_bind(p, src, mp, "local", true) < 0 ||
-			       add_bind(p, src, mp, req->job, false) < 0
+		return add_bind(p, src, mp, "startup", NULL, true) < 0 ||
+			       add_bind(p, src, mp, "local", NULL, true) < 0 ||
+			       add_bind(p, src, mp, req->job, cfg->job_path, false) < 0
 			   ? -1
 			   : 0;
 	if (cfg->site_volume && *cfg->site_volume) {
-		if (add_volume(p, cfg->site_volume, "startup", mp, "startup", true) < 0 ||
-		    add_volume(p, cfg->site_volume, "local", mp, "local", true) < 0)
+		if (add_volume(p, cfg->site_volume, "startup", mp, "startup", NULL, true) < 0 ||
+		    add_volume(p, cfg->site_volume, "local", mp, "local", NULL, true) < 0)
 			return -1;
-	} else if (add_volume(p, cfg->startup_volume, NULL, mp, "startup", true) < 0 ||
-		   add_volume(p, cfg->local_volume, NULL, mp, "local", true) < 0) {
+	} else if (add_volume(p, cfg->startup_volume, NULL, mp, "startup", NULL, true) < 0 ||
+		   add_volume(p, cfg->local_volume, NULL, mp, "local", NULL, true) < 0) {
 		return -1;
 	}
-	return add_volume(p, req->volume, NULL, mp, req->job, false);
+	if (add_volume(p, req->volume, NULL, mp, req->job, cfg->job_path, false) < 0)
+		return -1;
+	/* chained volumes: read-only, so a job reads what an earlier one kept
+	 * and changes none of it */
+	for (size_t i = 0; i < req->chained.n; i++) {
+		const char *c = req->chained.v[i], *colon = strchr(c, ':');
+		cleanup_free char *name = strndup(c, (size_t)(colon - c));
+		if (!name || add_volume(p, name, NULL, mp, NULL, colon + 1, true) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* [mounts], read-only at data_mount_point/NAME.  The source is HOST_PATH as
@@ -143,6 +168,52 @@ int jc_plan_check_backend(const struct jc_config *cfg, const struct jc_backend *
 				    "%s, the engine speaks %s",
 				    cfg->site_volume, need, jc_backend_api(b));
 	return 0;
+}
+
+int jc_plan_check_chained(const struct jc_config *cfg, const struct jc_strv *before,
+			  const char *spec, char **volume, const char **path, jc_error *err)
+{
+	const char *colon = strchr(spec, ':'), *why;
+	cleanup_free char *name = NULL;
+	char buf[320];
+
+	if (cfg->ws_mode != JC_WS_VOLUME)
+		return jc_error_set(
+		    err, JC_ERR_INPUT, EINVAL,
+		    "--mount-volume: chained volumes need [workspace] mode = volume "
+		    "(site `%s` is in bind mode)",
+		    cfg->site_name);
+	if (!colon)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "--mount-volume `%.200s`: want VOLUME:PATH", spec);
+	if (!(name = strndup(spec, (size_t)(colon - spec))))
+		return jc_error_oom(err);
+	if (jc_volume_name_check(name, err) < 0)
+		return jc_error_wrap(err, "--mount-volume");
+	why = jc_config_mount_target_problem(cfg, colon + 1, buf, sizeof(buf));
+	if (!why && cfg->job_path &&
+	    (jc_path_within(colon + 1, cfg->job_path) || jc_path_within(cfg->job_path, colon + 1)))
+		why = "must not be at, under or above [workspace] job_path";
+	for (size_t i = 0; !why && before && i < before->n; i++) {
+		const char *other = strchr(before->v[i], ':');
+		if (other &&
+		    (jc_path_within(colon + 1, other + 1) || jc_path_within(other + 1, colon + 1)))
+			why = "must not be at, under or above another --mount-volume's path";
+	}
+	if (why)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "--mount-volume `%s`: path `%.200s` %s", name, colon + 1, why);
+	if (before && before->n >= JC_CHAINED_MAX)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "--mount-volume: at most %d volumes",
+				    JC_CHAINED_MAX);
+	*volume = steal_pointer(&name);
+	*path = colon + 1;
+	return 0;
+}
+
+bool jc_plan_entrypoint_cleared(const struct jc_strv *ep)
+{
+	return ep->n == 1 && !*ep->v[0];
 }
 
 /* Length of NAME in "NAME=VALUE". */
@@ -303,6 +374,13 @@ int jc_plan_check(const struct jc_config *cfg, const struct jc_job_request *req,
 		return -1;
 	if (jc_name_check_job(req->job, &cfg->reserved, err) < 0)
 		return -1;
+	/* a scratch directory stands where the job's would be */
+	for (size_t i = 0; i < cfg->scratch.n; i++)
+		if (strcasecmp(req->job, cfg->scratch.v[i]) == 0)
+			return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+					    "job name `%s` is a scratch directory of the site "
+					    "([workspace] scratch)",
+					    req->job);
 	if (!image)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 				    "no image: set [job] image or pass --image");
@@ -316,6 +394,16 @@ int jc_plan_check(const struct jc_config *cfg, const struct jc_job_request *req,
 		return -1;
 	if (req->cmd.n && !*req->cmd.v[0])
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job command is empty");
+	/* an entrypoint of the request drops the image's command (Docker's
+	 * rule, and Podman's): a cleared one leaves nothing to run without a
+	 * command, which the engine would only say after the create */
+	if (jc_plan_entrypoint_cleared(&req->entrypoint) && !req->cmd.n)
+		return jc_error_set(err, JC_ERR_INPUT, EINVAL,
+				    "job request --entrypoint '' clears the image's entrypoint and "
+				    "gives no command: name the command to run");
+	for (size_t i = 0; i < req->entrypoint.n; i++)
+		if (!*req->entrypoint.v[i] && req->entrypoint.n > 1)
+			return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job entrypoint is empty");
 	if (req->nonce && (!*req->nonce || strlen(req->nonce) > 64 ||
 			   strspn(req->nonce, "0123456789abcdef") != strlen(req->nonce)))
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "nonce must be lowercase hex");
@@ -339,6 +427,13 @@ int jc_plan_check(const struct jc_config *cfg, const struct jc_job_request *req,
 	}
 	if (req->supervisor && jc_supervisor_check(req->supervisor, err) < 0)
 		return -1;
+	for (size_t i = 0; i < req->chained.n; i++) {
+		struct jc_strv before = { .v = req->chained.v, .n = i };
+		cleanup_free char *name = NULL;
+		const char *path;
+		if (jc_plan_check_chained(cfg, &before, req->chained.v[i], &name, &path, err) < 0)
+			return -1;
+	}
 	/* the site's wall clock is a limit, not a default: a request may only
 	 * shorten it (0 means none, the longest of all) */
 	if (cfg->timeout_ms > 0 && req->timeout_ms >= 0 &&
@@ -426,7 +521,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return jc_error_oom(err);
-	p->mounts = calloc(8 + cfg->mounts.n, sizeof(*p->mounts));
+	p->mounts = calloc(8 + cfg->scratch.n + req->chained.n + cfg->mounts.n, sizeof(*p->mounts));
 	p->labels = calloc(JC_LABELS_MAX + cfg->labels.n, sizeof(*p->labels));
 	snprintf(created_s, sizeof(created_s), "%" PRId64, created);
 	snprintf(deadline_s, sizeof(deadline_s), "%" PRId64, req->deadline);
@@ -437,7 +532,7 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	    !(p->user = strdup(user                                          ? user
 			       : cfg->user && strcmp(cfg->user, "auto") != 0 ? cfg->user
 									     : "")) ||
-	    !(p->workdir = join(cfg->mount_point, req->job)) ||
+	    !(p->workdir = jc_plan_job_path(cfg, req->job)) ||
 	    !(p->network = strdup(cfg->network)) || jc_strv_copy(&p->cmd, &req->cmd) < 0 ||
 	    jc_strv_copy(&p->entrypoint, &req->entrypoint) < 0 ||
 	    build_env(cfg, req, &p->env) < 0 || jc_strv_copy(&p->cap_drop, &cfg->cap_drop) < 0 ||

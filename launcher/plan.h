@@ -13,7 +13,9 @@ struct jc_job_request {
 	const char *job;
 	const char *image;  /* NULL: the site's */
 	struct jc_strv cmd; /* empty: the image's */
-	/* empty: the image's; set, it replaces the image's (check: the probe) */
+	/* empty: the image's; set, it replaces the image's (check: the probe,
+	 * or --entrypoint); one empty word clears the image's, which the
+	 * engines take as `[""]` */
 	struct jc_strv entrypoint;
 	struct jc_strv env; /* NAME=VALUE */
 	int64_t timeout_ms; /* -1: the site's */
@@ -28,6 +30,10 @@ struct jc_job_request {
 	int64_t deadline;       /* label jobcell.deadline, unix seconds; 0: none
 				   (jc_plan_deadline) */
 	bool keep;              /* label jobcell.keep=true: the volume outlives the job */
+	/* "VOLUME:PATH": kept volumes of the tenant mounted read-only at PATH
+	 * (--mount-volume; volume mode), at most JC_CHAINED_MAX; whose they
+	 * are is judged by the caller (jc_policy_chained_volume) */
+	struct jc_strv chained;
 	/* NAME=VALUE of the site's pass_env names that are set in jobcell's own
 	 * environment (jc_pass_env_collect); only those names are taken */
 	struct jc_strv passed_env;
@@ -120,6 +126,21 @@ void jc_plan_free(struct jc_plan *plan);
 struct jc_backend;
 int jc_plan_check_backend(const struct jc_config *cfg, const struct jc_backend *b,
 			  jc_error *err);
+#define JC_CHAINED_MAX 8
+/* Check one --mount-volume VOLUME:PATH of a job of `cfg` (volume mode):
+ * the volume's name, and PATH clear of everything else mounted
+ * (jc_config_mount_target_problem), of [workspace] job_path and of the
+ * chained mounts in `before`.  Pure.  On success *volume (freed by the
+ * caller) is the name and *path points into `spec`. */
+int jc_plan_check_chained(const struct jc_config *cfg, const struct jc_strv *before,
+			  const char *spec, char **volume, const char **path, jc_error *err);
+/* Is `ep` the one empty word of `--entrypoint ''`: no entrypoint at all,
+ * not the image's? */
+bool jc_plan_entrypoint_cleared(const struct jc_strv *ep);
+/* Where the job's directory or volume is mounted in the container, and its
+ * working directory: [workspace] job_path, or <mount_point>/<job>.  NULL
+ * when out of memory; the caller frees it. */
+char *jc_plan_job_path(const struct jc_config *cfg, const char *job);
 /* Container name for a job of a site: "jobcell-<site>-<job>". */
 char *jc_container_name(const char *site, const char *job);
 

@@ -110,6 +110,29 @@ static bool same(const char *a, const char *b)
 	return a && b && strcmp(a, b) == 0;
 }
 
+int jc_policy_chained_volume(const struct jc_config *cfg, const char *tenant,
+			     const struct jc_volume *v, jc_error *err)
+{
+	const struct jc_labels *l = &v->labels;
+
+	if (jc_policy_own_volume(cfg, v, err) < 0)
+		return -1;
+	/* the tenant label is the whole of the boundary between tenants */
+	if (!same(l->tenant, tenant))
+		return jc_error_set(err, JC_ERR_INPUT, EPERM,
+				    "volume `%s` is not tenant `%s`'s: a job mounts only its own "
+				    "tenant's volumes",
+				    v->name, tenant);
+	/* one that is not kept belongs to a job that runs, or is about to be
+	 * removed with it */
+	if (!l->keep)
+		return jc_error_set(err, JC_ERR_INPUT, EPERM,
+				    "volume `%s` is not kept (no jobcell.keep=true label): only a "
+				    "kept volume can be mounted into another job",
+				    v->name);
+	return 0;
+}
+
 int jc_policy_job_volume(const struct jc_config *cfg, const char *job,
 			 const struct jc_inspect *in, const struct jc_volume *v, jc_error *err)
 {

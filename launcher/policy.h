@@ -47,6 +47,12 @@ int jc_policy_own_container(const struct jc_config *cfg, const char *job, const 
 /* Is the volume `v` one of this site's, made by jobcell (JC_ERR_INPUT,
  * EPERM)? */
 int jc_policy_own_volume(const struct jc_config *cfg, const struct jc_volume *v, jc_error *err);
+/* May a job of `tenant` mount `v` read-only (--mount-volume): a volume of
+ * this site made by jobcell, labelled with the same tenant, and kept (a
+ * finished job's, or `volume create`'s)?  Else JC_ERR_INPUT, EPERM, naming
+ * the volume and the label that differs. */
+int jc_policy_chained_volume(const struct jc_config *cfg, const char *tenant,
+			     const struct jc_volume *v, jc_error *err);
 /* Is `v` the own volume of job `job`'s container `in` (judged the site's
  * by jc_policy_own_container), for rm to remove with it, whatever the
  * container's labels claim: the site's, with

@@ -487,6 +487,8 @@ int jc_supervise_run(struct jc_backend *e, const struct jc_plan *plan,
 		goto fail;
 	if (jc_backend_start(e, r.id, plan->name, err) < 0)
 		goto fail;
+	if (o->after_start)
+		o->after_start(o->after_start_ctx, r.id);
 	if (o->detach) {
 		free_async(&l);
 		*res = r;

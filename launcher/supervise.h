@@ -22,6 +22,10 @@ struct jc_supervise_opts {
 	 * fetch its outputs); may fail the run */
 	int (*after_exit)(void *ctx, const char *id, jc_error *err);
 	void *after_exit_ctx;
+	/* called once the engine started the container (e.g. --ready-fd);
+	 * cannot fail the run */
+	void (*after_start)(void *ctx, const char *id);
+	void *after_start_ctx;
 };
 
 struct jc_run_result {

@@ -81,7 +81,7 @@ static void test_good_report(void **state)
 	const char *const *p = jc_check_promises(&n);
 
 	(void)state;
-	assert_int_equal(n, 15);
+	assert_int_equal(n, 16);
 	parse(&r, text, strlen(text));
 	assert_int_equal(r.n, n);
 	assert_int_equal(r.ignored, 0);
@@ -347,9 +347,13 @@ static void test_cap_mask(void **state)
  * /run and /var/tmp of a create that names none. */
 static void test_writable_mounts_rule(void **state)
 {
-	const struct wm_site s = { "/workspace", "j1", 64 << 20, 0 };
-	const struct wm_site s1m = { "/workspace", "j1", 64 << 20, 1 << 20 };
-	const struct wm_site sl = { "/w/", "j1", 64 << 20, 0 };
+	const struct wm_site s = { "/workspace", "j1", 64 << 20, 0, NULL, NULL, 0 };
+	const struct wm_site s1m = { "/workspace", "j1", 64 << 20, 1 << 20, NULL, NULL, 0 };
+	const struct wm_site sl = { "/w/", "j1", 64 << 20, 0, NULL, NULL, 0 };
+	/* [workspace] job_path and scratch */
+	const struct wm_site sj = {
+		"/workspace", "j1", 64 << 20, 0, "/inputs", "snap,jobs", 8 << 20
+	};
 	const struct {
 		const struct wm_site *site;
 		struct wm_mount m;
@@ -386,6 +390,22 @@ static void test_writable_mounts_rule(void **state)
 		{ &s, { "/proc/keys", "tmpfs", 64 << 20, WM_OTHER, false }, NULL },
 		{ &s, { "/", "overlay", -1, WM_DIR, false }, NULL },
 		{ &s, { "/data/x", "ext4", -1, WM_DIR, false }, "not one the site chose" },
+		{ &sj, { "/inputs", "ext4", -1, WM_DIR, false }, NULL },
+		{ &sj, { "/workspace/j1", "ext4", -1, WM_DIR, false }, "not one the site chose" },
+		{ &s, { "/inputs", "ext4", -1, WM_DIR, false }, "not one the site chose" },
+		{ &sj, { "/workspace/snap", "tmpfs", 8 << 20, WM_DIR, false }, NULL },
+		{ &sj, { "/workspace/jobs", "tmpfs", 8 << 20, WM_DIR, false }, NULL },
+		{ &sj,
+		  { "/workspace/jobs", "tmpfs", 16 << 20, WM_DIR, false },
+		  "not the site's scratch_size" },
+		{ &sj, { "/workspace/jobs", "tmpfs", -1, WM_DIR, false }, "a tmpfs with no size" },
+		{ &sj, { "/workspace/jobs", "ext4", -1, WM_DIR, false }, "not a tmpfs" },
+		{ &sj,
+		  { "/workspace/job", "tmpfs", 8 << 20, WM_DIR, false },
+		  "not one the site chose" },
+		{ &s,
+		  { "/workspace/snap", "tmpfs", 8 << 20, WM_DIR, false },
+		  "not one the site chose" },
 	};
 
 	(void)state;
@@ -453,6 +473,23 @@ static void test_probe_cmd(void **state)
 	assert_string_equal(cmd.v[15], "--volume-size");
 	assert_string_equal(cmd.v[16], "1048576");
 	cfg.volume_size = 0;
+	assert_int_equal(jc_check_probe_cmd(&cfg, "check.0a0b0c0d", NULL, &cmd, &err), 0);
+
+	/* [workspace] job_path and scratch: the probe looks there */
+	cfg.job_path = strdup("/inputs");
+	assert_int_equal(jc_strv_push(&cfg.scratch, "snapshot-storage"), 0);
+	assert_int_equal(jc_strv_push(&cfg.scratch, "jobs-storage"), 0);
+	assert_int_equal(jc_check_probe_cmd(&cfg, "check.0a0b0c0d", NULL, &cmd, &err), 0);
+	assert_int_equal(cmd.n, 21);
+	assert_string_equal(cmd.v[15], "--job-path");
+	assert_string_equal(cmd.v[16], "/inputs");
+	assert_string_equal(cmd.v[17], "--scratch");
+	assert_string_equal(cmd.v[18], "snapshot-storage,jobs-storage");
+	assert_string_equal(cmd.v[19], "--scratch-size");
+	assert_string_equal(cmd.v[20], "67108864");
+	free(cfg.job_path);
+	cfg.job_path = NULL;
+	jc_strv_free(&cfg.scratch);
 	assert_int_equal(jc_check_probe_cmd(&cfg, "check.0a0b0c0d", NULL, &cmd, &err), 0);
 
 	/* an unknown capability fails and leaves the command as it was */

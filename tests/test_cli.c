@@ -2001,6 +2001,250 @@ static void test_hidden_image_volume_label_removes_nothing(void **state)
 }
 
 /* The same through the image that inspect does show: refused (bind mode). */
+/* The create body's Entrypoint and Cmd, as compact JSON arrays ("null"
+ * when absent), of the last create the fake engine was sent. */
+static void create_argv(struct fx *f, char *ep, char *cmd, size_t size)
+{
+	const struct fake_request *rq = fake_engine_find(f->fe, "POST", "/containers/create");
+	cJSON *body, *e, *c;
+	char *s;
+
+	assert_non_null(rq);
+	body = cJSON_Parse(rq->body);
+	assert_non_null(body);
+	e = cJSON_GetObjectItemCaseSensitive(body, "Entrypoint");
+	c = cJSON_GetObjectItemCaseSensitive(body, "Cmd");
+	s = e ? cJSON_PrintUnformatted(e) : strdup("null");
+	snprintf(ep, size, "%s", s);
+	free(s);
+	s = c ? cJSON_PrintUnformatted(c) : strdup("null");
+	snprintf(cmd, size, "%s", s);
+	free(s);
+	cJSON_Delete(body);
+}
+
+/* --entrypoint: refused unless the site lists it in [job] overridable, as
+ * every override is, and refused in a bad shape; nothing is made. */
+static void test_entrypoint_refusals(void **state)
+{
+	static const struct {
+		const char *word, *msg;
+	} bad[] = {
+		{ "/bin/tool a", "--entrypoint: not one word of printable characters" },
+		{ "bin/tool", "--entrypoint `bin/tool`: an absolute path or a name" },
+		{ "", "--entrypoint '' clears the image's entrypoint and gives no command" },
+	};
+	struct fx *f = *state;
+	char ep[256];
+
+	run(f, "-c", f->ini, "run", "j", "--entrypoint", "/bin/tool", "--", "true", NULL);
+	assert_one_error(
+	    f, 125,
+	    "job request sets `entrypoint`, which the site does not list in [job] overridable");
+	run(f, "-c", f->ini, "plan", "j", "--entrypoint", "/bin/tool", NULL);
+	assert_one_error(f, 125, "does not list in [job] overridable");
+	run(f, "-c", f->ini, "run", "j", "--set", "entrypoint=/bin/tool", "--", "true", NULL);
+	assert_one_error(f, 125, "give it with --entrypoint");
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+	assert_false(job_dir_exists(f, "j"));
+
+	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
+	write_site(f, ep, "overridable = image, entrypoint\n");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		run(f, "-c", f->ini, "run", "j", "--entrypoint", bad[i].word, NULL);
+		assert_one_error(f, 125, bad[i].msg);
+	}
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+	assert_false(job_dir_exists(f, "j"));
+}
+
+/* A listed entrypoint is the create body's Entrypoint (through the mount
+ * gate in bind mode, the job's command after it); '' clears the image's. */
+static void test_entrypoint(void **state)
+{
+	struct fx *f = *state;
+	char ep[256], cmd[256];
+
+	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(f->fe));
+	write_site(f, ep, "overridable = entrypoint\n");
+	run(f, "-c", f->ini, "plan", "j", "--entrypoint", "/bin/tool", "--", "a", "b", NULL);
+	assert_int_equal(f->status, 0);
+	assert_non_null(strstr(f->out, "\"Entrypoint\":\t[\"/bin/tool\"]"));
+	run(f, "-c", f->ini, "plan", "j", "--entrypoint=", "--", "echo", "x", NULL);
+	assert_int_equal(f->status, 0);
+	assert_non_null(strstr(f->out, "\"Entrypoint\":\t[\"\"]"));
+
+	/* the fake engine runs Cmd: the gate hands the entrypoint the command */
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "run", "j", "--entrypoint", "echo", "--", "hi", NULL);
+	assert_int_equal(f->status, 0);
+	assert_string_equal(f->out, "hi\n");
+	create_argv(f, ep, cmd, sizeof(ep));
+	if (strstr(ep, "jobcell-gate")) /* bind mode: the gate, then the job */
+		assert_non_null(strstr(cmd, "[\"echo\",\"hi\"]"));
+	else
+		assert_string_equal(ep, "[\"echo\"]");
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "run", "j", "--entrypoint", "", "--", "echo", "cleared", NULL);
+	assert_int_equal(f->status, 0);
+	assert_string_equal(f->out, "cleared\n");
+	create_argv(f, ep, cmd, sizeof(ep));
+	if (!strstr(ep, "jobcell-gate"))
+		assert_string_equal(ep, "[\"\"]");
+	assert_null(strstr(cmd, "\"\""));
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+}
+
+/* --ready-fd N: checked as --status-fd is, before anything is asked. */
+static void test_ready_fd_refusals(void **state)
+{
+	static const struct {
+		const char *fd, *msg;
+	} cases[] = {
+		{ "1", "--ready-fd `1`: not a descriptor number of 3 or more" },
+		{ "2", "--ready-fd `2`: not a descriptor number of 3 or more" },
+		{ "x", "--ready-fd `x`: not a descriptor number of 3 or more" },
+		{ "99", "--ready-fd 99: not a descriptor open for writing" },
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fake_engine_reset_requests(f->fe);
+		run(f, "-c", f->ini, "run", "j", "--ready-fd", cases[i].fd, "--", "true", NULL);
+		assert_one_error(f, 125, cases[i].msg);
+		assert_int_equal(fake_engine_request_count(f->fe), 0);
+	}
+	run(f, "-c", f->ini, "--status-fd", "3", "run", "j", "--ready-fd", "3", "--", "true", NULL);
+	assert_one_error(f, 125, "--ready-fd 3: the descriptor of --status-fd");
+	run(f, "-c", f->ini, "start", "j", "--ready-fd", "3", "--", "true", NULL);
+	assert_one_error(f, 125, "start: unknown option `--ready-fd`");
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+	assert_false(job_dir_exists(f, "j"));
+}
+
+/* The started container's id and a newline, once; a run that fails before
+ * the start writes nothing. */
+static void test_ready_fd(void **state)
+{
+	struct fx *f = *state;
+	size_t n;
+
+	run(f, "-c", f->ini, "run", "j", "--ready-fd", "3", "--", "exit", "3", NULL);
+	assert_int_equal(f->status, 3);
+	n = strlen(f->rec);
+	assert_int_equal(n, 65);
+	assert_int_equal(strspn(f->rec, "0123456789abcdef"), 64);
+	assert_int_equal(f->rec[64], '\n');
+
+	/* refused before the start: the descriptor is closed unwritten */
+	fake_engine_fail(f->fe, "POST", "/containers/create", FAKE_FAULT_STATUS, 500, "boom", 1);
+	run(f, "-c", f->ini, "run", "k", "--ready-fd", "3", "--", "true", NULL);
+	assert_one_error(f, 125, "boom");
+	assert_string_equal(f->rec, "");
+	fake_engine_fail(f->fe, "POST", "/start", FAKE_FAULT_STATUS, 500, "no start", 1);
+	run(f, "-c", f->ini, "run", "k", "--ready-fd", "3", "--", "true", NULL);
+	assert_one_error(f, 125, "no start");
+	assert_string_equal(f->rec, "");
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+}
+
+/* --mount-volume VOLUME:PATH: a kept volume of the job's tenant, mounted
+ * read-only; any other volume, a bad path or bind mode is refused with one
+ * line before anything is made. */
+static void test_vol_mount_volume(void **state)
+{
+	static const struct {
+		const char *spec, *msg;
+	} bad[] = {
+		{ "kept-acme", "--mount-volume `kept-acme`: want VOLUME:PATH" },
+		{ "kept-acme:src", "path `src` must be an absolute path below `/`" },
+		{ "kept-acme:/proc/x", "is at or under `/proc`" },
+		{ "kept-acme:/workspace/src",
+		  "must not be at, under or above [workspace] mount_point" },
+		{ "kept-acme:/", "path `/` must be an absolute path below `/`" },
+		{ "-bad:/src", "--mount-volume: volume name" },
+		{ "other-tenant:/src", "volume `other-tenant` is not tenant `acme`'s" },
+		{ "unmanaged:/src", "volume `unmanaged` is not labelled as a volume of site `s`" },
+		{ "other-site:/src",
+		  "volume `other-site` is not labelled as a volume of site `s`" },
+		{ "running-acme:/src", "volume `running-acme` is not kept" },
+		{ "missing-vol:/src", "--mount-volume `missing-vol`" },
+	};
+	struct fx *f = *state;
+	const struct fake_request *rq;
+	cJSON *body, *m;
+	bool found = false;
+
+	fake_engine_add_volume(f->fe, "kept-acme",
+			       "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"s\","
+			       "\"jobcell.tenant\":\"acme\",\"jobcell.keep\":\"true\"}");
+	fake_engine_add_volume(f->fe, "other-tenant",
+			       "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"s\","
+			       "\"jobcell.tenant\":\"rival\",\"jobcell.keep\":\"true\"}");
+	fake_engine_add_volume(f->fe, "unmanaged", "{\"jobcell.tenant\":\"acme\"}");
+	fake_engine_add_volume(f->fe, "other-site",
+			       "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"t\","
+			       "\"jobcell.tenant\":\"acme\",\"jobcell.keep\":\"true\"}");
+	fake_engine_add_volume(f->fe, "running-acme",
+			       "{\"jobcell.managed\":\"true\",\"jobcell.site\":\"s\","
+			       "\"jobcell.tenant\":\"acme\"}");
+	f->nsite = fake_engine_volume_count(f->fe);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fake_engine_reset_requests(f->fe);
+		run(f, "-c", f->ini, "run", "j", "--tenant", "acme", "--mount-volume", bad[i].spec,
+		    "--", "true", NULL);
+		assert_vol_error(f, bad[i].msg);
+		assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+		assert_int_equal(fake_engine_count(f->fe, "POST", "/volumes/create"), 0);
+	}
+	run(f, "-c", f->ini, "run", "j", "--tenant", "acme", "--mount-volume", "kept-acme:/a",
+	    "--mount-volume", "kept-acme:/a/b", "--", "true", NULL);
+	assert_vol_error(f, "must not be at, under or above another --mount-volume's path");
+
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "run", "j", "--tenant", "acme", "--mount-volume", "kept-acme:/src",
+	    "--", "exit", "0", NULL);
+	assert_int_equal(f->status, 0);
+	/* the job's create (the volume's fill container comes first) */
+	rq = NULL;
+	for (size_t i = 0; i < fake_engine_request_count(f->fe); i++) {
+		const struct fake_request *r = fake_engine_request(f->fe, i);
+		if (!strcmp(r->method, "POST") && !strcmp(r->path, "/containers/create") &&
+		    strstr(r->body, "\"/src\""))
+			rq = r;
+	}
+	assert_non_null(rq);
+	body = cJSON_Parse(rq->body);
+	assert_non_null(body);
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(
+				  cJSON_GetObjectItemCaseSensitive(body, "HostConfig"), "Mounts"))
+	{
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "Target");
+		if (!cJSON_IsString(t) || strcmp(t->valuestring, "/src") != 0)
+			continue;
+		found = true;
+		assert_string_equal(cJSON_GetObjectItemCaseSensitive(m, "Type")->valuestring,
+				    "volume");
+		assert_string_equal(cJSON_GetObjectItemCaseSensitive(m, "Source")->valuestring,
+				    "kept-acme");
+		assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "ReadOnly")));
+	}
+	cJSON_Delete(body);
+	assert_true(found);
+	assert_vol_clean(f);
+}
+
+/* Chained volumes are volume mode's: a bind site refuses them. */
+static void test_mount_volume_bind_refused(void **state)
+{
+	struct fx *f = *state;
+
+	run(f, "-c", f->ini, "run", "j", "--mount-volume", "v:/src", "--", "true", NULL);
+	assert_one_error(f, 125, "chained volumes need [workspace] mode = volume");
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 0);
+	assert_false(job_dir_exists(f, "j"));
+}
+
 static void test_image_with_jobcell_labels_refused(void **state)
 {
 	struct fx *f = *state;
@@ -2071,6 +2315,12 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_image_with_jobcell_labels_refused, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_entrypoint_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entrypoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ready_fd_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ready_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_mount_volume, setup_vol41, teardown),
+		cmocka_unit_test_setup_teardown(test_mount_volume_bind_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

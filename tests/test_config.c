@@ -226,6 +226,9 @@ static void test_keys_table(void **state)
 		{ "workspace", "root_size", "1m" },
 		{ "workspace", "job_mode", "0700" },
 		{ "workspace", "reserved", "" },
+		{ "workspace", "job_path", "" },
+		{ "workspace", "scratch", "" },
+		{ "workspace", "scratch_size", "64m" },
 		{ "job", "image", "" },
 		{ "job", "user", "" },
 		{ "job", "allow_root", "false" },
@@ -587,9 +590,9 @@ static void test_malformed_values(void **state)
 		  "letter or `_`" },
 		{ "job", "pass_env", "A-B", "not a list of environment names" },
 		{ "job", "overridable", "image, privileged",
-		  "`privileged` is not a key of [job] (nor `env`)" },
+		  "`privileged` is not a key of [job] (nor `env` or `entrypoint`)" },
 		{ "job", "overridable", "endpoint",
-		  "`endpoint` is not a key of [job] (nor `env`)" },
+		  "`endpoint` is not a key of [job] (nor `env` or `entrypoint`)" },
 		{ "job", "overridable", "timeout network",
 		  "`network` is one of the keys a job request may never change" },
 		{ "job", "overridable", "cap_add", "`cap_add` is one of the keys" },
@@ -1481,6 +1484,100 @@ static void test_mounts_validate(void **state)
 	}
 }
 
+/* [workspace] job_path and scratch: what only validate can judge.  A
+ * job_path clear of everything else mounted and scratch names clear of the
+ * root's own children load and validate. */
+static void test_job_path_scratch_validate(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "job_path = /\n", "job_path `/` must be an absolute path below `/`" },
+		{ "job_path = ///\n", "job_path `///` must be an absolute path below `/`" },
+		{ "job_path = /proc\n", "job_path `/proc` is at or under `/proc`" },
+		{ "job_path = /sys/x\n", "is at or under `/sys`" },
+		{ "job_path = /dev/shm\n", "is at or under `/dev`" },
+		{ "job_path = /etc/\n", "is at or under `/etc`" },
+		{ "job_path = /tmp/in\n", "is at or under `/tmp`" },
+		{ "job_path = /run\n", "is at or under `/run`" },
+		{ "job_path = /var/tmp\n", "is at or under `/var/tmp`" },
+		{ "job_path = /workspace\n",
+		  "must not be at, under or above [workspace] mount_point" },
+		{ "job_path = /workspace/startup\n", "must not be at, under or above" },
+		{ "job_path = /workspace/j\n", "must not be at, under or above" },
+		{ "mount_point = /w/root\njob_path = /w\n", "must not be at, under or above" },
+		{ "job_path = /data/in\n",
+		  "must not be at, under or above [job] data_mount_point" },
+		{ "job_path = /.jobcell-gate\n", "is the mount gate's path" },
+		{ "scratch = startup\n", "[workspace] scratch: job name `startup` is reserved" },
+		{ "scratch = Local\n", "job name `Local` is reserved" },
+		{ "reserved = inbox\nscratch = inbox\n", "job name `inbox` is reserved" },
+		{ "scratch = a, b, a\n", "[workspace] scratch names `a` twice" },
+		{ "scratch = a\nscratch_size = 0\n", "scratch_size must be more than 0" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		void *st;
+		struct fx *f;
+		char text[256];
+
+		assert_int_equal(setup(&st), 0);
+		f = st;
+		snprintf(text, sizeof(text), "[site]\nname = lab\n[workspace]\npath = /w0\n%s",
+			 cases[i].text);
+		if (load_named(f, "f.ini", text) != 0) {
+			fail_msg("case %zu loads with %s", i, f->err.msg);
+		}
+		assert_int_equal(jc_config_validate(&f->cfg, &f->err), -1);
+		assert_int_equal(f->err.kind, JC_ERR_CONFIG);
+		if (!strstr(f->err.msg, cases[i].want))
+			fail_msg("case %zu: `%s` lacks `%s`", i, f->err.msg, cases[i].want);
+		teardown(&st);
+	}
+	/* a name that is no name never gets as far: the list's parser */
+	{
+		void *st;
+		assert_int_equal(setup(&st), 0);
+		assert_int_equal(load_named(st, "f.ini", "[workspace]\nscratch = .x\n"), -1);
+		assert_non_null(
+		    strstr(((struct fx *)st)->err.msg, "scratch = `.x`: not a list of names"));
+		teardown(&st);
+	}
+	/* `..` never gets as far */
+	{
+		void *st;
+		assert_int_equal(setup(&st), 0);
+		assert_int_equal(load_named(st, "f.ini", "[workspace]\njob_path = /in/../etc\n"),
+				 -1);
+		assert_non_null(strstr(((struct fx *)st)->err.msg, "job_path"));
+		teardown(&st);
+	}
+	/* fine: a path elsewhere, scratch names of their own */
+	{
+		void *st;
+		struct fx *f;
+		assert_int_equal(setup(&st), 0);
+		f = st;
+		assert_int_equal(load_named(f, "f.ini",
+					    "[site]\nname = lab\n[workspace]\npath = /w0\n"
+					    "job_path = /inputs\nscratch = snapshot-storage, "
+					    "jobs-storage\nscratch_size = 8m\n"),
+				 0);
+		assert_int_equal(jc_config_validate(&f->cfg, &f->err), 0);
+		assert_string_equal(f->cfg.job_path, "/inputs");
+		assert_int_equal(f->cfg.scratch.n, 2);
+		assert_int_equal(f->cfg.scratch_size, 8 << 20);
+		/* no request changes them */
+		assert_int_equal(jc_config_override(&f->cfg, "job_path", "/x", &f->err), -1);
+		assert_int_equal(f->err.status, EPERM);
+		jc_error_clear(&f->err);
+		assert_int_equal(jc_config_override(&f->cfg, "scratch", "x", &f->err), -1);
+		assert_int_equal(f->err.status, EPERM);
+		teardown(&st);
+	}
+}
+
 /* No job request may change what is mounted. */
 static void test_mounts_not_overridable(void **state)
 {
@@ -2069,6 +2166,7 @@ int main(void)
 		cmocka_unit_test(test_mounts_refused),
 		cmocka_unit_test(test_mounts_validate),
 		T(test_mounts_not_overridable),
+		T(test_job_path_scratch_validate),
 		T(test_env_tab),
 		T(test_labels_section),
 		cmocka_unit_test(test_labels_section_refused),

@@ -95,11 +95,20 @@ static void test_argv(void **state)
 	assert_int_equal(jc_gate_argv(&qep, &none, &iep, &icmd, "img", &out, &err), 0);
 	assert_int_equal(out.n, 2);
 	assert_string_equal(out.v[0], "/bin/sh");
+	/* a cleared entrypoint (--entrypoint ''): the request's command alone */
+	{
+		struct jc_strv cleared = { 0 };
+		assert_int_equal(jc_strv_push(&cleared, ""), 0);
+		assert_int_equal(jc_gate_argv(&cleared, &qcmd, &iep, &icmd, "img", &out, &err), 0);
+		assert_int_equal(out.n, 1);
+		assert_string_equal(out.v[0], "mine");
+		jc_strv_free(&cleared);
+	}
 	/* nothing to run */
 	assert_int_equal(jc_gate_argv(&none, &none, &none, &none, "img", &out, &err), -1);
 	assert_int_equal(err.kind, JC_ERR_INPUT);
 	assert_string_equal(err.msg, "image `img` has no command and the request gives none");
-	assert_int_equal(out.n, 2); /* untouched on failure */
+	assert_int_equal(out.n, 1); /* untouched on failure */
 	jc_error_clear(&err);
 	jc_strv_free(&iep);
 	jc_strv_free(&icmd);

@@ -1100,6 +1100,94 @@ static void test_refuse_bad_job(void **state)
 	}
 }
 
+/* [workspace] job_path: the job's directory there, and the working
+ * directory; startup/ and local/ stay beneath the root. */
+static void test_job_path(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *m;
+
+	set_str(&f->cfg.job_path, "/inputs");
+	build(f, NULL);
+	json_str(f->root, "WorkingDir", "/inputs");
+	m = mounts(f, 4);
+	bind_mount(cJSON_GetArrayItem(m, 0), "/srv/ws/startup", "/workspace/startup", true);
+	bind_mount(cJSON_GetArrayItem(m, 1), "/srv/ws/local", "/workspace/local", true);
+	bind_mount(cJSON_GetArrayItem(m, 2), "/srv/ws/job1", "/inputs", false);
+	unbuild(f);
+	volume_mode(f);
+	build(f, "65532:65532");
+	json_str(f->root, "WorkingDir", "/inputs");
+	m = mounts(f, 4);
+	volume_mount(cJSON_GetArrayItem(m, 2), VOL, NULL, "/inputs", false);
+}
+
+/* [workspace] scratch: a writable tmpfs of scratch_size each, beneath the
+ * read-only root; a job may not take a scratch name. */
+static void test_scratch(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *m;
+
+	assert_int_equal(jc_strv_push(&f->cfg.scratch, "snapshot-storage"), 0);
+	assert_int_equal(jc_strv_push(&f->cfg.scratch, "jobs-storage"), 0);
+	f->cfg.scratch_size = 8 << 20;
+	build(f, NULL);
+	ro_root(get(f->root, "HostConfig"), "/workspace", "ro,mode=0555,size=1048576");
+	m = mounts(f, 6);
+	tmpfs_mount(cJSON_GetArrayItem(m, 0), "/workspace/snapshot-storage", false, 1023, 8388608);
+	tmpfs_mount(cJSON_GetArrayItem(m, 1), "/workspace/jobs-storage", false, 1023, 8388608);
+	bind_mount(cJSON_GetArrayItem(m, 4), "/srv/ws/job1", "/workspace/job1", false);
+	unbuild(f);
+	f->req.job = "Jobs-Storage";
+	expect_refused(f, JC_ERR_INPUT, "job name `Jobs-Storage` is a scratch directory");
+}
+
+/* --entrypoint '': the image's entrypoint cleared, sent as [""]; without a
+ * command nothing would run, refused before anything is made. */
+static void test_entrypoint_cleared(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(jc_strv_push(&f->req.entrypoint, ""), 0);
+	build(f, NULL);
+	json_strs(f->root, "Entrypoint", "");
+	json_strs(f->root, "Cmd", "sh", "-c", "echo hi > out.txt");
+	unbuild(f);
+	f->req.cmd = (struct jc_strv){ 0 };
+	expect_refused(f, JC_ERR_INPUT, "--entrypoint '' clears the image's entrypoint");
+	jc_strv_free(&f->req.entrypoint);
+}
+
+/* --mount-volume: a kept volume read-only at its path, after the job's own;
+ * volume mode only, and its path clear of job_path and of each other. */
+static void test_chained_volumes(void **state)
+{
+	struct fx *f = *state;
+	const cJSON *m;
+
+	volume_mode(f);
+	assert_int_equal(jc_strv_push(&f->req.chained, "tenant-acme-run-clone-1:/src"), 0);
+	build(f, "65532:65532");
+	m = mounts(f, 5);
+	volume_mount(cJSON_GetArrayItem(m, 2), VOL, NULL, "/workspace/job1", false);
+	volume_mount(cJSON_GetArrayItem(m, 3), "tenant-acme-run-clone-1", NULL, "/src", true);
+	unbuild(f);
+	set_str(&f->cfg.job_path, "/src/in");
+	expect_refused(f, JC_ERR_INPUT,
+		       "path `/src` must not be at, under or above [workspace] job_path");
+	set_str(&f->cfg.job_path, NULL);
+	assert_int_equal(jc_strv_push(&f->req.chained, "other:/src/deeper"), 0);
+	expect_refused(f, JC_ERR_INPUT,
+		       "must not be at, under or above another --mount-volume's path");
+	jc_strv_free(&f->req.chained);
+	f->cfg.ws_mode = JC_WS_BIND;
+	set_str(&f->cfg.ws_path, "/srv/ws");
+	assert_int_equal(jc_strv_push(&f->req.chained, "v:/src"), 0);
+	expect_refused(f, JC_ERR_INPUT, "chained volumes need [workspace] mode = volume");
+	jc_strv_free(&f->req.chained);
+}
+
 static void test_refuse_bad_env(void **state)
 {
 	struct fx *f = *state;
@@ -2303,6 +2391,10 @@ int main(void)
 		T(test_tmp_size_exact),
 		T(test_run_size_and_no_tmp),
 		T(test_custom_mount_point),
+		T(test_job_path),
+		T(test_scratch),
+		T(test_entrypoint_cleared),
+		T(test_chained_volumes),
 		T(test_mount_point_trailing_slash),
 		T(test_host_path_bind_sources),
 		T(test_data_mounts),

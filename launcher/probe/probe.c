@@ -8,12 +8,16 @@
  *
  *     jobcell-probe --mount-point DIR --job NAME [--sibling NAME]
  *                   [--caps HEX] [--network NAME] [--tmp-size BYTES]
- *                   [--run-size BYTES] [--root-mode OCTAL]
+ *                   [--run-size BYTES] [--root-mode OCTAL] [--volume-size BYTES]
+ *                   [--job-path PATH] [--scratch NAME,... --scratch-size BYTES]
  *
  * --sibling names a directory that exists beside the job's on the host and
  * must not be reachable; --caps is the mask of capabilities the site adds
  * (cap_add); --network is the site's network; --tmp-size and --run-size are
- * the site's tmp_size and run_size (writable.h); --root-mode is root_mode. */
+ * the site's tmp_size and run_size (writable.h); --root-mode is root_mode;
+ * --job-path is [workspace] job_path (the job directory is there, not under
+ * the mount point); --scratch and --scratch-size are [workspace] scratch and
+ * scratch_size. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -311,15 +315,43 @@ static void check_root_mode(const char *mp, long want)
 		       (unsigned)st.st_gid);
 }
 
-static void check_siblings(const char *mp, const char *job, const char *sibling)
+#define WANT_MAX 64
+
+/* The root's children: startup, local, the scratch directories, and the
+ * job's own unless [workspace] job_path puts it elsewhere. */
+static int root_children(const char *job, bool job_here, const char *scratch,
+			 char want[][NAME_MAX + 1])
 {
-	static const char *const want[] = { "startup", "local", NULL };
-	struct buf extra = { 0 }, missing = { 0 }, seen = { 0 };
-	bool found[3] = { false, false, false };
-	int nextra = 0;
+	int n = 0;
+
+	strcpy(want[n++], "startup");
+	strcpy(want[n++], "local");
+	for (const char *p = scratch; p && *p && n < WANT_MAX - 1;) {
+		size_t k = strcspn(p, ",");
+		if (k && k <= NAME_MAX) {
+			memcpy(want[n], p, k);
+			want[n++][k] = '\0';
+		}
+		p += k;
+		p += *p == ',';
+	}
+	if (job_here && strlen(job) <= NAME_MAX)
+		strcpy(want[n++], job);
+	return n;
+}
+
+static void check_siblings(const char *mp, const char *job, bool job_here, const char *scratch,
+			   const char *sibling)
+{
+	static char want[WANT_MAX][NAME_MAX + 1];
+	bool found[WANT_MAX] = { false };
+	struct buf extra = { 0 }, missing = { 0 }, seen = { 0 }, names = { 0 };
+	int nextra = 0, nwant = root_children(job, job_here, scratch, want);
 	struct dirent *de;
 	DIR *d = opendir(mp);
 
+	for (int i = 0; i < nwant; i++)
+		add(&names, "%s`%s`", i ? (i == nwant - 1 ? " and " : ", ") : "", want[i]);
 	if (!d) {
 		report(P_SIBLINGS_INVISIBLE, "unknown", "list `%s`: %s", mp, ename(errno));
 		return;
@@ -330,20 +362,18 @@ static void check_siblings(const char *mp, const char *job, const char *sibling)
 
 		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
 			continue;
-		for (int i = 0; i < 3; i++) {
-			const char *w = i < 2 ? want[i] : job;
-			if (strcmp(n, w) == 0)
+		for (int i = 0; i < nwant; i++)
+			if (strcmp(n, want[i]) == 0)
 				ok = found[i] = true;
-		}
 		if (!ok) {
 			add(&extra, "%s`%s`", nextra ? " " : "", n);
 			nextra++;
 		}
 	}
 	closedir(d);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < nwant; i++)
 		if (!found[i])
-			add(&missing, "%s`%s`", missing.len ? " " : "", i < 2 ? want[i] : job);
+			add(&missing, "%s`%s`", missing.len ? " " : "", want[i]);
 
 	/* the sibling by name: beneath the mount point, and beneath every other
 	 * mount, in case the site root is mounted somewhere else too */
@@ -377,11 +407,10 @@ static void check_siblings(const char *mp, const char *job, const char *sibling)
 	}
 	if (sibling && *sibling)
 		report(P_SIBLINGS_INVISIBLE, "kept",
-		       "`%s` lists startup, local and `%s` only; sibling `%s` is under no mount",
-		       mp, job, sibling);
+		       "`%s` lists %s only; sibling `%s` is under no mount", mp, names.s, sibling);
 	else
-		report(P_SIBLINGS_INVISIBLE, "kept",
-		       "`%s` lists startup, local and `%s` only (no sibling to look for)", mp, job);
+		report(P_SIBLINGS_INVISIBLE, "kept", "`%s` lists %s only (no sibling to look for)",
+		       mp, names.s);
 }
 
 static void check_readonly_child(enum promise p, const char *mp, const char *child)
@@ -421,18 +450,11 @@ static void check_readonly_child(enum promise p, const char *mp, const char *chi
 		       ename(c));
 }
 
-static void check_job_dir(const char *mp, const char *job)
+static void check_job_dir(const char *path)
 {
-	char path[PATH_MAX], cwd[PATH_MAX], file[PATH_MAX + 64];
+	char cwd[PATH_MAX], file[PATH_MAX + 64];
 	struct stat st, here;
 	int fd, e_file = 0, e_dir;
-
-	if (join(path, sizeof(path), mp, job) < 0) {
-		report(P_JOB_WRITABLE, "unknown", "path too long");
-		report(P_WORKDIR, "unknown", "path too long");
-		report(P_JOB_PRIVATE, "unknown", "path too long");
-		return;
-	}
 
 	/* writable: a file with content, and a directory */
 	snprintf(file, sizeof(file), "%s/.jobcell-probe-write.%d", path, (int)getpid());
@@ -720,19 +742,15 @@ static void check_network(const char *network)
  * is larger than the cap; the file is removed either way. */
 #define PAST_CAP (1 << 20)
 
-static void check_volume_size(const char *mp, const char *job, long long cap)
+static void check_volume_size(const char *path, long long cap)
 {
-	char path[PATH_MAX], file[PATH_MAX + 64];
+	char file[PATH_MAX + 64];
 	static char block[64 * 1024];
 	long long wrote = 0;
 	int fd, e = 0;
 
 	if (cap <= 0) {
 		report(P_VOLUME_SIZE, "kept", "not asked for: [volume] size is 0, no cap");
-		return;
-	}
-	if (join(path, sizeof(path), mp, job) < 0) {
-		report(P_VOLUME_SIZE, "unknown", "path too long");
 		return;
 	}
 	snprintf(file, sizeof(file), "%s/.jobcell-probe-fill.%d", path, (int)getpid());
@@ -768,17 +786,71 @@ static void check_volume_size(const char *mp, const char *job, long long cap)
 		       wrote, ename(e));
 }
 
+/* [workspace] scratch: each directory takes a file and a directory, and
+ * is a tmpfs of scratch_size (the root around them stays read-only:
+ * workspace-root-readonly). */
+static void check_scratch(const char *mp, const char *scratch, long long size)
+{
+	static char names[WANT_MAX][NAME_MAX + 1];
+	struct buf bad = { 0 }, good = { 0 };
+	int n = scratch && *scratch ? root_children("", false, scratch, names) : 2;
+
+	if (n == 2) {
+		report(P_SCRATCH, "kept", "not asked for: no [workspace] scratch");
+		return;
+	}
+	for (int i = 2; i < n; i++) {
+		char path[PATH_MAX];
+		const struct mount *m = NULL;
+		int f, d;
+
+		if (join(path, sizeof(path), mp, names[i]) < 0) {
+			add(&bad, "%s`%s`: path too long", bad.len ? "; " : "", names[i]);
+			continue;
+		}
+		for (int k = 0; k < nmounts; k++) /* the last mount of a point is seen */
+			if (strcmp(mounts[k].point, path) == 0)
+				m = &mounts[k];
+		f = try_create(path);
+		d = try_mkdir(path);
+		if (f || d)
+			add(&bad, "%s`%s`: as uid %u create %s, mkdir %s", bad.len ? "; " : "",
+			    path, (unsigned)getuid(), ename(f), ename(d));
+		else if (nmounts < 0)
+			add(&bad, "%s`%s`: read /proc/self/mountinfo: %s", bad.len ? "; " : "",
+			    path, ename(mounts_errno));
+		else if (!m || strcmp(m->fstype, "tmpfs") != 0 || m->size < 0 ||
+			 wm_pages(m->size) != wm_pages(size))
+			add(&bad, "%s`%s`: %s", bad.len ? "; " : "", path,
+			    !m ? "no mount of its own" : "not a tmpfs of scratch_size");
+		else
+			add(&good, "%s`%s` (%lldk)", good.len ? ", " : "", path,
+			    (long long)(m->size >> 10));
+	}
+	if (bad.len)
+		report(P_SCRATCH,
+		       strstr(bad.s, "mountinfo") && !strstr(bad.s, "create ") ? "unknown"
+									       : "broken",
+		       "%s", bad.s);
+	else
+		report(P_SCRATCH, "kept", "writable tmpfs of scratch_size: %s", good.s);
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: jobcell-probe --mount-point DIR --job NAME [--sibling NAME] "
 			"[--caps HEX] [--network NAME] [--tmp-size BYTES] [--run-size BYTES] "
-			"[--root-mode OCTAL] [--volume-size BYTES]\n");
+			"[--root-mode OCTAL] [--volume-size BYTES] [--job-path PATH] "
+			"[--scratch NAME,... --scratch-size BYTES]\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
 	const char *mp = NULL, *job = NULL, *sibling = NULL, *network = "none";
+	const char *job_path = NULL, *scratch = NULL;
+	long long scratch_size = 0;
+	char job_dir[PATH_MAX];
 	uint64_t caps = 0;
 	long root_mode = -1;
 	long long volume_size = 0;
@@ -796,7 +868,16 @@ int main(int argc, char **argv)
 			job = v;
 		else if (strcmp(a, "--sibling") == 0)
 			sibling = v;
-		else if (strcmp(a, "--network") == 0)
+		else if (strcmp(a, "--job-path") == 0)
+			job_path = v;
+		else if (strcmp(a, "--scratch") == 0)
+			scratch = v;
+		else if (strcmp(a, "--scratch-size") == 0) {
+			errno = 0;
+			scratch_size = strtoll(v, &end, 10);
+			if (errno || *end || !*v || scratch_size < 0)
+				return usage();
+		} else if (strcmp(a, "--network") == 0)
 			network = v;
 		else if (strcmp(a, "--tmp-size") == 0 || strcmp(a, "--run-size") == 0) {
 			errno = 0;
@@ -824,7 +905,12 @@ int main(int argc, char **argv)
 		i++;
 	}
 	if (!mp || !job || mp[0] != '/' || !*job || strchr(job, '/') ||
-	    (sibling && strchr(sibling, '/')))
+	    (sibling && strchr(sibling, '/')) || (job_path && job_path[0] != '/') ||
+	    (scratch && strchr(scratch, '/')))
+		return usage();
+	if (job_path)
+		snprintf(job_dir, sizeof(job_dir), "%s", job_path);
+	else if (join(job_dir, sizeof(job_dir), mp, job) < 0)
 		return usage();
 
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
@@ -832,18 +918,22 @@ int main(int argc, char **argv)
 	read_mounts();
 	check_root(mp);
 	check_root_mode(mp, root_mode);
-	check_siblings(mp, job, sibling);
+	check_siblings(mp, job, !job_path, scratch, sibling);
 	check_readonly_child(P_STARTUP_READONLY, mp, "startup");
 	check_readonly_child(P_LOCAL_READONLY, mp, "local");
-	check_job_dir(mp, job);
+	check_job_dir(job_dir);
 	check_sockets();
 	check_status(caps);
 	check_rootfs();
 	check_network(network);
 	site.mount_point = mp;
 	site.job = job;
+	site.job_path = job_path;
+	site.scratch = scratch;
+	site.scratch_size = scratch_size;
 	check_writable(&site);
-	check_volume_size(mp, job, volume_size);
+	check_volume_size(job_dir, volume_size);
+	check_scratch(mp, scratch, scratch_size);
 	printf("# end\n");
 	fflush(stdout);
 	return 0;

@@ -11,7 +11,7 @@
 #define JC_PROBE_PROMISES(X)                                                                       \
 	X(ROOT_READONLY, "workspace-root-readonly",                                                \
 	  "nothing can be created in the workspace root, and its mount is read-only")              \
-	X(ROOT_MODE, "workspace-root-mode", "the workspace root has the mode root_mode")          \
+	X(ROOT_MODE, "workspace-root-mode", "the workspace root has the mode root_mode")           \
 	X(SIBLINGS_INVISIBLE, "siblings-invisible",                                                \
 	  "the workspace root lists startup, local and the job only; no sibling is reachable")     \
 	X(STARTUP_READONLY, "startup-readonly", "startup/ is readable and mounted read-only")      \
@@ -27,6 +27,8 @@
 	X(NETWORK, "network", "with network = none, only the loopback interface")                  \
 	X(WRITABLE_MOUNTS, "writable-mounts-sized",                                                \
 	  "every writable mount is the job directory or one the site sized")                       \
-	X(VOLUME_SIZE, "volume-size-capped", "the job directory takes no more than [volume] size")
+	X(VOLUME_SIZE, "volume-size-capped", "the job directory takes no more than [volume] size") \
+	X(SCRATCH, "scratch-writable",                                                             \
+	  "each [workspace] scratch directory is writable and a tmpfs of scratch_size")
 
 #endif

@@ -5,7 +5,10 @@
  * A mount counts as writable when its per-mount options (mountinfo field 6)
  * say rw and its file system holds data (not proc, sysfs, cgroup, devpts,
  * mqueue...: the caller leaves those out).  Expected are:
- *   - the job directory (MOUNT_POINT/JOB), of any file system;
+ *   - the job directory (MOUNT_POINT/JOB, or [workspace] job_path), of any
+ *     file system;
+ *   - each [workspace] scratch directory (MOUNT_POINT/NAME): a tmpfs of
+ *     exactly scratch_size;
  *   - `/` and the mount point (a tmpfs with a size) when writable: those
  *     are rootfs-readonly's and workspace-root-readonly's findings;
  *   - /tmp, and /run and /var/tmp when run_size is not 0: tmpfs of exactly
@@ -33,7 +36,23 @@ enum wm_kind { WM_DIR, WM_FILE, WM_OTHER };
 struct wm_site {
 	const char *mount_point, *job;
 	int64_t tmp_size, run_size; /* bytes; 0: none (tmp) or read-only (run) */
+	const char *job_path;       /* [workspace] job_path, or NULL: MOUNT_POINT/JOB */
+	const char *scratch;        /* [workspace] scratch names, comma-separated, or NULL */
+	int64_t scratch_size;
 };
+
+/* Is `name` (of `len` bytes) one of the comma-separated `list`? */
+static inline bool wm_listed(const char *list, const char *name, size_t len)
+{
+	for (const char *p = list; p && *p;) {
+		size_t k = strcspn(p, ",");
+		if (k == len && strncmp(p, name, len) == 0)
+			return true;
+		p += k;
+		p += *p == ',';
+	}
+	return false;
+}
 
 struct wm_mount {
 	const char *point, *fstype;
@@ -90,8 +109,20 @@ static inline const char *wm_unexpected(const struct wm_site *s, const struct wm
 
 	while (ml > 1 && s->mount_point[ml - 1] == '/')
 		ml--;
-	if (strncmp(p, s->mount_point, ml) == 0 && p[ml] == '/' && strcmp(p + ml + 1, s->job) == 0)
+	if (s->job_path ? strcmp(p, s->job_path) == 0
+			: strncmp(p, s->mount_point, ml) == 0 && p[ml] == '/' &&
+			      strcmp(p + ml + 1, s->job) == 0)
 		return NULL;
+	if (strncmp(p, s->mount_point, ml) == 0 && p[ml] == '/' &&
+	    wm_listed(s->scratch, p + ml + 1, strlen(p + ml + 1))) {
+		if (!tmpfs)
+			return "not a tmpfs";
+		if (m->size < 0)
+			return "a tmpfs with no size";
+		return wm_pages(m->size) == wm_pages(s->scratch_size)
+			   ? NULL
+			   : "not the site's scratch_size";
+	}
 	/* a writable root or workspace root is its own promise's finding
 	 * (rootfs-readonly, workspace-root-readonly); the latter has root_size */
 	if (strcmp(p, "/") == 0)

@@ -8,7 +8,7 @@ set -e
 S=ck$$ # site-name prefix: unique per run, so leftovers are attributable
 PROBE=${JOBCELL_PROBE_BIN:-$(dirname "$JOBCELL")/jobcell-probe}
 SV_START=${S}-startup SV_LOCAL=${S}-local # the site volumes this script makes
-NPROMISES=15                              # launcher/probe/promises.h
+NPROMISES=16                              # launcher/probe/promises.h
 
 # ---- helpers ----
 count_vols() { vols_by_label "jobcell.site=$1" | wc -l; }
@@ -189,6 +189,22 @@ expect_line "every writable mount is sized or the job's" "$OUT" \
 expect_line "a sibling was looked for" "$OUT" '^siblings-invisible +kept .*sibling `check\.[0-9a-f]{8}`'
 expect_clean "bind: the check job, its directory and its sibling are gone" "${S}nr"
 
+# ---- [workspace] job_path and scratch (issue 14): every promise still proved ----
+WORKSPACE_KEYS_SAVED=${WORKSPACE_KEYS:-}
+WORKSPACE_KEYS=$(printf '%s\njob_path = /inputs\nscratch = snapshot-storage, jobs-storage\nscratch_size = 8m' "$WORKSPACE_KEYS_SAVED")
+make_site "${S}jp" image=jobcell-test/nonroot:latest
+WORKSPACE_KEYS=$WORKSPACE_KEYS_SAVED
+jc -c "$TMP/${S}jp.ini" check
+expect_all_kept "bind, job_path and scratch: every promise kept, exit 0"
+expect_line "job_path: the probe's working directory is /inputs" "$OUT" '^workdir-is-job-dir +kept +`/inputs`'
+expect_line "job_path: the job directory at /inputs is writable" "$OUT" '^job-dir-writable +kept '
+expect_line "scratch: the root lists startup, local and the scratch names only" "$OUT" \
+	'^siblings-invisible +kept +`/workspace` lists `startup`, `local`, `snapshot-storage` and `jobs-storage` only'
+expect_line "scratch: both writable, 8m tmpfs each" "$OUT" \
+	'^scratch-writable +kept +writable tmpfs of scratch_size: `/workspace/snapshot-storage` \(8192k\), `/workspace/jobs-storage` \(8192k\)'
+expect_line "scratch: the root stays read-only" "$OUT" '^workspace-root-readonly +kept +as uid 65532: create EROFS'
+expect_clean "job_path and scratch: nothing of the check job left" "${S}jp"
+
 # ---- a site that allows root is probed as its user and again as root ----
 make_site "${S}ar" image=jobcell-test/nonroot:latest allow_root=true
 jc -c "$TMP/${S}ar.ini" check
@@ -325,6 +341,16 @@ if [ $made = 2 ]; then
 	expect_all_kept "volume mode, as 65532: every promise kept, exit 0"
 	expect_line "volume mode has no sibling directory to look for" "$OUT" '^siblings-invisible +kept .*no sibling to look for'
 	expect_clean "volume mode: the check job's container and volume are gone" "${S}vn"
+	WORKSPACE_KEYS_SAVED=${WORKSPACE_KEYS:-}
+	WORKSPACE_KEYS=$(printf '%s\njob_path = /inputs\nscratch = jobs-storage' "$WORKSPACE_KEYS_SAVED")
+	make_vsite "${S}vj" image=jobcell-test/nonroot:latest
+	WORKSPACE_KEYS=$WORKSPACE_KEYS_SAVED
+	jc -c "$TMP/${S}vj.ini" check
+	expect_all_kept "volume mode, job_path and scratch: every promise kept, exit 0"
+	expect_line "volume mode: the job's volume is the working directory at /inputs" "$OUT" \
+		'^workdir-is-job-dir +kept +`/inputs`'
+	expect_line "volume mode: scratch writable" "$OUT" '^scratch-writable +kept +writable tmpfs of scratch_size: `/workspace/jobs-storage` \(65536k\)'
+	expect_clean "volume mode, job_path: nothing left" "${S}vj"
 	make_vsite "${S}vr" image=jobcell-test/root:latest user=0:0 allow_root=true
 	jc -c "$TMP/${S}vr.ini" check
 	expect_all_kept "volume mode, as root: every promise kept, exit 0"

@@ -412,6 +412,86 @@ fi
 [ "$(count_site "${S}rc")" = 0 ] && ok "two runs of one new job leave no container" ||
 	not_ok "two runs of one new job leave no container"
 
+# ---- --entrypoint (issue 14): only where the site lists it ----
+make_site "${S}ep" image=jobcell-test/root:latest user=0:0 allow_root=true
+jc -c "$TMP/${S}ep.ini" run epjob --entrypoint /bin/echo -- hi
+expect_refusal "--entrypoint refused unless [job] overridable lists it" 125 \
+	"job request sets \`entrypoint\`, which the site does not list in \[job\] overridable"
+[ ! -e "$TMP/${S}ep/epjob" ] && [ "$(count_site "${S}ep")" = 0 ] &&
+	ok "the refused --entrypoint made nothing" || not_ok "the refused --entrypoint made nothing"
+make_site "${S}eq" image=jobcell-test/root:latest user=0:0 allow_root=true \
+	"overridable=image, entrypoint"
+jc -c "$TMP/${S}eq.ini" run epjob --entrypoint /bin/echo -- from-entrypoint
+[ "$RC" = 0 ] && [ "$OUT" = from-entrypoint ] && ok "--entrypoint PATH runs with the command as its arguments" ||
+	not_ok "--entrypoint PATH runs with the command as its arguments" "rc $RC out $OUT err $ERR"
+jc -c "$TMP/${S}eq.ini" run epname --entrypoint echo -- by-name
+[ "$RC" = 0 ] && [ "$OUT" = by-name ] && ok "--entrypoint NAME is found in the image's PATH" ||
+	not_ok "--entrypoint NAME is found in the image's PATH" "rc $RC out $OUT err $ERR"
+jc -c "$TMP/${S}eq.ini" run epclear --entrypoint '' -- sh -c 'echo cleared'
+[ "$RC" = 0 ] && [ "$OUT" = cleared ] && ok "--entrypoint '' runs the command alone" ||
+	not_ok "--entrypoint '' runs the command alone" "rc $RC out $OUT err $ERR"
+jc -c "$TMP/${S}eq.ini" run epnone --entrypoint ''
+expect_refusal "--entrypoint '' without a command refused" 125 "gives no command"
+jc -c "$TMP/${S}eq.ini" run eprel --entrypoint bin/echo -- x
+expect_refusal "--entrypoint relative path refused" 125 "an absolute path or a name"
+[ ! -e "$TMP/${S}eq/epnone" ] && [ ! -e "$TMP/${S}eq/eprel" ] &&
+	ok "refused entrypoints made no job directory" || not_ok "refused entrypoints made no job directory"
+
+# ---- --ready-fd (issue 14): the line comes while the job still runs ----
+make_site "${S}rd" image=jobcell-test/root:latest user=0:0 allow_root=true
+mkfifo "$TMP/ready.fifo"
+"$JOBCELL" -c "$TMP/${S}rd.ini" run rdjob --ready-fd 4 -- \
+	sh -c 'while [ ! -e go ]; do sleep 0.1; done; echo finished' \
+	>"$TMP/rd.out" 2>"$TMP/rd.err" 4>"$TMP/ready.fifo" &
+rd_pid=$!
+line=
+read -r -t 60 line <"$TMP/ready.fifo" || true
+running=$(engine_get "/containers/$line/json" 2>/dev/null | grep -o '"Running":true' || true)
+if printf '%s' "$line" | grep -qE '^[0-9a-f]{64}$' && [ -n "$running" ] &&
+	[ ! -e "$TMP/${S}rd/rdjob/go" ]; then
+	ok "--ready-fd: the container's id arrives while the job runs"
+else
+	not_ok "--ready-fd: the container's id arrives while the job runs" "line '$line' running '$running'" \
+		"$(cat "$TMP/rd.err")"
+fi
+touch "$TMP/${S}rd/rdjob/go" 2>/dev/null || true
+set +e; wait "$rd_pid"; rd_rc=$?; set -e
+[ "$rd_rc" = 0 ] && [ "$(cat "$TMP/rd.out")" = finished ] && ok "--ready-fd: the job then ends as usual" ||
+	not_ok "--ready-fd: the job then ends as usual" "rc $rd_rc" "$(cat "$TMP/rd.err")"
+# a run refused before the start: end of file, no line
+set +e
+"$JOBCELL" -c "$TMP/${S}rd.ini" run rdbad --image jobcell-test/no-such:latest --ready-fd 4 -- true \
+	>/dev/null 2>"$TMP/rd2.err" 4>"$TMP/ready2" </dev/null
+rd_rc=$?
+set -e
+[ "$rd_rc" = 125 ] && [ ! -s "$TMP/ready2" ] && ok "--ready-fd: a run that never started writes nothing" ||
+	not_ok "--ready-fd: a run that never started writes nothing" "rc $rd_rc: $(cat "$TMP/rd2.err")" \
+		"wrote: $(cat "$TMP/ready2")"
+
+# ---- [workspace] job_path and scratch (issue 14) ----
+WORKSPACE_KEYS=$(printf 'job_path = /inputs\nscratch = snapshot-storage, jobs-storage\nscratch_size = 4m')
+make_site "${S}jp" image=jobcell-test/nonroot:latest
+unset WORKSPACE_KEYS
+jc -c "$TMP/${S}jp.ini" run jpjob -- sh -c 'pwd; echo data > out.txt; echo snap > /workspace/snapshot-storage/s &&
+	echo jobs > /workspace/jobs-storage/j && echo scratch-ok; touch /workspace/x 2>/dev/null || echo root-ro;
+	ls /workspace | tr "\n" " "; echo; cat /workspace/startup/fed.json'
+want=$(printf '/inputs\nscratch-ok\nroot-ro\njobs-storage local snapshot-storage startup \nstartup-%s' "${S}jp")
+if [ "$RC" = 0 ] && [ "$OUT" = "$want" ] && [ "$(cat "$TMP/${S}jp/jpjob/out.txt")" = data ]; then
+	ok "job_path: the job directory is /inputs and the working directory; scratch writable, the root read-only"
+else
+	not_ok "job_path: the job directory is /inputs and the working directory; scratch writable, the root read-only" \
+		"rc $RC" "out: $OUT" "want: $want" "err: $ERR"
+fi
+jc -c "$TMP/${S}jp.ini" run jobs-storage -- true
+expect_refusal "a job named as a scratch directory refused" 125 "job name \`jobs-storage\` is a scratch directory"
+for bad in / /proc/x /etc /dev/shm /workspace/in /workspace /w/../inputs /data/x; do
+	sed "s#^job_path = .*#job_path = $bad#" "$TMP/${S}jp.ini" >"$TMP/${S}jpbad.ini"
+	jc -c "$TMP/${S}jpbad.ini" run jpbad -- true
+	expect_refusal "job_path $bad refused" 125 "job_path"
+done
+[ ! -e "$TMP/${S}jp/jobs-storage" ] && [ ! -e "$TMP/${S}jp/jpbad" ] && [ "$(count_site "${S}jp")" = 0 ] &&
+	ok "refused job_path and scratch names made nothing" || not_ok "refused job_path and scratch names made nothing"
+
 # ---- nothing labelled is left ----
 left=0
 for s in "${SITES[@]}"; do left=$((left + $(count_site "$s"))); done

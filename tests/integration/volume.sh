@@ -603,6 +603,54 @@ if [ "$RC" = 0 ] && cmp -s bin.dat got3/bin.dat; then ok "volume put then get is
 jc -c "$L" volume rm "$KV"
 if [ "$RC" = 0 ] && ! vol_exists "$KV" && nothing_left "${S}life"; then ok "volume rm removes the kept volume"; else not_ok "volume rm removes the kept volume" "rc $RC: $ERR"; fi
 
+# ---- chained jobs (issue 14): a kept volume of the tenant, read-only ----
+make_vsite "${S}ch" job.user=0:0 "job.overridable=entrypoint"
+CH=$TMP/${S}ch.ini
+jc -c "$CH" volume create --tenant acme --run clone
+CV=$OUT
+printf 'repo-content\n' >repo.txt
+jc -c "$CH" volume put "$CV" repo.txt
+[ "$RC" = 0 ] || not_ok "chained: the kept volume is filled" "rc $RC: $ERR"
+seen=0
+for scanner in scan1 scan2 scan3; do
+	jc -c "$CH" run "$scanner" --tenant acme --mount-volume "$CV:/src" -- \
+		sh -c 'cat /src/repo.txt; touch /src/w 2>/dev/null && echo wrote || echo ro'
+	[ "$RC" = 0 ] && [ "$OUT" = "$(printf 'repo-content\nro')" ] && seen=$((seen + 1))
+done
+[ $seen = 3 ] && ok "chained: three jobs in turn read the kept volume, read-only" ||
+	not_ok "chained: three jobs in turn read the kept volume, read-only" "$seen of 3; last rc $RC out $OUT" "$ERR"
+jc -c "$CH" run scanx --tenant rival --mount-volume "$CV:/src" -- true
+expect_refusal "chained: another tenant's volume refused" 125 "volume \`$CV\` is not tenant \`rival\`'s"
+jc -c "$CH" run scany --tenant acme --mount-volume "${S}-plain:/src" -- true
+expect_refusal "chained: an unmanaged volume refused" 125 "volume \`${S}-plain\` is not labelled as a volume of site"
+jc -c "$CH" run scanz --tenant acme --mount-volume "${S}-foreign:/src" -- true
+expect_refusal "chained: another site's volume refused" 125 "volume \`${S}-foreign\` is not labelled as a volume of site"
+jc -c "$CH" run scanp --tenant acme --mount-volume "$CV:/etc/x" -- true
+expect_refusal "chained: a path under /etc refused" 125 "is at or under \`/etc\`"
+if [ "$(count_site "${S}ch")" = 0 ] && [ "$(count_vols "${S}ch")" = 1 ]; then
+	ok "chained: the refusals made nothing, the kept volume stays"
+else
+	not_ok "chained: the refusals made nothing, the kept volume stays" "$(left_desc "${S}ch")"
+fi
+# --entrypoint in volume mode: the create's own Entrypoint (no gate)
+jc -c "$CH" run epv --entrypoint /bin/echo -- vol-entrypoint
+[ "$RC" = 0 ] && [ "$OUT" = vol-entrypoint ] && ok "volume mode: --entrypoint runs the command as its arguments" ||
+	not_ok "volume mode: --entrypoint runs the command as its arguments" "rc $RC: $OUT $ERR"
+jc -c "$CH" volume rm "$CV"
+[ "$RC" = 0 ] || not_ok "chained: volume rm of the kept volume" "$ERR"
+
+# ---- [workspace] job_path in volume mode: inputs in, outputs out there ----
+make_vsite "${S}jp" job.user=0:0 workspace.job_path=/inputs workspace.scratch=jobs-storage
+printf 'param\n' >jp-in.txt
+jc -c "$TMP/${S}jp.ini" run jpv --input jp-in.txt --output jpout -- \
+	sh -c 'pwd; cat jp-in.txt > result.txt; echo s > /workspace/jobs-storage/x && echo scratch'
+if [ "$RC" = 0 ] && [ "$OUT" = "$(printf '/inputs\nscratch')" ] && [ "$(cat jpout/result.txt 2>/dev/null)" = param ] &&
+	nothing_left "${S}jp"; then
+	ok "volume mode, job_path: inputs arrive and outputs leave /inputs; scratch writable"
+else
+	not_ok "volume mode, job_path: inputs arrive and outputs leave /inputs; scratch writable" "rc $RC: $OUT" "$ERR" "$(left_desc "${S}jp")"
+fi
+
 # ---- gc: what a dead jobcell left goes, a live one's stays ----
 make_vsite "${S}gc" job.user=0:0 job.stop_grace=1s
 G=$TMP/${S}gc.ini
