@@ -685,12 +685,13 @@ static int docker_attach_stdin(struct jc_backend *b, const char *ref, const char
 	cleanup_free char *path = NULL, *vpath = NULL;
 	struct docker_attach *a;
 
-	/* stdin alone: output comes through the log stream, once.  Podman
-	 * 4.3 takes an absent stdout or stderr for true, hence the explicit
-	 * zeros; and it reads its default detach keys (ctrl-p ctrl-q) in the
-	 * input of any attach, tty or not, where they would cut binary input:
-	 * an empty detachKeys turns them off (Docker reads them only with a
-	 * tty). */
+	/* stdin alone: output comes through the log stream, once.  Podman's
+	 * compat attach takes an absent stdout or stderr for true, hence the
+	 * explicit zeros.  A detach sequence in the input would cut binary
+	 * input short: an empty detachKeys is Podman's documented way to have
+	 * none (its default is containers.conf's detach_keys; Podman 4.3 was
+	 * seen passing ctrl-p ctrl-q through either way); Docker reads detach
+	 * keys only with a tty. */
 	if (!(path = pathf("/containers/%s/attach?stream=1&stdin=1&stdout=0&stderr=0&detachKeys=",
 			   ref)) ||
 	    !(vpath = versioned(e, path)) || !(a = calloc(1, sizeof(*a))))
