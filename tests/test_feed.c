@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -392,6 +393,57 @@ static void test_terminal_input(void **state)
 	jc_plan_free(p);
 }
 
+struct writer {
+	int fd;
+	size_t len;
+};
+
+static void *write_then_end(void *arg)
+{
+	struct writer *w = arg;
+	char buf[4096];
+
+	for (size_t done = 0; done < w->len;) {
+		size_t k = w->len - done < sizeof(buf) ? w->len - done : sizeof(buf);
+		for (size_t i = 0; i < k; i++)
+			buf[i] = (char)((done + i) % 253);
+		ssize_t n = write(w->fd, buf, k);
+		if (n <= 0)
+			return NULL;
+		done += (size_t)n;
+	}
+	shutdown(w->fd, SHUT_WR);
+	return NULL;
+}
+
+/* A socket (as Node's child_process gives its children for stdin): read
+ * with MSG_DONTWAIT, its end a shutdown of the writer's side. */
+static void test_socket_input(void **state)
+{
+	struct fixture *f = *state;
+	struct jc_plan *p = plan_for(f, 0, "cat", NULL);
+	struct jc_run_result r = { 0 };
+	struct writer w = { -1, 300000 };
+	jc_error err = { 0 };
+	pthread_t t;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	w.fd = sv[1];
+	assert_int_equal(pthread_create(&t, NULL, write_then_end, &w), 0);
+	assert_int_equal(run_fed(f, p, sv[0], &r, &err), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(r.exit_code, 0);
+	assert_int_equal(f->nout, w.len);
+	for (size_t i = 0; i < w.len; i++)
+		if (f->out[i] != (char)(i % 253))
+			fail_msg("byte %zu differs", i);
+	close(sv[0]);
+	close(sv[1]);
+	jc_run_result_free(&r);
+	jc_plan_free(p);
+}
+
 /* A feed on a detached start is refused before the container starts, and
  * the container is removed. */
 static void test_detach_refuses_feed(void **state)
@@ -443,6 +495,7 @@ int main(void)
 		T(test_open_input_and_timeout),
 		T(test_signal_while_input_open),
 		T(test_terminal_input),
+		T(test_socket_input),
 		T(test_detach_refuses_feed),
 		T(test_bad_descriptor),
 #undef T
