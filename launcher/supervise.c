@@ -519,7 +519,7 @@ int jc_supervise_run(struct jc_backend *e, const struct jc_plan *plan,
 		goto fail;
 	exited = true;
 	if (o->feed && jc_feed_warning(o->feed) &&
-	    warn(&l, err, "job `%s`: %s", plan->name, jc_feed_warning(o->feed)) < 0)
+	    warn(&l, err, "job `%s`: %s", plan->job, jc_feed_warning(o->feed)) < 0)
 		goto fail;
 	if (drain_logs(&l, err) < 0)
 		goto fail;

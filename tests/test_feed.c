@@ -444,6 +444,33 @@ static void test_socket_input(void **state)
 	jc_plan_free(p);
 }
 
+/* An input that fails to read (a directory: EISDIR) ends the job's input
+ * there, and the run says so in its warning. */
+static void test_read_error_ends_input(void **state)
+{
+	struct fixture *f = *state;
+	struct jc_plan *p = plan_for(f, 0, "cat", NULL);
+	struct jc_run_result r = { 0 };
+	jc_error err = { 0 };
+	bool ended = false;
+	size_t got = 1;
+	int fd = open(f->dir, O_RDONLY | O_DIRECTORY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(run_fed(f, p, fd, &r, &err), 0);
+	close(fd);
+	assert_int_equal(r.exit_code, 0);
+	fake_engine_stdin(f->fe, r.id, &got, &ended);
+	assert_true(ended);
+	assert_int_equal(got, 0);
+	assert_non_null(r.warning);
+	if (!strstr(r.warning, "job `j`: reading standard input failed (Is a directory): the "
+			       "job's input was ended there"))
+		fail_msg("warning: %s", r.warning);
+	jc_run_result_free(&r);
+	jc_plan_free(p);
+}
+
 /* A feed on a detached start is refused before the container starts, and
  * the container is removed. */
 static void test_detach_refuses_feed(void **state)
@@ -496,6 +523,7 @@ int main(void)
 		T(test_signal_while_input_open),
 		T(test_terminal_input),
 		T(test_socket_input),
+		T(test_read_error_ends_input),
 		T(test_detach_refuses_feed),
 		T(test_bad_descriptor),
 #undef T
