@@ -143,6 +143,12 @@ void jc_job_set_output_fds(jc_job *job, int out_fd, int err_fd);
  * job is stopped.  The library never installs signal handlers. */
 void jc_job_set_signal_fd(jc_job *job, int fd);
 void jc_job_set_parent(jc_job *job, pid_t parent);
+/* Pass `fd` (the caller's stdin; -1: none, the default) as the job's
+ * standard input, closed for the job at its EOF.  Read without blocking
+ * and without changing the caller's descriptor; what the job does not read
+ * is left unread, and is not an error.  jc_job_run only: jc_job_start
+ * refuses it (JC_ERR_INPUT, EINVAL). */
+int jc_job_set_stdin(jc_job *job, int fd, jc_error *err);
 
 struct jc_job_outcome {
 	int exit_status; /* as `jobcell run` exits: the job's status, 124, 128+N */

@@ -122,6 +122,13 @@ struct jc_op {
 	enum jc_op_kind kind;
 };
 
+/* A container's standard input, attached: the backend's own struct begins
+ * with this. */
+struct jc_attach {
+	struct jc_backend *b;
+};
+struct pollfd;
+
 /* Calls that can fail take `err` last and return -1 (or NULL).  Engine
  * refusals carry the step, the object and the engine's own message.
  * References `ref` are ids or names; `name` (NULL: ref) is for messages. */
@@ -209,6 +216,22 @@ struct jc_backend_ops {
 	/* Run operations, waiting up to `timeout_ms` for progress or for `fd`
 	 * (if >= 0) to become readable.  Returns 1 when fd is readable. */
 	int (*poll)(struct jc_backend *b, int fd, int timeout_ms, jc_error *err);
+	/* As poll, for any of `fds` (up to 4, fd -1 left out), filling their
+	 * revents as poll(2) does; returns how many have revents. */
+	int (*poll_fds)(struct jc_backend *b, struct pollfd *fds, size_t n, int timeout_ms,
+			jc_error *err);
+	/* Attach to the standard input of container `ref` (created with it
+	 * open, see jc_plan.open_stdin), before its start: the engine passes
+	 * what is sent to it, and closes it at the end.  attach_send never
+	 * blocks: the bytes taken, 0 when there is no room now, -1 with errno
+	 * when the engine's end is closed (the job stopped reading, or exited).
+	 * attach_end says the input ended (-1 with errno). */
+	int (*attach_stdin)(struct jc_backend *b, const char *ref, const char *name,
+			    struct jc_attach **out, jc_error *err);
+	int (*attach_fd)(const struct jc_attach *a); /* to poll for room to send */
+	ssize_t (*attach_send)(struct jc_attach *a, const char *buf, size_t len);
+	int (*attach_end)(struct jc_attach *a);
+	void (*attach_free)(struct jc_attach *a);
 	bool (*op_done)(const struct jc_op *op);
 	/* The engine has taken the request (a wait is registered). */
 	bool (*op_answered)(const struct jc_op *op);
@@ -362,6 +385,33 @@ static inline int jc_backend_begin(struct jc_backend *b, enum jc_op_kind kind, c
 static inline int jc_backend_poll(struct jc_backend *b, int fd, int timeout_ms, jc_error *err)
 {
 	return b->ops->poll(b, fd, timeout_ms, err);
+}
+static inline int jc_backend_poll_fds(struct jc_backend *b, struct pollfd *fds, size_t n,
+				      int timeout_ms, jc_error *err)
+{
+	return b->ops->poll_fds(b, fds, n, timeout_ms, err);
+}
+static inline int jc_backend_attach_stdin(struct jc_backend *b, const char *ref,
+					  const char *name, struct jc_attach **out, jc_error *err)
+{
+	return b->ops->attach_stdin(b, ref, name, out, err);
+}
+static inline int jc_attach_fd(const struct jc_attach *a)
+{
+	return a->b->ops->attach_fd(a);
+}
+static inline ssize_t jc_attach_send(struct jc_attach *a, const char *buf, size_t len)
+{
+	return a->b->ops->attach_send(a, buf, len);
+}
+static inline int jc_attach_end(struct jc_attach *a)
+{
+	return a->b->ops->attach_end(a);
+}
+static inline void jc_attach_free(struct jc_attach *a)
+{
+	if (a)
+		a->b->ops->attach_free(a);
 }
 static inline bool jc_op_done(const struct jc_op *op)
 {

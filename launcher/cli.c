@@ -43,8 +43,8 @@ struct ctx {
 static const char usage_text[] =
     "usage: jobcell [-c FILE | --site NAME] [--json] [--status-fd N] COMMAND [ARGS]\n"
     "  JOB is --job NAME (always, for a name a request supplies) or a first operand\n"
-    "  run JOB [--image I] [--env K=V]... [--timeout D] [--set KEY=VALUE]... [-- CMD...]\n"
-    "      [--entrypoint WORD] [--ready-fd N]\n"
+    "  run JOB [--image I] [--env K=V]... [--timeout D] [--set KEY=VALUE]... [-i]\n"
+    "      [--entrypoint WORD] [--ready-fd N] [-- CMD...]\n"
     "      volume mode: [--tenant T] [--run R] [--input SRC[:DEST]]...\n"
     "                   [--output DIR] [--keep] [--mount-volume VOLUME:PATH]...\n"
     "  start JOB [--image I] [--entrypoint WORD] [--env K=V]... [--set KEY=VALUE]...\n"
@@ -276,6 +276,7 @@ struct job_args {
 	int64_t older_than_ms;
 	bool dry_run;
 	bool others_gone;
+	bool stdin; /* -i: the caller's stdin is the job's */
 	bool opts_anywhere;      /* options may follow operands (volume commands) */
 	const char *timeout_raw; /* --timeout as given: run/plan apply it to the config */
 	struct jc_strv sets;     /* --set KEY=VALUE */
@@ -315,6 +316,7 @@ enum {
 	OPT_ENTRYPOINT,
 	OPT_READY_FD,
 	OPT_MOUNT_VOLUME,
+	OPT_STDIN,
 };
 
 static const struct {
@@ -333,6 +335,7 @@ static const struct {
 	{ "--job", OPT_JOB, true },         { "--others-gone", OPT_OTHERS_GONE, false },
 	{ "--entrypoint", OPT_ENTRYPOINT, true }, { "--ready-fd", OPT_READY_FD, true },
 	{ "--mount-volume", OPT_MOUNT_VOLUME, true },
+	{ "-i", OPT_STDIN, false },         { "--stdin", OPT_STDIN, false },
 };
 
 /* Parse a subcommand's arguments: options, then JOB (when `want_job`),
@@ -447,6 +450,9 @@ static int parse_job_args(struct ctx *c, int argc, char **argv, const int *allow
 		case OPT_MOUNT_VOLUME:
 			if (jc_strv_push(&a->chained, val) < 0)
 				return usage_error(c, "out of memory");
+			break;
+		case OPT_STDIN:
+			a->stdin = true;
 			break;
 		case OPT_JOB:
 			/* the form for a name that comes from a request: it is taken
@@ -623,10 +629,10 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 	static const int run_opts[] = { OPT_IMAGE,        OPT_ENV,   OPT_TIMEOUT,    OPT_TENANT,
 					OPT_RUN,          OPT_INPUT, OPT_OUTPUT,     OPT_KEEP,
 					OPT_SET,          OPT_JOB,   OPT_ENTRYPOINT, OPT_READY_FD,
-					OPT_MOUNT_VOLUME, 0 };
+					OPT_MOUNT_VOLUME, OPT_STDIN, 0 };
 	static const int start_opts[] = { OPT_IMAGE,      OPT_ENV,          OPT_TENANT, OPT_RUN,
 					  OPT_INPUT,      OPT_KEEP,         OPT_SET,    OPT_JOB,
-					  OPT_ENTRYPOINT, OPT_MOUNT_VOLUME, 0 };
+					  OPT_ENTRYPOINT, OPT_MOUNT_VOLUME, OPT_STDIN,  0 };
 	struct job_args a = { 0 };
 	struct jc_job_outcome res = { 0 };
 	struct progress prog = { 0 };
@@ -637,6 +643,13 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 
 	if (status || (!detach && (status = records_apart(c, "run"))))
 		goto out;
+	if (detach && a.stdin) {
+		/* refused, not ignored: a caller that sends input must know that
+		 * nothing reads it */
+		status = usage_error(c, "start: `-i` needs `run`: nothing passes stdin to a "
+					"started job");
+		goto out;
+	}
 	if (a.ready_fd && (ready_fd = open_ready(c, a.ready_fd, &status)) < 0)
 		goto out;
 	if (load_site(c, &err) < 0 || make_job(c, &a, &j, &err) < 0 ||
@@ -647,6 +660,8 @@ static int cmd_run(struct ctx *c, int argc, char **argv, bool detach)
 	jc_job_set_progress(j, progress_cb, &prog);
 	jc_job_set_signal_fd(j, c->signal_fd);
 	jc_job_set_parent(j, c->parent);
+	if (a.stdin && jc_job_set_stdin(j, STDIN_FILENO, &err) < 0)
+		goto fail;
 	if (detach) {
 		if (jc_job_start(j, &err) < 0)
 			goto fail;

@@ -1092,26 +1092,320 @@ static bool reap(struct jc_http *e)
 
 int jc_http_poll(struct jc_http *e, int fd, int timeout_ms, jc_error *err)
 {
-	struct curl_waitfd extra = { .fd = fd, .events = CURL_WAIT_POLLIN };
-	uint64_t events = e->events;
-	CURLMcode mc;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
 
-	/* what the first perform brought (an answer, a finished transfer) is
-	 * the caller's to look at now, not after a poll that would sleep; fd
-	 * is still looked at, or a busy stream would hide the signals */
-	mc = curl_multi_perform(e->multi, &e->running);
-	if (mc == CURLM_OK && (reap(e) || e->events != events)) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN) ? 1 : 0;
+	if (jc_http_poll_fds(e, &p, 1, timeout_ms, err) < 0)
+		return -1;
+	return fd >= 0 && (p.revents & POLLIN) ? 1 : 0;
+}
+
+/* ---- hijacked connections: the engine's attach ---- */
+
+/* The head of an attach answer: a status line and a few headers; an error
+ * answer's body is kept up to the usual cap. */
+#define HEAD_MAX 16384
+
+struct jc_http_conn {
+	CURL *h;
+	curl_socket_t fd;
+};
+
+/* Wait up to the deadline (and no longer than the cancel's look) for `fd`
+ * to allow `events`.  0 when it does, -1 with *why set otherwise. */
+static int conn_wait(struct jc_http *e, curl_socket_t fd, short events, int64_t deadline,
+		     struct halt *halt, const char **why)
+{
+	for (;;) {
+		int64_t left = deadline - jc_mono_ms();
+		struct pollfd p[2] = { { .fd = fd, .events = events }, { .fd = -1 } };
+		bool armed = e->cancel && *e->cancel_state == JC_CANCEL_ARMED;
+		int n;
+
+		if (cancel_due(e, halt))
+			return -1;
+		if (left <= 0) {
+			*why = "no answer in time";
+			return -1;
+		}
+		if (armed) {
+			p[1] = (struct pollfd){ .fd = e->cancel->signal_fd, .events = POLLIN };
+			if (left > CANCEL_POLL_MS)
+				left = CANCEL_POLL_MS;
+		}
+		n = poll(p, 2, (int)left);
+		if (n < 0 && errno != EINTR) {
+			*why = "poll failed";
+			return -1;
+		}
+		if (n > 0 && p[0].revents)
+			return 0;
 	}
-	if (mc == CURLM_OK)
-		mc = curl_multi_poll(e->multi, fd >= 0 ? &extra : NULL, fd >= 0 ? 1 : 0, timeout_ms,
-				     NULL);
-	if (mc == CURLM_OK)
-		mc = curl_multi_perform(e->multi, &e->running);
+}
+
+/* Status and Content-Length of a head that ends in "\r\n\r\n"; -1 when the
+ * status line is not HTTP's. */
+static long parse_head(const char *head, long long *content_length)
+{
+	const char *sp = strchr(head, ' '), *cl;
+	char *end;
+	long status;
+
+	if (strncmp(head, "HTTP/1.", 7) || !sp)
+		return -1;
+	status = strtol(sp + 1, &end, 10);
+	if (end == sp + 1 || (*end != ' ' && *end != '\r') || status < 100 || status > 599)
+		return -1;
+	*content_length = -1;
+	for (cl = strchr(head, '\n'); cl; cl = strchr(cl + 1, '\n'))
+		if (!strncasecmp(cl + 1, "content-length:", 15))
+			*content_length = strtoll(cl + 16, NULL, 10);
+	return status;
+}
+
+/* The head says Content-Type: application/vnd.docker.raw-stream. */
+static bool has_raw_stream_type(const char *head)
+{
+	for (const char *l = strchr(head, '\n'); l; l = strchr(l + 1, '\n')) {
+		const char *v = l + 1;
+		if (strncasecmp(v, "content-type:", 13))
+			continue;
+		v += 13;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		return !strncasecmp(v, "application/vnd.docker.raw-stream", 33);
+	}
+	return false;
+}
+
+int jc_http_hijack(struct jc_http *e, const char *path, const char *step, const char *object,
+		   struct jc_http_conn **out, jc_error *err)
+{
+	cleanup_free char *url = make_url(e, path), *req = NULL, *head = NULL;
+	const char *host = strstr(e->base, "://");
+	int64_t deadline = jc_mono_ms() + e->timeout_ms;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct halt halt = { 0 };
+	struct jc_http_conn *c = NULL;
+	const char *why = NULL;
+	size_t len = 0, sent = 0, hlen = 0;
+	long long body_len = -1;
+	long status = -1;
+	bool raw_stream = false;
+	curl_socket_t fd = CURL_SOCKET_BAD;
+	CURLcode cc;
+	CURL *h;
+	int n;
+
+	/* the request is written by hand: libcurl takes a connection over
+	 * only before a request (CONNECT_ONLY), not after an answer */
+	n = asprintf(&req,
+		     "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: jobcell\r\n"
+		     "Content-Type: text/plain\r\nContent-Length: 0\r\n"
+		     "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
+		     path, host ? host + 3 : "localhost");
+	if (n < 0 || !url || !(head = malloc(HEAD_MAX + 1)))
+		return jc_error_oom(err);
+	len = (size_t)n;
+	if (!(h = curl_easy_init()))
+		return jc_error_oom(err);
+	cc = setup(e, h, "GET", url, NULL, NULL, 0);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	if (cc != CURLE_OK) {
+		curl_easy_cleanup(h);
+		return jc_error_set(err, JC_ERR_SYSTEM, EINVAL, "%s `%s`: libcurl setup: %s", step,
+				    object, curl_easy_strerror(cc));
+	}
+	if (cancel_due(e, &halt))
+		goto halted;
+	/* the connection (and a TLS handshake), bounded by the connect timeout */
+	cc = curl_easy_perform(h);
+	if (cc == CURLE_OK)
+		cc = curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &fd);
+	if (cc != CURLE_OK || fd == CURL_SOCKET_BAD) {
+		curl_failure(e, cc != CURLE_OK ? cc : CURLE_COULDNT_CONNECT, errbuf, false, step,
+			     object, err);
+		goto fail;
+	}
+	while (sent < len) {
+		size_t k = 0;
+		cc = curl_easy_send(h, req + sent, len - sent, &k);
+		sent += k;
+		if (cc == CURLE_AGAIN && conn_wait(e, fd, POLLOUT, deadline, &halt, &why) < 0)
+			goto lost;
+		if (cc != CURLE_OK && cc != CURLE_AGAIN) {
+			curl_failure(e, cc, errbuf, false, step, object, err);
+			goto fail;
+		}
+	}
+	/* the head, then an error answer's body; what follows a 101's head is
+	 * the stream, and with stdout and stderr off the engine sends none */
+	for (;;) {
+		size_t k = 0;
+		char *end;
+
+		head[hlen] = '\0';
+		if (status < 0 && (end = strstr(head, "\r\n\r\n"))) {
+			status = parse_head(head, &body_len);
+			if (status < 0) {
+				jc_error_set(err, JC_ERR_ENGINE, EPROTO,
+					     "%s `%s`: the engine's answer is not HTTP", step,
+					     object);
+				goto fail;
+			}
+			raw_stream = has_raw_stream_type(head);
+			if (status < 300)
+				break;
+			/* keep only the body, for the engine's message */
+			hlen -= (size_t)(end + 4 - head);
+			memmove(head, end + 4, hlen + 1);
+		}
+		if (status >= 300 && ((body_len >= 0 && (long long)hlen >= body_len) ||
+				      hlen == HEAD_MAX))
+			break;
+		if (hlen == HEAD_MAX) {
+			jc_error_set(err, JC_ERR_ENGINE, EPROTO,
+				     "%s `%s`: the engine's answer has no end of its head", step,
+				     object);
+			goto fail;
+		}
+		cc = curl_easy_recv(h, head + hlen, HEAD_MAX - hlen, &k);
+		if (cc == CURLE_OK && k == 0) {
+			if (status >= 300)
+				break; /* the body ends with the connection */
+			why = "connection dropped";
+			goto lost;
+		}
+		hlen += k;
+		if (cc == CURLE_AGAIN && conn_wait(e, fd, POLLIN, deadline, &halt, &why) < 0)
+			goto lost;
+		if (cc != CURLE_OK && cc != CURLE_AGAIN) {
+			curl_failure(e, cc, errbuf, false, step, object, err);
+			goto fail;
+		}
+	}
+	head[hlen] = '\0';
+	if (status >= 400) {
+		http_failure(e, status, head, step, object, err);
+		goto fail;
+	}
+	/* 101 as asked (Upgrade: tcp); 200 from engines older than the
+	 * upgrade, the stream right after the head all the same, and known
+	 * by its type from an answer that is not a stream */
+	if (status != 101 && (status != 200 || !raw_stream)) {
+		jc_error_set(err, JC_ERR_ENGINE, EPROTO,
+			     "%s `%s`: engine said %ld, not a hijacked connection", step, object,
+			     status);
+		goto fail;
+	}
+	if (!(c = calloc(1, sizeof(*c)))) {
+		jc_error_oom(err);
+		goto fail;
+	}
+	/* errbuf is this frame's: the sends to come must not write there */
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	c->h = h;
+	c->fd = fd;
+	*out = c;
+	return 0;
+halted:
+	halted(&halt, step, object, err);
+	goto fail;
+lost:
+	if (halt.status) {
+		halted(&halt, step, object, err);
+	} else {
+		jc_error_set(err, JC_ERR_ENGINE, ETIMEDOUT, "%s `%s`: %s at `%s`", step, object,
+			     why, e->endpoint);
+		if (strcmp(why, "connection dropped") == 0)
+			err->status = ECONNRESET;
+		err->retry = true;
+	}
+fail:
+	curl_easy_cleanup(h);
+	return -1;
+}
+
+int jc_http_conn_fd(const struct jc_http_conn *c)
+{
+	return (int)c->fd;
+}
+
+ssize_t jc_http_conn_send(struct jc_http_conn *c, const void *buf, size_t len)
+{
+	size_t k = 0;
+	CURLcode cc = curl_easy_send(c->h, buf, len, &k);
+
+	if (cc == CURLE_AGAIN)
+		return 0;
+	if (cc != CURLE_OK) {
+		long os = 0;
+		curl_easy_getinfo(c->h, CURLINFO_OS_ERRNO, &os);
+		errno = os ? (int)os : ECONNRESET;
+		return -1;
+	}
+	return (ssize_t)k;
+}
+
+int jc_http_conn_end(struct jc_http_conn *c)
+{
+	/* A half-close tells the engine that the input ended; it goes on
+	 * reading the other way.  Over TLS this is the TCP half-close beneath
+	 * the session, without a close_notify: libcurl owns the session, and
+	 * the docker CLI does the same (its tlsClientCon.CloseWrite); the
+	 * engine's TLS reader ends on it, and the engine then closes the
+	 * job's stdin as StdinOnce asks. */
+	return shutdown(c->fd, SHUT_WR);
+}
+
+void jc_http_conn_free(struct jc_http_conn *c)
+{
+	if (!c)
+		return;
+	curl_easy_cleanup(c->h);
+	free(c);
+}
+
+int jc_http_poll_fds(struct jc_http *e, struct pollfd *fds, size_t n, int timeout_ms,
+		     jc_error *err)
+{
+	struct curl_waitfd w[4];
+	uint64_t events = e->events;
+	size_t k = 0;
+	CURLMcode mc;
+	int r;
+
+	if (n > sizeof(w) / sizeof(w[0]))
+		return jc_error_set(err, JC_ERR_SYSTEM, EINVAL, "poll: too many descriptors");
+	for (size_t i = 0; i < n; i++)
+		if (fds[i].fd >= 0)
+			w[k++] = (struct curl_waitfd){
+				.fd = fds[i].fd,
+				.events = (short)(((fds[i].events & POLLIN) ? CURL_WAIT_POLLIN : 0) |
+						  ((fds[i].events & POLLOUT) ? CURL_WAIT_POLLOUT : 0)),
+			};
+	/* what the first perform brought (an answer, a finished transfer) is
+	 * the caller's to look at now, not after a poll that would sleep */
+	mc = curl_multi_perform(e->multi, &e->running);
+	if (mc == CURLM_OK && !reap(e) && e->events == events) {
+		mc = curl_multi_poll(e->multi, k ? w : NULL, (unsigned)k, timeout_ms, NULL);
+		if (mc == CURLM_OK)
+			mc = curl_multi_perform(e->multi, &e->running);
+		if (mc == CURLM_OK)
+			reap(e);
+	}
 	if (mc != CURLM_OK)
 		return jc_error_set(err, JC_ERR_SYSTEM, EIO, "libcurl: %s",
 				    curl_multi_strerror(mc));
-	reap(e);
-	return fd >= 0 && (extra.revents & CURL_WAIT_POLLIN) ? 1 : 0;
+	/* the descriptors are looked at again, whatever woke the wait: a busy
+	 * stream must not hide a signal, and libcurl's own report leaves out
+	 * a hang-up (a pipe at its end shows POLLHUP alone) */
+	do
+		r = poll(fds, (nfds_t)n, 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return jc_error_set(err, JC_ERR_SYSTEM, errno, "poll: %s", strerror(errno));
+	return r;
 }

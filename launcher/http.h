@@ -106,4 +106,28 @@ void jc_http_free(struct jc_http_async *a);
  * >= 0) to become readable.  Returns 1 when fd is readable, 0 otherwise. */
 int jc_http_poll(struct jc_http *h, int fd, int timeout_ms, jc_error *err);
 
+/* As jc_http_poll, waiting for any of `fds` (up to 4; fd -1 is left out)
+ * as poll(2) would, and filling their revents.  Returns how many have
+ * revents. */
+struct pollfd;
+int jc_http_poll_fds(struct jc_http *h, struct pollfd *fds, size_t n, int timeout_ms,
+		     jc_error *err);
+
+/* A hijacked connection: the engine's attach.  POST `path` asking for the
+ * upgrade (Upgrade: tcp); an answer 101 (or 200 from an older engine) makes
+ * the connection a raw byte pipe.  The connection and the answer's head are
+ * bounded by the engine timeout and the armed cancel; an error answer
+ * becomes an error as jc_http_call's do.  Free with jc_http_conn_free. */
+struct jc_http_conn;
+int jc_http_hijack(struct jc_http *h, const char *path, const char *step, const char *object,
+		   struct jc_http_conn **out, jc_error *err);
+/* The socket, to poll for room to send. */
+int jc_http_conn_fd(const struct jc_http_conn *c);
+/* Send without blocking: the bytes taken, 0 when there is no room now, -1
+ * with errno (EPIPE, ECONNRESET: the engine closed its end). */
+ssize_t jc_http_conn_send(struct jc_http_conn *c, const void *buf, size_t len);
+/* No more will be sent: a half-close.  -1 with errno. */
+int jc_http_conn_end(struct jc_http_conn *c);
+void jc_http_conn_free(struct jc_http_conn *c);
+
 #endif

@@ -29,6 +29,7 @@
 #include "mount_proof.h"
 #include "names.h"
 #include "plan.h"
+#include "feed.h"
 #include "supervise.h"
 #include "volume.h"
 #include "workspace.h"
@@ -48,6 +49,7 @@ struct jc_job {
 	int fds[2]; /* stdout, stderr */
 	int signal_fd;
 	pid_t parent;
+	int stdin_fd; /* the caller's stdin passed to the job's (run -i), or -1 */
 	jc_sink_fn sink;
 	void *sink_ctx;
 	struct jc_stage_progress progress;
@@ -80,6 +82,7 @@ int jc_job_new(jc_site *site, const char *name, jc_job **out, jc_error *err)
 	j->fds[0] = STDOUT_FILENO;
 	j->fds[1] = STDERR_FILENO;
 	j->signal_fd = -1;
+	j->stdin_fd = -1;
 	j->auto_user = JC_AUTO_NEEDS_DIR;
 	if (jc_config_copy(&j->cfg, &site->cfg, err) < 0) {
 		free(j);
@@ -260,6 +263,15 @@ void jc_job_set_signal_fd(jc_job *j, int fd)
 void jc_job_set_parent(jc_job *j, pid_t parent)
 {
 	j->parent = parent;
+}
+
+int jc_job_set_stdin(jc_job *j, int fd, jc_error *err)
+{
+	if (fd < -1)
+		return jc_error_set(err, JC_ERR_INPUT, EBADF, "job `%s`: stdin: bad descriptor %d",
+				    j->name, fd);
+	j->stdin_fd = fd;
+	return 0;
 }
 
 void jc_job_set_sink(jc_job *j, jc_sink_fn sink, void *ctx)
@@ -930,6 +942,7 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 		.lock_fd = -1,
 	};
 	const char *image;
+	struct jc_feed *feed = NULL;
 	struct jc_cancel saved_cancel = { -1, 0, 0 };
 	enum jc_cancel_state saved_state = JC_CANCEL_OFF;
 	bool made = false;
@@ -943,6 +956,15 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	image = j->cfg.image;
 	/* 1. the request alone: bad input is refused before anything is opened */
 	if (make_request(&l, detach, err) < 0 || jc_plan_check(&j->cfg, &l.req, err) < 0)
+		goto out;
+	if (j->stdin_fd >= 0 && detach) {
+		/* nothing would read it once start returns */
+		jc_error_set(err, JC_ERR_INPUT, EINVAL,
+			     "job `%s`: stdin needs `run`: a started job has no caller to pass it",
+			     j->name);
+		goto out;
+	}
+	if (j->stdin_fd >= 0 && jc_feed_open(j->stdin_fd, &feed, err) < 0)
 		goto out;
 	/* 2. what exists: the workspace, the data mounts, the inputs */
 	if (j->inputs.n || j->output) {
@@ -995,6 +1017,7 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	    jc_plan_build(&j->cfg, &l.req, l.user, l.created, &l.plan, err) < 0 ||
 	    (l.ws_ops->fill && l.ws_ops->fill(&l, err) < 0) || gate_plan(&l, err) < 0)
 		goto out;
+	l.plan->open_stdin = feed != NULL;
 	/* 5. create, stage in, start, supervise, collect, remove the container */
 	l.sink = j->sink ? j->sink : jc_sink_fds;
 	l.sink_ctx = j->sink ? j->sink_ctx : j->fds;
@@ -1004,6 +1027,7 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 		.sink = l.gate ? gate_sink : l.sink,
 		.sink_ctx = l.gate ? (void *)&l : l.sink_ctx,
 		.detach = detach,
+		.feed = feed,
 		.before_start = before_start,
 		.before_start_ctx = &l,
 		.after_exit = after_exit,
@@ -1037,6 +1061,7 @@ out:
 		l.e->cancel_state = saved_state;
 	}
 	launch_free(&l);
+	jc_feed_free(feed);
 	return r;
 }
 

@@ -102,6 +102,9 @@ struct jc_plan {
 	struct jc_gpus gpus; /* HostConfig.DeviceRequests when any */
 	int64_t stop_grace_ms;
 	int64_t timeout_ms;
+	/* the caller's stdin is passed (run -i): the container's stdin is
+	 * open, for one attach, and closed when that attach's input ends */
+	bool open_stdin;
 };
 
 /* Validate the request against the site and build the plan.  Pure: no I/O.

@@ -6,6 +6,7 @@
  * signalfd polled beside them.  Every wait is bounded.  Only backend.h is
  * spoken here. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "cleanup.h"
 #include "backend.h"
 #include "error.h"
+#include "feed.h"
 #include "util.h"
 #include "plan.h"
 #include "supervise.h"
@@ -289,10 +291,17 @@ static int supervise(struct life *l, jc_error *err)
 			next = l->stop_at + l->plan->stop_grace_ms + engine_ms;
 		if (l->kill && l->kill_at + engine_ms < next)
 			next = l->kill_at + engine_ms;
-		r = jc_backend_poll(l->e, o->signal_fd, pump(l->logs, poll_for(next)), err);
+		/* the caller's stdin moves between the other duties: it never
+		 * holds up a signal, a deadline or a stop */
+		struct pollfd p[2] = { { .fd = o->signal_fd, .events = POLLIN }, { .fd = -1 } };
+		if (o->feed)
+			p[1] = jc_feed_want(o->feed);
+		r = jc_backend_poll_fds(l->e, p, 2, pump(l->logs, poll_for(next)), err);
 		if (r < 0)
 			return -1;
-		if (r == 1) {
+		if (o->feed)
+			jc_feed_move(o->feed, &p[1]);
+		if (o->signal_fd >= 0 && (p[0].revents & POLLIN)) {
 			int sig = take_signal(o->signal_fd);
 			if (sig && on_signal(l, sig, err) < 0)
 				return -1;
@@ -483,6 +492,16 @@ int jc_supervise_run(struct jc_backend *e, const struct jc_plan *plan,
 	}
 	if (o->before_start && o->before_start(o->before_start_ctx, err) < 0)
 		goto fail;
+	/* stdin is attached before the start, as the docker CLI does: a
+	 * refused attach is refused before the job runs */
+	if (o->feed && o->detach) {
+		jc_error_set(err, JC_ERR_INPUT, EINVAL,
+			     "attach stdin of `%s`: a started job has no caller to read it from",
+			     plan->name);
+		goto fail;
+	}
+	if (o->feed && jc_feed_attach(o->feed, e, r.id, plan->name, err) < 0)
+		goto fail;
 	if (interrupted(o, plan->name, err) < 0)
 		goto fail;
 	if (jc_backend_start(e, r.id, plan->name, err) < 0)
@@ -501,6 +520,9 @@ int jc_supervise_run(struct jc_backend *e, const struct jc_plan *plan,
 	if (jc_op_result(l.wait, "wait for container", plan->name, &r.exit_code, NULL, err) < 0)
 		goto fail;
 	exited = true;
+	if (o->feed && jc_feed_warning(o->feed) &&
+	    warn(&l, err, "job `%s`: %s", plan->job, jc_feed_warning(o->feed)) < 0)
+		goto fail;
 	if (drain_logs(&l, err) < 0)
 		goto fail;
 	free_async(&l);

@@ -9,12 +9,17 @@
 #include "backend.h"
 #include "plan.h"
 
+struct jc_feed;
+
 struct jc_supervise_opts {
 	int signal_fd;   /* a signalfd for SIGTERM/SIGINT/SIGHUP, or -1 */
 	pid_t parent;    /* the parent at start: a change means it died */
 	jc_sink_fn sink; /* where the job's output goes */
 	void *sink_ctx;
 	bool detach; /* start and return, no waiting */
+	/* the caller's stdin for the job's (run -i; never with detach), or
+	 * NULL: attached before the start, fed while the job runs */
+	struct jc_feed *feed;
 	/* called between create and start; may refuse (e.g. workspace recheck) */
 	int (*before_start)(void *ctx, jc_error *err);
 	void *before_start_ctx;

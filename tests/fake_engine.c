@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <fnmatch.h>
+#include <errno.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -76,6 +77,12 @@ struct container {
 	size_t nmounts;
 	struct blob *puts; /* last archive PUT body per path */
 	size_t nputs, cap_puts;
+	/* what attaches sent to its stdin, and whether one ended it (the
+	 * client's half-close, or the fake's own drop) */
+	char *in;
+	size_t in_len, in_cap;
+	bool in_ended;
+	bool cat; /* "cat": exits 0 at the end of stdin, its stdin on stdout */
 };
 
 struct image {
@@ -348,6 +355,7 @@ static int program_start(struct fake_engine *fe, struct container *c, const char
 	c->held = NULL;
 	c->tail_lost = c->late = c->stalled = false;
 	c->stubborn = false;
+	c->cat = false;
 	c->oom = false;
 	c->exit_code = 0;
 	c->pid = fe->next_pid++;
@@ -394,6 +402,11 @@ static int program_start(struct fake_engine *fe, struct container *c, const char
 		c->tail_lost = !strcmp(prog, "partial") || c->stalled;
 		c->late = !c->tail_lost;
 		c->deadline = ts_add(c->deadline, strtod(arg, NULL));
+		return 0;
+	} else if (!strcmp(prog, "cat")) {
+		/* runs until its stdin ends (see h_attach), 60 s at most */
+		c->cat = true;
+		c->deadline = ts_add(c->deadline, 60);
 		return 0;
 	} else if (!strcmp(prog, "sleep") || !strcmp(prog, "stubborn")) {
 		c->stubborn = !strcmp(prog, "stubborn");
@@ -843,6 +856,9 @@ static ssize_t slow_read(void *cls, uint64_t pos, char *buf, size_t max)
 	return (ssize_t)n;
 }
 
+static enum MHD_Result h_attach(struct fake_engine *fe, struct MHD_Connection *conn,
+				struct container *c, bool drop);
+
 static enum MHD_Result apply_fault(struct fake_engine *fe, struct MHD_Connection *conn,
 				   const struct rule *r, const char *method, const char *path)
 {
@@ -854,6 +870,20 @@ static enum MHD_Result apply_fault(struct fake_engine *fe, struct MHD_Connection
 		return reply_error(fe, conn, (unsigned)r->status, "%s",
 				   r->message ? r->message : "");
 	case FAKE_FAULT_DROP: {
+		/* an attach: served, then cut after the first 4 KiB of stdin */
+		const char *at = strstr(path, "/attach");
+		if (at && !strncmp(path, "/containers/", 12) && at > path + 12) {
+			char ref[256];
+			size_t n = (size_t)(at - path - 12);
+			struct container *c = NULL;
+			if (n < sizeof(ref)) {
+				memcpy(ref, path + 12, n);
+				ref[n] = '\0';
+				c = find_container(fe, ref);
+			}
+			if (c)
+				return h_attach(fe, conn, c, true);
+		}
 		struct MHD_Response *tar =
 		    !strcmp(method, "GET") ? drop_archive(fe, conn, path) : NULL;
 		if (tar)
@@ -1972,6 +2002,123 @@ static enum MHD_Result h_archive(struct fake_engine *fe, struct MHD_Connection *
 	return queue(fe, conn, 200, r, head ? NULL : "application/x-tar");
 }
 
+/* ---- attach: stdin only ---- */
+
+struct attach_ctx {
+	struct fake_engine *fe;
+	struct container *c;
+	bool drop; /* FAKE_FAULT_DROP: close after the first 4 KiB */
+};
+
+/* The stdin of `c` ended: "cat" writes what it got and exits 0. */
+static void stdin_ended(struct fake_engine *fe, struct container *c)
+{
+	c->in_ended = true;
+	if (c->cat && c->state == CS_RUNNING) {
+		if (c->in_len && !emit(fe, c, 1, c->in, c->in_len)) {
+			finish(fe, c, 1);
+			return;
+		}
+		finish(fe, c, 0);
+	}
+}
+
+/* The hijacked connection: what comes is the container's stdin, until the
+ * client half-closes (or goes), as Docker passes it; the fake sends
+ * nothing back (stdout and stderr are not attached). */
+static void attach_upgraded(void *cls, struct MHD_Connection *conn, void *req_cls,
+			    const char *extra_in, size_t extra_in_size, MHD_socket sock,
+			    struct MHD_UpgradeResponseHandle *urh)
+{
+	struct attach_ctx *a = cls;
+	struct fake_engine *fe = a->fe;
+	struct timespec until = ts_add(now(CLOCK_MONOTONIC), 60);
+	char buf[16384];
+	(void)conn;
+	(void)req_cls;
+
+	pthread_mutex_lock(&fe->lock);
+	if (extra_in_size && grow(&a->c->in, &a->c->in_cap, a->c->in_len + extra_in_size, 1)) {
+		memcpy(a->c->in + a->c->in_len, extra_in, extra_in_size);
+		a->c->in_len += extra_in_size;
+	}
+	pthread_mutex_unlock(&fe->lock);
+	for (;;) {
+		struct pollfd p = { .fd = sock, .events = POLLIN };
+		struct timespec t = now(CLOCK_MONOTONIC);
+		ssize_t n = 0;
+		bool stop;
+
+		/* as Docker, the attach ends when the container exits */
+		pthread_mutex_lock(&fe->lock);
+		engine_tick(fe);
+		stop = fe->stopping || !ts_before(&t, &until) || a->c->state == CS_EXITED ||
+		       a->c->removed || (a->drop && a->c->in_len >= 4096);
+		pthread_mutex_unlock(&fe->lock);
+		if (stop)
+			break;
+		if (poll(&p, 1, 100) == 1)
+			n = recv(sock, buf, a->drop ? 1024 : sizeof(buf), 0);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			break;
+		if (p.revents && n == 0)
+			break; /* the client's half-close: the end of stdin */
+		if (n <= 0)
+			continue;
+		pthread_mutex_lock(&fe->lock);
+		bool ok = grow(&a->c->in, &a->c->in_cap, a->c->in_len + (size_t)n, 1);
+		if (ok) {
+			memcpy(a->c->in + a->c->in_len, buf, (size_t)n);
+			a->c->in_len += (size_t)n;
+		}
+		pthread_mutex_unlock(&fe->lock);
+		if (!ok)
+			break;
+	}
+	pthread_mutex_lock(&fe->lock);
+	stdin_ended(fe, a->c);
+	pthread_mutex_unlock(&fe->lock);
+	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+	free(a);
+}
+
+/* POST /containers/{ref}/attach: as Docker, 101 to a request that asks
+ * for the upgrade; this fake serves stdin alone (stdin=1&stdout=0&stderr=0)
+ * and answers 400 to anything else. */
+static enum MHD_Result h_attach(struct fake_engine *fe, struct MHD_Connection *conn,
+				struct container *c, bool drop)
+{
+	const char *up = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Upgrade");
+	const cJSON *open_in = cJSON_GetObjectItemCaseSensitive(c->body, "OpenStdin");
+	struct attach_ctx *a;
+	struct MHD_Response *r;
+
+	if (!up || strcasecmp(up, "tcp"))
+		return reply_error(fe, conn, 400, "fake: attach without Upgrade: tcp");
+	if (!query_flag(conn, "stdin") || !query_flag(conn, "stream") ||
+	    !MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "stdout") ||
+	    query_flag(conn, "stdout") ||
+	    !MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "stderr") ||
+	    query_flag(conn, "stderr"))
+		return reply_error(fe, conn, 400, "fake: attach serves stdin=1&stream=1 alone");
+	if (!cJSON_IsTrue(open_in))
+		return reply_error(fe, conn, 409, "fake: container %s has no open stdin", c->id);
+	if (!(a = calloc(1, sizeof(*a))))
+		return reply_error(fe, conn, 500, "out of memory");
+	*a = (struct attach_ctx){ fe, c, drop };
+	r = MHD_create_response_for_upgrade(attach_upgraded, a);
+	if (!r) {
+		free(a);
+		return MHD_NO;
+	}
+	if (MHD_add_response_header(r, "Upgrade", "tcp") != MHD_YES) {
+		MHD_destroy_response(r);
+		free(a);
+		return MHD_NO;
+	}
+	return queue(fe, conn, 101, r, "application/vnd.docker.raw-stream");
+}
+
 static enum MHD_Result h_container(struct fake_engine *fe, struct MHD_Connection *conn,
 				   const char *method, const char *rest,
 				   const struct fake_request *req, unsigned long arrival)
@@ -1999,6 +2146,8 @@ static enum MHD_Result h_container(struct fake_engine *fe, struct MHD_Connection
 		return h_wait(fe, conn, c, arrival);
 	if (post && !strcmp(action, "stop"))
 		return h_stop(fe, conn, c);
+	if (post && !strcmp(action, "attach"))
+		return h_attach(fe, conn, c, false);
 	if (post && !strcmp(action, "start")) {
 		if (c->state == CS_RUNNING)
 			return reply_empty(fe, conn, 304);
@@ -2407,7 +2556,9 @@ fail:
 
 static struct fake_engine *engine_run(struct fake_engine *fe, int fd)
 {
-	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+	/* upgrade: the attach's hijacked connection (run -i) */
+	unsigned int flags =
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_UPGRADE;
 	struct MHD_OptionItem tls[] = {
 		{ MHD_OPTION_HTTPS_MEM_CERT, 0, fe->tls_cert },
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, fe->tls_key },
@@ -2450,6 +2601,7 @@ void fake_engine_stop(struct fake_engine *fe)
 		free(fe->cs[i]->name);
 		free(fe->cs[i]->out);
 		free(fe->cs[i]->held);
+		free(fe->cs[i]->in);
 		mounts_free(fe->cs[i]->mounts, fe->cs[i]->nmounts);
 		blobs_free(fe->cs[i]->puts, fe->cs[i]->nputs);
 		free(fe->cs[i]);
@@ -2760,4 +2912,18 @@ const void *fake_engine_archive_put(struct fake_engine *fe, const char *containe
 	if (len)
 		*len = b ? b->len : 0;
 	return b ? b->data : NULL;
+}
+
+const void *fake_engine_stdin(struct fake_engine *fe, const char *container_ref, size_t *len,
+			      bool *ended)
+{
+	const void *p = NULL;
+
+	pthread_mutex_lock(&fe->lock);
+	struct container *c = find_container_any(fe, container_ref);
+	*len = c ? c->in_len : 0;
+	*ended = c && c->in_ended;
+	p = c ? c->in : NULL;
+	pthread_mutex_unlock(&fe->lock);
+	return p;
 }

@@ -174,4 +174,18 @@ void fake_engine_file_binds_fail(struct fake_engine *fe, bool fail);
 const void *fake_engine_archive_put(struct fake_engine *fe, const char *container_ref,
 				    const char *path, size_t *len);
 
+/* ---- attach ----
+ * POST /containers/{ref}/attach with Upgrade: tcp and the query
+ * stdin=1&stream=1&stdout=0&stderr=0, on a container created with OpenStdin
+ * (else 400, or 409): 101 and the connection is the container's stdin,
+ * recorded until the client half-closes or goes, or the container exits
+ * (60 s at most); nothing is sent back.  The program "cat" runs until then, writes what it got to its
+ * log (stdout) and exits 0.  FAKE_FAULT_DROP on the attach: 101, then the
+ * connection is closed once 4 KiB or more came, and stdin ends there. */
+/* What attaches sent to the stdin of `container_ref` (found as for
+ * fake_engine_volume_subpath), its size in *len, and whether it ended;
+ * NULL when none came.  Valid until the next attach's bytes, or stop. */
+const void *fake_engine_stdin(struct fake_engine *fe, const char *container_ref, size_t *len,
+			      bool *ended);
+
 #endif

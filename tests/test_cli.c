@@ -367,6 +367,13 @@ static void test_refusals_reach_nothing(void **state)
 			run(f, "-c", f->ini, "run", cases[i].job, "--", "true", NULL);
 		assert_one_error(f, 125, cases[i].msg);
 	}
+	/* -i on a started job: nothing would pass the input */
+	run(f, "-c", f->ini, "start", "ok", "-i", "--", "cat", NULL);
+	assert_one_error(f, 125, "start: `-i` needs `run`: nothing passes stdin to a started job");
+	run(f, "-c", f->ini, "start", "--stdin", "ok", "--", "cat", NULL);
+	assert_one_error(f, 125, "start: `-i` needs `run`");
+	run(f, "-c", f->ini, "run", "ok", "-i=1", "--", "cat", NULL);
+	assert_one_error(f, 125, "run: `-i` takes no value");
 	assert_int_equal(fake_engine_request_count(f->fe), 0);
 }
 

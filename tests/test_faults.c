@@ -72,6 +72,7 @@ enum scenario {
 	S_TIMEOUT, /* bind mode: run j --timeout 1s -- sleep 30 (the stop call) */
 	S_VOLUME,  /* volume mode: run j --input in --output out -- exit 0 */
 	S_VTIMEOUT, /* volume mode: run j --input in --timeout 1s -- sleep 30 */
+	S_STDIN,   /* bind mode: run j -i -- cat, 64 KiB on stdin */
 };
 
 struct call {
@@ -91,6 +92,7 @@ static const struct call calls[] = {
 	{ "inspect", "GET", "/containers/*/json", S_BIND },
 	{ "stop", "POST", "/containers/*/stop", S_TIMEOUT },
 	{ "remove", "DELETE", "/containers/*", S_BIND },
+	{ "attach", "POST", "/containers/*/attach", S_STDIN },
 	{ "volume create", "POST", "/volumes/create", S_VOLUME },
 	{ "archive put", "PUT", "/containers/*/archive", S_VOLUME },
 	{ "archive get", "GET", "/containers/*/archive", S_VOLUME },
@@ -149,6 +151,13 @@ static const struct expect expected[NCALLS][NFAULTS] = {
 	ALL(124, "stop container `jobcell-s-j`", false),
 	{ E(125, "remove container", true), E(0, NULL, true), E(125, "remove container", true),
 	  E(125, "remove container", true), E(0, NULL, true), E(0, NULL, true) },
+	/* a drop midway ends the job's stdin there: the job's outcome stands;
+	 * a 200 that is no raw stream is no hijacked connection */
+	{ E(125, "attach stdin of `jobcell-s-j`: engine said 500", false),
+	  E(125, "attach stdin of `jobcell-s-j`: engine said 404", false), E(0, NULL, false),
+	  E(125, "attach stdin of `jobcell-s-j`: no answer in time", false),
+	  E(125, "attach stdin of `jobcell-s-j`: engine said 200, not a hijacked", false),
+	  E(125, "attach stdin of `jobcell-s-j`: engine said 200, not a hijacked", false) },
 	ALL(125, "create volume", false),
 	SPLIT(E(125, "write files into container", false), E(0, NULL, false)),
 	SPLIT(E(125, "read files from container", false), E(125, "extract files from", false)),
@@ -181,6 +190,9 @@ struct cell {
 };
 
 static struct cell cells[NCALLS][NFAULTS];
+
+/* The stdin of the jobcell that run() starts: NULL for /dev/null. */
+static const char *child_stdin;
 
 struct fx {
 	struct fake_engine *fe;
@@ -292,6 +304,17 @@ static void fx_open(struct fx *f, enum scenario s)
 			 "local_volume = s_local\ntransfer_dir = %s/xfer\ntenant = t\nrun = r\n",
 			 keys, f->dir);
 	} else {
+		if (s == S_STDIN) {
+			static char big[64 << 10];
+			FILE *in;
+			for (size_t i = 0; i < sizeof(big); i++)
+				big[i] = (char)(i * 7 + i / 251);
+			snprintf(p, sizeof(p), "%s/stdin", f->dir);
+			in = fopen(p, "w");
+			assert_non_null(in);
+			assert_int_equal(fwrite(big, 1, sizeof(big), in), sizeof(big));
+			fclose(in);
+		}
 		mkdir_in(f->dir, "ws");
 		mkdir_in(f->dir, "ws/startup");
 		mkdir_in(f->dir, "ws/local");
@@ -345,7 +368,8 @@ static int run(struct fx *f, const char *arg, ...)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
+		int in = child_stdin ? open(child_stdin, O_RDONLY) : null;
+		dup2(in, 0);
 		dup2(null, 1);
 		dup2(e, 2);
 		unsetenv("DOCKER_HOST");
@@ -412,6 +436,14 @@ static void exercise(const struct call *c, const struct fault *ft, struct cell *
 		cell->status = run(&f, "run", "j", "--input", "in.txt", "--timeout", "1s", "--",
 				   "sleep", "30", NULL);
 		break;
+	case S_STDIN: {
+		char in[256];
+		snprintf(in, sizeof(in), "%s/stdin", f.dir);
+		child_stdin = in;
+		cell->status = run(&f, "run", "j", "-i", "--", "cat", NULL);
+		child_stdin = NULL;
+		break;
+	}
 	}
 	cell->ms = now_ms() - t0;
 	if (getenv("FAULTS_TRACE"))
@@ -515,6 +547,7 @@ enum cmd {
 	C_BIND, /* bind mode: run j -- exit 0, where the job's create is the only one */
 	C_PUT,  /* volume put OWN_VOLUME in.txt */
 	C_GET,  /* volume get OWN_VOLUME --to got */
+	C_STDIN, /* bind mode: run j -i -- cat */
 };
 
 struct phase {
@@ -542,6 +575,8 @@ static const struct phase phases[] = {
 	  "write files into container `jobcell-s-j`", true, true, false },
 	{ "start", C_RUN, "POST", "/containers/*/start", FAKE_FAULT_HANG,
 	  "start container `jobcell-s-j`", true, true, false },
+	{ "attach", C_STDIN, "POST", "/containers/*/attach", FAKE_FAULT_HANG,
+	  "attach stdin of `jobcell-s-j`", true, false, false },
 	{ "outputs", C_RUN, "GET", "/containers/*/archive", FAKE_FAULT_SLOW,
 	  "output of job `j` into `out`: read files from container `jobcell-s-j`", true, true, true },
 	{ "volume put", C_PUT, "PUT", "/containers/*/archive", FAKE_FAULT_HANG,
@@ -664,6 +699,8 @@ static void run_halt_cell(size_t pi, size_t hi)
 					  "in.txt",      "--output", "out", "--",   "exit",
 					  "0",           NULL };
 	static const char *bind_args[] = { "--status-fd", "3", "run", "j", "--", "exit", "0", NULL };
+	static const char *stdin_args[] = { "--status-fd", "3", "run", "j", "-i", "--", "cat",
+					    NULL };
 	static const char *put_args[] = { "volume", "put", OWN_VOLUME, "in.txt", NULL };
 	static const char *get_args[] = { "volume", "get", OWN_VOLUME, "--to", "got", NULL };
 	char text[2048], out[4096], jobdir[256];
@@ -671,7 +708,7 @@ static void run_halt_cell(size_t pi, size_t hi)
 	struct fx f;
 	size_t nlines;
 
-	fx_open(&f, ph->cmd == C_BIND ? S_BIND : S_VOLUME);
+	fx_open(&f, ph->cmd == C_BIND || ph->cmd == C_STDIN ? S_BIND : S_VOLUME);
 	/* the cells' own engine timeout: long, so that only the interruption
 	 * can end them early */
 	snprintf(text, sizeof(text), "sed -i 's/^timeout = 1s$/timeout = %s/' '%s'",
@@ -691,6 +728,7 @@ static void run_halt_cell(size_t pi, size_t hi)
 	cell->status = run_interrupted(&f, ph, (enum how)hi,
 				       ph->cmd == C_RUN    ? run_args
 				       : ph->cmd == C_BIND ? bind_args
+				       : ph->cmd == C_STDIN ? stdin_args
 				       : ph->cmd == C_PUT  ? put_args
 							   : get_args,
 				       out, sizeof(out), &cell->ms);
@@ -711,7 +749,8 @@ static void run_halt_cell(size_t pi, size_t hi)
 		snprintf(cell->why, sizeof(cell->why),
 			 "%zu problem lines, want one with `%s` and `%s`", nlines, ph->step,
 			 hows[hi].why);
-	else if ((ph->cmd == C_RUN || ph->cmd == C_BIND) && !strstr(out, "\"exit_code\":125"))
+	else if ((ph->cmd == C_RUN || ph->cmd == C_BIND || ph->cmd == C_STDIN) &&
+		 !strstr(out, "\"exit_code\":125"))
 		snprintf(cell->why, sizeof(cell->why),
 			 "no --json record with exit_code 125: %.100s", out);
 	else if (ph->exited && !strstr(out, "\"job_status\":0"))

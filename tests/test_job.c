@@ -157,6 +157,28 @@ static void test_run_through_the_api(void **state)
 	assert_string_equal(jc_version(), JC_VERSION);
 }
 
+/* Standard input: a started job would have no one to pass it, and a bad
+ * descriptor is refused; both before anything reaches the engine. */
+static void test_stdin_refusals(void **state)
+{
+	struct fx *f = *state;
+	jc_error err = { 0 };
+	jc_job *j = NULL;
+
+	open_site(f, "user = 1000:1000\n");
+	assert_int_equal(jc_job_new(f->site, "j", &j, &err), 0);
+	assert_int_equal(jc_job_set_stdin(j, -2, &err), -1);
+	expect_error(&err, JC_ERR_INPUT, EBADF, "stdin: bad descriptor -2");
+	jc_error_clear(&err);
+	assert_int_equal(jc_job_set_stdin(j, 0, &err), 0);
+	fake_engine_reset_requests(f->fe);
+	assert_int_equal(jc_job_start(j, &err), -1);
+	expect_error(&err, JC_ERR_INPUT, EINVAL, "stdin needs `run`");
+	jc_error_clear(&err);
+	assert_int_equal(fake_engine_request_count(f->fe), 0);
+	jc_job_free(j);
+}
+
 /* Bind mode: the container starts through the mount gate, with the
  * device and inode of each directory jobcell checked, then the job's
  * command; the gate is bound read-only from beside the test binary. */
@@ -689,6 +711,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_run_through_the_api, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stdin_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_goes_through_the_gate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mount_proof_present, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mount_proof_missing, setup, teardown),

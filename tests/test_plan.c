@@ -338,6 +338,27 @@ static void test_entrypoint(void **state)
 	jc_strv_free(&f->req.entrypoint);
 }
 
+/* run -i: the container's stdin is open for one attach, closed at its end */
+static void test_create_body_stdin(void **state)
+{
+	struct fx *f = *state;
+	char *json;
+	cJSON *root;
+
+	build(f, NULL);
+	f->plan->open_stdin = true;
+	json = jc_docker_create_body(f->plan, false, &f->err);
+	assert_non_null(json);
+	root = cJSON_Parse(json);
+	assert_non_null(root);
+	json_bool(root, "OpenStdin", true);
+	json_bool(root, "StdinOnce", true);
+	json_bool(root, "AttachStdin", true);
+	json_bool(root, "Tty", false);
+	cJSON_Delete(root);
+	free(json);
+}
+
 static void test_create_body_defaults(void **state)
 {
 	struct fx *f = *state;
@@ -345,7 +366,7 @@ static void test_create_body_defaults(void **state)
 
 	build(f, "65532:65532");
 	json_keys(f->root, "Image", "Cmd", "Env", "User", "WorkingDir", "Tty", "OpenStdin",
-		  "AttachStdin", "StopTimeout", "Labels", "HostConfig");
+		  "StdinOnce", "AttachStdin", "StopTimeout", "Labels", "HostConfig");
 	json_str(f->root, "Image", "alpine:3.20");
 	json_strs(f->root, "Cmd", "sh", "-c", "echo hi > out.txt");
 	json_strs(f->root, "Env", "A=1", "GREETING=hello world");
@@ -353,6 +374,7 @@ static void test_create_body_defaults(void **state)
 	json_str(f->root, "WorkingDir", "/workspace/job1");
 	json_bool(f->root, "Tty", false);
 	json_bool(f->root, "OpenStdin", false);
+	json_bool(f->root, "StdinOnce", false);
 	json_bool(f->root, "AttachStdin", false);
 	json_num(f->root, "StopTimeout", 10);
 
@@ -724,7 +746,7 @@ static void test_volume_mode_body(void **state)
 	volume_mode(f);
 	build(f, "65532:65532");
 	json_keys(f->root, "Image", "Cmd", "Env", "User", "WorkingDir", "Tty", "OpenStdin",
-		  "AttachStdin", "StopTimeout", "Labels", "HostConfig");
+		  "StdinOnce", "AttachStdin", "StopTimeout", "Labels", "HostConfig");
 	json_str(f->root, "WorkingDir", "/workspace/job1");
 	labels = get(f->root, "Labels");
 	assert_int_equal(cJSON_GetArraySize(labels), JC_LABELS_MAX);
@@ -2383,6 +2405,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_entrypoint),
 		T(test_create_body_defaults),
+		T(test_create_body_stdin),
 		T(test_plan_fields),
 		cmocka_unit_test(test_container_name),
 		T(test_no_user_no_cmd),

@@ -665,6 +665,67 @@ static int docker_poll(struct jc_backend *b, int fd, int timeout_ms, jc_error *e
 	return jc_http_poll(docker(b)->http, fd, timeout_ms, err);
 }
 
+static int docker_poll_fds(struct jc_backend *b, struct pollfd *fds, size_t n, int timeout_ms,
+			   jc_error *err)
+{
+	return jc_http_poll_fds(docker(b)->http, fds, n, timeout_ms, err);
+}
+
+/* ---- standard input: the attach ---- */
+
+struct docker_attach {
+	struct jc_attach base;
+	struct jc_http_conn *c;
+};
+
+static int docker_attach_stdin(struct jc_backend *b, const char *ref, const char *name,
+			       struct jc_attach **out, jc_error *err)
+{
+	struct jc_docker *e = docker(b);
+	cleanup_free char *path = NULL, *vpath = NULL;
+	struct docker_attach *a;
+
+	/* stdin alone: output comes through the log stream, once.  Podman's
+	 * compat attach takes an absent stdout or stderr for true, hence the
+	 * explicit zeros.  A detach sequence in the input would cut binary
+	 * input short: an empty detachKeys is Podman's documented way to have
+	 * none (its default is containers.conf's detach_keys; Podman 4.3 was
+	 * seen passing ctrl-p ctrl-q through either way); Docker reads detach
+	 * keys only with a tty. */
+	if (!(path = pathf("/containers/%s/attach?stream=1&stdin=1&stdout=0&stderr=0&detachKeys=",
+			   ref)) ||
+	    !(vpath = versioned(e, path)) || !(a = calloc(1, sizeof(*a))))
+		return jc_error_oom(err);
+	a->base.b = b;
+	if (jc_http_hijack(e->http, vpath, "attach stdin of", name ? name : ref, &a->c, err) < 0) {
+		free(a);
+		return -1;
+	}
+	*out = &a->base;
+	return 0;
+}
+
+static int docker_attach_fd(const struct jc_attach *a)
+{
+	return jc_http_conn_fd(((const struct docker_attach *)a)->c);
+}
+
+static ssize_t docker_attach_send(struct jc_attach *a, const char *buf, size_t len)
+{
+	return jc_http_conn_send(((struct docker_attach *)a)->c, buf, len);
+}
+
+static int docker_attach_end(struct jc_attach *a)
+{
+	return jc_http_conn_end(((struct docker_attach *)a)->c);
+}
+
+static void docker_attach_free(struct jc_attach *a)
+{
+	jc_http_conn_free(((struct docker_attach *)a)->c);
+	free(a);
+}
+
 static bool docker_op_done(const struct jc_op *op)
 {
 	return jc_http_done(cdop(op)->a);
@@ -745,6 +806,12 @@ static const struct jc_backend_ops docker_ops = {
 	.path_stat = docker_path_stat,
 	.begin = docker_begin,
 	.poll = docker_poll,
+	.poll_fds = docker_poll_fds,
+	.attach_stdin = docker_attach_stdin,
+	.attach_fd = docker_attach_fd,
+	.attach_send = docker_attach_send,
+	.attach_end = docker_attach_end,
+	.attach_free = docker_attach_free,
 	.op_done = docker_op_done,
 	.op_answered = docker_op_answered,
 	.op_paused = docker_op_paused,

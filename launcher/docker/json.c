@@ -150,8 +150,11 @@ char *jc_docker_create_body(const struct jc_plan *p, bool pretty, jc_error *err)
 		chk(&b, cJSON_AddStringToObject(root, "User", p->user));
 	chk(&b, cJSON_AddStringToObject(root, "WorkingDir", p->workdir));
 	chk(&b, cJSON_AddBoolToObject(root, "Tty", false));
-	chk(&b, cJSON_AddBoolToObject(root, "OpenStdin", false));
-	chk(&b, cJSON_AddBoolToObject(root, "AttachStdin", false));
+	/* StdinOnce: the end of the attach's input closes the job's stdin
+	 * (the job sees EOF) instead of leaving it open for another attach */
+	chk(&b, cJSON_AddBoolToObject(root, "OpenStdin", p->open_stdin));
+	chk(&b, cJSON_AddBoolToObject(root, "StdinOnce", p->open_stdin));
+	chk(&b, cJSON_AddBoolToObject(root, "AttachStdin", p->open_stdin));
 	chk(&b, cJSON_AddNumberToObject(root, "StopTimeout",
 					(double)((p->stop_grace_ms + 999) / 1000)));
 	labels = chk(&b, cJSON_AddObjectToObject(root, "Labels"));

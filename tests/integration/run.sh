@@ -28,6 +28,8 @@ jc -c "$TMP/dur.ini" run ok -- true
 expect_refusal "malformed duration refused" 125 "dur.ini:2: \[job\] stop_grace"
 jc -c "$C" run ok --timeout 5x -- true
 expect_refusal "malformed --timeout refused" 125 "--timeout \`5x\`"
+jc -c "$C" start ok -i -- cat
+expect_refusal "start -i refused: nothing would pass the input" 125 "start: \`-i\` needs \`run\`"
 jc --site '../etc' run ok -- true
 expect_refusal "--site with traversal refused" 125 "site name"
 mkdir -p "$TMP/cfgdir" && printf '[site]\nname = other\n' >"$TMP/cfgdir/mine.ini"
@@ -81,6 +83,90 @@ wait_running "jobcell-${S}x-jkill" || not_ok "jkill container never ran"
 engine_req POST "/containers/jobcell-${S}x-jkill/kill?signal=KILL" >/dev/null
 set +e; wait "$pid"; RC=$?; set -e; ERR=$(cat "$TMP/kill.out")
 expect_rc "a job killed by SIGKILL gives 137" 137
+
+# ---- run -i: the caller's stdin is the job's (issue 14) ----
+printf '{"a":1}' >"$TMP/params.json"
+set +e
+printf '{"a":1}' | "$JOBCELL" -c "$C" run -i jin -- cat >"$TMP/jin.out" 2>"$TMP/jin.err"
+RC=$?
+set -e
+if [ "$RC" = 0 ] && cmp -s "$TMP/jin.out" "$TMP/params.json" && [ ! -s "$TMP/jin.err" ]; then
+	ok "run -i: JSON on stdin comes back exactly through cat"
+else
+	not_ok "run -i: JSON on stdin comes back exactly through cat" "rc $RC: $(od -c "$TMP/jin.out" | head -3)" "$(cat "$TMP/jin.err")"
+fi
+# ending in Podman's default detach keys (ctrl-p ctrl-q), which must not
+# cut it
+head -c 10485758 /dev/urandom >"$TMP/big.bin"
+printf '\020\021' >>"$TMP/big.bin"
+want=$(sha256sum "$TMP/big.bin" | cut -c1-64)
+set +e
+"$JOBCELL" -c "$C" run --stdin jbig -- sh -c 'tee /tmp/in | sha256sum; wc -c </tmp/in' \
+	<"$TMP/big.bin" >"$TMP/jbig.out" 2>"$TMP/jbig.err"
+RC=$?
+cat "$TMP/big.bin" | "$JOBCELL" -c "$C" run -i jbig2 -- sha256sum >"$TMP/jbig2.out" 2>>"$TMP/jbig.err"
+RC2=$?
+set -e
+# /tmp is the site's tmpfs (64 MiB by default): 10 MiB fits
+if [ "$RC" = 0 ] && [ "$(sed -n 1p "$TMP/jbig.out")" = "$want  -" ] &&
+	[ "$(sed -n 2p "$TMP/jbig.out")" = 10485760 ] && [ "$RC2" = 0 ] &&
+	[ "$(cat "$TMP/jbig2.out")" = "$want  -" ]; then
+	ok "run -i: 10 MiB of binary stdin (a file, a pipe) reach the job byte-exact"
+else
+	not_ok "run -i: 10 MiB of binary stdin reach the job byte-exact" "rc $RC/$RC2, want $want: $(cat "$TMP/jbig.out" "$TMP/jbig2.out")" "$(cat "$TMP/jbig.err")"
+fi
+jc -c "$C" run -i jnoread -- true </dev/zero
+if [ "$RC" = 0 ] && [ -z "$ERR" ]; then
+	ok "run -i: a job that never reads an endless stdin exits 0, no error"
+else
+	not_ok "run -i: a job that never reads an endless stdin exits 0" "rc $RC: $ERR"
+fi
+# a caller that never closes its stdin: the timeout acts all the same
+mkfifo "$TMP/never"
+sleep 120 >"$TMP/never" &
+spid=$!
+BGPIDS+=("$spid")
+t0=$(date +%s)
+jc -c "$C" run -i --timeout 2s jopen -- cat <"$TMP/never"
+t1=$(date +%s)
+kill "$spid" 2>/dev/null || true
+if [ "$RC" = 124 ] && [ $((t1 - t0)) -lt 60 ]; then
+	ok "run -i: stdin never closed, the timeout gives 124 (in $((t1 - t0)) s)"
+else
+	not_ok "run -i: stdin never closed, the timeout gives 124" "rc $RC after $((t1 - t0)) s: $ERR"
+fi
+# SIGTERM while stdin is open: the graceful stop, the job's trap runs
+mkfifo "$TMP/never2"
+sleep 120 >"$TMP/never2" &
+spid=$!
+BGPIDS+=("$spid")
+"$JOBCELL" -c "$C" run -i jterm -- sh -c 'trap "echo stopped; exit 7" TERM
+	cat >/dev/null & while :; do sleep 0.2; done' <"$TMP/never2" >"$TMP/jterm.out" 2>&1 &
+pid=$!
+if wait_running "jobcell-${S}x-jterm"; then
+	sleep 0.5
+	kill -TERM "$pid"
+	if wait_gone "$pid" 15; then
+		set +e; wait "$pid"; RC=$?; set -e
+		if [ "$RC" = 7 ] && grep -qx stopped "$TMP/jterm.out"; then
+			ok "run -i: SIGTERM while stdin is open stops the job gracefully"
+		else
+			not_ok "run -i: SIGTERM while stdin is open stops the job gracefully" "rc $RC: $(cat "$TMP/jterm.out")"
+		fi
+	else
+		kill -KILL "$pid" 2>/dev/null || true
+		not_ok "run -i: SIGTERM while stdin is open" "jobcell still running 15 s after the signal"
+	fi
+else
+	kill -KILL "$pid" 2>/dev/null || true
+	not_ok "run -i: SIGTERM while stdin is open" "container never ran: $(cat "$TMP/jterm.out")"
+fi
+kill "$spid" 2>/dev/null || true
+if [ "$(count_site "${S}x")" = 0 ]; then
+	ok "run -i: no container left"
+else
+	not_ok "run -i: no container left" "$(count_site "${S}x") left"
+fi
 
 # ---- output is never lost: a last line without '\n' (issue 11 item 6) ----
 # it reaches the engine's log only at the exit, racing the end of the
