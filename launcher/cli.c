@@ -556,6 +556,31 @@ static void print_result(const struct ctx *c, const jc_job *j, const char *job,
 	}
 }
 
+/* The descriptor number of `opt` (--status-fd, --ready-fd): 3 or more
+ * (on 0, 1 and 2 the job's own output would share the stream), open for
+ * writing, made close-on-exec.  Returns 0 with *fd, or a usage error's
+ * status. */
+static int writable_fd(struct ctx *c, const char *opt, const char *arg, int *fd)
+{
+	char *end;
+	long n;
+	int fl;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || n < 3 || n > INT_MAX)
+		return usage_error(c, "%s `%s`: not a descriptor number of 3 or more", opt, arg);
+	fl = fcntl((int)n, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
+		return usage_error(c, "%s %ld: not a descriptor open for writing", opt, n);
+	if (c->records != stdout && fileno(c->records) == (int)n)
+		return usage_error(c, "%s %ld: the descriptor of --status-fd", opt, n);
+	if (fcntl((int)n, F_SETFD, FD_CLOEXEC) < 0)
+		return usage_error(c, "%s %ld: %s", opt, n, strerror(errno));
+	*fd = (int)n;
+	return 0;
+}
+
 /* --ready-fd N: told once the job's container has started, so that a
  * caller can say "job started" without polling.  N is checked as
  * --status-fd's is; it is closed at the start, after one line, or unwritten
@@ -563,31 +588,10 @@ static void print_result(const struct ctx *c, const jc_job *j, const char *job,
  * usage error in *status. */
 static int open_ready(struct ctx *c, const char *arg, int *status)
 {
-	char *end;
-	long fd;
-	int fl;
+	int fd = -1;
 
-	errno = 0;
-	fd = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || fd < 3 || fd > INT_MAX) {
-		*status =
-		    usage_error(c, "--ready-fd `%s`: not a descriptor number of 3 or more", arg);
-		return -1;
-	}
-	fl = fcntl((int)fd, F_GETFL);
-	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
-		*status = usage_error(c, "--ready-fd %ld: not a descriptor open for writing", fd);
-		return -1;
-	}
-	if (c->records != stdout && fileno(c->records) == (int)fd) {
-		*status = usage_error(c, "--ready-fd %ld: the descriptor of --status-fd", fd);
-		return -1;
-	}
-	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0) {
-		*status = usage_error(c, "--ready-fd %ld: %s", fd, strerror(errno));
-		return -1;
-	}
-	return (int)fd;
+	*status = writable_fd(c, "--ready-fd", arg, &fd);
+	return *status ? -1 : fd;
 }
 
 /* The container `id` started: "<id>\n" to the ready descriptor, which is
@@ -1160,20 +1164,13 @@ out:
  * job's own output would share the stream again. */
 static int open_records(struct ctx *c, const char *arg)
 {
-	char *end;
-	long fd;
-	int fl;
+	int fd = -1, status = writable_fd(c, "--status-fd", arg, &fd);
 
-	errno = 0;
-	fd = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || fd < 3 || fd > INT_MAX)
-		return usage_error(c, "--status-fd `%s`: not a descriptor number of 3 or more", arg);
-	fl = fcntl((int)fd, F_GETFL);
-	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
-		return usage_error(c, "--status-fd %ld: not a descriptor open for writing", fd);
-	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0 || !(c->records = fdopen((int)fd, "a"))) {
+	if (status)
+		return status;
+	if (!(c->records = fdopen(fd, "a"))) {
 		c->records = stdout;
-		return usage_error(c, "--status-fd %ld: %s", fd, strerror(errno));
+		return usage_error(c, "--status-fd %d: %s", fd, strerror(errno));
 	}
 	c->json = true;
 	return 0;
