@@ -2,6 +2,7 @@
  * config from where the Docker CLI would look when the site files name no
  * endpoint; parsing turns the config into a jc_endpoint and refuses what
  * would hand the engine's host to whoever sits on the network. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -315,14 +316,12 @@ static bool remote_path_ok(const char *s)
 
 static bool loopback(const char *host)
 {
-	unsigned a;
-	char rest;
+	struct in_addr a;
 
 	if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
 		return true;
-	/* 127.0.0.0/8, written as a dotted quad */
-	return sscanf(host, "127.%u.%u.%u%c", &a, &a, &a, &rest) == 3 &&
-	       strspn(host, "0123456789.") == strlen(host);
+	/* 127.0.0.0/8 as an address: "127.999.0.1" would be a name to resolve */
+	return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 /* HOST[:PORT] of `s` (up to `end`) into ep->host and ep->port. */

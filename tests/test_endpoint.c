@@ -100,6 +100,11 @@ static void test_plaintext_rule(void **state)
 	cfg.endpoint = "tcp://127.0.0.2:2375";
 	assert_int_equal(jc_endpoint_parse(&cfg, &ep, &err), 0);
 	jc_endpoint_free(&ep);
+	/* not an address: a name that could resolve anywhere */
+	cfg.endpoint = "tcp://127.999.0.1:2375";
+	assert_int_equal(jc_endpoint_parse(&cfg, &ep, &err), -1);
+	assert_int_equal(err.status, EPERM);
+	jc_error_clear(&err);
 	cfg.endpoint = "tcp://192.0.2.7:2375";
 	cfg.insecure_plaintext = true;
 	assert_int_equal(jc_endpoint_parse(&cfg, &ep, &err), 0);
