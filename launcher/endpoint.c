@@ -19,6 +19,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "endpoint.h"
+#include "fsutil.h"
 
 #define DEFAULT_ENDPOINT "unix:///var/run/docker.sock"
 /* config.json and a context's meta.json are small; a bigger one is not theirs */
@@ -59,12 +60,13 @@ static char *docker_config_dir(jc_error *err)
 }
 
 /* The JSON document in `path`, or NULL with *absent when there is none. */
+/* The JSON document in `path`, or NULL with *absent when there is none. */
 static cJSON *read_json(const char *path, const char *what, bool *absent, jc_error *err)
 {
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	cleanup_free char *text = NULL;
 	struct stat st;
-	size_t len = 0;
+	size_t len;
 	cJSON *doc;
 
 	*absent = false;
@@ -76,24 +78,12 @@ static cJSON *read_json(const char *path, const char *what, bool *absent, jc_err
 		jc_error_set(err, JC_ERR_CONFIG, errno, "%s `%s`: %s", what, path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > META_MAX) {
-		jc_error_set(err, JC_ERR_CONFIG, EINVAL, "%s `%s`: not a regular file of at most 1 MiB",
-			     what, path);
+	if (jc_fs_read_small(fd, META_MAX, &text, &len, &st) < 0) {
+		jc_error_set(err, JC_ERR_CONFIG, errno, "%s `%s`: %s", what, path,
+			     errno == EINVAL || errno == EFBIG ? "not a regular file of at most 1 MiB"
+							       : strerror(errno));
 		return NULL;
 	}
-	if (!(text = malloc((size_t)st.st_size + 1))) {
-		jc_error_oom(err);
-		return NULL;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	text[len] = '\0';
 	if (!(doc = cJSON_ParseWithLength(text, len)) || !cJSON_IsObject(doc)) {
 		cJSON_Delete(doc);
 		jc_error_set(err, JC_ERR_CONFIG, EINVAL, "%s `%s`: not a JSON object", what, path);

@@ -371,3 +371,41 @@ out:
 	free(w.at);
 	return r;
 }
+
+int jc_fs_read_small(int fd, size_t max, char **out, size_t *len, struct stat *st)
+{
+	char *data;
+	size_t n = 0;
+
+	if (fstat(fd, st) < 0)
+		return -1;
+	if (!S_ISREG(st->st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((uint64_t)st->st_size > max) {
+		errno = EFBIG;
+		return -1;
+	}
+	if (!(data = malloc((size_t)st->st_size + 1)))
+		return -1;
+	/* a file that grows meanwhile is read as far as fstat saw it */
+	while (n < (size_t)st->st_size) {
+		ssize_t r = read(fd, data + n, (size_t)st->st_size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int saved = errno;
+			free(data);
+			errno = saved;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	data[n] = '\0';
+	*out = data;
+	*len = n;
+	return 0;
+}

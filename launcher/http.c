@@ -21,6 +21,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "fsutil.h"
 #include "util.h"
 #include "http.h"
 #include "sshbridge.h"
@@ -125,31 +126,29 @@ static int read_pem(const char *url, const char *key, const char *path, bool sec
 {
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
-	size_t len = 0;
+	size_t len;
 	char *data;
 
 	if (fd < 0)
 		return jc_error_set(err, JC_ERR_CONFIG, errno, "engine `%s`: [engine] %s `%s`: %s",
 				    url, key, path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > PEM_MAX)
-		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
-				    "engine `%s`: [engine] %s `%s`: not a regular file of at most "
-				    "1 MiB",
-				    url, key, path);
-	if (secret && (st.st_mode & 077))
+	if (jc_fs_read_small(fd, PEM_MAX, &data, &len, &st) < 0)
+		return errno == EINVAL || errno == EFBIG
+			   ? jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					  "engine `%s`: [engine] %s `%s`: not a regular file of "
+					  "at most 1 MiB",
+					  url, key, path)
+			   : jc_error_set(err, JC_ERR_CONFIG, errno,
+					  "engine `%s`: [engine] %s `%s`: %s", url, key, path,
+					  strerror(errno));
+	/* checked on the descriptor read: the file, not whatever the name is now */
+	if (secret && (st.st_mode & 077)) {
+		explicit_bzero(data, len);
+		free(data);
 		return jc_error_set(err, JC_ERR_CONFIG, EPERM,
 				    "engine `%s`: [engine] %s `%s` is open to group or others (mode "
 				    "%04o): make it 0600",
 				    url, key, path, (unsigned)(st.st_mode & 07777));
-	if (!(data = malloc((size_t)st.st_size + 1)))
-		return jc_error_oom(err);
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, data + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
 	}
 	*blob = (struct curl_blob){ .data = data, .len = len, .flags = CURL_BLOB_NOCOPY };
 	return 0;

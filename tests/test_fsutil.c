@@ -365,6 +365,32 @@ static void test_open_dir(void **state)
 	assert_int_equal(out, -7);
 }
 
+/* A small file read whole through its descriptor; a directory or a file
+ * over the cap is refused by errno. */
+static void test_read_small(void **state)
+{
+	struct fx *f = *state;
+	int dfd = open(f->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd;
+	struct stat st;
+	char *data = NULL;
+	size_t len = 0;
+
+	assert_true(dfd >= 0);
+	put(dfd, "small", "0123456789");
+	assert_true((fd = openat(dfd, "small", O_RDONLY | O_CLOEXEC)) >= 0);
+	assert_int_equal(jc_fs_read_small(fd, 10, &data, &len, &st), 0);
+	assert_int_equal(len, 10);
+	assert_string_equal(data, "0123456789");
+	free(data);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(jc_fs_read_small(fd, 9, &data, &len, &st), -1);
+	assert_int_equal(errno, EFBIG);
+	close(fd);
+	assert_int_equal(jc_fs_read_small(dfd, 1 << 20, &data, &len, &st), -1);
+	assert_int_equal(errno, EINVAL);
+	close(dfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +404,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_beneath, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mkdir_beneath, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_small, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
