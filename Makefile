@@ -70,7 +70,7 @@ MAN := docs/man/jobcell.1 docs/man/jobcell.ini.5
 export JOBCELL_BIN := $(CURDIR)/$(B)/jobcell
 export JOBCELL_LIB := $(CURDIR)/$(SO)
 
-.PHONY: FORCE all check unit asan integration volcap bootstrap demo bench stress install clean format
+.PHONY: FORCE all check unit asan integration python volcap bootstrap demo bench stress install clean format
 all: $(B)/jobcell $(B)/jobcell-probe $(B)/jobcell-gate $(SO) $(B)/$(SONAME) $(B)/libjobcell.so
 
 # -fPIC: the shared library is made of these; the static archive of the CLI
@@ -166,11 +166,18 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 asan:
 	UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) B=$(ASAN_B) SANITIZE='$(ASAN_FLAGS)' all unit
 
+# The Python client (contrib/python) against the engine of
+# $JOBCELL_TEST_SOCKET, through this build's binary: the standard library's
+# unittest, which every python3 has.
+python: $(B)/jobcell
+	JOBCELL_BIN=$(CURDIR)/$(B)/jobcell python3 -m unittest discover -s contrib/python/tests -v
+
 # The same suite against Docker and against Podman's compatible API; the
 # library's example program, installed, against Docker; TLS against a
 # private dockerd that tls.sh starts and stops.  race.sh launches
 # JOBCELL_RACE_LAUNCHES jobs (default 100) per engine against a swapping
-# loop.  ssh.sh reaches each engine through an sshd of its own.
+# loop.  ssh.sh reaches each engine through an sshd of its own.  The Python
+# client's tests (make python) run against Docker.
 integration: all
 	tests/integration/run.sh
 	tests/integration/volume.sh
@@ -182,6 +189,7 @@ integration: all
 	tests/integration/race.sh
 	tests/integration/ssh.sh
 	tests/integration/tls.sh
+	$(MAKE) python
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/run.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
