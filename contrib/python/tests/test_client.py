@@ -17,6 +17,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -271,6 +272,31 @@ class Run(Base):
         self.assertIn(b"timed out", r.stderr)
         self.assert_gone("slow")
         self.assertEqual([p for p in self.jc.ps(all=True) if p["job"] == "slow"], [])
+
+    def test_interrupted_caller_leaves_no_container(self):
+        # an exception in the caller's thread mid-run (as KeyboardInterrupt
+        # would be): jobcell gets SIGTERM, stops the job, removes it
+        class Interrupted(Exception):
+            pass
+
+        started = threading.Event()
+
+        def on_alarm(signum, frame):
+            raise Interrupted()
+
+        old = signal.signal(signal.SIGALRM, on_alarm)
+        try:
+            def ready(cid):
+                started.set()
+                signal.setitimer(signal.ITIMER_REAL, 0.5)
+
+            with self.assertRaises(Interrupted):
+                self.jc.run("intr", ["sleep", "30"], ready=ready)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+        self.assertTrue(started.is_set())
+        self.assert_gone("intr")
 
     def test_ready_callback_before_the_end(self):
         seen = []
