@@ -52,8 +52,12 @@ class _UnixHTTP(http.client.HTTPConnection):
 
     def connect(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(20)
-        s.connect(self._path)
+        try:
+            s.settimeout(20)
+            s.connect(self._path)
+        except OSError:
+            s.close()
+            raise
         self.sock = s
 
 
@@ -148,7 +152,7 @@ class Base(unittest.TestCase):
             return
         if REQUIRE:
             self.fail("skipped but JOBCELL_REQUIRE_ENGINE=1: " + why)
-        print("SKIP %s: %s" % (self.id(), why))
+        print("\nSKIP %s: %s" % (self.id(), why), flush=True)
         raise unittest.SkipTest(why)
 
     def setUp(self):
