@@ -40,6 +40,8 @@ REQUIRE = os.environ.get("JOBCELL_REQUIRE_ENGINE", "0") == "1"
 IMAGE = "jobcell-test/root:latest"
 SITE = "py%d" % os.getpid()  # unique per run: leftovers are attributable
 SITE_DOWN = SITE + "down"  # a site whose engine does not answer
+SITE_VOL = SITE + "v"  # a volume-mode site; its site volumes, made here:
+SITE_VOLUMES = (SITE_VOL + "-startup", SITE_VOL + "-local")
 
 TMP = None
 ENGINE_WHY = None  # why the engine tests cannot run, or None
@@ -61,11 +63,14 @@ class _UnixHTTP(http.client.HTTPConnection):
         self.sock = s
 
 
-def engine(method, path):
+def engine(method, path, body=None):
     """(status, parsed JSON or raw bytes) of one request to the engine."""
     c = _UnixHTTP(SOCK)
     try:
-        c.request(method, path)
+        if body is None:
+            c.request(method, path)
+        else:
+            c.request(method, path, json.dumps(body), {"Content-Type": "application/json"})
         r = c.getresponse()
         body = r.read()
     finally:
@@ -118,6 +123,11 @@ def setUpModule():
     write_site(SITE, "unix://" + SOCK)
     write_site(SITE_DOWN, "unix://" + os.path.join(TMP, "no-engine.sock"))
     os.makedirs(os.path.join(TMP, "xfer"))
+    with open(os.path.join(TMP, SITE_VOL + ".ini"), "w") as f:
+        f.write("[engine]\nendpoint = unix://%s\n[site]\nname = %s\n[workspace]\nmode = volume\n"
+                "[volume]\nstartup_volume = %s\nlocal_volume = %s\n"
+                "[job]\nimage = %s\nuser = 0:0\nallow_root = true\nstop_grace = 2s\n"
+                % (SOCK, SITE_VOL, SITE_VOLUMES[0], SITE_VOLUMES[1], IMAGE))
     if not os.access(BIN, os.X_OK):
         ENGINE_WHY = "no jobcell binary at %s (make all, or set JOBCELL_BIN)" % BIN
         return
@@ -134,13 +144,16 @@ def setUpModule():
 def tearDownModule():
     try:
         if ENGINE_WHY is None:
-            for site in (SITE, SITE_DOWN):
+            for site in (SITE, SITE_DOWN, SITE_VOL):
                 for cid in site_containers(site):
                     print("cleanup: removing container %s left by site %s" % (cid[:12], site))
                     engine("DELETE", "/containers/%s?force=1" % cid)
                 for v in site_volumes(site):
                     print("cleanup: removing volume %s left by site %s" % (v, site))
                     engine("DELETE", "/volumes/%s?force=1" % v)
+            st, body = engine("GET", "/volumes?filters=" + label_filter("jobcell-test.run=" + SITE))
+            for v in (body or {}).get("Volumes") or [] if st == 200 else []:
+                engine("DELETE", "/volumes/%s?force=1" % v["Name"])
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
 
@@ -426,6 +439,50 @@ class Volumes(Base):
         with self.assertRaises(JobcellError) as cm:
             self.jc.volume_rm(v)
         self.assertEqual(cm.exception.status, 125)
+
+
+class VolumeMode(Base):
+    """A volume-mode site: inputs in, outputs out, a kept volume read by a
+    later job of its tenant and refused to another tenant."""
+
+    def setUp(self):
+        super().setUp()
+        self.engine_needed()
+        for v in SITE_VOLUMES:  # labelled, so that tearDownModule finds them
+            st, _ = engine("POST", "/volumes/create", {"Name": v, "Labels": {"jobcell-test.run": SITE}})
+            self.assertEqual(st, 201)
+        self.jc = Jobcell(BIN, config=os.path.join(TMP, SITE_VOL + ".ini"), cwd=os.path.join(TMP, "xfer"))
+        self.xfer = os.path.join(TMP, "xfer")
+
+    def test_inputs_output_and_a_chained_volume(self):
+        with open(os.path.join(self.xfer, "params.json"), "wb") as f:
+            f.write(b'{"n": 7}')
+        r = self.jc.run("vm", ["sh", "-c", "cat params.json; cat > from-stdin; echo made > result.txt"],
+                        tenant="t1", inputs=["params.json"], output="vmout", stdin=b"\x00\x01stdin")
+        self.assertEqual((r.status, r.stdout), (0, b'{"n": 7}'))
+        self.assertTrue(r.volume)
+        with open(os.path.join(self.xfer, "vmout", "result.txt"), "rb") as f:
+            self.assertEqual(f.read(), b"made\n")
+        with open(os.path.join(self.xfer, "vmout", "from-stdin"), "rb") as f:
+            self.assertEqual(f.read(), b"\x00\x01stdin")
+        self.assertNotIn(r.volume, site_volumes(SITE_VOL))  # not kept: removed
+
+        repo = self.jc.volume_create(tenant="t1", run_id="clone")
+        try:
+            self.jc.volume_put(repo, ("params.json", "repo.json"))
+            for scanner in ("scan1", "scan2"):
+                r = self.jc.run(scanner, ["cat", "/src/repo.json"], tenant="t1", mount_volumes={repo: "/src"})
+                self.assertEqual((r.status, r.stdout), (0, b'{"n": 7}'))
+            r = self.jc.run("scanw", ["sh", "-c", "echo x > /src/w"], tenant="t1", mount_volumes={repo: "/src"})
+            self.assertNotEqual(r.status, 0)  # read-only
+            with self.assertRaises(JobcellError) as cm:
+                self.jc.run("other", ["true"], tenant="t2", mount_volumes={repo: "/src"})
+            self.assertEqual(cm.exception.status, 125)
+            self.assertIn("is not tenant `t2`'s", cm.exception.line)
+            self.assertFalse(container_exists("jobcell-%s-other" % SITE_VOL))
+        finally:
+            self.jc.volume_rm(repo)
+        self.assertEqual(site_volumes(SITE_VOL), [])
 
 
 class Site(Base):
