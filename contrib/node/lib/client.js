@@ -13,8 +13,12 @@ const ERROR_PREFIX = 'jobcell: error: ';
 export class JobcellError extends Error {
 	constructor(argv, res) {
 		const line = res.line;
-		const what = line ?? (res.status === null ? `killed by ${res.signal}` : `exit status ${res.status}`);
-		super(`jobcell ${argv.join(' ')}: ${what}`);
+		let what = line;
+		if (res.record?.timed_out && line === null)
+			what = `job timed out (exit status ${res.status})`;
+		else if (line === null)
+			what = res.status === null ? `killed by ${res.signal}` : `exit code ${res.status}`;
+		super(`jobcell ${argv.slice(0, 3).join(' ')}: ${what}`);
 		this.name = 'JobcellError';
 		this.status = res.status;
 		this.line = line;

@@ -15,18 +15,17 @@ export class UnsupportedConfigError extends Error {
 	}
 }
 
-// The job's stdout: JSON when it parses as JSON, else text.
+// The job's stdout as the worker's own runner reads it: JSON when it parses
+// as JSON, else the text trimmed, and {} when there is none.
 export function parseOutput(buf) {
-	const text = buf.toString('utf8');
-	const t = text.trim();
-	if (t !== '') {
-		try {
-			return JSON.parse(t);
-		} catch {
-			// not JSON: the text as it came
-		}
+	const t = buf.toString('utf8').trim();
+	if (t === '')
+		return {};
+	try {
+		return JSON.parse(t);
+	} catch {
+		return t;
 	}
-	return text;
 }
 
 function checkConfig(config) {
@@ -37,6 +36,10 @@ function checkConfig(config) {
 		throw new UnsupportedConfigError(`network \`${net}\` refused: a jobcell site decides the job's network ([job] network); give none or leave it unset`);
 	if (config.platform !== undefined && config.platform !== null)
 		throw new UnsupportedConfigError('platform refused: jobcell runs images already on the engine, for its own platform');
+	if (config.ports && Object.keys(config.ports).length)
+		throw new UnsupportedConfigError('ports refused: jobcell publishes no port (a job\'s network is the site\'s)');
+	if (config.detached)
+		throw new UnsupportedConfigError('detached refused: use Jobcell.start, whose container stays until rm');
 	if (config.command !== undefined && !Array.isArray(config.command))
 		throw new UnsupportedConfigError('command must be an array of words (no shell string)');
 	if (config.entrypoint !== undefined && typeof config.entrypoint !== 'string')
@@ -52,7 +55,8 @@ function checkConfig(config) {
 
 // Run CONFIG's job and resolve to its parsed stdout.  params: sent as JSON
 // on the job's stdin (run -i) unless config.stdinJson is false.  opts:
-// client (a Jobcell), job (its name; default component-<random>), tenant
+// client (a Jobcell), job (its name; default config.containerName, else
+// component-<random>), tenant
 // and run (--tenant/--run of the job and of its volumes), jobPath (the
 // site's [workspace] job_path: where a read-write volume must be mounted).
 // A non-zero status rejects with a JobcellError: the job's own status,
@@ -80,7 +84,9 @@ export async function runComponent(config, params, opts = {}) {
 		runOpts.timeout = config.timeoutSeconds;
 	if (config.stdinJson !== false && params !== undefined)
 		runOpts.stdin = JSON.stringify(params);
-	const job = opts.job ?? `component-${randomBytes(6).toString('hex')}`;
+	// a containerName names the job (jobcell's container is
+	// jobcell-SITE-JOB, and jobcell judges the name)
+	const job = opts.job ?? config.containerName ?? `component-${randomBytes(6).toString('hex')}`;
 	if (!rwVol) {
 		const res = await client.run(job, runOpts);
 		return parseOutput(res.stdout);

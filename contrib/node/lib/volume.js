@@ -73,7 +73,7 @@ export class IsolatedVolume {
 	// A DockerRunnerConfig volume entry.  readOnly (the default) becomes
 	// --mount-volume NAME:TARGET; read-write is the job's own directory
 	// (see runComponent).
-	getVolumeConfig(target, readOnly = true) {
+	getVolumeConfig(target = '/inputs', readOnly = true) {
 		if (this.volumeName === null)
 			throw new Error('jobcell volume: getVolumeConfig before initialize');
 		return { source: this.volumeName, target, readOnly, jobcellVolume: this };
@@ -99,6 +99,11 @@ export class IsolatedVolume {
 				got[names[i]] = await readRegular(join(dir, 'out', bases[i]), names[i], this.volumeName);
 			return got;
 		});
+	}
+
+	// The volume's name, or undefined before initialize and after cleanup.
+	getVolumeName() {
+		return this.volumeName ?? undefined;
 	}
 
 	// Remove the volume; again is no error.

@@ -60,6 +60,8 @@ test('the runner refuses what jobcell does not take, before spawning anything', 
 	for (const [cfg, pat] of [
 		[{ image: 'i', network: 'bridge' }, /network `bridge` refused: a jobcell site decides/],
 		[{ image: 'i', platform: 'linux/arm64' }, /platform refused/],
+		[{ image: 'i', ports: { 8080: 80 } }, /ports refused/],
+		[{ image: 'i', detached: true }, /detached refused/],
 		[{ command: ['x'] }, /config.image/],
 		[{ image: 'i', command: 'sh -c x' }, /array of words/],
 		[{ image: 'i', volumes: [{ source: '/srv', target: '/in', readOnly: true }] }, /no host paths/],
@@ -75,6 +77,6 @@ test('the runner refuses what jobcell does not take, before spawning anything', 
 
 test('parseOutput: JSON when it is JSON, else the text', () => {
 	assert.deepEqual(parseOutput(Buffer.from(' {"a":[1,2]}\n')), { a: [1, 2] });
-	assert.equal(parseOutput(Buffer.from('42 apples\n')), '42 apples\n');
-	assert.equal(parseOutput(Buffer.from('')), '');
+	assert.equal(parseOutput(Buffer.from(' 42 apples\n')), '42 apples');
+	assert.deepEqual(parseOutput(Buffer.from(' \n')), {});
 });

@@ -104,7 +104,7 @@ eng('round trip: initialize, a job reads the volume and writes output, readFiles
 		assert.ok(Buffer.isBuffer(files['copy.json']));
 		// text that is not JSON comes back as text
 		assert.equal(await runComponent({ image: IMAGE, command: ['echo', 'plain words'] }, undefined,
-			{ client: c, tenant: 'acme' }), 'plain words\n');
+			{ client: c, tenant: 'acme' }), 'plain words');
 	} finally {
 		await input.cleanup();
 		await output.cleanup();
