@@ -64,7 +64,9 @@ export class Jobcell {
 
 	// Run jobcell with ARGS after the global options.  opts: stdin (a
 	// string or Buffer written to its stdin, then closed), cwd, json
-	// (default true), check (default true: a non-zero status throws).
+	// (default true), check (default true: a non-zero status throws),
+	// onReady (with --ready-fd 4 among ARGS: called with the line written
+	// there), signal (an AbortSignal: SIGTERM to jobcell).
 	// Resolves to {status, signal, stdout (Buffer), stderr, record, line,
 	// warnings}.
 	exec(args, opts = {}) {
@@ -78,12 +80,36 @@ export class Jobcell {
 			argv.push('--json', '--status-fd', '3');
 		argv.push(...args);
 		return new Promise((resolve, reject) => {
+			if (opts.signal?.aborted) {
+				reject(opts.signal.reason ?? new Error('aborted'));
+				return;
+			}
+			const stdio = ['pipe', 'pipe', 'pipe', 'pipe'];
+			// descriptor 4: --ready-fd 4, the container id once started
+			if (opts.onReady)
+				stdio.push('pipe');
 			const child = spawn(this.bin, argv, {
 				cwd: opts.cwd ?? this.cwd,
 				env: this.env,
-				stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+				stdio,
 				shell: false,
 			});
+			if (opts.onReady) {
+				const ready = [];
+				child.stdio[4].on('data', (b) => ready.push(b));
+				child.stdio[4].on('error', () => {});
+				child.stdio[4].on('end', () => {
+					const id = Buffer.concat(ready).toString('utf8').trim();
+					// end of file with no line: the run ended before the start
+					if (id !== '')
+						opts.onReady(id);
+				});
+			}
+			// An abort asks jobcell to stop the job (SIGTERM: the container
+			// is stopped and removed, and run exits); never SIGKILL, which
+			// would leave the container behind.
+			const onAbort = () => child.kill('SIGTERM');
+			opts.signal?.addEventListener('abort', onAbort, { once: true });
 			const out = [], err = [], rec = [];
 			child.stdout.on('data', (b) => out.push(b));
 			child.stderr.on('data', (b) => err.push(b));
@@ -93,6 +119,7 @@ export class Jobcell {
 			child.stdio[3].on('error', () => {});
 			child.on('error', (e) => reject(e));
 			child.on('close', (status, signal) => {
+				opts.signal?.removeEventListener('abort', onAbort);
 				const stderr = Buffer.concat(err).toString('utf8');
 				const res = {
 					status,
@@ -149,7 +176,9 @@ export class Jobcell {
 
 	// run JOB: opts as jobArgs, plus timeout (seconds or a duration
 	// string), output (a directory relative to cwd), stdin (given: -i),
-	// cmd (array), cwd.  Resolves to exec's result with the run record.
+	// cmd (array), cwd, onStart (called with the container's id once it
+	// has started: --ready-fd), signal (an AbortSignal: stops the job).
+	// Resolves to exec's result with the run record.
 	run(job, opts = {}) {
 		const a = ['run', '--job', job, ...Jobcell.jobArgs(opts)];
 		if (opts.timeout !== undefined)
@@ -158,8 +187,11 @@ export class Jobcell {
 			a.push('--output', opts.output);
 		if (opts.stdin !== undefined && opts.stdin !== null)
 			a.push('-i');
+		if (opts.onStart)
+			a.push('--ready-fd', '4');
 		a.push(...Jobcell.cmdArgs(opts.cmd));
-		return this.exec(a, { stdin: opts.stdin, cwd: opts.cwd, check: opts.check });
+		return this.exec(a, { stdin: opts.stdin, cwd: opts.cwd, check: opts.check,
+			onReady: opts.onStart, signal: opts.signal });
 	}
 
 	async start(job, opts = {}) {

@@ -58,7 +58,9 @@ function checkConfig(config) {
 // client (a Jobcell), job (its name; default config.containerName, else
 // component-<random>), tenant
 // and run (--tenant/--run of the job and of its volumes), jobPath (the
-// site's [workspace] job_path: where a read-write volume must be mounted).
+// site's [workspace] job_path: where a read-write volume must be mounted),
+// onStart (called with the container id once the job has started), signal
+// (an AbortSignal: the job is stopped and its container removed).
 // A non-zero status rejects with a JobcellError: the job's own status,
 // 124 on the timeout (the container is stopped and removed), 125 when
 // jobcell failed, with its line.
@@ -72,6 +74,8 @@ export async function runComponent(config, params, opts = {}) {
 	const tenant = opts.tenant ?? rwVol?.jobcellVolume.tenantId ?? config.volumes?.[0]?.jobcellVolume.tenantId;
 	const run = opts.run ?? rwVol?.jobcellVolume.runId ?? config.volumes?.[0]?.jobcellVolume.runId;
 	const runOpts = {
+		onStart: opts.onStart,
+		signal: opts.signal,
 		image: config.image,
 		entrypoint: config.entrypoint,
 		env: config.env,

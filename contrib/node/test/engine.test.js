@@ -270,3 +270,26 @@ eng('refusals of the runner create nothing', async (t, c) => {
 	await nothingRunning(c);
 	assert.deepEqual(await ours(c), []);
 });
+
+eng('onStart says when the job started, and an abort stops it and leaves nothing', async (t, c) => {
+	const ac = new AbortController();
+	let started = null;
+	const p = runComponent({ image: IMAGE, command: ['sleep', '60'] }, undefined, {
+		client: c, job: 'abort1', signal: ac.signal,
+		onStart: (id) => { started = id; ac.abort(); },
+	});
+	await assert.rejects(p, (e) => {
+		assert.ok(e instanceof JobcellError);
+		assert.ok([137, 143].includes(e.status), `status ${e.status}: ${e.stderr}`);
+		assert.equal(e.record.signal, 15);
+		return true;
+	});
+	assert.match(started, /^[0-9a-f]{64}$/);
+	await nothingRunning(c);
+	assert.deepEqual(await ours(c), []);
+	// a run refused before the start never calls onStart
+	let called = false;
+	await assert.rejects(c.run('abort2', { image: 'jobcell-test/no-such-image:latest', cmd: ['true'],
+		onStart: () => { called = true; } }), (e) => e.status === 125);
+	assert.equal(called, false);
+});
