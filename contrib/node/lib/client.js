@@ -144,25 +144,26 @@ export class Jobcell {
 		});
 	}
 
-	// The job options that run, start and plan share.
+	// The job options that run, start and plan share, each as --opt=value:
+	// a value a request supplied is never read as an option of its own.
 	static jobArgs(o) {
 		const a = [];
 		if (o.image !== undefined)
-			a.push('--image', o.image);
+			a.push(`--image=${o.image}`);
 		if (o.entrypoint !== undefined)
-			a.push('--entrypoint', o.entrypoint);
+			a.push(`--entrypoint=${o.entrypoint}`);
 		for (const [k, v] of Object.entries(o.env ?? {}))
-			a.push('--env', `${k}=${v}`);
+			a.push(`--env=${k}=${v}`);
 		for (const kv of o.set ?? [])
-			a.push('--set', kv);
+			a.push(`--set=${kv}`);
 		if (o.tenant !== undefined)
-			a.push('--tenant', o.tenant);
+			a.push(`--tenant=${o.tenant}`);
 		if (o.run !== undefined)
-			a.push('--run', o.run);
+			a.push(`--run=${o.run}`);
 		for (const i of o.inputs ?? [])
-			a.push('--input', i);
+			a.push(`--input=${i}`);
 		for (const m of o.mountVolumes ?? [])
-			a.push('--mount-volume', m);
+			a.push(`--mount-volume=${m}`);
 		if (o.keep)
 			a.push('--keep');
 		return a;
@@ -182,9 +183,9 @@ export class Jobcell {
 	run(job, opts = {}) {
 		const a = ['run', '--job', job, ...Jobcell.jobArgs(opts)];
 		if (opts.timeout !== undefined)
-			a.push('--timeout', typeof opts.timeout === 'number' ? `${opts.timeout}s` : opts.timeout);
+			a.push(`--timeout=${typeof opts.timeout === 'number' ? `${opts.timeout}s` : opts.timeout}`);
 		if (opts.output !== undefined)
-			a.push('--output', opts.output);
+			a.push(`--output=${opts.output}`);
 		if (opts.stdin !== undefined && opts.stdin !== null)
 			a.push('-i');
 		if (opts.onStart)
@@ -202,14 +203,14 @@ export class Jobcell {
 	async wait(job, opts = {}) {
 		const a = ['wait', '--job', job];
 		if (opts.timeout !== undefined)
-			a.push('--timeout', typeof opts.timeout === 'number' ? `${opts.timeout}s` : opts.timeout);
+			a.push(`--timeout=${typeof opts.timeout === 'number' ? `${opts.timeout}s` : opts.timeout}`);
 		return (await this.exec(a, { check: opts.check })).record;
 	}
 
 	async stop(job, opts = {}) {
 		const a = ['stop', '--job', job];
 		if (opts.grace !== undefined)
-			a.push('--grace', typeof opts.grace === 'number' ? `${opts.grace}s` : opts.grace);
+			a.push(`--grace=${typeof opts.grace === 'number' ? `${opts.grace}s` : opts.grace}`);
 		await this.exec(a);
 	}
 
@@ -230,7 +231,7 @@ export class Jobcell {
 	async gc(opts = {}) {
 		const a = ['gc'];
 		if (opts.olderThan !== undefined)
-			a.push('--older-than', opts.olderThan);
+			a.push(`--older-than=${opts.olderThan}`);
 		if (opts.dryRun)
 			a.push('--dry-run');
 		if (opts.othersGone)
@@ -241,7 +242,7 @@ export class Jobcell {
 	async plan(job, opts = {}) {
 		const a = ['plan', '--job', job, ...Jobcell.jobArgs(opts)];
 		if (opts.timeout !== undefined)
-			a.push('--timeout', typeof opts.timeout === 'number' ? `${opts.timeout}s` : opts.timeout);
+			a.push(`--timeout=${typeof opts.timeout === 'number' ? `${opts.timeout}s` : opts.timeout}`);
 		a.push(...Jobcell.cmdArgs(opts.cmd));
 		return JSON.parse((await this.exec(a, { json: false })).stdout.toString('utf8'));
 	}
@@ -252,26 +253,26 @@ export class Jobcell {
 			create: async (opts = {}) => {
 				const a = ['volume', 'create'];
 				if (opts.tenant !== undefined)
-					a.push('--tenant', opts.tenant);
+					a.push(`--tenant=${opts.tenant}`);
 				if (opts.run !== undefined)
-					a.push('--run', opts.run);
+					a.push(`--run=${opts.run}`);
 				return (await this.exec(a)).record.volume;
 			},
 			// sources: "SRC[:DEST]" relative to cwd
 			put: async (name, sources, opts = {}) => {
-				await this.exec(['volume', 'put', name, ...sources], { cwd: opts.cwd });
+				await this.exec(['volume', 'put', '--', name, ...sources], { cwd: opts.cwd });
 			},
 			// paths: in the volume (none: all of it), to: a directory
 			// relative to cwd.  Resolves to {warnings}; a refused member
 			// (status 1) throws unless check is false.
 			get: async (name, paths, to, opts = {}) => {
-				const r = await this.exec(['volume', 'get', name, ...paths, '--to', to],
+				const r = await this.exec(['volume', 'get', `--to=${to}`, '--', name, ...paths],
 					{ cwd: opts.cwd, check: opts.check });
 				return { status: r.status, warnings: r.warnings, line: r.line };
 			},
 			ls: async () => (await this.exec(['volume', 'ls'])).record ?? [],
 			rm: async (...names) => {
-				await this.exec(['volume', 'rm', ...names]);
+				await this.exec(['volume', 'rm', '--', ...names]);
 			},
 		};
 	}

@@ -293,3 +293,20 @@ eng('onStart says when the job started, and an abort stops it and leaves nothing
 		onStart: () => { called = true; } }), (e) => e.status === 125);
 	assert.equal(called, false);
 });
+
+eng('values and names that start with - are judged as values, never as options', async (t, c) => {
+	await assert.rejects(c.run('dash1', { tenant: '--keep', cmd: ['true'] }),
+		(e) => e.status === 125 && /tenant `--keep` must start/.test(e.line));
+	await assert.rejects(c.run('dash2', { image: '--entrypoint=sh', cmd: ['true'] }), (e) => e.status === 125);
+	const v = new IsolatedVolume('acme', 'dash', { client: c });
+	try {
+		await v.initialize({ '-x': 'minus', '--to=elsewhere': 'not an option' });
+		const f = await v.readFiles(['-x', '--to=elsewhere']);
+		assert.equal(f['-x'].toString(), 'minus');
+		assert.equal(f['--to=elsewhere'].toString(), 'not an option');
+	} finally {
+		await v.cleanup();
+	}
+	await nothingRunning(c);
+	assert.deepEqual(await ours(c), []);
+});
