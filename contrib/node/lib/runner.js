@@ -2,7 +2,7 @@
 // `jobcell run`.  The site decides what the runner's own config decided
 // there (network, user, capabilities, limits); a field jobcell cannot
 // honour is refused before anything runs, never dropped silently.
-import { readdir, lstat, unlink } from 'node:fs/promises';
+import { readdir, lstat, unlink, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { Jobcell, JobcellError } from './client.js';
 import { withTempDir } from './tmp.js';
@@ -139,7 +139,13 @@ async function dropNonFiles(root, rel, dropped) {
 	for (const n of await readdir(`${root}/${rel}`)) {
 		const r = rel ? `${rel}/${n}` : n;
 		const st = await lstat(`${root}/${r}`);
-		if (st.isDirectory())
+		// a top-level name is written SRC:DEST, split at its first colon;
+		// jobcell refuses a control byte in either
+		// eslint-disable-next-line no-control-regex
+		if (rel === '' && /[:\x00-\x1f\x7f]/.test(n)) {
+			await rm(`${root}/${r}`, { recursive: true, force: true });
+			dropped.push(`output: not put back \`${JSON.stringify(r).slice(1, -1)}\`: a colon or control byte in its name`);
+		} else if (st.isDirectory())
 			await dropNonFiles(root, r, dropped);
 		else if (!st.isFile()) {
 			await unlink(`${root}/${r}`);

@@ -15,12 +15,14 @@ import { withTempDir } from './tmp.js';
 
 // A file name of initialize or readFiles: relative, with no empty, . or
 // .. component and no control byte; jobcell judges it again.
-export function checkName(name) {
+// initialize's names hold no colon either: `volume put` splits SRC:DEST at
+// the first one.
+export function checkName(name, colon = false) {
 	if (typeof name !== 'string' || name === '')
 		throw new TypeError('jobcell volume: a file name must be a non-empty string');
 	// eslint-disable-next-line no-control-regex
-	if (/[\x00-\x1f\x7f:]/.test(name))
-		throw new TypeError(`jobcell volume: file name ${JSON.stringify(name)} has a control byte or a colon`);
+	if (/[\x00-\x1f\x7f]/.test(name) || (!colon && name.includes(':')))
+		throw new TypeError(`jobcell volume: file name ${JSON.stringify(name)} has a control byte${colon ? '' : ' or a colon'}`);
 	if (name.startsWith('/'))
 		throw new TypeError(`jobcell volume: file name ${JSON.stringify(name)} is absolute`);
 	for (const c of name.split('/'))
@@ -46,7 +48,7 @@ export class IsolatedVolume {
 	async initialize(files = {}) {
 		if (this.volumeName !== null)
 			throw new Error(`jobcell volume: ${this.volumeName} is initialized already`);
-		const names = Object.keys(files).map(checkName);
+		const names = Object.keys(files).map((n) => checkName(n));
 		for (const n of names)
 			if (typeof files[n] !== 'string' && !Buffer.isBuffer(files[n]) && !(files[n] instanceof Uint8Array))
 				throw new TypeError(`jobcell volume: content of ${JSON.stringify(n)} must be a string or a Buffer`);
@@ -86,7 +88,7 @@ export class IsolatedVolume {
 	async readFiles(names) {
 		if (this.volumeName === null)
 			throw new Error('jobcell volume: readFiles before initialize');
-		names.map(checkName);
+		names.forEach((n) => checkName(n, true));
 		const bases = names.map((n) => posix.basename(n));
 		if (new Set(bases).size !== bases.length)
 			throw new TypeError('jobcell volume: readFiles names two files of one base name');

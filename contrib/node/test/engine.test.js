@@ -164,17 +164,21 @@ eng('hostile output: symlinks out are refused and reported, the rest comes back'
 	try {
 		await v.initialize({ 'in.txt': 'x' });
 		await assert.rejects(runComponent({ image: IMAGE, command: ['sh', '-c',
-			'ln -s /etc/passwd leak; ln -s ../../../etc/shadow up; ln -s in.txt inside; echo fine > good.txt'],
+			'ln -s /etc/passwd leak; ln -s ../../../etc/shadow up; ln -s in.txt inside; echo fine > good.txt; ' +
+			'echo c > "a:b"; echo n > "$(printf \'nl\\nname\')"; mkdir d; echo y > "d/x:y"'],
 			volumes: [v.getVolumeConfig('/work', false)] }, undefined, { client: c, jobPath: site.jobPath }), (e) => {
 			assert.ok(e instanceof JobcellError);
 			assert.equal(e.status, 1);
 			assert.match(e.line, /refused/);
 			assert.match(e.line, /leak/);
 			assert.match(e.line, /up/);
+			assert.match(e.line, /not put back `a:b`/);
+			assert.match(e.line, /not put back `nl\\nname`/);
 			return true;
 		});
-		const f = await v.readFiles(['good.txt']);
+		const f = await v.readFiles(['good.txt', 'd/x:y']);
 		assert.equal(f['good.txt'].toString(), 'fine\n');
+		assert.equal(f['d/x:y'].toString(), 'y\n', 'a colon below the top level goes back with its directory');
 		for (const n of ['leak', 'up', 'inside'])
 			await assert.rejects(v.readFiles([n]), `${n} never reached the volume`);
 	} finally {
