@@ -70,7 +70,7 @@ MAN := docs/man/jobcell.1 docs/man/jobcell.ini.5
 export JOBCELL_BIN := $(CURDIR)/$(B)/jobcell
 export JOBCELL_LIB := $(CURDIR)/$(SO)
 
-.PHONY: FORCE all check unit asan integration python volcap bootstrap demo bench stress install clean format
+.PHONY: FORCE all check unit asan integration python node volcap bootstrap demo bench stress install clean format
 all: $(B)/jobcell $(B)/jobcell-probe $(B)/jobcell-gate $(SO) $(B)/$(SONAME) $(B)/libjobcell.so
 
 # -fPIC: the shared library is made of these; the static archive of the CLI
@@ -190,6 +190,7 @@ integration: all
 	tests/integration/ssh.sh
 	tests/integration/tls.sh
 	$(MAKE) python
+	$(MAKE) node
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/run.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
@@ -206,6 +207,14 @@ integration: all
 		tests/integration/race.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/ssh.sh
+
+# The Node client and its workflow-worker adapters (contrib/node) against
+# Docker, then Podman's compatible API: node --test, Node 20, no packages.
+# Without an engine its tests say SKIP; JOBCELL_REQUIRE_ENGINE=1 fails them.
+node: all
+	node --test contrib/node/test/
+	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
+		node --test contrib/node/test/
 
 # [volume] size held, on a Podman of its own whose volumes lie on a
 # loop-backed XFS mounted with prjquota.  Not part of check: it needs a
