@@ -19,7 +19,11 @@ SOCK=${JOBCELL_TEST_SOCKET:-/var/run/docker.sock}
 LOG=${JOBCELL_DOCKERD_LOG:-/var/log/jobcell-dockerd.log}
 PKGS=(build-essential pkg-config curl libcurl4-openssl-dev libcjson-dev libinih-dev
 	libcmocka-dev libarchive-dev libmicrohttpd-dev docker.io busybox-static man-db podman
-	time python3-docker valgrind xfsprogs openssh-client openssh-server)
+	time python3-docker valgrind xfsprogs openssh-client openssh-server libssl-dev
+	libgnutls28-dev python3-venv python3-setuptools python3-wheel)
+# make node: any Node.js with `node --test` will do (Debian's 18 or a newer
+# one already on PATH); Debian's is installed only when none is there
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 PODMAN_SOCK=${JOBCELL_PODMAN_SOCKET:-/run/jobcell-podman.sock}
 PODMAN_LOG=${JOBCELL_PODMAN_LOG:-/var/log/jobcell-podman.log}
 export CONTAINERS_CONF=$(cd "$(dirname "$0")" && pwd)/podman/containers.conf
