@@ -11,6 +11,8 @@
 #     root: nothing is ever pulled
 #  4. the same for Podman: `podman system service` on its own socket, with
 #     contrib/podman/containers.conf, and the same images imported
+#  5. a virtual environment with the pinned nvflare package from PyPI, for
+#     make nvflare (contrib/python/jobcell/nvflare.py's tests)
 # An engine that cannot be started is reported; the tests then SKIP, or fail
 # under JOBCELL_REQUIRE_ENGINE=1.
 set -euo pipefail
@@ -27,6 +29,10 @@ command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 PODMAN_SOCK=${JOBCELL_PODMAN_SOCKET:-/run/jobcell-podman.sock}
 PODMAN_LOG=${JOBCELL_PODMAN_LOG:-/var/log/jobcell-podman.log}
 export CONTAINERS_CONF=$(cd "$(dirname "$0")" && pwd)/podman/containers.conf
+# make nvflare: NVFlare's launcher API as jobcell.nvflare is written against
+# it (nvflare/apis/job_launcher_spec.py of 2.9.0)
+NVFLARE_VERSION=2.9.0
+NVFLARE_VENV=${JOBCELL_NVFLARE_VENV:-/opt/jobcell-nvflare-venv}
 IMAGES=(jobcell-test/root:latest jobcell-test/nonroot:latest)
 # bump when the recipe below changes: images with another stamp are rebuilt
 RECIPE=3
@@ -128,6 +134,17 @@ start_podman() {
 	await podman_answers 30 "$PODMAN_LOG" podman
 }
 
+# nvflare_venv: the venv with nvflare==NVFLARE_VERSION, made with Debian's
+# python3 (python3-venv); nothing is done when that version is there
+nvflare_venv() {
+	local py=$NVFLARE_VENV/bin/python
+	[ -x "$py" ] && [ "$("$py" -c 'import importlib.metadata as m; print(m.version("nvflare"))' \
+		2>/dev/null)" = "$NVFLARE_VERSION" ] && return 0
+	say "installing nvflare==$NVFLARE_VERSION into $NVFLARE_VENV"
+	[ -x "$py" ] || as_root /usr/bin/python3 -m venv "$NVFLARE_VENV" || return 1
+	as_root "$py" -m pip install -q --disable-pip-version-check "nvflare==$NVFLARE_VERSION"
+}
+
 sshd_before=$(cat /run/sshd.pid 2>/dev/null || true)
 sshd_new=0
 [ -x /usr/sbin/sshd ] || sshd_new=1
@@ -144,6 +161,10 @@ if start_podman; then
 	build_images podman
 else
 	say "no podman: its tests will SKIP (or fail under JOBCELL_REQUIRE_ENGINE=1)"
+	status=1
+fi
+if ! nvflare_venv; then
+	say "no nvflare $NVFLARE_VERSION in $NVFLARE_VENV: make nvflare will SKIP (or fail under JOBCELL_REQUIRE_ENGINE=1)"
 	status=1
 fi
 [ "${JOBCELL_REQUIRE_ENGINE:-0}" = 1 ] && exit $status
