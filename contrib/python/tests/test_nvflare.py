@@ -25,6 +25,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -61,7 +62,8 @@ BIN = os.environ.get("JOBCELL_BIN") or os.path.join(ROOT, "build", "jobcell")
 SOCK = os.environ.get("JOBCELL_TEST_SOCKET", "/var/run/docker.sock")
 REQUIRE = os.environ.get("JOBCELL_REQUIRE_ENGINE", "0") == "1"
 IMAGE = "jobcell-test/root:latest"
-SITE = "nvf%d" % os.getpid()  # the jobcell site: unique, so leftovers are ours
+SITE = "nvf%d" % os.getpid()  # the jobcell sites: unique, so leftovers are ours
+SERVER_SITE = SITE + "s"
 FL_SITE = "site-1"  # the NVFlare site's name
 JOB_USER = (65534, 65534)  # owns each job directory; [job] user = auto runs the job as it
 CREDS = {"NVFLARE_JOB_AUTH_TOKEN": "tok-" + uuid.uuid4().hex,
@@ -75,7 +77,7 @@ argv="$0 $*"
 module= ws= job=
 while [ $# -gt 0 ]; do
 	case $1 in
-	-u) shift; continue ;;
+	-u) if [ -z "$module" ]; then shift; continue; fi ;;
 	-m) if [ -z "$module" ]; then module=$2; else ws=$2; fi ;;
 	-n) job=$2 ;;
 	esac
@@ -90,6 +92,12 @@ read what arg <"$d/behaviour"
 case $what in
 exit) exit "$arg" ;;
 rc) echo "$arg" >"$d/_process_rc.txt"; exit 1 ;;
+scratch)
+	for s in snapshot-storage jobs-storage; do
+		echo probe >"$ws/$s/probe" && echo "$s writable" >>"$d/scratch.txt"
+	done
+	(echo x >"$ws/intruder") 2>/dev/null && echo "root writable" >>"$d/scratch.txt"
+	exit 0 ;;
 sleep)
 	trap 'echo stopped >"$d/stopped.txt"; exit 143' TERM
 	echo running >"$d/running.txt"
@@ -99,7 +107,7 @@ exit 3
 """
 PYTHON = "/workspace/startup/python-stand-in"
 
-TMP = WS = None
+TMP = WS = WS_SERVER = None
 ENGINE_WHY = None
 
 
@@ -134,36 +142,47 @@ def engine(method, path):
 
 
 def site_containers():
-    q = urllib.parse.quote(json.dumps({"label": ["jobcell.site=" + SITE]}))
-    st, body = engine("GET", "/containers/json?all=1&filters=" + q)
-    return [c["Id"] for c in body] if st == 200 else []
+    out = []
+    for site in (SITE, SERVER_SITE):
+        q = urllib.parse.quote(json.dumps({"label": ["jobcell.site=" + site]}))
+        st, body = engine("GET", "/containers/json?all=1&filters=" + q)
+        out += [c["Id"] for c in body] if st == 200 else []
+    return out
+
+
+def make_site(kind, name, example_name, example_path):
+    """A workspace TMP/KIND with startup/ (the stand-in in it) and local/,
+    and the example site file KIND.ini with this test's engine, name and
+    workspace; returns the workspace."""
+    ws = os.path.join(TMP, kind)
+    for d in ("startup", "local"):
+        os.makedirs(os.path.join(ws, d))
+    os.chmod(ws, 0o755)
+    with open(os.path.join(ws, "startup", "fed_%s.json" % kind), "w") as f:
+        f.write("{}\n")
+    with open(os.path.join(ws, "startup", "python-stand-in"), "w") as f:
+        f.write(STAND_IN)
+    os.chmod(os.path.join(ws, "startup", "python-stand-in"), 0o755)
+    with open(os.path.join(PKG, "examples", "nvflare", kind + ".ini")) as f:
+        ini = f.read()
+    ini = ini.replace("endpoint = unix:///var/run/docker.sock", "endpoint = unix://" + SOCK)
+    ini = ini.replace("name = " + example_name, "name = " + name)
+    ini = ini.replace("path = " + example_path, "path = " + ws)
+    ini = ini.replace("image = nvflare-job:2.9.0", "image = " + IMAGE)
+    ini = ini.replace("network = nvflare-network", "network = none")
+    ini = ini.replace("gpus = all\n", "").replace("cpus = 8\n", "").replace("cpus = 4\n", "")
+    ini = ini.replace("tmp_size = 1g", "tmp_size = 64m\nstop_grace = 2s")
+    with open(os.path.join(TMP, kind + ".ini"), "w") as f:
+        f.write(ini)
+    return ws
 
 
 def setUpModule():
-    global TMP, WS, ENGINE_WHY
+    global TMP, WS, WS_SERVER, ENGINE_WHY
     TMP = tempfile.mkdtemp(prefix="jobcell-nvf.")
     os.chmod(TMP, 0o755)  # the workspace walk wants no group/world write
-    WS = os.path.join(TMP, "ws")
-    for d in ("startup", "local"):
-        os.makedirs(os.path.join(WS, d))
-    os.chmod(WS, 0o755)
-    with open(os.path.join(WS, "startup", "fed_client.json"), "w") as f:
-        f.write("{}\n")
-    with open(os.path.join(WS, "startup", "python-stand-in"), "w") as f:
-        f.write(STAND_IN)
-    os.chmod(os.path.join(WS, "startup", "python-stand-in"), 0o755)
-    # the example site file, with this test's engine, name and workspace
-    with open(os.path.join(PKG, "examples", "nvflare", "client.ini")) as f:
-        ini = f.read()
-    ini = ini.replace("endpoint = unix:///var/run/docker.sock", "endpoint = unix://" + SOCK)
-    ini = ini.replace("name = site1", "name = " + SITE)
-    ini = ini.replace("path = /srv/nvflare/site-1", "path = " + WS)
-    ini = ini.replace("image = nvflare-job:2.9.0", "image = " + IMAGE)
-    ini = ini.replace("network = nvflare-network", "network = none")
-    ini = ini.replace("gpus = all\n", "").replace("cpus = 8\n", "")  # a 2-CPU test host
-    ini = ini.replace("tmp_size = 1g", "tmp_size = 64m\nstop_grace = 2s")
-    with open(os.path.join(TMP, "site.ini"), "w") as f:
-        f.write(ini)
+    WS = make_site("client", SITE, "site1", "/srv/nvflare/site-1")
+    WS_SERVER = make_site("server", SERVER_SITE, "server", "/srv/nvflare/server")
     if NVFLARE_WHY is not None:
         return
     if not os.access(BIN, os.X_OK):
@@ -282,8 +301,14 @@ class Mapping(unittest.TestCase):
             jn.ClientJobcellLauncher(config="a.ini", site="a")
 
 
-class Launch(unittest.TestCase):
-    """Jobs launched by NVFlare's own paths through jobcell on the engine."""
+class Base(unittest.TestCase):
+    """What the launchers' tests share: a job directory made as NVFlare
+    deploys one, NVFlare's launch and return-code paths, and no container
+    left after each test."""
+
+    @property
+    def ws(self):
+        return WS
 
     def setUp(self):
         why = NVFLARE_WHY or ENGINE_WHY
@@ -293,7 +318,7 @@ class Launch(unittest.TestCase):
             print("\nSKIP %s: %s" % (self.id(), why), flush=True)
             raise unittest.SkipTest(why)
         self.launcher = jn.ClientJobcellLauncher(
-            config=os.path.join(TMP, "site.ini"), binary=BIN, python_path=PYTHON, timeout=60,
+            config=os.path.join(TMP, "client.ini"), binary=BIN, python_path=PYTHON, timeout=60,
             stop_wait=60)
         self.eng = _Engine([self.launcher])
 
@@ -305,7 +330,7 @@ class Launch(unittest.TestCase):
 
     def new_job(self, behaviour, meta=None):
         job_id = str(uuid.uuid4())
-        d = os.path.join(WS, job_id)
+        d = os.path.join(self.ws, job_id)
         os.makedirs(d)
         with open(os.path.join(d, "behaviour"), "w") as f:
             f.write(behaviour + "\n")
@@ -320,10 +345,11 @@ class Launch(unittest.TestCase):
         return job_id, meta
 
     def read(self, job_id, name):
-        with open(os.path.join(WS, job_id, name)) as f:
+        with open(os.path.join(self.ws, job_id, name)) as f:
             return f.read()
 
-    def job_args(self, job_id):
+    @staticmethod
+    def job_args(job_id):
         # as JobExecutor.start_app builds them
         return {
             JobProcessArgs.EXE_MODULE: ("-m", "nvflare.private.fed.app.client.worker_process"),
@@ -358,7 +384,17 @@ class Launch(unittest.TestCase):
 
     def finish(self, job_id, handle):
         handle.wait()
-        return get_return_code(handle, job_id, WS, self.launcher.logger)
+        return get_return_code(handle, job_id, self.ws, self.launcher.logger)
+
+    def await_running(self, job_id):
+        deadline = time.time() + 30
+        while not os.path.exists(os.path.join(self.ws, job_id, "running.txt")):
+            self.assertLess(time.time(), deadline, "the job never ran")
+            time.sleep(0.2)
+
+
+class Launch(Base):
+    """Client jobs launched by NVFlare's own paths through jobcell on the engine."""
 
     def test_success_and_the_job_command(self):
         job_id, h = self.launch("exit 0")
@@ -387,14 +423,14 @@ class Launch(unittest.TestCase):
         job_id, h = self.launch("rc %d" % ProcessExitCode.CONFIG_ERROR)
         self.assertEqual(self.finish(job_id, h), ProcessExitCode.CONFIG_ERROR)
         self.assertEqual(h.poll(), JobReturnCode.EXECUTION_ERROR)
-        self.assertFalse(os.path.exists(os.path.join(WS, job_id, "_process_rc.txt")))
+        self.assertFalse(os.path.exists(os.path.join(self.ws, job_id, "_process_rc.txt")))
 
     def test_missing_image_is_an_infrastructure_error(self):
         meta = {"launcher_spec": {FL_SITE: {"docker": {"image": "jobcell-test/absent:latest"}}}}
         job_id, h = self.launch("exit 0", meta)
         self.assertIsNone(h.container)
         # even over a _process_rc.txt, as NVFlare's get_return_code rules
-        with open(os.path.join(WS, job_id, "_process_rc.txt"), "w") as f:
+        with open(os.path.join(self.ws, job_id, "_process_rc.txt"), "w") as f:
             f.write("0\n")
         self.assertEqual(self.finish(job_id, h), ProcessExitCode.INFRASTRUCTURE_ERROR)
         self.assertEqual(h.status, 125)
@@ -415,10 +451,7 @@ class Launch(unittest.TestCase):
     def test_credentials_in_env_not_argv_and_terminate(self):
         job_id, h = self.launch("sleep")
         self.assertIsNotNone(h.container)
-        deadline = time.time() + 30
-        while not os.path.exists(os.path.join(WS, job_id, "running.txt")):
-            self.assertLess(time.time(), deadline, "the job never ran")
-            time.sleep(0.2)
+        self.await_running(job_id)
         with open("/proc/%d/cmdline" % h.process.pid, "rb") as f:
             cmdline = f.read().split(b"\0")
         self.assertIn(b"run", cmdline)  # it is jobcell run's
@@ -437,8 +470,23 @@ class Launch(unittest.TestCase):
         self.assertEqual(self.read(job_id, "stopped.txt"), "stopped\n")
         self.assertEqual(engine("GET", "/containers/%s/json" % h.container)[0], 404)
         self.assertEqual(h.poll(), JobReturnCode.ABORTED)
-        self.assertEqual(get_return_code(h, job_id, WS, self.launcher.logger),
+        self.assertEqual(get_return_code(h, job_id, self.ws, self.launcher.logger),
                          JobReturnCode.ABORTED)
+
+    def test_killed_jobcell_leaves_no_container(self):
+        # someone else's SIGKILL: the handle removes the container itself
+        job_id, h = self.launch("sleep")
+        self.await_running(job_id)
+        os.kill(h.process.pid, signal.SIGKILL)
+        self.assertEqual(self.finish(job_id, h), ProcessExitCode.INFRASTRUCTURE_ERROR)
+        self.assertEqual(engine("GET", "/containers/%s/json" % h.container)[0], 404)
+
+    def test_start_timeout_terminates(self):
+        self.launcher.timeout = 0.001
+        job_id, h = self.launch("exit 0")
+        self.assertIsNone(h.container)
+        self.assertEqual(h.poll(), JobReturnCode.ABORTED)
+        self.assertEqual(self.finish(job_id, h), JobReturnCode.ABORTED)
 
     def test_job_executor(self):
         """NVFlare's client JobExecutor: start_app launches through the
@@ -473,15 +521,135 @@ class Launch(unittest.TestCase):
         job_id = start("exit 0")
         self.assertEqual(reported(job_id), JobReturnCode.SUCCESS)
         job_id = start("sleep")
-        deadline = time.time() + 30
-        while not os.path.exists(os.path.join(WS, job_id, "running.txt")):
-            self.assertLess(time.time(), deadline, "the job never ran")
-            time.sleep(0.2)
+        self.await_running(job_id)
         t = threading.Thread(target=ex.abort_app, args=(job_id,))
         t.start()
         t.join(120)
         self.assertEqual(reported(job_id), JobReturnCode.ABORTED)
         self.assertEqual(self.read(job_id, "stopped.txt"), "stopped\n")
+
+
+class Server(Base):
+    """The server's launcher: NVFlare's SJ arguments, the parent URL
+    rewritten to parent_host, and the scratch directories of server.ini."""
+
+    @property
+    def ws(self):
+        return WS_SERVER
+
+    def setUp(self):
+        super().setUp()
+        self.launcher = jn.ServerJobcellLauncher(
+            config=os.path.join(TMP, "server.ini"), binary=BIN, python_path=PYTHON,
+            parent_host="server", timeout=60)
+        self.eng = _Engine([self.launcher])
+
+    def test_server_job(self):
+        job_id, meta = self.new_job("scratch")
+        app_root = os.path.join(self.ws, job_id, "app_server")
+        job_args = {  # as ServerEngine builds them
+            JobProcessArgs.JOB_ID: ("-n", job_id),
+            JobProcessArgs.EXE_MODULE: ("-m", "nvflare.private.fed.app.server.runner_process"),
+            JobProcessArgs.WORKSPACE: ("-m", self.ws),
+            JobProcessArgs.STARTUP_CONFIG_FILE: ("-s", "fed_server.json"),
+            JobProcessArgs.APP_ROOT: ("-r", app_root),
+            JobProcessArgs.AUTH_TOKEN: ("-t", CREDS["NVFLARE_JOB_AUTH_TOKEN"]),
+            JobProcessArgs.TOKEN_SIGNATURE: ("-ts", CREDS["NVFLARE_JOB_TOKEN_SIGNATURE"]),
+            JobProcessArgs.PARENT_URL: ("-p", "tcp://localhost:8102"),
+            JobProcessArgs.ROOT_URL: ("-u", "grpc://0:8002"),
+            JobProcessArgs.SERVICE_HOST: ("--host", "server.example"),
+            JobProcessArgs.SERVICE_PORT: ("--port", "8003"),
+            JobProcessArgs.SSID: ("--ssid", CREDS["NVFLARE_JOB_SSID"]),
+            JobProcessArgs.OPTIONS: ("--set", " print_conf=True"),
+        }
+        with self.eng.new_context() as fl_ctx:
+            launcher = get_job_launcher(meta, fl_ctx)
+            self.assertIs(launcher, self.launcher)
+            fl_ctx.set_prop(FLContextKey.WORKSPACE_OBJECT,
+                            Workspace(self.ws, site_name="server"), private=True)
+            fl_ctx.set_prop(FLContextKey.JOB_PROCESS_ARGS, job_args, private=True,
+                            sticky=False)
+            h = launcher.launch_job(meta, fl_ctx)
+        self.assertEqual(self.finish(job_id, h), JobReturnCode.SUCCESS)
+        argv = self.read(job_id, "argv.txt")
+        for want in ("-m /workspace ", "-r /workspace/%s/app_server " % job_id,
+                     "-p tcp://server:8102 ", "-u grpc://0:8002 ", "--host server.example",
+                     "--port 8003"):
+            self.assertIn(want, argv)
+        for value in CREDS.values():
+            self.assertNotIn(value, argv)
+        self.assertEqual(self.read(job_id, "creds.txt"),
+                         "".join("%s=%s\n" % kv for kv in sorted(CREDS.items())))
+        # the scratch directories are writable, the root is not
+        self.assertEqual(self.read(job_id, "scratch.txt"),
+                         "snapshot-storage writable\njobs-storage writable\n")
+        self.assertFalse(os.path.exists(os.path.join(self.ws, "intruder")))
+
+
+class Request(unittest.TestCase):
+    """The request the launcher builds (nothing runs): argv, environment."""
+
+    def setUp(self):
+        if NVFLARE_WHY is not None:
+            if REQUIRE:
+                self.fail("skipped but JOBCELL_REQUIRE_ENGINE=1: " + NVFLARE_WHY)
+            print("\nSKIP %s: %s" % (self.id(), NVFLARE_WHY), flush=True)
+            raise unittest.SkipTest(NVFLARE_WHY)
+        self.ws = tempfile.mkdtemp(prefix="jobcell-nvf-req.")
+        os.makedirs(os.path.join(self.ws, "local", "custom"))
+        os.makedirs(os.path.join(self.ws, "startup"))
+        self.addCleanup(shutil.rmtree, self.ws)
+
+    def build(self, launcher, meta, parent_url="tcp://localhost:8102"):
+        ws = self.ws
+        eng = _Engine([launcher])
+        job_id = meta["job_id"]
+        with eng.new_context() as fl_ctx:
+            fl_ctx.set_prop(FLContextKey.WORKSPACE_OBJECT, Workspace(ws, site_name=FL_SITE),
+                            private=True)
+            fl_ctx.set_prop(FLContextKey.JOB_PROCESS_ARGS, Base.job_args(job_id) | {
+                JobProcessArgs.WORKSPACE: ("-m", ws),
+                JobProcessArgs.STARTUP_DIR: ("-w", ws + "/startup"),
+                JobProcessArgs.PARENT_URL: ("-p", parent_url)}, private=True)
+            return launcher.build(meta, fl_ctx)
+
+    def test_request(self):
+        launcher = jn.ClientJobcellLauncher(site="s1", mount_point="/fl/", parent_host="cp-1",
+                                            job_env={"NCCL_P2P_DISABLE": "1"})
+        meta = {"job_id": "j-1", "resource_spec": {FL_SITE: {"num_of_gpus": 1, "memory": "2Gi"}},
+                "launcher_spec": {FL_SITE: {"docker": {"image": "nvflare-job:2"}}}}
+        req = self.build(launcher, meta)
+        argv = req["argv"]
+        self.assertEqual(argv[0], "run")
+        self.assertEqual(argv[argv.index("--job") + 1], "j-1")
+        cmd = argv[argv.index("--") + 1:]
+        self.assertEqual(cmd[:4], ["/usr/local/bin/python", "-u", "-m",
+                                   "nvflare.private.fed.app.client.worker_process"])
+        pairs = [(cmd[i], cmd[i + 1]) for i in range(4, len(cmd) - 1, 2)]
+        self.assertIn(("-m", "/fl"), pairs)
+        self.assertIn(("-w", "/fl/startup"), pairs)
+        self.assertIn(("-p", "tcp://cp-1:8102"), pairs)
+        opts = argv[:argv.index("--job")]
+        self.assertEqual(opts[opts.index("--image") + 1], "nvflare-job:2")
+        sets = [opts[i + 1] for i, a in enumerate(opts) if a == "--set"]
+        self.assertEqual(sorted(sets), ["gpus=1", "memory=2048m"])
+        self.assertIn("NCCL_P2P_DISABLE=1", opts)
+        # the job app's and the site's custom code, where the job sees them
+        self.assertIn("PYTHONPATH=/fl/j-1/app_%s/custom:/fl/local/custom" % FL_SITE, opts)
+        self.assertEqual(req["environ"], CREDS)
+        for value in CREDS.values():
+            self.assertFalse(any(value in a for a in argv))
+
+    def test_refusals(self):
+        launcher = jn.ClientJobcellLauncher(site="s1")
+        with self.assertRaisesRegex(RuntimeError, "not a jobcell job name"):
+            self.build(launcher, {"job_id": "../j"})
+        with self.assertRaisesRegex(RuntimeError, r"\['network_mode'\].*jobcell site file"):
+            self.build(launcher, {"job_id": "j", "launcher_spec": {
+                FL_SITE: {"docker": {"network_mode": "host"}}}})
+        with self.assertRaisesRegex(RuntimeError, "parent_host needs tcp or stcp"):
+            self.build(jn.ClientJobcellLauncher(site="s1", parent_host="cp"), {"job_id": "j"},
+                       parent_url="file:///tmp/x")
 
 
 if __name__ == "__main__":
