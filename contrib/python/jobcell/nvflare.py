@@ -7,7 +7,8 @@ launcher registers itself with ``add_launcher``, as NVFlare's
 ``DockerJobLauncher`` does, and ``launch_job`` returns a ``JobHandleSpec``.
 
 Importing this module needs the ``nvflare`` package; the rest of ``jobcell``
-does not.
+does not.  docs/integrations.md (NVFlare) has the site files, the
+resources.json and what the isolation gives and does not.
 
 Return codes (``poll``; ``get_return_code`` then prefers the job's own
 ``_process_rc.txt`` unless this says infrastructure error, as it does for
@@ -42,6 +43,7 @@ from abc import abstractmethod
 from typing import Any, Dict, List, Mapping, Optional
 from urllib.parse import urlsplit, urlunsplit
 
+from nvflare.apis.app_validation import AppValidationKey
 from nvflare.apis.event_type import EventType
 from nvflare.apis.fl_constant import FLContextKey, JobConstants
 from nvflare.apis.fl_context import FLContext
@@ -54,11 +56,13 @@ from nvflare.apis.job_launcher_spec import (
 )
 from nvflare.apis.workspace import Workspace
 from nvflare.utils.job_launcher_utils import (
+    _docker_shm_size_to_bytes,
     get_client_job_args,
     get_credential_env,
     get_job_launcher_spec,
     get_portable_resource_spec,
     get_server_job_args,
+    validate_docker_job_launcher_spec,
 )
 
 from .client import Jobcell, _failure, _records
@@ -68,9 +72,6 @@ from .errors import JobcellError
 # directory under the site workspace, so it must be the NVFlare job id itself
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _WORKSPACE_CHILDREN = ("startup", "local")
-# launcher_spec[site]["docker"] keys this launcher honours; the others
-# (shm_size, ipc_mode, ...) are the jobcell site's to decide, and refused
-_DOCKER_SPEC_KEYS = ("image", "python_path")
 
 
 def job_name(job_id: Any) -> str:
@@ -312,23 +313,34 @@ class JobcellJobLauncher(JobLauncherSpec):
             raise RuntimeError("no workspace: set the launcher's workspace")
         workspace = os.path.normpath(workspace)
 
+        # the Docker options NVFlare lets a job set (image, python_path,
+        # entrypoint, num_of_gpus, shm_size), validated by NVFlare; jobcell
+        # takes the limits among them as requests the site may refuse
         site_name = fl_ctx.get_identity_name()
         spec = get_job_launcher_spec(job_meta, site_name, "docker")
-        refused = sorted(set(spec) - set(_DOCKER_SPEC_KEYS))
-        if refused:
-            raise RuntimeError("launcher_spec docker keys %s for site %r: the jobcell site file "
-                               "decides them" % (refused, site_name))
+        try:
+            validate_docker_job_launcher_spec(spec, "job Docker spec for site %r" % site_name)
+        except ValueError as e:
+            raise RuntimeError(str(e)) from e
         image = spec.get("image")
-        if image is not None and not isinstance(image, str):
-            raise RuntimeError("launcher_spec docker image for site %r must be a string" % site_name)
         python_path = spec.get("python_path", self.python_path)
-        if not isinstance(python_path, str) or not python_path.strip():
-            raise RuntimeError("launcher_spec docker python_path for site %r must be a non-empty "
-                               "string" % site_name)
+        entrypoint = spec.get("entrypoint")
+        if entrypoint is not None and not job_meta.get(AppValidationKey.BYOC, False):
+            raise RuntimeError("job Docker spec for site %r contains entrypoint but lacks locally "
+                               "authorized BYOC" % site_name)
+        entry_args: List[str] = []
+        if isinstance(entrypoint, list):
+            entrypoint, entry_args = entrypoint[0], list(entrypoint[1:])
         sets = []
+        if "num_of_gpus" in spec:
+            sets.append(("gpus", str(spec["num_of_gpus"])))
+        if "shm_size" in spec:
+            shm = spec["shm_size"]
+            sets.append(("shm_size", str(shm if isinstance(shm, int) else
+                                         _docker_shm_size_to_bytes(shm))))
         for key, value in get_portable_resource_spec(job_meta, site_name).items():
             if key == "num_of_gpus":
-                sets.append(("gpus", str(int(value))))
+                sets = [kv for kv in sets if kv[0] != "gpus"] + [("gpus", str(int(value)))]
             elif key == "num_of_cpus":
                 sets.append(("cpus", str(value)))
             elif key == "memory":  # validated by NVFlare: N followed by Mi, Gi or Ti
@@ -336,7 +348,9 @@ class JobcellJobLauncher(JobLauncherSpec):
                 sets.append(("memory", "%dm" % (n * {"Mi": 1, "Gi": 1024, "Ti": 1 << 20}[unit])))
 
         job_args = self._parent_url(job_args)
-        cmd = [python_path, "-u", "-m", exe[1]]
+        # an entrypoint's further words come before the command, as Docker
+        # runs ENTRYPOINT + CMD
+        cmd = entry_args + [python_path, "-u", "-m", exe[1]]
         for name in self.get_module_arg_names():
             e = job_args.get(name)
             if not e or e[1] is None:
@@ -358,7 +372,8 @@ class JobcellJobLauncher(JobLauncherSpec):
                 paths.append(self._in_container(workspace, site_custom))
             if paths:
                 env["PYTHONPATH"] = os.pathsep.join(paths)
-        argv = ["run"] + Jobcell._job_args(job, cmd, image=image, env=env, sets=sets)
+        argv = ["run"] + Jobcell._job_args(job, cmd, image=image, entrypoint=entrypoint, env=env,
+                                           sets=sets)
         return {"job": job, "argv": argv, "environ": get_credential_env(job_args)}
 
     # ---- the launch ----

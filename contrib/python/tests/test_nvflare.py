@@ -633,6 +633,7 @@ class Request(unittest.TestCase):
         self.assertEqual(opts[opts.index("--image") + 1], "nvflare-job:2")
         sets = [opts[i + 1] for i, a in enumerate(opts) if a == "--set"]
         self.assertEqual(sorted(sets), ["gpus=1", "memory=2048m"])
+        self.assertNotIn("--entrypoint", opts)
         self.assertIn("NCCL_P2P_DISABLE=1", opts)
         # the job app's and the site's custom code, where the job sees them
         self.assertIn("PYTHONPATH=/fl/j-1/app_%s/custom:/fl/local/custom" % FL_SITE, opts)
@@ -640,13 +641,29 @@ class Request(unittest.TestCase):
         for value in CREDS.values():
             self.assertFalse(any(value in a for a in argv))
 
+    def test_job_docker_options(self):
+        # NVFlare's job-controlled Docker options; an entrypoint needs BYOC
+        meta = {"job_id": "j-2", "byoc": True, "launcher_spec": {FL_SITE: {"docker": {
+            "entrypoint": ["/opt/entry", "--flag"], "shm_size": "1.5g", "num_of_gpus": 2,
+            "python_path": "/opt/py/bin/python"}}}}
+        argv = self.build(jn.ClientJobcellLauncher(site="s1"), meta)["argv"]
+        opts, cmd = argv[:argv.index("--job")], argv[argv.index("--") + 1:]
+        self.assertEqual(opts[opts.index("--entrypoint") + 1], "/opt/entry")
+        self.assertEqual(cmd[:3], ["--flag", "/opt/py/bin/python", "-u"])
+        sets = [opts[i + 1] for i, a in enumerate(opts) if a == "--set"]
+        self.assertEqual(sorted(sets), ["gpus=2", "shm_size=%d" % (3 << 29)])
+        self.assertNotIn("--image", opts)
+
     def test_refusals(self):
         launcher = jn.ClientJobcellLauncher(site="s1")
         with self.assertRaisesRegex(RuntimeError, "not a jobcell job name"):
             self.build(launcher, {"job_id": "../j"})
-        with self.assertRaisesRegex(RuntimeError, r"\['network_mode'\].*jobcell site file"):
+        with self.assertRaisesRegex(RuntimeError, r"unsupported .* \['network_mode'\]"):
             self.build(launcher, {"job_id": "j", "launcher_spec": {
                 FL_SITE: {"docker": {"network_mode": "host"}}}})
+        with self.assertRaisesRegex(RuntimeError, "lacks locally authorized BYOC"):
+            self.build(launcher, {"job_id": "j", "launcher_spec": {
+                FL_SITE: {"docker": {"entrypoint": "/bin/sh"}}}})
         with self.assertRaisesRegex(RuntimeError, "parent_host needs tcp or stcp"):
             self.build(jn.ClientJobcellLauncher(site="s1", parent_host="cp"), {"job_id": "j"},
                        parent_url="file:///tmp/x")
