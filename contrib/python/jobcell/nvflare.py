@@ -189,7 +189,8 @@ class JobcellJobHandle(JobHandleSpec):
         """Stop the job gracefully and wait until its container is removed;
         afterwards ``poll`` says ABORTED (unless the job had ended before)."""
         with self._lock:
-            if self._rc is None:
+            # a job that had ended already keeps its own return code
+            if self._rc is None and self.process.poll() is None:
                 self._terminated = True
         if self.process.poll() is None:
             try:
@@ -401,7 +402,12 @@ class JobcellJobLauncher(JobLauncherSpec):
             handle = JobcellJobHandle(proc, status_file, req["job"], self.client,
                                       self.stop_wait, self.logger)
             self.logger.info("launching job %s through jobcell (pid %d)", req["job"], proc.pid)
-            handle.container = self._await_start(ready_r, handle)
+            try:
+                handle.container = self._await_start(ready_r, handle)
+            except BaseException:
+                # interrupted: the job must not outlive the launch
+                handle.terminate()
+                raise
         finally:
             if ready_w >= 0:
                 os.close(ready_w)

@@ -473,6 +473,12 @@ class Launch(Base):
         self.assertEqual(get_return_code(h, job_id, self.ws, self.launcher.logger),
                          JobReturnCode.ABORTED)
 
+    def test_terminate_after_the_end_keeps_the_jobs_code(self):
+        job_id, h = self.launch("exit 1")
+        h.process.wait()  # jobcell has exited; nobody asked the handle yet
+        h.terminate()
+        self.assertEqual(h.poll(), JobReturnCode.EXECUTION_ERROR)
+
     def test_killed_jobcell_leaves_no_container(self):
         # someone else's SIGKILL: the handle removes the container itself
         job_id, h = self.launch("sleep")
