@@ -87,6 +87,7 @@ d=$ws/$job
 echo "$argv" >"$d/argv.txt"
 echo "$module" >"$d/module.txt"
 pwd >"$d/cwd.txt"
+ls -a "$ws" >"$d/root.txt"
 env | grep '^NVFLARE_JOB_' | sort >"$d/creds.txt"
 read what arg <"$d/behaviour"
 case $what in
@@ -397,6 +398,7 @@ class Launch(Base):
     """Client jobs launched by NVFlare's own paths through jobcell on the engine."""
 
     def test_success_and_the_job_command(self):
+        sibling, _ = self.new_job("exit 0")  # another job's, never launched
         job_id, h = self.launch("exit 0")
         self.assertIsNotNone(h.container)
         self.assertEqual(self.finish(job_id, h), JobReturnCode.SUCCESS)
@@ -410,6 +412,11 @@ class Launch(Base):
             self.assertIn(want, argv)
         self.assertNotIn(WS, argv)
         self.assertEqual(self.read(job_id, "cwd.txt").strip(), "/workspace/" + job_id)
+        # the workspace root shows startup/, local/ and this job's directory
+        # alone, not the other job's beside it in the host's workspace
+        self.assertIn(sibling, os.listdir(WS))
+        self.assertEqual(sorted(self.read(job_id, "root.txt").split()),
+                         sorted([".", "..", job_id, "local", "startup"]))
 
     def test_exit_codes_pass_through(self):
         cases = [("exit 1", JobReturnCode.EXECUTION_ERROR), ("exit 9", JobReturnCode.ABORTED),
@@ -590,6 +597,8 @@ class Server(Base):
         self.assertEqual(self.read(job_id, "scratch.txt"),
                          "snapshot-storage writable\njobs-storage writable\n")
         self.assertFalse(os.path.exists(os.path.join(self.ws, "intruder")))
+        self.assertEqual(sorted(self.read(job_id, "root.txt").split()), sorted(
+            [".", "..", job_id, "local", "startup", "snapshot-storage", "jobs-storage"]))
 
 
 class Request(unittest.TestCase):
