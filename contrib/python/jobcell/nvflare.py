@@ -126,7 +126,7 @@ class JobcellJobHandle(JobHandleSpec):
     removes the job's container."""
 
     def __init__(self, proc: subprocess.Popen, status_file, job: str, client: Jobcell,
-                 stop_wait: float = 60, logger: Optional[logging.Logger] = None):
+                 stop_wait: float = 120, logger: Optional[logging.Logger] = None):
         super().__init__()
         self.process = proc
         self.job = job
@@ -231,7 +231,8 @@ class JobcellJobLauncher(JobLauncherSpec):
         stop_wait: seconds ``terminate`` waits for jobcell to stop and
             remove the container before it kills jobcell and runs ``jobcell
             rm``; keep it above the site's stop_grace plus twice [engine]
-            timeout.
+            timeout, after which jobcell gives up by itself (default 120:
+            the defaults 10s and 30s make 70 s).
         job_env: variables given to every job (``--env``; never secrets:
             they are in jobcell's argv).
 
@@ -243,7 +244,7 @@ class JobcellJobLauncher(JobLauncherSpec):
     def __init__(self, config: Optional[str] = None, site: Optional[str] = None,
                  binary: Optional[str] = None, workspace: Optional[str] = None,
                  mount_point: str = "/workspace", python_path: str = "/usr/local/bin/python",
-                 parent_host: Optional[str] = None, timeout: float = 30, stop_wait: float = 60,
+                 parent_host: Optional[str] = None, timeout: float = 30, stop_wait: float = 120,
                  job_env: Optional[Mapping[str, str]] = None):
         super().__init__()
         self.logger = logging.getLogger(self.__class__.__name__)

@@ -695,6 +695,24 @@ class Request(unittest.TestCase):
         self.assertEqual(sorted(sets), ["gpus=2", "shm_size=%d" % (3 << 29)])
         self.assertNotIn("--image", opts)
 
+    def test_example_resources(self):
+        # NVFlare's component builder makes the examples' launchers
+        from nvflare.fuel.utils.component_builder import ComponentBuilder
+
+        class Builder(ComponentBuilder):
+            def get_module_scanner(self):
+                return None  # every example names its class by path
+
+        for kind, cls in (("client", jn.ClientJobcellLauncher),
+                          ("server", jn.ServerJobcellLauncher)):
+            with open(os.path.join(PKG, "examples", "nvflare", "resources.%s.json" % kind)) as f:
+                comps = json.load(f)["components"]
+            self.assertEqual(len(comps), 1)
+            launcher = Builder().build_component(comps[0])
+            self.assertIs(type(launcher), cls)
+            self.assertEqual(launcher.client.config, comps[0]["args"]["config"])
+            self.assertEqual(launcher.mount_point, "/workspace")
+
     def test_refusals(self):
         launcher = jn.ClientJobcellLauncher(site="s1")
         with self.assertRaisesRegex(RuntimeError, "not a jobcell job name"):
