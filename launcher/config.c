@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "config.h"
 #include "endpoint.h"
@@ -44,6 +45,7 @@ enum key_type {
 	T_MEMORY,    /* a size, 0 or at least the engine's least */
 	T_CPUS,      /* nano-CPUs */
 	T_GPUS,      /* struct jc_gpus */
+	T_CGROUP,    /* a cgroup parent: "", slurm, a path or a slice (cgroup.h) */
 	T_ENV_NAMES, /* a list of environment names */
 	T_KEYS,      /* a list of [job] keys a request may change */
 	T_PATHS      /* a list of absolute paths */
@@ -126,6 +128,8 @@ static const struct key_def keys[] = {
 	K("job", "cpus", T_CPUS, nano_cpus, "0", OV_LIMIT),
 	K("job", "shm_size", T_SIZE, shm_size, "64m", OV_SHM),
 	K("job", "gpus", T_GPUS, gpus, "", OV_GPUS),
+	/* the limits of the cgroup above the container bind it */
+	K("job", "cgroup_parent", T_CGROUP, cgroup_parent, "", OV_NEVER),
 	K("job", "pass_env", T_ENV_NAMES, pass_env, "", OV_NEVER),
 	K("job", "overridable", T_KEYS, overridable, "image, timeout, env", OV_NEVER),
 	/* what may be mounted is the site's alone */
@@ -416,6 +420,9 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 		break;
 	case T_STRING:
 		break;
+	case T_CGROUP:
+		why = jc_cgroup_parent_why(value);
+		break;
 	case T_DURATION:
 		if (jc_parse_duration(value, (int64_t *)field) < 0)
 			why = "not a duration: want a number with ms, s, m or h";
@@ -440,8 +447,8 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 		return why;
 	case T_GPUS:
 		if (jc_parse_gpus(value, (struct jc_gpus *)field) < 0)
-			why = "not a GPU request: want all, a count, or up to 16 device ids "
-			      "[A-Za-z0-9][A-Za-z0-9_-]* separated by commas";
+			why = "not a GPU request: want all, slurm, a count, or up to 16 device "
+			      "ids [A-Za-z0-9][A-Za-z0-9_-]* separated by commas";
 		return why;
 	case T_MODE:
 		if (jc_parse_mode(value, (unsigned *)field) < 0)
@@ -547,6 +554,7 @@ static enum storage storage_of(const struct key_def *k)
 	case T_USER:
 	case T_NETWORK:
 	case T_IMAGE:
+	case T_CGROUP:
 		return S_STRING;
 	case T_LIST:
 	case T_CAPS:
@@ -1077,6 +1085,14 @@ int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 					    "config: [workspace] mode = bind needs an engine on a "
 					    "local unix socket, and `%s` is not: use mode = volume",
 					    cfg->endpoint);
+		/* the job's cgroup is a path of this host's hierarchy */
+		if (cfg->cgroup_parent && strcmp(cfg->cgroup_parent, "slurm") == 0 &&
+		    t != JC_TRANSPORT_UNIX)
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "config: [job] cgroup_parent = slurm needs an engine on "
+					    "a local unix socket, and `%s` is not: the Slurm job's "
+					    "cgroup is on this host",
+					    cfg->endpoint);
 	}
 	if (!cfg->site_name)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "config: [site] name is not set");
@@ -1250,8 +1266,8 @@ static void format_gpus(const struct jc_gpus *g, char *buf, size_t size)
 {
 	size_t used = 0;
 
-	if (g->count < 0) {
-		snprintf(buf, size, "all");
+	if (g->count == -1 || g->count == JC_GPUS_SLURM) {
+		snprintf(buf, size, g->count == -1 ? "all" : "slurm");
 		return;
 	}
 	if (!g->ids.n) {
@@ -1270,15 +1286,17 @@ static void format_gpus(const struct jc_gpus *g, char *buf, size_t size)
 	}
 }
 
-/* Is `req` within `site`: none, fewer, or some of the site's devices? */
+/* Is `req` within `site`: none, fewer, or some of the site's devices?
+ * The allocation's devices (slurm) are known only at launch: under them a
+ * request may ask for none, or for them all again; under all, for them. */
 static bool gpus_within(const struct jc_gpus *site, const struct jc_gpus *req)
 {
 	if (req->count == 0 && !req->ids.n)
 		return true;
-	if (site->count < 0)
+	if (site->count == -1)
 		return true;
-	if (req->count < 0)
-		return false;
+	if (site->count == JC_GPUS_SLURM || req->count < 0)
+		return req->count == JC_GPUS_SLURM && site->count == JC_GPUS_SLURM;
 	if (site->ids.n) {
 		/* a count lets the engine pick devices the site did not name */
 		if (!req->ids.n)

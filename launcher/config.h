@@ -62,6 +62,9 @@ struct jc_config {
 	int64_t nano_cpus; /* billionths of a CPU; 0: no limit */
 	int64_t shm_size;  /* bytes of /dev/shm; 0: the engine's default */
 	struct jc_gpus gpus;
+	/* HostConfig.CgroupParent: NULL (the engine's), "slurm" (the Slurm
+	 * job's cgroup, slurm.c), a path or NAME.slice (cgroup.h) */
+	char *cgroup_parent;
 	struct jc_strv pass_env;      /* names copied from jobcell's environment */
 	struct jc_strv overridable;   /* [job] keys (and "env") a job request may change */
 	struct jc_strv data_prefixes; /* absolute host directories [mounts] may come from */

@@ -247,6 +247,7 @@ static void test_keys_table(void **state)
 		{ "job", "cpus", "0" },
 		{ "job", "shm_size", "64m" },
 		{ "job", "gpus", "" },
+		{ "job", "cgroup_parent", "" },
 		{ "job", "pass_env", "" },
 		{ "job", "overridable", "image, timeout, env" },
 		{ "job", "data_prefixes", "" },
@@ -580,8 +581,8 @@ static void test_malformed_values(void **state)
 		{ "job", "cpus", "", "not a number of CPUs" },
 		{ "job", "shm_size", "64x", "not a size" },
 		{ "job", "gpus", "0,,1",
-		  "not a GPU request: want all, a count, or up to 16 device ids "
-		  "[A-Za-z0-9][A-Za-z0-9_-]* separated by commas" },
+		  "not a GPU request: want all, slurm, a count, or up to 16 device "
+		  "ids [A-Za-z0-9][A-Za-z0-9_-]* separated by commas" },
 		{ "job", "gpus", "GPU/0", "not a GPU request" },
 		{ "job", "gpus", "0,0", "not a GPU request" },
 		{ "job", "gpus", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", "not a GPU request" },
