@@ -46,6 +46,7 @@ enum key_type {
 	T_CPUS,      /* nano-CPUs */
 	T_GPUS,      /* struct jc_gpus */
 	T_CGROUP,    /* a cgroup parent: "", slurm, a path or a slice (cgroup.h) */
+	T_FROM,      /* where a value comes from: "" (the site) or slurm */
 	T_ENV_NAMES, /* a list of environment names */
 	T_KEYS,      /* a list of [job] keys a request may change */
 	T_PATHS      /* a list of absolute paths */
@@ -115,6 +116,8 @@ static const struct key_def keys[] = {
 	K("job", "network", T_NETWORK, network, "none", OV_NEVER),
 	K("job", "stop_grace", T_DURATION, stop_grace_ms, "10s", OV_LOWER),
 	K("job", "timeout", T_DURATION, timeout_ms, "0", OV_LIMIT),
+	/* slurm: the allocation's end bounds the timeout (slurm.c) */
+	K("job", "timeout_from", T_FROM, timeout_from, "", OV_NEVER),
 	/* part of the deadline gc trusts: a request never moves it */
 	K("job", "transfer_timeout", T_DURATION, transfer_timeout_ms, "10m", OV_NEVER),
 	K("job", "cap_drop", T_CAPS, cap_drop, "ALL", OV_NEVER),
@@ -149,6 +152,11 @@ static const struct key_def keys[] = {
 	K("output", "max_members", T_UINT, output_max_members, "100000", OV_NEVER),
 	K("output", "max_depth", T_UINT, output_max_depth, "64", OV_NEVER),
 	K("gc", "clock_skew", T_DURATION, clock_skew_ms, "1m", OV_NEVER),
+	/* Slurm's KillWait (slurm.conf), checked against stop_grace; 0: not */
+	K("slurm", "kill_wait", T_DURATION, slurm_kill_wait_ms, "0", OV_NEVER),
+	/* what jobcell needs after stop_grace to end: the kill's answer, the
+	 * last output, outputs fetched, the removal */
+	K("slurm", "stop_margin", T_DURATION, slurm_stop_margin_ms, "5s", OV_NEVER),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -423,6 +431,10 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 	case T_CGROUP:
 		why = jc_cgroup_parent_why(value);
 		break;
+	case T_FROM:
+		if (*value && strcmp(value, "slurm") != 0)
+			why = "want slurm, or nothing for the site's own value";
+		break;
 	case T_DURATION:
 		if (jc_parse_duration(value, (int64_t *)field) < 0)
 			why = "not a duration: want a number with ms, s, m or h";
@@ -555,6 +567,7 @@ static enum storage storage_of(const struct key_def *k)
 	case T_NETWORK:
 	case T_IMAGE:
 	case T_CGROUP:
+	case T_FROM:
 		return S_STRING;
 	case T_LIST:
 	case T_CAPS:

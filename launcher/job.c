@@ -787,6 +787,11 @@ static int make_request(struct launch *l, bool detach, jc_error *err)
 		return -1;
 	l->req.slurm_gpus = l->slurm.job_id ? &l->slurm.gpus : NULL;
 	l->req.slurm_cgroup = l->slurm.cgroup_parent;
+	/* the allocation's end bounds the timeout from now; before_start
+	 * takes it again from the start, after the staging */
+	if (l->slurm.end_s && jc_slurm_timeout(&j->cfg, l->slurm.end_s, jc_unix_ms(),
+					       j->cfg.timeout_ms, &l->req.timeout_ms, err) < 0)
+		return -1;
 	return jc_pass_env_collect(&j->cfg, environ, &l->req.passed_env, err);
 }
 
@@ -881,10 +886,15 @@ static int before_start(void *ctx, jc_error *err)
 	if ((l->ws_ops->recheck && l->ws_ops->recheck(l, err) < 0) ||
 	    jc_data_recheck(&l->j->cfg, &l->data, err) < 0 || prove_mounts(l, err) < 0)
 		return -1;
-	if (!l->in.n)
-		return 0;
-	return jc_stage_in(l->e, l->plan->name, l->plan->name, l->plan->workdir, &o, &l->in,
-			   &l->j->progress, err);
+	if (l->in.n && jc_stage_in(l->e, l->plan->name, l->plan->name, l->plan->workdir, &o,
+				   &l->in, &l->j->progress, err) < 0)
+		return -1;
+	/* timeout_from = slurm: what is left of the allocation at the start
+	 * (the supervisor counts the timeout from there) */
+	if (l->slurm.end_s)
+		return jc_slurm_timeout(&l->j->cfg, l->slurm.end_s, jc_unix_ms(),
+					l->plan->timeout_ms, &l->plan->timeout_ms, err);
+	return 0;
 }
 
 /* After the exit, before the container goes: the job's directory into the

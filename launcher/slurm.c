@@ -3,6 +3,7 @@
  * SLURM_JOB_GPUS (Slurm 22.05 sbatch(1)); every value is checked as input:
  * it becomes a device request and a cgroup path. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,8 @@ void jc_slurm_alloc_free(struct jc_slurm_alloc *a)
 bool jc_slurm_wanted(const struct jc_config *cfg)
 {
 	return cfg->gpus.count == JC_GPUS_SLURM ||
-	       (cfg->cgroup_parent && strcmp(cfg->cgroup_parent, "slurm") == 0);
+	       (cfg->cgroup_parent && strcmp(cfg->cgroup_parent, "slurm") == 0) ||
+	       (cfg->timeout_from && strcmp(cfg->timeout_from, "slurm") == 0);
 }
 
 static const char *env_get(char *const *envp, const char *name)
@@ -130,19 +132,96 @@ int jc_slurm_gpus(char *const *envp, struct jc_gpus *out, const char **from, jc_
 	return 0;
 }
 
+int jc_slurm_end_time(char *const *envp, int64_t *end_s, jc_error *err)
+{
+	const char *v = env_get(envp, "SLURM_JOB_END_TIME");
+	size_t n = v ? strlen(v) : 0;
+	int64_t t = 0;
+
+	if (!v)
+		return jc_error_set(
+		    err, JC_ERR_CONFIG, ESRCH,
+		    "[job] timeout_from = slurm: SLURM_JOB_END_TIME is not set (Slurm "
+		    "22.05 does not export it: the batch script sets it, see "
+		    "jobcell.ini(5))");
+	if (n < 1 || n > 12 || strspn(v, "0123456789") != n)
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "[job] timeout_from = slurm: SLURM_JOB_END_TIME is not a unix "
+				    "time in seconds");
+	for (size_t i = 0; i < n; i++)
+		t = t * 10 + (v[i] - '0');
+	*end_s = t;
+	return 0;
+}
+
+/* "12s" or "1.500s", for messages */
+static void secs(char *buf, size_t size, int64_t ms)
+{
+	if (ms % 1000)
+		snprintf(buf, size, "%lld.%03llds", (long long)(ms / 1000), (long long)(ms % 1000));
+	else
+		snprintf(buf, size, "%llds", (long long)(ms / 1000));
+}
+
+int jc_slurm_timeout(const struct jc_config *cfg, int64_t end_s, int64_t now_ms, int64_t cap_ms,
+		     int64_t *out_ms, jc_error *err)
+{
+	int64_t left = end_s * 1000 - now_ms;
+	int64_t t = left - cfg->stop_grace_ms - cfg->slurm_stop_margin_ms;
+
+	if (t < 1000) {
+		char l[32], g[32], m[32];
+		secs(l, sizeof(l), left > 0 ? left : 0);
+		secs(g, sizeof(g), cfg->stop_grace_ms);
+		secs(m, sizeof(m), cfg->slurm_stop_margin_ms);
+		return jc_error_set(err, JC_ERR_CONFIG, ETIME,
+				    "[job] timeout_from = slurm: the Slurm allocation ends in %s, "
+				    "which leaves the job no time before [job] stop_grace (%s) and "
+				    "[slurm] stop_margin (%s)",
+				    l, g, m);
+	}
+	*out_ms = cap_ms > 0 && cap_ms < t ? cap_ms : t;
+	return 0;
+}
+
+int jc_slurm_check_kill_wait(const struct jc_config *cfg, jc_error *err)
+{
+	char g[32], m[32], k[32];
+
+	if (cfg->slurm_kill_wait_ms <= 0 ||
+	    cfg->stop_grace_ms + cfg->slurm_stop_margin_ms <= cfg->slurm_kill_wait_ms)
+		return 0;
+	secs(g, sizeof(g), cfg->stop_grace_ms);
+	secs(m, sizeof(m), cfg->slurm_stop_margin_ms);
+	secs(k, sizeof(k), cfg->slurm_kill_wait_ms);
+	return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+			    "[job] stop_grace (%s) + [slurm] stop_margin (%s) exceed [slurm] "
+			    "kill_wait (%s): Slurm's SIGKILL would end jobcell before the job's "
+			    "graceful stop and the container's removal",
+			    g, m, k);
+}
+
 int jc_slurm_collect(const struct jc_config *cfg, char *const *envp, struct jc_slurm_alloc *out,
 		     jc_error *err)
 {
 	struct jc_slurm_alloc a = { 0 };
 	bool want_cg = cfg->cgroup_parent && strcmp(cfg->cgroup_parent, "slurm") == 0;
+	bool want_end = cfg->timeout_from && strcmp(cfg->timeout_from, "slurm") == 0;
 	const char *id, *from = NULL;
 
+	if (jc_slurm_check_kill_wait(cfg, err) < 0)
+		return -1;
 	if (!jc_slurm_wanted(cfg)) {
 		*out = a;
 		return 0;
 	}
-	if (jc_slurm_job_id(envp, want_cg ? "[job] cgroup_parent = slurm" : "[job] gpus = slurm",
+	if (jc_slurm_job_id(envp,
+			    want_cg    ? "[job] cgroup_parent = slurm"
+			    : want_end ? "[job] timeout_from = slurm"
+				       : "[job] gpus = slurm",
 			    &id, err) < 0)
+		return -1;
+	if (want_end && jc_slurm_end_time(envp, &a.end_s, err) < 0)
 		return -1;
 	if (!(a.job_id = strdup(id)))
 		return jc_error_oom(err);

@@ -235,6 +235,7 @@ static void test_keys_table(void **state)
 		{ "job", "network", "none" },
 		{ "job", "stop_grace", "10s" },
 		{ "job", "timeout", "0" },
+		{ "job", "timeout_from", "" },
 		{ "job", "transfer_timeout", "10m" },
 		{ "job", "cap_drop", "ALL" },
 		{ "job", "cap_add", "" },
@@ -264,6 +265,8 @@ static void test_keys_table(void **state)
 		{ "output", "max_members", "100000" },
 		{ "output", "max_depth", "64" },
 		{ "gc", "clock_skew", "1m" },
+		{ "slurm", "kill_wait", "0" },
+		{ "slurm", "stop_margin", "5s" },
 	};
 	size_t n = 0;
 	const struct jc_config_key *k = jc_config_keys(&n);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -85,11 +86,23 @@ static void test_config_key(void **state)
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
-	fprintf(f, "[job]\ncgroup_parent = /a/../b\ngpus = slurm\n");
+	fprintf(f, "[job]\ncgroup_parent = /a/../b\ngpus = slurm\ntimeout_from = allocation\n"
+		   "[slurm]\nkill_wait = 30x\n");
 	fclose(f);
 	assert_int_equal(jc_config_load(&c, path, &err), -1);
 	expect_error(&err, JC_ERR_CONFIG, EINVAL,
 		     ":2: [job] cgroup_parent = `/a/../b`: want slurm");
+	assert_non_null(strstr(err.msg, "(and 2 more)"));
+	assert_int_equal(c.problems.n, 3);
+	assert_non_null(
+	    strstr(c.problems.v[1], ":4: [job] timeout_from = `allocation`: want slurm"));
+	assert_non_null(strstr(c.problems.v[2], ":6: [slurm] kill_wait = `30x`: not a duration"));
+	jc_error_clear(&err);
+	assert_int_equal(jc_config_override(&c, "timeout_from", "slurm", &err), -1);
+	expect_error(&err, JC_ERR_INPUT, EPERM, "may never change");
+	jc_error_clear(&err);
+	assert_int_equal(jc_config_override(&c, "kill_wait", "1h", &err), -1);
+	expect_error(&err, JC_ERR_INPUT, EPERM, "no key of [job]");
 	jc_error_clear(&err);
 	assert_int_equal(c.gpus.count, JC_GPUS_SLURM);
 	jc_config_free(&c);
@@ -408,6 +421,93 @@ static void test_gpus_from_env_refused(void **state)
 	}
 }
 
+/* ---- time ---- */
+
+static void test_end_time(void **state)
+{
+	static const char *const bad[] = { "SLURM_JOB_END_TIME=",
+					   "SLURM_JOB_END_TIME=x",
+					   "SLURM_JOB_END_TIME=-5",
+					   "SLURM_JOB_END_TIME=1e9",
+					   "SLURM_JOB_END_TIME=1234567890123",
+					   "SLURM_JOB_END_TIME=Unknown" };
+	char *good[] = { "SLURM_JOB_END_TIME=1765000000", NULL };
+	char *none[] = { "SLURM_JOB_ID=1", NULL };
+	jc_error err = { 0 };
+	int64_t t = 0;
+
+	(void)state;
+	assert_int_equal(jc_slurm_end_time(good, &t, &err), 0);
+	assert_int_equal(t, 1765000000);
+	assert_int_equal(jc_slurm_end_time(none, &t, &err), -1);
+	expect_error(&err, JC_ERR_CONFIG, ESRCH, "SLURM_JOB_END_TIME is not set");
+	jc_error_clear(&err);
+	for (size_t i = 0; i < N(bad); i++) {
+		char *env[] = { (char *)bad[i], NULL };
+		assert_int_equal(jc_slurm_end_time(env, &t, &err), -1);
+		expect_error(&err, JC_ERR_CONFIG, EINVAL, "not a unix time in seconds");
+		jc_error_clear(&err);
+	}
+}
+
+/* timeout = end - now - stop_grace - stop_margin, capped by the site's */
+static void test_timeout_arithmetic(void **state)
+{
+	struct jc_config c;
+	jc_error err = { 0 };
+	int64_t t = 0, now = INT64_C(1765000000000);
+
+	(void)state;
+	assert_int_equal(jc_config_init(&c, &err), 0);
+	c.stop_grace_ms = 10000;
+	c.slurm_stop_margin_ms = 5000;
+	/* an hour left: 3600 - 10 - 5 */
+	assert_int_equal(jc_slurm_timeout(&c, 1765000000 + 3600, now, 0, &t, &err), 0);
+	assert_int_equal(t, 3585000);
+	/* the site's own timeout is shorter: it stands */
+	assert_int_equal(jc_slurm_timeout(&c, 1765000000 + 3600, now, 60000, &t, &err), 0);
+	assert_int_equal(t, 60000);
+	/* the allocation's is shorter than the site's */
+	assert_int_equal(jc_slurm_timeout(&c, 1765000000 + 20, now + 500, 60000, &t, &err), 0);
+	assert_int_equal(t, 4500);
+	/* less than a second left after the grace and the margin */
+	assert_int_equal(jc_slurm_timeout(&c, 1765000000 + 15, now + 500, 0, &t, &err), -1);
+	expect_error(&err, JC_ERR_CONFIG, ETIME,
+		     "the Slurm allocation ends in 14.500s, which leaves the job no time before "
+		     "[job] stop_grace (10s) and [slurm] stop_margin (5s)");
+	jc_error_clear(&err);
+	/* an end already past */
+	assert_int_equal(jc_slurm_timeout(&c, 1765000000 - 60, now, 0, &t, &err), -1);
+	expect_error(&err, JC_ERR_CONFIG, ETIME, "ends in 0s");
+	jc_error_clear(&err);
+	jc_config_free(&c);
+}
+
+static void test_kill_wait(void **state)
+{
+	struct jc_config c;
+	jc_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(jc_config_init(&c, &err), 0);
+	/* not given: not checked */
+	assert_int_equal(c.slurm_kill_wait_ms, 0);
+	assert_int_equal(c.slurm_stop_margin_ms, 5000);
+	assert_int_equal(jc_slurm_check_kill_wait(&c, &err), 0);
+	/* 10s + 5s fit in Slurm's default KillWait of 30s, and in 15s */
+	c.slurm_kill_wait_ms = 30000;
+	assert_int_equal(jc_slurm_check_kill_wait(&c, &err), 0);
+	c.slurm_kill_wait_ms = 15000;
+	assert_int_equal(jc_slurm_check_kill_wait(&c, &err), 0);
+	c.slurm_kill_wait_ms = 14999;
+	assert_int_equal(jc_slurm_check_kill_wait(&c, &err), -1);
+	expect_error(&err, JC_ERR_CONFIG, EINVAL,
+		     "[job] stop_grace (10s) + [slurm] stop_margin (5s) exceed [slurm] kill_wait "
+		     "(14.999s): Slurm's SIGKILL would end jobcell");
+	jc_error_clear(&err);
+	jc_config_free(&c);
+}
+
 /* ---- the plan and the body ---- */
 
 static struct jc_config base_config(void)
@@ -526,6 +626,7 @@ static int setup(void **state)
 	fake_engine_add_image(f->fe, "img", "1000");
 	unsetenv("SLURM_JOB_ID");
 	unsetenv("SLURM_JOB_GPUS");
+	unsetenv("SLURM_JOB_END_TIME");
 	unsetenv("CUDA_VISIBLE_DEVICES");
 	*state = f;
 	return 0;
@@ -542,6 +643,7 @@ static int teardown(void **state)
 	assert_int_equal(system(cmd), 0);
 	unsetenv("SLURM_JOB_ID");
 	unsetenv("SLURM_JOB_GPUS");
+	unsetenv("SLURM_JOB_END_TIME");
 	unsetenv("CUDA_VISIBLE_DEVICES");
 	free(f);
 	return 0;
@@ -702,6 +804,81 @@ static void test_job_cgroup_slurm_refusals(void **state)
 	jc_error_clear(&err);
 }
 
+static void set_end(int64_t from_now_s)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%lld", (long long)(time(NULL) + from_now_s));
+	setenv("SLURM_JOB_END_TIME", v, 1);
+}
+
+static void test_job_timeout_from(void **state)
+{
+	struct fx *f = *state;
+	struct jc_job_outcome out = { 0 };
+	jc_error err = { 0 };
+	jc_job *j = NULL;
+	cJSON *root, *labels;
+	long long created, deadline;
+
+	open_site(f, "timeout_from = slurm\n[slurm]\nstop_margin = 2s\n");
+	setenv("SLURM_JOB_ID", "77", 1);
+	/* unset: refused, nothing asked of the engine */
+	fake_engine_reset_requests(f->fe);
+	assert_int_equal(run_job(f, &out, &err), -1);
+	expect_error(&err, JC_ERR_CONFIG, ESRCH, "SLURM_JOB_END_TIME is not set");
+	assert_int_equal(fake_engine_request_count(f->fe), 0);
+	jc_error_clear(&err);
+	/* too close to the end: 3 s left, 1 s grace + 2 s margin */
+	set_end(3);
+	assert_int_equal(run_job(f, &out, &err), -1);
+	expect_error(&err, JC_ERR_CONFIG, ETIME, "leaves the job no time");
+	assert_int_equal(jc_exit_status_of_error(&err), JC_EXIT_JOBCELL);
+	assert_int_equal(fake_engine_request_count(f->fe), 0);
+	jc_error_clear(&err);
+
+	/* 6 s left: the job is stopped by its timeout about 3 s in, the
+	 * graceful stop ending before the allocation's end */
+	set_end(6);
+	assert_int_equal(jc_job_new(f->site, "j", &j, &err), 0);
+	assert_int_equal(jc_job_add_arg(j, "sleep", &err), 0);
+	assert_int_equal(jc_job_add_arg(j, "30", &err), 0);
+	if (jc_job_run(j, &out, &err) < 0)
+		fail_msg("run: %s", err.msg);
+	jc_job_free(j);
+	assert_true(out.timed_out);
+	assert_int_equal(out.exit_status, JC_EXIT_TIMEOUT);
+	/* the deadline gc trusts counts the derived timeout, not none */
+	(void)created_host_config(f, &root);
+	labels = cJSON_GetObjectItemCaseSensitive(root, "Labels");
+	created = atoll(cJSON_GetObjectItemCaseSensitive(labels, "jobcell.created")->valuestring);
+	deadline = atoll(cJSON_GetObjectItemCaseSensitive(labels, "jobcell.deadline")->valuestring);
+	/* 1 + <=3 (timeout) + 1 (grace) + 2 x 3 (engine) + 600 (transfer) */
+	assert_true(deadline - created >= 1 + 1 + 1 + 6 + 600);
+	assert_true(deadline - created <= 1 + 3 + 1 + 6 + 600);
+	cJSON_Delete(root);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+}
+
+static void test_job_kill_wait(void **state)
+{
+	struct fx *f = *state;
+	struct jc_job_outcome out = { 0 };
+	jc_error err = { 0 };
+
+	/* stop_grace 1s + stop_margin 5s > 5s */
+	open_site(f, "[slurm]\nkill_wait = 5s\n");
+	fake_engine_reset_requests(f->fe);
+	assert_int_equal(run_job(f, &out, &err), -1);
+	expect_error(&err, JC_ERR_CONFIG, EINVAL, "exceed [slurm] kill_wait (5s)");
+	assert_int_equal(fake_engine_request_count(f->fe), 0);
+	jc_error_clear(&err);
+	open_site(f, "[slurm]\nkill_wait = 6s\n");
+	if (run_job(f, &out, &err) < 0)
+		fail_msg("run: %s", err.msg);
+	assert_int_equal(out.exit_status, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -716,10 +893,15 @@ int main(void)
 		cmocka_unit_test(test_job_id),
 		cmocka_unit_test(test_gpus_from_env),
 		cmocka_unit_test(test_gpus_from_env_refused),
+		cmocka_unit_test(test_end_time),
+		cmocka_unit_test(test_timeout_arithmetic),
+		cmocka_unit_test(test_kill_wait),
 		cmocka_unit_test(test_create_body),
 		cmocka_unit_test_setup_teardown(test_job_gpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_job_cgroup_parent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_job_cgroup_slurm_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_timeout_from, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_kill_wait, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
