@@ -783,7 +783,11 @@ static int make_request(struct launch *l, bool detach, jc_error *err)
 		l->req.run = j->run ? j->run : j->cfg.run;
 		l->req.keep = !j->fresh && (j->keep || j->cfg.keep);
 	}
-	if (jc_slurm_collect(&j->cfg, environ, &l->slurm, err) < 0)
+	/* check's probe outside a Slurm job: the isolation it tests does not
+	 * depend on the allocation, and check reports the `slurm` values in
+	 * rows of their own */
+	l->req.slurm_absent = j->fresh && !getenv("SLURM_JOB_ID");
+	if (!l->req.slurm_absent && jc_slurm_collect(&j->cfg, environ, &l->slurm, err) < 0)
 		return -1;
 	l->req.slurm_gpus = l->slurm.job_id ? &l->slurm.gpus : NULL;
 	l->req.slurm_cgroup = l->slurm.cgroup_parent;
@@ -807,6 +811,8 @@ static int check_cgroup(struct launch *l, jc_error *err)
 	if (!cfg->cgroup_parent)
 		return 0;
 	slurm = strcmp(cfg->cgroup_parent, "slurm") == 0;
+	if (slurm && l->req.slurm_absent)
+		return 0;
 	if (jc_backend_cgroups(l->e, &eng, err) < 0)
 		return -1;
 	return jc_cgroup_parent_check(slurm ? l->slurm.cgroup_parent : cfg->cgroup_parent, slurm,

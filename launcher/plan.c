@@ -415,10 +415,11 @@ int jc_plan_check(const struct jc_config *cfg, const struct jc_job_request *req,
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job timeout is negative");
 	/* a `slurm` value is the allocation's, found by the caller: never
 	 * none because nobody looked */
-	if (cfg->gpus.count == JC_GPUS_SLURM && !req->slurm_gpus)
+	if (cfg->gpus.count == JC_GPUS_SLURM && !req->slurm_gpus && !req->slurm_absent)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 				    "[job] gpus = slurm: the allocation's GPUs were not read");
-	if (cfg->cgroup_parent && strcmp(cfg->cgroup_parent, "slurm") == 0 && !req->slurm_cgroup)
+	if (cfg->cgroup_parent && strcmp(cfg->cgroup_parent, "slurm") == 0 && !req->slurm_cgroup &&
+	    !req->slurm_absent)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
 				    "[job] cgroup_parent = slurm: the Slurm job's cgroup was not "
 				    "read");

@@ -42,6 +42,9 @@ struct jc_job_request {
 	 * job's cgroup (cgroup_parent = slurm); NULL: not collected */
 	const struct jc_gpus *slurm_gpus;
 	const char *slurm_cgroup;
+	/* `jobcell check` outside a Slurm job: the `slurm` values give none
+	 * (no GPUs, the engine's cgroup, the site's timeout) */
+	bool slurm_absent;
 };
 
 /* Copy from `envp` (an environ-style array, NULL-terminated) the variables

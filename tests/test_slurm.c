@@ -19,11 +19,14 @@
 #include <jobcell.h>
 
 #include "cgroup.h"
+#include "check.h"
 #include "config.h"
+#include "docker/engine.h"
 #include "docker/json.h"
 #include "fake_engine.h"
 #include "plan.h"
 #include "slurm.h"
+#include "testutil.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -879,6 +882,121 @@ static void test_job_kill_wait(void **state)
 	assert_int_equal(out.exit_status, 0);
 }
 
+/* ---- jobcell check's rows ---- */
+
+static const struct jc_check_row *row(const struct jc_check_report *r, const char *name)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->rows[i].name, name) == 0)
+			return &r->rows[i];
+	fail_msg("no row `%s`", name);
+	return NULL;
+}
+
+static void slurm_rows(const char *driver, const char *parent, char *const *envp,
+		       struct jc_check_report *r)
+{
+	struct fake_engine *fe = fake_engine_start("1.41");
+	struct jc_backend *e = NULL;
+	struct jc_config c;
+	jc_error err = { 0 };
+	char ep[300];
+
+	assert_non_null(fe);
+	fake_engine_set_cgroups(fe, driver, "1");
+	snprintf(ep, sizeof(ep), "unix://%s", fake_engine_socket(fe));
+	assert_int_equal(jc_config_init(&c, &err), 0);
+	c.cgroup_parent = strdup(parent);
+	assert_int_equal(jc_parse_gpus("slurm", &c.gpus), 0);
+	c.timeout_from = strdup("slurm");
+	c.slurm_kill_wait_ms = 30000;
+	assert_int_equal(test_docker_open(ep, 5000, &e, &err), 0);
+	assert_int_equal(jc_backend_ping(e, &err), 0);
+	assert_int_equal(jc_check_slurm(e, &c, envp, r, &err), 0);
+	jc_backend_close(e);
+	fake_engine_stop(fe);
+	jc_config_free(&c);
+}
+
+static void test_check_rows_in_job(void **state)
+{
+	char end[64];
+	char *env[] = { "SLURM_JOB_ID=42", "SLURM_JOB_GPUS=1,3", end, NULL };
+	struct jc_check_report r = { 0 };
+
+	(void)state;
+	snprintf(end, sizeof(end), "SLURM_JOB_END_TIME=%lld", (long long)time(NULL) + 3600);
+	slurm_rows("cgroupfs", "/jc/explicit", env, &r);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(row(&r, "cgroup-parent")->state, JC_CHECK_KEPT);
+	assert_string_equal(row(&r, "cgroup-parent")->detail,
+			    "containers are made under `/jc/explicit` (engine: cgroupfs driver, "
+			    "cgroup v1)");
+	assert_int_equal(row(&r, "slurm-gpus")->state, JC_CHECK_KEPT);
+	assert_non_null(strstr(row(&r, "slurm-gpus")->detail, "GPUs 1,3 (from SLURM_JOB_GPUS)"));
+	assert_int_equal(row(&r, "slurm-timeout")->state, JC_CHECK_KEPT);
+	assert_non_null(strstr(row(&r, "slurm-timeout")->detail, "gets a timeout of 35"));
+	assert_int_equal(row(&r, "slurm-kill-wait")->state, JC_CHECK_KEPT);
+	assert_true(jc_check_ok(&r));
+	jc_check_report_free(&r);
+
+	/* this test is in no Slurm job's cgroup: slurm is broken here */
+	memset(&r, 0, sizeof(r));
+	slurm_rows("cgroupfs", "slurm", env, &r);
+	assert_int_equal(row(&r, "cgroup-parent")->state, JC_CHECK_BROKEN);
+	assert_non_null(
+	    strstr(row(&r, "cgroup-parent")->detail, "is not in Slurm job 42's cgroup"));
+	assert_false(jc_check_ok(&r));
+	jc_check_report_free(&r);
+}
+
+static void test_check_rows_outside(void **state)
+{
+	char *env[] = { "PATH=/bin", "SLURM_JOB_GPUS=0", NULL };
+	struct jc_check_report r = { 0 };
+
+	(void)state;
+	slurm_rows("cgroupfs", "slurm", env, &r);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(row(&r, "cgroup-parent")->state, JC_CHECK_UNKNOWN);
+	assert_non_null(strstr(row(&r, "cgroup-parent")->detail, "outside a Slurm job"));
+	assert_int_equal(row(&r, "slurm-gpus")->state, JC_CHECK_UNKNOWN);
+	assert_int_equal(row(&r, "slurm-timeout")->state, JC_CHECK_UNKNOWN);
+	assert_int_equal(row(&r, "slurm-kill-wait")->state, JC_CHECK_KEPT);
+	assert_false(jc_check_ok(&r));
+	jc_check_report_free(&r);
+
+	/* a driver that can never take the job's cgroup: broken anywhere */
+	memset(&r, 0, sizeof(r));
+	slurm_rows("systemd", "slurm", env, &r);
+	assert_int_equal(row(&r, "cgroup-parent")->state, JC_CHECK_BROKEN);
+	assert_non_null(strstr(row(&r, "cgroup-parent")->detail, "driver is systemd"));
+	jc_check_report_free(&r);
+}
+
+static void test_check_row_kill_wait(void **state)
+{
+	struct jc_config c;
+	struct jc_check_report r = { 0 };
+	jc_error err = { 0 };
+	char *env[] = { NULL };
+
+	(void)state;
+	assert_int_equal(jc_config_init(&c, &err), 0);
+	/* no key: no row */
+	assert_int_equal(jc_check_slurm_time(&c, env, false, &r, &err), 0);
+	assert_int_equal(r.n, 0);
+	c.slurm_kill_wait_ms = 12000;
+	assert_int_equal(jc_check_slurm_time(&c, env, false, &r, &err), 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(row(&r, "slurm-kill-wait")->state, JC_CHECK_BROKEN);
+	assert_non_null(strstr(row(&r, "slurm-kill-wait")->detail,
+			       "[job] stop_grace (10s) + [slurm] stop_margin (5s) exceed [slurm] "
+			       "kill_wait (12s)"));
+	jc_check_report_free(&r);
+	jc_config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -897,6 +1015,9 @@ int main(void)
 		cmocka_unit_test(test_timeout_arithmetic),
 		cmocka_unit_test(test_kill_wait),
 		cmocka_unit_test(test_create_body),
+		cmocka_unit_test(test_check_rows_in_job),
+		cmocka_unit_test(test_check_rows_outside),
+		cmocka_unit_test(test_check_row_kill_wait),
 		cmocka_unit_test_setup_teardown(test_job_gpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_job_cgroup_parent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_job_cgroup_slurm_refusals, setup, teardown),

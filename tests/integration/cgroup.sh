@@ -167,4 +167,23 @@ expect_refusal "cgroup_parent = slurm from outside the job's cgroup" 125 \
 [ "$(count_site "$SITE")" = 0 ] && ok "refusals left nothing" ||
 	not_ok "refusals left nothing" "$(site_ids "$SITE")"
 
+# jobcell check: the cgroup-parent row, and the probe run either way
+crow() { printf '%s\n' "$OUT" | awk -v n="$1" '$1 == n { print $2; exit }'; }
+jc -c "$TMP/$SITE.ini" check
+if [ "$RC" = 1 ] && [ "$(crow cgroup-parent)" = unknown ] && [ "$(crow probe)" = kept ]; then
+	ok "check outside a Slurm job: cgroup-parent unknown, the probe runs"
+else
+	not_ok "check outside a Slurm job: cgroup-parent unknown, the probe runs" "exit $RC" "$OUT" "$ERR"
+fi
+jc_step -c "$TMP/$SITE.ini" check
+# (the exit status is the promises' too, which this bare site does not all keep)
+if [ "$RC" != 125 ] && [ "$(crow cgroup-parent)" = kept ] && [ "$(crow probe)" = kept ] &&
+	printf '%s\n' "$OUT" | grep -q "under Slurm job $JOBID's cgroup \`$JOBREL\`"; then
+	ok "check in the job: cgroup-parent kept, naming the job's cgroup"
+else
+	not_ok "check in the job: cgroup-parent kept, naming the job's cgroup" "exit $RC" "$OUT" "$ERR"
+fi
+[ "$(count_site "$SITE")" = 0 ] && ok "check left nothing" ||
+	not_ok "check left nothing" "$(site_ids "$SITE")"
+
 finish
