@@ -189,9 +189,10 @@ nvflare: $(B)/jobcell
 # library's example program, installed, against Docker; TLS against a
 # private dockerd that tls.sh starts and stops.  race.sh launches
 # JOBCELL_RACE_LAUNCHES jobs (default 100) per engine against a swapping
-# loop.  ssh.sh reaches each engine through an sshd of its own.  The Python
-# client's tests (make python) run against Docker; the NVFlare launchers'
-# (make nvflare) against both.
+# loop.  ssh.sh reaches each engine through an sshd of its own.  cgroup.sh
+# runs jobs under a Slurm-shaped cgroup of its own ([job] cgroup_parent).  The
+# Python client's tests (make python) run against Docker; the NVFlare
+# launchers' (make nvflare) against both.
 integration: all
 	tests/integration/run.sh
 	tests/integration/volume.sh
@@ -203,6 +204,7 @@ integration: all
 	tests/integration/race.sh
 	tests/integration/ssh.sh
 	tests/integration/tls.sh
+	tests/integration/cgroup.sh
 	$(MAKE) python
 	$(MAKE) nvflare
 	$(MAKE) node
@@ -222,6 +224,8 @@ integration: all
 		tests/integration/race.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/ssh.sh
+	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
+		tests/integration/cgroup.sh
 
 # The Node client and its workflow-worker adapters (contrib/node) against
 # Docker, then Podman's compatible API: node --test, Node 20, no packages.
