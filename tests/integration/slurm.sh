@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# jobcell as the container step of a real Slurm cluster (docs/slurm.md):
+# slurmctld and two slurmd nodes started here (tests/slurm/cluster.sh: one
+# network and UTS namespace each, munge with a key of this run), the jobs
+# submitted with sbatch through contrib/slurm/jobcell-slurm, the Epilog
+# contrib/slurm/jobcell-slurm-epilog, the machine's engine.  Root only.
+#
+#  - 20 jobs across both nodes, bind and volume mode: scontrol's and the
+#    jobcomp file's exit codes are the jobs' own; nothing left
+#  - scancel mid-job and a job over its --time: the job's SIGTERM trap
+#    runs, CANCELLED / TIMEOUT, nothing left
+#  - a job under --mem=64M whose container uses 256 MiB: without
+#    cgroup_parent it escapes the allocation (the documented escape)
+#  - a node whose slurmd and jobcell are SIGKILLed mid-job: the container
+#    and volume are left; when the node returns, slurmd runs the Epilog for
+#    the job and its gc removes them
+# The scontrol and jobcomp lines are printed.
+. "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/slurm/cluster.sh"
+S=sl$$ # site-name prefix: unique per run, so leftovers are attributable
+SB=${S}b SV=${S}v # the bind-mode and the volume-mode site
+SV_START=${S}-startup SV_LOCAL=${S}-local
+WRAP=$ROOT/contrib/slurm/jobcell-slurm
+EPILOG=$ROOT/contrib/slurm/jobcell-slurm-epilog
+JOBSH=$ROOT/tests/slurm/job.sh
+KILLWAIT=30 # > stop_grace 3 s + [engine] timeout 10 s, with room
+
+trap 'cluster_down; cleanup_all' EXIT
+trap 'exit 130' INT TERM
+
+precheck() {
+	[ "$(id -u)" = 0 ] || { skip "slurm" "needs root (network namespaces, slurmd)"; return 1; }
+	sl_have || { skip "slurm" "$SL_MISSING is not installed (run contrib/bootstrap.sh)"; return 1; }
+	engine_up || { skip "slurm" "no engine answers on $SOCK"; return 1; }
+	image_present jobcell-test/nonroot:latest ||
+		{ skip "slurm" "image jobcell-test/nonroot is missing (run contrib/bootstrap.sh)"; return 1; }
+	[ -x "$JOBCELL" ] || { not_ok "slurm" "no jobcell binary at $JOBCELL"; return 1; }
+}
+precheck || { summary slurm; exit $?; }
+
+# ---- the sites: bind and volume mode, stop_grace 3 s, engine timeout 10 s ----
+site_file() { # NAME MODE
+	local ws=$TMP/$1
+	SITES+=("$1")
+	mkdir -p "$ws/startup" "$ws/local"
+	chmod 0755 "$ws"
+	{
+		printf '[engine]\nendpoint = unix://%s\ntimeout = 10s\n' "$SOCK"
+		printf '[site]\nname = %s\n' "$1"
+		if [ "$2" = volume ]; then
+			printf '[workspace]\nmode = volume\n'
+			printf '[volume]\nstartup_volume = %s\nlocal_volume = %s\n' "$SV_START" "$SV_LOCAL"
+		else
+			printf '[workspace]\npath = %s\n' "$ws"
+		fi
+		printf '[job]\nimage = jobcell-test/nonroot:latest\nstop_grace = 3s\n'
+	} >"$TMP/$1.ini"
+}
+site_file "$SB" bind
+site_file "$SV" volume
+for v in "$SV_START" "$SV_LOCAL"; do
+	engine_json POST /volumes/create "{\"Name\":\"$v\",\"Labels\":{\"jobcell-test.run\":\"$S\"}}" >/dev/null
+done
+
+if ! cluster_up "$KILLWAIT" "$EPILOG"; then
+	not_ok "slurm cluster starts" "$(tail -n 5 "$SL"/log/*.log 2>/dev/null)"
+	summary slurm
+	exit $?
+fi
+ok "slurm cluster up: slurmctld and slurmd n1, n2 in namespaces of their own"
+
+# jobcell-slurm.conf: the volume site's beside slurm.conf, where the wrapper
+# and the Epilog (run by slurmd with SLURM_CONF set) find it; the bind
+# site's named by JOBCELL_SLURM_CONF in its jobs' environment
+printf 'jobcell = %s\nconfig = %s\n' "$JOBCELL" "$TMP/$SV.ini" >"$SL/etc/jobcell-slurm.conf"
+printf 'jobcell = %s\nconfig = %s\n' "$JOBCELL" "$TMP/$SB.ini" >"$TMP/bind-slurm.conf"
+mkdir -p "$TMP/out"
+
+# submit SITE(b|v) SBATCH-OPTION... -- CMD...: prints the job id
+submit() {
+	local conf=$SL/etc/jobcell-slurm.conf opts=()
+	[ "$1" = b ] && conf=$TMP/bind-slurm.conf
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	sl sbatch --parsable -D "$TMP" -o "$TMP/out/%j.out" \
+		--export="ALL,JCS_WRAP=$WRAP,JOBCELL_SLURM_CONF=$conf" \
+		"${opts[@]}" "$JOBSH" "$@" | cut -d';' -f1
+}
+
+# field ID KEY: KEY's value in `scontrol show job ID`
+field() { sl scontrol -o show job "$1" 2>/dev/null | tr ' ' '\n' | grep -m1 "^$2=" | cut -d= -f2-; }
+# done ID: the job has ended and its node finished ending it (Epilog run)
+job_done() {
+	case $(field "$1" JobState) in
+	COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | PREEMPTED | BOOT_FAIL | DEADLINE) ;;
+	*) return 1 ;;
+	esac
+	[ -z "$(sl squeue -h -j "$1" -t CG 2>/dev/null)" ]
+}
+wait_done() { # ID SECONDS
+	local i
+	for ((i = 0; i < $2 * 5; i++)); do job_done "$1" && return 0; sleep 0.2; done
+	return 1
+}
+show_job() { # ID: the lines this suite prints for a job
+	printf '  scontrol: %s\n' "$(sl scontrol -o show job "$1" | tr ' ' '\n' |
+		grep -E '^(JobId|JobState|Reason|ExitCode|NodeList|TimeLimit|MinMemoryNode)=' | tr '\n' ' ')"
+	printf '  jobcomp:  %s\n' "$(grep "^JobId=$1 " "$SL/jobcomp.txt" 2>/dev/null |
+		tr ' ' '\n' | grep -E '^(JobId|JobState|NodeList|ExitCode)=' | tr '\n' ' ')"
+}
+jobcomp_field() { grep "^JobId=$1 " "$SL/jobcomp.txt" 2>/dev/null | tr ' ' '\n' | grep -m1 "^$2=" | cut -d= -f2-; }
+# what a job of SITE left: containers of its name, volumes labelled with it
+left_of() { # SITE JOB
+	local v n=0
+	for v in $(site_vols "$1"); do
+		engine_get "/volumes/$v" 2>/dev/null | grep -q "\"jobcell.job\":\"$2\"" && n=$((n + 1))
+	done
+	printf '%s containers, %s volumes' "$(ctr_count "$1" "$2")" "$n"
+}
+ctr_count() { # SITE JOB
+	curl -sS -o /dev/null -w '%{http_code}' --max-time 20 --unix-socket "$SOCK" \
+		"http://localhost/containers/jobcell-$1-$2/json" 2>/dev/null | grep -c '^200$'
+}
+nothing_left() { [ "$(count_site "$SB")" = 0 ] && [ "$(count_site "$SV")" = 0 ] && [ -z "$(site_vols "$SB")$(site_vols "$SV")" ]; }
+left_desc() { printf 'bind site: %s containers, volume site: %s containers, volumes: %s' \
+	"$(count_site "$SB")" "$(count_site "$SV")" "$(site_vols "$SB") $(site_vols "$SV")"; }
+
+TRAP_LOOP='trap "echo graceful-stop; echo graceful >graceful; exit 143" TERM; echo started >started; echo started; while :; do sleep 0.2; done'
+
+# ---- the job over its --time: submitted first, it ends a minute on ----
+TO=$(submit v --time=1 -w n1 -- sh -c "$TRAP_LOOP")
+
+# ---- 20 jobs across both nodes, bind and volume mode ----
+declare -A WANT NODE MODE
+for i in $(seq 0 19); do
+	code=$(((i * 37) % 200))
+	node=n$((i % 2 + 1))
+	mode=b
+	[ $((i / 2 % 2)) = 1 ] && mode=v
+	id=$(submit "$mode" -w "$node" -- sh -c 'echo "job $1 in $(pwd)"; exit "$1"' sh "$code")
+	[ -n "$id" ] || { not_ok "sbatch of job $i" "no job id"; continue; }
+	WANT[$id]=$code NODE[$id]=$node MODE[$id]=$mode
+done
+all=0 bad=()
+for id in "${!WANT[@]}"; do
+	wait_done "$id" 90 || { bad+=("$id: not ended: $(field "$id" JobState)"); continue; }
+	ec=$(field "$id" ExitCode) st=$(field "$id" JobState) nl=$(field "$id" NodeList)
+	jc_ec=$(jobcomp_field "$id" ExitCode)
+	want_st=COMPLETED
+	[ "${WANT[$id]}" = 0 ] || want_st=FAILED
+	if [ "$ec" = "${WANT[$id]}:0" ] && [ "$jc_ec" = "${WANT[$id]}:0" ] && [ "$st" = "$want_st" ] &&
+		[ "$nl" = "${NODE[$id]}" ]; then
+		all=$((all + 1))
+	else
+		bad+=("$id (${MODE[$id]}, want exit ${WANT[$id]} on ${NODE[$id]}): scontrol $st $ec on $nl, jobcomp $jc_ec")
+	fi
+done
+for id in $(printf '%s\n' "${!WANT[@]}" | sort -n); do show_job "$id"; done
+if [ "${#WANT[@]}" = 20 ] && [ "$all" = 20 ]; then
+	ok "20 jobs through sbatch: scontrol and jobcomp exit codes are the jobs' own"
+else
+	not_ok "20 jobs through sbatch: exit codes" "$all of ${#WANT[@]} right" "${bad[@]}"
+fi
+nodes=$(for id in "${!WANT[@]}"; do field "$id" NodeList; done | sort -u | tr '\n' ' ')
+modes=$(for id in "${!WANT[@]}"; do printf '%s%s\n' "${MODE[$id]}" "$(field "$id" NodeList)"; done | sort -u | tr '\n' ' ')
+if [ "$nodes" = "n1 n2 " ] && [ "$modes" = "bn1 bn2 vn1 vn2 " ]; then
+	ok "both nodes ran jobs of both modes ($modes)"
+else
+	not_ok "both nodes ran jobs of both modes" "nodes: $nodes; mode+node: $modes"
+fi
+if nothing_left; then ok "20 jobs: nothing left"; else not_ok "20 jobs: nothing left" "$(left_desc)"; fi
+
+# ---- scancel mid-job: the job's trap runs, CANCELLED, nothing left ----
+id=$(submit b -w n2 -- sh -c "$TRAP_LOOP")
+dir=$TMP/$SB/slurm-$id-batch
+for ((i = 0; i < 150; i++)); do [ -e "$dir/started" ] && break; sleep 0.2; done
+if [ -e "$dir/started" ]; then
+	sl scancel "$id"
+	wait_done "$id" 60
+	show_job "$id"
+	st=$(field "$id" JobState)
+	if [ "$st" = CANCELLED ] && [ "$(jobcomp_field "$id" JobState)" = CANCELLED ]; then
+		ok "scancel: Slurm's state is CANCELLED"
+	else
+		not_ok "scancel: Slurm's state is CANCELLED" "scontrol: $st, jobcomp: $(jobcomp_field "$id" JobState)"
+	fi
+	if [ -e "$dir/graceful" ] && grep -q '^graceful-stop$' "$TMP/out/$id.out"; then
+		ok "scancel: the job's SIGTERM trap ran (its marker file and its output)"
+	else
+		not_ok "scancel: the job's SIGTERM trap ran" "$(ls "$dir" 2>&1)" "$(cat "$TMP/out/$id.out")"
+	fi
+	if nothing_left; then ok "scancel: nothing left"; else not_ok "scancel: nothing left" "$(left_desc)"; fi
+else
+	not_ok "scancel: the job started" "$(field "$id" JobState)" "$(cat "$TMP/out/$id.out" 2>&1)"
+fi
+
+# ---- without cgroup_parent the container escapes the allocation ----
+# (docs/slurm.md): the job's cgroup holds jobcell, not the container
+HOG='awk "BEGIN{s=\"x\"; while (length(s) < 268435456) s = s s; print \"allocated\", length(s)}"'
+id=$(submit b -w n1 --mem=64M -- sh -c "$HOG")
+wait_done "$id" 60
+show_job "$id"
+if [ "$(field "$id" JobState)" = COMPLETED ] && grep -q '^allocated 268435456$' "$TMP/out/$id.out"; then
+	ok "without cgroup_parent: a container under --mem=64M uses 256 MiB (the documented escape)"
+else
+	not_ok "without cgroup_parent: the container escapes --mem=64M" "$(cat "$TMP/out/$id.out")"
+fi
+
+# ---- a node lost mid-job: the Epilog collects what it left ----
+id=$(submit v -w n2 -- sh -c "$TRAP_LOOP")
+job=slurm-$id-batch
+if wait_running "jobcell-$SV-$job"; then
+	jpid=
+	for p in $(ip netns pids "${SL_NS}2"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = jobcell ] && jpid=$p
+	done
+	kill -KILL "${SL_SLURMD[n2]}" $jpid
+	wait "${SL_SLURMD[n2]}" 2>/dev/null
+	sleep 1
+	left=$(left_of "$SV" "$job")
+	if [ -n "$jpid" ] && [ "$left" = "1 containers, 1 volumes" ]; then
+		ok "node n2 lost (slurmd and jobcell $jpid SIGKILLed): its container and volume are left"
+	else
+		not_ok "node n2 lost: its container and volume are left" "jobcell pid '$jpid', $left"
+	fi
+	sl_slurmd_start n2
+	for ((i = 0; i < 300; i++)); do
+		[ "$(left_of "$SV" "$job")" = "0 containers, 0 volumes" ] && break
+		sleep 0.2
+	done
+	wait_done "$id" 30
+	show_job "$id"
+	grep -h "jobcell-slurm-epilog\|removed" "$SL/log/slurmd-n2.log" 2>/dev/null | tail -n 3 | sed 's/^/  /'
+	left=$(left_of "$SV" "$job")
+	if [ "$left" = "0 containers, 0 volumes" ]; then
+		ok "node n2 returned: the Epilog's gc removed what the lost job left"
+	else
+		not_ok "node n2 returned: the Epilog's gc removed what the lost job left" "$left"
+	fi
+	if sl_wait "node n2" 30 sl_node_idle n2; then
+		ok "node n2 back in service"
+	else
+		not_ok "node n2 back in service" "$(sl scontrol -o show node n2 | tr ' ' '\n' | grep -E '^(State|Reason)=')"
+	fi
+else
+	not_ok "node loss: the job's container ran" "$(cat "$TMP/out/$id.out" 2>&1)"
+fi
+
+# ---- the job over its --time ----
+wait_done "$TO" 150
+show_job "$TO"
+st=$(field "$TO" JobState)
+if [ "$st" = TIMEOUT ] && [ "$(jobcomp_field "$TO" JobState)" = TIMEOUT ]; then
+	ok "--time passed: Slurm's state is TIMEOUT"
+else
+	not_ok "--time passed: Slurm's state is TIMEOUT" "scontrol: $st, jobcomp: $(jobcomp_field "$TO" JobState)"
+fi
+if grep -q '^graceful-stop$' "$TMP/out/$TO.out"; then
+	ok "--time passed: the job's SIGTERM trap ran"
+else
+	not_ok "--time passed: the job's SIGTERM trap ran" "$(cat "$TMP/out/$TO.out")"
+fi
+if nothing_left; then ok "after all jobs: nothing left"; else not_ok "after all jobs: nothing left" "$(left_desc)"; fi
+for n in n1 n2; do
+	sl scontrol -o show node "$n" | grep -q 'State=IDLE ' ||
+		not_ok "node $n idle at the end (no Epilog failed)" "$(sl scontrol -o show node "$n" | tr ' ' '\n' | grep -E '^(State|Reason)=')"
+done
+summary slurm
