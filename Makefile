@@ -176,8 +176,9 @@ python: $(B)/jobcell
 # library's example program, installed, against Docker; TLS against a
 # private dockerd that tls.sh starts and stops.  race.sh launches
 # JOBCELL_RACE_LAUNCHES jobs (default 100) per engine against a swapping
-# loop.  ssh.sh reaches each engine through an sshd of its own.  The Python
-# client's tests (make python) run against Docker.
+# loop.  ssh.sh reaches each engine through an sshd of its own.  slurm.sh
+# starts a two-node Slurm cluster of its own (docs/slurm.md) on Docker.  The
+# Python client's tests (make python) run against Docker.
 integration: all
 	tests/integration/run.sh
 	tests/integration/volume.sh
@@ -189,6 +190,7 @@ integration: all
 	tests/integration/race.sh
 	tests/integration/ssh.sh
 	tests/integration/tls.sh
+	tests/integration/slurm.sh
 	$(MAKE) python
 	$(MAKE) node
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \

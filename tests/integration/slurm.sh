@@ -72,7 +72,8 @@ ok "slurm cluster up: slurmctld and slurmd n1, n2 in namespaces of their own"
 # jobcell-slurm.conf: the volume site's beside slurm.conf, where the wrapper
 # and the Epilog (run by slurmd with SLURM_CONF set) find it; the bind
 # site's named by JOBCELL_SLURM_CONF in its jobs' environment
-printf 'jobcell = %s\nconfig = %s\n' "$JOBCELL" "$TMP/$SV.ini" >"$SL/etc/jobcell-slurm.conf"
+printf 'jobcell = %s\nconfig = %s\nepilog_log = %s\n' "$JOBCELL" "$TMP/$SV.ini" "$SL/log/epilog.log" \
+	>"$SL/etc/jobcell-slurm.conf"
 printf 'jobcell = %s\nconfig = %s\n' "$JOBCELL" "$TMP/$SB.ini" >"$TMP/bind-slurm.conf"
 mkdir -p "$TMP/out"
 
@@ -122,9 +123,21 @@ ctr_count() { # SITE JOB
 	curl -sS -o /dev/null -w '%{http_code}' --max-time 20 --unix-socket "$SOCK" \
 		"http://localhost/containers/jobcell-$1-$2/json" 2>/dev/null | grep -c '^200$'
 }
-nothing_left() { [ "$(count_site "$SB")" = 0 ] && [ "$(count_site "$SV")" = 0 ] && [ -z "$(site_vols "$SB")$(site_vols "$SV")" ]; }
-left_desc() { printf 'bind site: %s containers, volume site: %s containers, volumes: %s' \
-	"$(count_site "$SB")" "$(count_site "$SV")" "$(site_vols "$SB") $(site_vols "$SV")"; }
+# nothing_left [JOB]: no container or volume of either site but JOB's (the
+# job over its --time, still running)
+site_objs() { # one line per object: KIND JOB-LABEL
+	local id
+	for id in $(site_ids "$SB") $(site_ids "$SV"); do
+		printf 'container %s\n' "$(engine_get "/containers/$id/json" 2>/dev/null |
+			grep -o '"jobcell.job":"[^"]*"' | head -1 | cut -d'"' -f4)"
+	done
+	for id in $(site_vols "$SB") $(site_vols "$SV"); do
+		printf 'volume %s\n' "$(engine_get "/volumes/$id" 2>/dev/null |
+			grep -o '"jobcell.job":"[^"]*"' | head -1 | cut -d'"' -f4)"
+	done
+}
+nothing_left() { [ -z "$(site_objs | grep -v " ${1:-/}$")" ]; }
+left_desc() { printf 'left: %s' "$(site_objs | tr '\n' ',')"; }
 
 TRAP_LOOP='trap "echo graceful-stop; echo graceful >graceful; exit 143" TERM; echo started >started; echo started; while :; do sleep 0.2; done'
 
@@ -169,7 +182,7 @@ if [ "$nodes" = "n1 n2 " ] && [ "$modes" = "bn1 bn2 vn1 vn2 " ]; then
 else
 	not_ok "both nodes ran jobs of both modes" "nodes: $nodes; mode+node: $modes"
 fi
-if nothing_left; then ok "20 jobs: nothing left"; else not_ok "20 jobs: nothing left" "$(left_desc)"; fi
+if nothing_left "slurm-$TO-batch"; then ok "20 jobs: nothing left"; else not_ok "20 jobs: nothing left" "$(left_desc)"; fi
 
 # ---- scancel mid-job: the job's trap runs, CANCELLED, nothing left ----
 id=$(submit b -w n2 -- sh -c "$TRAP_LOOP")
@@ -180,17 +193,18 @@ if [ -e "$dir/started" ]; then
 	wait_done "$id" 60
 	show_job "$id"
 	st=$(field "$id" JobState)
-	if [ "$st" = CANCELLED ] && [ "$(jobcomp_field "$id" JobState)" = CANCELLED ]; then
-		ok "scancel: Slurm's state is CANCELLED"
+	if [ "$st" = CANCELLED ] && [ "$(jobcomp_field "$id" JobState)" = CANCELLED ] &&
+		[ "$(field "$id" ExitCode)" = 143:0 ]; then
+		ok "scancel: Slurm's state is CANCELLED, its exit code the job's 143"
 	else
-		not_ok "scancel: Slurm's state is CANCELLED" "scontrol: $st, jobcomp: $(jobcomp_field "$id" JobState)"
+		not_ok "scancel: Slurm's state is CANCELLED, exit code 143" "scontrol: $st $(field "$id" ExitCode), jobcomp: $(jobcomp_field "$id" JobState)"
 	fi
 	if [ -e "$dir/graceful" ] && grep -q '^graceful-stop$' "$TMP/out/$id.out"; then
 		ok "scancel: the job's SIGTERM trap ran (its marker file and its output)"
 	else
 		not_ok "scancel: the job's SIGTERM trap ran" "$(ls "$dir" 2>&1)" "$(cat "$TMP/out/$id.out")"
 	fi
-	if nothing_left; then ok "scancel: nothing left"; else not_ok "scancel: nothing left" "$(left_desc)"; fi
+	if nothing_left "slurm-$TO-batch"; then ok "scancel: nothing left"; else not_ok "scancel: nothing left" "$(left_desc)"; fi
 else
 	not_ok "scancel: the job started" "$(field "$id" JobState)" "$(cat "$TMP/out/$id.out" 2>&1)"
 fi
@@ -231,12 +245,15 @@ if wait_running "jobcell-$SV-$job"; then
 	done
 	wait_done "$id" 30
 	show_job "$id"
-	grep -h "jobcell-slurm-epilog\|removed" "$SL/log/slurmd-n2.log" 2>/dev/null | tail -n 3 | sed 's/^/  /'
+	epi=$(grep -F "job $id node n2: removed" "$SL/log/epilog.log" 2>/dev/null)
+	printf '%s\n' "$epi" | sed 's/^/  epilog: /'
 	left=$(left_of "$SV" "$job")
-	if [ "$left" = "0 containers, 0 volumes" ]; then
+	if [ "$left" = "0 containers, 0 volumes" ] && printf '%s' "$epi" | grep -q "container.*$job" &&
+		printf '%s' "$epi" | grep -q "volume"; then
 		ok "node n2 returned: the Epilog's gc removed what the lost job left"
 	else
-		not_ok "node n2 returned: the Epilog's gc removed what the lost job left" "$left"
+		not_ok "node n2 returned: the Epilog's gc removed what the lost job left" "$left" \
+			"epilog log: $(cat "$SL/log/epilog.log" 2>&1)"
 	fi
 	if sl_wait "node n2" 30 sl_node_idle n2; then
 		ok "node n2 back in service"
@@ -251,10 +268,11 @@ fi
 wait_done "$TO" 150
 show_job "$TO"
 st=$(field "$TO" JobState)
-if [ "$st" = TIMEOUT ] && [ "$(jobcomp_field "$TO" JobState)" = TIMEOUT ]; then
-	ok "--time passed: Slurm's state is TIMEOUT"
+if [ "$st" = TIMEOUT ] && [ "$(jobcomp_field "$TO" JobState)" = TIMEOUT ] &&
+	[ "$(field "$TO" ExitCode)" = 143:0 ]; then
+	ok "--time passed: Slurm's state is TIMEOUT, its exit code the job's 143"
 else
-	not_ok "--time passed: Slurm's state is TIMEOUT" "scontrol: $st, jobcomp: $(jobcomp_field "$TO" JobState)"
+	not_ok "--time passed: Slurm's state is TIMEOUT, exit code 143" "scontrol: $st $(field "$TO" ExitCode), jobcomp: $(jobcomp_field "$TO" JobState)"
 fi
 if grep -q '^graceful-stop$' "$TMP/out/$TO.out"; then
 	ok "--time passed: the job's SIGTERM trap ran"

@@ -148,8 +148,9 @@ sl_munge_up() {
 
 sl_slurmd_start() { # NODE
 	local node=$1 idx=${1#n}
-	# nsenter, unshare and sh each exec the next: $! is slurmd's pid
-	SLURM_CONF=$SL/etc/slurm.conf sl_ns "$idx" unshare --uts \
+	# nsenter, unshare and sh each exec the next: $! is slurmd's pid (not
+	# through sl_ns: a function in the background is a subshell of its own)
+	SLURM_CONF=$SL/etc/slurm.conf nsenter --net="/run/netns/$SL_NS$idx" unshare --uts \
 		sh -c 'hostname "$1" && exec slurmd -D -N "$1" -f "$2"' sh "$node" \
 		"$SL/etc/slurm.conf" >>"$SL/log/slurmd-$node.out" 2>&1 &
 	SL_SLURMD[$node]=$!
@@ -167,7 +168,7 @@ cluster_up() {
 	sl_net_up || { sl_say "cannot make the network namespaces"; return 1; }
 	sl_conf "$1" "$2"
 	sl_munge_up || return 1
-	SLURM_CONF=$SL/etc/slurm.conf sl_ns c unshare --uts \
+	SLURM_CONF=$SL/etc/slurm.conf nsenter --net="/run/netns/${SL_NS}c" unshare --uts \
 		sh -c 'hostname ctl && exec slurmctld -D -i -f "$1"' sh "$SL/etc/slurm.conf" \
 		>>"$SL/log/slurmctld.out" 2>&1 &
 	SL_CTLD=$!
