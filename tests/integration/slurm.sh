@@ -28,6 +28,97 @@ KILLWAIT=30 # > stop_grace 3 s + [engine] timeout 10 s, with room
 trap 'cluster_down; cleanup_all' EXIT
 trap 'exit 130' INT TERM
 
+# ---- the wrapper and the Epilog, with a stand-in jobcell that prints its
+# arguments one a line: no cluster, no engine ----
+printf '#!/bin/sh\nfor a in "$@"; do printf "%%s\\n" "$a"; done\n' >"$TMP/argv"
+chmod +x "$TMP/argv"
+wrap() { # CONF-TEXT ENV... -- ARGS...: runs the wrapper; sets RC, OUT, ERR
+	local envs=()
+	printf '%s\n' "$1" >"$TMP/w.conf"
+	shift
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	set +e
+	env -u SLURM_JOB_ID -u SLURM_STEP_ID -u SLURM_STEP_NUM_TASKS -u SLURM_PROCID \
+		JOBCELL_SLURM_CONF="$TMP/w.conf" "${envs[@]}" "$WRAP" "$@" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+	OUT=$(tr '\n' ' ' <"$TMP/out") ERR=$(cat "$TMP/err")
+}
+expect_out() { # NAME WANT
+	if [ "$RC" = 0 ] && [ "$OUT" = "$2" ]; then ok "$1"; else not_ok "$1" "rc $RC, argv: $OUT" "want: $2" "$ERR"; fi
+}
+expect_wrap_refusal() { # NAME PATTERN
+	if [ "$RC" = 125 ] && [ -z "$OUT" ] && [ "$(printf '%s\n' "$ERR" | wc -l)" = 1 ] &&
+		printf '%s' "$ERR" | grep -qE "^jobcell-slurm: error: .*$2"; then
+		ok "$1"
+	else
+		not_ok "$1" "rc $RC, stdout '$OUT', stderr: $ERR" "want 125 and /$2/"
+	fi
+}
+C1="jobcell = $TMP/argv
+config = /site.ini"
+wrap "$C1" SLURM_JOB_ID=42 -- --env A=1 -- sh -c 'exit 3'
+expect_out "wrapper: batch step named slurm-42-batch before --" "-c /site.ini run --env A=1 slurm-42-batch -- sh -c exit 3 "
+wrap "# comment
+  jobcell =  $TMP/argv
+site = fl" SLURM_JOB_ID=42 SLURM_STEP_ID=3 SLURM_STEP_NUM_TASKS=2 SLURM_PROCID=1 -- -- a -- b
+expect_out "wrapper: task 1 of step 3 named slurm-42-3-1, a later -- is the job's" "--site fl run slurm-42-3-1 -- a -- b "
+wrap "$C1" SLURM_JOB_ID=42 SLURM_STEP_ID=0 SLURM_STEP_NUM_TASKS=1 -- --timeout 5s
+expect_out "wrapper: one-task step named slurm-42-0, at the end without --" "-c /site.ini run --timeout 5s slurm-42-0 "
+wrap "$C1" -- -- true
+expect_wrap_refusal "wrapper: outside a Slurm job refused" 'SLURM_JOB_ID `` is not a job id'
+wrap "$C1" 'SLURM_JOB_ID=4;x' -- -- true
+expect_wrap_refusal "wrapper: a job id with a non-digit refused" 'SLURM_JOB_ID `4;x` is not a job id'
+wrap "$C1" SLURM_JOB_ID=4 SLURM_STEP_ID=../x -- -- true
+expect_wrap_refusal "wrapper: a step id with a non-digit refused" 'SLURM_STEP_ID `../x` is not a step id'
+wrap "$C1" SLURM_JOB_ID=4 SLURM_STEP_ID=1 SLURM_STEP_NUM_TASKS=2 SLURM_PROCID=x -- -- true
+expect_wrap_refusal "wrapper: a task id with a non-digit refused" 'SLURM_PROCID `x` is not a task id'
+wrap "$C1
+sitee = x" SLURM_JOB_ID=4 -- -- true
+expect_wrap_refusal "wrapper: an unknown key refused" 'unknown key `sitee`'
+wrap "$C1
+site = fl" SLURM_JOB_ID=4 -- -- true
+expect_wrap_refusal "wrapper: config and site both set refused" 'give config or site, not both'
+wrap "jobcell = $TMP/argv" SLURM_JOB_ID=4 -- -- true
+expect_wrap_refusal "wrapper: neither config nor site refused" 'neither config nor site'
+wrap "jobcell = $TMP/argv
+config = \$(touch $TMP/ran)" SLURM_JOB_ID=4 -- '$(touch x)' -- true
+expect_out "wrapper: the file's values and the arguments are never run by a shell" \
+	"-c \$(touch $TMP/ran) run \$(touch x) slurm-4-batch -- true "
+[ ! -e "$TMP/ran" ] && [ ! -e x ] || not_ok "wrapper: nothing was run" "$(ls "$TMP/ran" x 2>&1)"
+wrap "$C1" SLURM_JOB_ID=4 JOBCELL_SLURM_CONF=$TMP/nonexistent -- -- true
+expect_wrap_refusal "wrapper: a missing file refused" 'read .*/nonexistent: no such readable file'
+# the Epilog: gc of the site, --others-gone when asked, gc's status
+epi() { # CONF-TEXT: runs the Epilog; sets RC, OUT, ERR
+	printf '%s\n' "$1" >"$TMP/e.conf"
+	set +e
+	env SLURM_JOB_ID=7 SLURMD_NODENAME=n1 JOBCELL_SLURM_CONF="$TMP/e.conf" "$EPILOG" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+	OUT=$(tr '\n' ' ' <"$TMP/out") ERR=$(cat "$TMP/err")
+}
+epi "$C1
+epilog_log = $TMP/epi.log"
+if [ "$RC" = 0 ] && [ "$OUT" = "-c /site.ini gc " ] && grep -q "job 7 node n1: gc$" "$TMP/epi.log"; then
+	ok "epilog: runs gc for the site, logs its lines with job and node"
+else
+	not_ok "epilog: runs gc for the site" "rc $RC, argv: $OUT, log: $(cat "$TMP/epi.log" 2>&1)"
+fi
+epi "$C1
+gc_others_gone = yes"
+expect_out "epilog: gc_others_gone = yes adds --others-gone" "-c /site.ini gc --others-gone "
+epi "$C1
+gc_others_gone = maybe"
+if [ "$RC" = 1 ] && printf '%s' "$ERR" | grep -q 'gc_others_gone is yes or no'; then
+	ok "epilog: a bad gc_others_gone refused (status 1: the node drains)"
+else
+	not_ok "epilog: a bad gc_others_gone refused" "rc $RC: $ERR"
+fi
+printf '#!/bin/sh\necho "failed removal"; exit 125\n' >"$TMP/gcfail"
+chmod +x "$TMP/gcfail"
+epi "jobcell = $TMP/gcfail
+site = fl"
+if [ "$RC" = 125 ]; then ok "epilog: exits with gc's status (125: the node drains)"; else not_ok "epilog: exits with gc's status" "rc $RC"; fi
+
 precheck() {
 	[ "$(id -u)" = 0 ] || { skip "slurm" "needs root (network namespaces, slurmd)"; return 1; }
 	sl_have || { skip "slurm" "$SL_MISSING is not installed (run contrib/bootstrap.sh)"; return 1; }

@@ -203,7 +203,9 @@ cluster_down() {
 	for n in 1 2 c; do
 		for i in $(ip netns pids "$SL_NS$n" 2>/dev/null); do kill -KILL "$i" 2>/dev/null; done
 	done
-	# the jobs' cgroups (uid_0/job_N) go with their last process; nothing
-	# else of ours is there
+	# slurmd leaves its empty slurm_<node> cgroup trees: rmdir removes an
+	# empty cgroup only, so one still in use stays
+	find /sys/fs/cgroup/*/slurm_n1 /sys/fs/cgroup/*/slurm_n2 -depth -type d \
+		-exec rmdir {} + 2>/dev/null
 	sl_net_down
 }
