@@ -166,7 +166,7 @@ ok "slurm cluster up: slurmctld and slurmd n1, n2 in namespaces of their own"
 printf 'jobcell = %s\nconfig = %s\nepilog_log = %s\n' "$JOBCELL" "$TMP/$SV.ini" "$SL/log/epilog.log" \
 	>"$SL/etc/jobcell-slurm.conf"
 printf 'jobcell = %s\nconfig = %s\n' "$JOBCELL" "$TMP/$SB.ini" >"$TMP/bind-slurm.conf"
-mkdir -p "$TMP/out"
+mkdir -p "$TMP/sout"
 
 # submit SITE(b|v) SBATCH-OPTION... -- CMD...: prints the job id
 submit() {
@@ -175,7 +175,7 @@ submit() {
 	shift
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
 	shift
-	sl sbatch --parsable -D "$TMP" -o "$TMP/out/%j.out" \
+	sl sbatch --parsable -D "$TMP" -o "$TMP/sout/%j.out" \
 		--export="ALL,JCS_WRAP=$WRAP,JOBCELL_SLURM_CONF=$conf" \
 		"${opts[@]}" "$JOBSH" "$@" | cut -d';' -f1
 }
@@ -197,7 +197,7 @@ wait_done() { # ID SECONDS
 }
 show_job() { # ID: the lines this suite prints for a job
 	printf '  scontrol: %s\n' "$(sl scontrol -o show job "$1" | tr ' ' '\n' |
-		grep -E '^(JobId|JobState|Reason|ExitCode|NodeList|TimeLimit|MinMemoryNode)=' | tr '\n' ' ')"
+		grep -E '^(JobId|JobState|Reason|ExitCode|RunTime|TimeLimit|NodeList|MinMemoryNode)=' | tr '\n' ' ')"
 	printf '  jobcomp:  %s\n' "$(grep "^JobId=$1 " "$SL/jobcomp.txt" 2>/dev/null |
 		tr ' ' '\n' | grep -E '^(JobId|JobState|NodeList|ExitCode)=' | tr '\n' ' ')"
 }
@@ -290,14 +290,14 @@ if [ -e "$dir/started" ]; then
 	else
 		not_ok "scancel: Slurm's state is CANCELLED, exit code 143" "scontrol: $st $(field "$id" ExitCode), jobcomp: $(jobcomp_field "$id" JobState)"
 	fi
-	if [ -e "$dir/graceful" ] && grep -q '^graceful-stop$' "$TMP/out/$id.out"; then
+	if [ -e "$dir/graceful" ] && grep -q '^graceful-stop$' "$TMP/sout/$id.out"; then
 		ok "scancel: the job's SIGTERM trap ran (its marker file and its output)"
 	else
-		not_ok "scancel: the job's SIGTERM trap ran" "$(ls "$dir" 2>&1)" "$(cat "$TMP/out/$id.out")"
+		not_ok "scancel: the job's SIGTERM trap ran" "$(ls "$dir" 2>&1)" "$(cat "$TMP/sout/$id.out")"
 	fi
 	if nothing_left "slurm-$TO-batch"; then ok "scancel: nothing left"; else not_ok "scancel: nothing left" "$(left_desc)"; fi
 else
-	not_ok "scancel: the job started" "$(field "$id" JobState)" "$(cat "$TMP/out/$id.out" 2>&1)"
+	not_ok "scancel: the job started" "$(field "$id" JobState)" "$(cat "$TMP/sout/$id.out" 2>&1)"
 fi
 
 # ---- without cgroup_parent the container escapes the allocation ----
@@ -306,10 +306,10 @@ HOG='awk "BEGIN{s=\"x\"; while (length(s) < 268435456) s = s s; print \"allocate
 id=$(submit b -w n1 --mem=64M -- sh -c "$HOG")
 wait_done "$id" 60
 show_job "$id"
-if [ "$(field "$id" JobState)" = COMPLETED ] && grep -q '^allocated 268435456$' "$TMP/out/$id.out"; then
+if [ "$(field "$id" JobState)" = COMPLETED ] && grep -q '^allocated 268435456$' "$TMP/sout/$id.out"; then
 	ok "without cgroup_parent: a container under --mem=64M uses 256 MiB (the documented escape)"
 else
-	not_ok "without cgroup_parent: the container escapes --mem=64M" "$(cat "$TMP/out/$id.out")"
+	not_ok "without cgroup_parent: the container escapes --mem=64M" "$(cat "$TMP/sout/$id.out")"
 fi
 
 # ---- a node lost mid-job: the Epilog collects what it left ----
@@ -329,6 +329,9 @@ if wait_running "jobcell-$SV-$job"; then
 	else
 		not_ok "node n2 lost: its container and volume are left" "jobcell pid '$jpid', $left"
 	fi
+	printf '  before n2 returns: %s, completing: %s, epilog lines of the job: %s\n' \
+		"$(field "$id" JobState)" "$(sl squeue -h -j "$id" -t CG -o %T 2>/dev/null || true)" \
+		"$(grep -c -F "job $id node" "$SL/log/epilog.log" 2>/dev/null)"
 	sl_slurmd_start n2
 	for ((i = 0; i < 300; i++)); do
 		[ "$(left_of "$SV" "$job")" = "0 containers, 0 volumes" ] && break
@@ -352,7 +355,7 @@ if wait_running "jobcell-$SV-$job"; then
 		not_ok "node n2 back in service" "$(sl scontrol -o show node n2 | tr ' ' '\n' | grep -E '^(State|Reason)=')"
 	fi
 else
-	not_ok "node loss: the job's container ran" "$(cat "$TMP/out/$id.out" 2>&1)"
+	not_ok "node loss: the job's container ran" "$(cat "$TMP/sout/$id.out" 2>&1)"
 fi
 
 # ---- the job over its --time ----
@@ -365,10 +368,10 @@ if [ "$st" = TIMEOUT ] && [ "$(jobcomp_field "$TO" JobState)" = TIMEOUT ] &&
 else
 	not_ok "--time passed: Slurm's state is TIMEOUT, exit code 143" "scontrol: $st $(field "$TO" ExitCode), jobcomp: $(jobcomp_field "$TO" JobState)"
 fi
-if grep -q '^graceful-stop$' "$TMP/out/$TO.out"; then
+if grep -q '^graceful-stop$' "$TMP/sout/$TO.out"; then
 	ok "--time passed: the job's SIGTERM trap ran"
 else
-	not_ok "--time passed: the job's SIGTERM trap ran" "$(cat "$TMP/out/$TO.out")"
+	not_ok "--time passed: the job's SIGTERM trap ran" "$(cat "$TMP/sout/$TO.out")"
 fi
 if nothing_left; then ok "after all jobs: nothing left"; else not_ok "after all jobs: nothing left" "$(left_desc)"; fi
 for n in n1 n2; do
