@@ -149,6 +149,9 @@ site_file() { # NAME MODE
 }
 site_file "$SB" bind
 site_file "$SV" volume
+SG=${S}g # bind mode, the container under the Slurm job's cgroup
+site_file "$SG" bind
+printf 'cgroup_parent = slurm\n' >>"$TMP/$SG.ini"
 for v in "$SV_START" "$SV_LOCAL"; do
 	engine_json POST /volumes/create "{\"Name\":\"$v\",\"Labels\":{\"jobcell-test.run\":\"$S\"}}" >/dev/null
 done
@@ -166,12 +169,14 @@ ok "slurm cluster up: slurmctld and slurmd n1, n2 in namespaces of their own"
 printf 'jobcell = %s\nconfig = %s\nepilog_log = %s\n' "$JOBCELL" "$TMP/$SV.ini" "$SL/log/epilog.log" \
 	>"$SL/etc/jobcell-slurm.conf"
 printf 'jobcell = %s\nconfig = %s\n' "$JOBCELL" "$TMP/$SB.ini" >"$TMP/bind-slurm.conf"
+printf 'jobcell = %s\nconfig = %s\n' "$JOBCELL" "$TMP/$SG.ini" >"$TMP/cg-slurm.conf"
 mkdir -p "$TMP/sout"
 
-# submit SITE(b|v) SBATCH-OPTION... -- CMD...: prints the job id
+# submit SITE(b|v|g) SBATCH-OPTION... -- CMD...: prints the job id
 submit() {
 	local conf=$SL/etc/jobcell-slurm.conf opts=()
 	[ "$1" = b ] && conf=$TMP/bind-slurm.conf
+	[ "$1" = g ] && conf=$TMP/cg-slurm.conf
 	shift
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
 	shift
@@ -218,11 +223,11 @@ ctr_count() { # SITE JOB
 # job over its --time, still running)
 site_objs() { # one line per object: KIND JOB-LABEL
 	local id
-	for id in $(site_ids "$SB") $(site_ids "$SV"); do
+	for id in $(site_ids "$SB") $(site_ids "$SV") $(site_ids "$SG"); do
 		printf 'container %s\n' "$(engine_get "/containers/$id/json" 2>/dev/null |
 			grep -o '"jobcell.job":"[^"]*"' | head -1 | cut -d'"' -f4)"
 	done
-	for id in $(site_vols "$SB") $(site_vols "$SV"); do
+	for id in $(site_vols "$SB") $(site_vols "$SV") $(site_vols "$SG"); do
 		printf 'volume %s\n' "$(engine_get "/volumes/$id" 2>/dev/null |
 			grep -o '"jobcell.job":"[^"]*"' | head -1 | cut -d'"' -f4)"
 	done
@@ -312,6 +317,57 @@ else
 	not_ok "without cgroup_parent: the container escapes --mem=64M" "$(cat "$TMP/sout/$id.out")"
 fi
 
+# ---- with cgroup_parent = slurm the allocation binds the container ----
+"$JOBCELL" -c "$TMP/$SG.ini" plan probe -- true >/dev/null 2>"$TMP/err"
+if grep -q 'unknown key `cgroup_parent`' "$TMP/err"; then
+	skip "cgroup_parent = slurm" "this jobcell has no [job] cgroup_parent"
+else
+	id=$(submit g -w n1 --mem=64M -- sh -c "$HOG")
+	wait_done "$id" 60
+	show_job "$id"
+	sed 's/^/  output: /' "$TMP/sout/$id.out"
+	if [ "$(field "$id" ExitCode)" = 137:0 ] && ! grep -q '^allocated' "$TMP/sout/$id.out" &&
+		grep -q "job \`slurm-$id-batch\` was killed for running out of memory" "$TMP/sout/$id.out"; then
+		ok "cgroup_parent = slurm: --mem=64M OOM-kills the container at its 256 MiB, jobcell reports it, exit 137"
+	else
+		not_ok "cgroup_parent = slurm: --mem=64M OOM-kills the container" "$(field "$id" JobState) $(field "$id" ExitCode)" "$(cat "$TMP/sout/$id.out")"
+	fi
+	if nothing_left "slurm-$TO-batch"; then ok "cgroup_parent = slurm: OOM: nothing left"; else not_ok "cgroup_parent = slurm: OOM: nothing left" "$(left_desc)"; fi
+
+	# where the container is while it runs, and scancel of such a job
+	id=$(submit g -w n2 --mem=64M -- sh -c "$TRAP_LOOP")
+	dir=$TMP/$SG/slurm-$id-batch
+	for ((i = 0; i < 150; i++)); do [ -e "$dir/started" ] && break; sleep 0.2; done
+	parent=$(engine_get "/containers/jobcell-$SG-slurm-$id-batch/json" 2>/dev/null |
+		grep -o '"CgroupParent":"[^"]*"' | cut -d'"' -f4)
+	limit=$(cat "/sys/fs/cgroup/memory/slurm_n2/uid_0/job_$id/memory.limit_in_bytes" 2>/dev/null)
+	printf '  CgroupParent: %s, job %s memory.limit_in_bytes: %s\n' "$parent" "$id" "$limit"
+	case $parent in
+	"/slurm_n2/uid_0/job_$id" | "/slurm_n2/uid_0/job_$id"/*)
+		if [ "$limit" = $((64 * 1024 * 1024)) ]; then
+			ok "cgroup_parent = slurm: the container is under job $id's cgroup on n2, limit 64 MiB"
+		else
+			not_ok "cgroup_parent = slurm: the container's parent holds the job's limit" "limit '$limit'"
+		fi
+		;;
+	*) not_ok "cgroup_parent = slurm: the container is under the job's cgroup" "CgroupParent '$parent'" ;;
+	esac
+	sl scancel "$id"
+	wait_done "$id" 60
+	show_job "$id"
+	if [ "$(field "$id" JobState)" = CANCELLED ] && [ "$(field "$id" ExitCode)" = 143:0 ] &&
+		[ -e "$dir/graceful" ] && nothing_left "slurm-$TO-batch"; then
+		ok "cgroup_parent = slurm: scancel: CANCELLED, the trap ran, exit 143, nothing left"
+	else
+		not_ok "cgroup_parent = slurm: scancel" "$(field "$id" JobState) $(field "$id" ExitCode), graceful: $(ls "$dir" 2>&1)" "$(left_desc)" "$(cat "$TMP/sout/$id.out")"
+	fi
+	if [ -e "/sys/fs/cgroup/memory/slurm_n2/uid_0/job_$id" ]; then
+		not_ok "cgroup_parent = slurm: the job's cgroup is gone after the job" "$(find "/sys/fs/cgroup/memory/slurm_n2/uid_0/job_$id" -type d)"
+	else
+		ok "cgroup_parent = slurm: the job's cgroup is gone after the job"
+	fi
+fi
+
 # ---- a node lost mid-job: the Epilog collects what it left ----
 id=$(submit v -w n2 -- sh -c "$TRAP_LOOP")
 job=slurm-$id-batch
@@ -374,8 +430,12 @@ else
 	not_ok "--time passed: the job's SIGTERM trap ran" "$(cat "$TMP/sout/$TO.out")"
 fi
 if nothing_left; then ok "after all jobs: nothing left"; else not_ok "after all jobs: nothing left" "$(left_desc)"; fi
-for n in n1 n2; do
-	sl scontrol -o show node "$n" | grep -q 'State=IDLE ' ||
-		not_ok "node $n idle at the end (no Epilog failed)" "$(sl scontrol -o show node "$n" | tr ' ' '\n' | grep -E '^(State|Reason)=')"
-done
+# a failing Epilog drains its node: both idle means every Epilog of the run
+# (one per job) exited 0
+states=$(for n in n1 n2; do sl scontrol -o show node "$n" | tr ' ' '\n' | grep -E '^(NodeName|State|Reason)='; done | tr '\n' ' ')
+if [ "$(printf '%s' "$states" | grep -o 'State=IDLE ' | wc -l)" = 2 ]; then
+	ok "both nodes idle at the end: no Epilog failed"
+else
+	not_ok "both nodes idle at the end: no Epilog failed" "$states"
+fi
 summary slurm
