@@ -219,9 +219,7 @@ ctr_count() { # SITE JOB
 	curl -sS -o /dev/null -w '%{http_code}' --max-time 20 --unix-socket "$SOCK" \
 		"http://localhost/containers/jobcell-$1-$2/json" 2>/dev/null | grep -c '^200$'
 }
-# nothing_left [JOB]: no container or volume of either site but JOB's (the
-# job over its --time, still running)
-site_objs() { # one line per object: KIND JOB-LABEL
+site_objs() { # the three sites' objects, one a line: KIND JOB-LABEL
 	local id
 	for id in $(site_ids "$SB") $(site_ids "$SV") $(site_ids "$SG"); do
 		printf 'container %s\n' "$(engine_get "/containers/$id/json" 2>/dev/null |
@@ -232,6 +230,8 @@ site_objs() { # one line per object: KIND JOB-LABEL
 			grep -o '"jobcell.job":"[^"]*"' | head -1 | cut -d'"' -f4)"
 	done
 }
+# nothing_left [JOB]: no container or volume of the sites but JOB's (the
+# job over its --time, still running)
 nothing_left() { [ -z "$(site_objs | grep -v " ${1:-/}$")" ]; }
 left_desc() { printf 'left: %s' "$(site_objs | tr '\n' ',')"; }
 
