@@ -176,9 +176,10 @@ python: $(B)/jobcell
 # library's example program, installed, against Docker; TLS against a
 # private dockerd that tls.sh starts and stops.  race.sh launches
 # JOBCELL_RACE_LAUNCHES jobs (default 100) per engine against a swapping
-# loop.  ssh.sh reaches each engine through an sshd of its own.  slurm.sh
-# starts a two-node Slurm cluster of its own (docs/slurm.md) on Docker.  The
-# Python client's tests (make python) run against Docker.
+# loop.  ssh.sh reaches each engine through an sshd of its own.  cgroup.sh
+# runs jobs under a Slurm-shaped cgroup of its own ([job] cgroup_parent).
+# slurm.sh starts a two-node Slurm cluster of its own (docs/slurm.md) on
+# Docker.  The Python client's tests (make python) run against Docker.
 integration: all
 	tests/integration/run.sh
 	tests/integration/volume.sh
@@ -190,6 +191,7 @@ integration: all
 	tests/integration/race.sh
 	tests/integration/ssh.sh
 	tests/integration/tls.sh
+	tests/integration/cgroup.sh
 	tests/integration/slurm.sh
 	$(MAKE) python
 	$(MAKE) node
@@ -209,6 +211,8 @@ integration: all
 		tests/integration/race.sh
 	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
 		tests/integration/ssh.sh
+	JOBCELL_TEST_SOCKET=/run/jobcell-podman.sock JOBCELL_TEST_ENGINE=podman \
+		tests/integration/cgroup.sh
 
 # The Node client and its workflow-worker adapters (contrib/node) against
 # Docker, then Podman's compatible API: node --test, Node 20, no packages.

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "cgroup.h"
 #include "error.h"
 #include "labels.h"
 #include "plan.h"
@@ -149,6 +150,8 @@ struct jc_backend_ops {
 	/* How it is reached ("unix socket `/x`", "TLSv1.3, ..."), for check.
 	 * Caller frees. */
 	char *(*transport)(struct jc_backend *b);
+	/* Its cgroup driver and version, for [job] cgroup_parent. */
+	int (*cgroups)(struct jc_backend *b, struct jc_engine_cgroups *out, jc_error *err);
 
 	/* The image's user, entrypoint and command, and whether it carries
 	 * labels of jobcell's: one inspect serves the policy and the mount
@@ -366,6 +369,11 @@ static inline int jc_backend_volume_list(struct jc_backend *b, const char *site,
 					 struct jc_volume_list *out, jc_error *err)
 {
 	return b->ops->volume_list(b, site, out, err);
+}
+static inline int jc_backend_cgroups(struct jc_backend *b, struct jc_engine_cgroups *out,
+				     jc_error *err)
+{
+	return b->ops->cgroups(b, out, err);
 }
 static inline char *jc_backend_transport(struct jc_backend *b)
 {

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "check.h"
 #include "config.h"
@@ -21,6 +22,7 @@
 #include "fsutil.h"
 #include "names.h"
 #include "plan.h"
+#include "slurm.h"
 #include "util.h"
 #include "probe/promises.h"
 
@@ -431,6 +433,144 @@ int jc_check_engine(struct jc_backend *e, const struct jc_config *cfg,
 			    "binds that create a missing source %s %s; jobcell does not use them: "
 			    "it makes job directories itself and refuses missing ones",
 			    mountpoint ? "are there, since" : "need", mp_need);
+}
+
+/* One row from a failure (broken) or the detail of a success (kept). */
+static int verdict(struct jc_check_report *r, const char *name, int rc, jc_error *e,
+		   const char *kept, jc_error *err)
+{
+	int ret = rc < 0 ? jc_check_add(r, name, JC_CHECK_BROKEN, err, "%s",
+					 e->msg ? e->msg : "out of memory")
+			 : jc_check_add(r, name, JC_CHECK_KEPT, err, "%s", kept);
+	jc_error_clear(e);
+	return ret;
+}
+
+static const char outside[] = "jobcell runs outside a Slurm job (SLURM_JOB_ID unset): run "
+			      "`jobcell check` as a step of one (srun) to see what the "
+			      "allocation gives";
+
+/* cgroup-parent: where containers go, judged against the engine. */
+static int check_cgroup_parent(struct jc_backend *b, const struct jc_config *cfg,
+			       char *const *envp, bool in_job, struct jc_check_report *r,
+			       jc_error *err)
+{
+	bool slurm = strcmp(cfg->cgroup_parent, "slurm") == 0;
+	struct jc_engine_cgroups eng = { 0 };
+	cleanup_free char *text = NULL, *parent = NULL, *kept = NULL;
+	const char *id = NULL;
+	jc_error e = { 0 };
+	int rc = 0, version = 0;
+
+	if (jc_backend_cgroups(b, &eng, &e) < 0)
+		return verdict(r, "cgroup-parent", -1, &e, NULL, err);
+	if (slurm && !in_job) {
+		/* what the driver cannot take, it cannot take in a job either */
+		if (eng.driver != JC_CGROUP_DRIVER_CGROUPFS)
+			return verdict(r, "cgroup-parent",
+				       jc_cgroup_parent_check("/job", true, eng.version, &eng, &e),
+				       &e, NULL, err);
+		return jc_check_add(r, "cgroup-parent", JC_CHECK_UNKNOWN, err, "%s", outside);
+	}
+	if (slurm) {
+		rc = jc_slurm_job_id(envp, "[job] cgroup_parent = slurm", &id, &e);
+		if (rc == 0)
+			rc = jc_cgroup_read_self(&text, &e);
+		if (rc == 0) {
+			version = jc_cgroup_text_v2(text) ? 2 : 1;
+			rc = jc_cgroup_slurm_parent(text, id, version == 2, &parent, &e);
+		}
+	}
+	if (rc == 0)
+		rc = jc_cgroup_parent_check(slurm ? parent : cfg->cgroup_parent, slurm, version,
+					    &eng, &e);
+	if (rc == 0 &&
+	    asprintf(&kept, "containers are made under %s%s%s`%s` (engine: %s driver, cgroup v%d)",
+		     slurm ? "Slurm job " : "", slurm ? id : "", slurm ? "'s cgroup " : "",
+		     slurm ? parent : cfg->cgroup_parent, eng.driver_name, eng.version) < 0) {
+		kept = NULL;
+		return jc_error_oom(err);
+	}
+	return verdict(r, "cgroup-parent", rc, &e, kept, err);
+}
+
+/* slurm-gpus: the devices a job would get now. */
+static int check_gpus(char *const *envp, struct jc_check_report *r, jc_error *err)
+{
+	char ids[JC_GPU_IDS_MAX * (JC_GPU_ID_MAX + 1) + 1] = "";
+	struct jc_gpus g = { 0 };
+	const char *from = NULL;
+	jc_error e = { 0 };
+	int rc;
+
+	if (jc_slurm_gpus(envp, &g, &from, &e) < 0)
+		return verdict(r, "slurm-gpus", -1, &e, NULL, err);
+	for (size_t i = 0; i < g.ids.n; i++) {
+		strcat(ids, i ? "," : "");
+		strcat(ids, g.ids.v[i]);
+	}
+	if (!g.ids.n)
+		rc = jc_check_add(r, "slurm-gpus", JC_CHECK_KEPT, err,
+				  "the allocation has no GPUs: jobs get none");
+	else
+		rc = jc_check_add(r, "slurm-gpus", JC_CHECK_KEPT, err,
+				  "jobs get exactly the allocation's GPUs %s (from %s), by device id",
+				  ids, from);
+	jc_gpus_free(&g);
+	return rc;
+}
+
+int jc_check_slurm(struct jc_backend *b, const struct jc_config *cfg, char *const *envp,
+		   struct jc_check_report *r, jc_error *err)
+{
+	const char *id = NULL;
+	jc_error x = { 0 };
+	bool in_job = jc_slurm_job_id(envp, "", &id, &x) == 0;
+
+	jc_error_clear(&x);
+	if (cfg->cgroup_parent && check_cgroup_parent(b, cfg, envp, in_job, r, err) < 0)
+		return -1;
+	if (cfg->gpus.count == JC_GPUS_SLURM &&
+	    (in_job ? check_gpus(envp, r, err)
+		    : jc_check_add(r, "slurm-gpus", JC_CHECK_UNKNOWN, err, "%s", outside)) < 0)
+		return -1;
+	return jc_check_slurm_time(cfg, envp, in_job, r, err);
+}
+
+int jc_check_slurm_time(const struct jc_config *cfg, char *const *envp, bool in_job,
+			struct jc_check_report *r, jc_error *err)
+{
+	jc_error x = { 0 };
+
+	if (cfg->timeout_from && strcmp(cfg->timeout_from, "slurm") == 0) {
+		int64_t end = 0, t = 0;
+		int rc;
+
+		if (!in_job) {
+			if (jc_check_add(r, "slurm-timeout", JC_CHECK_UNKNOWN, err, "%s", outside) < 0)
+				return -1;
+		} else {
+			rc = jc_slurm_end_time(envp, &end, &x);
+			if (rc == 0)
+				rc = jc_slurm_timeout(cfg, end, jc_unix_ms(), cfg->timeout_ms, &t, &x);
+			if (rc < 0 ? verdict(r, "slurm-timeout", -1, &x, NULL, err) < 0
+				   : jc_check_add(r, "slurm-timeout", JC_CHECK_KEPT, err,
+						  "the allocation ends in %llds: a job started now "
+						  "gets a timeout of %llds",
+						  (long long)(end - jc_unix_ms() / 1000),
+						  (long long)(t / 1000)) < 0)
+				return -1;
+		}
+	}
+	if (cfg->slurm_kill_wait_ms > 0) {
+		int rc = jc_slurm_check_kill_wait(cfg, &x);
+		if (verdict(r, "slurm-kill-wait", rc, &x,
+			    "stop_grace + [slurm] stop_margin fit in [slurm] kill_wait: jobcell "
+			    "ends a job gracefully before Slurm's SIGKILL",
+			    err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* ---- cleaning up ---- */

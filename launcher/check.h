@@ -78,6 +78,19 @@ int jc_check_probe_dir(const char *exe, char **dir, jc_error *err);
  * "engine-create-mountpoint" for a pinged backend, by what it supports. */
 int jc_check_engine(struct jc_backend *e, const struct jc_config *cfg,
 		    struct jc_check_report *r, jc_error *err);
+/* The rows of the site's Slurm keys, from `envp` (environ-style) and the
+ * engine: "cgroup-parent" (where containers go, judged against the
+ * engine's cgroup driver), "slurm-gpus" (the allocation's GPUs),
+ * "slurm-timeout" (what the allocation's end leaves) and
+ * "slurm-kill-wait" (stop_grace + stop_margin against kill_wait), each
+ * only when its key is set.  Outside a Slurm job the allocation's rows are
+ * unknown.  Returns -1 only when out of memory. */
+int jc_check_slurm(struct jc_backend *e, const struct jc_config *cfg, char *const *envp,
+		   struct jc_check_report *r, jc_error *err);
+/* Of those, slurm-timeout and slurm-kill-wait; `in_job`: SLURM_JOB_ID is
+ * set. */
+int jc_check_slurm_time(const struct jc_config *cfg, char *const *envp, bool in_job,
+			struct jc_check_report *r, jc_error *err);
 /* Remove `name` beneath `dfd` and everything in it, never following a
  * symlink.  A missing `name` is success. */
 int jc_check_remove_tree(int dfd, const char *name, jc_error *err);

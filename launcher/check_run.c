@@ -255,7 +255,9 @@ int jc_check_site(jc_site *site, const struct jc_check_opts *o, struct jc_check_
 		jc_check_add(rep, "engine", JC_CHECK_BROKEN, NULL, "%s", err->msg ? err->msg : "?");
 		return -1;
 	}
-	if (jc_check_engine(e, cfg, rep, err) < 0)
+	extern char **environ;
+
+	if (jc_check_engine(e, cfg, rep, err) < 0 || jc_check_slurm(e, cfg, environ, rep, err) < 0)
 		return -1;
 	/* the isolation, from inside a job of the site; where the site lets
 	 * jobs run as root, again as root: uid 0 ignores mode bits, so only the

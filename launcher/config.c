@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "config.h"
 #include "endpoint.h"
@@ -44,6 +45,8 @@ enum key_type {
 	T_MEMORY,    /* a size, 0 or at least the engine's least */
 	T_CPUS,      /* nano-CPUs */
 	T_GPUS,      /* struct jc_gpus */
+	T_CGROUP,    /* a cgroup parent: "", slurm, a path or a slice (cgroup.h) */
+	T_FROM,      /* where a value comes from: "" (the site) or slurm */
 	T_ENV_NAMES, /* a list of environment names */
 	T_KEYS,      /* a list of [job] keys a request may change */
 	T_PATHS      /* a list of absolute paths */
@@ -113,6 +116,8 @@ static const struct key_def keys[] = {
 	K("job", "network", T_NETWORK, network, "none", OV_NEVER),
 	K("job", "stop_grace", T_DURATION, stop_grace_ms, "10s", OV_LOWER),
 	K("job", "timeout", T_DURATION, timeout_ms, "0", OV_LIMIT),
+	/* slurm: the allocation's end bounds the timeout (slurm.c) */
+	K("job", "timeout_from", T_FROM, timeout_from, "", OV_NEVER),
 	/* part of the deadline gc trusts: a request never moves it */
 	K("job", "transfer_timeout", T_DURATION, transfer_timeout_ms, "10m", OV_NEVER),
 	K("job", "cap_drop", T_CAPS, cap_drop, "ALL", OV_NEVER),
@@ -126,6 +131,8 @@ static const struct key_def keys[] = {
 	K("job", "cpus", T_CPUS, nano_cpus, "0", OV_LIMIT),
 	K("job", "shm_size", T_SIZE, shm_size, "64m", OV_SHM),
 	K("job", "gpus", T_GPUS, gpus, "", OV_GPUS),
+	/* the limits of the cgroup above the container bind it */
+	K("job", "cgroup_parent", T_CGROUP, cgroup_parent, "", OV_NEVER),
 	K("job", "pass_env", T_ENV_NAMES, pass_env, "", OV_NEVER),
 	K("job", "overridable", T_KEYS, overridable, "image, timeout, env", OV_NEVER),
 	/* what may be mounted is the site's alone */
@@ -145,6 +152,11 @@ static const struct key_def keys[] = {
 	K("output", "max_members", T_UINT, output_max_members, "100000", OV_NEVER),
 	K("output", "max_depth", T_UINT, output_max_depth, "64", OV_NEVER),
 	K("gc", "clock_skew", T_DURATION, clock_skew_ms, "1m", OV_NEVER),
+	/* Slurm's KillWait (slurm.conf), checked against stop_grace; 0: not */
+	K("slurm", "kill_wait", T_DURATION, slurm_kill_wait_ms, "0", OV_NEVER),
+	/* what jobcell needs after stop_grace to end: the kill's answer, the
+	 * last output, outputs fetched, the removal */
+	K("slurm", "stop_margin", T_DURATION, slurm_stop_margin_ms, "5s", OV_NEVER),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -416,6 +428,13 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 		break;
 	case T_STRING:
 		break;
+	case T_CGROUP:
+		why = jc_cgroup_parent_why(value);
+		break;
+	case T_FROM:
+		if (*value && strcmp(value, "slurm") != 0)
+			why = "want slurm, or nothing for the site's own value";
+		break;
 	case T_DURATION:
 		if (jc_parse_duration(value, (int64_t *)field) < 0)
 			why = "not a duration: want a number with ms, s, m or h";
@@ -440,8 +459,8 @@ static const char *set_value(struct jc_config *cfg, const struct key_def *k, con
 		return why;
 	case T_GPUS:
 		if (jc_parse_gpus(value, (struct jc_gpus *)field) < 0)
-			why = "not a GPU request: want all, a count, or up to 16 device ids "
-			      "[A-Za-z0-9][A-Za-z0-9_-]* separated by commas";
+			why = "not a GPU request: want all, slurm, a count, or up to 16 device "
+			      "ids [A-Za-z0-9][A-Za-z0-9_-]* separated by commas";
 		return why;
 	case T_MODE:
 		if (jc_parse_mode(value, (unsigned *)field) < 0)
@@ -547,6 +566,8 @@ static enum storage storage_of(const struct key_def *k)
 	case T_USER:
 	case T_NETWORK:
 	case T_IMAGE:
+	case T_CGROUP:
+	case T_FROM:
 		return S_STRING;
 	case T_LIST:
 	case T_CAPS:
@@ -1077,6 +1098,14 @@ int jc_config_validate(const struct jc_config *cfg, jc_error *err)
 					    "config: [workspace] mode = bind needs an engine on a "
 					    "local unix socket, and `%s` is not: use mode = volume",
 					    cfg->endpoint);
+		/* the job's cgroup is a path of this host's hierarchy */
+		if (cfg->cgroup_parent && strcmp(cfg->cgroup_parent, "slurm") == 0 &&
+		    t != JC_TRANSPORT_UNIX)
+			return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+					    "config: [job] cgroup_parent = slurm needs an engine on "
+					    "a local unix socket, and `%s` is not: the Slurm job's "
+					    "cgroup is on this host",
+					    cfg->endpoint);
 	}
 	if (!cfg->site_name)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "config: [site] name is not set");
@@ -1250,8 +1279,8 @@ static void format_gpus(const struct jc_gpus *g, char *buf, size_t size)
 {
 	size_t used = 0;
 
-	if (g->count < 0) {
-		snprintf(buf, size, "all");
+	if (g->count == -1 || g->count == JC_GPUS_SLURM) {
+		snprintf(buf, size, g->count == -1 ? "all" : "slurm");
 		return;
 	}
 	if (!g->ids.n) {
@@ -1270,15 +1299,17 @@ static void format_gpus(const struct jc_gpus *g, char *buf, size_t size)
 	}
 }
 
-/* Is `req` within `site`: none, fewer, or some of the site's devices? */
+/* Is `req` within `site`: none, fewer, or some of the site's devices?
+ * The allocation's devices (slurm) are known only at launch: under them a
+ * request may ask for none, or for them all again; under all, for them. */
 static bool gpus_within(const struct jc_gpus *site, const struct jc_gpus *req)
 {
 	if (req->count == 0 && !req->ids.n)
 		return true;
-	if (site->count < 0)
+	if (site->count == -1)
 		return true;
-	if (req->count < 0)
-		return false;
+	if (site->count == JC_GPUS_SLURM || req->count < 0)
+		return req->count == JC_GPUS_SLURM && site->count == JC_GPUS_SLURM;
 	if (site->ids.n) {
 		/* a count lets the engine pick devices the site did not name */
 		if (!req->ids.n)

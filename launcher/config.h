@@ -47,6 +47,7 @@ struct jc_config {
 	char *network;
 	int64_t stop_grace_ms;
 	int64_t timeout_ms;
+	char *timeout_from; /* NULL, or "slurm": the allocation's end bounds it */
 	/* the most a run may spend outside the job's own run time: volume,
 	 * fill, inputs, outputs, removal; with timeout and stop_grace it makes
 	 * the jobcell.deadline label (0: no deadline) */
@@ -62,6 +63,9 @@ struct jc_config {
 	int64_t nano_cpus; /* billionths of a CPU; 0: no limit */
 	int64_t shm_size;  /* bytes of /dev/shm; 0: the engine's default */
 	struct jc_gpus gpus;
+	/* HostConfig.CgroupParent: NULL (the engine's), "slurm" (the Slurm
+	 * job's cgroup, slurm.c), a path or NAME.slice (cgroup.h) */
+	char *cgroup_parent;
 	struct jc_strv pass_env;      /* names copied from jobcell's environment */
 	struct jc_strv overridable;   /* [job] keys (and "env") a job request may change */
 	struct jc_strv data_prefixes; /* absolute host directories [mounts] may come from */
@@ -90,6 +94,9 @@ struct jc_config {
 	int64_t output_max_depth;
 	/* [gc] */
 	int64_t clock_skew_ms; /* how far clocks of jobcells and engines may differ */
+	/* [slurm] (slurm.c) */
+	int64_t slurm_kill_wait_ms;   /* Slurm's KillWait; 0: not checked */
+	int64_t slurm_stop_margin_ms; /* jobcell's own time after stop_grace */
 	/* every problem found while loading, "file:line: ..." */
 	struct jc_strv problems;
 };

@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "backend.h"
+#include "cgroup.h"
 #include "fsutil.h"
 #include "cleanup.h"
 #include "data.h"
@@ -30,6 +31,7 @@
 #include "names.h"
 #include "plan.h"
 #include "feed.h"
+#include "slurm.h"
 #include "supervise.h"
 #include "volume.h"
 #include "workspace.h"
@@ -399,6 +401,7 @@ struct launch {
 	char gate_line[512];
 	bool gate_said;
 	int lock_fd; /* the engine lock while it is held, else -1 */
+	struct jc_slurm_alloc slurm; /* what the site's `slurm` values found */
 };
 
 /* A workspace strategy: what differs between a job directory on disk and
@@ -780,7 +783,40 @@ static int make_request(struct launch *l, bool detach, jc_error *err)
 		l->req.run = j->run ? j->run : j->cfg.run;
 		l->req.keep = !j->fresh && (j->keep || j->cfg.keep);
 	}
+	/* check's probe outside a Slurm job: the isolation it tests does not
+	 * depend on the allocation, and check reports the `slurm` values in
+	 * rows of their own */
+	l->req.slurm_absent = j->fresh && !getenv("SLURM_JOB_ID");
+	if (!l->req.slurm_absent && jc_slurm_collect(&j->cfg, environ, &l->slurm, err) < 0)
+		return -1;
+	l->req.slurm_gpus = l->slurm.job_id ? &l->slurm.gpus : NULL;
+	l->req.slurm_cgroup = l->slurm.cgroup_parent;
+	/* the allocation's end bounds the timeout from now; before_start
+	 * takes it again from the start, after the staging */
+	if (l->slurm.end_s && jc_slurm_timeout(&j->cfg, l->slurm.end_s, jc_unix_ms(),
+					       j->cfg.timeout_ms, &l->req.timeout_ms, err) < 0)
+		return -1;
 	return jc_pass_env_collect(&j->cfg, environ, &l->req.passed_env, err);
+}
+
+/* [job] cgroup_parent against the engine's cgroup driver and version:
+ * a parent the driver cannot take would fail the create, or be taken as
+ * another path. */
+static int check_cgroup(struct launch *l, jc_error *err)
+{
+	const struct jc_config *cfg = &l->j->cfg;
+	struct jc_engine_cgroups eng = { 0 };
+	bool slurm;
+
+	if (!cfg->cgroup_parent)
+		return 0;
+	slurm = strcmp(cfg->cgroup_parent, "slurm") == 0;
+	if (slurm && l->req.slurm_absent)
+		return 0;
+	if (jc_backend_cgroups(l->e, &eng, err) < 0)
+		return -1;
+	return jc_cgroup_parent_check(slurm ? l->slurm.cgroup_parent : cfg->cgroup_parent, slurm,
+				      l->slurm.cgroup_version, &eng, err);
 }
 
 /* The engine mounted what jobcell checked (mount_proof.h): in bind mode
@@ -856,10 +892,15 @@ static int before_start(void *ctx, jc_error *err)
 	if ((l->ws_ops->recheck && l->ws_ops->recheck(l, err) < 0) ||
 	    jc_data_recheck(&l->j->cfg, &l->data, err) < 0 || prove_mounts(l, err) < 0)
 		return -1;
-	if (!l->in.n)
-		return 0;
-	return jc_stage_in(l->e, l->plan->name, l->plan->name, l->plan->workdir, &o, &l->in,
-			   &l->j->progress, err);
+	if (l->in.n && jc_stage_in(l->e, l->plan->name, l->plan->name, l->plan->workdir, &o,
+				   &l->in, &l->j->progress, err) < 0)
+		return -1;
+	/* timeout_from = slurm: what is left of the allocation at the start
+	 * (the supervisor counts the timeout from there) */
+	if (l->slurm.end_s)
+		return jc_slurm_timeout(&l->j->cfg, l->slurm.end_s, jc_unix_ms(),
+					l->plan->timeout_ms, &l->plan->timeout_ms, err);
+	return 0;
 }
 
 /* After the exit, before the container goes: the job's directory into the
@@ -914,6 +955,7 @@ static int lock_create(struct launch *l, bool detach, jc_error *err)
 static void launch_free(struct launch *l)
 {
 	jc_enginelock_release(&l->lock_fd);
+	jc_slurm_alloc_free(&l->slurm);
 	jc_plan_free(l->plan);
 	jc_strv_free(&l->req.passed_env);
 	jc_inputs_free(&l->in);
@@ -1001,7 +1043,7 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 				       .deadline_ms = l.deadline ? jc_mono_ms() + l.deadline * 1000 -
 								       jc_unix_ms()
 								 : 0 });
-	if (jc_plan_check_backend(&j->cfg, l.e, err) < 0 ||
+	if (jc_plan_check_backend(&j->cfg, l.e, err) < 0 || check_cgroup(&l, err) < 0 ||
 	    jc_policy_image(l.e, image, &l.img, err) < 0 ||
 	    jc_policy_user(&j->cfg, image, l.img.user, l.ws_ops->job_fd(&l), j->auto_user, true,
 			   &l.user, &l.uid, &l.gid, err) < 0 ||
@@ -1140,6 +1182,7 @@ out:
 		jc_backend_close(l.e);
 	jc_plan_free(l.plan);
 	jc_strv_free(&l.req.passed_env);
+	jc_slurm_alloc_free(&l.slurm);
 	free(l.volume);
 	return r;
 }

@@ -413,6 +413,16 @@ int jc_plan_check(const struct jc_config *cfg, const struct jc_job_request *req,
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "volume nonce must be lowercase hex");
 	if (req->timeout_ms < -1)
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job timeout is negative");
+	/* a `slurm` value is the allocation's, found by the caller: never
+	 * none because nobody looked */
+	if (cfg->gpus.count == JC_GPUS_SLURM && !req->slurm_gpus && !req->slurm_absent)
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "[job] gpus = slurm: the allocation's GPUs were not read");
+	if (cfg->cgroup_parent && strcmp(cfg->cgroup_parent, "slurm") == 0 && !req->slurm_cgroup &&
+	    !req->slurm_absent)
+		return jc_error_set(err, JC_ERR_CONFIG, EINVAL,
+				    "[job] cgroup_parent = slurm: the Slurm job's cgroup was not "
+				    "read");
 	if (req->deadline < 0)
 		return jc_error_set(err, JC_ERR_INPUT, EINVAL, "job deadline is negative");
 	if (cfg->ws_mode == JC_WS_VOLUME) {
@@ -536,8 +546,17 @@ int jc_plan_build(const struct jc_config *cfg, const struct jc_job_request *req,
 	    !(p->network = strdup(cfg->network)) || jc_strv_copy(&p->cmd, &req->cmd) < 0 ||
 	    jc_strv_copy(&p->entrypoint, &req->entrypoint) < 0 ||
 	    build_env(cfg, req, &p->env) < 0 || jc_strv_copy(&p->cap_drop, &cfg->cap_drop) < 0 ||
-	    jc_strv_copy(&p->cap_add, &cfg->cap_add) < 0 || jc_gpus_copy(&p->gpus, &cfg->gpus) < 0)
+	    jc_strv_copy(&p->cap_add, &cfg->cap_add) < 0 ||
+	    jc_gpus_copy(&p->gpus, cfg->gpus.count != JC_GPUS_SLURM ? &cfg->gpus
+				   : req->slurm_gpus                ? req->slurm_gpus
+								    : &(struct jc_gpus){ 0 }) < 0)
 		goto oom;
+	if (cfg->cgroup_parent) {
+		const char *cg = strcmp(cfg->cgroup_parent, "slurm") == 0 ? req->slurm_cgroup
+									   : cfg->cgroup_parent;
+		if (cg && !(p->cgroup_parent = strdup(cg)))
+			goto oom;
+	}
 	/* the root first: the engine mounts in path order, binds land inside it */
 	if (add_mount(p, JC_MOUNT_TMPFS, NULL, cfg->mount_point, cfg->root_readonly, cfg->root_mode,
 		      cfg->root_size) < 0 ||
@@ -620,6 +639,7 @@ void jc_plan_free(struct jc_plan *p)
 	jc_strv_free(&p->cap_drop);
 	jc_strv_free(&p->cap_add);
 	jc_gpus_free(&p->gpus);
+	free(p->cgroup_parent);
 	for (size_t i = 0; i < p->nmounts; i++) {
 		free(p->mounts[i].source);
 		free(p->mounts[i].subpath);

@@ -37,6 +37,14 @@ struct jc_job_request {
 	/* NAME=VALUE of the site's pass_env names that are set in jobcell's own
 	 * environment (jc_pass_env_collect); only those names are taken */
 	struct jc_strv passed_env;
+	/* the Slurm allocation's, for the site's `slurm` values
+	 * (jc_slurm_collect): its GPUs (gpus = slurm; count 0: none) and its
+	 * job's cgroup (cgroup_parent = slurm); NULL: not collected */
+	const struct jc_gpus *slurm_gpus;
+	const char *slurm_cgroup;
+	/* `jobcell check` outside a Slurm job: the `slurm` values give none
+	 * (no GPUs, the engine's cgroup, the site's timeout) */
+	bool slurm_absent;
 };
 
 /* Copy from `envp` (an environ-style array, NULL-terminated) the variables
@@ -99,7 +107,8 @@ struct jc_plan {
 	int64_t memory;      /* HostConfig.Memory and MemorySwap; 0: none */
 	int64_t nano_cpus;   /* HostConfig.NanoCpus; 0: none */
 	int64_t shm_size;    /* HostConfig.ShmSize; 0: the engine's default */
-	struct jc_gpus gpus; /* HostConfig.DeviceRequests when any */
+	struct jc_gpus gpus; /* HostConfig.DeviceRequests when any; never slurm */
+	char *cgroup_parent; /* HostConfig.CgroupParent; NULL: the engine's */
 	int64_t stop_grace_ms;
 	int64_t timeout_ms;
 	/* the caller's stdin is passed (run -i): the container's stdin is

@@ -197,8 +197,8 @@ int jc_gpus_copy(struct jc_gpus *dst, const struct jc_gpus *src)
 static bool gpu_id_ok(const char *s, size_t n)
 {
 	/* the NVIDIA runtime reads the ids as NVIDIA_VISIBLE_DEVICES, where
-	 * these words are not devices */
-	static const char *const words[] = { "all", "none", "void" };
+	 * these words are not devices; slurm is jobcell's own word */
+	static const char *const words[] = { "all", "none", "void", "slurm" };
 
 	if (n < 1 || n > JC_GPU_ID_MAX)
 		return false;
@@ -217,9 +217,12 @@ int jc_parse_gpus(const char *s, struct jc_gpus *out)
 	int64_t count = 0;
 
 	/* digits alone are a count, never a device id */
-	if (!*s || strcmp(s, "all") == 0 || strspn(s, "0123456789") == strlen(s)) {
+	if (!*s || strcmp(s, "all") == 0 || strcmp(s, "slurm") == 0 ||
+	    strspn(s, "0123456789") == strlen(s)) {
 		if (strcmp(s, "all") == 0)
 			g.count = -1;
+		else if (strcmp(s, "slurm") == 0)
+			g.count = JC_GPUS_SLURM;
 		else if (*s && (jc_parse_uint(s, &count) < 0 || count > JC_GPU_COUNT_MAX))
 			return -1;
 		else if (*s)

@@ -37,13 +37,17 @@ int jc_parse_cpus(const char *s, int64_t *nano);
 #define JC_GPU_IDS_MAX   16
 #define JC_GPU_ID_MAX    128 /* characters of one device id */
 #define JC_GPU_COUNT_MAX 1024
+/* jc_gpus.count of `slurm`: the devices of the Slurm allocation, found in
+ * jobcell's environment at each launch (slurm.c) */
+#define JC_GPUS_SLURM (-2)
 struct jc_gpus {
-	int64_t count;      /* 0: none (or the ids below); -1: all; N: any N */
+	int64_t count;      /* 0: none (or the ids below); -1: all; N: any N;
+			       JC_GPUS_SLURM: the allocation's */
 	struct jc_strv ids; /* device ids ("0", "GPU-<uuid>"); count is 0 */
 };
-/* "" (none), "all", a count "2" ("0": none), or device ids "0,1" or
+/* "" (none), "all", "slurm" (the allocation's), a count "2" ("0": none), or device ids "0,1" or
  * "GPU-<uuid>": 1 to JC_GPU_IDS_MAX distinct [A-Za-z0-9][A-Za-z0-9_-]* separated by
- * commas (spaces around them allowed), none of them all, none or void in
+ * commas (spaces around them allowed), none of them all, none, void or slurm in
  * any case (words of the NVIDIA runtime).  A lone number is a count.  `out`
  * must hold a valid value (zeroed, or parsed); on success that is freed and
  * replaced, on failure left alone. */

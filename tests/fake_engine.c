@@ -108,6 +108,7 @@ struct fake_engine {
 	bool stopping;
 	char *api_version;
 	bool libpod; /* the ping says Libpod-Api-Version: as Podman */
+	char cgroup_driver[32], cgroup_version[8]; /* GET /info */
 	char dir[256];
 	char sock[300];
 	int port;                  /* fake_engine_start_tls: the loopback port, else 0 */
@@ -2204,6 +2205,12 @@ static enum MHD_Result route(struct fake_engine *fe, struct MHD_Connection *conn
 		}
 		return queue(fe, conn, 200, r, "text/plain; charset=utf-8");
 	}
+	if (get && !strcmp(path, "/info")) /* route runs under fe->lock */
+		return reply_fmt(fe, conn, 200,
+				 "{\"OSType\":\"linux\",\"CgroupDriver\":\"%s\","
+				 "\"CgroupVersion\":\"%s\"}",
+				 *fe->cgroup_driver ? fe->cgroup_driver : "cgroupfs",
+				 *fe->cgroup_version ? fe->cgroup_version : "1");
 	if (get && !strcmp(path, "/version")) {
 		return reply_fmt(fe, conn, 200,
 				 "{\"Version\":\"99.0.0-fake\",\"ApiVersion\":\"%s\","
@@ -2851,6 +2858,14 @@ const char *fake_engine_mount_subpath(struct fake_engine *fe, const char *contai
 			sub = c->mounts[i].subpath;
 	pthread_mutex_unlock(&fe->lock);
 	return sub;
+}
+
+void fake_engine_set_cgroups(struct fake_engine *fe, const char *driver, const char *version)
+{
+	pthread_mutex_lock(&fe->lock);
+	snprintf(fe->cgroup_driver, sizeof(fe->cgroup_driver), "%s", driver);
+	snprintf(fe->cgroup_version, sizeof(fe->cgroup_version), "%s", version);
+	pthread_mutex_unlock(&fe->lock);
 }
 
 void fake_engine_set_libpod(struct fake_engine *fe, bool libpod)

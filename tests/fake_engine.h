@@ -59,6 +59,9 @@ void fake_engine_stop(struct fake_engine *fe);
 const char *fake_engine_socket(const struct fake_engine *fe);
 /* The loopback port of an engine started with TLS; 0 for a unix socket. */
 int fake_engine_port(const struct fake_engine *fe);
+/* What GET /info says of cgroups: CgroupDriver and CgroupVersion (by
+ * default "cgroupfs" and "1", as Docker 20.10 and Podman 4.3 here). */
+void fake_engine_set_cgroups(struct fake_engine *fe, const char *driver, const char *version);
 /* Answer the ping as Podman does (Libpod-Api-Version: 4.3.1), or not. */
 void fake_engine_set_libpod(struct fake_engine *fe, bool libpod);
 

@@ -235,6 +235,7 @@ static void test_keys_table(void **state)
 		{ "job", "network", "none" },
 		{ "job", "stop_grace", "10s" },
 		{ "job", "timeout", "0" },
+		{ "job", "timeout_from", "" },
 		{ "job", "transfer_timeout", "10m" },
 		{ "job", "cap_drop", "ALL" },
 		{ "job", "cap_add", "" },
@@ -247,6 +248,7 @@ static void test_keys_table(void **state)
 		{ "job", "cpus", "0" },
 		{ "job", "shm_size", "64m" },
 		{ "job", "gpus", "" },
+		{ "job", "cgroup_parent", "" },
 		{ "job", "pass_env", "" },
 		{ "job", "overridable", "image, timeout, env" },
 		{ "job", "data_prefixes", "" },
@@ -263,6 +265,8 @@ static void test_keys_table(void **state)
 		{ "output", "max_members", "100000" },
 		{ "output", "max_depth", "64" },
 		{ "gc", "clock_skew", "1m" },
+		{ "slurm", "kill_wait", "0" },
+		{ "slurm", "stop_margin", "5s" },
 	};
 	size_t n = 0;
 	const struct jc_config_key *k = jc_config_keys(&n);
@@ -580,8 +584,8 @@ static void test_malformed_values(void **state)
 		{ "job", "cpus", "", "not a number of CPUs" },
 		{ "job", "shm_size", "64x", "not a size" },
 		{ "job", "gpus", "0,,1",
-		  "not a GPU request: want all, a count, or up to 16 device ids "
-		  "[A-Za-z0-9][A-Za-z0-9_-]* separated by commas" },
+		  "not a GPU request: want all, slurm, a count, or up to 16 device "
+		  "ids [A-Za-z0-9][A-Za-z0-9_-]* separated by commas" },
 		{ "job", "gpus", "GPU/0", "not a GPU request" },
 		{ "job", "gpus", "0,0", "not a GPU request" },
 		{ "job", "gpus", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", "not a GPU request" },

@@ -382,6 +382,7 @@ static void test_gpus_good(void **state)
 		{ "", 0, { NULL }, 0 },
 		{ "0", 0, { NULL }, 0 },
 		{ "all", -1, { NULL }, 0 },
+		{ "slurm", JC_GPUS_SLURM, { NULL }, 0 },
 		{ "2", 2, { NULL }, 0 },
 		{ "1024", 1024, { NULL }, 0 },
 		{ "0,1", 0, { "0", "1" }, 2 },
@@ -418,6 +419,9 @@ static void test_gpus_bad(void **state)
 		"all,0",
 		"0,none",
 		"VOID",
+		"SLURM", /* jobcell's word for the allocation's, alone */
+		"slurm,0",
+		"0,Slurm",
 		"-1",
 		"_a",
 		"0,-1",

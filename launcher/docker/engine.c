@@ -225,6 +225,17 @@ out:
 	return out;
 }
 
+static int docker_cgroups(struct jc_backend *b, struct jc_engine_cgroups *out, jc_error *err)
+{
+	struct jc_docker *e = docker(b);
+	cleanup_free char *body = NULL;
+
+	if (call(e, "GET", "/info", NULL, e->base.timeout_ms, NULL, "engine info",
+		 jc_http_endpoint(e->http), &body, err) < 0)
+		return -1;
+	return jc_docker_parse_cgroups(body, out, err);
+}
+
 /* ---- containers ---- */
 
 int jc_docker_create_json(struct jc_backend *b, const char *name, const char *json, char **id,
@@ -789,6 +800,7 @@ static const struct jc_backend_ops docker_ops = {
 	.supports = docker_supports,
 	.describe = docker_describe,
 	.transport = docker_transport,
+	.cgroups = docker_cgroups,
 	.image_inspect = docker_image_inspect,
 	.create = docker_create,
 	.stage_container = docker_stage_container,

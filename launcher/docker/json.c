@@ -190,8 +190,11 @@ char *jc_docker_create_body(const struct jc_plan *p, bool pretty, jc_error *err)
 			add_int(&b, hc, "NanoCpus", p->nano_cpus);
 		if (p->shm_size > 0)
 			add_int(&b, hc, "ShmSize", p->shm_size);
-		if (p->gpus.count != 0 || p->gpus.ids.n)
+		/* exactly the ids, a count, or all; never slurm (resolved by then) */
+		if (p->gpus.ids.n || p->gpus.count > 0 || p->gpus.count == -1)
 			add_gpus(&b, hc, &p->gpus);
+		if (p->cgroup_parent)
+			chk(&b, cJSON_AddStringToObject(hc, "CgroupParent", p->cgroup_parent));
 		chk(&b, cJSON_AddBoolToObject(hc, "AutoRemove", false));
 	}
 	if (b.failed)
@@ -585,6 +588,42 @@ char *jc_docker_parse_version(const char *json)
 					  cJSON_IsString(api) ? api->valuestring : "?") < 0)
 		out = NULL;
 	return out;
+}
+
+int jc_docker_parse_cgroups(const char *json, struct jc_engine_cgroups *out, jc_error *err)
+{
+	cleanup_cjson cJSON *root = json ? cJSON_Parse(json) : NULL;
+	const char *driver, *version;
+	struct jc_engine_cgroups c = { 0 };
+
+	if (!cJSON_IsObject(root))
+		return bad_json(err, "engine info");
+	driver = get_str(root, "CgroupDriver");
+	version = get_str(root, "CgroupVersion");
+	if (!driver)
+		return jc_error_set(err, JC_ERR_ENGINE, EPROTO,
+				    "engine info: the engine names no CgroupDriver");
+	/* Docker and Podman say "1" or "2"; absent or "": the engine does
+	 * not say, which a check of the version refuses */
+	if (version && strcmp(version, "1") == 0)
+		c.version = 1;
+	else if (version && strcmp(version, "2") == 0)
+		c.version = 2;
+	else if (version && *version)
+		return jc_error_set(err, JC_ERR_ENGINE, EPROTO,
+				    "engine info: CgroupVersion is neither 1 nor 2");
+	c.driver = strcmp(driver, "cgroupfs") == 0 ? JC_CGROUP_DRIVER_CGROUPFS
+		   : strcmp(driver, "systemd") == 0 ? JC_CGROUP_DRIVER_SYSTEMD
+						     : JC_CGROUP_DRIVER_OTHER;
+	{
+		cleanup_free char *shown = jc_text_printable(driver, strlen(driver),
+							     sizeof(c.driver_name) - 4);
+		if (!shown)
+			return jc_error_oom(err);
+		snprintf(c.driver_name, sizeof(c.driver_name), "%s", shown);
+	}
+	*out = c;
+	return 0;
 }
 
 /* ---- the archive endpoint's stat ---- */

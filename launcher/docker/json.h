@@ -48,6 +48,8 @@ int jc_docker_parse_image(const char *json, const char *image, struct jc_image *
  * mtime RFC 3339 with nanoseconds) -> *out (the caller's to free with
  * jc_path_stat_free; untouched on failure). */
 int jc_docker_parse_path_stat(const char *header, struct jc_path_stat *out, jc_error *err);
+/* CgroupDriver and CgroupVersion out of GET /info. */
+int jc_docker_parse_cgroups(const char *json, struct jc_engine_cgroups *out, jc_error *err);
 /* "<product> <version>, API <api>" out of GET /version, or NULL. */
 char *jc_docker_parse_version(const char *json);
 
