@@ -129,8 +129,9 @@ precheck() {
 }
 precheck || { summary slurm; exit $?; }
 
-# ---- the sites: bind and volume mode, stop_grace 3 s, engine timeout 10 s ----
-site_file() { # NAME MODE
+# ---- the sites: bind and volume mode, stop_grace 3 s, engine timeout 10 s,
+# [slurm] kill_wait the cluster's KillWait ----
+site_file() { # NAME MODE [KILL_WAIT]
 	local ws=$TMP/$1
 	SITES+=("$1")
 	mkdir -p "$ws/startup" "$ws/local"
@@ -144,6 +145,8 @@ site_file() { # NAME MODE
 		else
 			printf '[workspace]\npath = %s\n' "$ws"
 		fi
+		# every run checks stop_grace 3 s + stop_margin 5 s against it
+		printf '[slurm]\nkill_wait = %ss\n' "${3:-$KILLWAIT}"
 		printf '[job]\nimage = jobcell-test/nonroot:latest\nstop_grace = 3s\n'
 	} >"$TMP/$1.ini"
 }
@@ -152,6 +155,11 @@ site_file "$SV" volume
 SG=${S}g # bind mode, the container under the Slurm job's cgroup
 site_file "$SG" bind
 printf 'cgroup_parent = slurm\n' >>"$TMP/$SG.ini"
+ST=${S}t # bind mode, the timeout from the allocation's end
+site_file "$ST" bind
+printf 'timeout_from = slurm\n' >>"$TMP/$ST.ini"
+SK=${S}k # a kill_wait that stop_grace and stop_margin do not fit in
+site_file "$SK" bind 5
 for v in "$SV_START" "$SV_LOCAL"; do
 	engine_json POST /volumes/create "{\"Name\":\"$v\",\"Labels\":{\"jobcell-test.run\":\"$S\"}}" >/dev/null
 done
@@ -169,20 +177,25 @@ ok "slurm cluster up: slurmctld and slurmd n1, n2 in namespaces of their own"
 printf 'jobcell = %s\nconfig = %s\nepilog_log = %s\n' "$JOBCELL" "$TMP/$SV.ini" "$SL/log/epilog.log" \
 	>"$SL/etc/jobcell-slurm.conf"
 printf 'jobcell = %s\nconfig = %s\n' "$JOBCELL" "$TMP/$SB.ini" >"$TMP/bind-slurm.conf"
-printf 'jobcell = %s\nconfig = %s\n' "$JOBCELL" "$TMP/$SG.ini" >"$TMP/cg-slurm.conf"
+for x in "g $SG" "t $ST" "k $SK"; do
+	printf 'jobcell = %s\nconfig = %s\n' "$JOBCELL" "$TMP/${x#* }.ini" >"$TMP/${x%% *}-slurm.conf"
+done
 mkdir -p "$TMP/sout"
 
-# submit SITE(b|v|g) SBATCH-OPTION... -- CMD...: prints the job id
+# submit SITE(b|v|g|t|k) SBATCH-OPTION... -- CMD...: prints the job id
 submit() {
-	local conf=$SL/etc/jobcell-slurm.conf opts=()
-	[ "$1" = b ] && conf=$TMP/bind-slurm.conf
-	[ "$1" = g ] && conf=$TMP/cg-slurm.conf
+	local conf=$SL/etc/jobcell-slurm.conf opts=() script=$JOBSH
+	case $1 in
+	b) conf=$TMP/bind-slurm.conf ;;
+	g | k) conf=$TMP/$1-slurm.conf ;;
+	t) conf=$TMP/t-slurm.conf script=$ROOT/tests/slurm/job-end.sh ;;
+	esac
 	shift
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
 	shift
 	sl sbatch --parsable -D "$TMP" -o "$TMP/sout/%j.out" \
 		--export="ALL,JCS_WRAP=$WRAP,JOBCELL_SLURM_CONF=$conf" \
-		"${opts[@]}" "$JOBSH" "$@" | cut -d';' -f1
+		"${opts[@]}" "$script" "$@" | cut -d';' -f1
 }
 
 # field ID KEY: KEY's value in `scontrol show job ID`
@@ -221,24 +234,26 @@ ctr_count() { # SITE JOB
 }
 site_objs() { # the three sites' objects, one a line: KIND JOB-LABEL
 	local id
-	for id in $(site_ids "$SB") $(site_ids "$SV") $(site_ids "$SG"); do
+	for id in $(site_ids "$SB") $(site_ids "$SV") $(site_ids "$SG") $(site_ids "$ST") $(site_ids "$SK"); do
 		printf 'container %s\n' "$(engine_get "/containers/$id/json" 2>/dev/null |
 			grep -o '"jobcell.job":"[^"]*"' | head -1 | cut -d'"' -f4)"
 	done
-	for id in $(site_vols "$SB") $(site_vols "$SV") $(site_vols "$SG"); do
+	for id in $(site_vols "$SB") $(site_vols "$SV") $(site_vols "$SG") $(site_vols "$ST") $(site_vols "$SK"); do
 		printf 'volume %s\n' "$(engine_get "/volumes/$id" 2>/dev/null |
 			grep -o '"jobcell.job":"[^"]*"' | head -1 | cut -d'"' -f4)"
 	done
 }
-# nothing_left [JOB]: no container or volume of the sites but JOB's (the
-# job over its --time, still running)
-nothing_left() { [ -z "$(site_objs | grep -v " ${1:-/}$")" ]; }
+# nothing_left [JOB [JOB]]: no container or volume of the sites but the
+# JOBs' (the two a minute long, still running)
+nothing_left() { [ -z "$(site_objs | grep -v " ${1:-/}$" | grep -v " ${2:-/}$")" ]; }
 left_desc() { printf 'left: %s' "$(site_objs | tr '\n' ',')"; }
 
 TRAP_LOOP='trap "echo graceful-stop; echo graceful >graceful; exit 143" TERM; echo started >started; echo started; while :; do sleep 0.2; done'
 
-# ---- the job over its --time: submitted first, it ends a minute on ----
+# ---- the job over its --time, and one whose jobcell stops it before
+# (timeout_from = slurm): submitted first, they end a minute on ----
 TO=$(submit v --time=1 -w n1 -- sh -c "$TRAP_LOOP")
+TF=$(submit t --time=1 -w n2 -- sh -c "$TRAP_LOOP")
 
 # ---- 20 jobs across both nodes, bind and volume mode ----
 declare -A WANT NODE MODE
@@ -278,7 +293,7 @@ if [ "$nodes" = "n1 n2 " ] && [ "$modes" = "bn1 bn2 vn1 vn2 " ]; then
 else
 	not_ok "both nodes ran jobs of both modes" "nodes: $nodes; mode+node: $modes"
 fi
-if nothing_left "slurm-$TO-batch"; then ok "20 jobs: nothing left"; else not_ok "20 jobs: nothing left" "$(left_desc)"; fi
+if nothing_left "slurm-$TO-batch" "slurm-$TF-batch"; then ok "20 jobs: nothing left"; else not_ok "20 jobs: nothing left" "$(left_desc)"; fi
 
 # ---- scancel mid-job: the job's trap runs, CANCELLED, nothing left ----
 id=$(submit b -w n2 -- sh -c "$TRAP_LOOP")
@@ -300,7 +315,7 @@ if [ -e "$dir/started" ]; then
 	else
 		not_ok "scancel: the job's SIGTERM trap ran" "$(ls "$dir" 2>&1)" "$(cat "$TMP/sout/$id.out")"
 	fi
-	if nothing_left "slurm-$TO-batch"; then ok "scancel: nothing left"; else not_ok "scancel: nothing left" "$(left_desc)"; fi
+	if nothing_left "slurm-$TO-batch" "slurm-$TF-batch"; then ok "scancel: nothing left"; else not_ok "scancel: nothing left" "$(left_desc)"; fi
 else
 	not_ok "scancel: the job started" "$(field "$id" JobState)" "$(cat "$TMP/sout/$id.out" 2>&1)"
 fi
@@ -332,7 +347,7 @@ else
 	else
 		not_ok "cgroup_parent = slurm: --mem=64M OOM-kills the container" "$(field "$id" JobState) $(field "$id" ExitCode)" "$(cat "$TMP/sout/$id.out")"
 	fi
-	if nothing_left "slurm-$TO-batch"; then ok "cgroup_parent = slurm: OOM: nothing left"; else not_ok "cgroup_parent = slurm: OOM: nothing left" "$(left_desc)"; fi
+	if nothing_left "slurm-$TO-batch" "slurm-$TF-batch"; then ok "cgroup_parent = slurm: OOM: nothing left"; else not_ok "cgroup_parent = slurm: OOM: nothing left" "$(left_desc)"; fi
 
 	# where the container is while it runs, and scancel of such a job
 	id=$(submit g -w n2 --mem=64M -- sh -c "$TRAP_LOOP")
@@ -356,7 +371,7 @@ else
 	wait_done "$id" 60
 	show_job "$id"
 	if [ "$(field "$id" JobState)" = CANCELLED ] && [ "$(field "$id" ExitCode)" = 143:0 ] &&
-		[ -e "$dir/graceful" ] && nothing_left "slurm-$TO-batch"; then
+		[ -e "$dir/graceful" ] && nothing_left "slurm-$TO-batch" "slurm-$TF-batch"; then
 		ok "cgroup_parent = slurm: scancel: CANCELLED, the trap ran, exit 143, nothing left"
 	else
 		not_ok "cgroup_parent = slurm: scancel" "$(field "$id" JobState) $(field "$id" ExitCode), graceful: $(ls "$dir" 2>&1)" "$(left_desc)" "$(cat "$TMP/sout/$id.out")"
@@ -366,6 +381,19 @@ else
 	else
 		ok "cgroup_parent = slurm: the job's cgroup is gone after the job"
 	fi
+fi
+
+# ---- [slurm] kill_wait that stop_grace + stop_margin do not fit: refused ----
+id=$(submit k -w n1 -- sh -c 'echo ran')
+wait_done "$id" 60
+show_job "$id"
+sed 's/^/  output: /' "$TMP/sout/$id.out"
+if [ "$(field "$id" ExitCode)" = 125:0 ] && [ "$(wc -l <"$TMP/sout/$id.out")" = 1 ] &&
+	grep -q '^jobcell: error: .*stop_grace (3s) + \[slurm\] stop_margin (5s) exceed \[slurm\] kill_wait (5s)' "$TMP/sout/$id.out" &&
+	nothing_left "slurm-$TO-batch" "slurm-$TF-batch"; then
+	ok "kill_wait 5s under stop_grace 3s + stop_margin 5s: refused, one line, exit 125, nothing made"
+else
+	not_ok "kill_wait too short: refused" "$(field "$id" JobState) $(field "$id" ExitCode)" "$(cat "$TMP/sout/$id.out")" "$(left_desc)"
 fi
 
 # ---- a node lost mid-job: the Epilog collects what it left ----
@@ -429,6 +457,16 @@ if grep -q '^graceful-stop$' "$TMP/sout/$TO.out"; then
 else
 	not_ok "--time passed: the job's SIGTERM trap ran" "$(cat "$TMP/sout/$TO.out")"
 fi
+wait_done "$TF" 150
+show_job "$TF"
+sed 's/^/  output: /' "$TMP/sout/$TF.out"
+st=$(field "$TF" JobState)
+if [ "$st" = FAILED ] && [ "$(field "$TF" ExitCode)" = 124:0 ] && grep -q '^graceful-stop$' "$TMP/sout/$TF.out" &&
+	grep -q "job \`slurm-$TF-batch\` timed out and was stopped" "$TMP/sout/$TF.out"; then
+	ok "timeout_from = slurm: jobcell stopped the job before Slurm's limit (trap ran, exit 124, FAILED)"
+else
+	not_ok "timeout_from = slurm: jobcell stops the job before Slurm's limit" "scontrol: $st $(field "$TF" ExitCode)" "$(cat "$TMP/sout/$TF.out")"
+fi
 if nothing_left; then ok "after all jobs: nothing left"; else not_ok "after all jobs: nothing left" "$(left_desc)"; fi
 # a failing Epilog drains its node: both idle means every Epilog of the run
 # (one per job) exited 0
@@ -438,4 +476,5 @@ if [ "$(printf '%s' "$states" | grep -o 'State=IDLE ' | wc -l)" = 2 ]; then
 else
 	not_ok "both nodes idle at the end: no Epilog failed" "$states"
 fi
+printf 'slurm: %d s from start to end\n' "$SECONDS"
 summary slurm
