@@ -400,9 +400,11 @@ fi
 id=$(submit v -w n2 -- sh -c "$TRAP_LOOP")
 job=slurm-$id-batch
 if wait_running "jobcell-$SV-$job"; then
+	# this job's jobcell, by its arguments: the node runs others
 	jpid=
 	for p in $(ip netns pids "${SL_NS}2"); do
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = jobcell ] && jpid=$p
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = jobcell ] &&
+			tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | grep -qx "$job" && jpid=$p
 	done
 	kill -KILL "${SL_SLURMD[n2]}" $jpid
 	wait "${SL_SLURMD[n2]}" 2>/dev/null
