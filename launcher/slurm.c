@@ -1,6 +1,7 @@
 /* The Slurm allocation in jobcell's environment.  Slurm's batch and
  * interactive steps export SLURM_JOB_ID and, with GPUs allocated,
- * SLURM_JOB_GPUS (Slurm 22.05 sbatch(1)); every value is checked as input:
+ * SLURM_JOB_GPUS (Slurm 22.05 sbatch(1)), srun's steps SLURM_STEP_GPUS;
+ * every value is checked as input:
  * it becomes a device request and a cgroup path. */
 #include <errno.h>
 #include <stdio.h>
@@ -68,14 +69,16 @@ static bool gpu_index(const char *s, size_t n)
 
 int jc_slurm_gpus(char *const *envp, struct jc_gpus *out, const char **from, jc_error *err)
 {
-	const char *name = "SLURM_JOB_GPUS", *v = env_get(envp, name);
+	/* the step's own first: an srun step inside a batch job inherits
+	 * the job's SLURM_JOB_GPUS and has a subset of them */
+	static const char *const names[] = { "SLURM_STEP_GPUS", "SLURM_JOB_GPUS",
+					     "CUDA_VISIBLE_DEVICES" };
+	const char *name = NULL, *v = NULL;
 	struct jc_gpus g = { 0 };
 	bool uuids_only;
 
-	if (!v) {
-		name = "CUDA_VISIBLE_DEVICES";
-		v = env_get(envp, name);
-	}
+	for (size_t i = 0; !v && i < sizeof(names) / sizeof(names[0]); i++)
+		v = env_get(envp, name = names[i]);
 	uuids_only = strcmp(name, "CUDA_VISIBLE_DEVICES") == 0;
 	if (!v || !*v) {
 		jc_gpus_free(out);
@@ -99,7 +102,8 @@ int jc_slurm_gpus(char *const *envp, struct jc_gpus *out, const char **from, jc_
 			jc_gpus_free(&g);
 			return jc_error_set(
 			    err, JC_ERR_CONFIG, EINVAL,
-			    "[job] gpus = slurm: SLURM_JOB_GPUS is not set and "
+			    "[job] gpus = slurm: SLURM_STEP_GPUS and SLURM_JOB_GPUS are not set "
+			    "and "
 			    "CUDA_VISIBLE_DEVICES holds indices, which Slurm numbers from 0 "
 			    "inside the step's device cgroup: they would name other devices");
 		}

@@ -33,8 +33,9 @@ bool jc_slurm_wanted(const struct jc_config *cfg);
  * key that needs it; malformed fails (EINVAL). */
 int jc_slurm_job_id(char *const *envp, const char *key, const char **out, jc_error *err);
 
-/* The allocation's GPUs from `envp`: SLURM_JOB_GPUS (the node's own ids,
- * which the NVIDIA runtime also names devices by), else
+/* The allocation's GPUs from `envp`: SLURM_STEP_GPUS (an srun step's),
+ * else SLURM_JOB_GPUS (a batch or interactive step's): the node's own ids,
+ * which the NVIDIA runtime also names devices by; else
  * CUDA_VISIBLE_DEVICES when it holds GPU UUIDs only (its indices are
  * renumbered from 0 inside a step's device cgroup, so they would name
  * other devices).  Neither set, or empty: no GPUs.  Ids: 1 to 4 digits, or

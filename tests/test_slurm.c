@@ -359,6 +359,14 @@ static void test_gpus_from_env(void **state)
 		assert_string_equal(g.ids.v[0], "0");
 		assert_string_equal(g.ids.v[1], "2");
 	}
+	{
+		/* an srun step's own GPUs before the job's it inherits */
+		char *env[] = { "SLURM_JOB_GPUS=0,2", "SLURM_STEP_GPUS=2", NULL };
+		assert_int_equal(jc_slurm_gpus(env, &g, &from, &err), 0);
+		assert_string_equal(from, "SLURM_STEP_GPUS");
+		assert_int_equal(g.ids.n, 1);
+		assert_string_equal(g.ids.v[0], "2");
+	}
 	snprintf(env_uuid, sizeof(env_uuid), "CUDA_VISIBLE_DEVICES=%s", uuid);
 	{
 		char *env[] = { env_uuid, NULL };
@@ -404,6 +412,7 @@ static void test_gpus_from_env_refused(void **state)
 		{ "CUDA_VISIBLE_DEVICES=NoDevFiles", EINVAL, "CUDA_VISIBLE_DEVICES is not a list" },
 		{ "CUDA_VISIBLE_DEVICES=0,1", EINVAL,
 		  "numbers from 0 inside the step's device cgroup" },
+		{ "SLURM_STEP_GPUS=x", EINVAL, "SLURM_STEP_GPUS is not a list" },
 	};
 
 	(void)state;
