@@ -190,9 +190,10 @@ nvflare: $(B)/jobcell
 # private dockerd that tls.sh starts and stops.  race.sh launches
 # JOBCELL_RACE_LAUNCHES jobs (default 100) per engine against a swapping
 # loop.  ssh.sh reaches each engine through an sshd of its own.  cgroup.sh
-# runs jobs under a Slurm-shaped cgroup of its own ([job] cgroup_parent).  The
-# Python client's tests (make python) run against Docker; the NVFlare
-# launchers' (make nvflare) against both.
+# runs jobs under a Slurm-shaped cgroup of its own ([job] cgroup_parent).
+# slurm.sh starts a two-node Slurm cluster of its own (docs/slurm.md) on
+# Docker.  The Python client's tests (make python) run against Docker; the
+# NVFlare launchers' (make nvflare) against both.
 integration: all
 	tests/integration/run.sh
 	tests/integration/volume.sh
@@ -205,6 +206,7 @@ integration: all
 	tests/integration/ssh.sh
 	tests/integration/tls.sh
 	tests/integration/cgroup.sh
+	tests/integration/slurm.sh
 	$(MAKE) python
 	$(MAKE) nvflare
 	$(MAKE) node

@@ -13,6 +13,9 @@
 #     contrib/podman/containers.conf, and the same images imported
 #  5. a virtual environment with the pinned nvflare package from PyPI, for
 #     make nvflare (contrib/python/jobcell/nvflare.py's tests)
+# slurm.sh starts its own munged, slurmctld and slurmd (Debian's slurm-wlm
+# 22.05): when this run installs them, the services the packages enable are
+# disabled, and a daemon their install started is stopped by its pid.
 # An engine that cannot be started is reported; the tests then SKIP, or fail
 # under JOBCELL_REQUIRE_ENGINE=1.
 set -euo pipefail
@@ -22,7 +25,8 @@ LOG=${JOBCELL_DOCKERD_LOG:-/var/log/jobcell-dockerd.log}
 PKGS=(build-essential pkg-config curl libcurl4-openssl-dev libcjson-dev libinih-dev
 	libcmocka-dev libarchive-dev libmicrohttpd-dev docker.io busybox-static man-db podman
 	time python3-docker valgrind xfsprogs openssh-client openssh-server libssl-dev
-	libgnutls28-dev python3-venv python3-setuptools python3-wheel)
+	libgnutls28-dev python3-venv python3-setuptools python3-wheel
+	munge slurmctld slurmd slurm-client)
 # make node: any Node.js with `node --test` will do (Debian's 18 or a newer
 # one already on PATH); Debian's is installed only when none is there
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
@@ -68,6 +72,28 @@ stop_package_sshd() {
 	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sshd ] || return 0
 	say "stopping the sshd that installing openssh-server started (pid $pid)"
 	as_root kill "$pid"
+}
+
+# quiet_slurm_services: called only when this run installed them, so that
+# a machine's own Slurm is never touched: munge, slurmd and slurmctld are
+# not to start at boot (tests/integration/slurm.sh runs its own, by pid),
+# and a daemon the install started is stopped, known by its pid file and
+# its name.
+quiet_slurm_services() {
+	local svc pidf pid name
+	for svc in munge:/run/munge/munged.pid:munged slurmd:/run/slurmd.pid:slurmd \
+		slurmctld:/run/slurmctld.pid:slurmctld; do
+		IFS=: read -r svc pidf name <<<"$svc"
+		[ -e "/etc/init.d/$svc" ] || [ -e "/lib/systemd/system/$svc.service" ] || continue
+		if command -v systemctl >/dev/null && systemctl -q is-enabled "$svc" 2>/dev/null; then
+			say "disabling the $svc service"
+			as_root systemctl -q disable "$svc" >/dev/null 2>&1 || true
+		fi
+		pid=$(cat "$pidf" 2>/dev/null || true)
+		[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] || continue
+		say "stopping the $name the package started (pid $pid)"
+		as_root kill "$pid"
+	done
 }
 
 engine_answers() {
@@ -148,8 +174,12 @@ nvflare_venv() {
 sshd_before=$(cat /run/sshd.pid 2>/dev/null || true)
 sshd_new=0
 [ -x /usr/sbin/sshd ] || sshd_new=1
+slurm_new=0
+dpkg-query -W -f='${Status}' munge slurmd slurmctld 2>/dev/null | grep -q '^install ok installed\(install ok installed\)\{2\}$' ||
+	slurm_new=1
 install_packages
 [ "$sshd_new" = 0 ] || stop_package_sshd "$sshd_before"
+[ "$slurm_new" = 0 ] || quiet_slurm_services
 status=0
 if start_engine; then
 	build_images docker
