@@ -70,19 +70,11 @@ static void write_site(struct fx *f, const char *endpoint, const char *extra)
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char ep[256], p[200];
+	char ep[256];
 
 	assert_non_null(f);
-	strcpy(f->dir, "/tmp/jobcell-cli.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(chmod(f->dir, 0755), 0);
-	snprintf(f->ws, sizeof(f->ws), "%s/ws", f->dir);
+	assert_int_equal(test_workspace_make(f->dir, "/tmp/jobcell-cli.XXXXXX", f->ws), 0);
 	snprintf(f->ini, sizeof(f->ini), "%s/site.ini", f->dir);
-	assert_int_equal(mkdir(f->ws, 0755), 0);
-	snprintf(p, sizeof(p), "%s/startup", f->ws);
-	assert_int_equal(mkdir(p, 0755), 0);
-	snprintf(p, sizeof(p), "%s/local", f->ws);
-	assert_int_equal(mkdir(p, 0755), 0);
 	f->fe = fake_engine_start("1.41");
 	assert_non_null(f->fe);
 	fake_engine_add_image(f->fe, "img", "");

@@ -4,6 +4,7 @@
 
 #include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 static inline int testutil_rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
@@ -18,6 +19,25 @@ static inline int testutil_rm_one(const char *p, const struct stat *st, int flag
 static inline void rm_tree(const char *path)
 {
 	nftw(path, testutil_rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The pipeline tests' fixture: a fresh 0755 directory DIR made from TMPL
+ * (a mkdtemp template that fits in DIR), holding the site workspace DIR/ws
+ * with startup/ and local/.  0 when all of it was made. */
+static inline int test_workspace_make(char dir[64], const char *tmpl, char ws[128])
+{
+	char p[200];
+
+	if (snprintf(dir, 64, "%s", tmpl) >= 64 || !mkdtemp(dir) || chmod(dir, 0755) < 0)
+		return -1;
+	snprintf(ws, 128, "%s/ws", dir);
+	if (mkdir(ws, 0755) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/startup", ws);
+	if (mkdir(p, 0755) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/local", ws);
+	return mkdir(p, 0755);
 }
 
 #ifdef JC_DOCKER_ENGINE_H
