@@ -1177,6 +1177,42 @@ static void test_vol_fill_fails(void **state)
 	assert_null(nth_req(f->fe, "POST", "/containers/create", "name=jobcell-s-j", 0));
 }
 
+/* libarchive cannot be loaded (it is loaded only when files move): one
+ * error line naming it, exit 125, nothing left.  A file of that name that
+ * is not a library, first on the loader's path, stands in for a broken
+ * install. */
+static void test_vol_libarchive_unloadable(void **state)
+{
+	struct fx *f = *state;
+	char lib[200];
+
+	snprintf(lib, sizeof(lib), "%s/libarchive.so.13", f->dir);
+	write_file(lib, "not a library\n");
+	xfer_file(f, "c.txt", "gamma", 5, 0644);
+	fake_engine_reset_requests(f->fe);
+	assert_int_equal(setenv("LD_LIBRARY_PATH", f->dir, 1), 0);
+	run(f, "-c", f->ini, "run", "j", "--input", "c.txt", "--", "exit", "0", NULL);
+	unsetenv("LD_LIBRARY_PATH");
+	assert_vol_error(f, "load libarchive.so.13 (it moves files): ");
+	assert_int_equal(count_suffix(f->fe, "POST", "/start"), 0);
+}
+
+/* A bind-mode run moves no files, and starts without libarchive: the same
+ * broken stand-in is never loaded. */
+static void test_run_without_libarchive(void **state)
+{
+	struct fx *f = *state;
+	char lib[200];
+
+	snprintf(lib, sizeof(lib), "%s/libarchive.so.13", f->dir);
+	write_file(lib, "not a library\n");
+	assert_int_equal(setenv("LD_LIBRARY_PATH", f->dir, 1), 0);
+	run(f, "-c", f->ini, "run", "j", "--", "exit", "3", NULL);
+	unsetenv("LD_LIBRARY_PATH");
+	assert_int_equal(f->status, 3);
+	assert_string_equal(f->err, "");
+}
+
 /* The job ran but its output did not come back whole: one error line, the
  * job's status beside it, exit 125, nothing left. */
 static void assert_output_error(struct fx *f, const char *part, int job_status)
@@ -2293,6 +2329,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vol_input_put_fails, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_input_put_retried, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_fill_fails, setup_vol45, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_libarchive_unloadable, setup_vol41,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_run_without_libarchive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_output_get_drops, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_output_limit_bytes, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_output_limit_members, setup_vol41,
