@@ -166,17 +166,18 @@ static void free_blob(struct curl_blob *b)
 	b->data = NULL;
 }
 
-/* OpenSSL's configuration file, error strings and name tables.
- * curl_global_init initialises OpenSSL whatever its flags (libcurl 7.88),
- * and OpenSSL 3 then reads openssl.cnf, loads the text of every error and
- * the names of every cipher and digest it knows, and frees it all again at
- * exit: 2.6 M instructions, a fifth of a launch (docs/performance.md).
- * Only TLS needs any of it, so in jobcell's own process a plain endpoint
- * asks OpenSSL for none of it.  A TLS endpoint opened after that (not
- * something the CLI does: one site, one endpoint) has the file read all the
- * same, before any TLS context is made, so that the system's policy
- * (minimum protocol, cipher strings) holds; its errors are then told by
- * number.  A program that took the library keeps OpenSSL's defaults. */
+/* OpenSSL's configuration file and error strings.  curl_global_init
+ * initialises OpenSSL whatever its flags (libcurl 7.88), and OpenSSL 3 then
+ * reads openssl.cnf, loads the text of every error it knows, and frees it
+ * all again at exit: 2.2 M instructions, a sixth of a launch
+ * (docs/performance.md).  Only TLS needs them, so in jobcell's own process
+ * a plain endpoint asks OpenSSL for none of it.  (Not for leaving out the
+ * names of ciphers and digests too: without them a key cannot be read.)  A
+ * TLS endpoint opened after that (not something the CLI does: one site,
+ * one endpoint) has the file read all the same, before any TLS context is
+ * made, so that the system's policy (minimum protocol, cipher strings)
+ * holds; its errors are then told by number.  A program that took the
+ * library keeps OpenSSL's defaults. */
 static pthread_mutex_t ssl_conf_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool own_process, ssl_conf_skipped, ssl_conf_read;
 
@@ -190,9 +191,7 @@ static void ssl_conf(bool tls)
 	pthread_mutex_lock(&ssl_conf_lock);
 	if (!tls && own_process && !ssl_conf_read && !ssl_conf_skipped) {
 		OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_SSL_STRINGS |
-				     OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
-				     OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS |
-				     OPENSSL_INIT_NO_ATEXIT,
+				     OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_ATEXIT,
 				 NULL);
 		ssl_conf_skipped = true;
 	} else if (tls && ssl_conf_skipped && !ssl_conf_read) {
