@@ -251,8 +251,10 @@ demo: bootstrap
 	contrib/demo.sh
 
 # Benchmarks measure; tests do not (these machines are shared and noisy).
-# One table: launch, volume round trip, large put, instructions per launch.
-# BENCH_RUNS (default 15) runs each; BENCH_MIB the large file (default 1024).
+# One table: launch, volume round trip, large put, instructions per launch,
+# many jobs at once, an idle supervisor; then every target of issue 16
+# beside its figure.  BENCH_RUNS (default 15) runs each; BENCH_MIB the large
+# file (default 1024); the others in bench/lib.sh.
 bench: bootstrap
 	$(MAKE) $(B)/jobcell $(B)/bench/fake-serve $(B)/bench/measure
 	bench/run.sh
