@@ -27,9 +27,15 @@ SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
 SONAME := libjobcell.so.$(SOMAJOR)
 
 PKGS := libcurl libcjson inih libarchive openssl
+# What jobcell links: libarchive is not among them, archive_lib.c loads it
+# when files first move (docs/performance.md).  libcrypto first: the loader
+# looks a symbol up in the objects in this order, and libcrypto's own
+# symbols are most of the lookups of a start (-1.4 M instructions).
+LINK_PKGS := libcrypto libssl libcurl libcjson inih
 # gnutls: the fake engine's verdict on a client certificate (libmicrohttpd
-# speaks TLS through it, and its -dev package brings it)
-TEST_PKGS := cmocka libmicrohttpd gnutls
+# speaks TLS through it, and its -dev package brings it); libarchive: the
+# tests write and read tar streams with it directly
+TEST_PKGS := cmocka libmicrohttpd gnutls libarchive
 
 # $(call pkg,--cflags,PKGS): pkg-config's answer, or stop with the names of
 # the packages it cannot find (`2>/dev/null` alone would build without them).
@@ -43,7 +49,7 @@ pkg = $(if $(call pkg_missing,$(2)),$(error pkg-config cannot find \
 NOPKG_GOALS := bootstrap check demo bench stress clean format
 ifneq ($(filter-out $(NOPKG_GOALS),$(or $(MAKECMDGOALS),all)),)
 PKG_CFLAGS := $(call pkg,--cflags,$(PKGS))
-LIBS := $(call pkg,--libs,$(PKGS)) -lpthread
+LIBS := $(call pkg,--libs,$(LINK_PKGS)) -lpthread
 endif
 # Deferred: asked only when a test or bench helper is built.
 TEST_CFLAGS = $(call pkg,--cflags,$(TEST_PKGS)) -Itests
@@ -124,8 +130,16 @@ $(B)/$(SONAME): $(SO)
 $(B)/libjobcell.so: $(B)/$(SONAME)
 	ln -sf $(<F) $@
 
-$(B)/jobcell: $(B)/obj/cli.o $(B)/libjobcell.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+# The CLI names its libraries in the order of the loader's work at start,
+# measured and checked by contrib/link-order.sh (docs/performance.md); made
+# again when the libraries change.
+$(B)/link-order: contrib/link-order.sh $(B)/obj/cli.o $(B)/libjobcell.a
+	contrib/link-order.sh $(CC) $(CFLAGS) $(LDFLAGS) $(B)/obj/cli.o $(B)/libjobcell.a \
+		$(LIBS) >$@
+
+$(B)/jobcell: $(B)/obj/cli.o $(B)/libjobcell.a $(B)/link-order
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $$(cat $(B)/link-order) $(B)/obj/cli.o \
+		$(B)/libjobcell.a $(LIBS)
 
 $(B)/tests/fake_engine.o: tests/fake_engine.c | $(B)/tests
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
@@ -258,8 +272,10 @@ demo: bootstrap
 	contrib/demo.sh
 
 # Benchmarks measure; tests do not (these machines are shared and noisy).
-# One table: launch, volume round trip, large put, instructions per launch.
-# BENCH_RUNS (default 15) runs each; BENCH_MIB the large file (default 1024).
+# One table: launch, volume round trip, large put, instructions per launch,
+# many jobs at once, an idle supervisor; then every target of issue 16
+# beside its figure.  BENCH_RUNS (default 15) runs each; BENCH_MIB the large
+# file (default 1024); the others in bench/lib.sh.
 bench: bootstrap
 	$(MAKE) $(B)/jobcell $(B)/bench/fake-serve $(B)/bench/measure
 	bench/run.sh

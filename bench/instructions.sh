@@ -69,5 +69,30 @@ if command -v valgrind >/dev/null; then
 	fi
 fi
 row_of "client work (fake engine)" "jobcell run" "$TMP/fake" "" "$other" \
-	"CPU < 5 ms" "$(verdict lt "$cpu" 0.005)"
+	"CPU ≤ 5 ms" "$(verdict le "$cpu" 0.005)"
 row "" "" "" "" "" "" "" "peak < 8 MiB" "$(verdict lt "$rss" 8192)"
+result launch_cpu_s "$cpu"
+result launch_peak_kib "$rss"
+[ -z "${total:-}" ] || result launch_ir "$total"
+
+# The engine calls of one launch, from a fake engine of its own that lists
+# what it answered when its stdin ends: a regression in their number shows.
+mkfifo "$TMP/calls.in"
+"$FAKE_SERVE" -l <"$TMP/calls.in" >"$TMP/calls.sock" 2>"$TMP/calls" &
+lister=$!
+exec 9>"$TMP/calls.in"
+for ((i = 0; i < 50; i++)); do
+	[ ! -s "$TMP/calls.sock" ] || break
+	sleep 0.1
+done
+sed "s|^endpoint = .*|endpoint = unix://$(cat "$TMP/calls.sock")|" "$TMP/fake.ini" >"$TMP/calls.ini"
+"$JOBCELL" -c "$TMP/calls.ini" run j -- true >/dev/null 2>"$TMP/calls.err" ||
+	die "jobcell failed against the listing fake engine: $(cat "$TMP/calls.err")"
+exec 9>&-
+wait "$lister"
+# ids and the site's name are not part of a call
+calls=$(grep -c '^[A-Z]' "$TMP/calls")
+note "engine calls of one launch (\`run j -- true\`, bind mode, fake engine): $calls"
+sed -e 's/[0-9a-f]\{12,\}/ID/g' -e "s/$SITE/SITE/g" -e 's/^/    /' "$TMP/calls" | grep '^    [A-Z]' |
+	while IFS= read -r l; do note "$l"; done
+result launch_calls "$calls"

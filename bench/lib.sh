@@ -8,10 +8,18 @@
 #   BENCH_RUNS           measured runs of each launch and round trip (default 15)
 #   BENCH_BIG_RUNS       measured runs of each large transfer (default 3)
 #   BENCH_MIB            size of the large file in MiB (default 1024)
+#   BENCH_CONC           jobs at once in bench/many.sh (default 32)
+#   BENCH_CONC_SLEEP     how long each of them sleeps, in seconds (default 3)
+#   BENCH_CONC_RUNS      rounds of each way in bench/many.sh (default 3)
+#   BENCH_IDLE_S         seconds a sleeping job's supervisor is watched in
+#                        bench/idle.sh (default 120)
 #   BENCH_DOCKER         docker CLI (default: `docker` on PATH)
 #   BENCH_PYTHON         Python with Debian's python3-docker (default /usr/bin/python3)
 #   BENCH_OUT            file the result rows go to (set by bench/run.sh; when
 #                        unset, a script prints its own table at the end)
+#   BENCH_RESULTS        file of `NAME VALUE` lines, the figures the targets are
+#                        judged on (default $BENCH_OUT.results; bench/targets.sh
+#                        reads it, and lists the names)
 # shellcheck shell=bash disable=SC2034 # the settings are for the scripts that source this
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -83,6 +91,7 @@ bench_cleanup() {
 	if [ "$OWN_OUT" = 1 ] && [ -s "$BENCH_OUT" ] && [ "$rc" = 0 ]; then
 		print_table "$BENCH_OUT"
 		[ ! -s "$BENCH_OUT.notes" ] || cat "$BENCH_OUT.notes"
+		[ ! -s "$BENCH_OUT.results" ] || "$BENCH/targets.sh" "$BENCH_OUT.results"
 	fi
 	rm -rf "$TMP"
 	return "$rc"
@@ -165,6 +174,10 @@ row() {
 
 # note TEXT: a line printed under the table
 note() { printf '%s\n' "$*" >>"$BENCH_OUT.notes"; }
+
+# result NAME VALUE: a figure a target is judged on (bench/targets.sh); plain
+# numbers in seconds, KiB or ratios, the last one of a name counts
+result() { printf '%s %s\n' "$1" "$2" >>"${BENCH_RESULTS:-$BENCH_OUT.results}"; }
 
 # row_of BENCH CONTENDER FILE VS_REF OTHER TARGET VERDICT: a row with the
 # medians of FILE's wall, CPU and peak RSS

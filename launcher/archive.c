@@ -10,8 +10,6 @@
  * transfer directory are opened and walked through descriptors, never
  * following a symlink, and only regular files and directories go into the
  * stream, every member owned by the job's user. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +24,7 @@
 
 #include "cleanup.h"
 #include "archive.h"
+#include "archive_lib.h"
 #include "error.h"
 #include "fsutil.h"
 #include "util.h"
@@ -536,11 +535,15 @@ int jc_archive_extract(int tar_fd, int dest_fd, unsigned strip, struct jc_extrac
 {
 	struct jc_extract_limits none = { 0 };
 	struct source s = { .fd = tar_fd, .lim = lim ? lim : &none };
-	struct archive *a = archive_read_new();
+	struct archive *a;
 	struct archive_entry *e;
 	struct jc_extract_report out = { 0 };
 	int r = 0;
 
+	*rep = out;
+	if (jc_libarchive_load(err) < 0)
+		return -1;
+	a = archive_read_new();
 	if (!s.lim->made)
 		s.lim->made = calloc(1, sizeof(*s.lim->made));
 	if (!a || !(s.buf = malloc(READ_BLOCK)) || !s.lim->made) {
@@ -1034,7 +1037,7 @@ int jc_archive_write(int out_fd, const struct jc_tar_opts *o, const struct jc_in
 
 	if (o->root && strcmp(o->root, ".") != 0 && jc_path_check(o->root, "archive root", err) < 0)
 		return -1;
-	if (check_dests(in, n, err) < 0)
+	if (check_dests(in, n, err) < 0 || jc_libarchive_load(err) < 0)
 		return -1;
 	/* write() into a pipe whose reader is gone raises SIGPIPE: hold it
 	 * blocked in this thread and drop the one this call caused */

@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "endpoint.h"
 #include "backend.h"
+#include "http.h"
 #include "job.h"
 #include "names.h"
 #include "plan.h"
@@ -1203,6 +1204,7 @@ int main(int argc, char **argv)
 		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR | O_CLOEXEC) != fd)
 			return JC_EXIT_JOBCELL;
 
+	jc_http_own_process();
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, "+c:", opts, NULL)) != -1) {
 		switch (o) {

@@ -16,7 +16,10 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <unistd.h>
+#include <openssl/conf.h>
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include "cleanup.h"
@@ -163,6 +166,46 @@ static void free_blob(struct curl_blob *b)
 	b->data = NULL;
 }
 
+/* OpenSSL's configuration file and error strings.  curl_global_init
+ * initialises OpenSSL whatever its flags (libcurl 7.88), and OpenSSL 3 then
+ * reads openssl.cnf, loads the text of every error it knows, and frees it
+ * all again at exit: 2.2 M instructions, a sixth of a launch
+ * (docs/performance.md).  Only TLS needs them, so in jobcell's own process
+ * a plain endpoint asks OpenSSL for none of it.  (Not for leaving out the
+ * names of ciphers and digests too: without them a key cannot be read.)  A
+ * TLS endpoint opened after that (not something the CLI does: one site,
+ * one endpoint) has the file read all the same, before any TLS context is
+ * made, so that the system's policy (minimum protocol, cipher strings)
+ * holds; its errors are then told by number.  A program that took the
+ * library keeps OpenSSL's defaults. */
+static pthread_mutex_t ssl_conf_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool own_process, ssl_conf_skipped, ssl_conf_read;
+
+void jc_http_own_process(void)
+{
+	own_process = true;
+}
+
+static void ssl_conf(bool tls)
+{
+	pthread_mutex_lock(&ssl_conf_lock);
+	if (!tls && own_process && !ssl_conf_read && !ssl_conf_skipped) {
+		OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_SSL_STRINGS |
+				     OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_ATEXIT,
+				 NULL);
+		ssl_conf_skipped = true;
+	} else if (tls && ssl_conf_skipped && !ssl_conf_read) {
+		/* what OpenSSL's own initialisation would have done */
+		CONF_modules_load_file(NULL, NULL,
+				       CONF_MFLAGS_DEFAULT_SECTION | CONF_MFLAGS_IGNORE_MISSING_FILE |
+					   CONF_MFLAGS_IGNORE_RETURN_CODES);
+		ssl_conf_read = true;
+	} else if (tls) {
+		ssl_conf_read = true;
+	}
+	pthread_mutex_unlock(&ssl_conf_lock);
+}
+
 int jc_http_open(const struct jc_endpoint *ep, int64_t timeout_ms, jc_http_message_fn message,
 		 struct jc_http **out, jc_error *err)
 {
@@ -171,6 +214,7 @@ int jc_http_open(const struct jc_endpoint *ep, int64_t timeout_ms, jc_http_messa
 
 	if (timeout_ms <= 0)
 		return jc_error_set(err, JC_ERR_CONFIG, EINVAL, "engine timeout must be positive");
+	ssl_conf(ep->transport == JC_TRANSPORT_TLS);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return jc_error_set(err, JC_ERR_SYSTEM, EIO, "initialise libcurl");
 	e = calloc(1, sizeof(*e));

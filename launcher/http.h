@@ -25,6 +25,10 @@ typedef char *(*jc_http_message_fn)(const char *body);
 int jc_http_open(const struct jc_endpoint *ep, int64_t timeout_ms, jc_http_message_fn message,
 		 struct jc_http **out, jc_error *err);
 void jc_http_close(struct jc_http *h);
+/* The process is jobcell's own (the CLI), not a program that took the
+ * library and may use OpenSSL itself: OpenSSL's configuration file need not
+ * be read unless a TLS endpoint is opened.  Call before jc_http_open. */
+void jc_http_own_process(void);
 /* How the engine is reached, for check: "unix socket `/x`", "TLSv1.3, the
  * engine's certificate verified for `host` against `ca.pem`, client
  * certificate `cert.pem` accepted", "ssh to `host`, ...".  Caller frees. */

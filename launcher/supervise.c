@@ -6,6 +6,7 @@
  * signalfd polled beside them.  Every wait is bounded.  Only backend.h is
  * spoken here. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +47,36 @@ static int poll_for(int64_t deadline)
 	if (left < 0)
 		return 0;
 	return left > 1000 ? 1000 : (int)left;
+}
+
+/* The same without the one-second cap: for the loops that wait for a job,
+ * which must not wake while nothing is due (an idle supervisor costs
+ * nothing; docs/performance.md). */
+static int poll_until(int64_t deadline)
+{
+	int64_t left = deadline - jc_mono_ms();
+	if (left < 0)
+		return 0;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* The parent's death, seen without looking every second: a pidfd turns
+ * readable when its process has exited (Linux 5.3).  -1 when there is none
+ * (an older kernel, no parent to watch): the loop then compares getppid()
+ * every second instead. */
+static int watch_parent(pid_t parent)
+{
+	int fd;
+
+	if (parent <= 0 || (fd = (int)syscall(SYS_pidfd_open, parent, 0)) < 0)
+		return -1;
+	/* the pid may have been taken again already: only our parent counts
+	 * (the loop sees the death itself at its first look) */
+	if (getppid() != parent) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* Offer held-back output again; while some is left, the next poll must come
@@ -248,8 +280,11 @@ static int kill_unanswered(const struct life *l, int64_t engine_ms, jc_error *er
 			    l->plan->name, s);
 }
 
-/* The supervision loop proper: returns when the wait has an answer. */
-static int supervise(struct life *l, jc_error *err)
+/* The supervision loop proper: returns when the wait has an answer.  It
+ * sleeps until something happens (the wait, output, a signal, stdin, the
+ * parent's death) or a step is due: the silent wait's look once per engine
+ * timeout, the wall clock, a stop's or kill's bound. */
+static int supervise(struct life *l, int parent_fd, jc_error *err)
 {
 	const struct jc_supervise_opts *o = l->o;
 	int64_t engine_ms = jc_backend_timeout(l->e);
@@ -257,7 +292,7 @@ static int supervise(struct life *l, jc_error *err)
 
 	l->check_at = jc_mono_ms() + engine_ms;
 	while (!jc_op_done(l->wait)) {
-		int64_t now = jc_mono_ms(), next = now + 1000;
+		int64_t now = jc_mono_ms(), next = now + engine_ms;
 		int r;
 
 		if (deadline && !l->stop && !l->kill && now >= deadline) {
@@ -284,7 +319,13 @@ static int supervise(struct life *l, jc_error *err)
 			return -1;
 		if (l->kill && now >= l->kill_at + engine_ms)
 			return kill_unanswered(l, engine_ms, err);
-		/* wake when the next step is due, not up to a second after it */
+		/* wake when the next step is due, and not before */
+		if (o->parent > 0 && parent_fd < 0 && now + 1000 < next)
+			next = now + 1000;
+		if (!l->look && !l->stopped_at && l->check_at < next)
+			next = l->check_at;
+		if (l->stopped_at && l->stopped_at + engine_ms < next)
+			next = l->stopped_at + engine_ms;
 		if (deadline && !l->stop && deadline < next)
 			next = deadline;
 		if (l->stop && !l->kill && l->stop_at + l->plan->stop_grace_ms + engine_ms < next)
@@ -293,10 +334,12 @@ static int supervise(struct life *l, jc_error *err)
 			next = l->kill_at + engine_ms;
 		/* the caller's stdin moves between the other duties: it never
 		 * holds up a signal, a deadline or a stop */
-		struct pollfd p[2] = { { .fd = o->signal_fd, .events = POLLIN }, { .fd = -1 } };
+		struct pollfd p[3] = { { .fd = o->signal_fd, .events = POLLIN },
+				       { .fd = -1 },
+				       { .fd = l->res->signal ? -1 : parent_fd, .events = POLLIN } };
 		if (o->feed)
 			p[1] = jc_feed_want(o->feed);
-		r = jc_backend_poll_fds(l->e, p, 2, pump(l->logs, poll_for(next)), err);
+		r = jc_backend_poll_fds(l->e, p, 3, pump(l->logs, poll_until(next)), err);
 		if (r < 0)
 			return -1;
 		if (o->feed)
@@ -459,6 +502,7 @@ int jc_supervise_run(struct jc_backend *e, const struct jc_plan *plan,
 	int64_t until;
 	bool exited = false;
 	enum jc_cancel_state held;
+	int parent_fd, r_sup;
 
 	if (interrupted(o, plan->name, err) < 0)
 		return -1;
@@ -515,7 +559,11 @@ int jc_supervise_run(struct jc_backend *e, const struct jc_plan *plan,
 	}
 	if (begin(&l, JC_OP_LOGS_FOLLOW, 0, true, &l.logs, err) < 0)
 		goto fail;
-	if (supervise(&l, err) < 0)
+	parent_fd = watch_parent(o->parent);
+	r_sup = supervise(&l, parent_fd, err);
+	if (parent_fd >= 0)
+		close(parent_fd);
+	if (r_sup < 0)
 		goto fail;
 	if (jc_op_result(l.wait, "wait for container", plan->name, &r.exit_code, NULL, err) < 0)
 		goto fail;
@@ -579,14 +627,16 @@ int jc_supervise_wait(struct jc_backend *e, const char *ref, const char *name, i
 	if (jc_backend_begin(e, JC_OP_WAIT_NOT_RUNNING, ref, 0, NULL, NULL, &a, err) < 0)
 		return -1;
 	while (!jc_op_done(a)) {
-		int64_t next = jc_mono_ms() + 1000;
+		/* nothing to look at in between: sleep until the answer, a
+		 * signal or the bound */
+		int64_t next = jc_mono_ms() + jc_backend_timeout(e);
 		if (deadline && jc_mono_ms() >= deadline) {
 			r = 1; /* timed out: the caller decides */
 			goto out;
 		}
 		if (deadline && deadline < next)
 			next = deadline;
-		int p = jc_backend_poll(e, signal_fd, poll_for(next), err);
+		int p = jc_backend_poll(e, signal_fd, poll_until(next), err);
 		if (p < 0) {
 			r = -1;
 			goto out;

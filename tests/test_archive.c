@@ -2,7 +2,8 @@
  * libarchive's writer into a temporary file, then extracted into a fresh
  * directory that sits next to an "outside" directory nothing may reach.
  * Then the sending side: path checks, opening and scanning inputs, and
- * tar streams written by jc_archive_write read back with libarchive. */
+ * tar streams written by jc_archive_write read back with libarchive.  And
+ * archive_lib.c's table: this program links every function it names. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -28,6 +29,8 @@
 #include <cmocka.h>
 
 #include "archive.h"
+#define JC_LIBARCHIVE_TABLE_ONLY
+#include "archive_lib.h"
 #include "error.h"
 #include "testutil.h"
 
@@ -1337,9 +1340,24 @@ static void test_write_file_shrank(void **state)
 	changed_size(*state, "/sys/kernel", "uevent_seqnum");
 }
 
+/* archive_lib.c finds each function libarchive's linked copy has: the
+ * loader gives dlopen the library this program already links. */
+static void test_libarchive_table(void **state)
+{
+	jc_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(jc_libarchive_load(&err), 0);
+	assert_int_equal(jc_libarchive_load(&err), 0); /* once is enough */
+#define CHECK_MEMBER(f) assert_ptr_equal(jc_libarchive.f, f);
+	JC_LIBARCHIVE_FUNCS(CHECK_MEMBER)
+#undef CHECK_MEMBER
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_libarchive_table),
 		cmocka_unit_test_setup_teardown(test_round_trip_binary_modes_and_dirs, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_modes_and_holes, setup, teardown),

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -201,6 +202,83 @@ static void test_status_passes_through(void **state)
 	assert_int_equal(f->status, 0);
 	assert_string_equal(f->out, "hi\n");
 	assert_true(job_dir_exists(f, "j")); /* kept: it holds the job's results */
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
+}
+
+/* POSTs whose path ends with `suffix`. */
+static size_t count_posts(struct fake_engine *fe, const char *suffix)
+{
+	size_t k = 0, sl = strlen(suffix);
+
+	for (size_t i = 0; i < fake_engine_request_count(fe); i++) {
+		const struct fake_request *r = fake_engine_request(fe, i);
+		size_t n = strlen(r->path);
+		k += !strcmp(r->method, "POST") && n > sl && !strcmp(r->path + n - sl, suffix);
+	}
+	return k;
+}
+
+static bool started(struct fake_engine *fe)
+{
+	return count_posts(fe, "/start") > 0;
+}
+
+static size_t count_stops(struct fake_engine *fe)
+{
+	return count_posts(fe, "/stop");
+}
+
+/* The parent dies while the job runs: jobcell, reparented (to this test,
+ * a subreaper), sees it through its pidfd of the parent while it sleeps
+ * in the wait, stops the job and removes the container. */
+static void test_parent_dies_mid_run(void **state)
+{
+	struct fx *f = *state;
+	char errp[200], err[512];
+	int pp[2], st, fd;
+	pid_t parent, pid;
+
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	assert_int_equal(pipe(pp), 0);
+	parent = fork();
+	assert_true(parent >= 0);
+	snprintf(errp, sizeof(errp), "%s/stderr", f->dir);
+	if (parent == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* not left behind by a failed test */
+		pid = fork();
+		if (pid == 0) {
+			fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			if (fd < 0 || dup2(fd, 2) < 0)
+				_exit(99);
+			unsetenv("DOCKER_HOST");
+			setenv("JOBCELL_CONFIG_DIR", f->dir, 1);
+			execl(jobcell_bin(), jobcell_bin(), "-c", f->ini, "run", "j", "--", "sleep",
+			      "30", (char *)NULL);
+			_exit(99);
+		}
+		(void)!write(pp[1], &pid, sizeof(pid));
+		pause();
+		_exit(0);
+	}
+	close(pp[1]);
+	assert_int_equal(read(pp[0], &pid, sizeof(pid)), (ssize_t)sizeof(pid));
+	close(pp[0]);
+	/* the job runs: jobcell is in its wait */
+	for (int i = 0; i < 500 && !started(f->fe); i++)
+		usleep(10000);
+	assert_true(started(f->fe));
+	kill(parent, SIGKILL);
+	assert_int_equal(waitpid(parent, &st, 0), parent);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+	assert_true((fd = open(errp, O_RDONLY)) >= 0);
+	slurp(fd, err, sizeof(err));
+	close(fd);
+	/* stopped (the fake's SIGTERM: 143), not the 30 s sleep's 0; the
+	 * inspect after it is given up, the parent being gone */
+	if (!WIFEXITED(st) || !strstr(err, "exited 143"))
+		fail_msg("status %d, stderr `%s`", st, err);
+	assert_int_equal(count_stops(f->fe), 1);
 	assert_int_equal(fake_engine_container_count(f->fe), 0);
 }
 
@@ -1167,6 +1245,42 @@ static void test_vol_fill_fails(void **state)
 	assert_non_null(strstr(f->err, "write files into container"));
 	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 1);
 	assert_null(nth_req(f->fe, "POST", "/containers/create", "name=jobcell-s-j", 0));
+}
+
+/* libarchive cannot be loaded (it is loaded only when files move): one
+ * error line naming it, exit 125, nothing left.  A file of that name that
+ * is not a library, first on the loader's path, stands in for a broken
+ * install. */
+static void test_vol_libarchive_unloadable(void **state)
+{
+	struct fx *f = *state;
+	char lib[200];
+
+	snprintf(lib, sizeof(lib), "%s/libarchive.so.13", f->dir);
+	write_file(lib, "not a library\n");
+	xfer_file(f, "c.txt", "gamma", 5, 0644);
+	fake_engine_reset_requests(f->fe);
+	assert_int_equal(setenv("LD_LIBRARY_PATH", f->dir, 1), 0);
+	run(f, "-c", f->ini, "run", "j", "--input", "c.txt", "--", "exit", "0", NULL);
+	unsetenv("LD_LIBRARY_PATH");
+	assert_vol_error(f, "load libarchive.so.13 (it moves files): ");
+	assert_int_equal(count_suffix(f->fe, "POST", "/start"), 0);
+}
+
+/* A bind-mode run moves no files, and starts without libarchive: the same
+ * broken stand-in is never loaded. */
+static void test_run_without_libarchive(void **state)
+{
+	struct fx *f = *state;
+	char lib[200];
+
+	snprintf(lib, sizeof(lib), "%s/libarchive.so.13", f->dir);
+	write_file(lib, "not a library\n");
+	assert_int_equal(setenv("LD_LIBRARY_PATH", f->dir, 1), 0);
+	run(f, "-c", f->ini, "run", "j", "--", "exit", "3", NULL);
+	unsetenv("LD_LIBRARY_PATH");
+	assert_int_equal(f->status, 3);
+	assert_string_equal(f->err, "");
 }
 
 /* The job ran but its output did not come back whole: one error line, the
@@ -2262,6 +2376,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_status_passes_through, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parent_dies_mid_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_job_option_takes_any_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_statuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_down, setup, teardown),
@@ -2285,6 +2400,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vol_input_put_fails, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_input_put_retried, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_fill_fails, setup_vol45, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_libarchive_unloadable, setup_vol41,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_run_without_libarchive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_output_get_drops, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_output_limit_bytes, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_output_limit_members, setup_vol41,

@@ -19,8 +19,8 @@
  * a loopback port, certificates made at test time by tests/tls-certs.sh):
  * the faults of the connection and of the answer's bytes (drop, hang,
  * malformed, truncated) for every call, and the interruptions of a slow
- * or silent transfer; plus a clean run, and client certificates the engine
- * refuses. */
+ * or silent transfer; plus a clean run, client certificates the engine
+ * refuses, and OpenSSL's configuration read for TLS. */
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -1120,6 +1120,39 @@ static void test_tls_clean(void **state)
 	fx_close(&f);
 }
 
+/* OpenSSL's configuration is read for a TLS engine (a plain one skips it:
+ * http.c): one that lets the client accept only RSA signatures, from an
+ * engine whose key is ECDSA (tests/tls-certs.sh), makes the run fail
+ * before any request, where the file left unread would let it pass.  (Not
+ * the protocol versions: libcurl sets its own over the file's.) */
+static void test_tls_openssl_conf_read(void **state)
+{
+	struct fx f;
+	char conf[128], line[400];
+	FILE *c;
+
+	(void)state;
+	tls.on = true;
+	fx_open(&f, S_VOLUME);
+	tls.on = false;
+	snprintf(conf, sizeof(conf), "%s/openssl.cnf", f.dir);
+	assert_non_null(c = fopen(conf, "w"));
+	fputs("openssl_conf = init\n[init]\nssl_conf = ssl\n[ssl]\nsystem_default = sys\n"
+	      "[sys]\nSignatureAlgorithms = RSA+SHA256:RSA-PSS+SHA256\n",
+	      c);
+	assert_int_equal(fclose(c), 0);
+	assert_int_equal(setenv("OPENSSL_CONF", conf, 1), 0);
+	int status = run(&f, "run", "j", "--", "exit", "0", NULL);
+	unsetenv("OPENSSL_CONF");
+	assert_int_equal(status, 125);
+	/* refused in the handshake, not before it (the client's key read) */
+	if (problem_lines(&f, line, sizeof(line)) != 1 || strstr(line, "TLS file"))
+		fail_msg("want one error line about the handshake: %s", f.err);
+	assert_int_equal(fake_engine_request_count(f.fe), 0);
+	nothing_left(&f);
+	fx_close(&f);
+}
+
 /* A client the engine does not trust (`client`: another CA's certificate;
  * NULL: none): 125, one error line naming the endpoint and the client
  * certificate, and the engine saw no request. */
@@ -1246,7 +1279,7 @@ static void tls_finish(void)
 
 int main(void)
 {
-	struct CMUnitTest tests[NCALLS + 3], halts[NPHASES], tls_tests[NTLSCALLS + 3],
+	struct CMUnitTest tests[NCALLS + 3], halts[NPHASES], tls_tests[NTLSCALLS + 4],
 	    tls_halts[NTLSPHASES];
 	int r;
 
@@ -1268,8 +1301,10 @@ int main(void)
 					    test_tls_client_other_ca, NULL, NULL, NULL };
 	tls_tests[2] = (struct CMUnitTest){ "TLS: no client certificate refused",
 					    test_tls_client_none, NULL, NULL, NULL };
+	tls_tests[3] = (struct CMUnitTest){ "TLS: OpenSSL's configuration read",
+					    test_tls_openssl_conf_read, NULL, NULL, NULL };
 	for (size_t i = 0; i < NTLSCALLS; i++)
-		tls_tests[i + 3] = (struct CMUnitTest){ tls_calls[i].name, test_tls_row, NULL, NULL,
+		tls_tests[i + 4] = (struct CMUnitTest){ tls_calls[i].name, test_tls_row, NULL, NULL,
 							(void *)(uintptr_t)i };
 	for (size_t i = 0; i < NTLSPHASES; i++) {
 		size_t pi = 0;
@@ -1286,7 +1321,7 @@ int main(void)
 	tls_prepare();
 	r = _cmocka_run_group_tests("faults", tests, NCALLS + 3, NULL, print_table);
 	r |= _cmocka_run_group_tests("interrupts", halts, NPHASES, NULL, print_halt_table);
-	r |= _cmocka_run_group_tests("faults over TLS", tls_tests, NTLSCALLS + 3, NULL,
+	r |= _cmocka_run_group_tests("faults over TLS", tls_tests, NTLSCALLS + 4, NULL,
 				     print_tls_table);
 	if (transport_once())
 		printf("interrupts over TLS: run in the first pass only (without no-openat2)\n");
