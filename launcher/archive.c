@@ -835,7 +835,9 @@ static int add_header(struct walk *w, const char *dst, mode_t type, mode_t perm,
 		      time_t mtime)
 {
 	const char *root = w->o->root;
-	cleanup_free char *name = !dst ? strdup(root) : root ? join(root, dst) : strdup(dst);
+	/* beneath "/" (the target itself), inputs are named as they are */
+	bool prefix = root && strcmp(root, JC_TAR_ROOT_TARGET) != 0;
+	cleanup_free char *name = !dst ? strdup(root) : prefix ? join(root, dst) : strdup(dst);
 	struct archive_entry *e = archive_entry_new();
 	int r;
 
@@ -1032,7 +1034,8 @@ int jc_archive_write(int out_fd, const struct jc_tar_opts *o, const struct jc_in
 	bool was_pending;
 	int r = -1;
 
-	if (o->root && strcmp(o->root, ".") != 0 && jc_path_check(o->root, "archive root", err) < 0)
+	if (o->root && strcmp(o->root, ".") != 0 && strcmp(o->root, JC_TAR_ROOT_TARGET) != 0 &&
+	    jc_path_check(o->root, "archive root", err) < 0)
 		return -1;
 	if (check_dests(in, n, err) < 0)
 		return -1;

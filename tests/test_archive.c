@@ -1128,7 +1128,10 @@ static void make_tree(struct ifx *f)
 	assert_int_equal(open_in(f, "top.txt:a/b/c"), 0);
 }
 
-static void check_tree(const unsigned char *buf, size_t len, const char *prefix, mode_t root_mode)
+/* `root`: the first member's name (NULL: none); `prefix`: what every
+ * input's name starts with. */
+static void check_tree(const unsigned char *buf, size_t len, const char *root, const char *prefix,
+		       mode_t root_mode)
 {
 	struct members ms = { 0 };
 	int i, sub, note, a, ab, abc;
@@ -1136,15 +1139,15 @@ static void check_tree(const unsigned char *buf, size_t len, const char *prefix,
 
 	assert_true(has_trailer(buf, len));
 	parse(buf, len, &ms);
-	assert_int_equal(ms.n, *prefix ? 10 : 9);
+	assert_int_equal(ms.n, root ? 10 : 9);
 	for (size_t k = 0; k < ms.n; k++) {
 		if (ms.m[k].uid != UID_ || ms.m[k].gid != UID_ || ms.m[k].named)
 			fail_msg("`%s` owned by %lld:%lld", ms.m[k].name, (long long)ms.m[k].uid,
 				 (long long)ms.m[k].gid);
 		assert_int_equal(ms.m[k].perm & 07000, 0);
 	}
-	if (*prefix) {
-		assert_string_equal(ms.m[0].name, prefix); /* first: "v/" or "./" */
+	if (root) {
+		assert_string_equal(ms.m[0].name, root); /* first: "v/", "./" or "/" */
 		assert_int_equal(ms.m[0].type, AE_IFDIR);
 		assert_int_equal(ms.m[0].perm, root_mode);
 	}
@@ -1199,7 +1202,7 @@ static void test_write_round_trip_file(void **state)
 	assert_int_equal(fstat(fd, &st), 0);
 	buf = malloc((size_t)st.st_size);
 	assert_int_equal(pread(fd, buf, (size_t)st.st_size, 0), st.st_size);
-	check_tree(buf, (size_t)st.st_size, "v/", 0750);
+	check_tree(buf, (size_t)st.st_size, "v/", "v/", 0750);
 	free(buf);
 	close(fd);
 }
@@ -1231,7 +1234,21 @@ static void test_write_round_trip_socket_dot(void **state)
 
 	make_tree(f);
 	write_through(f, true, &o, &r);
-	check_tree(r.buf, r.len, "./", 0755);
+	check_tree(r.buf, r.len, "./", "./", 0755);
+	free(r.buf);
+}
+
+/* Root "/": a member for the target itself, the inputs named as they are. */
+static void test_write_round_trip_socket_target(void **state)
+{
+	struct ifx *f = *state;
+	struct jc_tar_opts o = { .root = JC_TAR_ROOT_TARGET, .root_mode = 0700, .uid = UID_,
+				 .gid = UID_ };
+	struct reader r = { 0 };
+
+	make_tree(f);
+	write_through(f, true, &o, &r);
+	check_tree(r.buf, r.len, "/", "", 0700);
 	free(r.buf);
 }
 
@@ -1243,7 +1260,7 @@ static void test_write_round_trip_pipe_no_root(void **state)
 
 	make_tree(f);
 	write_through(f, false, &o, &r);
-	check_tree(r.buf, r.len, "", 0);
+	check_tree(r.buf, r.len, NULL, "", 0);
 	free(r.buf);
 }
 
@@ -1372,6 +1389,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_input_scan_duplicate_dest, isetup, iteardown),
 		cmocka_unit_test_setup_teardown(test_write_round_trip_file, isetup, iteardown),
 		cmocka_unit_test_setup_teardown(test_write_round_trip_socket_dot, isetup,
+						iteardown),
+		cmocka_unit_test_setup_teardown(test_write_round_trip_socket_target, isetup,
 						iteardown),
 		cmocka_unit_test_setup_teardown(test_write_round_trip_pipe_no_root, isetup,
 						iteardown),
