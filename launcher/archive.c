@@ -159,7 +159,7 @@ static bool link_stays_inside(const char *target)
 /* The stream as extraction reads it: every byte counted against
  * max_bytes before libarchive sees it, so a stream longer than the limit
  * stops being read at the limit, however its headers describe it. */
-#define READ_BLOCK (64 * 1024)
+#define READ_BLOCK JC_STREAM_BLOCK
 
 struct source {
 	int fd;
@@ -295,17 +295,27 @@ static int copy_data(struct archive *a, struct source *s, int fd, int64_t size,
 			return -1;
 		if (off + (la_int64_t)len > reached)
 			reached = off + (la_int64_t)len;
+		/* block by block up to each block boundary of the file, so that
+		 * holes are whole file-system blocks; a run of blocks that are
+		 * not all zeros goes out in one write */
 		while (len) {
-			/* up to the next block boundary of the file, so that holes
-			 * are whole file-system blocks */
-			size_t n = HOLE_BLOCK - (size_t)(off % HOLE_BLOCK);
-			if (n > len)
-				n = len;
-			if (!all_zero(p, n) && write_at(fd, p, n, off, err) < 0)
+			size_t run = 0, n;
+
+			for (;;) {
+				n = HOLE_BLOCK - (size_t)((off + (la_int64_t)run) % HOLE_BLOCK);
+				if (n > len - run)
+					n = len - run;
+				if (!n || all_zero(p + run, n))
+					break;
+				run += n;
+			}
+			if (run && write_at(fd, p, run, off, err) < 0)
 				return -1;
-			p += n;
-			off += (la_int64_t)n;
-			len -= n;
+			if (!run)
+				run = n; /* a block of zeros: skipped */
+			p += run;
+			off += (la_int64_t)run;
+			len -= run;
 		}
 	}
 	if (r != ARCHIVE_EOF)
@@ -597,7 +607,7 @@ void jc_extract_report_free(struct jc_extract_report *rep)
 #define PATH_LEN_MAX 4095
 #define NAME_LEN_MAX 255
 #define DEPTH_MAX    64
-#define BLOCK        (64 * 1024)
+#define BLOCK        JC_STREAM_BLOCK
 
 static bool is_control(unsigned char c)
 {
@@ -1051,7 +1061,10 @@ int jc_archive_write(int out_fd, const struct jc_tar_opts *o, const struct jc_in
 		jc_error_oom(err);
 		goto out;
 	}
+	/* no blocking: each piece of data goes to the socket as it was read,
+	 * not copied into libarchive's 10 KiB blocks and sent ten at a time */
 	if (archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(w.a, 0) != ARCHIVE_OK ||
 	    archive_write_open(w.a, &out, NULL, sink_write, NULL) != ARCHIVE_OK) {
 		stream_error(&w);
 		goto out;

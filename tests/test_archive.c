@@ -228,6 +228,46 @@ static void test_modes_and_holes(void **state)
 	free(data);
 }
 
+/* Runs of data blocks between blocks of zeros, across the pieces the
+ * stream arrives in: every byte lands where it belongs, and the zeros stay
+ * holes. */
+static void test_holes_between_runs(void **state)
+{
+	struct fx *f = *state;
+	const size_t blocks = 300, len = blocks * 4096 + 1000;
+	size_t data_blocks = 0;
+	unsigned char *data = calloc(1, len), *got = malloc(len);
+	struct stat st;
+	char p[200];
+	int fd;
+
+	assert_non_null(data);
+	assert_non_null(got);
+	for (size_t b = 0; b <= blocks; b++) {
+		size_t n = b < blocks ? 4096 : 1000;
+		if (b % 5 == 2 || b % 7 == 3)
+			continue; /* zeros */
+		for (size_t i = 0; i < n; i++)
+			data[b * 4096 + i] = (unsigned char)(b * 13 + i % 251 + 1);
+		data_blocks++;
+	}
+	add(f, "runs.bin", AE_IFREG, 0644, (const char *)data, len, NULL, NULL);
+	assert_int_equal(extract(f, 0), 0);
+	snprintf(p, sizeof(p), "%s/runs.bin", f->dest);
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, (off_t)len);
+	assert_int_equal(pread(fd, got, len, 0), (ssize_t)len);
+	assert_memory_equal(got, data, len);
+	if ((uint64_t)st.st_blocks * 512 > data_blocks * 4096 + 64 * 1024)
+		fail_msg("%s takes %lld bytes on disk, want at most the %zu data blocks", p,
+			 (long long)st.st_blocks * 512, data_blocks);
+	close(fd);
+	free(data);
+	free(got);
+}
+
 static void test_names_refused(void **state)
 {
 	struct fx *f = *state;
@@ -1360,6 +1400,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip_binary_modes_and_dirs, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_modes_and_holes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_holes_between_runs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_links_outside_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_never_written_through_a_symlink, setup,
