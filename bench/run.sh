@@ -4,7 +4,7 @@
 #   roundtrip.sh     three small files through a volume: jobcell, helper containers
 #   volume.sh        one large file into a volume and out: jobcell, docker cp
 #   instructions.sh  jobcell's own work against the fake engine, with callgrind
-# Each figure is a median (BENCH_RUNS, default 15; BENCH_BIG_RUNS, default 3,
+# Each figure is a median (BENCH_RUNS, default 15; BENCH_BIG_RUNS, default 5,
 # for the large file of BENCH_MIB MiB, default 1024).  Targets are reported,
 # met or not; a missed one does not fail the run, a failed command does.
 # BENCH_ONLY="launch roundtrip" runs some of them.  Settings: bench/lib.sh.
