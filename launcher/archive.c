@@ -883,7 +883,12 @@ static int add_file(struct walk *w, const struct jc_input *in, int fd, const str
 	if (add_header(w, dst, AE_IFREG, st->st_mode & 0777, st->st_size, st->st_mtime) < 0)
 		return -1;
 	for (;;) {
-		size_t want = st->st_size - off < BLOCK ? (size_t)(st->st_size - off) : BLOCK;
+		/* up to the end of libarchive's block: a whole block goes to the
+		 * socket as it is, and only the first piece after a header is
+		 * copied into the block the header began */
+		size_t room = BLOCK - (size_t)(archive_filter_bytes(w->a, 0) % BLOCK);
+		size_t want = (uint64_t)(st->st_size - off) < room ? (size_t)(st->st_size - off)
+								    : room;
 
 		/* at the end, one byte more tells a file that grew */
 		r = pread(fd, w->buf, want ? want : 1, off);
@@ -1061,10 +1066,13 @@ int jc_archive_write(int out_fd, const struct jc_tar_opts *o, const struct jc_in
 		jc_error_oom(err);
 		goto out;
 	}
-	/* no blocking: each piece of data goes to the socket as it was read,
-	 * not copied into libarchive's 10 KiB blocks and sent ten at a time */
+	/* blocks of a piece (add_file reads up to their ends), not
+	 * libarchive's 10 KiB, sent ten to a piece; the last block is not
+	 * padded.  (A block size of 0, no blocking at all, leaks libarchive's
+	 * client state in 3.6.) */
 	if (archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(w.a, 0) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(w.a, BLOCK) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(w.a, 1) != ARCHIVE_OK ||
 	    archive_write_open(w.a, &out, NULL, sink_write, NULL) != ARCHIVE_OK) {
 		stream_error(&w);
 		goto out;
