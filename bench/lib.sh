@@ -6,7 +6,7 @@
 #   JOBCELL_BIN          the binary (default build/jobcell; the Makefile sets it)
 #   JOBCELL_TEST_SOCKET  engine socket (default /var/run/docker.sock)
 #   BENCH_RUNS           measured runs of each launch and round trip (default 15)
-#   BENCH_BIG_RUNS       measured runs of each large transfer (default 3)
+#   BENCH_BIG_RUNS       measured runs of each large transfer (default 5)
 #   BENCH_MIB            size of the large file in MiB (default 1024)
 #   BENCH_CONC           jobs at once in bench/many.sh (default 32)
 #   BENCH_CONC_SLEEP     how long each of them sleeps, in seconds (default 3)
@@ -29,7 +29,7 @@ MEASURE=${MEASURE:-$(dirname "$JOBCELL")/bench/measure}
 FAKE_SERVE=${FAKE_SERVE:-$(dirname "$JOBCELL")/bench/fake-serve}
 SOCK=${JOBCELL_TEST_SOCKET:-/var/run/docker.sock}
 RUNS=${BENCH_RUNS:-15}
-BIG_RUNS=${BENCH_BIG_RUNS:-3}
+BIG_RUNS=${BENCH_BIG_RUNS:-5}
 MIB=${BENCH_MIB:-1024}
 DOCKER=${BENCH_DOCKER:-$(command -v docker || echo docker)}
 PYTHON=${BENCH_PYTHON:-/usr/bin/python3}

@@ -8,7 +8,7 @@
 #   many.sh          N jobs at once: jobcell (bind, volume), docker CLI, Docker SDK
 #   idle.sh          a supervisor waiting on a sleeping job: wake-ups, CPU
 # Then the targets of issue 16, each beside its figure (bench/targets.sh).
-# Each figure is a median (BENCH_RUNS, default 15; BENCH_BIG_RUNS, default 3,
+# Each figure is a median (BENCH_RUNS, default 15; BENCH_BIG_RUNS, default 5,
 # for the large file of BENCH_MIB MiB, default 1024).  Targets are reported,
 # met or not; a missed one does not fail the run, a failed command does.
 # BENCH_ONLY="launch roundtrip" runs some of them.  Settings: bench/lib.sh.

@@ -158,7 +158,7 @@ static bool link_stays_inside(const char *target)
 /* The stream as extraction reads it: every byte counted against
  * max_bytes before libarchive sees it, so a stream longer than the limit
  * stops being read at the limit, however its headers describe it. */
-#define READ_BLOCK (64 * 1024)
+#define READ_BLOCK JC_STREAM_BLOCK
 
 struct source {
 	int fd;
@@ -294,17 +294,27 @@ static int copy_data(struct archive *a, struct source *s, int fd, int64_t size,
 			return -1;
 		if (off + (la_int64_t)len > reached)
 			reached = off + (la_int64_t)len;
+		/* block by block up to each block boundary of the file, so that
+		 * holes are whole file-system blocks; a run of blocks that are
+		 * not all zeros goes out in one write */
 		while (len) {
-			/* up to the next block boundary of the file, so that holes
-			 * are whole file-system blocks */
-			size_t n = HOLE_BLOCK - (size_t)(off % HOLE_BLOCK);
-			if (n > len)
-				n = len;
-			if (!all_zero(p, n) && write_at(fd, p, n, off, err) < 0)
+			size_t run = 0, n;
+
+			for (;;) {
+				n = HOLE_BLOCK - (size_t)((off + (la_int64_t)run) % HOLE_BLOCK);
+				if (n > len - run)
+					n = len - run;
+				if (!n || all_zero(p + run, n))
+					break;
+				run += n;
+			}
+			if (run && write_at(fd, p, run, off, err) < 0)
 				return -1;
-			p += n;
-			off += (la_int64_t)n;
-			len -= n;
+			if (!run)
+				run = n; /* a block of zeros: skipped */
+			p += run;
+			off += (la_int64_t)run;
+			len -= run;
 		}
 	}
 	if (r != ARCHIVE_EOF)
@@ -600,7 +610,7 @@ void jc_extract_report_free(struct jc_extract_report *rep)
 #define PATH_LEN_MAX 4095
 #define NAME_LEN_MAX 255
 #define DEPTH_MAX    64
-#define BLOCK        (64 * 1024)
+#define BLOCK        JC_STREAM_BLOCK
 
 static bool is_control(unsigned char c)
 {
@@ -838,7 +848,9 @@ static int add_header(struct walk *w, const char *dst, mode_t type, mode_t perm,
 		      time_t mtime)
 {
 	const char *root = w->o->root;
-	cleanup_free char *name = !dst ? strdup(root) : root ? join(root, dst) : strdup(dst);
+	/* beneath "/" (the target itself), inputs are named as they are */
+	bool prefix = root && strcmp(root, JC_TAR_ROOT_TARGET) != 0;
+	cleanup_free char *name = !dst ? strdup(root) : prefix ? join(root, dst) : strdup(dst);
 	struct archive_entry *e = archive_entry_new();
 	int r;
 
@@ -874,7 +886,12 @@ static int add_file(struct walk *w, const struct jc_input *in, int fd, const str
 	if (add_header(w, dst, AE_IFREG, st->st_mode & 0777, st->st_size, st->st_mtime) < 0)
 		return -1;
 	for (;;) {
-		size_t want = st->st_size - off < BLOCK ? (size_t)(st->st_size - off) : BLOCK;
+		/* up to the end of libarchive's block: a whole block goes to the
+		 * socket as it is, and only the first piece after a header is
+		 * copied into the block the header began */
+		size_t room = BLOCK - (size_t)(archive_filter_bytes(w->a, 0) % BLOCK);
+		size_t want = (uint64_t)(st->st_size - off) < room ? (size_t)(st->st_size - off)
+								    : room;
 
 		/* at the end, one byte more tells a file that grew */
 		r = pread(fd, w->buf, want ? want : 1, off);
@@ -1035,7 +1052,8 @@ int jc_archive_write(int out_fd, const struct jc_tar_opts *o, const struct jc_in
 	bool was_pending;
 	int r = -1;
 
-	if (o->root && strcmp(o->root, ".") != 0 && jc_path_check(o->root, "archive root", err) < 0)
+	if (o->root && strcmp(o->root, ".") != 0 && strcmp(o->root, JC_TAR_ROOT_TARGET) != 0 &&
+	    jc_path_check(o->root, "archive root", err) < 0)
 		return -1;
 	if (check_dests(in, n, err) < 0 || jc_libarchive_load(err) < 0)
 		return -1;
@@ -1051,7 +1069,13 @@ int jc_archive_write(int out_fd, const struct jc_tar_opts *o, const struct jc_in
 		jc_error_oom(err);
 		goto out;
 	}
+	/* blocks of a piece (add_file reads up to their ends), not
+	 * libarchive's 10 KiB, sent ten to a piece; the last block is not
+	 * padded.  (A block size of 0, no blocking at all, leaks libarchive's
+	 * client state in 3.6.) */
 	if (archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(w.a, BLOCK) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(w.a, 1) != ARCHIVE_OK ||
 	    archive_write_open(w.a, &out, NULL, sink_write, NULL) != ARCHIVE_OK) {
 		stream_error(&w);
 		goto out;

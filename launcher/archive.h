@@ -76,9 +76,15 @@ void jc_input_close(struct jc_input *in);
  * the bytes of data.  Writes nothing. */
 int jc_input_scan(const struct jc_input *in, size_t n, uint64_t *bytes, jc_error *err);
 
+/* A member named "/" is the target directory itself on both engines: Docker
+ * skips a "." member (the target exists), but not "/", which its extraction
+ * joins onto the target; Podman takes either as the target.  So it is the
+ * one member that gives an existing target its owner and mode. */
+#define JC_TAR_ROOT_TARGET "/"
 struct jc_tar_opts {
-	const char *root; /* a leading directory entry ("." or "v"); every input goes
-			     beneath it as root/DEST; NULL: none, inputs as DEST */
+	const char *root; /* a leading directory entry ("/", "." or "v"); every input
+			     goes beneath it as root/DEST, beneath "/" as DEST;
+			     NULL: none, inputs as DEST */
 	unsigned root_mode;
 	uid_t uid; /* owner of every member */
 	gid_t gid;

@@ -32,6 +32,7 @@
 	X(archive_entry_size)                                                                     \
 	X(archive_entry_symlink)                                                                  \
 	X(archive_errno)                                                                          \
+	X(archive_filter_bytes)                                                                   \
 	X(archive_error_string)                                                                   \
 	X(archive_read_data_block)                                                                \
 	X(archive_read_data_skip)                                                                 \
@@ -47,6 +48,8 @@
 	X(archive_write_header)                                                                   \
 	X(archive_write_new)                                                                      \
 	X(archive_write_open)                                                                     \
+	X(archive_write_set_bytes_in_last_block)                                                  \
+	X(archive_write_set_bytes_per_block)                                                      \
 	X(archive_write_set_format_pax_restricted)
 
 struct jc_libarchive {
@@ -85,6 +88,7 @@ int jc_libarchive_load(jc_error *err);
 #define archive_entry_size (jc_libarchive.archive_entry_size)
 #define archive_entry_symlink (jc_libarchive.archive_entry_symlink)
 #define archive_errno (jc_libarchive.archive_errno)
+#define archive_filter_bytes (jc_libarchive.archive_filter_bytes)
 #define archive_error_string (jc_libarchive.archive_error_string)
 #define archive_read_data_block (jc_libarchive.archive_read_data_block)
 #define archive_read_data_skip (jc_libarchive.archive_read_data_skip)
@@ -100,6 +104,10 @@ int jc_libarchive_load(jc_error *err);
 #define archive_write_header (jc_libarchive.archive_write_header)
 #define archive_write_new (jc_libarchive.archive_write_new)
 #define archive_write_open (jc_libarchive.archive_write_open)
+#define archive_write_set_bytes_in_last_block                                                     \
+	(jc_libarchive.archive_write_set_bytes_in_last_block)
+#define archive_write_set_bytes_per_block                                                         \
+	(jc_libarchive.archive_write_set_bytes_per_block)
 #define archive_write_set_format_pax_restricted                                                   \
 	(jc_libarchive.archive_write_set_format_pax_restricted)
 #endif

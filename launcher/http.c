@@ -348,6 +348,20 @@ static char *make_url(const struct jc_http *e, const char *path)
 }
 
 /* Options shared by every request.  Returns the first failing CURLcode. */
+/* On the engine's unix socket, room for a few pieces of an upload in
+ * flight (the default, about 200 KiB, is less than one), so that the
+ * engine finds the next piece waiting.  Only there: on TCP a fixed size
+ * would switch off the kernel's own tuning.  A wish, capped by the kernel. */
+static int unix_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+	int size = 4 * JC_STREAM_BLOCK;
+	(void)ud;
+
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	return CURL_SOCKOPT_OK;
+}
+
 static CURLcode setup(struct jc_http *e, CURL *h, const char *method, const char *url,
 		      const char *body, struct curl_slist *hdrs, int64_t timeout_ms)
 {
@@ -379,8 +393,10 @@ static CURLcode setup(struct jc_http *e, CURL *h, const char *method, const char
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(e->timeout_ms < 10000 ? e->timeout_ms : 10000));
 	SET(CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	SET(CURLOPT_HTTPHEADER, hdrs);
-	if (e->socket_path)
+	if (e->socket_path) {
 		SET(CURLOPT_UNIX_SOCKET_PATH, e->socket_path);
+		SET(CURLOPT_SOCKOPTFUNCTION, unix_sockopt);
+	}
 	if (strcmp(method, "GET") == 0) {
 		SET(CURLOPT_HTTPGET, 1L);
 	} else if (strcmp(method, "HEAD") == 0) {
@@ -787,7 +803,33 @@ struct stream {
 	uint64_t moved;
 	int64_t moved_at;
 	bool stalled;
+	/* a download gathered into pieces of JC_STREAM_BLOCK: libcurl hands
+	 * over 16 KiB at a time, and a send and a wake-up of the extracting
+	 * thread for each cost more than the copy */
+	char *piece;
+	size_t held;
 };
+
+/* Send what the piece holds on to fd; -1 with st->fd_errno set. */
+static int stream_flush(struct stream *st)
+{
+	size_t done = 0;
+
+	while (done < st->held) {
+		ssize_t w = send(st->fd, st->piece + done, st->held - done, MSG_NOSIGNAL);
+		if (w < 0 && errno == ENOTSOCK)
+			w = write(st->fd, st->piece + done, st->held - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			st->fd_errno = errno;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	st->held = 0;
+	return 0;
+}
 
 static size_t stream_read(char *ptr, size_t size, size_t nmemb, void *ud)
 {
@@ -816,16 +858,13 @@ static size_t stream_write(char *ptr, size_t size, size_t nmemb, void *ud)
 	if (status >= 300) /* an error answer: keep it for the message */
 		return buf_write(ptr, size, nmemb, &st->error);
 	while (done < n) {
-		ssize_t w = send(st->fd, ptr + done, n - done, MSG_NOSIGNAL);
-		if (w < 0 && errno == ENOTSOCK)
-			w = write(st->fd, ptr + done, n - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			st->fd_errno = errno;
+		size_t k = JC_STREAM_BLOCK - st->held < n - done ? JC_STREAM_BLOCK - st->held
+								  : n - done;
+		memcpy(st->piece + st->held, ptr + done, k);
+		st->held += k;
+		done += k;
+		if (st->held == JC_STREAM_BLOCK && stream_flush(st) < 0)
 			return 0;
-		}
-		done += (size_t)w;
 	}
 	return n;
 }
@@ -862,7 +901,7 @@ int jc_http_stream(struct jc_http *e, bool put, const char *path, const char *st
 {
 	cleanup_free char *url = make_url(e, path);
 	cleanup_slist struct curl_slist *hdrs = NULL;
-	struct stream st = { e, fd, failed, 0, { 0 }, progress, ctx, 0, jc_mono_ms(), false };
+	struct stream st = { e, fd, failed, 0, { 0 }, progress, ctx, 0, jc_mono_ms(), false, NULL, 0 };
 	struct halt halt = { 0 };
 	char errbuf[CURL_ERROR_SIZE] = "";
 	long status = 0, stall_s = (long)((e->timeout_ms + 999) / 1000);
@@ -870,7 +909,8 @@ int jc_http_stream(struct jc_http *e, bool put, const char *path, const char *st
 	int r = 0;
 
 	if (!url || !(hdrs = curl_slist_append(NULL, "Content-Type: application/x-tar")) ||
-	    !(hdrs = curl_slist_append(hdrs, "Expect:")))
+	    !(hdrs = curl_slist_append(hdrs, "Expect:")) ||
+	    (!put && !(st.piece = malloc(JC_STREAM_BLOCK))))
 		return jc_error_oom(err);
 	curl_easy_reset(e->curl);
 	c = setup(e, e->curl, put ? "PUT" : "GET", url, NULL, hdrs, 0);
@@ -879,6 +919,10 @@ int jc_http_stream(struct jc_http *e, bool put, const char *path, const char *st
 		if (c == CURLE_OK)                                                                 \
 			c = curl_easy_setopt(e->curl, opt, val);                                   \
 	} while (0)
+	/* a piece at a time each way: one chunk of the body per read, one
+	 * receive per write (the defaults, 64 and 16 KiB, take more calls) */
+	SET(CURLOPT_UPLOAD_BUFFERSIZE, (long)JC_STREAM_BLOCK);
+	SET(CURLOPT_BUFFERSIZE, (long)JC_STREAM_BLOCK);
 	if (put) {
 		SET(CURLOPT_CUSTOMREQUEST, NULL);
 		SET(CURLOPT_UPLOAD, 1L);
@@ -902,6 +946,9 @@ int jc_http_stream(struct jc_http *e, bool put, const char *path, const char *st
 	}
 	c = perform(e, e->curl, &halt);
 	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
+	/* the end of a download: what the last piece holds */
+	if (!put && c == CURLE_OK && !halt.status && status < 300 && stream_flush(&st) < 0)
+		c = CURLE_WRITE_ERROR;
 	if (halt.status) {
 		r = halted(&halt, step, object, err);
 	} else if (status >= 400) {
@@ -923,6 +970,7 @@ int jc_http_stream(struct jc_http *e, bool put, const char *path, const char *st
 	}
 out:
 	free(st.error.data);
+	free(st.piece);
 	curl_easy_reset(e->curl);
 	return r;
 }

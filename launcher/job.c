@@ -413,8 +413,6 @@ struct ws_ops {
 	int (*job_fd)(const struct launch *l);
 	/* make the job's directory or volume, for l->uid:l->gid */
 	int (*make)(struct launch *l, jc_error *err);
-	/* after the plan: prepare what was made (may be NULL) */
-	int (*fill)(struct launch *l, jc_error *err);
 	/* just before the start: what was checked is still what it was (may
 	 * be NULL) */
 	int (*recheck)(struct launch *l, jc_error *err);
@@ -528,16 +526,6 @@ static int volume_make(struct launch *l, jc_error *err)
 	return 0;
 }
 
-/* The volume's root belongs to the job's user, with the site's job_mode. */
-static int volume_fill(struct launch *l, jc_error *err)
-{
-	const struct jc_inputs none = { 0 };
-
-	return jc_stage_fill_volume(l->e, &l->j->cfg, l->plan->image, l->user, l->uid, l->gid,
-				    l->volume, l->supervisor, l->deadline, &none, &l->j->progress,
-				    err);
-}
-
 static int volume_release(struct launch *l, bool failed, jc_error *err)
 {
 	jc_job *j = l->j;
@@ -568,7 +556,6 @@ static const struct ws_ops volume_ops = {
 	.open = volume_open,
 	.job_fd = volume_job_fd,
 	.make = volume_make,
-	.fill = volume_fill,
 	.release = volume_release,
 };
 
@@ -882,18 +869,23 @@ out:
 
 /* Between create and start: what was checked is still there, the engine
  * mounted it, then the inputs go into the job's directory (volume mode,
- * and check's probe). */
+ * and check's probe).  In volume mode the archive goes in even without
+ * inputs: its "/" member gives the volume's root to the job's user with
+ * job_mode (archive.h), so no other container is needed for that. */
 static int before_start(void *ctx, jc_error *err)
 {
 	struct launch *l = ctx;
-	struct jc_tar_opts o = { ".", l->j->cfg.job_mode & 0777, l->uid, l->gid };
+	bool volume = l->j->cfg.ws_mode == JC_WS_VOLUME;
+	struct jc_tar_opts o = { volume ? JC_TAR_ROOT_TARGET : ".", l->j->cfg.job_mode & 0777,
+				 l->uid, l->gid };
 
 	jc_enginelock_release(&l->lock_fd); /* the container is made */
 	if ((l->ws_ops->recheck && l->ws_ops->recheck(l, err) < 0) ||
 	    jc_data_recheck(&l->j->cfg, &l->data, err) < 0 || prove_mounts(l, err) < 0)
 		return -1;
-	if (l->in.n && jc_stage_in(l->e, l->plan->name, l->plan->name, l->plan->workdir, &o,
-				   &l->in, &l->j->progress, err) < 0)
+	if ((l->in.n || volume) &&
+	    jc_stage_in(l->e, l->plan->name, l->plan->name, l->plan->workdir, &o, &l->in,
+			&l->j->progress, err) < 0)
 		return -1;
 	/* timeout_from = slurm: what is left of the allocation at the start
 	 * (the supervisor counts the timeout from there) */
@@ -1057,7 +1049,7 @@ static int launch(jc_job *j, bool detach, struct jc_run_result *res, jc_error *e
 	made = true;
 	if (l.ws_ops->make(&l, err) < 0 ||
 	    jc_plan_build(&j->cfg, &l.req, l.user, l.created, &l.plan, err) < 0 ||
-	    (l.ws_ops->fill && l.ws_ops->fill(&l, err) < 0) || gate_plan(&l, err) < 0)
+	    gate_plan(&l, err) < 0)
 		goto out;
 	l.plan->open_stdin = feed != NULL;
 	/* 5. create, stage in, start, supervise, collect, remove the container */

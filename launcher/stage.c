@@ -118,19 +118,16 @@ int jc_stage_out(struct jc_backend *e, const char *ref, const char *name, const 
 	return r;
 }
 
-/* The engines differ: Docker skips a "." member, so only a member named
- * for the mount point, sent to "/", sets the root; Podman does not enter a
- * mount below the target path, so files must be sent to the mount point
- * itself, where its "." member sets the root.  Both are sent. */
+/* One archive: its "/" member gives the mount point, the volume's root,
+ * to uid:gid with job_mode on Docker and Podman alike (archive.h), and the
+ * inputs follow it. */
 int jc_stage_fill_volume(struct jc_backend *e, const struct jc_config *cfg, const char *image,
 			 const char *user, uid_t uid, gid_t gid, const char *volume,
 			 const char *supervisor, int64_t deadline, const struct jc_inputs *in,
 			 const struct jc_stage_progress *p, jc_error *err)
 {
 	char *id = NULL;
-	struct jc_tar_opts root = { JC_TRANSFER_MOUNT + 1, cfg->job_mode & 0777, uid, gid };
-	struct jc_tar_opts o = { ".", cfg->job_mode & 0777, uid, gid };
-	struct jc_inputs none = { 0 };
+	struct jc_tar_opts o = { JC_TAR_ROOT_TARGET, cfg->job_mode & 0777, uid, gid };
 	jc_error undo = { 0 };
 	enum jc_cancel_state held;
 	int r;
@@ -138,9 +135,7 @@ int jc_stage_fill_volume(struct jc_backend *e, const struct jc_config *cfg, cons
 	if (jc_transfer_open(e, image, user, volume, cfg->site_name, supervisor, deadline, &id,
 			     err) < 0)
 		return -1;
-	r = jc_stage_in(e, id, NULL, "/", &root, &none, p, err);
-	if (r == 0)
-		r = jc_stage_in(e, id, NULL, JC_TRANSFER_MOUNT, &o, in, p, err);
+	r = jc_stage_in(e, id, NULL, JC_TRANSFER_MOUNT, &o, in, p, err);
 	if (r < 0)
 		jc_error_wrap(err, "fill volume `%s` through a transfer container", volume);
 	held = jc_backend_hold_cancel(e);

@@ -53,9 +53,9 @@ void jc_stage_limits(const struct jc_config *cfg, struct jc_extract_limits *lim)
 int jc_stage_out(struct jc_backend *e, const char *ref, const char *name, const char *path,
 		 int dest_fd, struct jc_extract_limits *lim, struct jc_extract_report *rep,
 		 const struct jc_stage_progress *p, jc_error *err);
-/* Through a never-started transfer container of `image`: give the root of
- * `volume` to uid:gid with the site's job_mode, then send `in` (may be
- * empty) into it.  The container carries `supervisor` and `deadline` (0:
+/* Through a never-started transfer container of `image`, in one archive:
+ * give the root of `volume` to uid:gid with the site's job_mode, and send
+ * `in` (may be empty) into it.  The container carries `supervisor` and `deadline` (0:
  * none) as labels, for gc. */
 int jc_stage_fill_volume(struct jc_backend *e, const struct jc_config *cfg, const char *image,
 			 const char *user, uid_t uid, gid_t gid, const char *volume,

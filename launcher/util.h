@@ -8,6 +8,12 @@
 #include <sys/types.h>
 #include "error.h"
 
+/* The piece in which an archive stream moves between the file system, the
+ * socket pair and libcurl, each way: the buffers that hold one are what a
+ * transfer costs in memory, whatever its size (docs/performance.md).
+ * Smaller pieces cost a system call and a wake-up each. */
+#define JC_STREAM_BLOCK (256 * 1024)
+
 struct jc_strv {
 	char **v;
 	size_t n;

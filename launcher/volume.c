@@ -277,6 +277,20 @@ int jc_transfer_open(struct jc_backend *e, const char *image, const char *user,
 	return 0;
 }
 
+/* A socket pair whose sender (sv[sender]) may hold a few pieces in flight
+ * (the default, about 200 KiB, is less than one): each side then moves
+ * whole pieces while the other works.  The size is a wish; the kernel
+ * caps it at net.core.wmem_max, which is no error. */
+static int stream_pair(int sv[2], int sender, jc_error *err)
+{
+	int size = 4 * JC_STREAM_BLOCK;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return jc_error_set(err, JC_ERR_SYSTEM, errno, "socketpair: %s", strerror(errno));
+	(void)setsockopt(sv[sender], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	return 0;
+}
+
 struct put_job {
 	int fd;
 	const struct jc_tar_opts *o;
@@ -307,8 +321,8 @@ int jc_transfer_put(struct jc_backend *e, const char *ref, const char *name, con
 	pthread_t t;
 	int rc, perr;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return jc_error_set(err, JC_ERR_SYSTEM, errno, "socketpair: %s", strerror(errno));
+	if (stream_pair(sv, 1, err) < 0) /* the archive writer sends */
+		return -1;
 	j.fd = sv[1];
 	if ((perr = pthread_create(&t, NULL, put_thread, &j)) != 0) {
 		close(sv[0]);
@@ -367,8 +381,8 @@ int jc_transfer_get(struct jc_backend *e, const char *ref, const char *name, con
 	pthread_t t;
 	int rc, perr;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return jc_error_set(err, JC_ERR_SYSTEM, errno, "socketpair: %s", strerror(errno));
+	if (stream_pair(sv, 0, err) < 0) /* libcurl's answer is sent */
+		return -1;
 	j.fd = sv[1];
 	if ((perr = pthread_create(&t, NULL, get_thread, &j)) != 0) {
 		close(sv[0]);

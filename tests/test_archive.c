@@ -231,6 +231,46 @@ static void test_modes_and_holes(void **state)
 	free(data);
 }
 
+/* Runs of data blocks between blocks of zeros, across the pieces the
+ * stream arrives in: every byte lands where it belongs, and the zeros stay
+ * holes. */
+static void test_holes_between_runs(void **state)
+{
+	struct fx *f = *state;
+	const size_t blocks = 300, len = blocks * 4096 + 1000;
+	size_t data_blocks = 0;
+	unsigned char *data = calloc(1, len), *got = malloc(len);
+	struct stat st;
+	char p[200];
+	int fd;
+
+	assert_non_null(data);
+	assert_non_null(got);
+	for (size_t b = 0; b <= blocks; b++) {
+		size_t n = b < blocks ? 4096 : 1000;
+		if (b % 5 == 2 || b % 7 == 3)
+			continue; /* zeros */
+		for (size_t i = 0; i < n; i++)
+			data[b * 4096 + i] = (unsigned char)(b * 13 + i % 251 + 1);
+		data_blocks++;
+	}
+	add(f, "runs.bin", AE_IFREG, 0644, (const char *)data, len, NULL, NULL);
+	assert_int_equal(extract(f, 0), 0);
+	snprintf(p, sizeof(p), "%s/runs.bin", f->dest);
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, (off_t)len);
+	assert_int_equal(pread(fd, got, len, 0), (ssize_t)len);
+	assert_memory_equal(got, data, len);
+	if ((uint64_t)st.st_blocks * 512 > data_blocks * 4096 + 64 * 1024)
+		fail_msg("%s takes %lld bytes on disk, want at most the %zu data blocks", p,
+			 (long long)st.st_blocks * 512, data_blocks);
+	close(fd);
+	free(data);
+	free(got);
+}
+
 static void test_names_refused(void **state)
 {
 	struct fx *f = *state;
@@ -1131,7 +1171,10 @@ static void make_tree(struct ifx *f)
 	assert_int_equal(open_in(f, "top.txt:a/b/c"), 0);
 }
 
-static void check_tree(const unsigned char *buf, size_t len, const char *prefix, mode_t root_mode)
+/* `root`: the first member's name (NULL: none); `prefix`: what every
+ * input's name starts with. */
+static void check_tree(const unsigned char *buf, size_t len, const char *root, const char *prefix,
+		       mode_t root_mode)
 {
 	struct members ms = { 0 };
 	int i, sub, note, a, ab, abc;
@@ -1139,15 +1182,15 @@ static void check_tree(const unsigned char *buf, size_t len, const char *prefix,
 
 	assert_true(has_trailer(buf, len));
 	parse(buf, len, &ms);
-	assert_int_equal(ms.n, *prefix ? 10 : 9);
+	assert_int_equal(ms.n, root ? 10 : 9);
 	for (size_t k = 0; k < ms.n; k++) {
 		if (ms.m[k].uid != UID_ || ms.m[k].gid != UID_ || ms.m[k].named)
 			fail_msg("`%s` owned by %lld:%lld", ms.m[k].name, (long long)ms.m[k].uid,
 				 (long long)ms.m[k].gid);
 		assert_int_equal(ms.m[k].perm & 07000, 0);
 	}
-	if (*prefix) {
-		assert_string_equal(ms.m[0].name, prefix); /* first: "v/" or "./" */
+	if (root) {
+		assert_string_equal(ms.m[0].name, root); /* first: "v/", "./" or "/" */
 		assert_int_equal(ms.m[0].type, AE_IFDIR);
 		assert_int_equal(ms.m[0].perm, root_mode);
 	}
@@ -1202,7 +1245,7 @@ static void test_write_round_trip_file(void **state)
 	assert_int_equal(fstat(fd, &st), 0);
 	buf = malloc((size_t)st.st_size);
 	assert_int_equal(pread(fd, buf, (size_t)st.st_size, 0), st.st_size);
-	check_tree(buf, (size_t)st.st_size, "v/", 0750);
+	check_tree(buf, (size_t)st.st_size, "v/", "v/", 0750);
 	free(buf);
 	close(fd);
 }
@@ -1234,7 +1277,21 @@ static void test_write_round_trip_socket_dot(void **state)
 
 	make_tree(f);
 	write_through(f, true, &o, &r);
-	check_tree(r.buf, r.len, "./", 0755);
+	check_tree(r.buf, r.len, "./", "./", 0755);
+	free(r.buf);
+}
+
+/* Root "/": a member for the target itself, the inputs named as they are. */
+static void test_write_round_trip_socket_target(void **state)
+{
+	struct ifx *f = *state;
+	struct jc_tar_opts o = { .root = JC_TAR_ROOT_TARGET, .root_mode = 0700, .uid = UID_,
+				 .gid = UID_ };
+	struct reader r = { 0 };
+
+	make_tree(f);
+	write_through(f, true, &o, &r);
+	check_tree(r.buf, r.len, "/", "", 0700);
 	free(r.buf);
 }
 
@@ -1246,7 +1303,7 @@ static void test_write_round_trip_pipe_no_root(void **state)
 
 	make_tree(f);
 	write_through(f, false, &o, &r);
-	check_tree(r.buf, r.len, "", 0);
+	check_tree(r.buf, r.len, NULL, "", 0);
 	free(r.buf);
 }
 
@@ -1361,6 +1418,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip_binary_modes_and_dirs, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_modes_and_holes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_holes_between_runs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_links_outside_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_never_written_through_a_symlink, setup,
@@ -1390,6 +1448,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_input_scan_duplicate_dest, isetup, iteardown),
 		cmocka_unit_test_setup_teardown(test_write_round_trip_file, isetup, iteardown),
 		cmocka_unit_test_setup_teardown(test_write_round_trip_socket_dot, isetup,
+						iteardown),
+		cmocka_unit_test_setup_teardown(test_write_round_trip_socket_target, isetup,
 						iteardown),
 		cmocka_unit_test_setup_teardown(test_write_round_trip_pipe_no_root, isetup,
 						iteardown),

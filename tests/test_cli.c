@@ -1045,7 +1045,7 @@ static void test_vol_inputs_and_outputs(void **state)
 {
 	struct fx *f = *state;
 	static const char alpha[] = "alpha\n";
-	char bin[3000], good[5000], tid[80], p[512];
+	char bin[3000], good[5000], p[512];
 	struct member m[16];
 	struct tbuf tar;
 	const void *put;
@@ -1079,26 +1079,31 @@ static void test_vol_inputs_and_outputs(void **state)
 	assert_int_equal(f->status, 4); /* refused members are warnings only */
 	assert_string_equal(f->out, "");
 
-	/* inputs into the job container, before it started */
+	/* inputs into the job container, before it started, behind a "/"
+	 * member that gives the volume root to the job's user: one archive,
+	 * the job's the only container */
 	put = fake_engine_archive_put(f->fe, "jobcell-s-j", "/workspace/j", &len);
 	assert_non_null(put);
 	assert_non_null(
 	    nth_req(f->fe, "PUT", "/containers/jobcell-s-j/archive", "path=%2Fworkspace%2Fj", 0));
+	assert_int_equal(fake_engine_count(f->fe, "PUT", "/containers/"), 1);
+	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 1);
 	n = read_tar(put, len, m, 16);
 	assert_int_equal(n, 7);
-	assert_int_equal(member(m, n, "./")->type, AE_IFDIR);
-	assert_int_equal(member(m, n, "./")->perm, 0700); /* job_mode */
-	assert_int_equal(member(m, n, "./in/")->perm, 0750);
-	assert_int_equal(member(m, n, "./in/a.txt")->len, strlen(alpha));
-	assert_memory_equal(member(m, n, "./in/a.txt")->data, alpha, strlen(alpha));
-	assert_int_equal(member(m, n, "./in/a.txt")->perm, 0640);
-	assert_int_equal(member(m, n, "./in/sub/")->type, AE_IFDIR);
-	assert_int_equal(member(m, n, "./in/sub/b.bin")->len, sizeof(bin));
-	assert_memory_equal(member(m, n, "./in/sub/b.bin")->data, bin, sizeof(bin));
-	assert_int_equal(member(m, n, "./docs/")->perm, 0755);
-	assert_int_equal(member(m, n, "./docs/c.txt")->len, 5);
-	assert_memory_equal(member(m, n, "./docs/c.txt")->data, "gamma", 5);
-	assert_int_equal(member(m, n, "./docs/c.txt")->perm, 0644);
+	assert_string_equal(m[0].name, "/");
+	assert_int_equal(m[0].type, AE_IFDIR);
+	assert_int_equal(m[0].perm, 0700); /* job_mode */
+	assert_int_equal(member(m, n, "in/")->perm, 0750);
+	assert_int_equal(member(m, n, "in/a.txt")->len, strlen(alpha));
+	assert_memory_equal(member(m, n, "in/a.txt")->data, alpha, strlen(alpha));
+	assert_int_equal(member(m, n, "in/a.txt")->perm, 0640);
+	assert_int_equal(member(m, n, "in/sub/")->type, AE_IFDIR);
+	assert_int_equal(member(m, n, "in/sub/b.bin")->len, sizeof(bin));
+	assert_memory_equal(member(m, n, "in/sub/b.bin")->data, bin, sizeof(bin));
+	assert_int_equal(member(m, n, "docs/")->perm, 0755);
+	assert_int_equal(member(m, n, "docs/c.txt")->len, 5);
+	assert_memory_equal(member(m, n, "docs/c.txt")->data, "gamma", 5);
+	assert_int_equal(member(m, n, "docs/c.txt")->perm, 0644);
 	assert_owned_by_site_user(m, n);
 	/* the PUT came before the start */
 	assert_int_equal(count_suffix(f->fe, "POST", "/start"), 1);
@@ -1110,27 +1115,6 @@ static void test_vol_inputs_and_outputs(void **state)
 		if (!strcmp(r->method, "POST") && pl > 6 && !strcmp(r->path + pl - 6, "/start"))
 			assert_true(seen_put);
 	}
-
-	/* the transfer container: the root's owner and mode, two ways */
-	transfer_id(f->fe, "jobcell-s-j", tid, sizeof(tid));
-	snprintf(p, sizeof(p), "/containers/%s/archive", tid);
-	assert_int_equal(fake_engine_count(f->fe, "PUT", p), 2);
-	assert_string_equal(nth_req(f->fe, "PUT", p, "", 0)->query, "path=%2F");
-	assert_string_equal(nth_req(f->fe, "PUT", p, "", 1)->query, "path=%2Fv");
-	put = fake_engine_archive_put(f->fe, tid, "/", &len);
-	n = read_tar(put, len, m, 16);
-	assert_int_equal(n, 1);
-	assert_string_equal(m[0].name, "v/");
-	assert_int_equal(m[0].type, AE_IFDIR);
-	assert_int_equal(m[0].perm, 0700);
-	assert_owned_by_site_user(m, n);
-	put = fake_engine_archive_put(f->fe, tid, "/v", &len);
-	n = read_tar(put, len, m, 16);
-	assert_int_equal(n, 1);
-	assert_string_equal(m[0].name, "./");
-	assert_int_equal(m[0].type, AE_IFDIR);
-	assert_int_equal(m[0].perm, 0700);
-	assert_owned_by_site_user(m, n);
 
 	/* outputs: the good members land, the hostile one is refused */
 	assert_non_null(nth_req(f->fe, "GET", "/containers/", "path=%2Fworkspace%2Fj%2F.", 0));
@@ -1186,12 +1170,12 @@ static void test_vol_volume_create_fails(void **state)
 	assert_vol_clean(f);
 }
 
-/* The transfer container's PUTs succeed; the job container's fails, every
- * one of its 3 tries. */
+/* The job container's PUT fails, every one of its 3 tries: there is no
+ * other archive, and the job never starts. */
 static void test_vol_input_put_fails(void **state)
 {
 	struct fx *f = *state;
-	char tid[80], p[200], *vol;
+	char *vol;
 
 	xfer_file(f, "c.txt", "gamma", 5, 0644);
 	fake_engine_reset_requests(f->fe);
@@ -1200,9 +1184,7 @@ static void test_vol_input_put_fails(void **state)
 	run(f, "-c", f->ini, "run", "j", "--input", "c.txt", "--", "exit", "0", NULL);
 	assert_vol_error(f, "write files into container `jobcell-s-j`: engine said 500: no space "
 			    "left on device");
-	transfer_id(f->fe, "jobcell-s-j", tid, sizeof(tid));
-	snprintf(p, sizeof(p), "/containers/%s/archive", tid);
-	assert_int_equal(fake_engine_count(f->fe, "PUT", p), 2);
+	assert_int_equal(fake_engine_count(f->fe, "PUT", "/containers/"), 3);
 	assert_int_equal(fake_engine_count(f->fe, "PUT", "/containers/jobcell-s-j/archive"), 3);
 	assert_int_equal(count_suffix(f->fe, "POST", "/start"), 0); /* the job never ran */
 	vol = created_volume(f->fe, 0);
@@ -1233,18 +1215,59 @@ static void test_vol_input_put_retried(void **state)
 	assert_int_equal(fake_engine_count(f->fe, "PUT", "/containers/jobcell-s-j/archive"), 1);
 }
 
-/* The fill (the transfer container's first PUT) fails. */
-static void test_vol_fill_fails(void **state)
+/* Without inputs the archive still goes in: its "/" member gives the
+ * volume's root to the job's user.  When it fails, the job never starts.
+ * volume put sends the same one archive through its transfer container. */
+static void test_vol_root_archive(void **state)
 {
 	struct fx *f = *state;
+	struct member m[4];
+	const void *put;
+	char vol[200], tid[80];
+	const char *e;
+	size_t len, n;
 
 	fake_engine_reset_requests(f->fe);
-	fake_engine_fail(f->fe, "PUT", "/archive", FAKE_FAULT_STATUS, 500, "fill refused", 3);
 	run(f, "-c", f->ini, "run", "j", "--", "exit", "0", NULL);
-	assert_vol_error(f, "engine said 500: fill refused");
-	assert_non_null(strstr(f->err, "write files into container"));
+	assert_int_equal(f->status, 0);
+	put = fake_engine_archive_put(f->fe, "jobcell-s-j", "/workspace/j", &len);
+	assert_non_null(put);
+	n = read_tar(put, len, m, 4);
+	assert_int_equal(n, 1);
+	assert_string_equal(m[0].name, "/");
+	assert_int_equal(m[0].type, AE_IFDIR);
+	assert_int_equal(m[0].perm, 0700);
+	assert_owned_by_site_user(m, n);
+	assert_vol_clean(f);
+
+	fake_engine_reset_requests(f->fe);
+	fake_engine_fail(f->fe, "PUT", "/archive", FAKE_FAULT_STATUS, 500, "root refused", 3);
+	run(f, "-c", f->ini, "run", "j", "--", "exit", "0", NULL);
+	assert_vol_error(f, "write files into container `jobcell-s-j`: engine said 500: root "
+			    "refused");
 	assert_int_equal(fake_engine_count(f->fe, "POST", "/containers/create"), 1);
-	assert_null(nth_req(f->fe, "POST", "/containers/create", "name=jobcell-s-j", 0));
+	assert_int_equal(count_suffix(f->fe, "POST", "/start"), 0);
+
+	xfer_file(f, "c.txt", "gamma", 5, 0644);
+	run(f, "-c", f->ini, "volume", "create", NULL);
+	assert_int_equal(f->status, 0);
+	assert_non_null(e = strchr(f->out, '\n'));
+	snprintf(vol, sizeof(vol), "%.*s", (int)(e - f->out), f->out);
+	f->nsite++;
+	fake_engine_reset_requests(f->fe);
+	run(f, "-c", f->ini, "volume", "put", vol, "c.txt", NULL);
+	assert_int_equal(f->status, 0);
+	assert_int_equal(fake_engine_count(f->fe, "PUT", "/containers/"), 1);
+	transfer_id(f->fe, "jobcell-s-j", tid, sizeof(tid));
+	put = fake_engine_archive_put(f->fe, tid, "/v", &len);
+	assert_non_null(put);
+	n = read_tar(put, len, m, 4);
+	assert_int_equal(n, 2);
+	assert_string_equal(m[0].name, "/");
+	assert_int_equal(m[0].perm, 0700);
+	assert_string_equal(m[1].name, "c.txt");
+	assert_int_equal(m[1].len, 5);
+	assert_int_equal(fake_engine_container_count(f->fe), 0);
 }
 
 /* libarchive cannot be loaded (it is loaded only when files move): one
@@ -1901,8 +1924,7 @@ static void test_vol_deadline_labels(void **state)
 	assert_non_null(r = nth_create(f->fe, false, 0));
 	c = body_label(r, "jobcell.created");
 	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 5 + 1 + 6 + 600);
-	assert_non_null(r = nth_create(f->fe, true, 0)); /* the fill */
-	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 5 + 1 + 6 + 600);
+	assert_null(nth_create(f->fe, true, 0)); /* the job's is the only container */
 	assert_non_null(r = nth_req(f->fe, "POST", "/volumes/create", "", 0));
 	assert_int_equal(body_label(r, "jobcell.deadline"), c + 1 + 5 + 1 + 6 + 600);
 
@@ -2318,7 +2340,7 @@ static void test_vol_mount_volume(void **state)
 	run(f, "-c", f->ini, "run", "j", "--tenant", "acme", "--mount-volume", "kept-acme:/src",
 	    "--", "exit", "0", NULL);
 	assert_int_equal(f->status, 0);
-	/* the job's create (the volume's fill container comes first) */
+	/* the job's create */
 	rq = NULL;
 	for (size_t i = 0; i < fake_engine_request_count(f->fe); i++) {
 		const struct fake_request *r = fake_engine_request(f->fe, i);
@@ -2399,7 +2421,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vol_input_put_fails, setup_vol41, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_input_put_retried, setup_vol41, teardown),
-		cmocka_unit_test_setup_teardown(test_vol_fill_fails, setup_vol45, teardown),
+		cmocka_unit_test_setup_teardown(test_vol_root_archive, setup_vol45, teardown),
 		cmocka_unit_test_setup_teardown(test_vol_libarchive_unloadable, setup_vol41,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_run_without_libarchive, setup, teardown),

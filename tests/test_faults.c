@@ -565,10 +565,10 @@ struct phase {
 static const struct phase phases[] = {
 	{ "volume create", C_RUN, "POST", "/volumes/create", FAKE_FAULT_HANG, "create volume `",
 	  false, false, false },
-	{ "transfer create", C_RUN, "POST", "/containers/create", FAKE_FAULT_HANG,
-	  "create container `(unnamed)`", false, true, false },
-	{ "fill", C_RUN, "PUT", "/containers/*/archive", FAKE_FAULT_HANG,
-	  "fill volume `tenant-t-run-r-", true, true, false },
+	/* a run makes no transfer container (its one archive goes into the
+	 * job's container): volume put's is the one to interrupt */
+	{ "transfer create", C_PUT, "POST", "/containers/create", FAKE_FAULT_HANG,
+	  "create container `(unnamed)`", false, false, false },
 	{ "job create", C_BIND, "POST", "/containers/create", FAKE_FAULT_HANG,
 	  "create container `jobcell-s-j`", false, false, false },
 	{ "inputs", C_RUN, "PUT", "/containers/jobcell-s-j/archive", FAKE_FAULT_HANG,
@@ -580,7 +580,9 @@ static const struct phase phases[] = {
 	{ "outputs", C_RUN, "GET", "/containers/*/archive", FAKE_FAULT_SLOW,
 	  "output of job `j` into `out`: read files from container `jobcell-s-j`", true, true, true },
 	{ "volume put", C_PUT, "PUT", "/containers/*/archive", FAKE_FAULT_HANG,
-	  "write files into container", true, false, false },
+	  "fill volume `tenant-t-run-r-1700000000000-0badcafe` through a transfer container: "
+	  "write files into container",
+	  true, false, false },
 	{ "volume get", C_GET, "GET", "/containers/*/archive", FAKE_FAULT_SLOW,
 	  "read files from container", true, false, false },
 };
@@ -1192,7 +1194,7 @@ static void test_tls_client_none(void **state)
 }
 
 /* The interruptions of a transfer that hangs or trickles, over TLS. */
-static const char *const tls_phases[] = { "fill", "outputs", "volume get" };
+static const char *const tls_phases[] = { "inputs", "outputs", "volume get" };
 #define NTLSPHASES (sizeof(tls_phases) / sizeof(tls_phases[0]))
 
 static int tls_halt_setup(void **state)
