@@ -22,18 +22,7 @@ ENGINE_TIMEOUT=30 # jobcell.ini(5): [engine] timeout's default, which the site k
 WS=$TMP/ws
 mkdir -p "$WS/startup" "$WS/local" "$WS/j"
 chmod 0755 "$WS" "$WS/startup" "$WS/local" "$WS/j"
-cat >"$TMP/site.ini" <<INI
-[engine]
-endpoint = unix://$SOCK
-[site]
-name = $SITE
-[workspace]
-path = $WS
-[job]
-image = $IMAGE
-user = 0:0
-allow_root = true
-INI
+bind_site "$WS"
 
 # clock ticks of user + system time of every thread of PID
 ticks() { cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{ sub(/.*\) /, ""); t += $12 + $13 } END { print t + 0 }'; }

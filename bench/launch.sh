@@ -19,18 +19,7 @@ mkdir -p "$WS/startup" "$WS/local" "$WS/$JOB"
 chmod 0755 "$WS" "$WS/startup" "$WS/local" "$WS/$JOB"
 echo '{}' >"$WS/startup/fed.json"
 echo '{}' >"$WS/local/resources.json"
-cat >"$TMP/site.ini" <<INI
-[engine]
-endpoint = unix://$SOCK
-[site]
-name = $SITE
-[workspace]
-path = $WS
-[job]
-image = $IMAGE
-user = 0:0
-allow_root = true
-INI
+bind_site "$WS"
 
 # the floor sends the very create body jobcell sends
 "$JOBCELL" -c "$TMP/site.ini" plan "$JOB" -- true >"$TMP/create.json"

@@ -111,6 +111,23 @@ make_volume() {
 		http://localhost/volumes/create >/dev/null
 }
 
+# bind_site WS: $TMP/site.ini, a bind-mode site on the workspace WS whose
+# jobs run as root (the benches' image has no other user)
+bind_site() {
+	cat >"$TMP/site.ini" <<INI
+[engine]
+endpoint = unix://$SOCK
+[site]
+name = $SITE
+[workspace]
+path = $1
+[job]
+image = $IMAGE
+user = 0:0
+allow_root = true
+INI
+}
+
 # volume_site XFER: the site's two volumes, and $TMP/vsite.ini, a volume-mode
 # site with transfer_dir XFER; sets STARTUP and LOCAL
 volume_site() {

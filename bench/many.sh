@@ -65,18 +65,7 @@ WS=$TMP/ws
 mkdir -p "$WS/startup" "$WS/local"
 for ((i = 1; i <= N; i++)); do mkdir -p "$WS/j$i"; done
 chmod -R 0755 "$WS"
-cat >"$TMP/site.ini" <<INI
-[engine]
-endpoint = unix://$SOCK
-[site]
-name = $SITE
-[workspace]
-path = $WS
-[job]
-image = $IMAGE
-user = 0:0
-allow_root = true
-INI
+bind_site "$WS"
 mkdir -p "$TMP/xfer"
 volume_site "$TMP/xfer"
 

@@ -13,9 +13,9 @@ import docker
 from docker.types import Mount
 
 
-def main():
-    sock, ws, job, site = sys.argv[1:5]
-    client = docker.DockerClient(base_url="unix://" + sock)
+def run_job(client, ws, job, site, argv):
+    """Launch, wait, read the logs, remove: (status, logs).  bench/sdk_many.py
+    launches its jobs with this too."""
     mounts = [
         Mount("/workspace/startup", ws + "/startup", type="bind", read_only=True),
         Mount("/workspace/local", ws + "/local", type="bind", read_only=True),
@@ -24,7 +24,7 @@ def main():
     ]
     container = client.containers.run(
         "jobcell-test/root:latest",
-        ["true"],
+        argv,
         detach=True,
         user="0:0",
         working_dir="/workspace/" + job,
@@ -40,10 +40,18 @@ def main():
     )
     try:
         status = container.wait()
-        sys.stdout.buffer.write(container.logs())
+        logs = container.logs()
     finally:
         container.remove(force=True)
-    return status["StatusCode"]
+    return status["StatusCode"], logs
+
+
+def main():
+    sock, ws, job, site = sys.argv[1:5]
+    client = docker.DockerClient(base_url="unix://" + sock)
+    status, logs = run_job(client, ws, job, site, ["true"])
+    sys.stdout.buffer.write(logs)
+    return status
 
 
 if __name__ == "__main__":

@@ -13,39 +13,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import docker
-from docker.types import Mount
+
+from sdk_launch import run_job
 
 
 def one(client, ws, site, i, secs):
-    job = "j%d" % i
-    mounts = [
-        Mount("/workspace/startup", ws + "/startup", type="bind", read_only=True),
-        Mount("/workspace/local", ws + "/local", type="bind", read_only=True),
-        Mount("/workspace/" + job, ws + "/" + job, type="bind"),
-        Mount("/tmp", None, type="tmpfs", tmpfs_size=64 << 20, tmpfs_mode=0o1777),
-    ]
-    container = client.containers.run(
-        "jobcell-test/root:latest",
-        ["sleep", secs],
-        detach=True,
-        user="0:0",
-        working_dir="/workspace/" + job,
-        network_mode="none",
-        read_only=True,
-        cap_drop=["ALL"],
-        security_opt=["no-new-privileges"],
-        pids_limit=512,
-        shm_size="64m",
-        tmpfs={"/workspace": "ro,mode=0555,size=1m"},
-        mounts=mounts,
-        labels={"jobcell-bench": site},
-    )
-    try:
-        status = container.wait()
-        container.logs()
-    finally:
-        container.remove(force=True)
-    return status["StatusCode"]
+    return run_job(client, ws, "j%d" % i, site, ["sleep", secs])[0]
 
 
 def main():
