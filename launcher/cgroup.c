@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cgroup.h"
 #include "cleanup.h"
+#include "fsutil.h"
 #include "util.h"
 
 /* One component: what Slurm, systemd and the engines write, and nothing a
@@ -164,29 +166,15 @@ int jc_cgroup_read_self(char **out, jc_error *err)
 {
 	cleanup_close int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	cleanup_free char *buf = NULL;
-	size_t have = 0;
+	struct stat st;
+	size_t have;
 
-	if (fd < 0)
-		return jc_error_set(err, JC_ERR_SYSTEM, errno, "read /proc/self/cgroup: %s",
-				    strerror(errno));
-	if (!(buf = malloc(JC_CGROUP_TEXT_MAX + 1)))
-		return jc_error_oom(err);
-	for (;;) {
-		ssize_t n = read(fd, buf + have, JC_CGROUP_TEXT_MAX + 1 - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return jc_error_set(err, JC_ERR_SYSTEM, errno, "read /proc/self/cgroup: %s",
-					    strerror(errno));
-		if (n == 0)
-			break;
-		have += (size_t)n;
-		if (have > JC_CGROUP_TEXT_MAX)
-			return jc_error_set(err, JC_ERR_SYSTEM, EFBIG,
-					    "read /proc/self/cgroup: more than %d bytes",
-					    JC_CGROUP_TEXT_MAX);
-	}
-	buf[have] = '\0';
+	if (fd < 0 || jc_fs_read_small(fd, JC_CGROUP_TEXT_MAX, &buf, &have, &st) < 0)
+		return errno == EFBIG ? jc_error_set(err, JC_ERR_SYSTEM, EFBIG,
+						     "read /proc/self/cgroup: more than %d bytes",
+						     JC_CGROUP_TEXT_MAX)
+				      : jc_error_set(err, JC_ERR_SYSTEM, errno,
+						     "read /proc/self/cgroup: %s", strerror(errno));
 	if (strlen(buf) != have)
 		return jc_error_set(err, JC_ERR_SYSTEM, EBADMSG,
 				    "read /proc/self/cgroup: it holds a NUL byte");

@@ -374,8 +374,8 @@ out:
 
 int jc_fs_read_small(int fd, size_t max, char **out, size_t *len, struct stat *st)
 {
-	char *data;
-	size_t n = 0;
+	char *data = NULL;
+	size_t n = 0, cap;
 
 	if (fstat(fd, st) < 0)
 		return -1;
@@ -387,11 +387,22 @@ int jc_fs_read_small(int fd, size_t max, char **out, size_t *len, struct stat *s
 		errno = EFBIG;
 		return -1;
 	}
-	if (!(data = malloc((size_t)st->st_size + 1)))
-		return -1;
-	/* a file that grows meanwhile is read as far as fstat saw it */
-	while (n < (size_t)st->st_size) {
-		ssize_t r = read(fd, data + n, (size_t)st->st_size - n);
+	/* read to the end, not to fstat's size: /proc's files say 0 */
+	cap = st->st_size > 0 ? (size_t)st->st_size + 1 : 4096;
+	for (;;) {
+		ssize_t r;
+		if (n == cap || !data) {
+			char *grown;
+			if (n == cap)
+				cap = cap > max / 2 ? max + 1 : cap * 2;
+			if (n > max || !(grown = realloc(data, cap + 1))) {
+				free(data);
+				errno = n > max ? EFBIG : ENOMEM;
+				return -1;
+			}
+			data = grown;
+		}
+		r = read(fd, data + n, cap - n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -403,6 +414,11 @@ int jc_fs_read_small(int fd, size_t max, char **out, size_t *len, struct stat *s
 		if (r == 0)
 			break;
 		n += (size_t)r;
+	}
+	if (n > max) {
+		free(data);
+		errno = EFBIG;
+		return -1;
 	}
 	data[n] = '\0';
 	*out = data;

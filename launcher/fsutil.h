@@ -59,10 +59,11 @@ const char *jc_fs_unsafe_dir(const struct stat *st);
  * the errno of a component that cannot be looked at. */
 int jc_fs_check_parents(const char *path, const char *what, jc_error *err);
 
-/* The whole of the regular file open on `fd`, at most `max` bytes, into a
- * new NUL-terminated buffer (*len without the NUL); *st is its fstat.
- * Returns 0; -1 with errno: EINVAL for what is not a regular file, EFBIG
- * for one larger than `max`, ENOMEM, or read's. */
+/* The whole of the regular file open on `fd`, read to its end (a /proc
+ * file's fstat size is 0), at most `max` bytes, into a new NUL-terminated
+ * buffer (*len without the NUL); *st is its fstat.  Returns 0; -1 with
+ * errno: EINVAL for what is not a regular file, EFBIG for one larger than
+ * `max`, ENOMEM, or read's. */
 int jc_fs_read_small(int fd, size_t max, char **out, size_t *len, struct stat *st);
 
 #endif

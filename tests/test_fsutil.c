@@ -389,6 +389,16 @@ static void test_read_small(void **state)
 	assert_int_equal(jc_fs_read_small(dfd, 1 << 20, &data, &len, &st), -1);
 	assert_int_equal(errno, EINVAL);
 	close(dfd);
+	/* a /proc file says size 0 and is read to its end, still bounded */
+	assert_true((fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)) >= 0);
+	assert_int_equal(jc_fs_read_small(fd, 1 << 20, &data, &len, &st), 0);
+	assert_true(len > 0 && strlen(data) == len);
+	assert_non_null(strstr(data, "\nPid:"));
+	free(data);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(jc_fs_read_small(fd, 16, &data, &len, &st), -1);
+	assert_int_equal(errno, EFBIG);
+	close(fd);
 }
 
 int main(void)
