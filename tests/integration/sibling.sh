@@ -109,8 +109,12 @@ cp "$JOBCELL" "$ROOTFS/usr/local/bin/jobcell"
 # the mount gate beside it, where jobcell looks first (a bind-mode job needs it)
 cp "$(dirname "$JOBCELL")/jobcell-gate" "$ROOTFS/usr/local/bin/jobcell-gate"
 # every absolute path ldd names: the libraries and the dynamic loader, each
-# at the path the binary will look for it (-L: the file, not the symlink)
-libs=$(ldd "$JOBCELL" | grep -o '/[^ ]*' | sort -u)
+# at the path the binary will look for it (-L: the file, not the symlink);
+# libarchive and what it needs too, which jobcell loads only when files
+# move (archive_lib.h), so ldd of the binary does not name them
+LIBARCHIVE=$(ldconfig -p | awk '$1 == "libarchive.so.13" { print $NF; exit }')
+[ -n "$LIBARCHIVE" ] || { not_ok "sibling containers" "no libarchive.so.13 in ldconfig's cache"; summary sibling; exit 1; }
+libs=$({ ldd "$JOBCELL"; echo "$LIBARCHIVE"; ldd "$LIBARCHIVE"; } | grep -o '/[^ ]*' | sort -u)
 for lib in $libs; do
 	mkdir -p "$ROOTFS$(dirname "$lib")"
 	cp -L "$lib" "$ROOTFS$lib"
