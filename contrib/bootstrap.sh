@@ -108,8 +108,9 @@ start_engine() {
 	fi
 	command -v dockerd >/dev/null || { say "dockerd is not installed"; return 1; }
 	say "starting dockerd (log: $LOG)"
-	# setsid: the engine outlives this script and the make that ran it
-	as_root setsid dockerd --bridge=none --iptables=false --ip6tables=false \
+	# setsid: the engine outlives this script and the make that ran it; from
+	# /, so that nothing an engine writes by a relative path lands in the tree
+	(cd / && as_root setsid dockerd --bridge=none --iptables=false --ip6tables=false) \
 		>>"$LOG" 2>&1 </dev/null &
 	await engine_answers 60 "$LOG" engine
 }
@@ -155,8 +156,10 @@ start_podman() {
 	command -v podman >/dev/null || { say "podman is not installed"; return 1; }
 	say "starting podman system service on $PODMAN_SOCK (log: $PODMAN_LOG)"
 	rm -f "$PODMAN_SOCK"
-	as_root setsid env CONTAINERS_CONF="$CONTAINERS_CONF" podman system service --time=0 \
-		"unix://$PODMAN_SOCK" >>"$PODMAN_LOG" 2>&1 </dev/null &
+	# from /: Podman 4.3's conmon writes its `oom` marker relative to the
+	# service's directory when a parent cgroup's limit kills a container
+	(cd / && as_root setsid env CONTAINERS_CONF="$CONTAINERS_CONF" podman system service \
+		--time=0 "unix://$PODMAN_SOCK") >>"$PODMAN_LOG" 2>&1 </dev/null &
 	await podman_answers 30 "$PODMAN_LOG" podman
 }
 
