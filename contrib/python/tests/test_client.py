@@ -12,19 +12,16 @@ that cannot run prints SKIP and why, and fails instead under
 JOBCELL_REQUIRE_ENGINE=1.
 """
 
-import http.client
 import json
 import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import unittest
-import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PKG = os.path.dirname(HERE)  # contrib/python
@@ -34,10 +31,9 @@ sys.path.insert(0, PKG)
 import jobcell  # noqa: E402
 from jobcell import Jobcell, JobcellError, JobExitError  # noqa: E402
 
-BIN = os.environ.get("JOBCELL_BIN") or os.path.join(ROOT, "build", "jobcell")
-SOCK = os.environ.get("JOBCELL_TEST_SOCKET", "/var/run/docker.sock")
-REQUIRE = os.environ.get("JOBCELL_REQUIRE_ENGINE", "0") == "1"
-IMAGE = "jobcell-test/root:latest"
+from engine_util import (  # noqa: E402
+    BIN, IMAGE, REQUIRE, SOCK, engine, engine_why, label_filter, site_containers, site_volumes)
+
 SITE = "py%d" % os.getpid()  # unique per run: leftovers are attributable
 SITE_DOWN = SITE + "down"  # a site whose engine does not answer
 SITE_VOL = SITE + "v"  # a volume-mode site; its site volumes, made here:
@@ -45,54 +41,6 @@ SITE_VOLUMES = (SITE_VOL + "-startup", SITE_VOL + "-local")
 
 TMP = None
 ENGINE_WHY = None  # why the engine tests cannot run, or None
-
-
-class _UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=20)
-        self._path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.settimeout(20)
-            s.connect(self._path)
-        except OSError:
-            s.close()
-            raise
-        self.sock = s
-
-
-def engine(method, path, body=None):
-    """(status, parsed JSON or raw bytes) of one request to the engine."""
-    c = _UnixHTTP(SOCK)
-    try:
-        if body is None:
-            c.request(method, path)
-        else:
-            c.request(method, path, json.dumps(body), {"Content-Type": "application/json"})
-        r = c.getresponse()
-        body = r.read()
-    finally:
-        c.close()
-    try:
-        return r.status, json.loads(body) if body else None
-    except ValueError:
-        return r.status, body
-
-
-def label_filter(kv):
-    return urllib.parse.quote(json.dumps({"label": [kv]}))
-
-
-def site_containers(site):
-    st, body = engine("GET", "/containers/json?all=1&filters=" + label_filter("jobcell.site=" + site))
-    return [c["Id"] for c in body] if st == 200 else []
-
-
-def site_volumes(site):
-    st, body = engine("GET", "/volumes?filters=" + label_filter("jobcell.site=" + site))
-    return [v["Name"] for v in (body or {}).get("Volumes") or []] if st == 200 else []
 
 
 def container_exists(name):
@@ -128,17 +76,7 @@ def setUpModule():
                 "[volume]\nstartup_volume = %s\nlocal_volume = %s\n"
                 "[job]\nimage = %s\nuser = 0:0\nallow_root = true\nstop_grace = 2s\n"
                 % (SOCK, SITE_VOL, SITE_VOLUMES[0], SITE_VOLUMES[1], IMAGE))
-    if not os.access(BIN, os.X_OK):
-        ENGINE_WHY = "no jobcell binary at %s (make all, or set JOBCELL_BIN)" % BIN
-        return
-    try:
-        st, _ = engine("GET", "/_ping")
-        if st != 200:
-            ENGINE_WHY = "the engine on %s answers %d to /_ping" % (SOCK, st)
-        elif engine("GET", "/images/%s/json" % IMAGE)[0] != 200:
-            ENGINE_WHY = "image %s is missing (run contrib/bootstrap.sh)" % IMAGE
-    except OSError as e:
-        ENGINE_WHY = "no engine answers on %s (%s; run contrib/bootstrap.sh)" % (SOCK, e)
+    ENGINE_WHY = engine_why()
 
 
 def tearDownModule():

@@ -21,18 +21,15 @@ and fails instead under JOBCELL_REQUIRE_ENGINE=1.
 """
 
 import argparse
-import http.client
 import json
 import os
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import threading
 import time
 import unittest
-import urllib.parse
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -58,10 +55,9 @@ except ImportError as e:
     NVFLARE_WHY = "no nvflare package in %s (%s; contrib/bootstrap.sh makes the venv)" % (
         sys.executable, e)
 
-BIN = os.environ.get("JOBCELL_BIN") or os.path.join(ROOT, "build", "jobcell")
-SOCK = os.environ.get("JOBCELL_TEST_SOCKET", "/var/run/docker.sock")
-REQUIRE = os.environ.get("JOBCELL_REQUIRE_ENGINE", "0") == "1"
-IMAGE = "jobcell-test/root:latest"
+from engine_util import (  # noqa: E402
+    BIN, IMAGE, REQUIRE, SOCK, engine, engine_why, site_containers)
+
 SITE = "nvf%d" % os.getpid()  # the jobcell sites: unique, so leftovers are ours
 SERVER_SITE = SITE + "s"
 FL_SITE = "site-1"  # the NVFlare site's name
@@ -112,43 +108,8 @@ TMP = WS = WS_SERVER = None
 ENGINE_WHY = None
 
 
-class _UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=20)
-        self._path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.settimeout(20)
-            s.connect(self._path)
-        except OSError:
-            s.close()
-            raise
-        self.sock = s
-
-
-def engine(method, path):
-    c = _UnixHTTP(SOCK)
-    try:
-        c.request(method, path)
-        r = c.getresponse()
-        body = r.read()
-    finally:
-        c.close()
-    try:
-        return r.status, json.loads(body) if body else None
-    except ValueError:
-        return r.status, body
-
-
-def site_containers():
-    out = []
-    for site in (SITE, SERVER_SITE):
-        q = urllib.parse.quote(json.dumps({"label": ["jobcell.site=" + site]}))
-        st, body = engine("GET", "/containers/json?all=1&filters=" + q)
-        out += [c["Id"] for c in body] if st == 200 else []
-    return out
+def both_sites_containers():
+    return site_containers(SITE) + site_containers(SERVER_SITE)
 
 
 def make_site(kind, name, example_name, example_path):
@@ -186,23 +147,13 @@ def setUpModule():
     WS_SERVER = make_site("server", SERVER_SITE, "server", "/srv/nvflare/server")
     if NVFLARE_WHY is not None:
         return
-    if not os.access(BIN, os.X_OK):
-        ENGINE_WHY = "no jobcell binary at %s (make all, or set JOBCELL_BIN)" % BIN
-        return
-    try:
-        st, _ = engine("GET", "/_ping")
-        if st != 200:
-            ENGINE_WHY = "the engine on %s answers %d to /_ping" % (SOCK, st)
-        elif engine("GET", "/images/%s/json" % IMAGE)[0] != 200:
-            ENGINE_WHY = "image %s is missing (run contrib/bootstrap.sh)" % IMAGE
-    except OSError as e:
-        ENGINE_WHY = "no engine answers on %s (%s; run contrib/bootstrap.sh)" % (SOCK, e)
+    ENGINE_WHY = engine_why()
 
 
 def tearDownModule():
     try:
         if NVFLARE_WHY is None and ENGINE_WHY is None:
-            for cid in site_containers():
+            for cid in both_sites_containers():
                 print("cleanup: removing container %s left by site %s" % (cid[:12], SITE))
                 engine("DELETE", "/containers/%s?force=1" % cid)
     finally:
@@ -324,7 +275,7 @@ class Base(unittest.TestCase):
         self.eng = _Engine([self.launcher])
 
     def tearDown(self):
-        left = site_containers()
+        left = both_sites_containers()
         for cid in left:
             engine("DELETE", "/containers/%s?force=1" % cid)
         self.assertEqual(left, [], "containers left behind")
